@@ -1,0 +1,3 @@
+module github.com/exigo-mta/exigo
+
+go 1.26

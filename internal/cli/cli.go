@@ -106,13 +106,23 @@ func Parse(argv []string) (*Invocation, error) {
 	return inv, nil
 }
 
+// modes maps a mode option to the function that runs it. Each mode lives
+// in its own file.
+var modes = map[string]func(*Invocation, *Env) int{
+	"-be":  runExpand,
+	"-bem": runExpand,
+	"-bP":  runPrintConfig,
+	"-bV":  runVersion,
+}
+
 func run(inv *Invocation, env *Env) int {
-	switch inv.Mode {
-	case "":
-		fmt.Fprintln(env.Stderr, "exim: no mode given (delivery of a message is not yet supported by exigo)")
-		return 1
-	default:
-		fmt.Fprintf(env.Stderr, "exim: %s is not yet supported by exigo\n", inv.Mode)
+	if f, ok := modes[inv.Mode]; ok {
+		return f(inv, env)
+	}
+	if inv.Mode == "" {
+		fmt.Fprintln(env.Stderr, "exim: delivery of a message is not yet supported by exigo")
 		return 1
 	}
+	fmt.Fprintf(env.Stderr, "exim: %s is not yet supported by exigo\n", inv.Mode)
+	return 1
 }

@@ -1,9 +1,140 @@
 package cli
 
-import "fmt"
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
-// runExpand implements -be and -bem: string expansion testing.
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
+)
+
+// runExpand implements -be and -bem: string expansion testing. With
+// arguments each is expanded and printed; otherwise lines are read from
+// standard input with a "> " prompt before each, and lines that start with
+// an upper-case letter define macros. Failures print "Failed: " and the
+// error; the exit code is 0 either way.
+// Spec: chapter "The Exim command line", options -be and -bem.
 func runExpand(inv *Invocation, env *Env) int {
-	fmt.Fprintln(env.Stderr, "exim: -be is not yet supported by exigo")
-	return 1
+	cfg, code, ok := loadConfig(inv, env)
+	if !ok {
+		return code
+	}
+	ctx, err := newExpandContext(inv, env, cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		return 1
+	}
+	out := bufio.NewWriter(env.Stdout)
+	defer out.Flush()
+	expandLine := func(s string) {
+		s = cfg.SubstituteMacros(s)
+		r, err := expand.String(s, ctx)
+		if err != nil {
+			fmt.Fprintf(out, "Failed: %s\n", err)
+			return
+		}
+		fmt.Fprintf(out, "%s\n", r)
+	}
+	if len(inv.Args) > 0 {
+		for _, a := range inv.Args {
+			expandLine(a)
+		}
+		return 0
+	}
+	in := bufio.NewReader(env.Stdin)
+	for {
+		fmt.Fprint(out, "> ")
+		line, err := readContinued(in)
+		if err != nil {
+			fmt.Fprint(out, "\n")
+			return 0
+		}
+		if line != "" && line[0] >= 'A' && line[0] <= 'Z' {
+			name, derr := cfg.DefineMacroLine(line)
+			if derr != nil {
+				out.Flush()
+				fmt.Fprintf(env.Stderr, "%s %s\n", env.Now().Format("2006-01-02 15:04:05"), derr)
+				continue
+			}
+			if name != "" {
+				fmt.Fprintf(out, "Defined macro '%s'\n", name)
+				continue
+			}
+		}
+		expandLine(line)
+		out.Flush()
+	}
+}
+
+// readContinued reads one logical line: trailing white space removed, and
+// a line ending in a backslash joined to the next with that line's leading
+// white space removed, as in the configuration file.
+func readContinued(r *bufio.Reader) (string, error) {
+	var b strings.Builder
+	first := true
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil && line == "" {
+			if first {
+				return "", err
+			}
+			return b.String(), nil
+		}
+		line = strings.TrimRight(line, " \t\r\n")
+		if !first {
+			line = strings.TrimLeft(line, " \t")
+		}
+		first = false
+		if strings.HasSuffix(line, "\\") {
+			b.WriteString(line[:len(line)-1])
+			if err != nil {
+				return b.String(), nil
+			}
+			continue
+		}
+		b.WriteString(line)
+		return b.String(), nil
+	}
+}
+
+// loadConfig reads the configuration for a mode. On failure it prints
+// Exim's error and returns the exit code with ok=false.
+func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok bool) {
+	path := inv.ConfigFile
+	if path == "" {
+		for _, p := range DefaultConfigFiles {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path == "" {
+		fmt.Fprintf(env.Stderr, "exim: could not open configuration file %s: No such file or directory\n", strings.Join(DefaultConfigFiles, ":"))
+		return nil, 1, false
+	}
+	cfg, err := config.Load(path, config.Options{Macros: inv.Macros})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s %v", env.Now().Format("2006-01-02 15:04:05"), err)
+		return nil, 1, false
+	}
+	return cfg, 0, true
+}
+
+// newExpandContext builds the expansion context of a command-line mode:
+// the process's variables (no message in flight).
+func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Context, error) {
+	vars := processVars(cfg)
+	ctx := &expand.Context{
+		Vars: vars,
+		Now:  env.Now,
+	}
+	_ = inv
+	_ = time.Now
+	_ = io.Discard
+	return ctx, nil
 }

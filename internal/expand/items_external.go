@@ -1,0 +1,4 @@
+package expand
+
+// externalItems are the external expansion items. Spec: "Expansion items".
+var externalItems = map[string]itemDef{}

@@ -1,0 +1,4 @@
+package expand
+
+// listItems are the list expansion items. Spec: "Expansion items".
+var listItems = map[string]itemDef{}

@@ -1,0 +1,4 @@
+package expand
+
+// stringItems are the string expansion items. Spec: "Expansion items".
+var stringItems = map[string]itemDef{}

@@ -1,0 +1,4 @@
+package expand
+
+// codecOperators are the codec operators. Spec: "Expansion operators".
+var codecOperators = map[string]opFunc{}

@@ -1,0 +1,4 @@
+package expand
+
+// listOperators are the list operators. Spec: "Expansion operators".
+var listOperators = map[string]opFunc{}

@@ -3,10 +3,8 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -27,6 +25,14 @@ func runExpand(inv *Invocation, env *Env) int {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 		return 1
+	}
+	if inv.Mode == "-bem" {
+		msg, err := loadTestMessage(inv.ModeArg, ctx.Vars.(expand.VarMap), env.Now())
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+			return 1
+		}
+		ctx.Message = msg
 	}
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
@@ -133,8 +139,5 @@ func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Co
 		Vars: vars,
 		Now:  env.Now,
 	}
-	_ = inv
-	_ = time.Now
-	_ = io.Discard
 	return ctx, nil
 }

@@ -18,7 +18,8 @@ import (
 // comments, except "#mask REGEX", which replaces matches of REGEX with
 // "<masked>" in both outputs (for times, pids and the like). NAME.conf
 // beside NAME.txt is the configuration, default.conf otherwise. The macro
-// TESTDATA names the absolute path of testdata/diff/files.
+// TESTDATA names the absolute path of testdata/diff/files. With NAME.eml
+// beside NAME.txt, the expressions run under -bem with that message.
 func TestDifferential(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
@@ -43,6 +44,11 @@ func TestDifferential(t *testing.T) {
 			}
 			conf, _ = filepath.Abs(conf)
 			args := []string{"-C", conf, "-DTESTDATA=" + data, "-be"}
+			if eml, err := filepath.Abs(strings.TrimSuffix(f, ".txt") + ".eml"); err == nil {
+				if _, err := os.Stat(eml); err == nil {
+					args = []string{"-C", conf, "-DTESTDATA=" + data, "-bem", eml}
+				}
+			}
 			want := oracletest.Run(t, exim, "", append(args, cases...)...)
 			got := oracletest.Run(t, exigo, "", append(args, cases...)...)
 			if mask(want.Stdout, masks) == mask(got.Stdout, masks) && want.Code == got.Code {

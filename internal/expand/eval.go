@@ -131,6 +131,18 @@ func (v variable) value(st *state) (string, bool) {
 var builtinVars = map[string]func(st *state) (string, bool){
 	"value": func(st *state) (string, bool) { return st.value, true },
 	"item":  func(st *state) (string, bool) { return st.item, true },
+	"message_headers": func(st *state) (string, bool) {
+		if st.ctx.Message == nil {
+			return "", false
+		}
+		return st.ctx.Message.Headers(false), true
+	},
+	"message_headers_raw": func(st *state) (string, bool) {
+		if st.ctx.Message == nil {
+			return "", false
+		}
+		return st.ctx.Message.Headers(true), true
+	},
 	"tod_bsdinbox": func(st *state) (string, bool) {
 		return st.now().Format("Mon Jan _2 15:04:05 2006"), true
 	},

@@ -158,6 +158,11 @@ func yesNo(b bool) string {
 // named matches a "+name" item, using and filling the cache where Exim
 // would (specification section "Named list caching").
 func (m *matcher) named(k Kind, name, subject, key string, item itemFunc, depth int) (Match, error) {
+	ck := cacheKey{kind: k, name: name, subject: key, caseful: !m.caseless}
+	if r, ok := m.env.Cache.get(ck); ok {
+		m.debugf(" cached %s match for +%s", yesNo(r.Matched), name)
+		return r, nil
+	}
 	var def Named
 	ok := false
 	if m.env.NamedList != nil {
@@ -165,11 +170,6 @@ func (m *matcher) named(k Kind, name, subject, key string, item itemFunc, depth 
 	}
 	if !ok {
 		return Match{}, &DeferError{Log: fmt.Sprintf("unknown named %s list \"+%s\"", k, name)}
-	}
-	ck := cacheKey{kind: k, name: name, subject: key, caseful: !m.caseless}
-	if r, ok := m.env.Cache.get(ck); ok {
-		m.debugf(" cached %s match for +%s", yesNo(r.Matched), name)
-		return r, nil
 	}
 	value := def.Value
 	outerVolatile := m.volatile
@@ -182,7 +182,6 @@ func (m *matcher) named(k Kind, name, subject, key string, item itemFunc, depth 
 			v, err := m.env.Expand(value)
 			if errors.Is(err, ErrForcedFail) {
 				m.volatile = true
-				m.volatile = m.volatile || outerVolatile
 				return Match{}, nil
 			}
 			if err != nil {

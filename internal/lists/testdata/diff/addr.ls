@@ -1,0 +1,2 @@
+a@b.example: adata
+*@d.example: domdefault

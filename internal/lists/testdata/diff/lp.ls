@@ -1,0 +1,2 @@
+postmaster: pm
+abuse:

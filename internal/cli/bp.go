@@ -36,7 +36,9 @@ func runPrintConfig(inv *Invocation, env *Env) int {
 	c, err := config.Load(path, config.Options{Macros: inv.Macros})
 	if err != nil {
 		if len(args) == 1 && args[0] == "config" {
+			// -bP config reports like -bV, with the date.
 			fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
+			return 1
 		}
 		fmt.Fprint(env.Stderr, config.PanicText(err))
 		return 1

@@ -485,10 +485,16 @@ func parseValue(d optDef, v string) (*Setting, error) {
 			err = fmt.Errorf("invalid time value for %s", d.name)
 		}
 	case KindTimeList:
+		last := int64(-1)
 		for _, p := range strings.Split(v, ":") {
-			if _, ok := parseTime(strings.TrimSpace(p)); !ok {
+			n, ok := parseTime(strings.TrimSpace(p))
+			if !ok {
 				return nil, fmt.Errorf("invalid time value for %s", d.name)
 			}
+			if n <= last {
+				return nil, fmt.Errorf("time value out of order for %s", d.name)
+			}
+			last = n
 		}
 	case KindUID, KindGID:
 		if strings.ContainsRune(v, '$') {

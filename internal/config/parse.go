@@ -84,6 +84,10 @@ type parser struct {
 	cur     *Driver
 	acl     *ACL
 	drvDefs map[string]*driverDef
+	// pastMain is set once a "begin" line ends the main section.
+	pastMain bool
+	// beginLine is where the current section began.
+	beginLine int
 	combo   map[string][]optDef
 }
 
@@ -95,7 +99,7 @@ func parse(path string, data []byte, opts Options) (*Config, error) {
 	p.r.files = []*srcFile{{name: path, data: data}}
 	c.Lines = append(c.Lines, "# Exim Configuration (4.96)", "# 1 \""+path+"\"")
 	fail := func(err error) (*Config, error) {
-		if p.section != "" {
+		if p.pastMain {
 			// The main section was complete: Exim had already acted on it.
 			return c, err
 		}
@@ -208,12 +212,15 @@ func (p *parser) line(lg logical) error {
 		p.c.Lines = append(p.c.Lines, "  "+collapse(t))
 		return p.rewriteLine(lg)
 	case "local_scan":
+		lg.line = p.beginLine
 		return p.errAt(lg, "local_scan() options not supported: (LOCAL_SCAN_HAS_OPTIONS not defined in Local/Makefile)")
 	}
 	return nil
 }
 
 func (p *parser) begin(lg logical) error {
+	p.pastMain = true
+	p.beginLine = lg.line
 	name := strings.TrimSpace(lg.text[5:])
 	if !sectionNames[name] {
 		return p.errAt(lg, fmt.Sprintf("%q is not a known configuration section name", name))

@@ -64,10 +64,7 @@ func (c *Config) ACL(name string) *ACL {
 }
 
 func (p *parser) nameLine(name string) {
-	if n := len(p.c.Lines); n > 0 && p.c.Lines[n-1] != "" {
-		p.c.Lines = append(p.c.Lines, "")
-	}
-	p.c.Lines = append(p.c.Lines, "  "+name+":")
+	p.c.Lines = append(p.c.Lines, "", "  "+name+":")
 }
 
 func (p *parser) aclLine(lg logical) error {

@@ -88,7 +88,7 @@ type parser struct {
 	pastMain bool
 	// beginLine is where the current section began.
 	beginLine int
-	combo   map[string][]optDef
+	combo     map[string][]optDef
 }
 
 var sectionNames = map[string]bool{"acl": true, "routers": true, "transports": true, "authenticators": true, "retry": true, "rewrite": true, "local_scan": true}
@@ -157,6 +157,12 @@ func (c *Config) deriveDefaults() {
 			}
 		}
 	}
+	for _, d := range c.Routers {
+		derivedRouter(d)
+	}
+	for _, d := range c.Transports {
+		derivedTransport(d)
+	}
 	for _, d := range c.Authenticators {
 		o := d.Options
 		if d.Driver == "cyrus_sasl" && !o.IsSet("server_mech") {
@@ -174,7 +180,18 @@ func collapse(s string) string {
 	if !strings.ContainsAny(s, "\t") && !strings.Contains(s, "  ") {
 		return s
 	}
-	return strings.Join(strings.Fields(s), " ")
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\t' {
+			c = ' '
+		}
+		if c == ' ' && len(b) > 0 && b[len(b)-1] == ' ' {
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 func (p *parser) line(lg logical) error {
@@ -186,6 +203,8 @@ func (p *parser) line(lg logical) error {
 		indent := ""
 		if p.cur != nil || p.acl != nil {
 			indent = "    "
+		} else if p.section != "" {
+			indent = lg.indent
 		}
 		p.c.Lines = append(p.c.Lines, indent+collapse(t))
 		if _, err := p.c.defineMacro(t); err != nil {
@@ -234,9 +253,6 @@ func (p *parser) begin(lg logical) error {
 	p.c.sections[name] = true
 	p.section = name
 	p.c.Lines = append(p.c.Lines, "", "begin "+name)
-	if name != "retry" && name != "rewrite" {
-		p.c.Lines = append(p.c.Lines, "")
-	}
 	return nil
 }
 
@@ -342,6 +358,9 @@ func (p *parser) setOption(lg logical, set *OptionSet, name, rest, unknownFmt st
 	}
 	if rest == "" && !hasEq {
 		return p.errAt(lg, "unexpected end of line (data missing) after "+name)
+	}
+	if strings.HasPrefix(rest, "\"") {
+		rest = unquote(rest)
 	}
 	st, err := parseValue(d, rest)
 	if err != nil {
@@ -504,4 +523,106 @@ func checkDriver(d *Driver) error {
 		}
 	}
 	return nil
+}
+
+// unquote interprets a double-quoted option value: the text up to the
+// closing quote, with backslash escapes (\\, \", \n, \t, \r, \ooo,
+// \xhh) replaced (spec "String options").
+func unquote(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if c == '"' {
+			break
+		}
+		if c != '\\' || i+1 >= len(s) {
+			b = append(b, c)
+			continue
+		}
+		i++
+		switch c = s[i]; {
+		case c == 'n':
+			b = append(b, '\n')
+		case c == 't':
+			b = append(b, '\t')
+		case c == 'r':
+			b = append(b, '\r')
+		case c >= '0' && c <= '7':
+			v, j := 0, 0
+			for ; j < 3 && i+j < len(s) && s[i+j] >= '0' && s[i+j] <= '7'; j++ {
+				v = v*8 + int(s[i+j]-'0')
+			}
+			b = append(b, byte(v))
+			i += j - 1
+		case c == 'x' && i+1 < len(s) && isHex(s[i+1]):
+			v, j := 0, 1
+			for ; j < 3 && i+j < len(s) && isHex(s[i+j]); j++ {
+				v = v*16 + digitVal(s[i+j])
+			}
+			b = append(b, byte(v))
+			i += j - 1
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func (o *OptionSet) compute(name, line string) {
+	if o.IsSet(name) {
+		return
+	}
+	if o.computed == nil {
+		o.computed = map[string]string{}
+	}
+	o.computed[name] = line
+}
+
+// derivedRouter applies the router defaults that depend on other options
+// (spec "Generic options for routers": verify, fail_verify,
+// retry_use_local_part; "The redirect router": check_owner).
+func derivedRouter(d *Driver) {
+	o := d.Options
+	boolLine := func(name string, v bool) string {
+		if v {
+			return name
+		}
+		return "no_" + name
+	}
+	if o.IsSet("verify") {
+		v := o.Bool("verify")
+		o.compute("verify_recipient", boolLine("verify_recipient", v))
+		o.compute("verify_sender", boolLine("verify_sender", v))
+	}
+	if o.IsSet("fail_verify") {
+		v := o.Bool("fail_verify")
+		o.compute("fail_verify_recipient", boolLine("fail_verify_recipient", v))
+		o.compute("fail_verify_sender", boolLine("fail_verify_sender", v))
+	}
+	for _, n := range []string{"check_local_user", "local_parts", "condition", "local_part_prefix", "local_part_suffix", "senders", "require_files"} {
+		if o.IsSet(n) && (n != "check_local_user" || o.Bool(n)) {
+			o.compute("retry_use_local_part", "retry_use_local_part")
+		}
+	}
+	if o.Bool("check_local_user") {
+		if d.Driver == "redirect" {
+			o.compute("check_owner", "check_owner")
+		}
+	}
+}
+
+// derivedTransport applies the appendfile defaults that depend on the
+// mailbox format (spec "The appendfile transport").
+func derivedTransport(d *Driver) {
+	o := d.Options
+	if d.Driver != "appendfile" {
+		return
+	}
+	if o.Bool("maildir_format") || o.Bool("mailstore_format") || o.Bool("use_bsmtp") {
+		for _, n := range []string{"check_string", "escape_string", "message_prefix", "message_suffix"} {
+			if !o.Bool("use_bsmtp") || n == "check_string" || n == "escape_string" {
+				o.compute(n, n+" = ")
+			}
+		}
+	}
 }

@@ -37,9 +37,10 @@ type reader struct {
 
 // logical is one logical configuration line.
 type logical struct {
-	text string
-	file string
-	line int
+	text   string
+	indent string // leading white space of the first physical line
+	file   string
+	line   int
 }
 
 func (r *reader) top() *srcFile { return r.files[len(r.files)-1] }
@@ -107,7 +108,7 @@ func (r *reader) next() (logical, bool, error) {
 			continue
 		}
 		f := r.top()
-		lg := logical{text: t, file: f.name, line: f.line}
+		lg := logical{text: t, indent: line[:len(line)-len(t)], file: f.name, line: f.line}
 		for strings.HasSuffix(lg.text, "\\") {
 			lg.text = lg.text[:len(lg.text)-1]
 			more, ok := r.physical()
@@ -140,10 +141,13 @@ func (r *reader) subst(raw string) (string, bool, error) {
 		rest := strings.TrimLeft(t[i:], " \t")
 		if strings.HasPrefix(rest, "=") {
 			v, done := r.c.substitute(t[i:])
-			return t[:i] + v, done, nil
+			return raw[:len(raw)-len(t)] + t[:i] + strings.TrimRight(v, " \t"), done, nil
 		}
 	}
 	v, done := r.c.substitute(raw)
+	if done {
+		v = strings.TrimRight(v, " \t")
+	}
 	return v, done, nil
 }
 

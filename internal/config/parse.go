@@ -297,14 +297,13 @@ func (p *parser) namedList(lg logical, kind string, cache bool, s string) error 
 // setOption parses "name [= value]" (after the name word) into set.
 // unknownFmt is the error format for an unknown name.
 func (p *parser) setOption(lg logical, set *OptionSet, name, rest, unknownFmt string) error {
-	real := name
 	negated := false
 	i, ok := set.index[name]
 	if !ok {
 		for _, pre := range []string{"no_", "not_"} {
 			if strings.HasPrefix(name, pre) {
 				if j, ok2 := set.index[name[len(pre):]]; ok2 {
-					i, ok, negated, real = j, true, true, name[len(pre):]
+					i, ok, negated = j, true, true
 					break
 				}
 			}
@@ -313,7 +312,6 @@ func (p *parser) setOption(lg logical, set *OptionSet, name, rest, unknownFmt st
 	if !ok {
 		return p.errAt(lg, fmt.Sprintf(unknownFmt, name))
 	}
-	_ = real
 	if set.set[i] != nil {
 		return p.errAt(lg, fmt.Sprintf("%q option set for the second time", name))
 	}

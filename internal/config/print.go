@@ -13,9 +13,6 @@ import (
 // value", "name", "no_name"; only the value when noName is set, except
 // for booleans) and false when there is no such main option.
 func (c *Config) OptionLine(name string, noName bool) (string, bool) {
-	if name == "exim_version" {
-		name = "exim_version"
-	}
 	if !c.Main.Has(name) {
 		return "", false
 	}

@@ -45,6 +45,19 @@ func debianConfig(t *testing.T, configtype string) string {
 	if b, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("update-exim4.conf: %v\n%s", err, b)
 	}
+	// Some build machines leak shell start-up noise (pyenv hooks) into the
+	// generated file; it is not configuration, so drop such lines.
+	gd, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := regexp.MustCompile(`(?m)^/root/\.pyenv/.*\n`)
+	if noise.Match(gd) {
+		t.Logf("removed shell noise from %s", out)
+		if err := os.WriteFile(out, noise.ReplaceAll(gd, nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return out
 }
 

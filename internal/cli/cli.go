@@ -61,7 +61,7 @@ func Parse(argv []string) (*Invocation, error) {
 			inv.Args = append(inv.Args, args[i+1:]...)
 			break
 		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
+		if !strings.HasPrefix(a, "-") || a == "-" || (a == "-n" && inv.Mode == "-bP") {
 			inv.Args = append(inv.Args, args[i:]...)
 			break
 		}

@@ -170,8 +170,3 @@ func (c *Config) Macro(name string) (string, bool) {
 	return "", false
 }
 
-// SubstituteMacros replaces macro names in s by their values.
-func (c *Config) SubstituteMacros(s string) string { return s }
-
-// DefineMacroLine defines a macro from a line "NAME = value".
-func (c *Config) DefineMacroLine(line string) (string, error) { return "", nil }

@@ -169,4 +169,3 @@ func (c *Config) Macro(name string) (string, bool) {
 	}
 	return "", false
 }
-

@@ -110,7 +110,7 @@ var selectorNames = map[string]Selector{
 	"size_reject": SelSizeReject, "skip_delivery": SelSkipDelivery,
 	"smtp_confirmation": SelSMTPConfirmation, "smtp_connection": SelSMTPConnection,
 	"smtp_incomplete_transaction": SelSMTPIncompleteTransaction,
-	"smtp_mailauth": SelSMTPMailAuth, "smtp_no_mail": SelSMTPNoMail,
+	"smtp_mailauth":               SelSMTPMailAuth, "smtp_no_mail": SelSMTPNoMail,
 	"smtp_protocol_error": SelSMTPProtocolError, "smtp_syntax_error": SelSMTPSyntaxError,
 	"subject": SelSubject, "tls_certificate_verified": SelTLSCertificateVerified,
 	"tls_cipher": SelTLSCipher, "tls_peerdn": SelTLSPeerDN,

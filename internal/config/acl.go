@@ -93,7 +93,7 @@ func (p *parser) aclLine(lg logical) error {
 		return p.aclCondition(lg, st, rest, t)
 	}
 	n := len(p.acl.Statements)
-	if n == 0 || (!strings.HasPrefix(t, "!") && aclNames[w] == false && !isACLName(w)) {
+	if n == 0 || (!strings.HasPrefix(t, "!") && !isACLName(w)) {
 		if n == 0 && !isACLName(strings.TrimPrefix(w, "!")) {
 			return p.errAt(lg, fmt.Sprintf("error in ACL: unknown ACL verb %q in %q", w, t))
 		}

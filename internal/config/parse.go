@@ -83,7 +83,6 @@ type parser struct {
 	section string
 	cur     *Driver
 	acl     *ACL
-	drvDefs map[string]*driverDef
 	// pastMain is set once a "begin" line ends the main section.
 	pastMain bool
 	// beginLine is where the current section began.

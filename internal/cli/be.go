@@ -130,8 +130,9 @@ func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok boo
 func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Context, error) {
 	vars := processVars(cfg)
 	ctx := &expand.Context{
-		Vars: vars,
-		Now:  env.Now,
+		Vars:  vars,
+		Now:   env.Now,
+		Debug: env.Debug,
 	}
 	return ctx, nil
 }

@@ -29,7 +29,7 @@ func configFile(inv *Invocation) string {
 func runPrintConfig(inv *Invocation, env *Env) int {
 	path := configFile(inv)
 	args := inv.Args
-	noName := false
+	noName := inv.Terse
 	if len(args) > 0 && args[0] == "-n" {
 		noName, args = true, args[1:]
 	}

@@ -147,4 +147,3 @@ func unmatchedParen(p string) int {
 	}
 	return len(p)
 }
-

@@ -28,18 +28,38 @@ func (e *Error) Error() string { return e.Msg }
 
 // cache holds compiled patterns by pattern text: patterns in a
 // configuration are few and used again and again.
-var cache sync.Map // string -> *regexp2.Regexp
+var cache sync.Map // cacheKey -> *regexp2.Regexp
 
 // Compile compiles a PCRE-style pattern, caching the result.
 func Compile(pattern string) (*Regexp, error) {
-	if re, ok := cache.Load(pattern); ok {
+	return compile(pattern, false)
+}
+
+// CompileCaseless compiles a pattern that matches without regard to case
+// (PCRE2_CASELESS), as Exim does for domain and address list items.
+func CompileCaseless(pattern string) (*Regexp, error) {
+	return compile(pattern, true)
+}
+
+type cacheKey struct {
+	pattern  string
+	caseless bool
+}
+
+func compile(pattern string, caseless bool) (*Regexp, error) {
+	key := cacheKey{pattern, caseless}
+	if re, ok := cache.Load(key); ok {
 		return re.(*regexp2.Regexp), nil
 	}
-	re, err := regexp2.Compile(pcreToEngine(pattern), regexp2.None)
+	opts := regexp2.None
+	if caseless {
+		opts = regexp2.IgnoreCase
+	}
+	re, err := regexp2.Compile(pcreToEngine(pattern), opts)
 	if err != nil {
 		return nil, &Error{Pattern: pattern, Msg: regexErrorText(pattern, err)}
 	}
-	cache.Store(pattern, re)
+	cache.Store(key, re)
 	return re, nil
 }
 

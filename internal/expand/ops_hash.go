@@ -150,9 +150,10 @@ func nhashString(s string, n, m int, two bool) (string, error) {
 		}
 		return fmt.Sprint(total % uint32(n)), nil
 	}
-	if n <= 0 || m <= 0 {
+	mod := uint32(n) * uint32(m)
+	if n <= 0 || m <= 0 || mod == 0 {
 		return "", errorf("nhash: division by zero")
 	}
-	v := total % (uint32(n) * uint32(m))
+	v := total % mod
 	return fmt.Sprintf("%d/%d", v/uint32(m), v%uint32(m)), nil
 }

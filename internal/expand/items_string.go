@@ -88,9 +88,9 @@ func itemNhash(_ *state, name string, a []string) (string, error) {
 	return numericHash(a[len(a)-1], n, m, name)
 }
 
-// nhashPrimes are the multipliers of the numeric hash, used from the
+// itemNhashPrimes are the multipliers of the numeric hash, used from the
 // last one down, skipping the first.
-var nhashPrimes = [...]uint32{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41,
+var itemNhashPrimes = [...]uint32{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41,
 	43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113}
 
 // numericHash is Exim's div/mod numeric hash: "t mod n", or with m >= 0
@@ -101,9 +101,9 @@ func numericHash(s string, n, m int, name string) (string, error) {
 	i := 0
 	for k := 0; k < len(s); k++ {
 		if i == 0 {
-			i = len(nhashPrimes) - 1
+			i = len(itemNhashPrimes) - 1
 		}
-		total += nhashPrimes[i] * uint32(s[k])
+		total += itemNhashPrimes[i] * uint32(s[k])
 		i--
 	}
 	if m < 0 {

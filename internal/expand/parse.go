@@ -225,7 +225,9 @@ func (p *parser) parseDollar() (node, error) {
 		return nil, errorf("expansion nested too deeply")
 	}
 	start := p.pos
-	for !p.eof() && (isAlnum(p.peek()) || p.peek() == '_') {
+	for !p.eof() && (isAlnum(p.peek()) || p.peek() == '_' ||
+		// A "-" right after "_" belongs to the name: ${substr_-1:...}.
+		p.peek() == '-' && p.pos > start && p.src[p.pos-1] == '_') {
 		p.pos++
 	}
 	name := p.src[start:p.pos]

@@ -4,4 +4,7 @@ go 1.26.0
 
 require github.com/dlclark/regexp2 v1.12.0
 
-require golang.org/x/text v0.44.0 // indirect
+require (
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)

@@ -61,11 +61,11 @@ var optionOrder = [...]struct {
 	{"tls_sni", optString},
 	{"tls_resumption", optString},
 	{"tls_ver", optString},
-	{"dsn_envid", optString},
-	{"dsn_ret", optIntPos},
 	{"smtputf8", optFlag},
 	{"utf8_downcvt", optFlag},
 	{"utf8_optdowncvt", optFlag},
+	{"dsn_envid", optString},
+	{"dsn_ret", optIntPos},
 	{"debug_selector", optString},
 	{"debuglog_name", optString},
 }

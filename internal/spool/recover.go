@@ -108,4 +108,3 @@ func (s *Spool) removeUnlocked(path string) bool {
 	}
 	return os.Remove(path) == nil
 }
-

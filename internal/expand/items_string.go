@@ -17,12 +17,6 @@ var stringItems = map[string]itemDef{
 	"tr":      itemsGeneric(3, 3, itemTr),
 }
 
-// hashCodes are the characters of the textual hash, of which the first m
-// are used. Spec: ${hash{<string1>}{<string2>}{<string3>}}. (Exim's table
-// has "t" and "s" the other way round from the alphabet, and its hashes
-// show it.)
-const hashCodes = "abcdefghijklmnopqrtsuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
 // itemHash is ${hash{n}{m}{string}} and ${hash{n}{string}}.
 func itemHash(_ *state, name string, a []string) (string, error) {
 	n, err := itemNumber(a[0], name, false)
@@ -34,7 +28,7 @@ func itemHash(_ *state, name string, a []string) (string, error) {
 		if m, err = itemNumber(a[1], name, true); err != nil {
 			return "", err
 		}
-		if m > len(hashCodes) {
+		if m > len(hashChars) {
 			return "", errorf("hash count \"%s\" too big", a[1])
 		}
 	}
@@ -42,35 +36,7 @@ func itemHash(_ *state, name string, a []string) (string, error) {
 		// Exim divides by zero here and dies.
 		return "", errorf("division by zero in \"%s\" expansion", name)
 	}
-	return textHash(a[len(a)-1], n, m), nil
-}
-
-// textHash is Exim's textual hash of s to n characters drawn from the
-// first m characters of hashCodes; s itself when it is not longer than n.
-func textHash(s string, n, m int) string {
-	if n < 0 {
-		n = 0
-	}
-	if n >= len(s) {
-		return s
-	}
-	if n == 0 {
-		return ""
-	}
-	h := []byte(s[:n])
-	i := 0
-	for j := n; j < len(s); j++ {
-		c := int(s[j])
-		shift := uint((c + j) & 7)
-		h[i] ^= byte(c<<shift | c>>(8-shift))
-		if i++; i >= n {
-			i = 0
-		}
-	}
-	for k := range h {
-		h[k] = hashCodes[int(h[k])%m]
-	}
-	return string(h)
+	return hashString(a[len(a)-1], n, m), nil
 }
 
 // itemNhash is ${nhash{n}{m}{string}} and ${nhash{n}{string}}.
@@ -88,24 +54,11 @@ func itemNhash(_ *state, name string, a []string) (string, error) {
 	return numericHash(a[len(a)-1], n, m, name)
 }
 
-// itemNhashPrimes are the multipliers of the numeric hash, used from the
-// last one down, skipping the first.
-var itemNhashPrimes = [...]uint32{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41,
-	43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113}
-
 // numericHash is Exim's div/mod numeric hash: "t mod n", or with m >= 0
 // "q/r" where t mod (n*m) = q*m + r. n and m are C ints; the arithmetic is
 // unsigned, as Exim's is.
 func numericHash(s string, n, m int, name string) (string, error) {
-	var total uint32
-	i := 0
-	for k := 0; k < len(s); k++ {
-		if i == 0 {
-			i = len(itemNhashPrimes) - 1
-		}
-		total += itemNhashPrimes[i] * uint32(s[k])
-		i--
-	}
+	total := nhashTotal(s)
 	if m < 0 {
 		if uint32(n) == 0 {
 			return "", errorf("division by zero in \"%s\" expansion", name)

@@ -139,11 +139,17 @@ func opNhash(s string, vals []int) (string, error) {
 	return nhashString(s, n, m, len(vals) > 1)
 }
 
-func nhashString(s string, n, m int, two bool) (string, error) {
+// nhashTotal is the weighted byte sum that both forms of nhash reduce.
+func nhashTotal(s string) uint32 {
 	var total uint32
 	for i := 0; i < len(s); i++ {
 		total += uint32(s[i]) * nhashPrimes[i%len(nhashPrimes)]
 	}
+	return total
+}
+
+func nhashString(s string, n, m int, two bool) (string, error) {
+	total := nhashTotal(s)
 	if !two {
 		if n <= 0 {
 			return "", errorf("nhash: division by zero")

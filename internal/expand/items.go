@@ -55,7 +55,7 @@ func (g *genericItem) eval(st *state, b *[]byte) error {
 // arguments.
 func generic(min, max int, fn func(st *state, args []node) (string, error)) itemDef {
 	return itemDef{parse: func(p *parser, name string) (node, error) {
-		args, err := p.parseArgs(name, min, max)
+		args, err := p.itemArgs(name, min, max)
 		if err != nil {
 			return nil, err
 		}

@@ -101,15 +101,23 @@ func decodeCert(s string) *x509.Certificate {
 
 // certField extracts one field, with its comma-separated modifiers.
 func certField(c *x509.Certificate, spec string) (string, bool) {
-	parts := strings.Split(spec, ",")
-	field := strings.TrimSpace(parts[0])
+	field, rest, _ := strings.Cut(spec, ",")
+	field = strings.TrimSpace(field)
 	sep := "\n"
 	var mods []string
-	for _, m := range parts[1:] {
-		if s, ok := strings.CutPrefix(m, ">"); ok {
-			sep = s
+	for rest != "" {
+		if rest[0] == '>' {
+			// ">c" sets the list separator to c, which may be a comma.
+			if len(rest) > 1 {
+				sep, rest = rest[1:2], rest[2:]
+			} else {
+				sep, rest = "", ""
+			}
+			rest = strings.TrimPrefix(rest, ",")
 			continue
 		}
+		var m string
+		m, rest, _ = strings.Cut(rest, ",")
 		mods = append(mods, m)
 	}
 	mod := ""

@@ -161,7 +161,7 @@ func (n *readsocketNode) eval(st *state, b *[]byte) error {
 		if err != nil {
 			return err
 		}
-	} else if eol != nil {
+	} else if eol != nil && *eol != "" {
 		res = strings.ReplaceAll(res, "\n", *eol)
 	}
 	if n.closeErr != nil {
@@ -177,6 +177,9 @@ func (st *state) readSocket(spec, req, optText string) (string, error) {
 	o, err := parseSocketOptions(optText)
 	if err != nil {
 		return "", err
+	}
+	if o.cache && st.ctx.SocketCache == nil {
+		st.ctx.SocketCache = &SocketCache{}
 	}
 	cache := st.ctx.SocketCache
 	if o.cache {

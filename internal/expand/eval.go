@@ -101,6 +101,9 @@ func newVar(name string) (node, error) {
 	if get, ok := builtinVars[name]; ok {
 		return variable{name: name, get: get}, nil
 	}
+	if get, ok := itemVars[name]; ok {
+		return variable{name: name, get: get}, nil
+	}
 	if hint, ok := lookupVariable(name); !ok {
 		return nil, errorf("unknown variable name \"%s\"%s", name, hint)
 	}

@@ -122,6 +122,9 @@ type Context struct {
 	Resolver any
 	// Env is the process environment for ${env{}}; nil means os.LookupEnv.
 	Env func(string) (string, bool)
+	// ItemHooks supplies ${acl}, ${authresults}, the ${readsocket} cache
+	// and the variables items set (items_hooks.go).
+	ItemHooks
 }
 
 // Forbid says which expansion features the caller has forbidden (Exim's

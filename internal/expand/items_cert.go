@@ -160,17 +160,17 @@ func certField(c *x509.Certificate, spec string) (string, bool) {
 		}
 		add("uri", uris)
 		add("mail", c.EmailAddresses)
-		return joinList(items, sep), true
+		return joinCertList(items, sep), true
 	case "ocsp_uri":
-		return joinList(c.OCSPServer, sep), true
+		return joinCertList(c.OCSPServer, sep), true
 	case "crl_uri":
-		return joinList(c.CRLDistributionPoints, sep), true
+		return joinCertList(c.CRLDistributionPoints, sep), true
 	}
 	return "", false
 }
 
-// joinList joins items with sep, doubling sep inside items.
-func joinList(items []string, sep string) string {
+// joinCertList joins items with sep, doubling sep inside items.
+func joinCertList(items []string, sep string) string {
 	if sep == "" {
 		return strings.Join(items, "")
 	}
@@ -202,7 +202,7 @@ func dnField(n pkix.Name, mod, sep string) string {
 			}
 		}
 	}
-	return joinList(vals, sep)
+	return joinCertList(vals, sep)
 }
 
 func rdnLabel(oid asn1.ObjectIdentifier) string {

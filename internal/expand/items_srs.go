@@ -42,7 +42,7 @@ func evalSRSEncode(st *state, args []node) (string, error) {
 // domain is empty for an unqualified address. It is a subset of Exim's
 // address parser, enough for return paths.
 func parseAddress(s string) (local, domain string, err error) {
-	a := addrScanner{s: stripComments(s)}
+	a := extractScanner{s: stripComments(s)}
 	a.space()
 	angle := false
 	if a.more() && a.peek() == '<' {
@@ -112,15 +112,15 @@ func parseAddress(s string) (local, domain string, err error) {
 	return local, domain, nil
 }
 
-// addrScanner walks over an address.
-type addrScanner struct {
+// extractScanner walks over an address.
+type extractScanner struct {
 	s string
 	i int
 }
 
-func (a *addrScanner) more() bool { return a.i < len(a.s) }
-func (a *addrScanner) peek() byte { return a.s[a.i] }
-func (a *addrScanner) space() {
+func (a *extractScanner) more() bool { return a.i < len(a.s) }
+func (a *extractScanner) peek() byte { return a.s[a.i] }
+func (a *extractScanner) space() {
 	for a.more() && isSpace(a.peek()) {
 		a.i++
 	}
@@ -136,7 +136,7 @@ func isAtomChar(c byte) bool {
 }
 
 // route skips a source route "@a,@b:".
-func (a *addrScanner) route() error {
+func (a *extractScanner) route() error {
 	a.space()
 	if !a.more() || a.peek() != '@' {
 		return nil
@@ -163,7 +163,7 @@ func (a *addrScanner) route() error {
 }
 
 // localPart reads words (atoms and quoted strings) separated by dots.
-func (a *addrScanner) localPart() (string, bool) {
+func (a *extractScanner) localPart() (string, bool) {
 	start := a.i
 	for a.more() {
 		c := a.peek()
@@ -191,7 +191,7 @@ func (a *addrScanner) localPart() (string, bool) {
 
 // domain reads a domain: dot-separated labels of letters, digits and
 // hyphens (not starting with a hyphen), or a [literal].
-func (a *addrScanner) domain() (string, bool) {
+func (a *extractScanner) domain() (string, bool) {
 	start := a.i
 	if a.more() && a.peek() == '[' {
 		end := strings.IndexByte(a.s[a.i:], ']')

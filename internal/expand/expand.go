@@ -122,6 +122,9 @@ type Context struct {
 	Resolver any
 	// Env is the process environment for ${env{}}; nil means os.LookupEnv.
 	Env func(string) (string, bool)
+	// Conds holds what the acl, authentication and delivery-state
+	// conditions need (cond_hooks.go).
+	Conds CondHooks
 }
 
 // Forbid says which expansion features the caller has forbidden (Exim's

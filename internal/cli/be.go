@@ -8,6 +8,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
 )
 
 // runExpand implements -be and -bem: string expansion testing. With
@@ -136,8 +137,9 @@ func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok boo
 func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Context, error) {
 	vars := processVars(cfg)
 	ctx := &expand.Context{
-		Vars: vars,
-		Now:  env.Now,
+		Vars:  vars,
+		Lists: listMatcher{env: &lists.Env{PrimaryHostname: vars["primary_hostname"]}},
+		Now:   env.Now,
 	}
 	return ctx, nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -64,7 +65,13 @@ func runExpand(inv *Invocation, env *Env) int {
 			name, derr := cfg.DefineMacroLine(line)
 			if derr != nil {
 				out.Flush()
-				fmt.Fprintf(env.Stderr, "%s %s\n", env.Now().Format("2006-01-02 15:04:05"), derr)
+				// Exim reports these at the position where it stopped
+				// reading the configuration: its last line.
+				var ce *config.Error
+				if errors.As(derr, &ce) && ce.Line == 0 {
+					ce.File, ce.Line = cfg.Path, configLineCount(cfg.Path)
+				}
+				fmt.Fprint(env.Stderr, config.StderrText(env.Now(), derr))
 				continue
 			}
 			if name != "" {
@@ -111,22 +118,9 @@ func readContinued(r *bufio.Reader) (string, error) {
 // loadConfig reads the configuration for a mode. On failure it prints
 // Exim's error and returns the exit code with ok=false.
 func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok bool) {
-	path := inv.ConfigFile
-	if path == "" {
-		for _, p := range DefaultConfigFiles {
-			if _, err := os.Stat(p); err == nil {
-				path = p
-				break
-			}
-		}
-	}
-	if path == "" {
-		fmt.Fprintf(env.Stderr, "exim: could not open configuration file %s: No such file or directory\n", strings.Join(DefaultConfigFiles, ":"))
-		return nil, 1, false
-	}
-	cfg, err := config.Load(path, config.Options{Macros: inv.Macros})
+	cfg, err := config.Load(configFile(inv), config.Options{Macros: inv.Macros})
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "%s %v", env.Now().Format("2006-01-02 15:04:05"), err)
+		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 		return nil, 1, false
 	}
 	return cfg, 0, true
@@ -140,6 +134,20 @@ func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Co
 		Vars:  vars,
 		Lists: listMatcher{env: &lists.Env{PrimaryHostname: vars["primary_hostname"]}},
 		Now:   env.Now,
+		Debug: env.Debug,
 	}
 	return ctx, nil
+}
+
+// configLineCount returns the number of lines in the configuration file.
+func configLineCount(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n := strings.Count(string(b), "\n")
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		n++
+	}
+	return n
 }

@@ -9,20 +9,18 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 )
 
-// Version is the Exim version exigo reproduces.
-const Version = "4.96"
-
 // processVars returns the variables that have values in a process with no
 // message in flight (-be, -bt ...).
 func processVars(cfg *config.Config) expand.VarMap {
-	host, _ := os.Hostname()
 	exe, _ := os.Executable()
 	cwd, _ := os.Getwd()
+	host := cfg.Main.String("primary_hostname")
 	m := expand.VarMap{
 		"primary_hostname":     host,
 		"smtp_active_hostname": host,
-		"qualify_domain":       host,
-		"qualify_recipient":    host,
+		"qualify_domain":       cfg.Main.String("qualify_domain"),
+		"qualify_recipient":    cfg.Main.String("qualify_recipient"),
+		"spool_directory":      cfg.Main.String("spool_directory"),
 		"exim_version":         Version,
 		"version_number":       Version,
 		"exim_path":            exe,

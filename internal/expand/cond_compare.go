@@ -39,23 +39,6 @@ func stringCompare(caseless bool, ok func(int) bool) condDef {
 	})
 }
 
-// asciiLower lower-cases ASCII letters only, as tolower() does in the C
-// locale.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}
-
 // numericCompare makes a numeric comparison. Exim expands and checks the
 // first number before it expands the second.
 func numericCompare(cmp func(a, b int64) bool) condDef {

@@ -52,9 +52,9 @@ func (p *parser) yesNoError(format string, args ...any) error {
 	return errorf(format, args...)
 }
 
-// inside adds Exim's " inside ..." context to an error from a
+// insideCond adds Exim's " inside ..." context to an error from a
 // subcondition, keeping the forced and defer flags.
-func inside(err error, where string) error {
+func insideCond(err error, where string) error {
 	if err == nil {
 		return nil
 	}

@@ -50,7 +50,7 @@ func parseAndOr(and bool) condDef {
 			p.pos++
 			sub, err := subCondition(p)
 			if err != nil {
-				return nil, inside(err, c.where)
+				return nil, insideCond(err, c.where)
 			}
 			p.skipSpace()
 			if p.eof() || p.peek() != '}' {
@@ -66,7 +66,7 @@ func (c *andOrCond) test(st *state) (bool, error) {
 	for _, sub := range c.conds {
 		ok, err := sub.test(st)
 		if err != nil {
-			return false, inside(err, c.where)
+			return false, insideCond(err, c.where)
 		}
 		if ok != c.and {
 			return ok, nil
@@ -102,7 +102,7 @@ func parseForEach(all bool, items itemSource) condDef {
 		p.pos++
 		cond, err := subCondition(p)
 		if err != nil {
-			return nil, inside(err, "\""+name+"\" condition")
+			return nil, insideCond(err, "\""+name+"\" condition")
 		}
 		p.skipSpace()
 		if p.eof() || p.peek() != '}' {
@@ -126,7 +126,7 @@ func (c *forEachCond) test(st *state) (bool, error) {
 		st.item = item
 		ok, err := c.cond.test(st)
 		if err != nil {
-			return true, inside(err, "\""+c.name+"\" condition")
+			return true, insideCond(err, "\""+c.name+"\" condition")
 		}
 		result = ok
 		return ok != c.all, nil

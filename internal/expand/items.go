@@ -1,5 +1,7 @@
 package expand
 
+import "strings"
+
 // itemDef describes an expansion item ${name...}: parse reads everything
 // after the name up to and including the closing "}".
 type itemDef struct {
@@ -53,7 +55,7 @@ func (g *genericItem) eval(st *state, b *[]byte) error {
 // arguments.
 func generic(min, max int, fn func(st *state, args []node) (string, error)) itemDef {
 	return itemDef{parse: func(p *parser, name string) (node, error) {
-		args, err := p.parseArgs(name, min, max)
+		args, err := p.itemArgs(name, min, max)
 		if err != nil {
 			return nil, err
 		}
@@ -106,9 +108,15 @@ func (p *parser) parseYesNo(item string) (yesNo, error) {
 			return yn, err
 		}
 		yn.no = no
-	case len(p.rest()) >= 4 && p.rest()[:4] == "fail":
+	case strings.HasPrefix(p.rest(), "fail"):
 		yn.fail = true
 		p.pos += 4
+		p.skipSpace()
+		if p.eof() {
+			return yn, errorf("curly-bracket problem in conditional yes/no parsing: did not close with '}' after forcedfail\n remaining string is ''")
+		}
+	case p.eof() || p.peek() != '}':
+		return yn, errorf("syntax error in \"%s\" item - \"fail\" expected", item)
 	}
 	p.skipSpace()
 	if p.eof() || p.peek() != '}' {

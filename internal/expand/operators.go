@@ -1,13 +1,19 @@
 package expand
 
 import (
-	"strconv"
 	"strings"
 )
 
 // opFunc implements an operator ${name:arg}. params holds the numbers of
-// the _N forms (${substr_1_2:...}), nil when there are none.
+// the _N forms when the parser resolved them; the operators here take
+// their suffix through suffixOp instead and receive nil.
 type opFunc func(st *state, arg string, params []int) (string, error)
+
+// suffixOp makes an operator from the text after the first "_" of its
+// name (${substr_1_2:...}, ${sha2_512:...}, ${listnamed_d:...}); has is
+// false when the name has no "_". Exim checks the suffix only when the
+// operator is evaluated, so errors in it are evaluation errors.
+type suffixOp func(name, suffix string, has bool) opFunc
 
 // operatorTables are the groups of operators, one table per file. A name
 // must appear in one table only.
@@ -22,51 +28,57 @@ var operatorTables = []map[string]opFunc{
 	miscOperators,
 }
 
-// paramOperators are the operators that take _N parameters in their name
-// (spec: "${length_<n>:...}", "${substr_<m>_<n>:...}", "${hash_<n>_<m>:...}"
-// and their abbreviations), mapped to their full names.
-var paramOperators = map[string]string{
-	"length": "length", "l": "length",
-	"substr": "substr", "s": "substr",
-	"hash": "hash", "h": "hash",
-	"nhash": "nhash", "nh": "nhash",
+// suffixOperatorTables are the operators that read a suffix of their name.
+var suffixOperatorTables = []map[string]suffixOp{
+	textSuffixOperators,
+	hashSuffixOperators,
+	netSuffixOperators,
+	listSuffixOperators,
 }
 
-// findOperator resolves an operator name as written, including quote_TYPE
-// and the _N parameter forms.
-func findOperator(name string) (opFunc, []int, error) {
+func plainOperator(name string) opFunc {
+	if name == "expand" {
+		// Not in a table: it parses, and the parser reads the tables.
+		return opExpand
+	}
 	for _, t := range operatorTables {
 		if f, ok := t[name]; ok {
-			return f, nil, nil
+			return f
 		}
+	}
+	return nil
+}
+
+func suffixOperator(name string) suffixOp {
+	for _, t := range suffixOperatorTables {
+		if f, ok := t[name]; ok {
+			return f
+		}
+	}
+	return nil
+}
+
+// findOperator resolves an operator name as written. Exim first looks for
+// the whole name (some names contain "_": from_utf8, local_part ...),
+// then for quote_TYPE, then for the part before the first "_", whose
+// operator gets (or, for most, ignores) the rest: ${lc_x:A} is ${lc:A}.
+// Spec: "Expansion operators".
+func findOperator(name string) (opFunc, []int, error) {
+	if f := plainOperator(name); f != nil {
+		return f, nil, nil
+	}
+	if s := suffixOperator(name); s != nil {
+		return s(name, "", false), nil, nil
 	}
 	if typ, ok := strings.CutPrefix(name, "quote_"); ok {
 		return quoteLookupOperator(typ)
 	}
-	base, rest, found := strings.Cut(name, "_")
-	if full, ok := paramOperators[base]; found && ok {
-		var params []int
-		for rest != "" {
-			var num string
-			num, rest, _ = strings.Cut(rest, "_")
-			neg := strings.HasPrefix(num, "-")
-			digits := strings.TrimPrefix(num, "-")
-			if digits == "" || strings.Trim(digits, "0123456789") != "" {
-				return nil, nil, errorf("non-digit after underscore in \"%s\"", name)
-			}
-			n, err := strconv.Atoi(digits)
-			if err != nil {
-				return nil, nil, errorf("non-digit after underscore in \"%s\"", name)
-			}
-			if neg {
-				n = -n
-			}
-			params = append(params, n)
+	if base, suffix, ok := strings.Cut(name, "_"); ok {
+		if s := suffixOperator(base); s != nil {
+			return s(name, suffix, true), nil, nil
 		}
-		for _, t := range operatorTables {
-			if f, ok := t[full]; ok {
-				return f, params, nil
-			}
+		if f := plainOperator(base); f != nil {
+			return f, nil, nil
 		}
 	}
 	return nil, nil, errorf("unknown expansion operator \"%s\"", name)

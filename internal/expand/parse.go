@@ -229,7 +229,9 @@ func (p *parser) parseDollar() (node, error) {
 		return nil, errorf("expansion nested too deeply")
 	}
 	start := p.pos
-	for !p.eof() && (isAlnum(p.peek()) || p.peek() == '_') {
+	for !p.eof() && (isAlnum(p.peek()) || p.peek() == '_' ||
+		// A "-" right after "_" belongs to the name: ${substr_-1:...}.
+		p.peek() == '-' && p.pos > start && p.src[p.pos-1] == '_') {
 		p.pos++
 	}
 	name := p.src[start:p.pos]
@@ -298,34 +300,6 @@ func (p *parser) parseArg() (n node, ok bool, err error) {
 	}
 	p.pos++ // }
 	return n, true, nil
-}
-
-// parseArgs reads between min and max "{...}" arguments for the named item
-// and the closing "}" of the item, with Exim's error texts.
-func (p *parser) parseArgs(name string, min, max int) ([]node, error) {
-	var args []node
-	for len(args) < max {
-		n, ok, err := p.parseArg()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		args = append(args, n)
-	}
-	if len(args) < min {
-		return nil, errorf("Not enough arguments for '%s' (min is %d)", name, min)
-	}
-	p.skipSpace()
-	if p.eof() || p.peek() != '}' {
-		if !p.eof() && p.peek() == '{' {
-			return nil, errorf("Too many arguments for '%s' (max is %d)", name, max)
-		}
-		return nil, errorf("missing '}' closing %s", name)
-	}
-	p.pos++
-	return args, nil
 }
 
 // parseOperator parses the argument of ${name:...} (the colon has been

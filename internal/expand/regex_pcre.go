@@ -9,16 +9,16 @@ import (
 	"github.com/dlclark/regexp2"
 )
 
-// pcre is a regular expression with PCRE2's behaviour as Exim uses it:
+// pcreRe is a regular expression with PCRE2's behaviour as Exim uses it:
 // byte-oriented (not UTF-8 aware), with PCRE syntax that the engine lacks
 // (\Q...\E, (?P<name>...), POSIX classes, possessive quantifiers)
 // rewritten, and PCRE2's texts for common syntax errors.
-type pcre struct {
+type pcreRe struct {
 	re *regexp2.Regexp
 }
 
 // pcreCache holds compiled expressions by pattern.
-var pcreCache sync.Map // string -> *pcre
+var pcreCache sync.Map // string -> *pcreRe
 
 // pcreTimeout bounds one match, so that a pathological pattern cannot
 // hang a delivery.
@@ -26,9 +26,9 @@ const pcreTimeout = 5 * time.Second
 
 // compilePCRE compiles pattern, with Exim's error text for a bad one:
 // regular expression error in "PATTERN": TEXT at offset N.
-func compilePCRE(pattern string) (*pcre, error) {
+func compilePCRE(pattern string) (*pcreRe, error) {
 	if re, ok := pcreCache.Load(pattern); ok {
-		return re.(*pcre), nil
+		return re.(*pcreRe), nil
 	}
 	translated, msg, off := translatePCRE(pattern)
 	if msg != "" {
@@ -39,13 +39,13 @@ func compilePCRE(pattern string) (*pcre, error) {
 		return nil, errorf("regular expression error in \"%s\": %s at offset %d", pattern, engineErrorText(err), len(pattern))
 	}
 	re.MatchTimeout = pcreTimeout
-	p := &pcre{re: re}
+	p := &pcreRe{re: re}
 	pcreCache.Store(pattern, p)
 	return p, nil
 }
 
 // match applies the expression to s and returns $0, $1... on success.
-func (p *pcre) match(s string) ([]string, bool, error) {
+func (p *pcreRe) match(s string) ([]string, bool, error) {
 	m, err := p.re.FindStringMatch(bytesToRunes(s))
 	if err != nil || m == nil {
 		return nil, false, err

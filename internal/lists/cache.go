@@ -1,11 +1,10 @@
 package lists
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
-	"regexp/syntax"
 	"sync"
+
+	"github.com/exigo-mta/exigo/internal/pcre"
 )
 
 // Cache remembers the results of named lists for one message, as Exim
@@ -50,7 +49,25 @@ func (c *Cache) put(k cacheKey, m Match) {
 // for concurrent use and may live as long as the configuration.
 type RegexpCache struct {
 	mu sync.Mutex
-	m  map[string]*regexp.Regexp
+	m  map[string]*listRegexp
+}
+
+// listRegexp is a compiled list item pattern (PCRE syntax, as Exim).
+type listRegexp struct{ re *pcre.Regexp }
+
+// FindStringSubmatch returns the whole match and the captured groups, or
+// nil when s does not match.
+func (r *listRegexp) FindStringSubmatch(s string) []string {
+	m, err := r.re.FindStringMatch(s)
+	if err != nil || m == nil {
+		return nil
+	}
+	groups := m.Groups()
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = g.String()
+	}
+	return out
 }
 
 // maxRegexpCache bounds a RegexpCache; expanded lists can produce
@@ -60,10 +77,10 @@ const maxRegexpCache = 1000
 // compile compiles a list item regular expression; caseless prefixes
 // "(?i)" (an item may still start with "(?-i)" to turn it off, as the
 // specification says for PCRE).
-func (c *RegexpCache) compile(pattern string, caseless bool) (*regexp.Regexp, error) {
+func (c *RegexpCache) compile(pattern string, caseless bool) (*listRegexp, error) {
 	src := pattern
 	if caseless {
-		src = "(?i)" + pattern
+		src = "\x00i" + pattern // cache key only
 	}
 	if c != nil {
 		c.mu.Lock()
@@ -73,25 +90,22 @@ func (c *RegexpCache) compile(pattern string, caseless bool) (*regexp.Regexp, er
 			return re, nil
 		}
 	}
-	re, err := regexp.Compile(src)
-	if err != nil {
-		return nil, &ConfigError{Msg: fmt.Sprintf("regular expression error: %v while compiling %s", regexpErrText(err), pattern)}
+	compile := pcre.Compile
+	if caseless {
+		compile = pcre.CompileCaseless
 	}
+	compiled, err := compile(pattern)
+	if err != nil {
+		return nil, &ConfigError{Msg: fmt.Sprintf("regular expression error: %v while compiling %s", err, pattern)}
+	}
+	re := &listRegexp{re: compiled}
 	if c != nil {
 		c.mu.Lock()
 		if c.m == nil || len(c.m) >= maxRegexpCache {
-			c.m = map[string]*regexp.Regexp{}
+			c.m = map[string]*listRegexp{}
 		}
 		c.m[src] = re
 		c.mu.Unlock()
 	}
 	return re, nil
-}
-
-func regexpErrText(err error) string {
-	var se *syntax.Error
-	if errors.As(err, &se) {
-		return se.Code.String()
-	}
-	return err.Error()
 }

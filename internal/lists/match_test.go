@@ -201,7 +201,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 	_, err = MatchDomain(env, "^(", "x")
-	if !errors.As(err, &c) || !strings.HasPrefix(err.Error(), "regular expression error: missing closing ) while compiling ^(") {
+	if !errors.As(err, &c) || !strings.HasPrefix(err.Error(), "regular expression error: missing closing parenthesis at offset 2 while compiling ^(") {
 		t.Errorf("bad regex: %v", err)
 	}
 	_, err = MatchDomain(env, "testdb;defer", "x")

@@ -1,0 +1,388 @@
+package spool
+
+// # Durable writes with group commit
+//
+// A message exists once its -H file exists (spec chapter 57): the -D file
+// alone is not a message. Writing one message, and a flush of a group:
+//
+//  1. Create takes the new id's -D file (O_EXCL, mode 0640), locks it
+//     with fcntl as Exim does, and writes its first line, "ID-D".
+//  2. The body is streamed into the -D file through a buffer.
+//  3. Commit flushes that buffer and writes the whole -H file under a
+//     temporary name, hdr.ID, in the same directory. Nothing is synced
+//     yet. It then joins the queue of pending commits.
+//  4. If no flush is running, this committer becomes the leader: it takes
+//     every pending commit (its own and those that arrived while the
+//     previous flush ran) as one group. Otherwise it waits, either for
+//     its result or to be handed the lead. No timer: a lone message is
+//     flushed at once, and under load groups grow by themselves.
+//  5. The leader makes the group's file contents durable: fdatasync of
+//     every -D and hdr. file, in parallel (or one syncfs of the spool's
+//     file system when Options.SyncFS is set).
+//  6. It renames each hdr.ID to ID-H: the message now exists.
+//  7. It fsyncs each directory of the group once, making the -D entries
+//     and the renames durable together. (This relies on the file system
+//     journaling directory operations in order, as ext4 and XFS do, so
+//     that a durable rename implies the earlier create of -D in the same
+//     directory is durable.)
+//  8. Only then does every committer of the group learn its result and
+//     may answer 250; the -D files are closed and their locks released.
+//     The leader hands the lead to the first commit that arrived during
+//     the flush, if any.
+//
+// An error in steps 5–7 fails the whole group: every -H already renamed
+// and every hdr. and -D file of the group is removed, and every
+// committer gets the error (a 451 to each client). A crash at any point
+// leaves, per message, either nothing durable, or a -D file and maybe a
+// hdr. file (removed by Recover), or a complete -D and -H pair: complete
+// or absent, never half.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// errCrash, returned by a test's failAt hook, stops a commit where it is
+// without any clean-up, as a crash would.
+var errCrash = errors.New("simulated crash")
+
+// Data is a message being received: its -D file, open and locked.
+type Data struct {
+	s    *Spool
+	id   ID
+	dir  string
+	f    *os.File
+	w    *bufio.Writer
+	size int64
+	done bool
+}
+
+// Create starts message id: it creates and locks the -D file and writes
+// its first line (steps 1 and 2 of the commit).
+func (s *Spool) Create(id ID) (*Data, error) {
+	if !ValidID(string(id)) {
+		return nil, fmt.Errorf("spool: %w: %q", ErrBadID, id)
+	}
+	dir := s.InputDir(id)
+	path := filepath.Join(dir, string(id)+"-D")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	if errors.Is(err, os.ErrNotExist) && s.opts.Split {
+		if err = os.MkdirAll(dir, dirMode); err == nil {
+			f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spool: creating data file: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	d := &Data{s: s, id: id, dir: dir, f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	d.w.WriteString(string(id) + "-D\n")
+	return d, nil
+}
+
+// ID returns the message id.
+func (d *Data) ID() ID { return d.id }
+
+// Write appends body bytes to the -D file.
+func (d *Data) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	d.size += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("spool: writing %s-D: %w", d.id, err)
+	}
+	return n, nil
+}
+
+// Size returns the number of body bytes written.
+func (d *Data) Size() int64 { return d.size }
+
+// Abort removes the partial message.
+func (d *Data) Abort() error {
+	if d.done {
+		return nil
+	}
+	d.done = true
+	os.Remove(filepath.Join(d.dir, string(d.id)+"-D"))
+	return d.f.Close()
+}
+
+// Commit writes h as the message's -H file and returns once the message
+// is durable (steps 3 to 8). On error nothing of the message remains.
+// h.ID must be the Data's id.
+func (d *Data) Commit(h *Header) error {
+	if d.done {
+		return fmt.Errorf("spool: message %s already committed or aborted", d.id)
+	}
+	d.done = true
+	if h.ID != d.id {
+		d.f.Close()
+		os.Remove(filepath.Join(d.dir, string(d.id)+"-D"))
+		return fmt.Errorf("spool: header id %s for data %s", h.ID, d.id)
+	}
+	r := &request{id: d.id, dir: d.dir, data: d.f}
+	err := d.w.Flush()
+	if err == nil {
+		err = d.s.writeTemp(r, h)
+	}
+	if err != nil {
+		d.f.Close()
+		os.Remove(filepath.Join(d.dir, string(d.id)+"-D"))
+		return fmt.Errorf("spool: %s: %w", d.id, err)
+	}
+	return d.s.com.commit(r)
+}
+
+// Write stores a whole message: the header h and the body read from
+// body. It returns once the message is durable.
+func (s *Spool) Write(h *Header, body []byte) error {
+	d, err := s.Create(h.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := d.Write(body); err != nil {
+		d.Abort()
+		return err
+	}
+	return d.Commit(h)
+}
+
+// Rewrite replaces the -H file of a message the caller has locked (after
+// a delivery attempt, a freeze, …), durably, through the same group
+// commit.
+func (s *Spool) Rewrite(l *Lock, h *Header) error {
+	if h.ID != l.ID {
+		return fmt.Errorf("spool: header id %s for lock on %s", h.ID, l.ID)
+	}
+	r := &request{id: l.ID, dir: l.Dir, rewrite: true}
+	if err := s.writeTemp(r, h); err != nil {
+		return fmt.Errorf("spool: %s: %w", l.ID, err)
+	}
+	return s.com.commit(r)
+}
+
+// writeTemp writes the encoded header to hdr.ID (step 3).
+func (s *Spool) writeTemp(r *request, h *Header) error {
+	b, err := h.Encode()
+	if err != nil {
+		return err
+	}
+	r.tmp = filepath.Join(r.dir, "hdr."+string(r.id))
+	f, err := os.OpenFile(r.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	if err != nil {
+		return fmt.Errorf("creating header file: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(r.tmp)
+		return fmt.Errorf("writing header file: %w", err)
+	}
+	r.hdr = f
+	return nil
+}
+
+// request is one message waiting for a flush.
+type request struct {
+	id      ID
+	dir     string
+	data    *os.File // nil for a rewrite
+	hdr     *os.File
+	tmp     string
+	rewrite bool
+	renamed bool
+	done    chan error    // the result, buffered
+	lead    chan struct{} // handed the lead, buffered
+}
+
+// committer batches requests into groups (steps 4 and 8).
+type committer struct {
+	s       *Spool
+	mu      sync.Mutex
+	pending []*request
+	leading bool
+}
+
+func (c *committer) commit(r *request) error {
+	r.done = make(chan error, 1)
+	r.lead = make(chan struct{}, 1)
+	c.mu.Lock()
+	c.pending = append(c.pending, r)
+	if c.leading {
+		c.mu.Unlock()
+		select {
+		case err := <-r.done:
+			return err
+		case <-r.lead:
+		}
+	} else {
+		c.leading = true
+		c.mu.Unlock()
+	}
+	// Leader: flush everything pending, which includes r.
+	c.mu.Lock()
+	group := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	c.s.flush(group)
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		c.pending[0].lead <- struct{}{}
+	} else {
+		c.leading = false
+	}
+	c.mu.Unlock()
+	return <-r.done
+}
+
+// flush makes a group durable (steps 5 to 8) and reports to each member.
+func (s *Spool) flush(group []*request) {
+	err := s.flushGroup(group)
+	if errors.Is(err, errCrash) {
+		for _, r := range group {
+			r.hdr.Close()
+			if r.data != nil {
+				r.data.Close()
+			}
+			r.done <- err
+		}
+		return
+	}
+	if err != nil {
+		s.undo(group)
+	} else {
+		s.stats.groups.Add(1)
+		s.stats.messages.Add(int64(len(group)))
+	}
+	for _, r := range group {
+		r.hdr.Close()
+		if r.data != nil {
+			r.data.Close()
+		}
+		r.done <- err
+	}
+}
+
+func (s *Spool) step(name string) error {
+	if s.failAt != nil {
+		return s.failAt(name)
+	}
+	return nil
+}
+
+func (s *Spool) flushGroup(group []*request) error {
+	if err := s.step("sync"); err != nil {
+		return err
+	}
+	if err := s.syncFiles(group); err != nil {
+		return err
+	}
+	dirs := map[string]bool{}
+	for i, r := range group {
+		if i > 0 {
+			if err := s.step("rename-more"); err != nil {
+				return err
+			}
+		} else if err := s.step("rename"); err != nil {
+			return err
+		}
+		if err := os.Rename(r.tmp, filepath.Join(r.dir, string(r.id)+"-H")); err != nil {
+			return fmt.Errorf("spool: renaming header of %s: %w", r.id, err)
+		}
+		r.renamed = true
+		dirs[r.dir] = true
+	}
+	if err := s.step("dirsync"); err != nil {
+		return err
+	}
+	for d := range dirs {
+		s.stats.syncs.Add(1)
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return s.step("report")
+}
+
+// syncFiles runs step 5.
+func (s *Spool) syncFiles(group []*request) error {
+	if s.opts.SyncFS {
+		s.stats.syncs.Add(1)
+		if err := unix.Syncfs(int(group[0].hdr.Fd())); err != nil {
+			return fmt.Errorf("spool: syncfs: %w", err)
+		}
+		return nil
+	}
+	var files []*os.File
+	for _, r := range group {
+		if r.data != nil {
+			files = append(files, r.data)
+		}
+		files = append(files, r.hdr)
+	}
+	s.stats.syncs.Add(int64(len(files)))
+	errs := make(chan error, len(files))
+	sem := make(chan struct{}, s.opts.MaxParallelSync)
+	for _, f := range files {
+		sem <- struct{}{}
+		go func(f *os.File) {
+			defer func() { <-sem }()
+			if err := unix.Fdatasync(int(f.Fd())); err != nil {
+				errs <- fmt.Errorf("spool: fdatasync %s: %w", f.Name(), err)
+				return
+			}
+			errs <- nil
+		}(f)
+	}
+	var first error
+	for range files {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// undo removes what a failed group left: renamed -H files first, then
+// temporary headers and data files. A failed rewrite keeps the old -H
+// when its rename had not happened; if it had, the new -H stays (it is a
+// complete header and the old one is gone).
+func (s *Spool) undo(group []*request) {
+	for _, r := range group {
+		if r.renamed && !r.rewrite {
+			os.Remove(filepath.Join(r.dir, string(r.id)+"-H"))
+		}
+	}
+	for _, r := range group {
+		if !r.renamed {
+			os.Remove(r.tmp)
+		}
+		if r.data != nil {
+			os.Remove(filepath.Join(r.dir, string(r.id)+"-D"))
+		}
+	}
+}
+
+// syncDir fsyncs a directory, making its entries durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("spool: opening directory for sync: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("spool: syncing directory %s: %w", dir, err)
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
 )
 
 // runExpand implements -be and -bem: string expansion testing. With
@@ -131,6 +132,7 @@ func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Co
 	vars := processVars(cfg)
 	ctx := &expand.Context{
 		Vars:  vars,
+		Lists: listMatcher{env: &lists.Env{PrimaryHostname: vars["primary_hostname"]}},
 		Now:   env.Now,
 		Debug: env.Debug,
 	}

@@ -27,6 +27,10 @@ func openCDB(file string) (handle, error) {
 		f.Close()
 		return nil, openFailed(file, "for cdb lookup", err)
 	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, &OpenError{Msg: "failed to open cannot read header from " + file + " for cdb lookup: Is a directory"}
+	}
 	if fi.Size() < cdbHeader {
 		f.Close()
 		return nil, &OpenError{Msg: "failed to open " + file + " too short for cdb lookup: Success"}

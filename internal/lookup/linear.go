@@ -28,6 +28,11 @@ func openLinear(typ, file string) (handle, error) {
 	if err != nil {
 		return nil, openFailed(file, "for linear search", err)
 	}
+	// Exim says "lsearch" here for all four types.
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &OpenError{Msg: file + " is not a regular file (lsearch lookup)"}
+	}
 	return &linearHandle{typ: typ, file: file, f: f, res: map[string]*regexp.Regexp{}}, nil
 }
 

@@ -150,6 +150,9 @@ func qtypeOf(t string) uint16 {
 
 // formatRecords renders each record of a as dnsdb does (spec 9.10, 9.12).
 func formatRecords(d *dnsdbQuery, a *dns.Answer) []string {
+	if a.Status != dns.Succeed {
+		return nil
+	}
 	var out []string
 	fs := d.fieldSep
 	for _, rr := range a.Records {
@@ -244,6 +247,9 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // target. Only version 1 records (priority 1) count. Exim 4.96 does no
 // parent-domain search in dnsdb (observed: it stops after the first query).
 func formatCSA(d *dnsdbQuery, a *dns.Answer) []string {
+	if a.Status != dns.Succeed {
+		return nil
+	}
 	for _, rr := range a.Records {
 		s, ok := rr.(*mdns.SRV)
 		if !ok || s.Priority != 1 {

@@ -6,7 +6,7 @@ import (
 
 // query runs a query-style lookup through the cache (spec 9.8).
 func (r *Registry) query(st *typeSpec, q string) (string, bool, error) {
-	ck := cacheKey{st.name + "," + optString(st), "", q}
+	ck := cacheKey{st.name + "," + cacheOpts(st), "", q}
 	r.debugf("search_find: file=NULL\n  key=%q partial=%d affix=NULL starflags=0 opts=%s", q, st.partial, optString(st))
 	r.debugf("internal_search_find: file=NULL\n  type=%s key=%q opts=%s", st.name, q, optString(st))
 	now := r.opts.Now()

@@ -93,6 +93,19 @@ func starFlags(st *typeSpec) int {
 	return 0
 }
 
+// cacheOpts is the part of the options that makes results differ: all
+// but "cache=" (a lookup with cache=no_rd refreshes the entry that plain
+// lookups then read, as in Exim).
+func cacheOpts(st *typeSpec) string {
+	var o []string
+	for _, x := range st.optList {
+		if !strings.HasPrefix(x, "cache=") {
+			o = append(o, x)
+		}
+	}
+	return strings.Join(o, ",")
+}
+
 func optString(st *typeSpec) string {
 	if len(st.optList) == 0 {
 		return "NULL"
@@ -102,7 +115,7 @@ func optString(st *typeSpec) string {
 
 // findOne looks one key up in one file, through the cache.
 func (r *Registry) findOne(st *typeSpec, file, key string, x Expander, depth int) (string, bool, error) {
-	ck := cacheKey{st.name + "," + optString(st), file, key}
+	ck := cacheKey{st.name + "," + cacheOpts(st), file, key}
 	r.debugf("internal_search_find: file=%q\n  type=%s key=%q opts=%s", file, st.name, key, optString(st))
 	r.mu.Lock()
 	if e, ok := r.cache[ck]; ok && st.opts["cache"] != "no_rd" {

@@ -137,5 +137,12 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	if !exists {
 		m.Rcode = mdns.RcodeNameError
 	}
+	if w.LocalAddr().Network() == "udp" {
+		size := mdns.MinMsgSize
+		if o := req.IsEdns0(); o != nil {
+			size = int(o.UDPSize())
+		}
+		m.Truncate(size) // sets TC when records had to go
+	}
 	w.WriteMsg(m)
 }

@@ -21,7 +21,7 @@ func FuzzScanRecords(f *testing.F) {
 			if strings.ContainsAny(rec.data, "\n") {
 				t.Fatalf("data with a newline: %q", rec.data)
 			}
-			if rec.data != strings.TrimRight(rec.data, " \t\r\f\v") {
+			if rec.data != strings.TrimRight(rec.data, asciiSpace) {
 				t.Fatalf("data with trailing space: %q", rec.data)
 			}
 			return true

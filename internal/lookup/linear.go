@@ -74,14 +74,14 @@ func scanRecords(r io.Reader, fn func(rec *record) bool) error {
 		line, err := readLine(br)
 		if len(line) > 0 || err == nil {
 			switch {
-			case line == "" || line[0] == '#' || strings.TrimLeft(line, " \t\r\f\v") == "":
+			case line == "" || line[0] == '#' || strings.TrimLeft(line, asciiSpace) == "":
 				if cur != nil && !fn(cur) {
 					return nil
 				}
 				cur = nil
 			case isSpace(line[0]):
 				if cur != nil {
-					t := strings.TrimSpace(line)
+					t := strings.Trim(line, asciiSpace)
 					cur.data += " " + t
 					cur.full += " " + t
 				}
@@ -122,6 +122,9 @@ func readLine(br *bufio.Reader) (string, error) {
 	}
 }
 
+// asciiSpace is C's isspace() set: Exim trims only these.
+const asciiSpace = " \t\r\n\f\v"
+
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'
 }
@@ -154,10 +157,10 @@ func parseRecordLine(line string) *record {
 		key = line[:i]
 	}
 	rest := line[i:]
-	full := key + strings.TrimRight(rest, " \t\r\f\v")
-	rest = strings.TrimLeft(rest, " \t\r\f\v")
+	full := key + strings.TrimRight(rest, asciiSpace)
+	rest = strings.TrimLeft(rest, asciiSpace)
 	rest = strings.TrimPrefix(rest, ":")
-	data := strings.Trim(rest, " \t\r\f\v")
+	data := strings.Trim(rest, asciiSpace)
 	return &record{key: key, data: data, full: full}
 }
 

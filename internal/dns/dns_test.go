@@ -52,7 +52,7 @@ func TestStatuses(t *testing.T) {
 		{"example", mdns.TypeA, dns.NoData, 0}, // exists: has names below it
 		{"nx.example", mdns.TypeA, dns.NXDomain, 0},
 		{"fail.example", mdns.TypeA, dns.Again, 0},
-		{"c.example", mdns.TypeA, dns.Succeed, 2}, // through the CNAME
+		{"c.example", mdns.TypeA, dns.Succeed, 2},      // through the CNAME
 		{"big.example", mdns.TypeTXT, dns.Succeed, 41}, // truncated over UDP, retried over TCP
 		{"bad..name", mdns.TypeA, dns.Fail, 0},
 	} {

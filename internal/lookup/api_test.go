@@ -127,3 +127,29 @@ func TestQuoteOracle(t *testing.T) {
 		t.Errorf("quote_foo: exim %q", last)
 	}
 }
+
+func TestDBMExistingFile(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "aliases.db", "not really berkeley db")
+	_, _, err := New(Options{}).Find("dbm", f, "k", nil)
+	var o *OpenError
+	if !errors.As(err, &o) || !strings.Contains(o.Msg, "exigo cannot read Berkeley DB") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestWildRegexError(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "w", "^bad( x\n")
+	_, _, err := New(Options{}).Find("nwildlsearch", f, "k", nil)
+	if err == nil || isDefer(err) || !strings.HasPrefix(err.Error(), "regular expression error: ") || !strings.HasSuffix(err.Error(), " while compiling ^bad(") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestNestedLimit(t *testing.T) {
+	dir := t.TempDir()
+	f := writeFile(t, dir, "self", "nwildlsearch;"+dir+"/self x\n")
+	_, _, err := New(Options{}).Find("nwildlsearch", f, "k", nil)
+	if !isDefer(err) {
+		t.Errorf("self-nesting file: got %v, want a DeferError", err)
+	}
+}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
-	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/instance"
 )
 
 // runExpand implements -be and -bem: string expansion testing. With
@@ -130,13 +130,8 @@ func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok boo
 // the process's variables (no message in flight).
 func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Context, error) {
 	vars := processVars(cfg)
-	ctx := &expand.Context{
-		Vars:  vars,
-		Lists: listMatcher{env: &lists.Env{PrimaryHostname: vars["primary_hostname"]}},
-		Now:   env.Now,
-		Debug: env.Debug,
-	}
-	return ctx, nil
+	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+	return in.Context(vars, nil), nil
 }
 
 // configLineCount returns the number of lines in the configuration file.

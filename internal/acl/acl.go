@@ -95,8 +95,8 @@ type Result struct {
 
 // Controls are the settings made by "control =" modifiers.
 type Controls struct {
-	Freeze, Queue, NoMultilineResponses, Submission bool
-	SuppressLocalFixups, NoEnforceSync, EnforceSync   bool
+	Freeze, Queue, NoMultilineResponses, Submission      bool
+	SuppressLocalFixups, NoEnforceSync, EnforceSync      bool
 	CutthroughDelivery, DKIMDisableVerify, NoMboxUnspool bool
 	// SubmissionDomain and SubmissionName are the options of
 	// control = submission/domain=.../name=...

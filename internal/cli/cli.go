@@ -93,6 +93,12 @@ func Parse(argv []string) (*Invocation, error) {
 			inv.Debug, inv.DebugSet = sel, true
 		case a == "-be", a == "-bP", a == "-bV":
 			inv.Mode = a
+		case a == "-bh":
+			v, err := next()
+			if err != nil {
+				return nil, err
+			}
+			inv.Mode, inv.ModeArg = a, v
 		case a == "-bem":
 			v, err := next()
 			if err != nil {
@@ -113,6 +119,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bem": runExpand,
 	"-bP":  runPrintConfig,
 	"-bV":  runVersion,
+	"-bh":  runHostCheck,
 }
 
 func run(inv *Invocation, env *Env) int {

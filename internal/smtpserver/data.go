@@ -48,7 +48,10 @@ func (s *session) cmdDATA(arg string) error {
 	}
 	s.reply(smtp.C354StartData, `Enter message, ending with "." on a line by itself`)
 	s.w.Flush()
-	limit, _ := s.srv.Config.Main.Int("message_size_limit")
+	limit := s.sizeLimit()
+	if !s.esmtp || true {
+		s.hostOption("ignore_fromline_hosts")
+	}
 	var buf bytes.Buffer
 	dr := smtp.NewDotReader(s.r)
 	var err error
@@ -83,7 +86,7 @@ func (s *session) lostData(err error) error {
 
 // tooBig refuses a message over message_size_limit.
 func (s *session) tooBig(read int64) error {
-	limit, _ := s.srv.Config.Main.Int("message_size_limit")
+	limit := s.sizeLimit()
 	s.log(fmt.Sprintf("rejected from <%s> H=%s: message too big: read=%d max=%d", s.sender, s.fullHost(), read, limit), mainlog.Main, mainlog.Reject)
 	s.reply(552, "Message size exceeds maximum permitted")
 	s.resetTransaction()
@@ -214,13 +217,55 @@ func senderLog(sender string) string {
 	return sender
 }
 
-// receivedHeader expands received_header_text and adds the date, as Exim
-// does (specification chapter "Main configuration", received_header_text).
+// receivedHeader builds the Received: header from received_header_text
+// and adds the date, as Exim does (specification chapter "Main
+// configuration", received_header_text). The default text is built
+// directly; a configured one is expanded.
 func (s *session) receivedHeader() string {
+	date, _ := s.expand("$tod_full")
+	if !s.srv.Config.Main.IsSet("received_header_text") {
+		return s.defaultReceived() + ";\n\t" + date + "\n"
+	}
 	text, err := s.expand(s.srv.Config.Main.String("received_header_text"))
 	if err != nil {
-		text = "Received: by " + s.vars["primary_hostname"]
+		text = s.defaultReceived()
 	}
-	date, _ := s.expand("$tod_full")
 	return text + ";\n\t" + date + "\n"
+}
+
+// defaultReceived is Exim's default received_header_text, expanded.
+func (s *session) defaultReceived() string {
+	v := s.vars
+	var b strings.Builder
+	b.WriteString("Received: ")
+	switch {
+	case v["sender_rcvhost"] != "":
+		b.WriteString("from " + v["sender_rcvhost"] + "\n\t")
+	default:
+		if v["sender_ident"] != "" {
+			b.WriteString("from " + v["sender_ident"] + " ")
+		}
+		if v["sender_helo_name"] != "" {
+			b.WriteString("(helo=" + v["sender_helo_name"] + ")\n\t")
+		}
+	}
+	b.WriteString("by " + v["primary_hostname"] + " ")
+	if p := v["received_protocol"]; p != "" {
+		b.WriteString("with " + p + " ")
+	}
+	if t := v["tls_in_ver"]; t != "" {
+		b.WriteString(" (" + t + ")")
+	}
+	if c := v["tls_in_cipher_std"]; c != "" {
+		b.WriteString(" tls " + c + "\n\t")
+	}
+	b.WriteString("(Exim " + v["version_number"] + ")\n\t")
+	if sa := v["sender_address"]; sa != "" {
+		b.WriteString("(envelope-from <" + sa + ">)\n\t")
+	}
+	b.WriteString("id " + v["message_exim_id"])
+	if f := v["received_for"]; f != "" {
+		b.WriteString("\n\tfor " + f)
+	}
+	return b.String()
 }

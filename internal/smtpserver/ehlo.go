@@ -90,7 +90,7 @@ func (s *session) junkHelo() bool {
 func (s *session) ehloKeywords() []string {
 	main := s.srv.Config.Main
 	var kw []string
-	if n, ok := main.Int("message_size_limit"); ok && n > 0 {
+	if n := s.sizeLimit(); n > 0 {
 		kw = append(kw, fmt.Sprintf("SIZE %d", n))
 	}
 	if main.Bool("accept_8bitmime") {

@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/mainlog"
@@ -64,4 +65,37 @@ func (s *session) countNonmail(c *command, arg string) error {
 	s.reply(554, "Too many nonmail commands")
 	s.log(fmt.Sprintf("SMTP call from %s dropped: too many nonmail commands (last was \"%s\")", s.fullHost(), s.lastLine), mainlog.Main, mainlog.Reject)
 	return errClose
+}
+
+// sizeLimit is message_size_limit, expanded (it is an expanded string
+// option); 0 means no limit.
+func (s *session) sizeLimit() int64 {
+	v, err := s.expand(s.srv.Config.Main.String("message_size_limit"))
+	if err != nil {
+		return 0
+	}
+	return parseSize(strings.TrimSpace(v))
+}
+
+// parseSize reads an integer with an optional K, M or G suffix.
+func parseSize(v string) int64 {
+	mult := int64(1)
+	if v != "" {
+		switch v[len(v)-1] {
+		case 'k', 'K':
+			mult = 1024
+		case 'm', 'M':
+			mult = 1024 * 1024
+		case 'g', 'G':
+			mult = 1024 * 1024 * 1024
+		}
+		if mult != 1 {
+			v = v[:len(v)-1]
+		}
+	}
+	n, err := strconv.ParseInt(v, 0, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n * mult
 }

@@ -65,7 +65,7 @@ func (s *session) cmdMAIL(arg string) error {
 			s.utf8 = true
 		}
 	}
-	if limit, ok := s.srv.Config.Main.Int("message_size_limit"); ok && limit > 0 && size > limit {
+	if limit := s.sizeLimit(); limit > 0 && size > limit {
 		addr, _ := smtp.ParseAddress(addrText, true)
 		s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, "H="+s.fullHost(), size, limit), mainlog.Main, mainlog.Reject)
 		s.reply(552, "Message size exceeds maximum permitted")

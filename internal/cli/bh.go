@@ -40,7 +40,7 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		Vars:         processVars(cfg),
 		Now:          env.Now,
 	}
-	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+peer.Addr.String()+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")
+	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+smtpserver.FormatHostAddr(peer.Addr)+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")
 }
 
 // serveTesting runs a session on stdin/stdout after printing the

@@ -15,7 +15,7 @@ type Param struct {
 // end while known reports their name as known; the first unknown one
 // stops the scan and stays part of the address text (which then fails
 // to parse: "X may not follow <a@b>").
-func ExtractMailParams(arg string, known func(name string) bool) (string, []Param) {
+func ExtractMailParams(arg string, known func(name string, hasValue bool) bool) (string, []Param) {
 	var params []Param
 	for {
 		i := strings.LastIndexByte(arg, ' ')
@@ -24,7 +24,7 @@ func ExtractMailParams(arg string, known func(name string) bool) (string, []Para
 		}
 		word := arg[i+1:]
 		name, value, has := strings.Cut(word, "=")
-		if !known(name) {
+		if !known(name, has) {
 			return arg, params
 		}
 		params = append([]Param{{Name: name, Value: value, HasValue: has}}, params...)
@@ -36,7 +36,7 @@ func ExtractMailParams(arg string, known func(name string) bool) (string, []Para
 // here: when an unknown word without "=" ends the scan, the space before
 // it becomes "=" in the address text ("<a@b> junk" is reported as
 // "<a@b>=junk").
-func ExtractRcptParams(arg string, known func(name string) bool) (string, []Param) {
+func ExtractRcptParams(arg string, known func(name string, hasValue bool) bool) (string, []Param) {
 	var params []Param
 	for {
 		i := strings.LastIndexByte(arg, ' ')
@@ -45,7 +45,7 @@ func ExtractRcptParams(arg string, known func(name string) bool) (string, []Para
 		}
 		word := arg[i+1:]
 		name, value, has := strings.Cut(word, "=")
-		if !known(name) {
+		if !known(name, has) {
 			if !has {
 				arg = arg[:i] + "=" + word
 			}

@@ -22,13 +22,13 @@ type command struct {
 
 // commands is the table of SMTP commands, in Exim's matching order.
 var commands = []command{
-	{"HELO", true, false, (*session).cmdHELO, "HELO"},
-	{"EHLO", true, false, (*session).cmdEHLO, "EHLO"},
+	{"HELO", true, true, (*session).cmdHELO, "HELO"},
+	{"EHLO", true, true, (*session).cmdEHLO, "EHLO"},
 	{"MAIL FROM:", false, false, (*session).cmdMAIL, "MAIL"},
 	{"RCPT TO:", false, false, (*session).cmdRCPT, "RCPT"},
 	{"DATA", true, false, (*session).cmdDATA, "DATA"},
 	{"BDAT", true, false, (*session).cmdBDAT, "BDAT"},
-	{"RSET", true, true, (*session).cmdRSET, "RSET"},
+	{"RSET", true, false, (*session).cmdRSET, "RSET"},
 	{"NOOP", true, true, (*session).cmdNOOP, "NOOP"},
 	{"QUIT", true, false, (*session).cmdQUIT, "QUIT"},
 	{"HELP", true, true, (*session).cmdHELP, "HELP"},
@@ -36,7 +36,7 @@ var commands = []command{
 	{"EXPN", true, true, (*session).cmdEXPN, "EXPN"},
 	{"ETRN", true, true, (*session).cmdETRN, "ETRN"},
 	{"STARTTLS", true, true, (*session).cmdSTARTTLS, "STARTTLS"},
-	{"AUTH", true, true, (*session).cmdAUTH, "AUTH"},
+	{"AUTH", true, false, (*session).cmdAUTH, "AUTH"},
 }
 
 // ParseCommand finds the command of an SMTP command line and returns its
@@ -110,6 +110,9 @@ func (s *session) cmdNOOP(arg string) error {
 // says goodbye. Exim specification chapter "Access control lists",
 // section "The QUIT ACL".
 func (s *session) cmdQUIT(arg string) error {
+	if arg != "" {
+		return s.synprotError(501, "unexpected argument data")
+	}
 	if s.srv.Config.Main.String("acl_smtp_quit") != "" {
 		res := s.runACL(acl.Quit)
 		if res.Verdict != acl.Accept {
@@ -191,13 +194,16 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 	}
 	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), name+" "+arg, code)
 	s.reply(code, text)
+	if res.Verdict == acl.Drop {
+		return errClose
+	}
 	return nil
 }
 
 // logReject logs an ACL rejection: "PREFIXrejected WHAT[: text]".
 func (s *session) logReject(res acl.Result, prefix, what string, code int) {
 	rej := "rejected "
-	if code/100 == 4 {
+	if res.Verdict == acl.Defer || res.Verdict == acl.Error {
 		rej = "temporarily rejected "
 	}
 	line := prefix + rej + what
@@ -219,12 +225,18 @@ func (s *session) cmdETRN(arg string) error {
 		res = s.runACL(acl.ETRN)
 	}
 	if res.Verdict == acl.Accept {
+		if s.srv.Config.Main.String("smtp_etrn_command") == "" && !strings.HasPrefix(arg, "#") {
+			return s.synprotError(501, "argument must begin with #")
+		}
 		s.reply(250, "OK")
 		return nil
 	}
 	code, text := failReply(acl.ETRN, res)
 	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), "ETRN "+arg, code)
 	s.reply(code, text)
+	if res.Verdict == acl.Drop {
+		return errClose
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -140,7 +141,9 @@ func (s *session) lostInput(err error) error {
 		return fmt.Errorf("reading command: %w", err)
 	}
 	s.reply(421, s.hostname()+" lost input connection")
-	s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=0s", s.fullHost()), mainlog.Main)
+	if !s.srv.HostChecking {
+		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s", s.fullHost()), mainlog.Main)
+	}
 	return nil
 }
 
@@ -175,10 +178,14 @@ func (s *session) hostname() string {
 
 // hostAddr is the client's address as Exim prints it in [brackets].
 func (s *session) hostAddr() string {
-	if !s.peer.Addr.IsValid() {
+	a := s.peer.Addr
+	if !a.IsValid() {
 		return ""
 	}
-	return s.peer.Addr.String()
+	if s.srv.HostChecking {
+		return FormatHostAddr(a)
+	}
+	return a.String()
 }
 
 // fullHost is $sender_fullhost: "(helo) [ip]" or "[ip]".
@@ -243,7 +250,6 @@ func (s *session) start() error {
 	s.hostOption("helo_try_verify_hosts")
 	s.hostOption("helo_accept_junk_hosts")
 	s.hostOption("hosts_proxy")
-	s.pipeConnect = s.hostOption("pipelining_connect_advertise_hosts")
 	if s.started != nil {
 		s.started()
 	}
@@ -254,6 +260,12 @@ func (s *session) start() error {
 			return errClose
 		}
 	}
+	s.pipeConnect = s.hostOption("pipelining_connect_advertise_hosts")
+	if h := cfg.String("smtp_active_hostname"); h != "" {
+		if v, err := s.expand(h); err == nil {
+			s.vars["smtp_active_hostname"] = v
+		}
+	}
 	banner, err := s.expand(cfg.String("smtp_banner"))
 	if err != nil {
 		s.log(fmt.Sprintf("Expansion of \"%s\" (smtp_banner) failed: %s", cfg.String("smtp_banner"), err), mainlog.Main, mainlog.Panic)
@@ -261,4 +273,18 @@ func (s *session) start() error {
 	}
 	s.reply(smtp.C220ServiceReady, banner)
 	return nil
+}
+
+// FormatHostAddr formats an address as -bh shows it: IPv4 as usual, IPv6
+// in full (eight groups of four hex digits).
+func FormatHostAddr(a netip.Addr) string {
+	if !a.Is6() || a.Is4In6() {
+		return a.Unmap().String()
+	}
+	b := a.As16()
+	parts := make([]string, 0, 8)
+	for i := 0; i < 16; i += 2 {
+		parts = append(parts, fmt.Sprintf("%02x%02x", b[i], b[i+1]))
+	}
+	return strings.Join(parts, ":")
 }

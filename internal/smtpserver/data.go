@@ -16,15 +16,16 @@ import (
 )
 
 // noRecipients answers DATA or BDAT when no RCPT was accepted.
-func (s *session) noRecipients() error {
-	valid := "Valid"
-	if !s.heloDone {
-		valid = "valid"
+func (s *session) noRecipients(cmd string) error {
+	valid := "valid"
+	if s.heloDone && s.rcptFails > 0 {
+		valid = "Valid"
 	}
 	if s.rcptFails > 0 {
-		return s.synprotError(503, "All RCPT commands were rejected with this error:\n"+s.rcptReply+"\n"+valid+" RCPT command must precede DATA")
+		s.reply(503, "All RCPT commands were rejected with this error:\n"+s.rcptReply+"\n"+valid+" RCPT command must precede "+cmd)
+		return nil
 	}
-	return s.synprotError(503, valid+" RCPT command must precede DATA")
+	return s.synprotError(503, valid+" RCPT command must precede "+cmd)
 }
 
 // cmdDATA handles DATA: the predata ACL, the 354 go-ahead, the message
@@ -34,7 +35,7 @@ func (s *session) cmdDATA(arg string) error {
 		return s.synprotError(501, "unexpected argument data")
 	}
 	if len(s.recipients) == 0 {
-		return s.noRecipients()
+		return s.noRecipients("DATA")
 	}
 	if s.srv.Config.Main.String("acl_smtp_predata") != "" {
 		res := s.runACL(acl.Predata)
@@ -61,7 +62,7 @@ func (s *session) cmdDATA(arg string) error {
 			// Read and drop the rest, then refuse.
 			n, derr := io.Copy(io.Discard, dr)
 			if derr != nil {
-				return s.lostData(derr)
+				return s.lostData(derr, true)
 			}
 			return s.tooBig(int64(buf.Len()) + n)
 		}
@@ -69,16 +70,20 @@ func (s *session) cmdDATA(arg string) error {
 		_, err = io.Copy(&buf, dr)
 	}
 	if err != nil {
-		return s.lostData(err)
+		return s.lostData(err, bytes.Contains(buf.Bytes(), []byte("\n\n")))
 	}
 	return s.receive(buf.Bytes(), "")
 }
 
 // lostData handles input ending inside the message.
-func (s *session) lostData(err error) error {
+func (s *session) lostData(err error, afterHeader bool) error {
 	if errors.Is(err, smtp.ErrIncompleteData) {
-		s.reply(421, s.hostname()+" lost input connection")
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.fullHost()), mainlog.Main)
+		s.reply(421, "Lost incoming connection")
+		where := "(header)"
+		if afterHeader {
+			where = "(after header)"
+		}
+		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data %s", s.fullHost(), where), mainlog.Main)
 		return errClose
 	}
 	return fmt.Errorf("reading message data: %w", err)
@@ -87,7 +92,7 @@ func (s *session) lostData(err error) error {
 // tooBig refuses a message over message_size_limit.
 func (s *session) tooBig(read int64) error {
 	limit := s.sizeLimit()
-	s.log(fmt.Sprintf("rejected from <%s> H=%s: message too big: read=%d max=%d", s.sender, s.fullHost(), read, limit), mainlog.Main, mainlog.Reject)
+	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> H=%s: message too big: read=%d max=%d", s.sender, s.fullHost(), read, limit), mainlog.Main, mainlog.Reject)
 	s.reply(552, "Message size exceeds maximum permitted")
 	s.resetTransaction()
 	return nil
@@ -114,7 +119,7 @@ func (s *session) cmdBDAT(arg string) error {
 		return s.synprotError(501, "missing size for BDAT command")
 	}
 	if len(s.recipients) == 0 {
-		return s.noRecipients()
+		return s.noRecipients("BDAT")
 	}
 	chunk := make([]byte, 0, min(size, 1<<20))
 	b := bytes.NewBuffer(chunk)
@@ -130,7 +135,7 @@ func (s *session) cmdBDAT(arg string) error {
 	}
 	data := bytes.ReplaceAll(s.bdat, []byte("\r\n"), []byte("\n"))
 	s.bdat = nil
-	return s.receive(data, fmt.Sprintf("%d byte chunk, total %d\n", size, len(data)))
+	return s.receive(data, fmt.Sprintf(" %d byte chunk, total %d\n", size, len(data)))
 }
 
 // receive finishes a message: headers, Received:, the DATA ACL, the

@@ -92,6 +92,8 @@ func (s *session) ehloKeywords() []string {
 	var kw []string
 	if n := s.sizeLimit(); n > 0 {
 		kw = append(kw, fmt.Sprintf("SIZE %d", n))
+	} else {
+		kw = append(kw, "SIZE")
 	}
 	if main.Bool("accept_8bitmime") {
 		kw = append(kw, "8BITMIME")
@@ -122,7 +124,7 @@ func (s *session) ehloKeywords() []string {
 	if main.Bool("prdr_enable") {
 		kw = append(kw, "PRDR")
 	}
-	s.utf8Adv = s.hostOption("smtputf8_advertise_hosts")
+	s.utf8Adv = main.Bool("accept_8bitmime") && s.hostOption("smtputf8_advertise_hosts")
 	if s.utf8Adv {
 		kw = append(kw, "SMTPUTF8")
 	}

@@ -21,7 +21,11 @@ func (s *session) listEnv() *lists.Env {
 func (s *session) hostOption(name string) bool {
 	list := s.srv.Config.Main.String(name)
 	if list == "" {
-		s.trace("host in %s? no (option unset)", name)
+		if s.srv.Config.Main.IsSet(name) {
+			s.trace("host in %s? no (end of list)", name)
+		} else {
+			s.trace("host in %s? no (option unset)", name)
+		}
 		return false
 	}
 	h := &lists.Host{IP: s.peer.Addr, NameLookedUp: true}

@@ -30,7 +30,7 @@ func (s *session) synprotError(code int, text string) error {
 func (s *session) unrecognized(line string) error {
 	s.unknown++
 	max, _ := s.srv.Config.Main.Int("smtp_max_unknown_commands")
-	if max > 0 && int64(s.unknown) > max {
+	if int64(s.unknown) > max {
 		s.reply(500, "Too many unrecognized commands")
 		s.log(fmt.Sprintf("SMTP call from %s dropped: too many unrecognized commands (last was \"%s\")", s.fullHost(), line), mainlog.Main, mainlog.Reject)
 		return errClose
@@ -46,13 +46,9 @@ func (s *session) unrecognized(line string) error {
 // (for hosts in smtp_accept_max_nonmail_hosts). One RSET while no
 // transaction is open is free.
 func (s *session) countNonmail(c *command, arg string) error {
-	if c.name == "RSET" && !s.senderSet && !s.freeRSETUsed {
+	if (c.name == "HELO" || c.name == "EHLO") && !s.freeRSETUsed {
+		// The first greeting is not counted.
 		s.freeRSETUsed = true
-		return nil
-	}
-	s.nonmail++
-	max, _ := s.srv.Config.Main.Int("smtp_accept_max_nonmail")
-	if max <= 0 || int64(s.nonmail) <= max {
 		return nil
 	}
 	if !s.nonmailChecked {
@@ -60,6 +56,11 @@ func (s *session) countNonmail(c *command, arg string) error {
 		s.nonmailHost = s.hostOption("smtp_accept_max_nonmail_hosts")
 	}
 	if !s.nonmailHost {
+		return nil
+	}
+	s.nonmail++
+	max, _ := s.srv.Config.Main.Int("smtp_accept_max_nonmail")
+	if max <= 0 || int64(s.nonmail) <= max {
 		return nil
 	}
 	s.reply(554, "Too many nonmail commands")

@@ -12,12 +12,12 @@ import (
 
 // mailParams are the MAIL parameters Exim knows (RFC 1870, 6152, 4954,
 // 6531, 3461, and PRDR).
-func (s *session) mailParam(name string) bool {
+func (s *session) mailParam(name string, hasValue bool) bool {
 	switch strings.ToUpper(name) {
 	case "SIZE", "BODY", "AUTH", "RET", "ENVID":
 		return true
 	case "SMTPUTF8":
-		return s.utf8Adv
+		return s.utf8Adv && !hasValue
 	case "PRDR":
 		return s.srv.Config.Main.Bool("prdr_enable")
 	}
@@ -27,7 +27,7 @@ func (s *session) mailParam(name string) bool {
 // cmdMAIL handles MAIL FROM:. Exim specification chapter "SMTP
 // processing" and chapter "Access control lists" (acl_smtp_mail).
 func (s *session) cmdMAIL(arg string) error {
-	if !s.heloDone {
+	if !s.heloDone && s.hostOption("hosts_require_helo") {
 		s.log(fmt.Sprintf("rejected MAIL from %s: no HELO/EHLO given", s.fullHost()), mainlog.Main, mainlog.Reject)
 		return s.synprotError(503, "HELO or EHLO required")
 	}
@@ -105,7 +105,7 @@ func (s *session) cmdMAIL(arg string) error {
 
 // rcptParam reports whether a RCPT parameter is known (DSN's NOTIFY and
 // ORCPT when DSN was advertised).
-func (s *session) rcptParam(name string) bool {
+func (s *session) rcptParam(name string, _ bool) bool {
 	switch strings.ToUpper(name) {
 	case "NOTIFY", "ORCPT":
 		return s.dsn
@@ -116,10 +116,10 @@ func (s *session) rcptParam(name string) bool {
 // cmdRCPT handles RCPT TO:.
 func (s *session) cmdRCPT(arg string) error {
 	if !s.senderSet {
-		return s.synprotError(503, "sender not yet given")
+		return s.rcptError(503, "sender not yet given")
 	}
 	if arg == "" {
-		return s.synprotError(501, "RCPT must have an address operand")
+		return s.rcptError(501, "RCPT must have an address operand")
 	}
 	addrText := arg
 	if s.esmtp {
@@ -127,7 +127,7 @@ func (s *session) cmdRCPT(arg string) error {
 	}
 	addr, err := smtp.ParseAddress(addrText, false)
 	if err != nil {
-		return s.synprotError(501, addrText+": "+err.Error())
+		return s.rcptError(501, addrText+": "+err.Error())
 	}
 	if !strings.Contains(addr, "@") {
 		switch {
@@ -136,7 +136,7 @@ func (s *session) cmdRCPT(arg string) error {
 		case s.hostOptionQuiet("recipient_unqualified_hosts"):
 			addr += "@" + s.qualifyRecipient()
 		default:
-			return s.synprotError(501, addrText+": recipient address must contain a domain")
+			return s.rcptError(501, addrText+": recipient address must contain a domain")
 		}
 	}
 	at := strings.LastIndexByte(addr, '@')
@@ -181,4 +181,12 @@ func (s *session) qualifyRecipient() string {
 		q = s.vars["primary_hostname"]
 	}
 	return q
+}
+
+// rcptError answers a failed RCPT with a syntax or protocol error and
+// remembers it for the 503 that a later DATA gets.
+func (s *session) rcptError(code int, text string) error {
+	s.rcptFails++
+	s.rcptReply = fmt.Sprintf("%d %s", code, text)
+	return s.synprotError(code, text)
 }

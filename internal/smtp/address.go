@@ -52,6 +52,10 @@ func (p *addrParser) skipSpace() {
 					break
 				}
 			}
+			if p.pos > len(p.s) {
+				// A backslash at the very end.
+				p.pos = len(p.s)
+			}
 		default:
 			return
 		}

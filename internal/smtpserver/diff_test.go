@@ -101,6 +101,7 @@ func TestDifferentialBH(t *testing.T) {
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".txt")
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			b, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)

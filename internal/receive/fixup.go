@@ -234,13 +234,13 @@ func (in *Intake) qualify(hs message.Headers) message.Headers {
 			continue
 		}
 		var domain string
-		switch strings.TrimPrefix(strings.ToLower(h.Name), "resent-") {
-		case "from", "sender", "reply-to":
+		switch strings.ToLower(h.Name) {
+		case "from", "sender", "reply-to", "resent-from", "resent-sender":
 			if !e.Local && !e.UnqualifiedSender {
 				continue
 			}
 			domain = o.QualifyDomain
-		case "to", "cc", "bcc":
+		case "to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc":
 			if !e.Local && !e.UnqualifiedRecipient {
 				continue
 			}

@@ -59,12 +59,14 @@ type Message struct {
 	LineCount, BodyLineCount, BodyZeroCount, MaxLineLength int
 	// Terminated says the message ended with a "." line (not at EOF).
 	Terminated bool
+
+	skipped int64
 }
 
 // Size is $message_size: the message as stored (headers as received, the
 // blank line, the body), before fix-ups.
 func (m *Message) Size() int64 {
-	n := m.HeaderSize + m.Body.Size()
+	n := m.HeaderSize + m.Body.Size() + m.skipped
 	if m.BlankLine {
 		n++
 	}
@@ -279,7 +281,9 @@ func Read(r io.Reader, opt ReadOptions) (*Message, error) {
 	// The header block ended at a line that is not a header: it starts
 	// the body.
 	if opt.Format == FormatTest {
-		m.Body.Write(firstBody)
+		// Exim's -bem reads the body from the file after this line: the
+		// line counts in $message_size but is not in the body.
+		m.skipped = int64(len(firstBody))
 	} else {
 		m.writeBodyLine(firstBody[:len(firstBody)-boolInt(bytes.HasSuffix(firstBody, []byte("\n")))], bytes.HasSuffix(firstBody, []byte("\n")))
 	}

@@ -69,14 +69,16 @@ func (in *Intake) vars(m *Message) map[string]string {
 }
 
 // BodyVisible returns $message_body and $message_body_end: the first and
-// last n bytes of the body with newlines turned into spaces (spec
+// last n bytes of the body with newlines and binary zeros turned into
+// spaces (spec
 // "Expansion variables", message_body_visible).
 func BodyVisible(b *Body, n int) (string, string) {
 	size := b.Size()
 	first, _ := b.Slice(0, int64(n))
 	last, _ := b.Slice(size-int64(n), int64(n))
 	conv := func(p []byte) string {
-		return string(bytes.ReplaceAll(p, []byte{'\n'}, []byte{' '}))
+		q := bytes.ReplaceAll(p, []byte{'\n'}, []byte{' '})
+		return string(bytes.ReplaceAll(q, []byte{0}, []byte{' '}))
 	}
 	return conv(first), conv(last)
 }

@@ -41,9 +41,10 @@ func splitAddressList(v string) []item {
 			c := v[i]
 			switch c {
 			case '"':
-				i = skipQuoted(v, i)
+				j := skipQuoted(v, i)
+				bare.WriteString(v[i:j])
+				i = j
 				lastEnd = i
-				bare.WriteString(" ")
 			case '(':
 				i = skipComment(v, i)
 			case '<':

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/exigo-mta/exigo/internal/message"
 )
@@ -174,7 +175,7 @@ func Read(r io.Reader, opt ReadOptions) (*Message, error) {
 		}
 		text := string(cur)
 		name, _ := headerName(text)
-		m.Headers = append(m.Headers, message.Header{Name: name, Text: text, Type: message.TypeFlag(name)})
+		m.Headers = append(m.Headers, message.Header{Name: name, Text: text, Type: typeFlag(name)})
 		m.HeaderSize += int64(len(cur))
 		cur = nil
 		return nil
@@ -427,4 +428,17 @@ func headerName(line string) (string, bool) {
 		return "", false
 	}
 	return line[:i], true
+}
+
+// typeFlag is the spool type flag of a header, Resent- forms included
+// (Resent-To: is T, Resent-Message-Id: is I ...), as Exim writes them.
+func typeFlag(name string) byte {
+	if len(name) > 7 && strings.EqualFold(name[:7], "resent-") {
+		switch strings.ToLower(name[7:]) {
+		case "to", "cc", "bcc", "from", "sender", "message-id":
+			return message.TypeFlag(name[7:])
+		}
+		return ' '
+	}
+	return message.TypeFlag(name)
 }

@@ -29,11 +29,12 @@ func runExpand(inv *Invocation, env *Env) int {
 		return 1
 	}
 	if inv.Mode == "-bem" {
-		msg, err := loadTestMessage(inv.ModeArg, ctx.Vars.(expand.VarMap), env.Now())
+		msg, notes, err := loadTestMessage(inv, cfg, ctx.Vars.(expand.VarMap), env.Now())
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 			return 1
 		}
+		fmt.Fprint(env.Stdout, notes)
 		ctx.Message = msg
 	}
 	out := bufio.NewWriter(env.Stdout)

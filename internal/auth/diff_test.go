@@ -2,7 +2,10 @@ package auth
 
 import (
 	"bufio"
+	"crypto/hmac"
+	"crypto/md5"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os/exec"
@@ -413,4 +416,96 @@ func cramRun(t *testing.T, exim, path string, answer func(ch string) string) (tr
 	_ = cmd.Wait()
 	tr, _ := parseExim(out.String(), stderr.String())
 	return tr, string(raw), resp
+}
+
+// TestDifferentialCRAM answers Exim's own CRAM-MD5 challenge (read from a
+// live -bh session) and feeds the same challenge, through Options, and the
+// same answer to an exigo exchange.
+func TestDifferentialCRAM(t *testing.T) {
+	exim := oracletest.Exim(t)
+	digest := func(secret, ch string) string {
+		m := hmac.New(md5.New, []byte(secret))
+		m.Write([]byte(ch))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	long := "0123456789012345678901234567890123456789012345678901234567890123456789"
+	cases := []struct {
+		name   string
+		answer func(ch string) string
+	}{
+		{"good", func(ch string) string { return "user " + digest("secret", ch) }},
+		{"wrong-secret", func(ch string) string { return "user " + digest("wrong", ch) }},
+		{"upper-hex", func(ch string) string { return "user " + strings.ToUpper(digest("secret", ch)) }},
+		{"short-digest", func(ch string) string { return "user " + digest("secret", ch)[1:] }},
+		{"long-digest", func(ch string) string { return "user " + digest("secret", ch) + "00" }},
+		{"two-spaces", func(ch string) string { return "user  " + digest("secret", ch) }},
+		{"tab", func(ch string) string { return "user\t" + digest("secret", ch) }},
+		{"no-space", func(ch string) string { return "user" }},
+		{"empty-user", func(ch string) string { return " " + digest("secret", ch) }},
+		{"space-in-user", func(ch string) string { return "us er " + digest("secret", ch) }},
+		{"long-key", func(ch string) string { return "long " + digest(long, ch) }},
+		{"secret-forced", func(ch string) string { return "forced " + digest("secret", ch) }},
+		{"secret-error", func(ch string) string { return "error " + digest("secret", ch) }},
+		{"secret-error-short", func(ch string) string { return "error 0123" }},
+		{"condition-no", func(ch string) string { return "condno " + digest("secret", ch) }},
+		{"hex-garbage", func(ch string) string { return "user 0123456789abcdef0123456789abcdeX" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path, cfg := loadConfig(t, "cram", "")
+			want, ch, resp := cramRun(t, exim, path, func(ch string) string {
+				return base64.StdEncoding.EncodeToString([]byte(tc.answer(ch)))
+			})
+			var nonce uint32
+			var stamp int64
+			if _, err := fmt.Sscanf(ch, "<%d.%d@", &nonce, &stamp); err != nil {
+				t.Fatalf("challenge %q: %v", ch, err)
+			}
+			servers, err := NewServersOptions(cfg, Options{
+				Now:   func() time.Time { return time.Unix(stamp, 0) },
+				Nonce: func() uint32 { return nonce },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runExigo(t, servers, "x", []string{"AUTH CRAM-MD5", resp})
+			if strings.Join(got.replies, "\n") != strings.Join(want.replies, "\n") ||
+				strings.Join(got.logs, "\n") != strings.Join(want.logs, "\n") ||
+				strings.Join(got.comments, "\n") != strings.Join(want.comments, "\n") {
+				t.Errorf("exigo:\n%s\nexim:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestDifferentialConfig compares the configuration errors of NewServers
+// with Exim's -bV.
+func TestDifferentialConfig(t *testing.T) {
+	exim := oracletest.Exim(t)
+	for _, conf := range []string{
+		"p:\n driver = cram_md5\n server_secret = x\n",
+		"p:\n driver = cram_md5\n client_secret = x\n",
+		"p:\n driver = plaintext\n server_condition = yes\nq:\n driver = plaintext\n public_name = P\n server_condition = yes\n",
+		"p:\n driver = plaintext\n public_name = plain\n server_condition = yes\nq:\n driver = cram_md5\n public_name = PLAIN\n server_secret = yes\n",
+		"p:\n driver = plaintext\n public_name = plain\n server_condition = yes\nq:\n driver = plaintext\n public_name = PLAIN\n client_send = x\n",
+	} {
+		text := "primary_hostname = mx.example.com\nkeep_environment =\nbegin authenticators\n" + conf
+		path := oracletest.WriteConfig(t, text)
+		res := oracletest.Run(t, exim, "", "-C", path, "-bV")
+		want := ""
+		if i := strings.Index(res.Stderr, "Exim configuration error"); i >= 0 {
+			want = strings.TrimSpace(res.Stderr[i:])
+		}
+		cfg, err := config.Load(path, config.Options{})
+		if err != nil {
+			t.Fatalf("config: %v", err)
+		}
+		got := ""
+		if _, err := NewServers(cfg); err != nil {
+			got = err.Error()
+		}
+		if got != want {
+			t.Errorf("%q:\n got %q\nwant %q", conf, got, want)
+		}
+	}
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/auth"
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/smtpserver"
@@ -29,16 +32,24 @@ func runHostCheck(inv *Invocation, env *Env) int {
 	if !ok {
 		return code
 	}
+	auths, err := auth.NewServers(cfg)
+	if err != nil {
+		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
+		return 1
+	}
+	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
 	srv := &smtpserver.Server{
-		Config:       cfg,
-		ACL:          acl.New(cfg),
-		Receiver:     bhReceiver{},
-		Log:          bhLog{env.Stderr},
-		Trace:        env.Stderr,
-		HostChecking: true,
-		Notify:       env.Stdout,
-		Vars:         processVars(cfg),
-		Now:          env.Now,
+		Config:         cfg,
+		Instance:       in,
+		Authenticators: auths,
+		ACL:            acl.New(cfg),
+		Receiver:       bhReceiver{},
+		Log:            bhLog{env.Stderr},
+		Trace:          env.Stderr,
+		HostChecking:   true,
+		Notify:         env.Stdout,
+		Vars:           processVars(cfg),
+		Now:            env.Now,
 	}
 	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+smtpserver.FormatHostAddr(peer.Addr)+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")
 }

@@ -151,10 +151,6 @@ func (s *session) cmdSTARTTLS(arg string) error {
 	return nil
 }
 
-func (s *session) cmdAUTH(arg string) error {
-	return s.synprotError(503, "AUTH command used when not advertised")
-}
-
 // cmdVRFY runs the VRFY ACL (unset: 252 Administrative prohibition).
 func (s *session) cmdVRFY(arg string) error {
 	return s.verifyCommand(acl.VRFY, "VRFY", arg)

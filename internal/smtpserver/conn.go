@@ -60,6 +60,7 @@ type session struct {
 	quiet                                     bool
 	started                                   func()
 	freeRSETUsed, nonmailChecked, nonmailHost bool
+	auth                                      authState
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -228,8 +229,18 @@ func (s *session) protocol() string {
 
 // expand expands a string with the session's variables.
 func (s *session) expand(str string) (string, error) {
-	ctx := &expand.Context{Vars: s.vars, Now: s.srv.Now}
-	return expand.String(str, ctx)
+	return expand.String(str, s.context())
+}
+
+// context is the expansion context of the session: its variables, the
+// message once received, and the instance's lookups and lists.
+func (s *session) context() *expand.Context {
+	if s.srv.Instance != nil {
+		ctx := s.srv.Instance.Context(s.vars, s.acls.Message)
+		ctx.Now = s.srv.Now
+		return ctx
+	}
+	return &expand.Context{Vars: s.vars, Now: s.srv.Now}
 }
 
 // start checks the connection options, runs the connect ACL and sends

@@ -114,6 +114,9 @@ func (s *session) ehloKeywords() []string {
 			kw = append(kw, "PIPECONNECT")
 		}
 	}
+	if a := s.authKeyword(); a != "" {
+		kw = append(kw, a)
+	}
 	s.chunking = s.hostOption("chunking_advertise_hosts")
 	if s.chunking {
 		kw = append(kw, "CHUNKING")

@@ -9,6 +9,10 @@ import (
 
 // listEnv is the list matching environment of the session.
 func (s *session) listEnv() *lists.Env {
+	if s.srv.Instance != nil {
+		env := s.srv.Instance.ListEnv(s.expand)
+		return env
+	}
 	return &lists.Env{
 		PrimaryHostname: s.vars["primary_hostname"],
 		Expand:          s.expand,

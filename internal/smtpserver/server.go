@@ -20,8 +20,10 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/auth"
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 )
@@ -101,6 +103,12 @@ type Server struct {
 	Now func() time.Time
 	// Local marks -bs sessions (protocols local-smtp, local-esmtp).
 	Local bool
+	// Instance supplies lookups, named lists and list matching for
+	// expansions; nil gives expansions without them.
+	Instance *instance.Instance
+	// Authenticators are the server sides of the configured
+	// authenticators, in configuration order (auth.NewServers).
+	Authenticators []*auth.Server
 }
 
 func (s *Server) now() time.Time {

@@ -175,7 +175,7 @@ func (t *addressTester) route(top *router.Address) {
 	}
 	for _, r := range append(local, remote...) {
 		a := r.Address
-		key := strings.ToLower(a.Address)
+		key := strings.ToLower(a.Address) + "\x00" + r.Transport
 		fmt.Fprint(t.out, a.Address)
 		if t.seen[key] {
 			fmt.Fprint(t.out, "   [duplicate, would not be delivered]")

@@ -93,6 +93,8 @@ func (a *Address) child(addr string) *Address {
 // copyForUnseen returns a copy of a to be routed on after an unseen router.
 func (a *Address) copyForUnseen() *Address {
 	c := *a
+	c.Parent = a
+	c.depth = a.depth + 1
 	c.HeadersAdd = append([]string(nil), a.HeadersAdd...)
 	c.HeadersRemove = append([]string(nil), a.HeadersRemove...)
 	return &c

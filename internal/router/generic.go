@@ -280,7 +280,7 @@ func (c *call) run() (res Result, ran bool) {
 	if o.IsSet("condition") {
 		c.debugf("checking \"condition\" \"%s\"...", o.String("condition"))
 		v, err := c.expand(o.String("condition"))
-		if err != nil && !expand.IsForced(err) {
+		if err != nil && expand.IsDefer(err) {
 			return deferf("failed to expand \"%s\" in %s router: %s", o.String("condition"), c.r.Name, err), true
 		}
 		if err != nil || !truthy(v) {

@@ -131,7 +131,7 @@ func (c *call) resolveHosts(specs []hostSpec, how lookupKind) ([]Host, error) {
 			return nil, err
 		}
 		for _, ip := range ips {
-			out = append(out, Host{Name: h.name, Addr: ip.String(), Port: h.port, MX: -1})
+			out = append(out, Host{Name: h.name, Addr: ip.Unmap().String(), Port: h.port, MX: -1})
 		}
 	}
 	return out, nil

@@ -32,7 +32,7 @@ func (ipliteralDriver) route(c *call) Result {
 	if len(hosts) == 0 {
 		return Result{Status: Decline}
 	}
-	hosts, r = c.applySelf(hosts, "IP literal host address is the local host")
+	hosts, r = c.applySelf(hosts, "remote host address is the local host")
 	if r != nil {
 		return *r
 	}

@@ -75,7 +75,7 @@ func newDriver(r *Router) (driver, error) {
 			}
 			return nil, fmt.Errorf("neither route_data nor route_list is set")
 		}
-		needsTransport, d = true, manualDriver{}
+		d = manualDriver{} // the transport may come from route_list
 	case "dnslookup":
 		needsTransport, d = true, dnsDriver{}
 	case "ipliteral":
@@ -187,7 +187,11 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 		if c.unseen && (res.Status == Accept || res.Status == Redirect || res.Status == Discard) && i+1 < len(s.routers) {
 			u := a.copyForUnseen()
 			u.StartAt = s.routers[i+1].Name
+			u.RoutedBy = ""
 			res.Unseen = u
+			routed := c.addr.copyForUnseen()
+			routed.Parent = a
+			res.Address = routed
 		}
 		return res
 	}

@@ -5,7 +5,6 @@ package router
 
 import (
 	"errors"
-	"net/netip"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/lists"
@@ -189,10 +188,4 @@ func (c *call) mxSelf(hosts []Host) ([]Host, *Result) {
 		return kept, nil
 	}
 	return c.applySelf(hosts, "lowest numbered MX record points to local host")
-}
-
-// parseIPNoZone parses an address without a zone.
-func parseIPNoZone(s string) (netip.Addr, bool) {
-	ip, err := netip.ParseAddr(s)
-	return ip, err == nil && ip.Zone() == ""
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/lookup"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -43,7 +44,7 @@ func runAddressTest(inv *Invocation, env *Env) int {
 	}
 	renv := &router.Env{
 		Vars:             processVars(cfg),
-		Lookups:          modeLookups{},
+		Lookups:          modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
 		Resolver:         router.SystemResolver{},
 		Interfaces:       localInterfaces(),
 		Sender:           sender,

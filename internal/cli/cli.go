@@ -186,6 +186,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bt":  runAddressTest,
 	"-bv":  runAddressTest,
 	"-bvs": runAddressTest,
+	"-bh":  runHostCheck,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

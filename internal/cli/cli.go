@@ -183,6 +183,9 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bem": runExpand,
 	"-bP":  runPrintConfig,
 	"-bV":  runVersion,
+	"-bt":  runAddressTest,
+	"-bv":  runAddressTest,
+	"-bvs": runAddressTest,
 	"-bh":  runHostCheck,
 }
 

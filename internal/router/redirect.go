@@ -1,0 +1,212 @@
+package router
+
+// The redirect router. Exim specification chapter "The redirect router".
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/expand"
+)
+
+type redirectDriver struct{}
+
+// maxRedirectData caps the size of redirection data read from a file.
+const maxRedirectData = 4 << 20
+
+func (redirectDriver) route(c *call) Result {
+	o, a := c.r.opts, c.addr
+	var data string
+	if o.IsSet("data") {
+		c.debugf("rda_interpret (string): '%s'", o.String("data"))
+		v, err := c.expandOpt("data")
+		if expand.IsForced(err) {
+			c.debugf("forced failure in expansion of \"%s\"", o.String("data"))
+			return Result{Status: Decline}
+		}
+		if err != nil {
+			return deferf("%v", err)
+		}
+		data = v
+	} else {
+		c.debugf("rda_interpret (file): '%s'", o.String("file"))
+		path, err := c.expandOpt("file")
+		if expand.IsForced(err) {
+			return Result{Status: Decline}
+		}
+		if err != nil {
+			return deferf("%v", err)
+		}
+		b, err := readLimited(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			c.debugf("%s does not exist", path)
+			return Result{Status: Decline}
+		}
+		if err != nil {
+			return deferf("failed to open %s: %s", path, errText(err))
+		}
+		data = string(b)
+	}
+	c.debugf("expanded: '%s'", data)
+	if isFilter(data) {
+		if !o.Bool("allow_filter") {
+			return deferf("error in filter data: filtering not enabled")
+		}
+		return deferf("error in filter data: filter files are not yet supported by exigo")
+	}
+	c.debugf("file is not a filter file")
+	c.debugf("parse_forward_list: %s", data)
+	p := &rdParser{skipErrors: o.Bool("skip_syntax_errors")}
+	p.include = func(path string) (string, error) {
+		if o.Bool("forbid_include") {
+			return "", errors.New("included files not permitted")
+		}
+		b, err := readLimited(path)
+		if err != nil {
+			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
+		}
+		return string(b), nil
+	}
+	l, err := p.parse(data)
+	if err != nil {
+		return deferf("error in redirect data: %s", err)
+	}
+	for _, e := range l.syntaxErrors {
+		c.debugf("skipped syntax error: %s", e)
+	}
+	children, res := c.children(l)
+	if res != nil {
+		return *res
+	}
+	switch l.special {
+	case ":fail:", ":defer:":
+		allow := "allow_fail"
+		st := Fail
+		if l.special == ":defer:" {
+			allow, st = "allow_defer", Defer
+		}
+		if !o.Bool(allow) {
+			txt := l.special
+			if l.message != "" {
+				txt += " " + l.message
+			}
+			return deferf("error in redirect data: \"%s\" is not permitted", txt)
+		}
+		return Result{Status: st, Message: l.message, Children: children}
+	case ":blackhole:":
+		if o.Bool("forbid_blackhole") {
+			return deferf("error in redirect data: \":blackhole:\" is not permitted")
+		}
+		c.debugf("address :blackhole:d")
+		return Result{Status: Discard}
+	}
+	if len(children) == 0 {
+		return Result{Status: Decline}
+	}
+	for i := len(children) - 1; i >= 0; i-- {
+		ch := children[i]
+		c.debugf("%s router generated %s\n  errors_to=%s transport=%s\n  uid=unset gid=unset home=%s",
+			c.r.Name, ch.Address, nullable(a.ErrorsTo), nullable(ch.Transport), nullable(a.Home))
+	}
+	return Result{Status: Redirect, Children: children}
+}
+
+// children turns the parsed items into child addresses.
+func (c *call) children(l *rdList) ([]*Address, *Result) {
+	o, a := c.r.opts, c.addr
+	var out []*Address
+	for _, it := range l.items {
+		if it.kind != rdAddress {
+			ch := a.child(it.text)
+			ch.LocalPart, ch.Domain = a.LocalPart, a.Domain
+			opt, forbid := "pipe_transport", "forbid_pipe"
+			ch.Kind = Pipe
+			switch it.kind {
+			case rdFile:
+				opt, forbid, ch.Kind = "file_transport", "forbid_file", File
+			case rdDirectory:
+				opt, forbid, ch.Kind = "directory_transport", "forbid_file", Directory
+			}
+			if !o.IsSet(opt) {
+				ch.setupErr = fmt.Sprintf("%s unset in %s router", opt, c.r.Name)
+			} else if o.Bool(forbid) {
+				ch.forbidden = true
+			} else {
+				t, err := c.expandOpt(opt)
+				if err != nil {
+					ch.setupErr = err.Error()
+				} else if c.s.cfg.Transport(t) == nil {
+					ch.setupErr = fmt.Sprintf("transport \"%s\" not found in %s router", t, c.r.Name)
+				} else {
+					ch.Transport = t
+				}
+			}
+			out = append(out, ch)
+			continue
+		}
+		addr := it.text
+		if !strings.Contains(addr, "@") {
+			dom := c.s.env.QualifyRecipient
+			if it.local || o.Bool("qualify_preserve_domain") {
+				dom = a.Domain
+			}
+			addr += "@" + dom
+		}
+		if o.Bool("check_ancestor") && sameAsAncestor(c.orig, addr) {
+			c.debugf("generated address %s is same as ancestor: using %s", addr, c.orig.Address)
+			addr = c.orig.Address
+		}
+		out = append(out, a.child(addr))
+	}
+	return out, nil
+}
+
+// sameAsAncestor reports whether addr equals a or one of its ancestors
+// (redirect option check_ancestor).
+func sameAsAncestor(a *Address, addr string) bool {
+	for p := a; p != nil; p = p.Parent {
+		if strings.EqualFold(p.Address, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// isFilter reports whether redirection data is an Exim or Sieve filter.
+func isFilter(data string) bool {
+	t := strings.TrimLeft(data, " \t\r\n")
+	return hasPrefixFold(t, "#exim filter") || hasPrefixFold(t, "#sieve filter")
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxRedirectData+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxRedirectData {
+		return nil, fmt.Errorf("%s: file too large", path)
+	}
+	return b, nil
+}
+
+// errText is the strerror part of an os error.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s != "" {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
+}

@@ -219,4 +219,3 @@ type Session struct {
 // already written by warn statements (Exim writes each once per
 // message).
 func (s *Session) ResetMessage() { s.warned, s.rateMsg = nil, nil }
-

@@ -88,7 +88,7 @@ var serverLine = regexp.MustCompile(`^>>> \S+ in [a-z_]+\? `)
 
 // eximLogMine keeps the LOG lines that ACL statements write.
 func keepLog(l string) bool {
-	for _, s := range []string{" rejected ", "SMTP call from", " <= ", "unexpected disconnection", "no host name found", "SMTP connection from", "configured error code"} {
+	for _, s := range []string{" rejected ", "SMTP call from", " <= ", "unexpected disconnection", "no host name found", "SMTP connection from", "configured error code", "discarded by", "frozen by ACL", "no immediate delivery", "=> blackhole", " Completed"} {
 		if strings.Contains(l, s) {
 			return false
 		}
@@ -302,6 +302,9 @@ func playBH(t *testing.T, path string, c bhCase) string {
 				lp, dom = addr[:at], addr[at+1:]
 			}
 			s.CasefulLocalPart = lp
+			for _, k := range []string{"domain_data", "local_part_data", "recipient_data"} {
+				delete(vars, k)
+			}
 			vars["local_part"], vars["domain"] = strings.ToLower(lp), strings.ToLower(dom)
 			vars["smtp_command"] = l
 			vars["recipients_count"] = fmt.Sprint(len(rcpts))

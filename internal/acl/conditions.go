@@ -1,11 +1,14 @@
 package acl
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/mainlog"
 )
 
 // stageSet is a set of stages.
@@ -91,14 +94,22 @@ func (r *run) forbidden(name string) string {
 // $sender_data or $recipient_data from the match. Specification section
 // "ACL conditions".
 func (r *run) listCondition(name, raw string, depth int, sr *stmtResult) rc {
-	list, res, ok := r.expandList(raw, sr)
-	if !ok {
-		return res
+	// The list is expanded as it is matched: a forced failure means
+	// "not in the list", other failures defer (specification chapter
+	// "Domain, host, address, and local part lists", section "Expansion
+	// of lists").
+	list, err := r.expand(raw)
+	if err != nil {
+		if expand.IsForced(err) {
+			r.trace(depth, "expansion of \"%s\" forced failure: assume not in this list", raw)
+			return rcFail
+		}
+		r.log(fmt.Sprintf("failed to expand \"%s\" while checking a list: %s", raw, err), mainlog.Main)
+		return rcDefer
 	}
 	env := *r.env
 	vars := r.s.Vars
 	var m lists.Match
-	var err error
 	dataVar := ""
 	switch name {
 	case "hosts":
@@ -144,10 +155,18 @@ func (r *run) listCondition(name, raw string, depth int, sr *stmtResult) rc {
 		m, err = lists.MatchLocalPart(&env, list, subject, true)
 	}
 	if err != nil {
-		sr.err = err.Error()
-		if lists.IsDefer(err) {
+		var d *lists.DeferError
+		if errors.As(err, &d) {
+			if d.Log != "" {
+				r.log(d.Log, mainlog.Main, mainlog.Panic)
+			}
+			if d.Msg != "" {
+				sr.err = err.Error()
+			}
 			return rcDefer
 		}
+		sr.err = err.Error()
+		r.log(sr.err, mainlog.Main, mainlog.Panic)
 		return rcError
 	}
 	if !m.Matched {

@@ -63,7 +63,7 @@ const fakeRejectText = "Your message has been rejected but is being\n" +
 
 // control applies "control = name/options". Specification section "Use
 // of the control modifier".
-func (r *run) control(v string, sr *stmtResult) rc {
+func (r *run) control(v string, depth int, sr *stmtResult) rc {
 	name, opts, hasOpts := strings.Cut(v, "/")
 	def, ok := controls[name]
 	if !ok || (hasOpts && !def.options) || (name == "dscp" && !hasOpts) {
@@ -101,6 +101,10 @@ func (r *run) control(v string, sr *stmtResult) rc {
 		c.DKIMDisableVerify = true
 	case "dscp":
 		c.DSCP = opts
+		if r.s.HostChecking {
+			// -bh reads standard input, which is not a socket.
+			r.trace(depth, "smtp input is probably not a socket [Socket operation on non-socket], not setting DSCP")
+		}
 	case "enforce_sync":
 		c.EnforceSync, c.NoEnforceSync = true, false
 	case "no_enforce_sync":

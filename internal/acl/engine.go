@@ -40,7 +40,7 @@ type Engine struct {
 	Now   func() time.Time
 	Sleep func(time.Duration)
 
-	mu    sync.Mutex
+	mu     sync.Mutex
 	files  map[string]*config.ACL // ACLs read from files, kept for the process
 	nlines int
 }
@@ -321,8 +321,8 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 			file, line = r.e.cfg.Path, r.e.configLines()
 		}
 		r.trace(depth, "processing \"%s\" (%s %d)", st.Verb, file, line)
-		sr := r.statement(st, depth)
-		what := [...]string{"succeeded", "failed", "deferred", "error", "failed", "succeeded"}[sr.rc]
+		sr := r.statement(st, depth, kind == inlineACL)
+		what := [...]string{"succeeded", "failed", "deferred", "error", `yielded "drop"`, `yielded "discard"`}[sr.rc]
 		r.trace(depth, "%s: condition test %s in %s", st.Verb, what, where)
 		switch sr.rc {
 		case rcError:
@@ -344,7 +344,10 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 		case "accept", "discard":
 			if sr.rc == rcDiscard || ok {
 				v, word := rcOK, "ACCEPT"
-				if st.Verb == "discard" || sr.rc == rcDiscard {
+				if sr.rc == rcDiscard {
+					v = rcDiscard
+				}
+				if st.Verb == "discard" {
 					v, word = rcDiscard, "DISCARD"
 				}
 				r.trace(depth, "%s: %s", endName(name, kind), word)

@@ -145,25 +145,32 @@ func (r *run) removeHeaders(v string) {
 
 // udpsend sends "host : port : data" as one UDP datagram. Specification
 // section "ACL modifiers", udpsend.
-func (r *run) udpsend(v string, sr *stmtResult) rc {
-	parts := lists.Split(v, ':')
-	if len(parts) < 3 {
+func (r *run) udpsend(v string, depth int, sr *stmtResult) rc {
+	sep, body := lists.Separator(v, ':')
+	host, rest, ok1 := lists.Next(body, sep)
+	portText, data, ok2 := lists.Next(rest, sep)
+	if !ok1 || !ok2 {
 		sr.err = fmt.Sprintf("missing arguments for \"udpsend\" modifier: \"%s\"", v)
 		return rcError
 	}
-	port, err := strconv.Atoi(parts[1])
+	port, err := strconv.Atoi(portText)
 	if err != nil || port <= 0 || port > 65535 {
-		sr.err = fmt.Sprintf("invalid port number for \"udpsend\" modifier: \"%s\"", parts[1])
+		sr.err = fmt.Sprintf("invalid port number for \"udpsend\" modifier: \"%s\"", portText)
 		return rcError
 	}
+	parts := []string{host}
+	r.trace(depth, "udpsend [%s]:%d %s", parts[0], port, data)
 	c, err := net.Dial("udp", net.JoinHostPort(parts[0], strconv.Itoa(port)))
 	if err != nil {
 		r.log(fmt.Sprintf("udpsend: %v", err), mainlog.Main)
 		return rcOK
 	}
 	defer c.Close()
-	if _, err := c.Write([]byte(strings.Join(parts[2:], ":"))); err != nil {
+	n, err := c.Write([]byte(data))
+	if err != nil {
 		r.log(fmt.Sprintf("udpsend: %v", err), mainlog.Main)
+		return rcOK
 	}
+	r.trace(depth, "udpsend %d bytes", n)
 	return rcOK
 }

@@ -159,7 +159,7 @@ func parseRatelimit(v string) (*ratelimitArgs, error) {
 // ratelimitModeStages are the stages where each measure is updated by
 // default; elsewhere the mode is readonly.
 var ratelimitModeStages = map[string]stageSet{
-	"per_conn": setOf(Connect),
+	"per_conn": ^notSMTPStages,
 	"per_mail": setOf(MAIL, RCPT, Predata, MIME, Data, PRDR, DKIM, NotSMTP, NotSMTPMIME),
 	"per_rcpt": setOf(RCPT, Predata, MIME, Data, PRDR, DKIM, NotSMTP, NotSMTPMIME),
 	"per_cmd":  ^setOf(),

@@ -39,7 +39,9 @@ var topExpanded = map[string]bool{
 // statement evaluates the conditions and modifiers of a statement left
 // to right, stopping at the first condition that is not true.
 // Specification section "Condition and modifier processing".
-func (r *run) statement(st *config.ACLStatement, depth int) stmtResult {
+//
+// Exim does not show message and log_message lines for inline ACLs.
+func (r *run) statement(st *config.ACLStatement, depth int, inline bool) stmtResult {
 	var sr stmtResult
 	for i := range st.Conditions {
 		c := &st.Conditions[i]
@@ -50,12 +52,16 @@ func (r *run) statement(st *config.ACLStatement, depth int) stmtResult {
 		case "message":
 			v := c.Value
 			sr.message = &v
-			r.trace(depth, "  message: %s", v)
+			if !inline {
+				r.trace(depth, "  message: %s", v)
+			}
 			continue
 		case "log_message":
 			v := c.Value
 			sr.logMessage = &v
-			r.trace(depth, "l_message: %s", v)
+			if !inline {
+				r.trace(depth, "l_message: %s", v)
+			}
 			continue
 		}
 		res := r.condition(st, c, depth, &sr)
@@ -160,7 +166,7 @@ func (r *run) evaluate(st *config.ACLStatement, c *config.ACLCondition, v string
 		r.logwrite(v)
 		return rcOK
 	case "control":
-		return r.control(v, sr)
+		return r.control(v, depth, sr)
 	case "delay":
 		return r.delay(v, depth, sr)
 	case "add_header":
@@ -175,7 +181,7 @@ func (r *run) evaluate(st *config.ACLStatement, c *config.ACLCondition, v string
 	case "log_reject_target":
 		return r.logRejectTarget(v, sr)
 	case "udpsend":
-		return r.udpsend(v, sr)
+		return r.udpsend(v, depth, sr)
 	}
 	sr.err = fmt.Sprintf("internal problem: unknown ACL condition \"%s\"", c.Name)
 	return rcError
@@ -241,8 +247,7 @@ func (r *run) aclCondition(st *config.ACLStatement, raw string, depth int, sr *s
 	if first != "" && !strings.HasPrefix(first, "/") && r.e.cfg.ACL(first) != nil {
 		args := fields[1:]
 		if len(args) > 9 {
-			sr.err = fmt.Sprintf("too many arguments for ACL \"%s\"", first)
-			return rcError
+			args = args[:9]
 		}
 		vals := make([]string, len(args))
 		for i, a := range args {
@@ -262,6 +267,10 @@ func (r *run) aclCondition(st *config.ACLStatement, raw string, depth int, sr *s
 				o := old
 				saved[k] = &o
 			}
+		}
+		zero := "0"
+		if saved["acl_narg"] == nil {
+			saved["acl_narg"] = &zero
 		}
 		for i := 1; i <= 9; i++ {
 			k := fmt.Sprintf("acl_arg%d", i)
@@ -296,6 +305,9 @@ func (r *run) aclCondition(st *config.ACLStatement, raw string, depth int, sr *s
 		}
 	case rcError, rcDefer:
 		sr.err = out.err
+		if sr.err == "" {
+			sr.err = out.user
+		}
 	}
 	return out.rc
 }

@@ -81,7 +81,7 @@ func (w *listWriter) Write(p []byte) (int, error) {
 		if w.host != "" && strings.HasPrefix(line, " "+w.host+" in ") {
 			line = " host in " + line[len(w.host)+5:]
 		}
-		fmt.Fprintf(w.r.s.Trace, ">>>%s%s\n", indent(w.depth), line)
+		fmt.Fprintf(w.r.s.Trace, ">>> %s%s\n", indent(w.depth), line[1:])
 	}
 	return len(p), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/instance"
 )
 
 // runExpand implements -be and -bem: string expansion testing. With
@@ -28,11 +29,12 @@ func runExpand(inv *Invocation, env *Env) int {
 		return 1
 	}
 	if inv.Mode == "-bem" {
-		msg, err := loadTestMessage(inv.ModeArg, ctx.Vars.(expand.VarMap), env.Now())
+		msg, notes, err := loadTestMessage(inv, cfg, ctx.Vars.(expand.VarMap), env.Now())
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 			return 1
 		}
+		fmt.Fprint(env.Stdout, notes)
 		ctx.Message = msg
 	}
 	out := bufio.NewWriter(env.Stdout)
@@ -129,12 +131,8 @@ func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok boo
 // the process's variables (no message in flight).
 func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Context, error) {
 	vars := processVars(cfg)
-	ctx := &expand.Context{
-		Vars:  vars,
-		Now:   env.Now,
-		Debug: env.Debug,
-	}
-	return ctx, nil
+	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+	return in.Context(vars, nil), nil
 }
 
 // configLineCount returns the number of lines in the configuration file.

@@ -1,20 +1,17 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"os"
+	"os/user"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/receive"
 )
-
-// messageBodyVisible is the default of message_body_visible: how much of
-// the body $message_body and $message_body_end show.
-const messageBodyVisible = 500
 
 // testMessage is the message that -bem reads from a file, presented to the
 // expansion engine.
@@ -44,50 +41,96 @@ func (m *testMessage) Headers(raw bool) string {
 	return m.headers.DecodedBlock(m.charset)
 }
 
-// loadTestMessage reads the -bem file and sets the message variables in
-// vars, adding Message-Id: and Date: headers as Exim does for a locally
-// submitted message that lacks them.
-func loadTestMessage(path string, vars expand.VarMap, now time.Time) (*testMessage, error) {
-	data, err := os.ReadFile(path)
+// callerUser returns the calling user as intake needs it.
+func callerUser() receive.User {
+	u := receive.User{UID: os.Getuid(), GID: os.Getgid()}
+	if pw, err := user.LookupId(strconv.Itoa(u.UID)); err == nil {
+		u.Login, u.Gecos = pw.Username, pw.Name
+	}
+	return u
+}
+
+// isTrusted reports whether the caller is trusted: root, the Exim user,
+// or one listed in trusted_users / trusted_groups (spec "Trusted and
+// admin users").
+func isTrusted(cfg *config.Config, u receive.User) bool {
+	if u.UID == 0 {
+		return true
+	}
+	if n, ok := cfg.Main.Int("exim_user"); ok && int(n) == u.UID {
+		return true
+	}
+	return false
+}
+
+// loadTestMessage reads the -bem file through the intake package (as a
+// local message with the local fix-ups, but without a Received: header,
+// as Exim's -bem shows it) and sets the message variables in vars. It
+// returns the lines -bem prints before the results.
+func loadTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, now time.Time) (*testMessage, string, error) {
+	path := inv.ModeArg
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("failed to open %s: %w", path, unwrapPathError(err))
+		return nil, "", fmt.Errorf("failed to open %s: %w", path, unwrapPathError(err))
 	}
-	r := bufio.NewReader(strings.NewReader(string(data)))
-	hs, first, err := message.ReadHeaders(r)
+	defer f.Close()
+	opts := receive.OptionsFromConfig(cfg)
+	msg, err := receive.Read(f, receive.ReadOptions{Format: receive.FormatTest, DotEnds: !inv.IgnoreDot})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, "", fmt.Errorf("reading %s: %w", path, err)
 	}
-	rest := make([]byte, r.Buffered())
-	r.Read(rest)
-	body := first + string(rest)
-	id := testMessageID(now)
-	host := vars["primary_hostname"]
-	hasHeader := func(name string) bool {
-		_, ok := hs.Raw(name)
-		return ok
+	defer msg.Body.Close()
+	u := callerUser()
+	env := &receive.Envelope{
+		Sender:              u.Login + "@" + opts.QualifyDomain,
+		Local:               true,
+		Trusted:             isTrusted(cfg, u),
+		User:                u,
+		FullName:            inv.FullName,
+		Ident:               u.Login,
+		AuthID:              u.Login,
+		SuppressLocalFixups: inv.SuppressFixups,
 	}
-	if !hasHeader("Message-Id") {
-		hs = append(hs, message.Header{Name: "Message-Id", Text: "Message-Id: <E" + id + "@" + host + ">\n", Type: 'I'})
+	if inv.SenderSet && env.Trusted {
+		env.Sender = inv.Sender
 	}
-	if !hasHeader("Date") {
-		hs = append(hs, message.Header{Name: "Date", Text: "Date: " + now.Format("Mon, 2 Jan 2006 15:04:05 -0700") + "\n", Type: ' '})
+	var notes string
+	if _, ok := msg.Headers.Raw("Return-path"); ok {
+		notes = "Return-path taken from \"Return-path:\" header line\n"
 	}
-	vars["message_id"] = id
-	vars["message_exim_id"] = id
-	vars["message_size"] = strconv.Itoa(len(data))
-	vars["message_linecount"] = strconv.Itoa(strings.Count(string(data), "\n"))
-	vars["body_linecount"] = strconv.Itoa(strings.Count(body, "\n"))
-	vars["body_zerocount"] = strconv.Itoa(strings.Count(body, "\x00"))
-	vars["message_body_size"] = strconv.Itoa(len(body))
-	flat := strings.ReplaceAll(body, "\n", " ")
-	start, end := flat, flat
-	if len(flat) > messageBodyVisible {
-		start = flat[:messageBodyVisible]
-		end = flat[len(flat)-messageBodyVisible:]
+	in := &receive.Intake{
+		Options:   &opts,
+		Envelope:  env,
+		ID:        testMessageID(now),
+		Now:       now,
+		Test:      true,
+		NoQualify: inv.NoQualify,
+		Expand: func(text string, extra map[string]string) (string, error) {
+			ctx := &expand.Context{Vars: overlay{base: vars, extra: extra}, Now: func() time.Time { return now }}
+			return expand.String(text, ctx)
+		},
 	}
-	vars["message_body"] = start
-	vars["message_body_end"] = end
-	return &testMessage{headers: hs, charset: "UTF-8"}, nil
+	if err := in.FixUp(msg); err != nil {
+		return nil, "", err
+	}
+	for k, v := range in.Vars(msg) {
+		vars[k] = v
+	}
+	return &testMessage{headers: msg.Headers, charset: opts.HeadersCharset}, notes, nil
+}
+
+// overlay is a variable set with message variables over the process's.
+type overlay struct {
+	base  expand.VarMap
+	extra map[string]string
+}
+
+// Var implements expand.Vars.
+func (o overlay) Var(name string) (string, bool) {
+	if v, ok := o.extra[name]; ok {
+		return v, true
+	}
+	return o.base.Var(name)
 }
 
 // testMessageID makes an Exim-shaped message id for -bem.

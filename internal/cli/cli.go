@@ -183,6 +183,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bem": runExpand,
 	"-bP":  runPrintConfig,
 	"-bV":  runVersion,
+	"-bh":  runHostCheck,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

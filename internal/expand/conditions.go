@@ -50,7 +50,9 @@ func (p *parser) parseCondition() (condition, error) {
 	}
 	start := p.pos
 	if !p.eof() && (p.peek() == '<' || p.peek() == '>' || p.peek() == '=') {
-		for !p.eof() && (p.peek() == '<' || p.peek() == '>' || p.peek() == '=') {
+		// A symbolic comparison is one of < > = and an optional "=".
+		p.pos++
+		if !p.eof() && p.peek() == '=' {
 			p.pos++
 		}
 	} else {
@@ -60,11 +62,7 @@ func (p *parser) parseCondition() (condition, error) {
 	}
 	name := p.src[start:p.pos]
 	if name == "" {
-		found := ""
-		if !p.eof() {
-			found = p.rest()[:1]
-		}
-		return nil, errorf("condition name expected, but found \"%s\"", found)
+		return nil, errorf("condition name expected, but found \"%s\"", p.rest())
 	}
 	def, ok := findCondition(name)
 	if !ok {

@@ -21,7 +21,9 @@ type state struct {
 	numeric []string
 	value   string // $value
 	item    string // $item
-	depth   int
+	// srsRecipient is $srs_recipient, set by the inbound_srs condition.
+	srsRecipient string
+	depth        int
 }
 
 // str evaluates n to a string.
@@ -134,6 +136,9 @@ func (v variable) value(st *state) (string, bool) {
 var builtinVars = map[string]func(st *state) (string, bool){
 	"value": func(st *state) (string, bool) { return st.value, true },
 	"item":  func(st *state) (string, bool) { return st.item, true },
+	"srs_recipient": func(st *state) (string, bool) {
+		return st.srsRecipient, st.srsRecipient != ""
+	},
 	"message_headers": func(st *state) (string, bool) {
 		if st.ctx.Message == nil {
 			return "", false

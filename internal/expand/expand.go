@@ -125,6 +125,9 @@ type Context struct {
 	// ItemHooks supplies ${acl}, ${authresults}, the ${readsocket} cache
 	// and the variables items set (items_hooks.go).
 	ItemHooks
+	// Conds holds what the acl, authentication and delivery-state
+	// conditions need (cond_hooks.go).
+	Conds CondHooks
 }
 
 // Forbid says which expansion features the caller has forbidden (Exim's

@@ -93,7 +93,7 @@ func (p *parser) parseYesNo(item string) (yesNo, error) {
 		return yn, nil
 	}
 	if p.eof() || p.peek() != '{' {
-		return yn, errorf("curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n remaining string is '%s'", p.rest())
+		return yn, p.yesNoError("curly-bracket problem in conditional yes/no parsing: 'yes' part did not start with '{'\n remaining string is '%s'", p.rest())
 	}
 	yes, _, err := p.parseArg()
 	if err != nil {
@@ -120,7 +120,7 @@ func (p *parser) parseYesNo(item string) (yesNo, error) {
 	}
 	p.skipSpace()
 	if p.eof() || p.peek() != '}' {
-		return yn, errorf("curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is '%s'", p.rest())
+		return yn, p.yesNoError("curly-bracket problem in conditional yes/no parsing: did not close with '}'\n remaining string is '%s'", p.rest())
 	}
 	p.pos++
 	return yn, nil
@@ -164,7 +164,12 @@ func parseIf(p *parser, name string) (node, error) {
 	return &ifNode{cond: c, yn: yn}, nil
 }
 
+// eval tests the condition and expands the chosen part. $1.. and $value
+// as they were before the if are restored afterwards (spec: "Expansion
+// conditions", match and inlist).
 func (n *ifNode) eval(st *state, b *[]byte) error {
+	numeric, value := st.numeric, st.value
+	defer func() { st.numeric, st.value = numeric, value }()
 	ok, err := n.cond.test(st)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package expand
 import (
 	"errors"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/lookup"
 )
 
 // lookupNode is ${lookup{key}TYPE{file}{yes}{no}} (single-key) or
@@ -32,7 +34,8 @@ func parseLookup(p *parser, name string) (node, error) {
 		return nil, errorf("missing lookup type")
 	}
 	base := lookupBaseType(n.typ)
-	query, ok := lookupTypeKinds[base]
+	kind, ok := lookup.Kind(base)
+	query := kind == lookup.QueryStyle
 	if !ok {
 		return nil, errorf("unknown lookup type \"%s\"", base)
 	}
@@ -74,18 +77,6 @@ func lookupBaseType(t string) string {
 	return t
 }
 
-// lookupTypeKinds lists Exim's lookup types; true for query-style ones.
-var lookupTypeKinds = map[string]bool{
-	"lsearch": false, "wildlsearch": false, "nwildlsearch": false,
-	"iplsearch": false, "cdb": false, "dbm": false, "dbmjz": false,
-	"dbmnz": false, "dsearch": false, "testdb": false,
-	"dnsdb": true, "ldap": true, "ldapdn": true, "ldapm": true,
-	"mysql": true, "pgsql": true, "sqlite": true, "passwd": false,
-	"nis": false, "nis0": false, "redis": true, "json": false,
-	"lmdb": false, "oracle": true, "whoson": true, "spf": false,
-	"nisplus": true, "ibase": true,
-}
-
 func (n *lookupNode) eval(st *state, b *[]byte) error {
 	var key string
 	var err error
@@ -117,7 +108,8 @@ func (n *lookupNode) eval(st *state, b *[]byte) error {
 		if errors.As(err, &e) {
 			return e
 		}
-		return &Error{Msg: err.Error()}
+		var d *lookup.DeferError
+		return &Error{Msg: err.Error(), Defer: errors.As(err, &d)}
 	}
 	saved := st.value
 	st.value = val

@@ -2,6 +2,8 @@ package expand
 
 import (
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/lookup"
 )
 
 // opFunc implements an operator ${name:arg}. params holds the numbers of
@@ -91,8 +93,12 @@ func quoteLookupOperator(typ string) (opFunc, []int, error) {
 	}, nil, nil
 }
 
-// quoteForLookup quotes s for the lookup type typ. It is replaced by the
-// lookup package's quoting when available.
+// quoteForLookup quotes s for the lookup type typ (quote_sqlite ...);
+// types without quoting rules give s unchanged.
 func quoteForLookup(typ, s string) (string, error) {
-	return s, nil
+	q, ok := lookup.Quote(typ, s)
+	if !ok {
+		return "", errorf("unknown lookup type \"%s\"", typ)
+	}
+	return q, nil
 }

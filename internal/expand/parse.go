@@ -18,6 +18,10 @@ type parser struct {
 	// headerAtEnd is set when a header variable's name ran to the end of
 	// the string, which Exim mentions when a "}" is then missing.
 	headerAtEnd bool
+	// headerBrace is set when a header name (in a variable or after
+	// "def:") took in a brace, which Exim mentions when the yes/no part
+	// of an item then runs off the end of the string.
+	headerBrace bool
 }
 
 func (p *parser) eof() bool  { return p.pos >= len(p.src) }
@@ -273,6 +277,9 @@ func (p *parser) parseHeaderVar(mode HeaderMode) (node, error) {
 		p.pos++
 	} else if p.eof() {
 		p.headerAtEnd = true
+	}
+	if strings.ContainsAny(name, "{}") {
+		p.headerBrace = true
 	}
 	return headerVar{name: name, mode: mode}, nil
 }

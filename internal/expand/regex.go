@@ -23,7 +23,8 @@ func (st *state) setNumeric(m *regexp2.Match) {
 		return
 	}
 	groups := m.Groups()
-	st.numeric = st.numeric[:0]
+	// A fresh slice: callers keep the previous one to restore it.
+	st.numeric = make([]string, 0, len(groups))
 	for _, g := range groups {
 		st.numeric = append(st.numeric, g.String())
 	}

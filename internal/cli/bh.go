@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/smtpserver"
+)
+
+// runHostCheck implements -bh ip[.port]: an SMTP session on standard
+// input and output as if from that host, running the ACLs, with ">>> "
+// commentary and "LOG: " lines on standard error and nothing received or
+// logged for real. Spec: chapter "The Exim command line", option -bh,
+// and chapter "SMTP processing", section "Testing SMTP sessions".
+func runHostCheck(inv *Invocation, env *Env) int {
+	peer, err := parseHostArg(inv.ModeArg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		return 1
+	}
+	cfg, code, ok := loadConfig(inv, env)
+	if !ok {
+		return code
+	}
+	srv := &smtpserver.Server{
+		Config:       cfg,
+		ACL:          acl.New(cfg),
+		Receiver:     bhReceiver{},
+		Log:          bhLog{env.Stderr},
+		Trace:        env.Stderr,
+		HostChecking: true,
+		Notify:       env.Stdout,
+		Vars:         processVars(cfg),
+		Now:          env.Now,
+	}
+	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+smtpserver.FormatHostAddr(peer.Addr)+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")
+}
+
+// serveTesting runs a session on stdin/stdout after printing the
+// start-up banner lines of -bh.
+func serveTesting(srv *smtpserver.Server, env *Env, peer smtpserver.Peer, banner string) int {
+	w := &lazyBanner{w: env.Stdout, banner: "\n" + banner + "\n"}
+	srv.Notify = w
+	if err := srv.ServeWithStart(context.Background(), env.Stdin, w, peer, w.flushBanner); err != nil {
+		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+	}
+	return 0
+}
+
+// lazyBanner writes the -bh start-up lines after the connection checks
+// (which print their commentary first) and before the first reply.
+type lazyBanner struct {
+	w      io.Writer
+	banner string
+	done   bool
+}
+
+func (l *lazyBanner) flushBanner() {
+	if !l.done {
+		l.done = true
+		io.WriteString(l.w, l.banner)
+	}
+}
+
+func (l *lazyBanner) Write(p []byte) (int, error) {
+	l.flushBanner()
+	return l.w.Write(p)
+}
+
+// parseHostArg parses the argument of -bh: an IP address, optionally
+// followed by ".port" (IPv4) or ".port" after an IPv6 address.
+func parseHostArg(arg string) (smtpserver.Peer, error) {
+	if a, err := netip.ParseAddr(arg); err == nil {
+		return smtpserver.Peer{Addr: a}, nil
+	}
+	if i := strings.LastIndexByte(arg, '.'); i > 0 {
+		if a, err := netip.ParseAddr(arg[:i]); err == nil {
+			if p, err := strconv.Atoi(arg[i+1:]); err == nil && p >= 0 && p < 65536 {
+				return smtpserver.Peer{Addr: a, Port: p}, nil
+			}
+		}
+	}
+	return smtpserver.Peer{}, fmt.Errorf("%q is not a valid IP address", arg)
+}
+
+// bhLog prints log lines as -bh does: "LOG: text" on standard error.
+type bhLog struct{ w io.Writer }
+
+func (l bhLog) Write(text string, to ...mainlog.Which) error {
+	_, err := fmt.Fprintf(l.w, "LOG: %s\n", text)
+	return err
+}
+
+// bhReceiver receives nothing: -bh only pretends.
+type bhReceiver struct{}
+
+func (bhReceiver) Receive(_ context.Context, env *smtpserver.Envelope, _ message.Headers, _ []byte) (string, error) {
+	return env.ID, nil
+}

@@ -1,0 +1,257 @@
+package smtpserver
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/smtp"
+)
+
+// A command is one entry of the command table.
+type command struct {
+	name string // as matched (caselessly) at the start of the line
+	// word is true when the name must be followed by a space or the end
+	// of the line; false for "MAIL FROM:" and "RCPT TO:".
+	word    bool
+	nonmail bool // counts towards smtp_accept_max_nonmail
+	fn      func(s *session, arg string) error
+	tag     string // the name in the C= list of the too-many-errors log line
+}
+
+// commands is the table of SMTP commands, in Exim's matching order.
+var commands = []command{
+	{"HELO", true, true, (*session).cmdHELO, "HELO"},
+	{"EHLO", true, true, (*session).cmdEHLO, "EHLO"},
+	{"MAIL FROM:", false, false, (*session).cmdMAIL, "MAIL"},
+	{"RCPT TO:", false, false, (*session).cmdRCPT, "RCPT"},
+	{"DATA", true, false, (*session).cmdDATA, "DATA"},
+	{"BDAT", true, false, (*session).cmdBDAT, "BDAT"},
+	{"RSET", true, false, (*session).cmdRSET, "RSET"},
+	{"NOOP", true, true, (*session).cmdNOOP, "NOOP"},
+	{"QUIT", true, false, (*session).cmdQUIT, "QUIT"},
+	{"HELP", true, true, (*session).cmdHELP, "HELP"},
+	{"VRFY", true, true, (*session).cmdVRFY, "VRFY"},
+	{"EXPN", true, true, (*session).cmdEXPN, "EXPN"},
+	{"ETRN", true, true, (*session).cmdETRN, "ETRN"},
+	{"STARTTLS", true, true, (*session).cmdSTARTTLS, "STARTTLS"},
+	{"AUTH", true, false, (*session).cmdAUTH, "AUTH"},
+}
+
+// ParseCommand finds the command of an SMTP command line and returns its
+// canonical name and argument (leading white space removed), or ok=false
+// for an unrecognized command.
+func ParseCommand(line string) (name, arg string, ok bool) {
+	c, arg, ok := lookupCommand(line)
+	if !ok {
+		return "", "", false
+	}
+	return c.name, arg, true
+}
+
+func lookupCommand(line string) (*command, string, bool) {
+	for i := range commands {
+		c := &commands[i]
+		n := len(c.name)
+		if len(line) < n || !strings.EqualFold(line[:n], c.name) {
+			continue
+		}
+		rest := line[n:]
+		if c.word && rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+			continue
+		}
+		return c, strings.TrimLeft(rest, " \t"), true
+	}
+	return nil, "", false
+}
+
+// command runs one command line.
+func (s *session) command(line string) error {
+	s.lastLine = line
+	c, arg, ok := lookupCommand(line)
+	if !ok {
+		return s.unrecognized(line)
+	}
+	s.cmdList = append(s.cmdList, c.tag)
+	s.vars["smtp_command"] = line
+	s.vars["smtp_command_argument"] = arg
+	if c.nonmail {
+		if err := s.countNonmail(c, arg); err != nil {
+			return err
+		}
+	}
+	return c.fn(s, arg)
+}
+
+// noArg rejects an argument for commands that take none.
+func (s *session) noArg(arg string) bool {
+	if arg != "" {
+		return s.synprotError(501, "unexpected argument data") == nil
+	}
+	return true
+}
+
+func (s *session) cmdRSET(arg string) error {
+	if arg != "" {
+		return s.synprotError(501, "unexpected argument data")
+	}
+	s.resetTransaction()
+	s.reply(250, "Reset OK")
+	return nil
+}
+
+func (s *session) cmdNOOP(arg string) error {
+	s.reply(250, "OK")
+	return nil
+}
+
+// cmdQUIT runs the QUIT ACL (whose verdict cannot change the reply) and
+// says goodbye. Exim specification chapter "Access control lists",
+// section "The QUIT ACL".
+func (s *session) cmdQUIT(arg string) error {
+	if arg != "" {
+		return s.synprotError(501, "unexpected argument data")
+	}
+	if s.srv.Config.Main.String("acl_smtp_quit") != "" {
+		res := s.runACL(acl.Quit)
+		if res.Verdict != acl.Accept {
+			s.log(fmt.Sprintf("ACL for QUIT returned ERROR: QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)", strings.ToLower(res.Verdict.String())), mainlog.Main, mainlog.Panic)
+		}
+	}
+	s.reply(smtp.C221Closing, s.hostname()+" closing connection")
+	return errClose
+}
+
+// cmdHELP lists the commands. AUTH appears when authenticators are
+// configured... Exim 4.96 lists it always, as does exigo.
+func (s *session) cmdHELP(arg string) error {
+	main := s.srv.Config.Main
+	list := "AUTH "
+	if s.hostOption("tls_advertise_hosts") {
+		list += "STARTTLS "
+	}
+	list += "HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP"
+	for _, o := range []struct{ opt, name string }{{"acl_smtp_etrn", "ETRN"}, {"acl_smtp_expn", "EXPN"}, {"acl_smtp_vrfy", "VRFY"}} {
+		if main.String(o.opt) != "" {
+			list += " " + o.name
+		}
+	}
+	s.reply(smtp.C214Help, "Commands supported:\n"+list)
+	return nil
+}
+
+func (s *session) cmdSTARTTLS(arg string) error {
+	if !s.esmtp || s.srv.Config.Main.String("tls_advertise_hosts") == "" {
+		return s.synprotError(503, "STARTTLS command used when not advertised")
+	}
+	// The TLS handshake is not implemented; Exim without a certificate
+	// answers the same way.
+	s.reply(454, "TLS currently unavailable")
+	return nil
+}
+
+func (s *session) cmdAUTH(arg string) error {
+	return s.synprotError(503, "AUTH command used when not advertised")
+}
+
+// cmdVRFY runs the VRFY ACL (unset: 252 Administrative prohibition).
+func (s *session) cmdVRFY(arg string) error {
+	return s.verifyCommand(acl.VRFY, "VRFY", arg)
+}
+
+// cmdEXPN runs the EXPN ACL (unset: 550 Administrative prohibition).
+func (s *session) cmdEXPN(arg string) error {
+	return s.verifyCommand(acl.EXPN, "EXPN", arg)
+}
+
+func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
+	if stage == acl.VRFY {
+		addr, err := smtp.ParseAddress(arg, false)
+		if err != nil {
+			return s.synprotError(501, arg+": "+err.Error())
+		}
+		if !strings.Contains(addr, "@") {
+			return s.synprotError(501, arg+": recipient address must contain a domain")
+		}
+	}
+	s.vars["smtp_command_argument"] = arg
+	res := acl.Result{Verdict: acl.Deny}
+	if s.srv.Config.Main.String(stage.OptionName()) != "" {
+		res = s.runACL(stage)
+	}
+	if res.Verdict == acl.Accept {
+		if stage == acl.VRFY {
+			s.reply(252, "Cannot VRFY user; try RCPT to attempt delivery (or try finger)")
+		} else {
+			s.reply(550, "EXPN not available")
+		}
+		return nil
+	}
+	code, text := failReply(stage, res)
+	if stage == acl.EXPN && code == 252 {
+		code = 550
+	}
+	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), name+" "+arg, code)
+	s.reply(code, text)
+	if res.Verdict == acl.Drop {
+		return errClose
+	}
+	return nil
+}
+
+// logReject logs an ACL rejection: "PREFIXrejected WHAT[: text]".
+func (s *session) logReject(res acl.Result, prefix, what string, code int) {
+	rej := "rejected "
+	if res.Verdict == acl.Defer || res.Verdict == acl.Error {
+		rej = "temporarily rejected "
+	}
+	line := prefix + rej + what
+	if m := logText(res); m != "" {
+		line += ": " + m
+	}
+	s.log(line, mainlog.Main, mainlog.Reject)
+}
+
+// cmdETRN runs the ETRN ACL. Exim specification chapter "SMTP
+// processing", section "The ETRN command".
+func (s *session) cmdETRN(arg string) error {
+	if s.senderSet {
+		return s.synprotError(503, "ETRN is not permitted inside a transaction")
+	}
+	s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.fullHost()), mainlog.Main)
+	res := acl.Result{Verdict: acl.Deny}
+	if s.srv.Config.Main.String("acl_smtp_etrn") != "" {
+		res = s.runACL(acl.ETRN)
+	}
+	if res.Verdict == acl.Accept {
+		if s.srv.Config.Main.String("smtp_etrn_command") == "" && !strings.HasPrefix(arg, "#") {
+			return s.synprotError(501, "argument must begin with #")
+		}
+		s.reply(250, "OK")
+		return nil
+	}
+	code, text := failReply(acl.ETRN, res)
+	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), "ETRN "+arg, code)
+	s.reply(code, text)
+	if res.Verdict == acl.Drop {
+		return errClose
+	}
+	return nil
+}
+
+// resetTransaction forgets the envelope (RSET, HELO/EHLO, after DATA).
+func (s *session) resetTransaction() {
+	s.sender, s.senderSet = "", false
+	s.recipients = nil
+	s.rcptFails = 0
+	s.rcptReply, s.rcptCode = "", 0
+	s.discard = ""
+	s.bodyType, s.utf8 = "", false
+	delete(s.vars, "sender_address")
+	delete(s.vars, "recipients")
+	delete(s.vars, "local_part")
+	delete(s.vars, "domain")
+	s.vars["rcpt_count"] = "0"
+	s.acls.AddedHeaders = nil
+}

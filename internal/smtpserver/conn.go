@@ -1,0 +1,290 @@
+package smtpserver
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/smtp"
+)
+
+// maxLine caps an SMTP command line.
+const maxLine = 16384
+
+// errClose ends a session after the reply that was just sent.
+var errClose = errors.New("close connection")
+
+// session is one SMTP conversation.
+type session struct {
+	srv  *Server
+	ctx  context.Context
+	r    *bufio.Reader
+	w    *bufio.Writer
+	peer Peer
+	vars expand.VarMap
+	acls *acl.Session
+
+	helo       string // HELO/EHLO argument once accepted
+	heloDone   bool
+	esmtp      bool
+	sender     string
+	senderSet  bool
+	recipients []string
+	rcptFails  int    // RCPTs rejected in this transaction
+	rcptReply  string // text of the last RCPT rejection (for DATA's 503)
+	rcptCode   int
+	discard    string // stage whose ACL discarded the message ("MAIL", "RCPT")
+	bodyType   string
+	utf8       bool
+	chunking   bool // CHUNKING was advertised
+	pipelining bool
+	dsn        bool
+
+	synprot  int // syntax and protocol errors
+	unknown  int // unrecognized commands
+	nonmail  int // non-mail commands
+	cmdList  []string
+	lastLine string
+	msgID    string // -bh: the id of the last accepted message
+
+	pipeConnect, utf8Adv                      bool
+	bdat                                      []byte
+	quiet                                     bool
+	started                                   func()
+	freeRSETUsed, nonmailChecked, nonmailHost bool
+}
+
+// Serve runs one SMTP session over r and w until QUIT, a dropped
+// connection or the end of input.
+func (srv *Server) Serve(ctx context.Context, r io.Reader, w io.Writer, peer Peer) error {
+	return srv.ServeWithStart(ctx, r, w, peer, nil)
+}
+
+// ServeWithStart is Serve with a function called after the connection
+// checks and before the first reply (-bh prints its banner there).
+func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer, peer Peer, started func()) error {
+	s := &session{srv: srv, ctx: ctx, r: bufio.NewReaderSize(r, 4096), w: bufio.NewWriter(w), peer: peer}
+	s.vars = expand.VarMap{}
+	for k, v := range srv.Vars {
+		s.vars[k] = v
+	}
+	s.setConnVars()
+	s.acls = &acl.Session{Vars: s.vars, Trace: srv.Trace}
+	s.started = started
+	defer s.w.Flush()
+	err := s.run()
+	if errors.Is(err, errClose) {
+		return nil
+	}
+	return err
+}
+
+func (s *session) run() error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	for {
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("writing reply: %w", err)
+		}
+		line, err := s.readLine()
+		if err != nil {
+			return s.lostInput(err)
+		}
+		if err := s.command(line); err != nil {
+			return err
+		}
+	}
+}
+
+// readLine reads one command line, without its line ending and trailing
+// white space.
+func (s *session) readLine() (string, error) {
+	var b []byte
+	for {
+		chunk, err := s.r.ReadSlice('\n')
+		b = append(b, chunk...)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(b) > maxLine {
+				// Discard the rest of an over-long line.
+				for errors.Is(err, bufio.ErrBufferFull) {
+					_, err = s.r.ReadSlice('\n')
+				}
+				return strings.TrimRight(string(b[:maxLine]), " \t\r\n"), nil
+			}
+			continue
+		}
+		if len(b) == 0 {
+			return "", err
+		}
+		return "", err
+	}
+	return strings.TrimRight(string(b), " \t\r\n"), nil
+}
+
+// lostInput handles the end of input before QUIT (Exim specification
+// chapter "SMTP processing": the notquit ACL runs, and the connection is
+// logged as lost).
+func (s *session) lostInput(err error) error {
+	if !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading command: %w", err)
+	}
+	s.reply(421, s.hostname()+" lost input connection")
+	if !s.srv.HostChecking {
+		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s", s.fullHost()), mainlog.Main)
+	}
+	return nil
+}
+
+// reply sends an SMTP reply, one line per "\n"-separated line of text.
+func (s *session) reply(code int, text string) {
+	s.w.WriteString(smtp.FormatReply(code, text))
+}
+
+// log writes a log line. In -bh it carries the id of the last message.
+func (s *session) log(text string, to ...mainlog.Which) {
+	if s.srv.Log == nil {
+		return
+	}
+	if s.srv.HostChecking && s.msgID != "" {
+		text = s.msgID + " " + text
+	}
+	s.srv.Log.Write(text, to...)
+}
+
+// trace writes a -bh ">>> " line.
+func (s *session) trace(format string, args ...any) {
+	if s.srv.Trace != nil && !s.quiet {
+		s.w.Flush()
+		fmt.Fprintf(s.srv.Trace, ">>> "+format+"\n", args...)
+	}
+}
+
+// hostname is $smtp_active_hostname.
+func (s *session) hostname() string {
+	return s.vars["smtp_active_hostname"]
+}
+
+// hostAddr is the client's address as Exim prints it in [brackets].
+func (s *session) hostAddr() string {
+	a := s.peer.Addr
+	if !a.IsValid() {
+		return ""
+	}
+	if s.srv.HostChecking {
+		return FormatHostAddr(a)
+	}
+	return a.String()
+}
+
+// fullHost is $sender_fullhost: "(helo) [ip]" or "[ip]".
+func (s *session) fullHost() string {
+	h := "[" + s.hostAddr() + "]"
+	if s.helo != "" {
+		h = "(" + s.helo + ") " + h
+	}
+	return h
+}
+
+// setConnVars sets the connection's expansion variables.
+func (s *session) setConnVars() {
+	if s.peer.Addr.IsValid() {
+		s.vars["sender_host_address"] = s.hostAddr()
+		s.vars["sender_host_port"] = strconv.Itoa(s.peer.Port)
+		s.vars["sender_fullhost"] = "[" + s.hostAddr() + "]"
+		s.vars["sender_rcvhost"] = "[" + s.hostAddr() + "]"
+	}
+	if s.peer.LocalAddr.IsValid() {
+		s.vars["interface_address"] = s.peer.LocalAddr.String()
+		s.vars["interface_port"] = strconv.Itoa(s.peer.LocalPort)
+		s.vars["received_ip_address"] = s.peer.LocalAddr.String()
+		s.vars["received_port"] = strconv.Itoa(s.peer.LocalPort)
+	}
+	s.vars["received_protocol"] = s.protocol()
+}
+
+// protocol is $received_protocol for the session so far.
+func (s *session) protocol() string {
+	p := "smtp"
+	if s.esmtp {
+		p = "esmtp"
+	}
+	if s.srv.Local {
+		p = "local-" + p
+	}
+	return p
+}
+
+// expand expands a string with the session's variables.
+func (s *session) expand(str string) (string, error) {
+	ctx := &expand.Context{Vars: s.vars, Now: s.srv.Now}
+	return expand.String(str, ctx)
+}
+
+// start checks the connection options, runs the connect ACL and sends
+// the banner. Exim specification chapter "SMTP processing", and option
+// smtp_banner in chapter "Main configuration".
+func (s *session) start() error {
+	cfg := s.srv.Config.Main
+	s.hostOption("hosts_connection_nolog")
+	s.hostOption("host_lookup")
+	if s.hostOption("host_reject_connection") {
+		s.reply(554, "SMTP service not available")
+		s.log(fmt.Sprintf("refused connection from %s (host_reject_connection)", s.fullHost()), mainlog.Main, mainlog.Reject)
+		return errClose
+	}
+	s.hostOption("sender_unqualified_hosts")
+	s.hostOption("recipient_unqualified_hosts")
+	s.hostOption("helo_verify_hosts")
+	s.hostOption("helo_try_verify_hosts")
+	s.hostOption("helo_accept_junk_hosts")
+	s.hostOption("hosts_proxy")
+	if s.started != nil {
+		s.started()
+	}
+	if cfg.String("acl_smtp_connect") != "" {
+		res := s.runACL(acl.Connect)
+		if res.Verdict != acl.Accept {
+			s.aclReject(acl.Connect, res, "", "")
+			return errClose
+		}
+	}
+	s.pipeConnect = s.hostOption("pipelining_connect_advertise_hosts")
+	if h := cfg.String("smtp_active_hostname"); h != "" {
+		if v, err := s.expand(h); err == nil {
+			s.vars["smtp_active_hostname"] = v
+		}
+	}
+	banner, err := s.expand(cfg.String("smtp_banner"))
+	if err != nil {
+		s.log(fmt.Sprintf("Expansion of \"%s\" (smtp_banner) failed: %s", cfg.String("smtp_banner"), err), mainlog.Main, mainlog.Panic)
+		return errClose
+	}
+	s.reply(smtp.C220ServiceReady, banner)
+	return nil
+}
+
+// FormatHostAddr formats an address as -bh shows it: IPv4 as usual, IPv6
+// in full (eight groups of four hex digits).
+func FormatHostAddr(a netip.Addr) string {
+	if !a.Is6() || a.Is4In6() {
+		return a.Unmap().String()
+	}
+	b := a.As16()
+	parts := make([]string, 0, 8)
+	for i := 0; i < 16; i += 2 {
+		parts = append(parts, fmt.Sprintf("%02x%02x", b[i], b[i+1]))
+	}
+	return strings.Join(parts, ":")
+}

@@ -1,0 +1,276 @@
+package smtpserver
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/smtp"
+)
+
+// noRecipients answers DATA or BDAT when no RCPT was accepted.
+func (s *session) noRecipients(cmd string) error {
+	valid := "valid"
+	if s.heloDone && s.rcptFails > 0 {
+		valid = "Valid"
+	}
+	if s.rcptFails > 0 {
+		s.reply(503, "All RCPT commands were rejected with this error:\n"+s.rcptReply+"\n"+valid+" RCPT command must precede "+cmd)
+		return nil
+	}
+	return s.synprotError(503, valid+" RCPT command must precede "+cmd)
+}
+
+// cmdDATA handles DATA: the predata ACL, the 354 go-ahead, the message
+// read with the strict dot-reader (smtp.DotReader), then reception.
+func (s *session) cmdDATA(arg string) error {
+	if arg != "" {
+		return s.synprotError(501, "unexpected argument data")
+	}
+	if len(s.recipients) == 0 {
+		return s.noRecipients("DATA")
+	}
+	if s.srv.Config.Main.String("acl_smtp_predata") != "" {
+		res := s.runACL(acl.Predata)
+		if res.Verdict != acl.Accept {
+			s.aclReject(acl.Predata, res, "H="+s.fullHost()+" ", "DATA")
+			if res.Verdict == acl.Drop {
+				return errClose
+			}
+			return nil
+		}
+	}
+	s.reply(smtp.C354StartData, `Enter message, ending with "." on a line by itself`)
+	s.w.Flush()
+	limit := s.sizeLimit()
+	if !s.esmtp || true {
+		s.hostOption("ignore_fromline_hosts")
+	}
+	var buf bytes.Buffer
+	dr := smtp.NewDotReader(s.r)
+	var err error
+	if limit > 0 {
+		_, err = io.Copy(&buf, io.LimitReader(dr, limit+1))
+		if err == nil && int64(buf.Len()) > limit {
+			// Read and drop the rest, then refuse.
+			n, derr := io.Copy(io.Discard, dr)
+			if derr != nil {
+				return s.lostData(derr, true)
+			}
+			return s.tooBig(int64(buf.Len()) + n)
+		}
+	} else {
+		_, err = io.Copy(&buf, dr)
+	}
+	if err != nil {
+		return s.lostData(err, bytes.Contains(buf.Bytes(), []byte("\n\n")))
+	}
+	return s.receive(buf.Bytes(), "")
+}
+
+// lostData handles input ending inside the message.
+func (s *session) lostData(err error, afterHeader bool) error {
+	if errors.Is(err, smtp.ErrIncompleteData) {
+		s.reply(421, "Lost incoming connection")
+		where := "(header)"
+		if afterHeader {
+			where = "(after header)"
+		}
+		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data %s", s.fullHost(), where), mainlog.Main)
+		return errClose
+	}
+	return fmt.Errorf("reading message data: %w", err)
+}
+
+// tooBig refuses a message over message_size_limit.
+func (s *session) tooBig(read int64) error {
+	limit := s.sizeLimit()
+	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> H=%s: message too big: read=%d max=%d", s.sender, s.fullHost(), read, limit), mainlog.Main, mainlog.Reject)
+	s.reply(552, "Message size exceeds maximum permitted")
+	s.resetTransaction()
+	return nil
+}
+
+// cmdBDAT handles BDAT (RFC 3030): chunks of exactly the stated size,
+// with no dot processing; the last one completes the message.
+func (s *session) cmdBDAT(arg string) error {
+	if !s.chunking {
+		return s.synprotError(503, "BDAT command used when CHUNKING not advertised")
+	}
+	fields := strings.Fields(arg)
+	var size int64 = -1
+	last := false
+	if len(fields) >= 1 {
+		if n, err := strconv.ParseInt(fields[0], 10, 64); err == nil && n >= 0 {
+			size = n
+		}
+	}
+	if len(fields) == 2 && strings.EqualFold(fields[1], "LAST") {
+		last = true
+	}
+	if size < 0 || len(fields) > 2 || (len(fields) == 2 && !last) {
+		return s.synprotError(501, "missing size for BDAT command")
+	}
+	if len(s.recipients) == 0 {
+		return s.noRecipients("BDAT")
+	}
+	chunk := make([]byte, 0, min(size, 1<<20))
+	b := bytes.NewBuffer(chunk)
+	if _, err := io.CopyN(b, s.r, size); err != nil {
+		s.reply(421, s.hostname()+" lost input connection")
+		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.fullHost()), mainlog.Main)
+		return errClose
+	}
+	s.bdat = append(s.bdat, b.Bytes()...)
+	if !last {
+		s.reply(250, fmt.Sprintf("%d byte chunk received", size))
+		return nil
+	}
+	data := bytes.ReplaceAll(s.bdat, []byte("\r\n"), []byte("\n"))
+	s.bdat = nil
+	return s.receive(data, fmt.Sprintf(" %d byte chunk, total %d\n", size, len(data)))
+}
+
+// receive finishes a message: headers, Received:, the DATA ACL, the
+// Receiver, the "<=" log line and the 250. prefix goes before "OK id=".
+func (s *session) receive(data []byte, prefix string) error {
+	br := bufio.NewReader(bytes.NewReader(data))
+	headers, first, err := message.ReadHeaders(br)
+	if err != nil {
+		s.reply(552, "header block too large")
+		s.resetTransaction()
+		return nil
+	}
+	rest, _ := io.ReadAll(br)
+	body := append([]byte(first), rest...)
+	id := s.newMessageID()
+	s.vars["message_exim_id"] = id
+	s.vars["message_id"] = id
+	if len(s.recipients) == 1 {
+		s.vars["received_for"] = s.recipients[0]
+	} else {
+		delete(s.vars, "received_for")
+	}
+	received := s.receivedHeader()
+	size := int64(len(received)) + int64(len(body)) + 1
+	for _, h := range headers {
+		size += int64(len(h.Text))
+	}
+	s.vars["message_size"] = strconv.FormatInt(size, 10)
+	s.vars["message_body_size"] = strconv.Itoa(len(body))
+	discard := s.discard
+	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
+		res := s.runACL(acl.Data)
+		switch res.Verdict {
+		case acl.Accept:
+		case acl.Discard:
+			discard = "DATA"
+		default:
+			code, text := failReply(acl.Data, res)
+			s.logReject(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA", code)
+			s.reply(code, text)
+			s.resetTransaction()
+			if res.Verdict == acl.Drop {
+				return errClose
+			}
+			return nil
+		}
+	}
+	env := &Envelope{
+		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
+		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
+		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
+		AddedHeaders: s.acls.AddedHeaders, Received: received,
+	}
+	if discard == "" && s.srv.Receiver != nil {
+		if _, err := s.srv.Receiver.Receive(s.ctx, env, headers, body); err != nil {
+			s.log(fmt.Sprintf("%s H=%s F=<%s> temporarily rejected after DATA: %v", id, s.fullHost(), s.sender, err), mainlog.Main, mainlog.Panic)
+			s.reply(451, textTempFail)
+			s.resetTransaction()
+			return nil
+		}
+	}
+	s.msgID = ""
+	s.log(fmt.Sprintf("%s <= %s H=%s P=%s S=%d", id, senderLog(s.sender), s.fullHost(), s.protocol(), size), mainlog.Main)
+	if discard != "" {
+		s.log(fmt.Sprintf("%s => blackhole (%s ACL discarded recipients)", id, discard), mainlog.Main)
+		s.log(fmt.Sprintf("%s Completed", id), mainlog.Main)
+	} else if s.srv.HostChecking {
+		s.msgID = id
+	}
+	s.reply(250, prefix+"OK id="+id)
+	if s.srv.HostChecking && s.srv.Notify != nil {
+		s.w.Flush()
+		io.WriteString(s.srv.Notify, "\n**** SMTP testing: that is not a real message id!\n\n")
+	}
+	s.resetTransaction()
+	return nil
+}
+
+// senderLog is the sender as the "<=" line shows it.
+func senderLog(sender string) string {
+	if sender == "" {
+		return "<>"
+	}
+	return sender
+}
+
+// receivedHeader builds the Received: header from received_header_text
+// and adds the date, as Exim does (specification chapter "Main
+// configuration", received_header_text). The default text is built
+// directly; a configured one is expanded.
+func (s *session) receivedHeader() string {
+	date, _ := s.expand("$tod_full")
+	if !s.srv.Config.Main.IsSet("received_header_text") {
+		return s.defaultReceived() + ";\n\t" + date + "\n"
+	}
+	text, err := s.expand(s.srv.Config.Main.String("received_header_text"))
+	if err != nil {
+		text = s.defaultReceived()
+	}
+	return text + ";\n\t" + date + "\n"
+}
+
+// defaultReceived is Exim's default received_header_text, expanded.
+func (s *session) defaultReceived() string {
+	v := s.vars
+	var b strings.Builder
+	b.WriteString("Received: ")
+	switch {
+	case v["sender_rcvhost"] != "":
+		b.WriteString("from " + v["sender_rcvhost"] + "\n\t")
+	default:
+		if v["sender_ident"] != "" {
+			b.WriteString("from " + v["sender_ident"] + " ")
+		}
+		if v["sender_helo_name"] != "" {
+			b.WriteString("(helo=" + v["sender_helo_name"] + ")\n\t")
+		}
+	}
+	b.WriteString("by " + v["primary_hostname"] + " ")
+	if p := v["received_protocol"]; p != "" {
+		b.WriteString("with " + p + " ")
+	}
+	if t := v["tls_in_ver"]; t != "" {
+		b.WriteString(" (" + t + ")")
+	}
+	if c := v["tls_in_cipher_std"]; c != "" {
+		b.WriteString(" tls " + c + "\n\t")
+	}
+	b.WriteString("(Exim " + v["version_number"] + ")\n\t")
+	if sa := v["sender_address"]; sa != "" {
+		b.WriteString("(envelope-from <" + sa + ">)\n\t")
+	}
+	b.WriteString("id " + v["message_exim_id"])
+	if f := v["received_for"]; f != "" {
+		b.WriteString("\n\tfor " + f)
+	}
+	return b.String()
+}

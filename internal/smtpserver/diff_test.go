@@ -1,0 +1,131 @@
+package smtpserver_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/exigo-mta/exigo/internal/oracletest"
+)
+
+// A -bh case file (testdata/bh/NAME.txt) has three parts:
+//
+//	#ip 10.0.0.1          (optional; the -bh argument)
+//	#conf                 the configuration, up to #script
+//	#script               the client's lines, each sent with CRLF;
+//	                      a line "#raw "text"" sends a Go-quoted string
+//	                      as is (bare LF, no line ending...)
+//	#known-diff REASON    exigo is known to differ: the case is skipped
+//	                      with the reason (and fails once it matches,
+//	                      so that the mark is removed)
+type bhCase struct {
+	ip, conf, script, known string
+}
+
+func parseCase(t *testing.T, text string) bhCase {
+	c := bhCase{ip: "10.0.0.1"}
+	part := ""
+	var conf, script strings.Builder
+	for _, line := range strings.SplitAfter(text, "\n") {
+		trim := strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(trim, "#ip "):
+			c.ip = strings.TrimSpace(trim[4:])
+			continue
+		case strings.HasPrefix(trim, "#known-diff "):
+			c.known = strings.TrimSpace(trim[12:])
+			continue
+		case trim == "#conf":
+			part = "conf"
+			continue
+		case trim == "#script":
+			part = "script"
+			continue
+		}
+		switch part {
+		case "conf":
+			conf.WriteString(line)
+		case "script":
+			if strings.HasPrefix(trim, "#raw ") {
+				s, err := strconv.Unquote(trim[5:])
+				if err != nil {
+					t.Fatalf("bad #raw line %q: %v", trim, err)
+				}
+				script.WriteString(s)
+				continue
+			}
+			if line == "" {
+				continue
+			}
+			script.WriteString(trim + "\r\n")
+		}
+	}
+	c.conf, c.script = conf.String(), script.String()
+	return c
+}
+
+var (
+	maskDate = regexp.MustCompile(`[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [-+]\d{4}`)
+	maskID   = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
+	// aclTrace matches the ">>> " lines that the ACL engine (package
+	// acl), not the SMTP server, writes. They are left out of the
+	// comparison until that engine prints them.
+	aclTrace = regexp.MustCompile(`^>>> (using ACL|processing "|[a-z]+: condition test|end of ACL|ACL is NULL|message: |check |.* in ACL ")`)
+)
+
+func normalize(s string) string {
+	s = maskDate.ReplaceAllString(s, "<DATE>")
+	s = maskID.ReplaceAllString(s, "<ID>")
+	var out []string
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if aclTrace.MatchString(l) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "")
+}
+
+// TestDifferentialBH runs every case through exim -bh and exigo -bh and
+// compares standard output and standard error, masked.
+func TestDifferentialBH(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	files, _ := filepath.Glob("testdata/bh/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := parseCase(t, string(b))
+			conf := oracletest.WriteConfig(t, c.conf)
+			want := oracletest.Run(t, exim, c.script, "-C", conf, "-bh", c.ip)
+			got := oracletest.Run(t, exigo, c.script, "-C", conf, "-bh", c.ip)
+			same := normalize(want.Stdout) == normalize(got.Stdout) && normalize(want.Stderr) == normalize(got.Stderr)
+			if c.known != "" {
+				if same {
+					t.Fatalf("case now matches Exim: remove its #known-diff line")
+				}
+				t.Skipf("known difference: %s", c.known)
+			}
+			if w, g := normalize(want.Stdout), normalize(got.Stdout); w != g {
+				t.Errorf("stdout differs\n--- exim\n%s\n--- exigo\n%s", w, g)
+			}
+			if w, g := normalize(want.Stderr), normalize(got.Stderr); w != g {
+				t.Errorf("stderr differs\n--- exim\n%s\n--- exigo\n%s", w, g)
+			}
+			if want.Code != got.Code {
+				t.Errorf("exit code: exim %d, exigo %d", want.Code, got.Code)
+			}
+		})
+	}
+}

@@ -1,0 +1,102 @@
+package smtpserver
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/mainlog"
+)
+
+// synprotError answers a syntax or protocol error and counts it; more
+// than smtp_max_synprot_errors drop the connection. Exim specification
+// chapter "SMTP processing", section "Syntax and protocol errors in SMTP
+// commands".
+func (s *session) synprotError(code int, text string) error {
+	s.synprot++
+	max, _ := s.srv.Config.Main.Int("smtp_max_synprot_errors")
+	if max > 0 && int64(s.synprot) > max {
+		s.reply(code, text+"\nToo many syntax or protocol errors")
+		s.log(fmt.Sprintf("SMTP call from %s dropped: too many syntax or protocol errors (last command was \"%s\",  C=%s)",
+			s.fullHost(), s.lastLine, strings.Join(s.cmdList, ",")), mainlog.Main, mainlog.Reject)
+		return errClose
+	}
+	s.reply(code, text)
+	return nil
+}
+
+// unrecognized answers an unknown command; more than
+// smtp_max_unknown_commands drop the connection.
+func (s *session) unrecognized(line string) error {
+	s.unknown++
+	max, _ := s.srv.Config.Main.Int("smtp_max_unknown_commands")
+	if int64(s.unknown) > max {
+		s.reply(500, "Too many unrecognized commands")
+		s.log(fmt.Sprintf("SMTP call from %s dropped: too many unrecognized commands (last was \"%s\")", s.fullHost(), line), mainlog.Main, mainlog.Reject)
+		return errClose
+	}
+	if line == "" {
+		return s.synprotError(500, "unrecognized command")
+	}
+	s.reply(500, "unrecognized command")
+	return nil
+}
+
+// countNonmail counts a non-mail command against smtp_accept_max_nonmail
+// (for hosts in smtp_accept_max_nonmail_hosts). One RSET while no
+// transaction is open is free.
+func (s *session) countNonmail(c *command, arg string) error {
+	if (c.name == "HELO" || c.name == "EHLO") && !s.freeRSETUsed {
+		// The first greeting is not counted.
+		s.freeRSETUsed = true
+		return nil
+	}
+	if !s.nonmailChecked {
+		s.nonmailChecked = true
+		s.nonmailHost = s.hostOption("smtp_accept_max_nonmail_hosts")
+	}
+	if !s.nonmailHost {
+		return nil
+	}
+	s.nonmail++
+	max, _ := s.srv.Config.Main.Int("smtp_accept_max_nonmail")
+	if max <= 0 || int64(s.nonmail) <= max {
+		return nil
+	}
+	s.reply(554, "Too many nonmail commands")
+	s.log(fmt.Sprintf("SMTP call from %s dropped: too many nonmail commands (last was \"%s\")", s.fullHost(), s.lastLine), mainlog.Main, mainlog.Reject)
+	return errClose
+}
+
+// sizeLimit is message_size_limit, expanded (it is an expanded string
+// option); 0 means no limit.
+func (s *session) sizeLimit() int64 {
+	v, err := s.expand(s.srv.Config.Main.String("message_size_limit"))
+	if err != nil {
+		return 0
+	}
+	return parseSize(strings.TrimSpace(v))
+}
+
+// parseSize reads an integer with an optional K, M or G suffix.
+func parseSize(v string) int64 {
+	mult := int64(1)
+	if v != "" {
+		switch v[len(v)-1] {
+		case 'k', 'K':
+			mult = 1024
+		case 'm', 'M':
+			mult = 1024 * 1024
+		case 'g', 'G':
+			mult = 1024 * 1024 * 1024
+		}
+		if mult != 1 {
+			v = v[:len(v)-1]
+		}
+	}
+	n, err := strconv.ParseInt(v, 0, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n * mult
+}

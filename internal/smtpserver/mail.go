@@ -1,0 +1,192 @@
+package smtpserver
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/smtp"
+)
+
+// mailParams are the MAIL parameters Exim knows (RFC 1870, 6152, 4954,
+// 6531, 3461, and PRDR).
+func (s *session) mailParam(name string, hasValue bool) bool {
+	switch strings.ToUpper(name) {
+	case "SIZE", "BODY", "AUTH", "RET", "ENVID":
+		return true
+	case "SMTPUTF8":
+		return s.utf8Adv && !hasValue
+	case "PRDR":
+		return s.srv.Config.Main.Bool("prdr_enable")
+	}
+	return false
+}
+
+// cmdMAIL handles MAIL FROM:. Exim specification chapter "SMTP
+// processing" and chapter "Access control lists" (acl_smtp_mail).
+func (s *session) cmdMAIL(arg string) error {
+	if !s.heloDone && s.hostOption("hosts_require_helo") {
+		s.log(fmt.Sprintf("rejected MAIL from %s: no HELO/EHLO given", s.fullHost()), mainlog.Main, mainlog.Reject)
+		return s.synprotError(503, "HELO or EHLO required")
+	}
+	if s.senderSet {
+		return s.synprotError(503, "sender already given")
+	}
+	if arg == "" {
+		return s.synprotError(501, "MAIL must have an address operand")
+	}
+	s.resetTransaction()
+	addrText := arg
+	var params []smtp.Param
+	if s.esmtp {
+		addrText, params = smtp.ExtractMailParams(arg, s.mailParam)
+	}
+	var size int64 = -1
+	for _, p := range params {
+		switch strings.ToUpper(p.Name) {
+		case "SIZE":
+			if n, err := strconv.ParseInt(p.Value, 10, 64); err == nil {
+				size = n
+			}
+		case "BODY":
+			switch strings.ToUpper(p.Value) {
+			case "7BIT", "8BITMIME":
+				s.bodyType = strings.ToUpper(p.Value)
+			default:
+				return s.synprotError(501, "invalid data for BODY")
+			}
+		case "AUTH":
+			if p.Value != "<>" {
+				s.log(fmt.Sprintf("ignoring AUTH=%s from H=%s (client not authenticated)", p.Value, s.fullHost()), mainlog.Main)
+			}
+		case "SMTPUTF8":
+			s.utf8 = true
+		}
+	}
+	if limit := s.sizeLimit(); limit > 0 && size > limit {
+		addr, _ := smtp.ParseAddress(addrText, true)
+		s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, "H="+s.fullHost(), size, limit), mainlog.Main, mainlog.Reject)
+		s.reply(552, "Message size exceeds maximum permitted")
+		return nil
+	}
+	addr, err := smtp.ParseAddress(addrText, true)
+	if err != nil {
+		return s.synprotError(501, addrText+": "+err.Error())
+	}
+	if addr != "" && !strings.Contains(addr, "@") {
+		if !s.hostOptionQuiet("sender_unqualified_hosts") {
+			return s.synprotError(501, addrText+": sender address must contain a domain")
+		}
+		addr += "@" + s.srv.Config.Main.String("qualify_domain")
+	}
+	s.sender, s.senderSet = addr, true
+	s.vars["sender_address"] = addr
+	if s.srv.Config.Main.String("acl_smtp_mail") != "" {
+		res := s.runACL(acl.MAIL)
+		switch res.Verdict {
+		case acl.Accept:
+		case acl.Discard:
+			s.discard = "MAIL"
+		default:
+			s.sender, s.senderSet = "", false
+			delete(s.vars, "sender_address")
+			s.aclReject(acl.MAIL, res, "H="+s.fullHost()+" ", "MAIL <"+addr+">")
+			if res.Verdict == acl.Drop {
+				return errClose
+			}
+			return nil
+		}
+	}
+	s.reply(250, "OK")
+	return nil
+}
+
+// rcptParam reports whether a RCPT parameter is known (DSN's NOTIFY and
+// ORCPT when DSN was advertised).
+func (s *session) rcptParam(name string, _ bool) bool {
+	switch strings.ToUpper(name) {
+	case "NOTIFY", "ORCPT":
+		return s.dsn
+	}
+	return false
+}
+
+// cmdRCPT handles RCPT TO:.
+func (s *session) cmdRCPT(arg string) error {
+	if !s.senderSet {
+		return s.rcptError(503, "sender not yet given")
+	}
+	if arg == "" {
+		return s.rcptError(501, "RCPT must have an address operand")
+	}
+	addrText := arg
+	if s.esmtp {
+		addrText, _ = smtp.ExtractRcptParams(arg, s.rcptParam)
+	}
+	addr, err := smtp.ParseAddress(addrText, false)
+	if err != nil {
+		return s.rcptError(501, addrText+": "+err.Error())
+	}
+	if !strings.Contains(addr, "@") {
+		switch {
+		case strings.EqualFold(addr, "postmaster"):
+			addr += "@" + s.qualifyRecipient()
+		case s.hostOptionQuiet("recipient_unqualified_hosts"):
+			addr += "@" + s.qualifyRecipient()
+		default:
+			return s.rcptError(501, addrText+": recipient address must contain a domain")
+		}
+	}
+	at := strings.LastIndexByte(addr, '@')
+	s.vars["local_part"] = addr[:at]
+	s.vars["domain"] = addr[at+1:]
+	s.vars["rcpt_count"] = strconv.Itoa(len(s.recipients) + s.rcptFails + 1)
+	if s.discard != "" {
+		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by %s ACL", s.fullHost(), s.sender, addr, s.discard), mainlog.Main)
+		s.recipients = append(s.recipients, addr)
+		s.reply(250, "Accepted")
+		return nil
+	}
+	res := s.runACL(acl.RCPT)
+	switch res.Verdict {
+	case acl.Accept:
+	case acl.Discard:
+		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by RCPT ACL", s.fullHost(), s.sender, addr), mainlog.Main)
+		s.discard = "RCPT"
+	default:
+		s.rcptFails++
+		code, text := failReply(acl.RCPT, res)
+		s.rcptCode, s.rcptReply = code, text
+		s.aclReject(acl.RCPT, res, fmt.Sprintf("H=%s F=<%s> ", s.fullHost(), s.sender), "RCPT <"+addr+">")
+		if res.Verdict == acl.Drop {
+			return errClose
+		}
+		return nil
+	}
+	s.recipients = append(s.recipients, addr)
+	s.vars["recipients"] = strings.Join(s.recipients, ", ")
+	s.vars["recipients_count"] = strconv.Itoa(len(s.recipients))
+	s.reply(250, "Accepted")
+	return nil
+}
+
+func (s *session) qualifyRecipient() string {
+	q := s.srv.Config.Main.String("qualify_recipient")
+	if q == "" {
+		q = s.srv.Config.Main.String("qualify_domain")
+	}
+	if q == "" {
+		q = s.vars["primary_hostname"]
+	}
+	return q
+}
+
+// rcptError answers a failed RCPT with a syntax or protocol error and
+// remembers it for the 503 that a later DATA gets.
+func (s *session) rcptError(code int, text string) error {
+	s.rcptFails++
+	s.rcptReply = fmt.Sprintf("%d %s", code, text)
+	return s.synprotError(code, text)
+}

@@ -1,0 +1,111 @@
+// Package smtpserver is exigo's inbound SMTP session: the state machine
+// that reads commands, runs the ACL of each stage, and hands received
+// messages to a Receiver. The same code serves the daemon (-bd), -bs
+// (SMTP on stdin/stdout) and -bh (a fake session with ">>> " commentary).
+//
+// One file per concern: conn.go (the session loop, replies, logging),
+// commands.go (dispatch and the simple commands), ehlo.go (HELO/EHLO),
+// mail.go (MAIL and RCPT), data.go (DATA and BDAT), acls.go (turning ACL
+// results into replies), hosts.go (host list options), limits.go (error
+// counters and limits).
+//
+// Exim specification: chapter "SMTP processing" and, for the ACL stages,
+// chapter "Access control lists".
+package smtpserver
+
+import (
+	"context"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/message"
+)
+
+// Envelope is the envelope of a received message.
+type Envelope struct {
+	// ID is the message id the session gave the message.
+	ID string
+	// Sender is the MAIL FROM address ("" for the null sender).
+	Sender string
+	// Recipients are the accepted RCPT TO addresses, in order.
+	Recipients []string
+	// HeloName, HostAddress, HostPort, Protocol describe the client and
+	// how the message came ("esmtp", "smtp", "local-esmtp" ...).
+	HeloName    string
+	HostAddress string
+	HostPort    int
+	Protocol    string
+	// BodyType is BODY= of MAIL ("7BIT", "8BITMIME" or "").
+	BodyType string
+	// SMTPUTF8 is true when MAIL had the SMTPUTF8 parameter.
+	SMTPUTF8 bool
+	// Size is the message size as Exim logs it (S=).
+	Size int64
+	// AddedHeaders are the headers the ACLs queued (add_header).
+	AddedHeaders []string
+	// Received is the Received: header exigo adds, "Received: ...\n".
+	Received string
+}
+
+// Receiver takes a message the session has accepted. It must make the
+// message durable before it returns (the session answers 250 only after
+// Receive returns nil; an error answers 451). It returns the message id.
+type Receiver interface {
+	Receive(ctx context.Context, env *Envelope, headers message.Headers, body []byte) (id string, err error)
+}
+
+// Logger writes log lines (without time stamp) to Exim's logs. It is
+// implemented by *mainlog.Logger; -bh prints "LOG: " lines instead.
+type Logger interface {
+	Write(text string, to ...mainlog.Which) error
+}
+
+// Peer describes the two ends of a connection.
+type Peer struct {
+	// Addr and Port are the client's; the zero Addr means a local
+	// session (-bs).
+	Addr netip.Addr
+	Port int
+	// LocalAddr and LocalPort are the interface the client connected to.
+	LocalAddr netip.Addr
+	LocalPort int
+}
+
+// Server holds what every session of one configuration shares.
+type Server struct {
+	// Config is the configuration; Main options smtp_* drive the session.
+	Config *config.Config
+	// ACL runs the acl_smtp_* ACLs.
+	ACL *acl.Engine
+	// Receiver takes accepted messages.
+	Receiver Receiver
+	// Log receives log lines; nil discards them.
+	Log Logger
+	// Trace receives -bh ">>> " commentary (and is handed to the ACL
+	// engine); nil for none.
+	Trace io.Writer
+	// HostChecking is -bh: fake message ids are announced on Notify, and
+	// log lines carry the id of the last message.
+	HostChecking bool
+	// Notify receives the "**** SMTP testing" notices of -bh (stdout).
+	Notify io.Writer
+	// Vars are the process variables (primary_hostname, version_number
+	// ...), copied into each session.
+	Vars expand.VarMap
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Local marks -bs sessions (protocols local-smtp, local-esmtp).
+	Local bool
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}

@@ -27,6 +27,11 @@ type Engine struct {
 	// session's variables and message only. The context's Vars must read
 	// the session's Vars map (the evaluator writes ACL variables there).
 	Context func(s *Session) *expand.Context
+	// ListEnv, when set, returns the list matching environment (the
+	// instance's, with lookups, resolver and named lists); x expands
+	// named lists. When nil, one is built from the configuration,
+	// Lookups and Resolver.
+	ListEnv func(x func(string) (string, error)) *lists.Env
 	// Lookups performs lookups in lists (hosts = net-lsearch;...); nil
 	// makes such list items a configuration error.
 	Lookups lists.Lookuper
@@ -178,6 +183,18 @@ func (r *run) expand(s string) (string, error) {
 
 // listEnv builds the list matching environment from the configuration.
 func (r *run) listEnv() *lists.Env {
+	x := func(s string) (string, error) {
+		v, err := expand.String(s, r.ctx)
+		if expand.IsForced(err) {
+			return "", fmt.Errorf("%w", lists.ErrForcedFail)
+		}
+		return v, err
+	}
+	if r.e.ListEnv != nil {
+		if env := r.e.ListEnv(x); env != nil {
+			return env
+		}
+	}
 	cfg := r.e.cfg
 	env := &lists.Env{
 		Lookups:  r.e.Lookups,
@@ -190,13 +207,7 @@ func (r *run) listEnv() *lists.Env {
 			}
 			return lists.Named{Value: nl.Value, Cache: nl.Cache}, true
 		},
-		Expand: func(s string) (string, error) {
-			v, err := expand.String(s, r.ctx)
-			if expand.IsForced(err) {
-				return "", fmt.Errorf("%w", lists.ErrForcedFail)
-			}
-			return v, err
-		},
+		Expand:          x,
 		PrimaryHostname: cfg.Main.String("primary_hostname"),
 	}
 	if v, ok := r.s.Vars["primary_hostname"]; ok && v != "" {
@@ -313,6 +324,7 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 	if kind == inlineACL {
 		where = "inline ACL"
 	}
+	var lastUser, lastLog string
 	for _, st := range a.Statements {
 		file, line := st.File, st.Line
 		if kind != namedACL {
@@ -322,6 +334,11 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 		}
 		r.trace(depth, "processing \"%s\" (%s %d)", st.Verb, file, line)
 		sr := r.statement(st, depth, kind == inlineACL)
+		if sr.rc != rcOK && sr.condUser != "" {
+			// A nested ACL's or a verification's message stays for an
+			// implicit deny at the end (observed with Exim 4.96).
+			lastUser, lastLog = sr.condUser, sr.condLog
+		}
 		what := [...]string{"succeeded", "failed", "deferred", "error", `yielded "drop"`, `yielded "discard"`}[sr.rc]
 		r.trace(depth, "%s: condition test %s in %s", st.Verb, what, where)
 		switch sr.rc {
@@ -398,7 +415,7 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 		}
 	}
 	r.trace(depth, "%s: implicit DENY", endName(name, kind))
-	return outcome{rc: rcFail}
+	return outcome{rc: rcFail, user: lastUser, log: lastLog}
 }
 
 // messages expands the statement's message and log_message when the ACL
@@ -460,9 +477,11 @@ func (r *run) logWarning(text string, once bool) {
 	r.log(prefix+"Warning: "+text, mainlog.Main)
 }
 
-// log writes a line to the logs.
+// log writes a line to the logs; once a message has an id, Exim puts it
+// in front (the SMTP server keeps $message_exim_id set until the next
+// MAIL, as Exim does).
 func (r *run) log(text string, to ...mainlog.Which) {
-	if id := r.s.Vars["message_exim_id"]; id != "" && bodyStages.has(r.stage) {
+	if id := r.s.Vars["message_exim_id"]; id != "" {
 		text = id + " " + text
 	}
 	if r.s.LogWrite != nil {

@@ -296,7 +296,9 @@ func (r *run) aclCondition(st *config.ACLStatement, raw string, depth int, sr *s
 		}
 		out = r.runNamed(x, depth+1)
 	}
-	sr.condUser, sr.condLog = out.user, out.log
+	if out.rc != rcOK {
+		sr.condUser, sr.condLog = out.user, out.log
+	}
 	switch out.rc {
 	case rcDiscard:
 		if st.Verb != "accept" && st.Verb != "discard" {

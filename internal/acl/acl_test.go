@@ -141,6 +141,9 @@ func FuzzRun(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if strings.Contains(s, "udpsend") {
+			return // no datagrams to arbitrary hosts from a fuzzer
+		}
 		cfg, err := config.LoadBytes("/f.conf", []byte("acl_smtp_rcpt = a\nbegin acl\na:\n  "+s+"\n"), config.Options{})
 		if err != nil {
 			return

@@ -12,12 +12,11 @@
 package acl
 
 import (
-	"fmt"
 	"io"
 
-	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 )
 
@@ -86,14 +85,26 @@ type Result struct {
 	Verdict Verdict
 	// UserMessage is the text for the SMTP client (message =), possibly
 	// several lines separated by "\n"; empty means the stage's default.
+	// It may start with an SMTP code ("550 5.7.1 text") that the SMTP
+	// server checks and uses, as Exim does.
 	UserMessage string
 	// LogMessage is the text for the log (log_message =), empty when none.
+	// For an Error verdict it is Exim's explanation (for instance
+	// `failed to expand ACL string "...": ...`), which Exim writes after
+	// "temporarily rejected ...: ".
 	LogMessage string
 	// Err explains an Error verdict (for the log).
 	Err error
+	// RejectLogs are the logs a rejection is written to, as set by
+	// log_reject_target (default main and reject); valid only when
+	// RejectLogsSet is true.
+	RejectLogs    []mainlog.Which
+	RejectLogsSet bool
 }
 
-// Controls are the settings made by "control =" modifiers.
+// Controls are the settings made by "control =" modifiers (Exim
+// specification chapter "Access control lists", section "Use of the
+// control modifier").
 type Controls struct {
 	Freeze, Queue, NoMultilineResponses, Submission      bool
 	SuppressLocalFixups, NoEnforceSync, EnforceSync      bool
@@ -101,8 +112,27 @@ type Controls struct {
 	// SubmissionDomain and SubmissionName are the options of
 	// control = submission/domain=.../name=...
 	SubmissionDomain, SubmissionName string
-	// QueueName is queue/name= (alternate queues).
+	// QueueName is the queue = modifier's value (alternate queues).
 	QueueName string
+	// FreezeNoTell is control = freeze/no_tell.
+	FreezeNoTell bool
+	// QueueFirstPass is control = queue/first_pass_route.
+	QueueFirstPass bool
+	// AllowAuthUnadvertised, NoPipelining, NoDelayFlush,
+	// NoCalloutFlush and UTF8Downconvert are the controls of those
+	// names.
+	AllowAuthUnadvertised, NoPipelining, NoDelayFlush bool
+	NoCalloutFlush, UTF8Downconvert                   bool
+	// CutthroughDeferPass is cutthrough_delivery/defer=pass.
+	CutthroughDeferPass bool
+	// FakeReject and FakeDefer are set by control = fakereject and
+	// fakedefer; FakeText is their message (Exim's default when none).
+	FakeReject, FakeDefer bool
+	FakeText              string
+	// DSCP is the value of control = dscp/VALUE.
+	DSCP string
+	// Debug holds the options of control = debug/... ("" when unset).
+	Debug string
 }
 
 // Verifier performs the verify = ... conditions that need routing, DNS or
@@ -118,18 +148,36 @@ type Verifier interface {
 	VerifyReverseHostLookup(s *Session) (bool, error)
 }
 
+// Checker performs the conditions that need an outside service:
+// dnslists, malware, spam, spf, spf_guess, dkim_signers, dkim_status,
+// regex, mime_regex, decode, seen and verify = csa. cond is the
+// condition's name ("verify" for csa) and arg its expanded value. ok is
+// the condition's result before any negation; message, when not empty,
+// becomes the statement's message (as $acl_verify_message); a non-nil
+// error makes the condition defer with the error's text.
+type Checker interface {
+	Check(s *Session, cond, arg string) (ok bool, message string, err error)
+}
+
 // Session is the ACL's view of an SMTP session (or local submission) and
 // the message in flight.
 type Session struct {
 	// Vars holds the values of expansion variables: connection data
 	// (sender_host_address ...), the envelope so far (sender_address,
 	// local_part, domain ...), and the ACL variables acl_c* and acl_m*,
-	// which "set" modifiers write.
+	// which "set" modifiers write. The evaluator also writes the
+	// variables that conditions set ($domain_data, $local_part_data,
+	// $host_data, $sender_data, $recipient_data, $acl_verify_message,
+	// $acl_arg1..9, $acl_narg, $sender_rate, $sender_rate_limit,
+	// $sender_rate_period).
 	Vars expand.VarMap
 	// Message is the message in flight once DATA has been received.
 	Message expand.Message
 	// AddedHeaders are headers queued by add_header (each "Name: value",
 	// without the final newline), applied when the message is received.
+	// A header that must go elsewhere than at the end keeps Exim's
+	// position prefix: ":at_start:", ":after_received:" or
+	// ":at_start_rfc:". Identical lines are queued once.
 	AddedHeaders []string
 	// RemovedHeaders are the names queued by remove_header.
 	RemovedHeaders []string
@@ -137,65 +185,37 @@ type Session struct {
 	// Verifier does verify = conditions; nil means they fail with an
 	// error.
 	Verifier Verifier
+	// Checker does the conditions that need outside services; nil makes
+	// them fail with an error.
+	Checker Checker
 	// Trace receives -bh style ">>> " commentary; nil for none.
 	Trace io.Writer
 	// Log is where logwrite and rejections go; nil for none.
 	Log *mainlog.Logger
+	// LogWrite, when set, is used instead of Log to write log lines
+	// (the SMTP server's -bh mode prints them as "LOG: ..." lines).
+	LogWrite func(text string, to ...mainlog.Which)
+	// LogPrefix returns the host part of log lines ("H=(helo) [ip] "),
+	// which Exim puts before warn statements' log_message; nil for none.
+	LogPrefix func() string
+	// HostChecking is true in -bh mode: delays are not imposed.
+	HostChecking bool
+	// CasefulLocalPart is the local part of the current recipient as
+	// the client wrote it, for control = caseful_local_part.
+	CasefulLocalPart string
+	// Host caches the client's host name for hosts = conditions; nil
+	// makes the evaluator create one from $sender_host_address.
+	Host *lists.Host
 	// Debug receives -d+acl lines.
 	Debug *debug.Logger
+
+	warned map[string]bool
+	// rateMsg and rateConn cache ratelimit results per message and per
+	// connection, as Exim does for per_mail and per_conn.
+	rateMsg, rateConn map[string]float64
 }
 
-// Engine runs the ACLs of one configuration.
-type Engine struct {
-	cfg *config.Config
-	// Context returns the expansion context for a session (variables,
-	// lookups, lists); set by the owner.
-	Context func(s *Session) *expand.Context
-}
-
-// New returns an Engine for the configuration.
-func New(cfg *config.Config) *Engine {
-	return &Engine{cfg: cfg}
-}
-
-// Run runs the ACL named by the stage's option (after expansion, as Exim
-// does: the option may be an ACL name, a file name, or inline text) for
-// the session. An unset option gives Exim's default for the stage (accept
-// everywhere except RCPT, which denies, and so on).
-func (e *Engine) Run(stage Stage, s *Session) Result {
-	name := e.cfg.Main.String(stage.OptionName())
-	if name == "" {
-		return defaultResult(stage)
-	}
-	a := e.cfg.ACL(name)
-	if a == nil {
-		return Result{Verdict: Error, Err: fmt.Errorf("ACL %q not found", name)}
-	}
-	for _, st := range a.Statements {
-		if len(st.Conditions) > 0 {
-			return Result{Verdict: Error, Err: fmt.Errorf("ACL conditions are not implemented yet")}
-		}
-		switch st.Verb {
-		case "accept":
-			return Result{Verdict: Accept}
-		case "deny":
-			return Result{Verdict: Deny}
-		case "defer":
-			return Result{Verdict: Defer}
-		case "discard":
-			return Result{Verdict: Discard}
-		case "drop":
-			return Result{Verdict: Drop}
-		}
-	}
-	return Result{Verdict: Deny}
-}
-
-// defaultResult is the verdict for a stage whose ACL option is unset.
-func defaultResult(stage Stage) Result {
-	switch stage {
-	case RCPT, PRDR:
-		return Result{Verdict: Deny}
-	}
-	return Result{Verdict: Accept}
-}
+// ResetMessage forgets what is kept per message: the log_message texts
+// already written by warn statements (Exim writes each once per
+// message).
+func (s *Session) ResetMessage() { s.warned, s.rateMsg = nil, nil }

@@ -10,6 +10,12 @@ import (
 var variableNames = map[string]bool{
 	"acl_arg1":                       true,
 	"acl_arg2":                       true,
+	"acl_arg3":                       true,
+	"acl_arg4":                       true,
+	"acl_arg5":                       true,
+	"acl_arg6":                       true,
+	"acl_arg7":                       true,
+	"acl_arg8":                       true,
 	"acl_arg9":                       true,
 	"acl_narg":                       true,
 	"acl_verify_message":             true,

@@ -106,7 +106,11 @@ type outcome struct {
 func (e *Engine) Run(stage Stage, s *Session) Result {
 	raw := e.cfg.Main.String(stage.OptionName())
 	if raw == "" {
-		return defaultResult(stage)
+		res := defaultResult(stage)
+		if res.Verdict == Deny && s.Trace != nil {
+			fmt.Fprintf(s.Trace, ">>> ACL is NULL: implicit DENY\n")
+		}
+		return res
 	}
 	return e.RunACL(stage, s, raw)
 }

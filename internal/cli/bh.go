@@ -11,6 +11,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/auth"
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
@@ -38,11 +39,18 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		return 1
 	}
 	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+	engine := acl.New(cfg)
+	engine.Context = func(s *acl.Session) *expand.Context {
+		ctx := in.Context(s.Vars, s.Message)
+		ctx.Now = env.Now
+		return ctx
+	}
+	engine.ListEnv = in.ListEnv
 	srv := &smtpserver.Server{
 		Config:         cfg,
 		Instance:       in,
 		Authenticators: auths,
-		ACL:            acl.New(cfg),
+		ACL:            engine,
 		Receiver:       bhReceiver{},
 		Log:            bhLog{env.Stderr},
 		Trace:          env.Stderr,

@@ -50,8 +50,8 @@ func failReply(stage acl.Stage, res acl.Result) (int, string) {
 // "H=... F=<a@b> ").
 func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string) {
 	code, text := failReply(stage, res)
-	if res.Verdict == acl.Error && res.Err != nil {
-		s.log("ACL error: "+res.Err.Error(), mainlog.Main, mainlog.Panic)
+	if res.Verdict == acl.Error && res.LogMessage == "" && res.Err != nil {
+		res.LogMessage = res.Err.Error()
 	}
 	rej := "rejected "
 	if code/100 == 4 {

@@ -172,10 +172,7 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 		}
 	}
 	s.vars["smtp_command_argument"] = arg
-	res := acl.Result{Verdict: acl.Deny}
-	if s.srv.Config.Main.String(stage.OptionName()) != "" {
-		res = s.runACL(stage)
-	}
+	res := s.runACL(stage)
 	if res.Verdict == acl.Accept {
 		if stage == acl.VRFY {
 			s.reply(252, "Cannot VRFY user; try RCPT to attempt delivery (or try finger)")
@@ -216,10 +213,7 @@ func (s *session) cmdETRN(arg string) error {
 		return s.synprotError(503, "ETRN is not permitted inside a transaction")
 	}
 	s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.fullHost()), mainlog.Main)
-	res := acl.Result{Verdict: acl.Deny}
-	if s.srv.Config.Main.String("acl_smtp_etrn") != "" {
-		res = s.runACL(acl.ETRN)
-	}
+	res := s.runACL(acl.ETRN)
 	if res.Verdict == acl.Accept {
 		if s.srv.Config.Main.String("smtp_etrn_command") == "" && !strings.HasPrefix(arg, "#") {
 			return s.synprotError(501, "argument must begin with #")
@@ -250,4 +244,5 @@ func (s *session) resetTransaction() {
 	delete(s.vars, "domain")
 	s.vars["rcpt_count"] = "0"
 	s.acls.AddedHeaders = nil
+	s.acls.ResetMessage()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/smtp"
 )
@@ -78,7 +79,14 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		s.vars[k] = v
 	}
 	s.setConnVars()
-	s.acls = &acl.Session{Vars: s.vars, Trace: srv.Trace}
+	s.acls = &acl.Session{
+		Vars:         s.vars,
+		Trace:        srv.Trace,
+		HostChecking: srv.HostChecking,
+		LogWrite:     s.log,
+		LogPrefix:    func() string { return "H=" + s.fullHost() + " " },
+		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
+	}
 	s.started = started
 	defer s.w.Flush()
 	err := s.run()

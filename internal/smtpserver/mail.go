@@ -142,6 +142,10 @@ func (s *session) cmdRCPT(arg string) error {
 	at := strings.LastIndexByte(addr, '@')
 	s.vars["local_part"] = addr[:at]
 	s.vars["domain"] = addr[at+1:]
+	for _, v := range []string{"domain_data", "local_part_data", "recipient_data"} {
+		delete(s.vars, v)
+	}
+	s.acls.CasefulLocalPart = addr[:at]
 	s.vars["rcpt_count"] = strconv.Itoa(len(s.recipients) + s.rcptFails + 1)
 	if s.discard != "" {
 		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by %s ACL", s.fullHost(), s.sender, addr, s.discard), mainlog.Main)

@@ -38,8 +38,8 @@ type State struct {
 	// asked and none was stapled, 4 a status was stapled.
 	OCSP int
 	// Resumption is $tls_in_resumption (bit 0 support built, bit 2 the
-	// client offered a session; exigo issues no tickets, so bits 1, 3
-	// and 4 stay clear).
+	// client offered a session, see state(); exigo issues no tickets, so
+	// bits 1, 3 and 4 stay clear).
 	Resumption int
 	// ALPN is the protocol agreed by ALPN, if any.
 	ALPN string

@@ -176,16 +176,16 @@ const (
 
 // Pending is a TLS setup that succeeded; Handshake runs the handshake.
 type Pending struct {
-	c        *Config
-	sess     Session
-	certs    []*serverCert
-	ocsp     [][]byte
-	prio     *Priority
-	mode     int
-	roots    *x509.CertPool
-	sendCAs  bool
-	crls     []*x509.RevocationList
-	alpn     []string
+	c       *Config
+	sess    Session
+	certs   []*serverCert
+	ocsp    [][]byte
+	prio    *Priority
+	mode    int
+	roots   *x509.CertPool
+	sendCAs bool
+	crls    []*x509.RevocationList
+	alpn    []string
 }
 
 // expandOpt expands an option; forced failure and empty give "".

@@ -16,9 +16,12 @@
 // main options tls_*; chapter "Log files" (X=, CV=, DN=, SNI=); chapter
 // "String expansions" ($tls_in_*).
 //
-// What Go's crypto/tls cannot reproduce is listed on ParsePriority and in
-// the package's README section of the report: the choice of TLS 1.3
-// cipher suite (Go prefers AES-128-GCM when the client lists an AES-GCM
-// suite first; GnuTLS takes the client's first), DHE key exchange, X448
-// and FFDHE groups, and GnuTLS's security profiles.
+// What Go's crypto/tls cannot reproduce (listed on ParsePriority too): the
+// choice of TLS 1.3 cipher suite (Go prefers AES-128-GCM when the client
+// lists an AES-GCM suite first, so an OpenSSL client that lists
+// AES-256-GCM first gets AES_128_GCM where GnuTLS gives AES_256_GCM), DHE
+// key exchange ("DHE_CUSTOM2048", tls_dhparam is ignored: ECDHE only),
+// X448 and FFDHE groups, session resumption (tls_resumption_hosts), and
+// GnuTLS's security profiles. TLS 1.2 suite and group choice follow the
+// client's order as GnuTLS does (Go alone would use its own order).
 package tlsserver

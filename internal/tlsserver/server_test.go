@@ -29,28 +29,28 @@ func TestHandshake(t *testing.T) {
 	pki := standardPKI(t)
 	tests := []struct {
 		cert   string
-		client tls.Config
+		client *tls.Config
 		want   string
 	}{
-		{"rsa", tls.Config{}, "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
-		{"rsa", tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
-		{"rsa", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256}}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__CHACHA20_POLY1305:256"},
-		{"rsa", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, CurvePreferences: []tls.CurveID{tls.CurveP256}}, "TLS1.2:ECDHE_SECP256R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
-		{"rsa", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384}}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256"},
-		{"rsa", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_CBC__SHA1:128"},
-		{"rsa", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}}, "TLS1.2:RSA__AES_128_GCM:128"},
-		{"rsa", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_256_CBC_SHA}}, "TLS1.2:RSA__AES_256_CBC__SHA1:256"},
-		{"rsa", tls.Config{CurvePreferences: []tls.CurveID{tls.CurveP521}}, "TLS1.3:ECDHE_SECP521R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
-		{"rsa", tls.Config{CurvePreferences: []tls.CurveID{tls.CurveP384}}, "TLS1.3:ECDHE_SECP384R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
-		{"p256", tls.Config{}, "TLS1.3:ECDHE_X25519__ECDSA_SECP256R1_SHA256__AES_128_GCM:128"},
-		{"p256", tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__ECDSA_SHA256__AES_128_GCM:128"},
-		{"p256", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}, "TLS1.2:ECDHE_X25519__ECDSA_SHA256__CHACHA20_POLY1305:256"},
-		{"p256", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}, CurvePreferences: []tls.CurveID{tls.CurveP384}}, "TLS1.2:ECDHE_SECP384R1__ECDSA_SHA256__AES_256_CBC__SHA1:256"},
-		{"p256", tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}, CurvePreferences: []tls.CurveID{tls.CurveP521}}, "TLS1.2:ECDHE_SECP521R1__ECDSA_SHA256__AES_256_GCM:256"},
-		{"p384", tls.Config{}, "TLS1.3:ECDHE_X25519__ECDSA_SECP384R1_SHA384__AES_128_GCM:128"},
-		{"p384", tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__ECDSA_SHA256__AES_128_GCM:128"},
-		{"ed25519", tls.Config{}, "TLS1.3:ECDHE_X25519__EdDSA_Ed25519__AES_128_GCM:128"},
-		{"ed25519", tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__EdDSA_Ed25519__AES_128_GCM:128"},
+		{"rsa", &tls.Config{}, "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
+		{"rsa", &tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
+		{"rsa", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256}}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__CHACHA20_POLY1305:256"},
+		{"rsa", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, CurvePreferences: []tls.CurveID{tls.CurveP256}}, "TLS1.2:ECDHE_SECP256R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
+		{"rsa", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384}}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256"},
+		{"rsa", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}}, "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_CBC__SHA1:128"},
+		{"rsa", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}}, "TLS1.2:RSA__AES_128_GCM:128"},
+		{"rsa", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_256_CBC_SHA}}, "TLS1.2:RSA__AES_256_CBC__SHA1:256"},
+		{"rsa", &tls.Config{CurvePreferences: []tls.CurveID{tls.CurveP521}}, "TLS1.3:ECDHE_SECP521R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
+		{"rsa", &tls.Config{CurvePreferences: []tls.CurveID{tls.CurveP384}}, "TLS1.3:ECDHE_SECP384R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128"},
+		{"p256", &tls.Config{}, "TLS1.3:ECDHE_X25519__ECDSA_SECP256R1_SHA256__AES_128_GCM:128"},
+		{"p256", &tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__ECDSA_SHA256__AES_128_GCM:128"},
+		{"p256", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}, "TLS1.2:ECDHE_X25519__ECDSA_SHA256__CHACHA20_POLY1305:256"},
+		{"p256", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}, CurvePreferences: []tls.CurveID{tls.CurveP384}}, "TLS1.2:ECDHE_SECP384R1__ECDSA_SHA256__AES_256_CBC__SHA1:256"},
+		{"p256", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}, CurvePreferences: []tls.CurveID{tls.CurveP521}}, "TLS1.2:ECDHE_SECP521R1__ECDSA_SHA256__AES_256_GCM:256"},
+		{"p384", &tls.Config{}, "TLS1.3:ECDHE_X25519__ECDSA_SECP384R1_SHA384__AES_128_GCM:128"},
+		{"p384", &tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__ECDSA_SHA256__AES_128_GCM:128"},
+		{"ed25519", &tls.Config{}, "TLS1.3:ECDHE_X25519__EdDSA_Ed25519__AES_128_GCM:128"},
+		{"ed25519", &tls.Config{MaxVersion: tls.VersionTLS12}, "TLS1.2:ECDHE_X25519__EdDSA_Ed25519__AES_128_GCM:128"},
 	}
 	confs := map[string]*Config{}
 	for _, tt := range tests {
@@ -59,8 +59,7 @@ func TestHandshake(t *testing.T) {
 			c = newConfig(t, "tls_certificate = "+pki.crt(tt.cert)+"\ntls_privatekey = "+pki.key(tt.cert))
 			confs[tt.cert] = c
 		}
-		ccfg := tt.client
-		st, err, _, cerr := serve(t, c, &ccfg)
+		st, err, _, cerr := serve(t, c, tt.client.Clone())
 		if err != nil || cerr != nil {
 			t.Errorf("%s %s: server %v, client %v", tt.cert, tt.want, err, cerr)
 			continue
@@ -176,17 +175,16 @@ func TestMultipleCertificates(t *testing.T) {
 	pki := standardPKI(t)
 	c := newConfig(t, "tls_certificate = "+pki.crt("rsa")+" : "+pki.crt("p256")+"\ntls_privatekey = "+pki.key("rsa")+" : "+pki.key("p256"))
 	tests := []struct {
-		client tls.Config
+		client *tls.Config
 		want   string
 	}{
-		{tls.Config{}, "rsa"},                              // Go's client lists RSA-PSS-SHA256 first
-		{tls.Config{MaxVersion: tls.VersionTLS12}, "p256"}, // and ECDSA suites first
-		{tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}}, "p256"},
-		{tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}}, "rsa"},
+		{&tls.Config{}, "rsa"},                              // Go's client lists RSA-PSS-SHA256 first
+		{&tls.Config{MaxVersion: tls.VersionTLS12}, "p256"}, // and ECDSA suites first
+		{&tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}}, "p256"},
+		{&tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}}, "rsa"},
 	}
 	for _, tt := range tests {
-		ccfg := tt.client
-		st, err, _, _ := serve(t, c, &ccfg)
+		st, err, _, _ := serve(t, c, tt.client.Clone())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,114 @@
+package tlsserver
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/tls"
+	"testing"
+)
+
+// The expected strings below were observed with real Exim 4.96 (Debian
+// exim4-daemon-heavy, GnuTLS 3.7.9) started as
+//
+//	exim -C conf -bdf -oX 2525
+//
+// with tls_certificate/tls_privatekey set to an RSA 2048, ECDSA P-256,
+// ECDSA P-384 or Ed25519 certificate and an ACL logging $tls_in_cipher,
+// $tls_in_cipher_std and $tls_in_bits, driven by Go's crypto/tls client
+// (MaxVersion/CipherSuites/CurvePreferences set per row) and by
+// "openssl s_client -starttls smtp" with -tls1_2, -ciphersuites, -groups
+// and -sigalgs. Each row's X= text is the one the <= line carried.
+var observed = []struct {
+	version uint16
+	suite   uint16
+	group   tls.CurveID
+	sig     string
+	cipher  string
+	std     string
+	bits    int
+}{
+	// RSA certificate.
+	{tls.VersionTLS13, tls.TLS_AES_256_GCM_SHA384, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS13, tls.TLS_CHACHA20_POLY1305_SHA256, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__CHACHA20_POLY1305:256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 256},
+	{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, tls.CurveP384, "RSA_PSS_RSAE_SHA256", "TLS1.3:ECDHE_SECP384R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, tls.CurveP521, "RSA_PSS_RSAE_SHA256", "TLS1.3:ECDHE_SECP521R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS13, tls.TLS_AES_256_GCM_SHA384, tls.X25519, "RSA_PSS_RSAE_SHA512", "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA512__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.CurveP256, "RSA_PSS_RSAE_SHA256", "TLS1.2:ECDHE_SECP256R1__RSA_PSS_RSAE_SHA256__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.CurveP521, "RSA_PSS_RSAE_SHA256", "TLS1.2:ECDHE_SECP521R1__RSA_PSS_RSAE_SHA256__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__CHACHA20_POLY1305:256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_CBC__SHA1:128", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 128},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, tls.X25519, "RSA_PSS_RSAE_SHA256", "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_CBC__SHA1:256", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.X25519, "RSA_SHA256", "TLS1.2:ECDHE_X25519__RSA_SHA256__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.X25519, "RSA_SHA512", "TLS1.2:ECDHE_X25519__RSA_SHA512__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.X25519, "RSA_PSS_RSAE_SHA384", "TLS1.2:ECDHE_X25519__RSA_PSS_RSAE_SHA384__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_RSA_WITH_AES_128_GCM_SHA256, 0, "", "TLS1.2:RSA__AES_128_GCM:128", "TLS_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS12, tls.TLS_RSA_WITH_AES_256_GCM_SHA384, 0, "", "TLS1.2:RSA__AES_256_GCM:256", "TLS_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_RSA_WITH_AES_128_CBC_SHA, 0, "", "TLS1.2:RSA__AES_128_CBC__SHA1:128", "TLS_RSA_WITH_AES_128_CBC_SHA", 128},
+	{tls.VersionTLS12, tls.TLS_RSA_WITH_AES_256_CBC_SHA, 0, "", "TLS1.2:RSA__AES_256_CBC__SHA1:256", "TLS_RSA_WITH_AES_256_CBC_SHA", 256},
+	{tls.VersionTLS10, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, tls.X25519, "RSA_SHA1", "TLS1.0:ECDHE_X25519__RSA_SHA1__AES_256_CBC__SHA1:256", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", 256},
+	// ECDSA P-256 certificate.
+	{tls.VersionTLS13, tls.TLS_AES_256_GCM_SHA384, tls.X25519, "ECDSA_SECP256R1_SHA256", "TLS1.3:ECDHE_X25519__ECDSA_SECP256R1_SHA256__AES_256_GCM:256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, tls.X25519, "ECDSA_SECP256R1_SHA256", "TLS1.3:ECDHE_X25519__ECDSA_SECP256R1_SHA256__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.X25519, "ECDSA_SHA256", "TLS1.2:ECDHE_X25519__ECDSA_SHA256__AES_256_GCM:256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.X25519, "ECDSA_SHA256", "TLS1.2:ECDHE_X25519__ECDSA_SHA256__AES_128_GCM:128", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.X25519, "ECDSA_SHA256", "TLS1.2:ECDHE_X25519__ECDSA_SHA256__CHACHA20_POLY1305:256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.CurveP384, "ECDSA_SHA256", "TLS1.2:ECDHE_SECP384R1__ECDSA_SHA256__AES_256_CBC__SHA1:256", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", 256},
+	{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.CurveP521, "ECDSA_SHA256", "TLS1.2:ECDHE_SECP521R1__ECDSA_SHA256__AES_256_GCM:256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 256},
+	// ECDSA P-384 certificate.
+	{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, tls.X25519, "ECDSA_SECP384R1_SHA384", "TLS1.3:ECDHE_X25519__ECDSA_SECP384R1_SHA384__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.X25519, "ECDSA_SHA512", "TLS1.2:ECDHE_X25519__ECDSA_SHA512__AES_256_GCM:256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 256},
+	// Ed25519 certificate.
+	{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, tls.X25519, "EdDSA_Ed25519", "TLS1.3:ECDHE_X25519__EdDSA_Ed25519__AES_128_GCM:128", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128},
+	{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.X25519, "EdDSA_Ed25519", "TLS1.2:ECDHE_X25519__EdDSA_Ed25519__AES_128_GCM:128", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 128},
+}
+
+func TestCipherNames(t *testing.T) {
+	for _, o := range observed {
+		if got := CipherName(o.version, o.suite, o.group, o.sig); got != o.cipher {
+			t.Errorf("CipherName(%s) = %q, want %q", o.cipher, got, o.cipher)
+		}
+		if got := CipherStdName(o.version, o.suite); got != o.std {
+			t.Errorf("CipherStdName(%s) = %q, want %q", o.cipher, got, o.std)
+		}
+		if s, _ := SuiteInfo(o.suite); s.Bits != o.bits {
+			t.Errorf("bits(%s) = %d, want %d", o.cipher, s.Bits, o.bits)
+		}
+	}
+}
+
+func TestSignatureName(t *testing.T) {
+	rsaPub := &rsa.PublicKey{}
+	p256 := &ecdsa.PublicKey{Curve: elliptic.P256()}
+	p384 := &ecdsa.PublicKey{Curve: elliptic.P384()}
+	p521 := &ecdsa.PublicKey{Curve: elliptic.P521()}
+	tests := []struct {
+		v    uint16
+		pub  crypto.PublicKey
+		h    crypto.Hash
+		pss  bool
+		want string
+	}{
+		{tls.VersionTLS13, rsaPub, crypto.SHA256, true, "RSA_PSS_RSAE_SHA256"},
+		{tls.VersionTLS12, rsaPub, crypto.SHA384, true, "RSA_PSS_RSAE_SHA384"},
+		{tls.VersionTLS12, rsaPub, crypto.SHA256, false, "RSA_SHA256"},
+		{tls.VersionTLS12, rsaPub, crypto.SHA512, false, "RSA_SHA512"},
+		{tls.VersionTLS10, rsaPub, crypto.MD5SHA1, false, "RSA_SHA1"},
+		{tls.VersionTLS13, p256, crypto.SHA256, false, "ECDSA_SECP256R1_SHA256"},
+		{tls.VersionTLS13, p384, crypto.SHA384, false, "ECDSA_SECP384R1_SHA384"},
+		{tls.VersionTLS13, p521, crypto.SHA512, false, "ECDSA_SECP521R1_SHA512"},
+		{tls.VersionTLS12, p384, crypto.SHA256, false, "ECDSA_SHA256"},
+		{tls.VersionTLS12, p256, crypto.SHA1, false, "ECDSA_SHA1"},
+		{tls.VersionTLS13, ed25519.PublicKey{}, 0, false, "EdDSA_Ed25519"},
+	}
+	for _, tt := range tests {
+		if got := SignatureName(tt.v, tt.pub, tt.h, tt.pss); got != tt.want {
+			t.Errorf("SignatureName(%x, %T, %v) = %q, want %q", tt.v, tt.pub, tt.h, got, tt.want)
+		}
+	}
+}

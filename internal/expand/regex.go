@@ -15,17 +15,3 @@ func compileRegex(pattern string) (*regexp2.Regexp, error) {
 	}
 	return re, nil
 }
-
-// setNumeric sets $0..$9 from a match (nil clears them).
-func (st *state) setNumeric(m *regexp2.Match) {
-	if m == nil {
-		st.numeric = nil
-		return
-	}
-	groups := m.Groups()
-	// A fresh slice: callers keep the previous one to restore it.
-	st.numeric = make([]string, 0, len(groups))
-	for _, g := range groups {
-		st.numeric = append(st.numeric, g.String())
-	}
-}

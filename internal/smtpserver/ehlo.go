@@ -53,7 +53,9 @@ func (s *session) hello(verb, arg string) error {
 	s.helo = arg
 	s.vars["sender_helo_name"] = arg
 	s.vars["sender_fullhost"] = s.fullHost()
-	s.vars["sender_rcvhost"] = "[" + s.hostAddr() + "] (helo=" + arg + ")"
+	if s.peer.Addr.IsValid() {
+		s.vars["sender_rcvhost"] = "[" + s.hostAddr() + "] (helo=" + arg + ")"
+	}
 	s.esmtp = verb == "EHLO"
 	s.vars["received_protocol"] = s.protocol()
 	if s.srv.Config.Main.String("acl_smtp_helo") != "" {
@@ -72,6 +74,10 @@ func (s *session) hello(verb, arg string) error {
 	}
 	s.heloDone = true
 	greeting := fmt.Sprintf("%s Hello %s [%s]", s.hostname(), arg, s.hostAddr())
+	if !s.peer.Addr.IsValid() && s.vars["sender_ident"] != "" {
+		// A local session (-bs): "Hello <login> at <helo>".
+		greeting = fmt.Sprintf("%s Hello %s at %s", s.hostname(), s.vars["sender_ident"], arg)
+	}
 	if !s.esmtp {
 		s.chunking, s.pipelining, s.dsn = false, false, false
 		s.reply(250, greeting)

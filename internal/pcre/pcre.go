@@ -143,16 +143,6 @@ func runesToBytes(s string) string {
 	return string(b)
 }
 
-// engineErrorText gives the engine's error without its decoration.
-func engineErrorText(err error) string {
-	s := err.Error()
-	s = strings.TrimPrefix(s, "error parsing regexp: ")
-	if i := strings.LastIndex(s, " in `"); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
 // posixClasses are the [:name:] classes and their ASCII members.
 var posixClasses = map[string]string{
 	"alnum": `a-zA-Z0-9`, "alpha": `a-zA-Z`, "ascii": `\x00-\x7f`,
@@ -438,27 +428,6 @@ func translateClass(p string, i int) (end int, cls, msg string, off int) {
 		first = false
 	}
 	return 0, "", "missing terminating ] for character class", len(p)
-}
-
-// pcreToEngine rewrites the PCRE syntax that the engine spells
-// differently: Python-style named groups (?P<name>...) and back references
-// (?P=name).
-func pcreToEngine(p string) string {
-	if !strings.Contains(p, "(?P") {
-		return p
-	}
-	p = strings.ReplaceAll(p, "(?P<", "(?<")
-	for {
-		i := strings.Index(p, "(?P=")
-		if i < 0 {
-			return p
-		}
-		end := strings.IndexByte(p[i:], ')')
-		if end < 0 {
-			return p
-		}
-		p = p[:i] + "\\k<" + p[i+4:i+end] + ">" + p[i+end+1:]
-	}
 }
 
 // regexErrorText turns the engine's error into PCRE2's wording and offset

@@ -14,10 +14,12 @@ import (
 type RetryRule struct {
 	Pattern string // address or domain pattern
 	Error   string // "*", "timeout", "rcpt_4xx", ...
-	Senders string // the optional senders=... list, raw
-	Steps   []RetryStep
-	File    string
-	Line    int
+	Senders string // the optional senders=... list, raw (quotes kept)
+	// SendersSet says a senders= list was given (it may be empty).
+	SendersSet bool
+	Steps      []RetryStep
+	File       string
+	Line       int
 }
 
 // RetryStep is one F, G or H parameter set of a retry rule.
@@ -93,8 +95,21 @@ func (p *parser) retryLine(lg logical) error {
 	}
 	rest := f[2:]
 	if len(rest) > 0 && strings.HasPrefix(rest[0], "senders") {
-		r.Senders = strings.TrimPrefix(strings.TrimLeft(strings.TrimPrefix(rest[0], "senders"), " "), "=")
-		rest = rest[1:]
+		// senders=<list>, the list possibly quoted with white space
+		// inside: re-split the text after the error name.
+		raw := strings.TrimLeft(lg.text, " \t")
+		for i := 0; i < 2; i++ {
+			raw = strings.TrimLeft(raw[len(f[i]):], " \t")
+		}
+		raw = strings.TrimLeft(strings.TrimPrefix(raw, "senders"), " \t")
+		raw = strings.TrimLeft(strings.TrimPrefix(raw, "="), " \t")
+		list := ""
+		if v := fields(raw); len(v) > 0 && strings.HasPrefix(raw, v[0]) && !strings.HasPrefix(raw, "F,") && !strings.HasPrefix(raw, "G,") && !strings.HasPrefix(raw, "H,") {
+			list = v[0]
+			raw = raw[len(v[0]):]
+		}
+		r.Senders, r.SendersSet = list, true
+		rest = fields(raw)
 	}
 	for _, part := range strings.Split(strings.Join(rest, " "), ";") {
 		part = strings.TrimSpace(part)
@@ -132,11 +147,15 @@ func parseRetryStep(s string) (RetryStep, string) {
 	}
 	if want == 4 {
 		v := strings.TrimSpace(args[3])
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
+		// Exim keeps three decimals, cutting off the rest.
+		ip, fp, _ := strings.Cut(v, ".")
+		n, err := strconv.ParseInt(ip, 10, 32)
+		if err != nil || ip == "" || strings.Trim(fp, "0123456789") != "" {
 			return st, "bad parameters for retry rule"
 		}
-		st.Factor = int64(f * 1000)
+		fp = (fp + "000")[:3]
+		d, _ := strconv.ParseInt(fp, 10, 32)
+		st.Factor = n*1000 + d
 	}
 	return st, ""
 }

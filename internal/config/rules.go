@@ -73,7 +73,7 @@ func fields(s string) []string {
 	}
 }
 
-var retryErrors = []string{"*", "auth_failed", "data_4", "lost_connection", "mail_4", "quota", "rcpt_4", "refused", "timeout", "tls_required"}
+var retryErrors = []string{"*", "auth_failed", "data_4", "lookup", "lost_connection", "mail_4", "quota", "rcpt_4", "refused", "timeout", "tls_required"}
 
 func validRetryError(e string) bool {
 	for _, p := range retryErrors {
@@ -127,13 +127,14 @@ func (p *parser) retryLine(lg logical) error {
 }
 
 func parseRetryStep(s string) (RetryStep, string) {
-	st := RetryStep{Rule: s[0]}
-	if s[0] != 'F' && s[0] != 'G' && s[0] != 'H' {
+	// The letter may be written in lower case.
+	st := RetryStep{Rule: strings.ToUpper(s[:1])[0]}
+	if st.Rule != 'F' && st.Rule != 'G' && st.Rule != 'H' {
 		return st, "unknown retry rule letter"
 	}
 	args := strings.Split(s[1:], ",")
 	want := 3
-	if s[0] == 'G' || s[0] == 'H' {
+	if st.Rule == 'G' || st.Rule == 'H' {
 		want = 4
 	}
 	if len(args) < want || strings.TrimSpace(args[0]) != "" {

@@ -184,6 +184,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bP":  runPrintConfig,
 	"-bV":  runVersion,
 	"-bh":  runHostCheck,
+	"-brt": runRetryTest,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

@@ -168,6 +168,9 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(argv) == 0 {
 		argv = []string{"exim"}
 	}
+	if code, ok := runTool(argv, env); ok {
+		return code
+	}
 	inv, err := Parse(argv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -278,11 +281,11 @@ func programMode(name string) (prefix []string, known bool) {
 }
 
 // companionTools are Exim's utilities that exigo will answer to under
-// their own names; until they are built they say so.
+// their own names; until they are built they say so. The hints database
+// utilities are run by runTool (tools.go).
 var companionTools = map[string]bool{
-	"exiqgrep": true, "exigrep": true, "exiqsumm": true, "exinext": true,
+	"exiqgrep": true, "exigrep": true, "exiqsumm": true,
 	"eximstats": true, "exicyclog": true, "exiwhat": true, "exipick": true,
-	"exim_dumpdb": true, "exim_tidydb": true, "exim_fixdb": true,
 	"exim_checkaccess": true, "exim_dbmbuild": true, "exim_lock": true,
 	"exim_msgdate": true, "eximon": true,
 }

@@ -59,7 +59,7 @@ func FixDB(args []string, env *Env) int {
 			current = ""
 			continue
 		}
-		if current != "" && db.Name == "retry" && line != "" && line[0] >= '0' && line[0] <= '9' {
+		if current != "" && db.Name == "retry" && (strings.Contains(line, " ") || line != "" && line[0] >= '0' && line[0] <= '9') {
 			if msg := fixRetryField(db, current, line, env.Now(), loc); msg != "" {
 				io.WriteString(out, msg+"\n")
 				continue

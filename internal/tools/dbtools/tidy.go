@@ -18,7 +18,7 @@ const tidyUsage = `Usage: exim_tidydb [-t <time>]  <spool-directory> <database-n
 `
 
 // messageID matches an Exim message id (the 4.96 form and the older one).
-var messageID = regexp.MustCompile(`^[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}$`)
+var messageID = regexp.MustCompile(`^[0-9A-Za-z]{6}-([0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})$`)
 
 // TidyDB implements exim_tidydb [-t time] spool name: it removes records
 // older than the time (default 30 days, by their time stamp), retry

@@ -282,7 +282,6 @@ func unhex(c byte) byte {
 
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-
 // atoiPrefix reads an optional sign and leading digits, as C's atoi does
 // (0 when there are none).
 func atoiPrefix(s string) int {

@@ -166,6 +166,17 @@ func dequoteLDAPValue(s string) (val, rest string, ok bool) {
 	return "", "", false
 }
 
+// urlParseError is OpenLDAP's URL parser's complaint; Exim's text ends
+// with a newline.
+type urlParseError struct {
+	code int
+	url  string
+}
+
+func (e urlParseError) Error() string {
+	return fmt.Sprintf("ldap_url_parse: (error %d) parsing \"%s\"\n", e.code, e.url)
+}
+
 // parseLDAPURL parses an LDAP URL as OpenLDAP's ldap_url_parse does,
 // after Exim's check of the scheme.
 func parseLDAPURL(s string) (*ldapURL, error) {
@@ -183,9 +194,7 @@ func parseLDAPURL(s string) (*ldapURL, error) {
 		}
 		return nil, fmt.Errorf("LDAP URL does not start with \"ldap://\", \"ldaps://\", or \"ldapi://\" (it starts with \"%s...\")", start)
 	}
-	bad := func(code int) error {
-		return fmt.Errorf("ldap_url_parse: (error %d) parsing \"%s\"\n", code, s)
-	}
+	bad := func(code int) error { return urlParseError{code, s} }
 	end := strings.IndexAny(rest, "/?")
 	if end < 0 {
 		end = len(rest)

@@ -179,11 +179,18 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // modes maps a mode option to the function that runs it. Each mode lives
 // in its own file.
 var modes = map[string]func(*Invocation, *Env) int{
-	"-be":  runExpand,
-	"-bem": runExpand,
-	"-bP":  runPrintConfig,
-	"-bV":  runVersion,
-	"-bh":  runHostCheck,
+	"-be":   runExpand,
+	"-bem":  runExpand,
+	"-bP":   runPrintConfig,
+	"-bV":   runVersion,
+	"-bh":   runHostCheck,
+	"-bp":   runListQueue,
+	"-bpa":  runListQueue,
+	"-bpr":  runListQueue,
+	"-bpra": runListQueue,
+	"-bpru": runListQueue,
+	"-bpu":  runListQueue,
+	"-bpc":  runCountQueue,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

@@ -16,6 +16,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/debug"
+	"github.com/exigo-mta/exigo/internal/queuecmd"
 )
 
 // DefaultConfigFiles is the list of configuration files tried in order when
@@ -213,6 +214,11 @@ func run(inv *Invocation, env *Env) int {
 func dispatch(inv *Invocation, env *Env) int {
 	if f, ok := modes[inv.Mode]; ok {
 		return f(inv, env)
+	}
+	for _, m := range queuecmd.Commands {
+		if inv.Mode == m {
+			return runMessageCommand(inv, env)
+		}
 	}
 	switch inv.Mode {
 	case "--help":

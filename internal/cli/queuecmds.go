@@ -15,6 +15,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/queuecmd"
+	"github.com/exigo-mta/exigo/internal/spool"
 )
 
 // queueSetup is what the queue modes take from the configuration.
@@ -146,4 +147,26 @@ func (q *queueSetup) logger(env *Env) (*mainlog.Logger, error) {
 		sel = mainlog.DefaultSelector
 	}
 	return mainlog.New(mainlog.Options{FilePath: q.logPath, SpoolDir: q.spoolDir, Selector: sel, Now: env.Now})
+}
+
+// runMessageCommand implements the -M family (see queuecmd.Commander).
+func runMessageCommand(inv *Invocation, env *Env) int {
+	q, code, ok := loadQueueSetup(inv, env)
+	if !ok {
+		return code
+	}
+	sp, err := spool.Open(spool.Options{Dir: q.spoolDir, Split: q.split})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		return 1
+	}
+	lg, err := q.logger(env)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		return 1
+	}
+	defer lg.Close()
+	c := &queuecmd.Commander{Spool: sp, Log: lg, Stdout: env.Stdout, Stderr: env.Stderr,
+		Admin: q.admin, UID: q.uid, Login: q.login, Now: env.Now}
+	return c.Run(inv.Mode, inv.Args)
 }

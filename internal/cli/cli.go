@@ -169,6 +169,9 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(argv) == 0 {
 		argv = []string{"exim"}
 	}
+	if tool, args, ok := toolCall(argv); ok {
+		return tool(args, env)
+	}
 	inv, err := Parse(argv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

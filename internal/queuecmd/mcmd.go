@@ -191,11 +191,10 @@ func (c *Commander) edit(mode, id string, addrs []string) bool {
 		return true
 	case "-Mmad":
 		var add []string
+		// Exim logs every recipient, delivered ones included.
 		for _, r := range h.Recipients {
-			if !spool.Contains(h.NonRecipients, r.Address) {
-				add = append(add, r.Address)
-				c.log(id, "address <%s> marked delivered by %s", r.Address, c.Login)
-			}
+			add = append(add, r.Address)
+			c.log(id, "address <%s> marked delivered by %s", r.Address, c.Login)
 		}
 		h.NonRecipients = addDelivered(h.NonRecipients, add)
 		if !c.rewrite(l, h) {

@@ -1,63 +1,82 @@
-// The hints database utilities, reached by their own names (exinext,
-// exim_dumpdb, exim_tidydb, exim_fixdb) or as "exigo --tool NAME ...".
-//
-// Exim specification: chapter "Exim utilities".
 package cli
 
 import (
+	"bytes"
 	"fmt"
-	"strings"
+	"io"
+	"os/exec"
+	"time"
 
-	"github.com/exigo-mta/exigo/internal/config"
-	"github.com/exigo-mta/exigo/internal/tools/dbtools"
+	"github.com/exigo-mta/exigo/internal/tools"
 )
 
-// runTool runs a utility when argv names one; ok is false otherwise.
-func runTool(argv []string, env *Env) (code int, ok bool) {
-	name, args := baseName(argv[0]), argv[1:]
-	if (name == "exigo" || name == "exim" || name == "exim4") && len(args) >= 2 && args[0] == "--tool" {
-		name, args = args[1], args[2:]
-	}
-	te := &dbtools.Env{Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr, Now: env.Now}
-	switch name {
-	case "exim_dumpdb":
-		return dbtools.DumpDB(args, te), true
-	case "exim_tidydb":
-		return dbtools.TidyDB(args, te), true
-	case "exim_fixdb":
-		return dbtools.FixDB(args, te), true
-	case "exinext":
-		return runExinext(args, env, te), true
-	}
-	return 0, false
+// builtTools are the companion utilities exigo answers to, by argv[0]
+// or as "exigo --tool NAME args...". Spec: chapter "Exim utilities".
+var builtTools = map[string]func(args []string, env *Env) int{
+	"exiqgrep": runExiqgrep,
+	"exiqsumm": runExiqsumm,
 }
 
-// runExinext takes exinext's -C and -D options, reads the configuration
-// for the spool directory and the qualify domain, and runs exinext. No
-// router is consulted yet: hosts are not found by routing.
-func runExinext(args []string, env *Env, te *dbtools.Env) int {
-	inv := &Invocation{}
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		switch {
-		case args[0] == "-C" && len(args) > 1:
-			inv.ConfigFile, args = args[1], args[2:]
-		case strings.HasPrefix(args[0], "-D"):
-			n, v, _ := strings.Cut(args[0][2:], "=")
-			inv.Macros = append(inv.Macros, config.Macro{Name: n, Value: v})
-			args = args[1:]
-		default:
-			fmt.Fprintf(env.Stderr, "exinext: unknown option %s\n", args[0])
-			return 1
+// toolCall returns the tool a command line names, with its arguments.
+func toolCall(argv []string) (func([]string, *Env) int, []string, bool) {
+	name := baseName(argv[0])
+	if f, ok := builtTools[name]; ok {
+		return f, argv[1:], true
+	}
+	if len(argv) >= 3 && argv[1] == "--tool" {
+		if f, ok := builtTools[argv[2]]; ok {
+			return f, argv[3:], true
 		}
 	}
-	cfg, code, ok := loadConfig(inv, env)
+	return nil, nil, false
+}
+
+// runExiqgrep implements exiqgrep: it lists the queue itself (with -E,
+// by running that binary's -bpu or -bp) and filters the listing.
+func runExiqgrep(args []string, env *Env) int {
+	x, code, ok := tools.ParseExiqgrep(args)
 	if !ok {
+		io.WriteString(env.Stdout, tools.ExiqgrepHelp)
 		return code
 	}
-	spool := cfg.Main.String("spool_directory")
-	qualify := cfg.Main.String("qualify_domain")
-	if qualify == "" {
-		qualify = cfg.Main.String("primary_hostname")
+	var listing bytes.Buffer
+	if x.Exim != "" {
+		argv := []string{}
+		if x.Config != "" {
+			argv = append(argv, "-C", x.Config)
+		}
+		cmd := exec.Command(x.Exim, append(argv, x.ListingMode())...)
+		cmd.Stdout, cmd.Stderr = &listing, env.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(env.Stderr, "exiqgrep: %v\n", err)
+			return 1
+		}
+	} else {
+		inv := &Invocation{Name: "exim", ConfigFile: x.Config, Mode: x.ListingMode()}
+		sub := *env
+		sub.Stdout = &listing
+		if rc := runListQueue(inv, &sub); rc != 0 {
+			return rc
+		}
 	}
-	return dbtools.Exinext(args, spool, qualify, nil, te)
+	if err := x.Run(env.Stdout, &listing, env.Now()); err != nil {
+		fmt.Fprintf(env.Stderr, "exiqgrep: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runExiqsumm implements exiqsumm: a summary of a -bp listing read from
+// standard input.
+func runExiqsumm(args []string, env *Env) int {
+	o, ok := tools.ParseExiqsumm(args)
+	if !ok {
+		fmt.Fprintln(env.Stderr, "exiqsumm: unknown option")
+		return 1
+	}
+	if err := tools.Exiqsumm(env.Stdout, env.Stdin, o, time.Now()); err != nil {
+		fmt.Fprintf(env.Stderr, "exiqsumm: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -93,6 +93,7 @@ func ParseErrorType(s string) (ErrorType, error) {
 		case "_mx":
 			e.Host = 'M'
 		default:
+			//lint:ignore ST1005 the text is Exim's
 			return e, fmt.Errorf(`A or MX expected after "refused"`)
 		}
 		return e, nil

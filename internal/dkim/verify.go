@@ -76,7 +76,6 @@ type Result struct {
 	// runs ("DKIM: d=… s=… [failed key import]", "DKIM: validation
 	// error: …"), without the message id.
 	Notes []string
-
 }
 
 // VerifyOptions are the main options that shape verification.

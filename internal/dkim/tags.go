@@ -102,7 +102,7 @@ func tagMap(tags []Tag) map[string]Tag {
 // noFWS removes all folding white space from a value (base64 values such as
 // b= and bh= and the h= list may be folded anywhere).
 func noFWS(s string) string {
-	if strings.IndexAny(s, " \t\r\n") < 0 {
+	if !strings.ContainsAny(s, " \t\r\n") {
 		return s
 	}
 	return strings.Map(func(r rune) rune {

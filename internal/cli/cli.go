@@ -178,6 +178,12 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if tool, args, ok := toolCall(argv); ok {
 		return tool(args, env)
 	}
+	if baseName(argv[0]) == DKIMKeygenName {
+		return runDKIMKeygen(argv[1:], stdout, stderr)
+	}
+	if len(argv) > 1 && argv[1] == "--dkim-keygen" {
+		return runDKIMKeygen(argv[2:], stdout, stderr)
+	}
 	inv, err := Parse(argv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -235,7 +235,8 @@ func (s *session) resetTransaction() {
 	s.sender, s.senderSet = "", false
 	s.recipients = nil
 	s.rcptFails = 0
-	s.rcptReply, s.rcptCode = "", 0
+	s.rcptReply, s.rcptSame, s.rcptPending = "", false, false
+	s.mailFailed = false
 	s.discard = ""
 	s.bodyType, s.utf8 = "", false
 	delete(s.vars, "sender_address")

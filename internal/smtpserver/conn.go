@@ -40,8 +40,15 @@ type session struct {
 	senderSet  bool
 	recipients []string
 	rcptFails  int    // RCPTs rejected in this transaction
-	rcptReply  string // text of the last RCPT rejection (for DATA's 503)
-	rcptCode   int
+	rcptReply  string // text of the first RCPT rejection (for DATA's 503)
+	rcptSame   bool   // every RCPT rejection so far had the text rcptReply
+	// rcptPending is true after a RCPT rejection until the next DATA or
+	// BDAT: with PIPELINING advertised, that DATA's 503 is "expected".
+	rcptPending bool
+	// mailFailed is true after a MAIL command failed (syntax or ACL):
+	// with PIPELINING advertised, the RCPTs that follow are "expected"
+	// protocol errors.
+	mailFailed bool
 	discard    string // stage whose ACL discarded the message ("MAIL", "RCPT")
 	bodyType   string
 	utf8       bool

@@ -15,17 +15,27 @@ import (
 	"github.com/exigo-mta/exigo/internal/smtp"
 )
 
-// noRecipients answers DATA or BDAT when no RCPT was accepted.
+// noRecipients answers DATA or BDAT when no RCPT was accepted. When
+// every RCPT was rejected with the same text, the reply quotes it. The
+// first DATA after rejected RCPTs is an "expected" error when PIPELINING
+// was advertised: it is not counted as a protocol error, and its reply
+// says "Valid" rather than "valid" (Exim specification chapter "Main
+// configuration", option smtp_max_synprot_errors).
 func (s *session) noRecipients(cmd string) error {
-	valid := "valid"
-	if s.heloDone && s.rcptFails > 0 {
-		valid = "Valid"
+	expected := s.pipelining && s.rcptPending
+	s.rcptPending = false
+	text := "valid RCPT command must precede " + cmd
+	if expected {
+		text = "V" + text[1:]
 	}
-	if s.rcptFails > 0 {
-		s.reply(503, "All RCPT commands were rejected with this error:\n"+s.rcptReply+"\n"+valid+" RCPT command must precede "+cmd)
+	if s.rcptFails > 0 && s.rcptSame {
+		text = "All RCPT commands were rejected with this error:\n" + s.rcptReply + "\n" + text
+	}
+	if expected {
+		s.reply(503, text)
 		return nil
 	}
-	return s.synprotError(503, valid+" RCPT command must precede "+cmd)
+	return s.synprotError(503, text)
 }
 
 // cmdDATA handles DATA: the predata ACL, the 354 go-ahead, the message

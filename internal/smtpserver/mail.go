@@ -25,8 +25,18 @@ func (s *session) mailParam(name string, hasValue bool) bool {
 }
 
 // cmdMAIL handles MAIL FROM:. Exim specification chapter "SMTP
-// processing" and chapter "Access control lists" (acl_smtp_mail).
+// processing" and chapter "Access control lists" (acl_smtp_mail). A MAIL
+// that fails makes the RCPTs that follow "expected" errors when
+// PIPELINING was advertised (option smtp_max_synprot_errors).
 func (s *session) cmdMAIL(arg string) error {
+	err := s.mail(arg)
+	if !s.senderSet {
+		s.mailFailed = true
+	}
+	return err
+}
+
+func (s *session) mail(arg string) error {
 	if !s.heloDone && s.hostOption("hosts_require_helo") {
 		s.log(fmt.Sprintf("rejected MAIL from %s: no HELO/EHLO given", s.fullHost()), mainlog.Main, mainlog.Reject)
 		return s.synprotError(503, "HELO or EHLO required")
@@ -160,9 +170,8 @@ func (s *session) cmdRCPT(arg string) error {
 		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by RCPT ACL", s.fullHost(), s.sender, addr), mainlog.Main)
 		s.discard = "RCPT"
 	default:
-		s.rcptFails++
-		code, text := failReply(acl.RCPT, res)
-		s.rcptCode, s.rcptReply = code, text
+		_, text := failReply(acl.RCPT, res)
+		s.noteRcptFail(text)
 		s.aclReject(acl.RCPT, res, fmt.Sprintf("H=%s F=<%s> ", s.fullHost(), s.sender), "RCPT <"+addr+">")
 		if res.Verdict == acl.Drop {
 			return errClose
@@ -187,10 +196,28 @@ func (s *session) qualifyRecipient() string {
 	return q
 }
 
-// rcptError answers a failed RCPT with a syntax or protocol error and
-// remembers it for the 503 that a later DATA gets.
-func (s *session) rcptError(code int, text string) error {
+// noteRcptFail remembers a RCPT rejection for the 503 that a later DATA
+// gets: when every rejection had the same text, DATA's reply quotes it.
+func (s *session) noteRcptFail(text string) {
+	if s.rcptFails == 0 {
+		s.rcptReply, s.rcptSame = text, true
+	} else if text != s.rcptReply {
+		s.rcptSame = false
+	}
 	s.rcptFails++
-	s.rcptReply = fmt.Sprintf("%d %s", code, text)
+	s.rcptPending = true
+}
+
+// rcptError answers a failed RCPT with a syntax or protocol error and
+// remembers it (with its code) for the 503 that a later DATA gets. A RCPT
+// without a sender after a failed MAIL is an "expected" error when
+// PIPELINING was advertised, and is not counted (Exim specification
+// chapter "Main configuration", option smtp_max_synprot_errors).
+func (s *session) rcptError(code int, text string) error {
+	s.noteRcptFail(fmt.Sprintf("%d %s", code, text))
+	if code == 503 && s.pipelining && s.mailFailed {
+		s.reply(code, text)
+		return nil
+	}
 	return s.synprotError(code, text)
 }

@@ -181,7 +181,7 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 		}
 		return nil
 	}
-	code, text := failReply(stage, res)
+	code, text := s.failReply(stage, &res)
 	if stage == acl.EXPN && code == 252 {
 		code = 550
 	}
@@ -221,7 +221,7 @@ func (s *session) cmdETRN(arg string) error {
 		s.reply(250, "OK")
 		return nil
 	}
-	code, text := failReply(acl.ETRN, res)
+	code, text := s.failReply(acl.ETRN, &res)
 	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), "ETRN "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
@@ -237,7 +237,7 @@ func (s *session) resetTransaction() {
 	s.rcptFails = 0
 	s.rcptReply, s.rcptSame, s.rcptPending = "", false, false
 	s.mailFailed = false
-	s.discard = ""
+	s.discard, s.discardLog, s.discarded = "", "", 0
 	s.bodyType, s.utf8 = "", false
 	delete(s.vars, "sender_address")
 	delete(s.vars, "recipients")

@@ -50,6 +50,8 @@ type session struct {
 	// protocol errors.
 	mailFailed bool
 	discard    string // stage whose ACL discarded the message ("MAIL", "RCPT")
+	discardLog string // the MAIL ACL's log text for its discarded recipients
+	discarded  int    // recipients discarded
 	bodyType   string
 	utf8       bool
 	chunking   bool // CHUNKING was advertised
@@ -279,10 +281,11 @@ func (s *session) start() error {
 	if s.started != nil {
 		s.started()
 	}
+	var connectRes acl.Result
 	if cfg.String("acl_smtp_connect") != "" {
-		res := s.runACL(acl.Connect)
-		if res.Verdict != acl.Accept {
-			s.aclReject(acl.Connect, res, "", "")
+		connectRes = s.runACL(acl.Connect)
+		if connectRes.Verdict != acl.Accept {
+			s.aclReject(acl.Connect, connectRes, "", "")
 			return errClose
 		}
 	}
@@ -291,6 +294,13 @@ func (s *session) start() error {
 		if v, err := s.expand(h); err == nil {
 			s.vars["smtp_active_hostname"] = v
 		}
+	}
+	// An accepting connect ACL's message replaces smtp_banner (Exim
+	// specification chapter "Access control lists", section "ACL
+	// modifiers", message).
+	if connectRes.UserMessage != "" {
+		s.reply(s.acceptReply(connectRes, smtp.C220ServiceReady, ""))
+		return nil
 	}
 	banner, err := s.expand(cfg.String("smtp_banner"))
 	if err != nil {

@@ -44,9 +44,10 @@ func (s *session) cmdDATA(arg string) error {
 	if arg != "" {
 		return s.synprotError(501, "unexpected argument data")
 	}
-	if len(s.recipients) == 0 {
+	if len(s.recipients) == 0 && s.discarded == 0 {
 		return s.noRecipients("DATA")
 	}
+	code, text := smtp.C354StartData, `Enter message, ending with "." on a line by itself`
 	if s.srv.Config.Main.String("acl_smtp_predata") != "" {
 		res := s.runACL(acl.Predata)
 		if res.Verdict != acl.Accept {
@@ -56,8 +57,9 @@ func (s *session) cmdDATA(arg string) error {
 			}
 			return nil
 		}
+		code, text = s.acceptReply(res, code, text)
 	}
-	s.reply(smtp.C354StartData, `Enter message, ending with "." on a line by itself`)
+	s.reply(code, text)
 	s.w.Flush()
 	limit := s.sizeLimit()
 	if !s.esmtp || true {
@@ -128,7 +130,7 @@ func (s *session) cmdBDAT(arg string) error {
 	if size < 0 || len(fields) > 2 || (len(fields) == 2 && !last) {
 		return s.synprotError(501, "missing size for BDAT command")
 	}
-	if len(s.recipients) == 0 {
+	if len(s.recipients) == 0 && s.discarded == 0 {
 		return s.noRecipients("BDAT")
 	}
 	chunk := make([]byte, 0, min(size, 1<<20))
@@ -175,15 +177,23 @@ func (s *session) receive(data []byte, prefix string) error {
 	}
 	s.vars["message_size"] = strconv.FormatInt(size, 10)
 	s.vars["message_body_size"] = strconv.Itoa(len(body))
-	discard := s.discard
+	// A message whose recipients were all discarded is not given to the
+	// DATA ACL; it is "delivered" to a blackhole.
+	discard := ""
+	if len(s.recipients) == 0 {
+		discard = s.discard
+	}
+	okCode, okText := 250, prefix+"OK id="+id
 	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
 		res := s.runACL(acl.Data)
 		switch res.Verdict {
 		case acl.Accept:
+			okCode, okText = s.acceptReply(res, okCode, okText)
 		case acl.Discard:
 			discard = "DATA"
+			okCode, okText = s.acceptReply(res, okCode, okText)
 		default:
-			code, text := failReply(acl.Data, res)
+			code, text := s.failReply(acl.Data, &res)
 			s.logReject(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA", code)
 			s.reply(code, text)
 			s.resetTransaction()
@@ -215,7 +225,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	} else if s.srv.HostChecking {
 		s.msgID = id
 	}
-	s.reply(250, prefix+"OK id="+id)
+	s.reply(okCode, okText)
 	if s.srv.HostChecking && s.srv.Notify != nil {
 		s.w.Flush()
 		io.WriteString(s.srv.Notify, "\n**** SMTP testing: that is not a real message id!\n\n")

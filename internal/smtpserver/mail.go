@@ -38,8 +38,10 @@ func (s *session) cmdMAIL(arg string) error {
 
 func (s *session) mail(arg string) error {
 	if !s.heloDone && s.hostOption("hosts_require_helo") {
+		// Not counted as a protocol error (as Exim does).
 		s.log(fmt.Sprintf("rejected MAIL from %s: no HELO/EHLO given", s.fullHost()), mainlog.Main, mainlog.Reject)
-		return s.synprotError(503, "HELO or EHLO required")
+		s.reply(503, "HELO or EHLO required")
+		return nil
 	}
 	if s.senderSet {
 		return s.synprotError(503, "sender already given")
@@ -98,7 +100,7 @@ func (s *session) mail(arg string) error {
 		switch res.Verdict {
 		case acl.Accept:
 		case acl.Discard:
-			s.discard = "MAIL"
+			s.discard, s.discardLog = "MAIL", logText(res)
 		default:
 			s.sender, s.senderSet = "", false
 			delete(s.vars, "sender_address")
@@ -108,6 +110,8 @@ func (s *session) mail(arg string) error {
 			}
 			return nil
 		}
+		s.reply(s.acceptReply(res, 250, "OK"))
+		return nil
 	}
 	s.reply(250, "OK")
 	return nil
@@ -156,10 +160,13 @@ func (s *session) cmdRCPT(arg string) error {
 		delete(s.vars, v)
 	}
 	s.acls.CasefulLocalPart = addr[:at]
-	s.vars["rcpt_count"] = strconv.Itoa(len(s.recipients) + s.rcptFails + 1)
-	if s.discard != "" {
-		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by %s ACL", s.fullHost(), s.sender, addr, s.discard), mainlog.Main)
-		s.recipients = append(s.recipients, addr)
+	s.vars["rcpt_count"] = strconv.Itoa(len(s.recipients) + s.discarded + s.rcptFails + 1)
+	// After a MAIL ACL discard, recipients are discarded without running
+	// the RCPT ACL. Discarded recipients are not kept, but let DATA
+	// proceed (Exim specification chapter "Access control lists",
+	// section "ACL verbs", discard).
+	if s.discard == "MAIL" {
+		s.discardRcpt(addr, "MAIL", s.discardLog)
 		s.reply(250, "Accepted")
 		return nil
 	}
@@ -167,12 +174,13 @@ func (s *session) cmdRCPT(arg string) error {
 	switch res.Verdict {
 	case acl.Accept:
 	case acl.Discard:
-		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by RCPT ACL", s.fullHost(), s.sender, addr), mainlog.Main)
 		s.discard = "RCPT"
+		s.discardRcpt(addr, "RCPT", logText(res))
+		s.reply(s.acceptReply(res, 250, "Accepted"))
+		return nil
 	default:
-		_, text := failReply(acl.RCPT, res)
+		text := s.aclReject(acl.RCPT, res, fmt.Sprintf("H=%s F=<%s> ", s.fullHost(), s.sender), "RCPT <"+addr+">")
 		s.noteRcptFail(text)
-		s.aclReject(acl.RCPT, res, fmt.Sprintf("H=%s F=<%s> ", s.fullHost(), s.sender), "RCPT <"+addr+">")
 		if res.Verdict == acl.Drop {
 			return errClose
 		}
@@ -181,8 +189,19 @@ func (s *session) cmdRCPT(arg string) error {
 	s.recipients = append(s.recipients, addr)
 	s.vars["recipients"] = strings.Join(s.recipients, ", ")
 	s.vars["recipients_count"] = strconv.Itoa(len(s.recipients))
-	s.reply(250, "Accepted")
+	s.reply(s.acceptReply(res, 250, "Accepted"))
 	return nil
+}
+
+// discardRcpt logs a discarded recipient ("discarded by STAGE ACL", with
+// the ACL's log text).
+func (s *session) discardRcpt(addr, stage, text string) {
+	line := fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by %s ACL", s.fullHost(), s.sender, addr, stage)
+	if text != "" {
+		line += ": " + text
+	}
+	s.log(line, mainlog.Main)
+	s.discarded++
 }
 
 func (s *session) qualifyRecipient() string {

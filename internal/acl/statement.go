@@ -131,16 +131,6 @@ func (r *run) expandFailed(raw string, err error, sr *stmtResult) rc {
 	return rcError
 }
 
-// expandList expands a list argument for a condition that does its own
-// expansion; ok is false when the caller must return res.
-func (r *run) expandList(raw string, sr *stmtResult) (string, rc, bool) {
-	v, err := r.expand(raw)
-	if err != nil {
-		return "", r.expandFailed(raw, err, sr), false
-	}
-	return v, rcOK, true
-}
-
 // evaluate dispatches a condition or modifier on its name.
 func (r *run) evaluate(st *config.ACLStatement, c *config.ACLCondition, v string, depth int, sr *stmtResult) rc {
 	switch c.Name {

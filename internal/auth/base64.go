@@ -12,7 +12,8 @@ import (
 	"strings"
 )
 
-var errBase64 = errors.New(TextBadBase64)
+// errBase64 carries Exim's reply text, capital letter included.
+var errBase64 = errors.New(TextBadBase64) //lint:ignore ST1005 the text is Exim's SMTP reply
 
 const b64alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 

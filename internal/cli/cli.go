@@ -168,6 +168,9 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(argv) == 0 {
 		argv = []string{"exim"}
 	}
+	if len(argv) > 1 && argv[1] == RunLocalOption {
+		return runLocal(argv[2:], env)
+	}
 	inv, err := Parse(argv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -187,6 +190,10 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bv":  runAddressTest,
 	"-bvs": runAddressTest,
 	"-bh":  runHostCheck,
+	"-bd":  runDaemon,
+	"-bdf": runDaemon,
+	"-bs":  runLocalSMTP,
+	"-bm":  runSendmail,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

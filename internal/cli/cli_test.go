@@ -139,7 +139,7 @@ func TestMainHelpAndUnsupported(t *testing.T) {
 	}{
 		{[]string{"exim"}, 1, "", helpText},
 		{[]string{"exim", "--help"}, 1, "", helpText},
-		{[]string{"exim", "-bd"}, 1, "", "exim: option -bd is not yet supported by exigo\n"},
+		{[]string{"exim", "-bi"}, 1, "", "exim: option -bi is not yet supported by exigo\n"},
 		{[]string{"exim", "-bfoo"}, 1, "", "exim: string expected after -bfoo\n"},
 		{[]string{"exiqgrep"}, 1, "", "exiqgrep: this utility is not yet supported by exigo\n"},
 		{[]string{"exim", "-bI:help"}, 0, "The -bI: flag", ""},
@@ -163,7 +163,7 @@ func TestDebugBlock(t *testing.T) {
 		t.Fatalf("debug output %q", errb.String())
 	}
 	errb.Reset()
-	Main([]string{"exim", "-d-all", "-bd"}, strings.NewReader(""), &out, &errb)
+	Main([]string{"exim", "-C", "/nonexistent", "-d-all", "-bd"}, strings.NewReader(""), &out, &errb)
 	if strings.Contains(errb.String(), "Exim version") {
 		t.Fatalf("-d-all printed %q", errb.String())
 	}

@@ -16,14 +16,14 @@ func FuzzCompilePCRE(f *testing.F) {
 		f.Add(s, "abc")
 	}
 	f.Fuzz(func(t *testing.T, pattern, subject string) {
-		re, err := compilePCRE(pattern)
+		re, err := compileRegex(pattern)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "regular expression error in ") {
-				t.Fatalf("compilePCRE(%q): %v", pattern, err)
+				t.Fatalf("compileRegex(%q): %v", pattern, err)
 			}
 			return
 		}
-		if _, _, err := re.match(subject); err != nil {
+		if _, _, err := re.Match(subject); err != nil {
 			t.Logf("match(%q, %q): %v", pattern, subject, err)
 		}
 	})

@@ -28,11 +28,11 @@ type ListMatcherVars interface {
 
 // testMatch is match{subject}{regex}: PCRE matching; a match sets $0..
 func testMatch(st *state, a []string) (bool, error) {
-	re, err := compilePCRE(a[1])
+	re, err := compileRegex(a[1])
 	if err != nil {
 		return false, err
 	}
-	groups, ok, err := re.match(a[0])
+	groups, ok, err := re.Match(a[0])
 	if err != nil {
 		return false, errorf("%v", err)
 	}

@@ -51,18 +51,6 @@ func (g *genericItem) eval(st *state, b *[]byte) error {
 	return nil
 }
 
-// generic makes an itemDef for an item taking between min and max {}
-// arguments.
-func generic(min, max int, fn func(st *state, args []node) (string, error)) itemDef {
-	return itemDef{parse: func(p *parser, name string) (node, error) {
-		args, err := p.itemArgs(name, min, max)
-		if err != nil {
-			return nil, err
-		}
-		return &genericItem{name: name, args: args, fn: fn}, nil
-	}}
-}
-
 // strArgs evaluates all arguments in order.
 func (st *state) strArgs(args []node) ([]string, error) {
 	out := make([]string, len(args))

@@ -119,13 +119,12 @@ func (n *prvscheckNode) eval(st *state, b *[]byte) error {
 	if err != nil {
 		return err
 	}
-	m, _ := re.FindStringMatch(addr)
-	if m == nil {
+	g, ok, _ := re.Match(addr)
+	if !ok {
 		return nil
 	}
-	g := m.Groups()
-	key, day, sig := g[1].String(), g[2].String(), g[3].String()
-	local, domain := g[4].String(), g[5].String()
+	key, day, sig := g[1], g[2], g[3]
+	local, domain := g[4], g[5]
 	decoded := local + "@" + domain
 	st.setItemVar("prvscheck_address", decoded)
 	st.setItemVar("prvscheck_keynum", key)
@@ -137,7 +136,7 @@ func (n *prvscheckNode) eval(st *state, b *[]byte) error {
 	if err != nil {
 		return err
 	}
-	ok := prvsHash(secret, key, day, decoded) == sig
+	ok = prvsHash(secret, key, day, decoded) == sig
 	if expire, _ := strconv.Atoi(day); expire < st.prvsToday() {
 		ok = false
 	}

@@ -1,6 +1,10 @@
 package expand
 
-import "github.com/dlclark/regexp2"
+import (
+	"github.com/dlclark/regexp2"
+
+	"github.com/exigo-mta/exigo/internal/pcre"
+)
 
 // parseSg reads ${sg{subject}{regex}{replacement}}.
 // Spec: chapter "String expansions", section "Expansion items", ${sg...}.
@@ -31,8 +35,8 @@ func evalSg(st *state, nodes []node) (string, error) {
 	if st.depth > maxDepth {
 		return "", errorf("expansion nested too deeply")
 	}
-	runes := byteRunes(subject)
-	m, err := re.FindRunesMatch(runes)
+	runes := pcre.ByteRunes(subject)
+	m, err := re.Engine().FindRunesMatch(runes)
 	if err != nil {
 		return "", errorf("error while matching \"%s\": %v", pattern, err)
 	}
@@ -52,45 +56,26 @@ func evalSg(st *state, nodes []node) (string, error) {
 			}
 		}
 		st.numeric = matchGroups(m)
-		out = append(out, runeBytes(runes[last:m.Index])...)
+		out = append(out, pcre.RuneBytes(runes[last:m.Index])...)
 		if err := repl.eval(st, &out); err != nil {
 			return "", err
 		}
 		last = m.Index + m.Length
-		if m, err = re.FindNextMatch(m); err != nil {
+		if m, err = re.Engine().FindNextMatch(m); err != nil {
 			return "", errorf("error while matching \"%s\": %v", pattern, err)
 		}
 	}
-	out = append(out, runeBytes(runes[last:])...)
+	out = append(out, pcre.RuneBytes(runes[last:])...)
 	return string(out), nil
 }
 
-// byteRunes maps each byte of s to the rune of the same value, so that a
-// pattern matches bytes as PCRE does in 8-bit mode.
-func byteRunes(s string) []rune {
-	r := make([]rune, len(s))
-	for i := 0; i < len(s); i++ {
-		r[i] = rune(s[i])
-	}
-	return r
-}
-
-// runeBytes reverses byteRunes.
-func runeBytes(r []rune) []byte {
-	b := make([]byte, len(r))
-	for i, c := range r {
-		b[i] = byte(c)
-	}
-	return b
-}
-
-// matchGroups returns $0..$n of a match made on byteRunes text.
+// matchGroups returns $0..$n of a match made on pcre.ByteRunes text.
 func matchGroups(m *regexp2.Match) []string {
 	groups := m.Groups()
 	out := make([]string, len(groups))
 	for i, g := range groups {
 		if len(g.Captures) > 0 {
-			out[i] = string(runeBytes(g.Runes()))
+			out[i] = string(pcre.RuneBytes(g.Runes()))
 		}
 	}
 	return out

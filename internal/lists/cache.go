@@ -58,16 +58,11 @@ type listRegexp struct{ re *pcre.Regexp }
 // FindStringSubmatch returns the whole match and the captured groups, or
 // nil when s does not match.
 func (r *listRegexp) FindStringSubmatch(s string) []string {
-	m, err := r.re.FindStringMatch(s)
-	if err != nil || m == nil {
+	groups, ok, err := r.re.Match(s)
+	if err != nil || !ok {
 		return nil
 	}
-	groups := m.Groups()
-	out := make([]string, len(groups))
-	for i, g := range groups {
-		out[i] = g.String()
-	}
-	return out
+	return groups
 }
 
 // maxRegexpCache bounds a RegexpCache; expanded lists can produce

@@ -3,7 +3,6 @@ package lookup
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -212,8 +211,3 @@ func strerror(err error) string {
 func openFailed(file, what string, err error) error {
 	return &OpenError{Msg: fmt.Sprintf("failed to open %s %s: %s", file, what, strerror(err)), Err: err}
 }
-
-// fileHandle is an open *os.File, rewound for each lookup.
-type fileHandle struct{ f *os.File }
-
-func (h fileHandle) close() { h.f.Close() }

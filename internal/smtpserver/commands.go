@@ -84,14 +84,6 @@ func (s *session) command(line string) error {
 	return c.fn(s, arg)
 }
 
-// noArg rejects an argument for commands that take none.
-func (s *session) noArg(arg string) bool {
-	if arg != "" {
-		return s.synprotError(501, "unexpected argument data") == nil
-	}
-	return true
-}
-
 func (s *session) cmdRSET(arg string) error {
 	if arg != "" {
 		return s.synprotError(501, "unexpected argument data")

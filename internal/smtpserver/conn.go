@@ -289,7 +289,7 @@ func (s *session) start() error {
 			return errClose
 		}
 	}
-	s.pipeConnect = s.hostOption("pipelining_connect_advertise_hosts")
+	s.pipeConnect = s.peer.Addr.IsValid() && s.hostOption("pipelining_connect_advertise_hosts")
 	if h := cfg.String("smtp_active_hostname"); h != "" {
 		if v, err := s.expand(h); err == nil {
 			s.vars["smtp_active_hostname"] = v

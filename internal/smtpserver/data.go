@@ -207,9 +207,13 @@ func (s *session) receive(data []byte, prefix string) error {
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		AddedHeaders: s.acls.AddedHeaders, Received: received,
+		AddedHeaders: s.acls.AddedHeaders, Received: received, Vars: s.vars,
 	}
+	logged := false
 	if discard == "" && s.srv.Receiver != nil {
+		if al, ok := s.srv.Receiver.(ArrivalLogger); ok {
+			logged = al.LogsArrival()
+		}
 		if _, err := s.srv.Receiver.Receive(s.ctx, env, headers, body); err != nil {
 			s.log(fmt.Sprintf("%s H=%s F=<%s> temporarily rejected after DATA: %v", id, s.fullHost(), s.sender, err), mainlog.Main, mainlog.Panic)
 			s.reply(451, textTempFail)
@@ -218,7 +222,9 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 	}
 	s.msgID = ""
-	s.log(fmt.Sprintf("%s <= %s H=%s P=%s S=%d", id, senderLog(s.sender), s.fullHost(), s.protocol(), size), mainlog.Main)
+	if !logged {
+		s.log(fmt.Sprintf("%s <= %s H=%s P=%s S=%d", id, senderLog(s.sender), s.fullHost(), s.protocol(), size), mainlog.Main)
+	}
 	if discard != "" {
 		s.log(fmt.Sprintf("%s => blackhole (%s ACL discarded recipients)", id, discard), mainlog.Main)
 		s.log(fmt.Sprintf("%s Completed", id), mainlog.Main)

@@ -53,7 +53,9 @@ func (s *session) hello(verb, arg string) error {
 	s.helo = arg
 	s.vars["sender_helo_name"] = arg
 	s.vars["sender_fullhost"] = s.fullHost()
-	s.vars["sender_rcvhost"] = "[" + s.hostAddr() + "] (helo=" + arg + ")"
+	if s.peer.Addr.IsValid() {
+		s.vars["sender_rcvhost"] = "[" + s.hostAddr() + "] (helo=" + arg + ")"
+	}
 	s.esmtp = verb == "EHLO"
 	s.vars["received_protocol"] = s.protocol()
 	var res acl.Result
@@ -73,6 +75,10 @@ func (s *session) hello(verb, arg string) error {
 	}
 	s.heloDone = true
 	code, greeting := 250, fmt.Sprintf("%s Hello %s [%s]", s.hostname(), arg, s.hostAddr())
+	if !s.peer.Addr.IsValid() && s.vars["sender_ident"] != "" {
+		// A local session (-bs): "Hello <login> at <helo>".
+		greeting = fmt.Sprintf("%s Hello %s at %s", s.hostname(), s.vars["sender_ident"], arg)
+	}
 	if res.UserMessage != "" {
 		// The ACL's message replaces the greeting line; it may have
 		// only one line (Exim specification chapter "Access control

@@ -20,6 +20,9 @@ func b62(n int64, width int) string {
 // base 62 (6 digits), the process id (6) and the fraction of a second
 // (2), e.g. 1xWrPA-0006l8-0D.
 func (s *session) newMessageID() string {
+	if src, ok := s.srv.Receiver.(IDSource); ok {
+		return src.NewID()
+	}
 	now := s.srv.now()
 	var b strings.Builder
 	b.WriteString(b62(now.Unix(), 6))

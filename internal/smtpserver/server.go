@@ -52,6 +52,23 @@ type Envelope struct {
 	AddedHeaders []string
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
+	// Vars are the session's expansion variables when the message was
+	// accepted ($authenticated_id, $tls_in_cipher, $received_ip_address
+	// ...), for the receiver's log line and spool file. Read only.
+	Vars expand.VarMap
+}
+
+// IDSource is implemented by Receivers that hand out the message ids (the
+// spool's generator, unique at any rate); the session otherwise makes
+// its own from the time and process id.
+type IDSource interface {
+	NewID() string
+}
+
+// ArrivalLogger is implemented by Receivers that write the "<=" log line
+// themselves; the session then writes it only for discarded messages.
+type ArrivalLogger interface {
+	LogsArrival() bool
 }
 
 // Receiver takes a message the session has accepted. It must make the

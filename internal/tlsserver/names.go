@@ -86,7 +86,7 @@ func VersionName(v uint16) string {
 		return "TLS1.2"
 	case tls.VersionTLS13:
 		return "TLS1.3"
-	case tls.VersionSSL30: //nolint:staticcheck // naming only
+	case 0x0300: // SSL 3.0, which crypto/tls no longer speaks: naming only
 		return "SSL3.0"
 	}
 	return "UNKNOWN"

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/daemon"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/queue"
+	"github.com/exigo-mta/exigo/internal/smtpserver"
+)
+
+// detachedEnv marks the background child of -bd (Go cannot fork, so -bd
+// starts itself again detached and exits).
+const detachedEnv = "EXIGO_DAEMON_DETACHED"
+
+// drainTime bounds how long sessions may run after SIGTERM.
+const drainTime = 10 * time.Second
+
+// runDaemon implements -bd and -bdf: the listening SMTP daemon. Spec:
+// chapter "The Exim command line" (-bd, -bdf, -oX, -oP, -q<time>) and
+// chapter 13. SIGHUP re-reads the configuration for new connections
+// (listening sockets are kept); SIGTERM and SIGINT stop accepting, let
+// sessions finish for up to drainTime, then close the rest with a 421.
+func runDaemon(inv *Invocation, env *Env) int {
+	cfg, code, ok := loadConfig(inv, env)
+	if !ok {
+		return code
+	}
+	if inv.Mode == "-bd" && os.Getenv(detachedEnv) == "" {
+		return detach(env)
+	}
+	return serveDaemon(context.Background(), inv, env, cfg, nil)
+}
+
+// detach starts this command again in a new session, in the
+// background, and returns at once, as Exim's -bd does by forking.
+func detach(env *Env) int {
+	exe, err := os.Executable()
+	if err != nil {
+		return failf(env, "cannot find own executable: %v", err)
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), detachedEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	devnull, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	if err := cmd.Start(); err != nil {
+		return failf(env, "cannot start daemon: %v", err)
+	}
+	cmd.Process.Release()
+	return 0
+}
+
+// serveDaemon runs the daemon until SIGTERM/SIGINT or ctx ends. ready,
+// when set, is called with the bound addresses (tests, --run-local).
+func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Config, ready func([]string)) int {
+	interfaces := ""
+	if cfg.Main.IsSet("local_interfaces") {
+		interfaces = cfg.Main.String("local_interfaces")
+	}
+	plan, err := daemon.Plan(interfaces, cfg.Main.String("daemon_smtp_ports"), inv.ListenPorts, cfg.Main.String("tls_on_connect_ports"), inv.TLSOnConnect)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	var mu sync.Mutex
+	build := func(c *config.Config, rc *receiving) *smtpserver.Server {
+		rcv := &queue.SpoolReceiver{
+			Queue: rc.queue, Options: &rc.opts, Expand: rc.expander(env.Now),
+			Login: callerUser().Login, UID: os.Getuid(), GID: os.Getgid(),
+			Mode: queue.Background,
+		}
+		return rc.smtpServer(env, rcv, false)
+	}
+	var current *smtpserver.Server
+	maxConn, _ := cfg.Main.Int("smtp_accept_max")
+	perHost, _ := strconv.Atoi(cfg.Main.String("smtp_accept_max_per_host"))
+	d := &daemon.Daemon{
+		Listens:    plan,
+		Server:     func() *smtpserver.Server { mu.Lock(); defer mu.Unlock(); return current },
+		MaxConn:    int(maxConn),
+		MaxPerHost: perHost,
+		Drain:      drainTime,
+		Hostname:   cfg.Main.String("primary_hostname"),
+		// TLS: the seam for internal/tlsserver (tls_on_connect_ports);
+		// nil until that package is merged.
+		TLS: nil,
+	}
+	if err := d.Bind(); err != nil {
+		return failf(env, "%v", err)
+	}
+	pidFile := inv.PIDFile
+	if pidFile == "" && inv.ListenPorts == "" {
+		// Spec -oX: with -oX and no -oP, no pid file is written.
+		pidFile = cfg.Main.String("pid_file_path")
+	}
+	if pidFile != "" {
+		if err := daemon.WritePIDFile(pidFile); err != nil {
+			fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		} else {
+			defer os.Remove(pidFile)
+		}
+	}
+	// Started as root: bound and pid file written, now become exim_user
+	// before anything reads the network or writes the spool.
+	if err := daemon.DropPrivileges(cfg.Main.String("exim_user"), cfg.Main.String("exim_group")); err != nil {
+		return failf(env, "failed to drop privileges: %v", err)
+	}
+	r, err := openReceiving(inv, env, cfg)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	current = build(cfg, r)
+	ids := r.queue.IDs
+	d.Log = r.log
+	started := func() {
+		runs := "no queue runs"
+		if iv := inv.Queue.Interval; iv > 0 {
+			runs = "-q" + config.FormatTime(int64(iv/time.Second))
+		}
+		r.log.Write(fmt.Sprintf("exim %s daemon started: pid=%d, %s, listening for SMTP on %s", Version, os.Getpid(), runs, daemon.Describe(plan)), mainlog.Main)
+	}
+	started()
+	if ready != nil {
+		var addrs []string
+		for _, a := range d.Addrs() {
+			addrs = append(addrs, a.String())
+		}
+		ready(addrs)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-sigs:
+				if s != syscall.SIGHUP {
+					cancel()
+					return
+				}
+				r.log.Write(fmt.Sprintf("pid=%d: SIGHUP received: re-exec daemon", os.Getpid()), mainlog.Main)
+				ncfg, err := config.Load(configFile(inv), config.Options{Macros: inv.Macros})
+				if err != nil {
+					r.log.Write(config.PanicText(err), mainlog.Panic)
+					continue
+				}
+				nr, err := openReceiving(inv, env, ncfg)
+				if err != nil {
+					r.log.Write(err.Error(), mainlog.Panic)
+					continue
+				}
+				// One id generator per process: two would repeat ids.
+				nr.queue.IDs = ids
+				srv := build(ncfg, nr)
+				mu.Lock()
+				current = srv
+				mu.Unlock()
+				r = nr
+				started()
+			}
+		}
+	}()
+	d.Serve(ctx)
+	ids.Close()
+	return 0
+}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/queue"
+	"github.com/exigo-mta/exigo/internal/receive"
+	"github.com/exigo-mta/exigo/internal/smtpserver"
+	"github.com/exigo-mta/exigo/internal/spool"
+)
+
+// receiving is what the modes that take messages for real (-bd, -bs,
+// -bm) share: the spool, the logs and the queue.
+type receiving struct {
+	cfg   *config.Config
+	log   *mainlog.Logger
+	queue *queue.Queue
+	opts  receive.Options
+	vars  expand.VarMap
+}
+
+// openReceiving opens the spool and logs of cfg. Errors are reported as
+// Exim reports an unusable spool or log (on stderr, exit 1 by the
+// caller).
+func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, error) {
+	dir := cfg.Main.String("spool_directory")
+	sel, err := mainlog.ParseSelector(cfg.Main.String("log_selector"))
+	if err != nil {
+		return nil, err
+	}
+	lg, err := mainlog.New(mainlog.Options{FilePath: cfg.Main.String("log_file_path"), SpoolDir: dir, Selector: sel, Now: env.Now})
+	if err != nil {
+		return nil, err
+	}
+	sp, err := spool.Open(spool.Options{Dir: dir, Split: cfg.Main.Bool("split_spool_directory")})
+	if err != nil {
+		return nil, err
+	}
+	localhost := -1
+	if s := cfg.Main.String("localhost_number"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			localhost = n
+		}
+	}
+	gen, err := spool.NewGenerator(os.Getpid(), localhost, nil)
+	if err != nil {
+		return nil, err
+	}
+	q := &queue.Queue{Spool: sp, IDs: gen, Log: lg, Selector: sel, Now: env.Now}
+	if cfg.Main.Bool("queue_only") {
+		q.Mode = queue.QueueOnly
+	}
+	return &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg)}, nil
+}
+
+// deliveryMode is the -od option's mode (spec chapter "The Exim command
+// line", -odb, -odf, -odi, -odq). Without one, delivery is in the
+// background.
+func deliveryMode(inv *Invocation) queue.DeliveryMode {
+	switch inv.DeliveryMode {
+	case "q", "qs":
+		return queue.QueueOnly
+	case "f", "i":
+		return queue.Foreground
+	}
+	return queue.Background
+}
+
+// expander expands option strings for intake with the process variables
+// overlaid by the message's.
+func (r *receiving) expander(now func() time.Time) receive.Expander {
+	return func(text string, extra map[string]string) (string, error) {
+		ctx := &expand.Context{Vars: overlay{base: r.vars, extra: extra}, Now: now}
+		return expand.String(text, ctx)
+	}
+}
+
+// smtpServer builds the SMTP server of a daemon or -bs session.
+func (r *receiving) smtpServer(env *Env, rcv *queue.SpoolReceiver, local bool) *smtpserver.Server {
+	vars := expand.VarMap{}
+	for k, v := range r.vars {
+		vars[k] = v
+	}
+	if local {
+		vars["sender_ident"] = rcv.User.Login
+	}
+	return &smtpserver.Server{
+		Config:   r.cfg,
+		ACL:      acl.New(r.cfg),
+		Receiver: rcv,
+		Log:      r.log,
+		Vars:     vars,
+		Now:      env.Now,
+		Local:    local,
+	}
+}
+
+// failf prints an "exim: ..." error on stderr and returns exit code 1.
+func failf(env *Env, format string, args ...any) int {
+	fmt.Fprintf(env.Stderr, "exim: "+format+"\n", args...)
+	return 1
+}

@@ -1,0 +1,169 @@
+package queue
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/receive"
+	"github.com/exigo-mta/exigo/internal/smtpserver"
+	"github.com/exigo-mta/exigo/internal/spool"
+)
+
+// ArrivalLine is the "<=" line of the main log, without the time stamp:
+//
+//	ID <= sender [H=host] [I=iface] [U=user] P=proto [X=cipher CV=..]
+//	  [A=auth:id] S=size [id=msgid] [T="subject"] [for rcpt ...]
+//
+// Spec chapter "Log files", sections "Logging message reception" and
+// "Reducing or increasing what is logged" (fields under log_selector).
+func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
+	var b strings.Builder
+	b.WriteString(string(a.ID))
+	b.WriteString(" <= ")
+	if a.Sender == "" {
+		b.WriteString("<>")
+	} else {
+		b.WriteString(a.Sender)
+	}
+	if a.HostAddress != "" {
+		b.WriteString(" H=")
+		if a.HostName != "" {
+			b.WriteString(a.HostName + " ")
+		}
+		if a.HeloName != "" && a.HeloName != a.HostName {
+			b.WriteString("(" + a.HeloName + ") ")
+		}
+		b.WriteString("[" + a.HostAddress + "]")
+		if sel.Has(mainlog.SelIncomingPort) {
+			b.WriteString(":" + strconv.Itoa(a.HostPort))
+		}
+	}
+	if sel.Has(mainlog.SelIncomingInterface) && a.InterfaceAddress != "" {
+		b.WriteString(" I=[" + a.InterfaceAddress + "]:" + strconv.Itoa(a.InterfacePort))
+	}
+	if a.Ident != "" {
+		b.WriteString(" U=" + a.Ident)
+	}
+	b.WriteString(" P=" + a.Protocol)
+	if a.TLSCipher != "" && sel.Has(mainlog.SelTLSCipher) {
+		b.WriteString(" X=" + a.TLSCipher)
+		if sel.Has(mainlog.SelTLSCertificateVerified) {
+			if a.TLSVerified {
+				b.WriteString(" CV=yes")
+			} else {
+				b.WriteString(" CV=no")
+			}
+		}
+	}
+	if a.AuthName != "" {
+		b.WriteString(" A=" + a.AuthName)
+		if a.AuthID != "" {
+			b.WriteString(":" + a.AuthID)
+		}
+	}
+	b.WriteString(" S=" + strconv.FormatInt(a.Size, 10))
+	if a.MessageID != "" && sel.Has(mainlog.SelMsgID) && (!a.MessageIDCreated || sel.Has(mainlog.SelMsgIDCreated)) {
+		b.WriteString(" id=" + a.MessageID)
+	}
+	if sel.Has(mainlog.SelSubject) {
+		if s, ok := a.Headers.Raw("Subject"); ok {
+			b.WriteString(" T=" + strconv.Quote(strings.TrimSpace(s)))
+		}
+	}
+	if sel.Has(mainlog.SelReceivedRecipients) {
+		b.WriteString(" for " + strings.Join(a.Recipients, " "))
+	}
+	return b.String()
+}
+
+// SpoolReceiver implements smtpserver.Receiver (for the daemon and -bs)
+// over a Queue: it applies the fix-ups of receive.Intake (with the
+// session's own Received: header), stores the message and logs "<=".
+type SpoolReceiver struct {
+	Queue *Queue
+	// Options are the intake options of the configuration.
+	Options *receive.Options
+	// Expand expands message_id_header_text and _domain.
+	Expand receive.Expander
+	// Login, UID and GID are the -H file's owner line: the daemon's user,
+	// or the caller of -bs.
+	Login    string
+	UID, GID int
+	// Local marks -bs: the local fix-ups apply and U= is logged.
+	Local bool
+	// Trusted is a trusted -bs caller (no Sender: header for them).
+	Trusted bool
+	// User is the -bs caller.
+	User receive.User
+	// Mode is the delivery mode after storing.
+	Mode DeliveryMode
+}
+
+// NewID implements smtpserver.IDSource.
+func (r *SpoolReceiver) NewID() string { return string(r.Queue.NewID()) }
+
+// LogsArrival implements smtpserver.ArrivalLogger: the "<=" line is
+// written here, with the fields the session does not know.
+func (r *SpoolReceiver) LogsArrival() bool { return true }
+
+// Receive implements smtpserver.Receiver.
+func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, headers message.Headers, body []byte) (string, error) {
+	id, err := spool.ParseID(env.ID)
+	if err != nil {
+		id = r.Queue.NewID()
+	}
+	renv := &receive.Envelope{
+		Sender: env.Sender, Recipients: env.Recipients, Protocol: env.Protocol,
+		Local: r.Local, Trusted: r.Trusted, User: r.User,
+		HostAddress: env.HostAddress, HostPort: strconv.Itoa(env.HostPort), Helo: env.HeloName,
+	}
+	if r.Local {
+		renv.Ident = r.User.Login
+		renv.UnqualifiedSender, renv.UnqualifiedRecipient = true, true
+	}
+	opts := *r.Options
+	opts.ReceivedHeaderText = "" // the session built Received: already
+	msg := &receive.Message{Headers: headers}
+	original := MessageIDOf(headers)
+	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: r.Queue.now(), Expand: r.Expand}
+	if err := in.FixUp(msg); err != nil {
+		return "", err
+	}
+	hs := make(message.Headers, 0, len(msg.Headers)+len(env.AddedHeaders)+1)
+	if env.Received != "" {
+		hs = append(hs, message.Header{Name: "Received", Text: env.Received, Type: 'P'})
+	}
+	hs = append(hs, msg.Headers...)
+	for _, t := range env.AddedHeaders {
+		if !strings.HasSuffix(t, "\n") {
+			t += "\n"
+		}
+		name, _, _ := strings.Cut(t, ":")
+		hs = append(hs, message.Header{Name: name, Text: t, Type: message.TypeFlag(name)})
+	}
+	a := &Arrival{
+		ID: id, Sender: env.Sender, Recipients: renv.Recipients, Headers: hs, Body: body,
+		Login: r.Login, UID: r.UID, GID: r.GID, Protocol: env.Protocol,
+		Local: r.Local, Ident: renv.Ident, HeloName: env.HeloName,
+		HostAddress: env.HostAddress, HostPort: env.HostPort,
+		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",
+	}
+	if v := env.Vars; v != nil {
+		a.InterfaceAddress = v["received_ip_address"]
+		a.InterfacePort, _ = strconv.Atoi(v["received_port"])
+		a.HostName = v["sender_host_name"]
+		a.TLSCipher = v["tls_in_cipher"]
+		a.TLSVerified = v["tls_in_certificate_verified"] == "1"
+		if id := v["authenticated_id"]; id != "" || v["sender_host_authenticated"] != "" {
+			a.AuthName, a.AuthID = v["sender_host_authenticated"], id
+			a.AuthSender = v["authenticated_sender"]
+		}
+	}
+	if err := r.Queue.Store(ctx, a, r.Mode); err != nil {
+		return "", err
+	}
+	return string(id), nil
+}

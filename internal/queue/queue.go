@@ -1,0 +1,265 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/spool"
+)
+
+// Scheduler starts delivery of messages that have just been stored. The
+// future deliver package (through the queue runner) implements it.
+//
+// Contract: Schedule is called once per stored message, after the message
+// is durable and its "<=" line is written, and before the submitter is
+// told the message was accepted (for -odi/-odf, Wait says whether the
+// caller waits for the attempt). Schedule must not lose the message when
+// it cannot deliver at once: the message is in the spool, and a later
+// queue run finds it. It is safe for concurrent use.
+type Scheduler interface {
+	// Schedule starts an immediate delivery attempt of id. With wait set
+	// (-odi, -odf) it returns only when the attempt is over; otherwise
+	// (the daemon, -odb) it returns at once.
+	Schedule(ctx context.Context, id spool.ID, wait bool)
+}
+
+// Logger writes main log lines; *mainlog.Logger implements it.
+type Logger interface {
+	Write(text string, to ...mainlog.Which) error
+}
+
+// DeliveryMode is what happens after a message is stored (option -od,
+// spec chapter "The Exim command line").
+type DeliveryMode int
+
+// The delivery modes.
+const (
+	// Background is -odb, and the daemon's default: delivery starts at
+	// once, the submitter does not wait.
+	Background DeliveryMode = iota
+	// Foreground is -odi / -odf: the submitter waits for the attempt.
+	Foreground
+	// QueueOnly is -odq, or queue_only: the message waits for a queue
+	// runner.
+	QueueOnly
+)
+
+// Queue stores arrivals in the spool and starts their delivery. It is
+// safe for concurrent use.
+type Queue struct {
+	// Spool is the spool messages are written to.
+	Spool *spool.Spool
+	// IDs hands out message ids.
+	IDs *spool.Generator
+	// Log receives the "<=" lines; nil writes none.
+	Log Logger
+	// Selector is the log_selector in force.
+	Selector mainlog.Selector
+	// Scheduler starts delivery; nil leaves every message queued.
+	Scheduler Scheduler
+	// Mode is the delivery mode after storing (queue_only sets
+	// QueueOnly).
+	Mode DeliveryMode
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewID returns a fresh message id.
+func (q *Queue) NewID() spool.ID { return q.IDs.New() }
+
+func (q *Queue) now() time.Time {
+	if q.Now != nil {
+		return q.Now()
+	}
+	return time.Now()
+}
+
+// Arrival is a message ready to be stored: envelope, final headers
+// (fix-ups done, Received: first) and body.
+type Arrival struct {
+	// ID is the id from NewID.
+	ID spool.ID
+	// Sender is the envelope sender, "" for <>.
+	Sender string
+	// Recipients are the envelope recipients.
+	Recipients []string
+	// Headers are the header lines with their spool flags; deleted ones
+	// have type '*'.
+	Headers message.Headers
+	// Body is the body with LF line endings.
+	Body []byte
+	// Size is S= ($message_size); 0 computes it from headers and body.
+	Size int64
+	// Received is the arrival time; zero means now.
+	Received time.Time
+
+	// Login, UID and GID go on line 2 of the -H file: the caller for a
+	// local message, the daemon's user for SMTP.
+	Login    string
+	UID, GID int
+	// Protocol is $received_protocol ("esmtp", "local-smtp", "local" ...).
+	Protocol string
+	// Local is a message from a local process: U= is logged, Ident is
+	// the caller, unqualified addresses were allowed.
+	Local bool
+	// Ident is -ident (the login for local messages).
+	Ident string
+	// HeloName, HostAddress, HostPort, HostName describe the SMTP client.
+	HeloName, HostAddress, HostName string
+	HostPort                        int
+	// InterfaceAddress and InterfacePort are the local end (I=).
+	InterfaceAddress string
+	InterfacePort    int
+	// AuthName is the authenticator's driver name, AuthID the
+	// $authenticated_id (A=name:id), AuthSender $authenticated_sender.
+	AuthName, AuthID, AuthSender string
+	// TLSCipher is $tls_in_cipher (X=); TLSVerified gives CV=yes.
+	TLSCipher   string
+	TLSVerified bool
+	// MessageID is the Message-ID: header's value as received, logged as
+	// id=; Created says exigo added it (logged only with
+	// +msg_id_created).
+	MessageID        string
+	MessageIDCreated bool
+	// SenderSetUntrusted is -sender_set_untrusted (an untrusted -f).
+	SenderSetUntrusted bool
+	// Frozen freezes the message on arrival (control = freeze).
+	Frozen bool
+}
+
+// Store writes the message durably to the spool (returning only once it
+// is on disk: the caller may then answer 250), logs its "<=" line and
+// hands it to the Scheduler according to Mode. On error nothing of the
+// message remains in the spool.
+func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error {
+	if a.Received.IsZero() {
+		a.Received = q.now()
+	}
+	if a.Size == 0 {
+		a.Size = messageSize(a.Headers, a.Body)
+	}
+	h := q.header(a)
+	if err := q.Spool.Write(h, a.Body); err != nil {
+		return fmt.Errorf("storing message: %w", err)
+	}
+	if q.Log != nil {
+		q.Log.Write(ArrivalLine(a, q.Selector), mainlog.Main)
+	}
+	if q.Mode == QueueOnly {
+		mode = QueueOnly
+	}
+	if q.Scheduler != nil && mode != QueueOnly && !a.Frozen {
+		q.Scheduler.Schedule(ctx, a.ID, mode == Foreground)
+	}
+	return nil
+}
+
+// messageSize is $message_size: the stored headers, the blank line and
+// the body.
+func messageSize(hs message.Headers, body []byte) int64 {
+	n := int64(len(body)) + 1
+	for _, h := range hs {
+		if h.Type != '*' {
+			n += int64(len(h.Text))
+		}
+	}
+	return n
+}
+
+// header builds the -H file of an arrival (spec chapter "Format of spool
+// files"), with the option lines Exim 4.96 writes for a new message.
+func (q *Queue) header(a *Arrival) *spool.Header {
+	h := spool.NewHeader(a.ID)
+	h.User, h.UID, h.GID = a.Login, a.UID, a.GID
+	h.Sender = a.Sender
+	h.Received = a.Received
+	h.ReceivedComplete = q.now()
+	if a.HeloName != "" {
+		h.HeloName = a.HeloName
+		h.Tainted["helo_name"] = true
+	}
+	if a.HostAddress != "" {
+		h.HostAddress = "[" + a.HostAddress + "]:" + strconv.Itoa(a.HostPort)
+	}
+	if a.HostName != "" {
+		h.HostName = a.HostName
+	}
+	if a.InterfaceAddress != "" {
+		h.InterfaceAddress = "[" + a.InterfaceAddress + "]:" + strconv.Itoa(a.InterfacePort)
+	}
+	h.Ident = a.Ident
+	h.ReceivedProtocol = a.Protocol
+	if a.AuthName != "" {
+		h.HostAuth = a.AuthName
+		h.AuthID = a.AuthID
+		h.AuthSender = a.AuthSender
+	}
+	h.TLSCipher = a.TLSCipher
+	h.BodyLinecount, h.MaxReceivedLinelength = lineCounts(a.Headers, a.Body)
+	if a.Local {
+		h.AllowUnqualifiedRecipient = true
+		h.AllowUnqualifiedSender = true
+	}
+	h.SenderSetUntrusted = a.SenderSetUntrusted
+	if a.Frozen {
+		h.Frozen = a.Received
+	}
+	h.TLSResumption = "A"
+	for _, r := range a.Recipients {
+		h.Recipients = append(h.Recipients, spool.NewRecipient(r))
+	}
+	h.Headers = a.Headers
+	return h
+}
+
+// lineCounts returns $body_linecount and the longest line of the message
+// ($max_received_linelength, approximated from the stored text).
+func lineCounts(hs message.Headers, body []byte) (int, int) {
+	longest := 0
+	for i, h := range hs {
+		// The first Received: is exigo's own, not received text.
+		if h.Type == '*' || i == 0 && h.Type == 'P' {
+			continue
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(h.Text, "\n"), "\n") {
+			longest = max(longest, len(l))
+		}
+	}
+	lines, cur := 0, 0
+	for _, c := range body {
+		if c == '\n' {
+			lines++
+			longest = max(longest, cur)
+			cur = 0
+			continue
+		}
+		cur++
+	}
+	if cur > 0 {
+		lines++
+		longest = max(longest, cur)
+	}
+	return lines, longest
+}
+
+// MessageIDOf returns the value of the first Message-ID: header as Exim
+// logs it in id=: trimmed, without the angle brackets.
+func MessageIDOf(hs message.Headers) string {
+	for _, h := range hs {
+		if h.Type == '*' || !strings.EqualFold(h.Name, "message-id") {
+			continue
+		}
+		v := strings.TrimSpace(h.Value())
+		v = strings.TrimPrefix(v, "<")
+		if i := strings.IndexByte(v, '>'); i >= 0 {
+			v = v[:i]
+		}
+		return v
+	}
+	return ""
+}

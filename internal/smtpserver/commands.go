@@ -236,6 +236,6 @@ func (s *session) resetTransaction() {
 	delete(s.vars, "local_part")
 	delete(s.vars, "domain")
 	s.vars["rcpt_count"] = "0"
-	s.acls.AddedHeaders = nil
+	s.acls.AddedHeaders, s.acls.RemovedHeaders, s.acls.Message = nil, nil, nil
 	s.acls.ResetMessage()
 }

@@ -171,10 +171,19 @@ func (s *session) receive(data []byte, prefix string) error {
 		delete(s.vars, "received_for")
 	}
 	received := s.receivedHeader()
-	size := int64(len(received)) + int64(len(body)) + 1
-	for _, h := range headers {
-		size += int64(len(h.Text))
+	// The header lines the MAIL, RCPT and predata ACLs queued are applied
+	// before the DATA ACL runs; those the DATA ACL queues, after it.
+	hs := make(message.Headers, 0, len(headers)+len(s.acls.AddedHeaders)+1)
+	hs = append(hs, message.Header{Name: "Received", Text: received, Type: 'P'})
+	hs = append(hs, headers...)
+	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
+	s.acls.AddedHeaders, s.acls.RemovedHeaders = nil, nil
+	charset := s.srv.Config.Main.String("headers_charset")
+	if charset == "" {
+		charset = "UTF-8"
 	}
+	s.acls.Message = &headerView{hs: hs, charset: charset}
+	size := liveSize(hs) + int64(len(body)) + 1
 	s.vars["message_size"] = strconv.FormatInt(size, 10)
 	s.vars["message_body_size"] = strconv.Itoa(len(body))
 	// A message whose recipients were all discarded is not given to the
@@ -203,11 +212,24 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 	}
+	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
+	size = liveSize(hs) + int64(len(body)) + 1
+	// The Receiver adds the Received: header itself: hand it the other
+	// lines.
+	headers = make(message.Headers, 0, len(hs))
+	receivedText := ""
+	for i := range hs {
+		if receivedText == "" && hs[i].Type == 'P' && hs[i].Text == received {
+			receivedText = received
+			continue
+		}
+		headers = append(headers, hs[i])
+	}
 	env := &Envelope{
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		AddedHeaders: s.acls.AddedHeaders, Received: received, Vars: s.vars,
+		Received: receivedText, Vars: s.vars,
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {

@@ -171,12 +171,26 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 	if m := logText(res); m != "" {
 		line += ": " + m
 	}
-	s.log(line, mainlog.Main, mainlog.Reject)
+	s.logRejection(res, line)
 	s.reply(code, text)
 	if res.UserMessage != "" && res.Verdict != acl.Error {
 		return splitACLMessage(code, res.UserMessage).plain
 	}
 	return text
+}
+
+// logRejection writes a rejection's log line to the logs the ACL's
+// log_reject_target chose (main and reject by default; none when it was
+// set empty). Exim specification chapter "Access control lists", section
+// "ACL modifiers", log_reject_target.
+func (s *session) logRejection(res acl.Result, line string) {
+	to := []mainlog.Which{mainlog.Main, mainlog.Reject}
+	if res.RejectLogsSet {
+		to = res.RejectLogs
+	}
+	if len(to) > 0 {
+		s.log(line, to...)
+	}
 }
 
 // logText is what the log says after the rejection: log_message, or the

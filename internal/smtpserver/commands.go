@@ -107,7 +107,11 @@ func (s *session) cmdQUIT(arg string) error {
 	}
 	if s.srv.Config.Main.String("acl_smtp_quit") != "" {
 		res := s.runACL(acl.Quit)
-		if res.Verdict != acl.Accept {
+		switch res.Verdict {
+		case acl.Accept:
+		case acl.Error:
+			s.log("ACL for QUIT returned ERROR: "+logText(res), mainlog.Main, mainlog.Panic)
+		default:
 			s.log(fmt.Sprintf("ACL for QUIT returned ERROR: QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)", strings.ToLower(res.Verdict.String())), mainlog.Main, mainlog.Panic)
 		}
 	}
@@ -195,7 +199,7 @@ func (s *session) logReject(res acl.Result, prefix, what string, code int) {
 	if m := logText(res); m != "" {
 		line += ": " + m
 	}
-	s.log(line, mainlog.Main, mainlog.Reject)
+	s.logRejection(res, line)
 }
 
 // cmdETRN runs the ETRN ACL. Exim specification chapter "SMTP
@@ -232,6 +236,8 @@ func (s *session) resetTransaction() {
 	s.discard, s.discardLog, s.discarded = "", "", 0
 	s.bodyType, s.utf8 = "", false
 	delete(s.vars, "sender_address")
+	delete(s.vars, "sender_address_local_part")
+	delete(s.vars, "sender_address_domain")
 	delete(s.vars, "recipients")
 	delete(s.vars, "local_part")
 	delete(s.vars, "domain")

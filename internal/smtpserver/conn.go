@@ -92,7 +92,7 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		Vars:         s.vars,
 		Trace:        srv.Trace,
 		HostChecking: srv.HostChecking,
-		LogWrite:     s.log,
+		LogWrite:     s.logACL,
 		LogPrefix:    func() string { return "H=" + s.fullHost() + " " },
 		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
@@ -179,6 +179,14 @@ func (s *session) log(text string, to ...mainlog.Which) {
 		text = s.msgID + " " + text
 	}
 	s.srv.Log.Write(text, to...)
+}
+
+// logACL writes a log line for the ACL engine, which puts the message
+// id in front itself.
+func (s *session) logACL(text string, to ...mainlog.Which) {
+	if s.srv.Log != nil {
+		s.srv.Log.Write(text, to...)
+	}
 }
 
 // trace writes a -bh ">>> " line.

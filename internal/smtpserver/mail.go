@@ -95,6 +95,9 @@ func (s *session) mail(arg string) error {
 	}
 	s.sender, s.senderSet = addr, true
 	s.vars["sender_address"] = addr
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		s.vars["sender_address_local_part"], s.vars["sender_address_domain"] = addr[:at], addr[at+1:]
+	}
 	if s.srv.Config.Main.String("acl_smtp_mail") != "" {
 		res := s.runACL(acl.MAIL)
 		switch res.Verdict {
@@ -103,7 +106,9 @@ func (s *session) mail(arg string) error {
 			s.discard, s.discardLog = "MAIL", logText(res)
 		default:
 			s.sender, s.senderSet = "", false
-			delete(s.vars, "sender_address")
+			for _, v := range []string{"sender_address", "sender_address_local_part", "sender_address_domain"} {
+				delete(s.vars, v)
+			}
 			s.aclReject(acl.MAIL, res, "H="+s.fullHost()+" ", "MAIL <"+addr+">")
 			if res.Verdict == acl.Drop {
 				return errClose

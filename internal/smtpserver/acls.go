@@ -47,9 +47,21 @@ func (s *session) failReply(stage acl.Stage, res *acl.Result) (int, string) {
 	if res.UserMessage != "" && res.Verdict != acl.Error {
 		r := s.userReply(code, res.UserMessage)
 		res.UserMessage = r.msg
-		return r.code, r.text
+		return r.code, s.oneLine(r.text)
 	}
 	return code, text
+}
+
+// oneLine keeps only the first line of an ACL's reply text after
+// control = no_multiline_responses (Exim specification chapter "Access
+// control lists", section "Use of the control modifier").
+func (s *session) oneLine(text string) string {
+	if s.acls.Controls.NoMultilineResponses {
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			return text[:i]
+		}
+	}
+	return text
 }
 
 // acceptReply is the reply to a command whose ACL accepted (or
@@ -60,7 +72,7 @@ func (s *session) acceptReply(res acl.Result, def int, text string) (int, string
 		return def, text
 	}
 	r := s.userReply(def, res.UserMessage)
-	return r.code, r.text
+	return r.code, s.oneLine(r.text)
 }
 
 // aclReply is an SMTP reply built from an ACL's message.

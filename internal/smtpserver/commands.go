@@ -243,5 +243,9 @@ func (s *session) resetTransaction() {
 	delete(s.vars, "domain")
 	s.vars["rcpt_count"] = "0"
 	s.acls.AddedHeaders, s.acls.RemovedHeaders, s.acls.Message = nil, nil, nil
+	c := &s.acls.Controls
+	c.Freeze, c.FreezeNoTell, c.Queue, c.QueueFirstPass, c.QueueName = false, false, false, false, ""
+	c.FakeReject, c.FakeDefer, c.FakeText = false, false, ""
+	c.Submission, c.SubmissionDomain, c.SubmissionName, c.SuppressLocalFixups = false, "", "", false
 	s.acls.ResetMessage()
 }

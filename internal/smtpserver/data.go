@@ -230,6 +230,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars,
+		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {
@@ -244,8 +245,38 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 	}
 	s.msgID = ""
+	ctl := s.acls.Controls
 	if !logged {
-		s.log(fmt.Sprintf("%s <= %s H=%s P=%s S=%d", id, senderLog(s.sender), s.fullHost(), s.protocol(), size), mainlog.Main)
+		// control = fakereject logs "(=" instead of "<=" (Exim
+		// specification chapter "Access control lists", section "Use of
+		// the control modifier"); queue = adds Q=.
+		arrow := "<="
+		if ctl.FakeReject {
+			arrow = "(="
+		}
+		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), s.protocol(), size)
+		if ctl.QueueName != "" {
+			line += " Q=" + ctl.QueueName
+		}
+		s.log(line, mainlog.Main)
+		if discard == "" {
+			if ctl.Freeze {
+				s.log(id+" frozen by ACL", mainlog.Main)
+			}
+			if ctl.Queue {
+				where := ""
+				if ctl.QueueName != "" {
+					where = " in " + ctl.QueueName
+				}
+				s.log(id+" no immediate delivery: queued"+where+" by ACL", mainlog.Main)
+			}
+		}
+	}
+	if ctl.FakeReject || ctl.FakeDefer {
+		okCode, okText = 550, s.oneLine(ctl.FakeText)
+		if ctl.FakeDefer {
+			okCode = 450
+		}
 	}
 	if discard != "" {
 		s.log(fmt.Sprintf("%s => blackhole (%s ACL discarded recipients)", id, discard), mainlog.Main)

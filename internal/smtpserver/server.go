@@ -52,6 +52,10 @@ type Envelope struct {
 	// what the ACLs' add_header and remove_header asked for (removed
 	// lines stay, marked deleted with type '*').
 	AddedHeaders []string
+	// Freeze, Queue and QueueName are what the ACLs asked for with
+	// control = freeze, control = queue (or queue_only) and queue =.
+	Freeze, Queue bool
+	QueueName     string
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// Vars are the session's expansion variables when the message was

@@ -138,12 +138,13 @@ func extendedCode(s string) int {
 // splitReply splits a message into code, extended code and lines.
 func splitACLMessage(def int, msg string) aclReply {
 	r := aclReply{code: def}
+	ext := ""
 	if c, ok := replyCode(msg); ok {
 		r.code, msg = c, msg[4:]
-	}
-	ext := ""
-	if n := extendedCode(msg); n > 0 {
-		ext, msg = msg[:n], msg[n:]
+		// An extended code is recognized only after a code.
+		if n := extendedCode(msg); n > 0 {
+			ext, msg = msg[:n], msg[n:]
+		}
 	}
 	lines := strings.Split(msg, "\n")
 	for i := range lines {

@@ -77,3 +77,24 @@ func TestSplitACLMessage(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitACLMessage checks that any ACL message gives a reply whose
+// lines carry no line breaks of their own and a three-digit code.
+func FuzzSplitACLMessage(f *testing.F) {
+	for _, s := range []string{"custom", "551 5.7.1 l1\nl2", "550 5.7.1 ", "2.0.0", "999 9.999.999 x\n\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		r := splitACLMessage(550, msg)
+		if r.code < 100 || r.code > 999 {
+			t.Fatalf("%q: code %d", msg, r.code)
+		}
+		if strings.Count(r.text, "\n") != strings.Count(r.plain, "\n") {
+			t.Fatalf("%q: text %q and plain %q differ in lines", msg, r.text, r.plain)
+		}
+		hs := applyHeaderChanges(nil, []string{"x"}, strings.Split(msg, "\n"))
+		if len(hs) != len(strings.Split(msg, "\n")) {
+			t.Fatalf("%q: %d headers", msg, len(hs))
+		}
+	})
+}

@@ -8,11 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/exigo-mta/exigo/internal/acl"
-	"github.com/exigo-mta/exigo/internal/auth"
 	"github.com/exigo-mta/exigo/internal/config"
-	"github.com/exigo-mta/exigo/internal/expand"
-	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/smtpserver"
@@ -33,32 +29,23 @@ func runHostCheck(inv *Invocation, env *Env) int {
 	if !ok {
 		return code
 	}
-	auths, err := auth.NewServers(cfg)
+	parts, err := newSMTPParts(cfg, env)
 	if err != nil {
 		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 		return 1
 	}
-	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
-	engine := acl.New(cfg)
-	engine.Context = func(s *acl.Session) *expand.Context {
-		ctx := in.Context(s.Vars, s.Message)
-		ctx.Now = env.Now
-		return ctx
-	}
-	engine.ListEnv = in.ListEnv
 	srv := &smtpserver.Server{
-		Config:         cfg,
-		Instance:       in,
-		Authenticators: auths,
-		ACL:            engine,
-		Receiver:       bhReceiver{},
-		Log:            bhLog{env.Stderr},
-		Trace:          env.Stderr,
-		HostChecking:   true,
-		Notify:         env.Stdout,
-		Vars:           processVars(cfg),
-		Now:            env.Now,
+		Config:       cfg,
+		Receiver:     bhReceiver{},
+		Log:          bhLog{env.Stderr},
+		Trace:        env.Stderr,
+		HostChecking: true,
+		Notify:       env.Stdout,
+		Vars:         processVars(cfg),
+		Now:          env.Now,
 	}
+	parts.apply(srv)
+	srv.TLS = nil // -bh has no connection to negotiate TLS on
 	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+smtpserver.FormatHostAddr(peer.Addr)+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/debug"
+	"github.com/exigo-mta/exigo/internal/queuecmd"
 )
 
 // DefaultConfigFiles is the list of configuration files tried in order when
@@ -171,6 +172,12 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(argv) > 1 && argv[1] == RunLocalOption {
 		return runLocal(argv[2:], env)
 	}
+	if code, ok := runTool(argv, env); ok {
+		return code
+	}
+	if tool, args, ok := toolCall(argv); ok {
+		return tool(args, env)
+	}
 	inv, err := Parse(argv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -182,18 +189,26 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // modes maps a mode option to the function that runs it. Each mode lives
 // in its own file.
 var modes = map[string]func(*Invocation, *Env) int{
-	"-be":  runExpand,
-	"-bem": runExpand,
-	"-bP":  runPrintConfig,
-	"-bV":  runVersion,
-	"-bt":  runAddressTest,
-	"-bv":  runAddressTest,
-	"-bvs": runAddressTest,
-	"-bh":  runHostCheck,
-	"-bd":  runDaemon,
-	"-bdf": runDaemon,
-	"-bs":  runLocalSMTP,
-	"-bm":  runSendmail,
+	"-be":   runExpand,
+	"-bem":  runExpand,
+	"-bP":   runPrintConfig,
+	"-bV":   runVersion,
+	"-bt":   runAddressTest,
+	"-bv":   runAddressTest,
+	"-bvs":  runAddressTest,
+	"-bh":   runHostCheck,
+	"-bd":   runDaemon,
+	"-bdf":  runDaemon,
+	"-bs":   runLocalSMTP,
+	"-bm":   runSendmail,
+	"-brt":  runRetryTest,
+	"-bp":   runListQueue,
+	"-bpa":  runListQueue,
+	"-bpr":  runListQueue,
+	"-bpra": runListQueue,
+	"-bpru": runListQueue,
+	"-bpu":  runListQueue,
+	"-bpc":  runCountQueue,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's
@@ -216,6 +231,11 @@ func run(inv *Invocation, env *Env) int {
 func dispatch(inv *Invocation, env *Env) int {
 	if f, ok := modes[inv.Mode]; ok {
 		return f(inv, env)
+	}
+	for _, m := range queuecmd.Commands {
+		if inv.Mode == m {
+			return runMessageCommand(inv, env)
+		}
 	}
 	switch inv.Mode {
 	case "--help":
@@ -287,11 +307,11 @@ func programMode(name string) (prefix []string, known bool) {
 }
 
 // companionTools are Exim's utilities that exigo will answer to under
-// their own names; until they are built they say so.
+// their own names; until they are built they say so. The hints database
+// utilities are run by runTool (tools.go).
 var companionTools = map[string]bool{
-	"exiqgrep": true, "exigrep": true, "exiqsumm": true, "exinext": true,
+	"exiqgrep": true, "exigrep": true, "exiqsumm": true,
 	"eximstats": true, "exicyclog": true, "exiwhat": true, "exipick": true,
-	"exim_dumpdb": true, "exim_tidydb": true, "exim_fixdb": true,
 	"exim_checkaccess": true, "exim_dbmbuild": true, "exim_lock": true,
 	"exim_msgdate": true, "eximon": true,
 }

@@ -141,7 +141,8 @@ func TestMainHelpAndUnsupported(t *testing.T) {
 		{[]string{"exim", "--help"}, 1, "", helpText},
 		{[]string{"exim", "-bi"}, 1, "", "exim: option -bi is not yet supported by exigo\n"},
 		{[]string{"exim", "-bfoo"}, 1, "", "exim: string expected after -bfoo\n"},
-		{[]string{"exiqgrep"}, 1, "", "exiqgrep: this utility is not yet supported by exigo\n"},
+		{[]string{"exiqgrep"}, 1, "Exim message queue display utility.", ""},
+		{[]string{"exigrep"}, 1, "", "exigrep: this utility is not yet supported by exigo\n"},
 		{[]string{"exim", "-bI:help"}, 0, "The -bI: flag", ""},
 		{[]string{"exim", "-bI:nope"}, 1, "", "The -bI: flag"},
 	}

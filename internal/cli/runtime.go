@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
@@ -24,6 +23,7 @@ type receiving struct {
 	queue *queue.Queue
 	opts  receive.Options
 	vars  expand.VarMap
+	smtp  *smtpParts
 }
 
 // openReceiving opens the spool and logs of cfg. Errors are reported as
@@ -57,7 +57,11 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 	if cfg.Main.Bool("queue_only") {
 		q.Mode = queue.QueueOnly
 	}
-	return &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg)}, nil
+	parts, err := newSMTPParts(cfg, env)
+	if err != nil {
+		return nil, err
+	}
+	return &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts}, nil
 }
 
 // deliveryMode is the -od option's mode (spec chapter "The Exim command
@@ -91,15 +95,19 @@ func (r *receiving) smtpServer(env *Env, rcv *queue.SpoolReceiver, local bool) *
 	if local {
 		vars["sender_ident"] = rcv.User.Login
 	}
-	return &smtpserver.Server{
+	srv := &smtpserver.Server{
 		Config:   r.cfg,
-		ACL:      acl.New(r.cfg),
 		Receiver: rcv,
 		Log:      r.log,
 		Vars:     vars,
 		Now:      env.Now,
 		Local:    local,
 	}
+	r.smtp.apply(srv)
+	if local {
+		srv.TLS = nil
+	}
+	return srv
 }
 
 // failf prints an "exim: ..." error on stderr and returns exit code 1.

@@ -243,7 +243,10 @@ func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Add
 	peer := smtpserver.Peer{Addr: ip, Port: port, LocalAddr: local, LocalPort: lport}
 	srv := d.Server()
 	var conn net.Conn = c
-	if l.TLSOnConnect {
+	if l.TLSOnConnect && srv.TLS != nil {
+		// The SMTP server negotiates TLS itself before its banner.
+		peer.TLSOnConnect = true
+	} else if l.TLSOnConnect {
 		if d.TLS == nil {
 			d.Log.Write(fmt.Sprintf("TLS error on connection from [%s] (tls_on_connect): TLS support not available", ip), mainlog.Main)
 			return

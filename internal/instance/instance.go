@@ -70,6 +70,15 @@ func New(cfg *config.Config, opts Options) *Instance {
 		Debug:        opts.Debug,
 		SQLiteDBFile: cfg.Main.String("sqlite_dbfile"),
 		Now:          opts.Now,
+		LDAP: lookup.LDAPOptions{
+			DefaultServers: cfg.Main.String("ldap_default_servers"),
+			StartTLS:       cfg.Main.Bool("ldap_start_tls"),
+			RequireCert:    cfg.Main.String("ldap_require_cert"),
+			CACertFile:     cfg.Main.String("ldap_ca_cert_file"),
+			CACertDir:      cfg.Main.String("ldap_ca_cert_dir"),
+			CertFile:       cfg.Main.String("ldap_cert_file"),
+			CertKey:        cfg.Main.String("ldap_cert_key"),
+		},
 	}
 	if d := cfg.Main.Duration("sqlite_lock_timeout"); d > 0 {
 		lo.SQLiteTimeout = d
@@ -98,6 +107,7 @@ func (in *Instance) Context(vars expand.Vars, msg expand.Message) *expand.Contex
 		Debug:     in.Debug,
 		Now:       in.now,
 	}
+	ctx.Conds.LDAPAuth = in.Lookups.LDAPAuth
 	env := in.ListEnv(func(s string) (string, error) { return expand.String(s, ctx) })
 	ctx.Lists = ListMatcher{Env: env}
 	return ctx

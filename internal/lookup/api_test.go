@@ -28,7 +28,7 @@ func TestKind(t *testing.T) {
 
 func TestTypes(t *testing.T) {
 	got := strings.Join(Types(), " ")
-	want := "lsearch wildlsearch nwildlsearch iplsearch cdb dbm dbmjz dbmnz dnsdb dsearch passwd sqlite"
+	want := "lsearch wildlsearch nwildlsearch iplsearch cdb dbm dbmjz dbmnz dnsdb dsearch ldap ldapdn ldapm passwd sqlite"
 	if got != want {
 		t.Errorf("Types() = %q, want %q", got, want)
 	}
@@ -36,9 +36,9 @@ func TestTypes(t *testing.T) {
 
 func TestNotYetSupported(t *testing.T) {
 	r := New(Options{})
-	_, _, err := r.Query("ldap", "ldap:///o=x", nil)
+	_, _, err := r.Query("mysql", "select 1", nil)
 	if err == nil || !strings.Contains(err.Error(), "not supported by exigo") {
-		t.Errorf("ldap: %v", err)
+		t.Errorf("mysql: %v", err)
 	}
 }
 

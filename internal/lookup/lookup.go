@@ -1,7 +1,7 @@
 // Package lookup implements Exim's file and database lookups: the
 // single-key types (lsearch, wildlsearch, nwildlsearch, iplsearch, dsearch,
 // cdb, dbm, dbmnz, dbmjz) and the query-style types (dnsdb, sqlite,
-// passwd), with partial matching, "*" and "*@" defaults, lookup options
+// passwd, ldap, ldapm, ldapdn), with partial matching, "*" and "*@" defaults, lookup options
 // such as ",ret=key", open-file and result caching, and the quote_<type>
 // operators.
 //
@@ -83,7 +83,7 @@ type DeferError struct {
 
 // Error returns `lookup of "<Key>" gave DEFER: <Msg>`, the text Exim shows.
 func (e *DeferError) Error() string {
-	return fmt.Sprintf("lookup of %q gave DEFER: %s", e.Key, e.Msg)
+	return fmt.Sprintf("lookup of \"%s\" gave DEFER: %s", e.Key, e.Msg)
 }
 
 // OpenError is a failure to open a lookup's file or database.
@@ -118,6 +118,8 @@ type Options struct {
 	PasswdFile string
 	// Now gives the time for dnsdb cache expiry (default time.Now).
 	Now func() time.Time
+	// LDAP holds the ldap_* main options.
+	LDAP LDAPOptions
 }
 
 // Expander expands a string (used for wildlsearch keys); may be nil, in
@@ -134,6 +136,9 @@ type Registry struct {
 	tick  uint64               // LRU clock
 	cache map[cacheKey]cacheEntry
 	dbs   map[string]*sql.DB // open SQLite databases
+
+	ldapMu    sync.Mutex           // held during LDAP operations
+	ldapConns map[string]*ldapConn // cached LDAP connections, by server
 }
 
 // New returns a Registry with the given options.
@@ -179,16 +184,16 @@ var typeTable = map[string]typeInfo{
 	"dbmjz": {SingleKey, true}, "dbmnz": {SingleKey, true},
 	"dsearch": {SingleKey, true}, "nis": {SingleKey, false},
 	"nis0": {SingleKey, false}, "dnsdb": {QueryStyle, true},
-	"ldap": {QueryStyle, false}, "ldapdn": {QueryStyle, false},
-	"ldapm": {QueryStyle, false}, "mysql": {QueryStyle, false},
+	"ldap": {QueryStyle, true}, "ldapdn": {QueryStyle, true},
+	"ldapm": {QueryStyle, true}, "mysql": {QueryStyle, false},
 	"pgsql": {QueryStyle, false}, "passwd": {QueryStyle, true},
 	"sqlite": {QueryStyle, true},
 }
 
 // Kind tells whether typ (a bare type name, without partial-, "*" or
 // options) is single-key or query-style; ok is false for an unknown name.
-// Types Exim knows but exigo does not implement yet (ldap, ldapdn, ldapm,
-// mysql, pgsql, nis, nis0) are known here; looking them up fails with an
+// Types Exim knows but exigo does not implement yet (mysql, pgsql, nis,
+// nis0) are known here; looking them up fails with an
 // error saying so.
 func Kind(typ string) (k KindType, ok bool) {
 	ti, ok := typeTable[typ]
@@ -264,6 +269,7 @@ func (r *Registry) Flush() {
 		delete(r.dbs, f)
 	}
 	r.debugf("search_tidyup called")
+	r.ldapCloseAll()
 }
 
 func (r *Registry) debugf(format string, args ...any) {

@@ -31,6 +31,8 @@ func (r *Registry) query(st *typeSpec, q string) (string, bool, error) {
 		v, found, err = r.sqlite(st, q)
 	case "passwd":
 		v, found, err = r.passwd(q)
+	case "ldap", "ldapm", "ldapdn":
+		v, found, err = r.ldap(st.name, q)
 	}
 	if err != nil {
 		if d, ok := err.(*DeferError); ok && d.Key == "" {

@@ -137,16 +137,6 @@ func (s *session) cmdHELP(arg string) error {
 	return nil
 }
 
-func (s *session) cmdSTARTTLS(arg string) error {
-	if !s.esmtp || s.srv.Config.Main.String("tls_advertise_hosts") == "" {
-		return s.synprotError(503, "STARTTLS command used when not advertised")
-	}
-	// The TLS handshake is not implemented; Exim without a certificate
-	// answers the same way.
-	s.reply(454, "TLS currently unavailable")
-	return nil
-}
-
 // cmdVRFY runs the VRFY ACL (unset: 252 Administrative prohibition).
 func (s *session) cmdVRFY(arg string) error {
 	return s.verifyCommand(acl.VRFY, "VRFY", arg)

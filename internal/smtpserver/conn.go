@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/smtp"
+	"github.com/exigo-mta/exigo/internal/tlsserver"
 )
 
 // maxLine caps an SMTP command line.
@@ -71,6 +73,10 @@ type session struct {
 	started                                   func()
 	freeRSETUsed, nonmailChecked, nonmailHost bool
 	auth                                      authState
+	// conn is the network connection when there is one (the daemon), for
+	// STARTTLS; tls is the TLS state once negotiated.
+	conn net.Conn
+	tls  *tlsserver.State
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -83,6 +89,9 @@ func (srv *Server) Serve(ctx context.Context, r io.Reader, w io.Writer, peer Pee
 // checks and before the first reply (-bh prints its banner there).
 func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer, peer Peer, started func()) error {
 	s := &session{srv: srv, ctx: ctx, r: bufio.NewReaderSize(r, 4096), w: bufio.NewWriter(w), peer: peer}
+	if c, ok := r.(net.Conn); ok && any(w) == any(r) {
+		s.conn = c
+	}
 	s.vars = expand.VarMap{}
 	for k, v := range srv.Vars {
 		s.vars[k] = v
@@ -97,7 +106,10 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
 	s.started = started
-	defer s.w.Flush()
+	if peer.TLSOnConnect && !s.tlsOnConnect() {
+		return nil
+	}
+	defer func() { s.w.Flush() }()
 	err := s.run()
 	if errors.Is(err, errClose) {
 		return nil
@@ -245,6 +257,12 @@ func (s *session) protocol() string {
 	p := "smtp"
 	if s.esmtp {
 		p = "esmtp"
+		if s.tls != nil {
+			p += "s"
+		}
+		if s.auth.done {
+			p += "a"
+		}
 	}
 	if s.srv.Local {
 		p = "local-" + p

@@ -138,7 +138,7 @@ func (s *session) ehloKeywords() []string {
 	if s.chunking {
 		kw = append(kw, "CHUNKING")
 	}
-	if s.hostOption("tls_advertise_hosts") {
+	if s.tls == nil && s.hostOption("tls_advertise_hosts") {
 		kw = append(kw, "STARTTLS")
 	}
 	if main.Bool("prdr_enable") {

@@ -26,6 +26,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/tlsserver"
 )
 
 // Envelope is the envelope of a received message.
@@ -99,6 +100,9 @@ type Peer struct {
 	// LocalAddr and LocalPort are the interface the client connected to.
 	LocalAddr netip.Addr
 	LocalPort int
+	// TLSOnConnect starts TLS before the banner (tls_on_connect_ports);
+	// it needs Server.TLS and a net.Conn.
+	TLSOnConnect bool
 }
 
 // Server holds what every session of one configuration shares.
@@ -129,6 +133,8 @@ type Server struct {
 	// Instance supplies lookups, named lists and list matching for
 	// expansions; nil gives expansions without them.
 	Instance *instance.Instance
+	// TLS negotiates STARTTLS; nil answers STARTTLS with 454.
+	TLS *tlsserver.Config
 	// Authenticators are the server sides of the configured
 	// authenticators, in configuration order (auth.NewServers).
 	Authenticators []*auth.Server

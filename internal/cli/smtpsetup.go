@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/auth"
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/instance"
+	"github.com/exigo-mta/exigo/internal/smtpserver"
+	"github.com/exigo-mta/exigo/internal/tlsserver"
+)
+
+// smtpParts are what every SMTP server of one configuration shares: the
+// instance (lookups, lists), the ACL engine wired to it, the
+// authenticators and the TLS settings.
+type smtpParts struct {
+	in    *instance.Instance
+	acl   *acl.Engine
+	auths []*auth.Server
+	tls   *tlsserver.Config
+}
+
+// newSMTPParts builds the shared parts; errors are configuration errors
+// in Exim's words (a bad authenticator or tls_require_ciphers).
+func newSMTPParts(cfg *config.Config, env *Env) (*smtpParts, error) {
+	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+	engine := acl.New(cfg)
+	engine.Context = func(s *acl.Session) *expand.Context {
+		ctx := in.Context(s.Vars, s.Message)
+		ctx.Now = env.Now
+		return ctx
+	}
+	engine.ListEnv = in.ListEnv
+	auths, err := auth.NewServers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	t, err := tlsserver.New(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &smtpParts{in: in, acl: engine, auths: auths, tls: t}, nil
+}
+
+// apply sets the shared parts on a server.
+func (p *smtpParts) apply(srv *smtpserver.Server) {
+	srv.Instance = p.in
+	srv.ACL = p.acl
+	srv.Authenticators = p.auths
+	srv.TLS = p.tls
+}

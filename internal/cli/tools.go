@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/tools"
+)
+
+// builtTools are the companion utilities exigo answers to, by argv[0]
+// or as "exigo --tool NAME args...". Spec: chapter "Exim utilities".
+var builtTools = map[string]func(args []string, env *Env) int{
+	"exiqgrep": runExiqgrep,
+	"exiqsumm": runExiqsumm,
+}
+
+// toolCall returns the tool a command line names, with its arguments.
+func toolCall(argv []string) (func([]string, *Env) int, []string, bool) {
+	name := baseName(argv[0])
+	if f, ok := builtTools[name]; ok {
+		return f, argv[1:], true
+	}
+	if len(argv) >= 3 && argv[1] == "--tool" {
+		if f, ok := builtTools[argv[2]]; ok {
+			return f, argv[3:], true
+		}
+	}
+	return nil, nil, false
+}
+
+// runExiqgrep implements exiqgrep: it lists the queue itself (with -E,
+// by running that binary's -bpu or -bp) and filters the listing.
+func runExiqgrep(args []string, env *Env) int {
+	x, code, ok := tools.ParseExiqgrep(args)
+	if !ok {
+		io.WriteString(env.Stdout, tools.ExiqgrepHelp)
+		return code
+	}
+	var listing bytes.Buffer
+	if x.Exim != "" {
+		argv := []string{}
+		if x.Config != "" {
+			argv = append(argv, "-C", x.Config)
+		}
+		cmd := exec.Command(x.Exim, append(argv, x.ListingMode())...)
+		cmd.Stdout, cmd.Stderr = &listing, env.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(env.Stderr, "exiqgrep: %v\n", err)
+			return 1
+		}
+	} else {
+		inv := &Invocation{Name: "exim", ConfigFile: x.Config, Mode: x.ListingMode()}
+		sub := *env
+		sub.Stdout = &listing
+		if rc := runListQueue(inv, &sub); rc != 0 {
+			return rc
+		}
+	}
+	if err := x.Run(env.Stdout, &listing, env.Now()); err != nil {
+		fmt.Fprintf(env.Stderr, "exiqgrep: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runExiqsumm implements exiqsumm: a summary of a -bp listing read from
+// standard input.
+func runExiqsumm(args []string, env *Env) int {
+	o, ok := tools.ParseExiqsumm(args)
+	if !ok {
+		fmt.Fprintln(env.Stderr, "exiqsumm: unknown option")
+		return 1
+	}
+	if err := tools.Exiqsumm(env.Stdout, env.Stdin, o, time.Now()); err != nil {
+		fmt.Fprintf(env.Stderr, "exiqsumm: %v\n", err)
+		return 1
+	}
+	return 0
+}

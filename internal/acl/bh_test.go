@@ -135,33 +135,7 @@ func TestBH(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(f), ".txt")
 		t.Run(name, func(t *testing.T) {
 			c := readCase(t, f)
-			dir, err := os.MkdirTemp("", "exigo-acl-bh-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			spool := filepath.Join(dir, "spool")
-			if err := os.MkdirAll(filepath.Join(spool, "db"), 0o777); err != nil {
-				t.Fatal(err)
-			}
-			os.Chmod(dir, 0o755)
-			os.Chmod(spool, 0o777)
-			os.Chmod(filepath.Join(spool, "db"), 0o777)
-			for n, text := range c.files {
-				if err := os.WriteFile(filepath.Join(dir, n), []byte(strings.ReplaceAll(text, "DIR", dir)), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			conf := strings.ReplaceAll(c.conf, "SPOOL", spool)
-			conf = strings.ReplaceAll(conf, "DIR", dir)
-			if !strings.Contains(conf, "spool_directory") {
-				conf = "spool_directory = " + spool + "\n" + conf
-			}
-			conf = "primary_hostname = test.example\n" + conf
-			path := filepath.Join(dir, "exim.conf")
-			if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path, spool := writeBHCase(t, c)
 			res := oracletest.Run(t, exim, c.in, "-C", path, "-bh", c.host)
 			want := filter(res.Stderr)
 			if len(want) == 0 {
@@ -383,4 +357,38 @@ func playBH(t *testing.T, path string, c bhCase) string {
 		}
 	}
 	return out.String()
+}
+
+// writeBHCase writes a case's configuration and files into a new
+// temporary directory and returns the configuration's path and the spool.
+func writeBHCase(t *testing.T, c bhCase) (path, spool string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "exigo-acl-bh-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	spool = filepath.Join(dir, "spool")
+	if err := os.MkdirAll(filepath.Join(spool, "db"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	os.Chmod(spool, 0o777)
+	os.Chmod(filepath.Join(spool, "db"), 0o777)
+	for n, text := range c.files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(strings.ReplaceAll(text, "DIR", dir)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := strings.ReplaceAll(c.conf, "SPOOL", spool)
+	conf = strings.ReplaceAll(conf, "DIR", dir)
+	if !strings.Contains(conf, "spool_directory") {
+		conf = "spool_directory = " + spool + "\n" + conf
+	}
+	conf = "primary_hostname = test.example\n" + conf
+	path = filepath.Join(dir, "exim.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, spool
 }

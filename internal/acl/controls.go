@@ -57,9 +57,9 @@ var controls = map[string]controlDef{
 }
 
 // fakeRejectText is Exim's default text for fakereject and fakedefer.
-const fakeRejectText = "Your message has been rejected but is being\n" +
-	"kept for evaluation.\nIf it was a legitimate message, it may still be\n" +
-	"delivered to the target recipient(s)."
+const fakeRejectText = "Your message has been rejected but is being kept for evaluation.\n" +
+	"If it was a legitimate message, it may still be delivered to the target\n" +
+	"recipient(s)."
 
 // control applies "control = name/options". Specification section "Use
 // of the control modifier".

@@ -373,6 +373,11 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 				}
 				r.trace(depth, "%s: %s", endName(name, kind), word)
 				user, log := r.messages(sr)
+				if sr.endpass {
+					// With endpass, message is the text for a denial
+					// (section "ACL verbs", accept).
+					user = ""
+				}
 				return outcome{rc: v, user: user, log: log}
 			}
 			if sr.endpass {

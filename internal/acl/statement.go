@@ -292,7 +292,7 @@ func (r *run) aclCondition(st *config.ACLStatement, raw string, depth int, sr *s
 	switch out.rc {
 	case rcDiscard:
 		if st.Verb != "accept" && st.Verb != "discard" {
-			sr.err = fmt.Sprintf("nested ACL returned \"discard\" for \"%s\" verb", st.Verb)
+			sr.err = fmt.Sprintf("nested ACL returned \"discard\" for \"%s\" command (only allowed with \"accept\" or \"discard\")", st.Verb)
 			return rcError
 		}
 	case rcError, rcDefer:

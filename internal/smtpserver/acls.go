@@ -1,6 +1,10 @@
 package smtpserver
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 )
@@ -25,8 +29,9 @@ func (s *session) runACL(stage acl.Stage) acl.Result {
 }
 
 // failReply is the code and text of an ACL that did not accept, for the
-// stage (deny and drop 550, defer 451; errors are 451 as well).
-func failReply(stage acl.Stage, res acl.Result) (int, string) {
+// stage (deny and drop 550, defer 451; errors are 451 as well), with the
+// ACL's message (its own code checked, see userReply).
+func (s *session) failReply(stage acl.Stage, res *acl.Result) (int, string) {
 	code := 550
 	text := textProhibited
 	switch res.Verdict {
@@ -40,16 +45,129 @@ func failReply(stage acl.Stage, res acl.Result) (int, string) {
 		code = 252
 	}
 	if res.UserMessage != "" && res.Verdict != acl.Error {
-		text = res.UserMessage
+		r := s.userReply(code, res.UserMessage)
+		res.UserMessage = r.msg
+		return r.code, s.oneLine(r.text)
 	}
 	return code, text
 }
 
+// oneLine keeps only the first line of an ACL's reply text after
+// control = no_multiline_responses (Exim specification chapter "Access
+// control lists", section "Use of the control modifier").
+func (s *session) oneLine(text string) string {
+	if s.acls.Controls.NoMultilineResponses {
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			return text[:i]
+		}
+	}
+	return text
+}
+
+// acceptReply is the reply to a command whose ACL accepted (or
+// discarded): the ACL's message with its codes when it set one, else
+// def and text.
+func (s *session) acceptReply(res acl.Result, def int, text string) (int, string) {
+	if res.UserMessage == "" || res.Verdict == acl.Error {
+		return def, text
+	}
+	r := s.userReply(def, res.UserMessage)
+	return r.code, s.oneLine(r.text)
+}
+
+// aclReply is an SMTP reply built from an ACL's message.
+type aclReply struct {
+	code  int
+	text  string // the lines, each with the extended code when one was given
+	plain string // the lines without codes
+	msg   string // the message, its code corrected
+}
+
+// userReply builds the reply for an ACL message. The message may start
+// with a response code ("550 ") and then an extended code ("5.7.1 "),
+// which is repeated on every line; leading white space of continuation
+// lines is dropped. A code whose first digit is not that of the default
+// code def is logged and replaced by def. Exim specification chapter
+// "Access control lists", section "ACL modifiers", message.
+func (s *session) userReply(def int, msg string) aclReply {
+	if c, ok := replyCode(msg); ok && c/100 != def/100 {
+		s.log(fmt.Sprintf("configured error code starts with incorrect digit (expected %d) in \"%s\"", def/100, msg), mainlog.Main, mainlog.Panic)
+		msg = strconv.Itoa(def) + msg[3:]
+	}
+	r := splitACLMessage(def, msg)
+	r.msg = msg
+	return r
+}
+
+// replyCode reads a leading three-digit code followed by a space.
+func replyCode(msg string) (int, bool) {
+	if len(msg) < 4 || msg[3] != ' ' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(msg[:3])
+	if err != nil || msg[0] < '1' || msg[0] > '9' {
+		return 0, false
+	}
+	return n, true
+}
+
+// extendedCode returns the length of a leading "d.ddd.ddd " extended
+// response code, 0 for none.
+func extendedCode(s string) int {
+	i := 0
+	for part := 0; part < 3; part++ {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' && i-start < 3 {
+			i++
+		}
+		if i == start || (part == 0 && i-start != 1) {
+			return 0
+		}
+		sep := byte('.')
+		if part == 2 {
+			sep = ' '
+		}
+		if i >= len(s) || s[i] != sep {
+			return 0
+		}
+		i++
+	}
+	return i
+}
+
+// splitReply splits a message into code, extended code and lines.
+func splitACLMessage(def int, msg string) aclReply {
+	r := aclReply{code: def}
+	ext := ""
+	if c, ok := replyCode(msg); ok {
+		r.code, msg = c, msg[4:]
+		// An extended code is recognized only after a code.
+		if n := extendedCode(msg); n > 0 {
+			ext, msg = msg[:n], msg[n:]
+		}
+	}
+	lines := strings.Split(msg, "\n")
+	for i := range lines {
+		if i > 0 {
+			lines[i] = strings.TrimLeft(lines[i], " \t")
+		}
+	}
+	r.plain = strings.Join(lines, "\n")
+	if ext != "" {
+		for i := range lines {
+			lines[i] = ext + lines[i]
+		}
+	}
+	r.text = strings.Join(lines, "\n")
+	return r
+}
+
 // aclReject answers a failed ACL and logs it. what is the log text after
 // "rejected " (e.g. "MAIL <a@b>"), prefix the text before it (e.g.
-// "H=... F=<a@b> ").
-func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string) {
-	code, text := failReply(stage, res)
+// "H=... F=<a@b> "). It returns the reply's text without codes (what
+// DATA's 503 quotes when every RCPT was rejected alike).
+func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string) string {
+	code, text := s.failReply(stage, &res)
 	if res.Verdict == acl.Error && res.LogMessage == "" && res.Err != nil {
 		res.LogMessage = res.Err.Error()
 	}
@@ -66,8 +184,26 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 	if m := logText(res); m != "" {
 		line += ": " + m
 	}
-	s.log(line, mainlog.Main, mainlog.Reject)
+	s.logRejection(res, line)
 	s.reply(code, text)
+	if res.UserMessage != "" && res.Verdict != acl.Error {
+		return splitACLMessage(code, res.UserMessage).plain
+	}
+	return text
+}
+
+// logRejection writes a rejection's log line to the logs the ACL's
+// log_reject_target chose (main and reject by default; none when it was
+// set empty). Exim specification chapter "Access control lists", section
+// "ACL modifiers", log_reject_target.
+func (s *session) logRejection(res acl.Result, line string) {
+	to := []mainlog.Which{mainlog.Main, mainlog.Reject}
+	if res.RejectLogsSet {
+		to = res.RejectLogs
+	}
+	if len(to) > 0 {
+		s.log(line, to...)
+	}
 }
 
 // logText is what the log says after the rejection: log_message, or the

@@ -107,7 +107,11 @@ func (s *session) cmdQUIT(arg string) error {
 	}
 	if s.srv.Config.Main.String("acl_smtp_quit") != "" {
 		res := s.runACL(acl.Quit)
-		if res.Verdict != acl.Accept {
+		switch res.Verdict {
+		case acl.Accept:
+		case acl.Error:
+			s.log("ACL for QUIT returned ERROR: "+logText(res), mainlog.Main, mainlog.Panic)
+		default:
 			s.log(fmt.Sprintf("ACL for QUIT returned ERROR: QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)", strings.ToLower(res.Verdict.String())), mainlog.Main, mainlog.Panic)
 		}
 	}
@@ -163,7 +167,7 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 		}
 		return nil
 	}
-	code, text := failReply(stage, res)
+	code, text := s.failReply(stage, &res)
 	if stage == acl.EXPN && code == 252 {
 		code = 550
 	}
@@ -185,7 +189,7 @@ func (s *session) logReject(res acl.Result, prefix, what string, code int) {
 	if m := logText(res); m != "" {
 		line += ": " + m
 	}
-	s.log(line, mainlog.Main, mainlog.Reject)
+	s.logRejection(res, line)
 }
 
 // cmdETRN runs the ETRN ACL. Exim specification chapter "SMTP
@@ -203,7 +207,7 @@ func (s *session) cmdETRN(arg string) error {
 		s.reply(250, "OK")
 		return nil
 	}
-	code, text := failReply(acl.ETRN, res)
+	code, text := s.failReply(acl.ETRN, &res)
 	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), "ETRN "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
@@ -217,14 +221,21 @@ func (s *session) resetTransaction() {
 	s.sender, s.senderSet = "", false
 	s.recipients = nil
 	s.rcptFails = 0
-	s.rcptReply, s.rcptCode = "", 0
-	s.discard = ""
+	s.rcptReply, s.rcptSame, s.rcptPending = "", false, false
+	s.mailFailed = false
+	s.discard, s.discardLog, s.discarded = "", "", 0
 	s.bodyType, s.utf8 = "", false
 	delete(s.vars, "sender_address")
+	delete(s.vars, "sender_address_local_part")
+	delete(s.vars, "sender_address_domain")
 	delete(s.vars, "recipients")
 	delete(s.vars, "local_part")
 	delete(s.vars, "domain")
 	s.vars["rcpt_count"] = "0"
-	s.acls.AddedHeaders = nil
+	s.acls.AddedHeaders, s.acls.RemovedHeaders, s.acls.Message = nil, nil, nil
+	c := &s.acls.Controls
+	c.Freeze, c.FreezeNoTell, c.Queue, c.QueueFirstPass, c.QueueName = false, false, false, false, ""
+	c.FakeReject, c.FakeDefer, c.FakeText = false, false, ""
+	c.Submission, c.SubmissionDomain, c.SubmissionName, c.SuppressLocalFixups = false, "", "", false
 	s.acls.ResetMessage()
 }

@@ -42,9 +42,18 @@ type session struct {
 	senderSet  bool
 	recipients []string
 	rcptFails  int    // RCPTs rejected in this transaction
-	rcptReply  string // text of the last RCPT rejection (for DATA's 503)
-	rcptCode   int
+	rcptReply  string // text of the first RCPT rejection (for DATA's 503)
+	rcptSame   bool   // every RCPT rejection so far had the text rcptReply
+	// rcptPending is true after a RCPT rejection until the next DATA or
+	// BDAT: with PIPELINING advertised, that DATA's 503 is "expected".
+	rcptPending bool
+	// mailFailed is true after a MAIL command failed (syntax or ACL):
+	// with PIPELINING advertised, the RCPTs that follow are "expected"
+	// protocol errors.
+	mailFailed bool
 	discard    string // stage whose ACL discarded the message ("MAIL", "RCPT")
+	discardLog string // the MAIL ACL's log text for its discarded recipients
+	discarded  int    // recipients discarded
 	bodyType   string
 	utf8       bool
 	chunking   bool // CHUNKING was advertised
@@ -92,7 +101,7 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		Vars:         s.vars,
 		Trace:        srv.Trace,
 		HostChecking: srv.HostChecking,
-		LogWrite:     s.log,
+		LogWrite:     s.logACL,
 		LogPrefix:    func() string { return "H=" + s.fullHost() + " " },
 		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
@@ -182,6 +191,14 @@ func (s *session) log(text string, to ...mainlog.Which) {
 		text = s.msgID + " " + text
 	}
 	s.srv.Log.Write(text, to...)
+}
+
+// logACL writes a log line for the ACL engine, which puts the message
+// id in front itself.
+func (s *session) logACL(text string, to ...mainlog.Which) {
+	if s.srv.Log != nil {
+		s.srv.Log.Write(text, to...)
+	}
 }
 
 // trace writes a -bh ">>> " line.
@@ -290,10 +307,11 @@ func (s *session) start() error {
 	if s.started != nil {
 		s.started()
 	}
+	var connectRes acl.Result
 	if cfg.String("acl_smtp_connect") != "" {
-		res := s.runACL(acl.Connect)
-		if res.Verdict != acl.Accept {
-			s.aclReject(acl.Connect, res, "", "")
+		connectRes = s.runACL(acl.Connect)
+		if connectRes.Verdict != acl.Accept {
+			s.aclReject(acl.Connect, connectRes, "", "")
 			return errClose
 		}
 	}
@@ -302,6 +320,13 @@ func (s *session) start() error {
 		if v, err := s.expand(h); err == nil {
 			s.vars["smtp_active_hostname"] = v
 		}
+	}
+	// An accepting connect ACL's message replaces smtp_banner (Exim
+	// specification chapter "Access control lists", section "ACL
+	// modifiers", message).
+	if connectRes.UserMessage != "" {
+		s.reply(s.acceptReply(connectRes, smtp.C220ServiceReady, ""))
+		return nil
 	}
 	banner, err := s.expand(cfg.String("smtp_banner"))
 	if err != nil {

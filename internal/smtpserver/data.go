@@ -15,17 +15,27 @@ import (
 	"github.com/exigo-mta/exigo/internal/smtp"
 )
 
-// noRecipients answers DATA or BDAT when no RCPT was accepted.
+// noRecipients answers DATA or BDAT when no RCPT was accepted. When
+// every RCPT was rejected with the same text, the reply quotes it. The
+// first DATA after rejected RCPTs is an "expected" error when PIPELINING
+// was advertised: it is not counted as a protocol error, and its reply
+// says "Valid" rather than "valid" (Exim specification chapter "Main
+// configuration", option smtp_max_synprot_errors).
 func (s *session) noRecipients(cmd string) error {
-	valid := "valid"
-	if s.heloDone && s.rcptFails > 0 {
-		valid = "Valid"
+	expected := s.pipelining && s.rcptPending
+	s.rcptPending = false
+	text := "valid RCPT command must precede " + cmd
+	if expected {
+		text = "V" + text[1:]
 	}
-	if s.rcptFails > 0 {
-		s.reply(503, "All RCPT commands were rejected with this error:\n"+s.rcptReply+"\n"+valid+" RCPT command must precede "+cmd)
+	if s.rcptFails > 0 && s.rcptSame {
+		text = "All RCPT commands were rejected with this error:\n" + s.rcptReply + "\n" + text
+	}
+	if expected {
+		s.reply(503, text)
 		return nil
 	}
-	return s.synprotError(503, valid+" RCPT command must precede "+cmd)
+	return s.synprotError(503, text)
 }
 
 // cmdDATA handles DATA: the predata ACL, the 354 go-ahead, the message
@@ -34,9 +44,10 @@ func (s *session) cmdDATA(arg string) error {
 	if arg != "" {
 		return s.synprotError(501, "unexpected argument data")
 	}
-	if len(s.recipients) == 0 {
+	if len(s.recipients) == 0 && s.discarded == 0 {
 		return s.noRecipients("DATA")
 	}
+	code, text := smtp.C354StartData, `Enter message, ending with "." on a line by itself`
 	if s.srv.Config.Main.String("acl_smtp_predata") != "" {
 		res := s.runACL(acl.Predata)
 		if res.Verdict != acl.Accept {
@@ -46,8 +57,9 @@ func (s *session) cmdDATA(arg string) error {
 			}
 			return nil
 		}
+		code, text = s.acceptReply(res, code, text)
 	}
-	s.reply(smtp.C354StartData, `Enter message, ending with "." on a line by itself`)
+	s.reply(code, text)
 	s.w.Flush()
 	limit := s.sizeLimit()
 	if !s.esmtp || true {
@@ -118,7 +130,7 @@ func (s *session) cmdBDAT(arg string) error {
 	if size < 0 || len(fields) > 2 || (len(fields) == 2 && !last) {
 		return s.synprotError(501, "missing size for BDAT command")
 	}
-	if len(s.recipients) == 0 {
+	if len(s.recipients) == 0 && s.discarded == 0 {
 		return s.noRecipients("BDAT")
 	}
 	chunk := make([]byte, 0, min(size, 1<<20))
@@ -159,21 +171,38 @@ func (s *session) receive(data []byte, prefix string) error {
 		delete(s.vars, "received_for")
 	}
 	received := s.receivedHeader()
-	size := int64(len(received)) + int64(len(body)) + 1
-	for _, h := range headers {
-		size += int64(len(h.Text))
+	// The header lines the MAIL, RCPT and predata ACLs queued are applied
+	// before the DATA ACL runs; those the DATA ACL queues, after it.
+	hs := make(message.Headers, 0, len(headers)+len(s.acls.AddedHeaders)+1)
+	hs = append(hs, message.Header{Name: "Received", Text: received, Type: 'P'})
+	hs = append(hs, headers...)
+	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
+	s.acls.AddedHeaders, s.acls.RemovedHeaders = nil, nil
+	charset := s.srv.Config.Main.String("headers_charset")
+	if charset == "" {
+		charset = "UTF-8"
 	}
+	s.acls.Message = &headerView{hs: hs, charset: charset}
+	size := liveSize(hs) + int64(len(body)) + 1
 	s.vars["message_size"] = strconv.FormatInt(size, 10)
 	s.vars["message_body_size"] = strconv.Itoa(len(body))
-	discard := s.discard
+	// A message whose recipients were all discarded is not given to the
+	// DATA ACL; it is "delivered" to a blackhole.
+	discard := ""
+	if len(s.recipients) == 0 {
+		discard = s.discard
+	}
+	okCode, okText := 250, prefix+"OK id="+id
 	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
 		res := s.runACL(acl.Data)
 		switch res.Verdict {
 		case acl.Accept:
+			okCode, okText = s.acceptReply(res, okCode, okText)
 		case acl.Discard:
 			discard = "DATA"
+			okCode, okText = s.acceptReply(res, okCode, okText)
 		default:
-			code, text := failReply(acl.Data, res)
+			code, text := s.failReply(acl.Data, &res)
 			s.logReject(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA", code)
 			s.reply(code, text)
 			s.resetTransaction()
@@ -183,11 +212,25 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 	}
+	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
+	size = liveSize(hs) + int64(len(body)) + 1
+	// The Receiver adds the Received: header itself: hand it the other
+	// lines.
+	headers = make(message.Headers, 0, len(hs))
+	receivedText := ""
+	for i := range hs {
+		if receivedText == "" && hs[i].Type == 'P' && hs[i].Text == received {
+			receivedText = received
+			continue
+		}
+		headers = append(headers, hs[i])
+	}
 	env := &Envelope{
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		AddedHeaders: s.acls.AddedHeaders, Received: received, Vars: s.vars,
+		Received: receivedText, Vars: s.vars,
+		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {
@@ -202,8 +245,38 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 	}
 	s.msgID = ""
+	ctl := s.acls.Controls
 	if !logged {
-		s.log(fmt.Sprintf("%s <= %s H=%s P=%s S=%d", id, senderLog(s.sender), s.fullHost(), s.protocol(), size), mainlog.Main)
+		// control = fakereject logs "(=" instead of "<=" (Exim
+		// specification chapter "Access control lists", section "Use of
+		// the control modifier"); queue = adds Q=.
+		arrow := "<="
+		if ctl.FakeReject {
+			arrow = "(="
+		}
+		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), s.protocol(), size)
+		if ctl.QueueName != "" {
+			line += " Q=" + ctl.QueueName
+		}
+		s.log(line, mainlog.Main)
+		if discard == "" {
+			if ctl.Freeze {
+				s.log(id+" frozen by ACL", mainlog.Main)
+			}
+			if ctl.Queue {
+				where := ""
+				if ctl.QueueName != "" {
+					where = " in " + ctl.QueueName
+				}
+				s.log(id+" no immediate delivery: queued"+where+" by ACL", mainlog.Main)
+			}
+		}
+	}
+	if ctl.FakeReject || ctl.FakeDefer {
+		okCode, okText = 550, s.oneLine(ctl.FakeText)
+		if ctl.FakeDefer {
+			okCode = 450
+		}
 	}
 	if discard != "" {
 		s.log(fmt.Sprintf("%s => blackhole (%s ACL discarded recipients)", id, discard), mainlog.Main)
@@ -211,7 +284,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	} else if s.srv.HostChecking {
 		s.msgID = id
 	}
-	s.reply(250, prefix+"OK id="+id)
+	s.reply(okCode, okText)
 	if s.srv.HostChecking && s.srv.Notify != nil {
 		s.w.Flush()
 		io.WriteString(s.srv.Notify, "\n**** SMTP testing: that is not a real message id!\n\n")

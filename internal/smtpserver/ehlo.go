@@ -58,8 +58,9 @@ func (s *session) hello(verb, arg string) error {
 	}
 	s.esmtp = verb == "EHLO"
 	s.vars["received_protocol"] = s.protocol()
+	var res acl.Result
 	if s.srv.Config.Main.String("acl_smtp_helo") != "" {
-		res := s.runACL(acl.HELO)
+		res = s.runACL(acl.HELO)
 		if res.Verdict != acl.Accept {
 			s.aclReject(acl.HELO, res, "H="+s.fullHost()+" ", "EHLO or HELO "+arg)
 			s.helo, s.heloDone, s.esmtp = oldHelo, oldDone, oldESMTP
@@ -73,17 +74,27 @@ func (s *session) hello(verb, arg string) error {
 		}
 	}
 	s.heloDone = true
-	greeting := fmt.Sprintf("%s Hello %s [%s]", s.hostname(), arg, s.hostAddr())
+	code, greeting := 250, fmt.Sprintf("%s Hello %s [%s]", s.hostname(), arg, s.hostAddr())
 	if !s.peer.Addr.IsValid() && s.vars["sender_ident"] != "" {
 		// A local session (-bs): "Hello <login> at <helo>".
 		greeting = fmt.Sprintf("%s Hello %s at %s", s.hostname(), s.vars["sender_ident"], arg)
 	}
+	if res.UserMessage != "" {
+		// The ACL's message replaces the greeting line; it may have
+		// only one line (Exim specification chapter "Access control
+		// lists", section "ACL modifiers", message).
+		code, greeting = s.acceptReply(res, code, greeting)
+		if i := strings.IndexByte(greeting, '\n'); i >= 0 {
+			s.log(fmt.Sprintf("EHLO/HELO response must not contain newlines: message truncated: %d %s", code, strings.ReplaceAll(greeting, "\n", `\n`)), mainlog.Main, mainlog.Panic)
+			greeting = greeting[:i]
+		}
+	}
 	if !s.esmtp {
 		s.chunking, s.pipelining, s.dsn = false, false, false
-		s.reply(250, greeting)
+		s.reply(code, greeting)
 		return nil
 	}
-	s.reply(250, greeting+"\n"+strings.Join(s.ehloKeywords(), "\n"))
+	s.reply(code, greeting+"\n"+strings.Join(s.ehloKeywords(), "\n"))
 	return nil
 }
 

@@ -26,7 +26,10 @@ func (s *session) synprotError(code int, text string) error {
 }
 
 // unrecognized answers an unknown command; more than
-// smtp_max_unknown_commands drop the connection.
+// smtp_max_unknown_commands drop the connection. An unrecognized command
+// is a syntax error as well, and counts towards smtp_max_synprot_errors
+// (Exim specification chapter "SMTP processing", sections "Unrecognized
+// SMTP commands" and "Syntax and protocol errors in SMTP commands").
 func (s *session) unrecognized(line string) error {
 	s.unknown++
 	max, _ := s.srv.Config.Main.Int("smtp_max_unknown_commands")
@@ -35,11 +38,7 @@ func (s *session) unrecognized(line string) error {
 		s.log(fmt.Sprintf("SMTP call from %s dropped: too many unrecognized commands (last was \"%s\")", s.fullHost(), line), mainlog.Main, mainlog.Reject)
 		return errClose
 	}
-	if line == "" {
-		return s.synprotError(500, "unrecognized command")
-	}
-	s.reply(500, "unrecognized command")
-	return nil
+	return s.synprotError(500, "unrecognized command")
 }
 
 // countNonmail counts a non-mail command against smtp_accept_max_nonmail

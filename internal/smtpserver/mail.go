@@ -25,11 +25,23 @@ func (s *session) mailParam(name string, hasValue bool) bool {
 }
 
 // cmdMAIL handles MAIL FROM:. Exim specification chapter "SMTP
-// processing" and chapter "Access control lists" (acl_smtp_mail).
+// processing" and chapter "Access control lists" (acl_smtp_mail). A MAIL
+// that fails makes the RCPTs that follow "expected" errors when
+// PIPELINING was advertised (option smtp_max_synprot_errors).
 func (s *session) cmdMAIL(arg string) error {
+	err := s.mail(arg)
+	if !s.senderSet {
+		s.mailFailed = true
+	}
+	return err
+}
+
+func (s *session) mail(arg string) error {
 	if !s.heloDone && s.hostOption("hosts_require_helo") {
+		// Not counted as a protocol error (as Exim does).
 		s.log(fmt.Sprintf("rejected MAIL from %s: no HELO/EHLO given", s.fullHost()), mainlog.Main, mainlog.Reject)
-		return s.synprotError(503, "HELO or EHLO required")
+		s.reply(503, "HELO or EHLO required")
+		return nil
 	}
 	if s.senderSet {
 		return s.synprotError(503, "sender already given")
@@ -83,21 +95,28 @@ func (s *session) cmdMAIL(arg string) error {
 	}
 	s.sender, s.senderSet = addr, true
 	s.vars["sender_address"] = addr
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		s.vars["sender_address_local_part"], s.vars["sender_address_domain"] = addr[:at], addr[at+1:]
+	}
 	if s.srv.Config.Main.String("acl_smtp_mail") != "" {
 		res := s.runACL(acl.MAIL)
 		switch res.Verdict {
 		case acl.Accept:
 		case acl.Discard:
-			s.discard = "MAIL"
+			s.discard, s.discardLog = "MAIL", logText(res)
 		default:
 			s.sender, s.senderSet = "", false
-			delete(s.vars, "sender_address")
+			for _, v := range []string{"sender_address", "sender_address_local_part", "sender_address_domain"} {
+				delete(s.vars, v)
+			}
 			s.aclReject(acl.MAIL, res, "H="+s.fullHost()+" ", "MAIL <"+addr+">")
 			if res.Verdict == acl.Drop {
 				return errClose
 			}
 			return nil
 		}
+		s.reply(s.acceptReply(res, 250, "OK"))
+		return nil
 	}
 	s.reply(250, "OK")
 	return nil
@@ -146,10 +165,13 @@ func (s *session) cmdRCPT(arg string) error {
 		delete(s.vars, v)
 	}
 	s.acls.CasefulLocalPart = addr[:at]
-	s.vars["rcpt_count"] = strconv.Itoa(len(s.recipients) + s.rcptFails + 1)
-	if s.discard != "" {
-		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by %s ACL", s.fullHost(), s.sender, addr, s.discard), mainlog.Main)
-		s.recipients = append(s.recipients, addr)
+	s.vars["rcpt_count"] = strconv.Itoa(len(s.recipients) + s.discarded + s.rcptFails + 1)
+	// After a MAIL ACL discard, recipients are discarded without running
+	// the RCPT ACL. Discarded recipients are not kept, but let DATA
+	// proceed (Exim specification chapter "Access control lists",
+	// section "ACL verbs", discard).
+	if s.discard == "MAIL" {
+		s.discardRcpt(addr, "MAIL", s.discardLog)
 		s.reply(250, "Accepted")
 		return nil
 	}
@@ -157,13 +179,13 @@ func (s *session) cmdRCPT(arg string) error {
 	switch res.Verdict {
 	case acl.Accept:
 	case acl.Discard:
-		s.log(fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by RCPT ACL", s.fullHost(), s.sender, addr), mainlog.Main)
 		s.discard = "RCPT"
+		s.discardRcpt(addr, "RCPT", logText(res))
+		s.reply(s.acceptReply(res, 250, "Accepted"))
+		return nil
 	default:
-		s.rcptFails++
-		code, text := failReply(acl.RCPT, res)
-		s.rcptCode, s.rcptReply = code, text
-		s.aclReject(acl.RCPT, res, fmt.Sprintf("H=%s F=<%s> ", s.fullHost(), s.sender), "RCPT <"+addr+">")
+		text := s.aclReject(acl.RCPT, res, fmt.Sprintf("H=%s F=<%s> ", s.fullHost(), s.sender), "RCPT <"+addr+">")
+		s.noteRcptFail(text)
 		if res.Verdict == acl.Drop {
 			return errClose
 		}
@@ -172,8 +194,19 @@ func (s *session) cmdRCPT(arg string) error {
 	s.recipients = append(s.recipients, addr)
 	s.vars["recipients"] = strings.Join(s.recipients, ", ")
 	s.vars["recipients_count"] = strconv.Itoa(len(s.recipients))
-	s.reply(250, "Accepted")
+	s.reply(s.acceptReply(res, 250, "Accepted"))
 	return nil
+}
+
+// discardRcpt logs a discarded recipient ("discarded by STAGE ACL", with
+// the ACL's log text).
+func (s *session) discardRcpt(addr, stage, text string) {
+	line := fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by %s ACL", s.fullHost(), s.sender, addr, stage)
+	if text != "" {
+		line += ": " + text
+	}
+	s.log(line, mainlog.Main)
+	s.discarded++
 }
 
 func (s *session) qualifyRecipient() string {
@@ -187,10 +220,28 @@ func (s *session) qualifyRecipient() string {
 	return q
 }
 
-// rcptError answers a failed RCPT with a syntax or protocol error and
-// remembers it for the 503 that a later DATA gets.
-func (s *session) rcptError(code int, text string) error {
+// noteRcptFail remembers a RCPT rejection for the 503 that a later DATA
+// gets: when every rejection had the same text, DATA's reply quotes it.
+func (s *session) noteRcptFail(text string) {
+	if s.rcptFails == 0 {
+		s.rcptReply, s.rcptSame = text, true
+	} else if text != s.rcptReply {
+		s.rcptSame = false
+	}
 	s.rcptFails++
-	s.rcptReply = fmt.Sprintf("%d %s", code, text)
+	s.rcptPending = true
+}
+
+// rcptError answers a failed RCPT with a syntax or protocol error and
+// remembers it (with its code) for the 503 that a later DATA gets. A RCPT
+// without a sender after a failed MAIL is an "expected" error when
+// PIPELINING was advertised, and is not counted (Exim specification
+// chapter "Main configuration", option smtp_max_synprot_errors).
+func (s *session) rcptError(code int, text string) error {
+	s.noteRcptFail(fmt.Sprintf("%d %s", code, text))
+	if code == 503 && s.pipelining && s.mailFailed {
+		s.reply(code, text)
+		return nil
+	}
 	return s.synprotError(code, text)
 }

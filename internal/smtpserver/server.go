@@ -49,8 +49,14 @@ type Envelope struct {
 	SMTPUTF8 bool
 	// Size is the message size as Exim logs it (S=).
 	Size int64
-	// AddedHeaders are the headers the ACLs queued (add_header).
+	// AddedHeaders is nil: the headers given to Receive already have
+	// what the ACLs' add_header and remove_header asked for (removed
+	// lines stay, marked deleted with type '*').
 	AddedHeaders []string
+	// Freeze, Queue and QueueName are what the ACLs asked for with
+	// control = freeze, control = queue (or queue_only) and queue =.
+	Freeze, Queue bool
+	QueueName     string
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// Vars are the session's expansion variables when the message was

@@ -1,0 +1,120 @@
+package smtpserver
+
+import (
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/message"
+)
+
+// Header lines that ACLs add and remove (Exim specification chapter
+// "Access control lists", sections "Adding header lines in ACLs" and
+// "Removing header lines in ACLs").
+
+// headerView presents the message's header block to expansions ($h_...,
+// $message_headers) while the DATA ACL runs.
+type headerView struct {
+	hs      message.Headers
+	charset string
+}
+
+// Header implements expand.Message.
+func (v *headerView) Header(name string, mode expand.HeaderMode) (string, bool) {
+	switch mode {
+	case expand.HeaderRaw:
+		return v.hs.Raw(name)
+	case expand.HeaderBasic:
+		return v.hs.Basic(name)
+	case expand.HeaderList:
+		return v.hs.List(name)
+	}
+	return v.hs.Decoded(name, v.charset)
+}
+
+// Headers implements expand.Message.
+func (v *headerView) Headers(raw bool) string {
+	if raw {
+		return v.hs.String()
+	}
+	return v.hs.DecodedBlock(v.charset)
+}
+
+// applyHeaderChanges removes the named headers (caselessly; they stay in
+// the block marked deleted, type '*', as in the spool's -H file) and then
+// adds the queued ones, each placed by its prefix: ":at_start:" before
+// everything, ":after_received:" after the first block of Received:
+// lines, ":at_start_rfc:" before the first line after the first that is
+// not Received: or Resent-*, and otherwise at the end. Lines added at the
+// same place one after the other end up in reverse order, as the
+// specification says.
+func applyHeaderChanges(hs message.Headers, removed, added []string) message.Headers {
+	for _, name := range removed {
+		name = strings.TrimSuffix(strings.TrimSpace(name), ":")
+		for i := range hs {
+			if hs[i].Type != '*' && strings.EqualFold(hs[i].Name, name) {
+				hs[i].Type = '*'
+			}
+		}
+	}
+	for _, text := range added {
+		pos := ""
+		for _, p := range []string{":at_start:", ":after_received:", ":at_start_rfc:"} {
+			if strings.HasPrefix(text, p) {
+				pos, text = p, text[len(p):]
+				break
+			}
+		}
+		if !strings.HasSuffix(text, "\n") {
+			text += "\n"
+		}
+		name, _, _ := strings.Cut(text, ":")
+		h := message.Header{Name: strings.TrimRight(name, " \t"), Text: text, Type: message.TypeFlag(name)}
+		at := len(hs)
+		switch pos {
+		case ":at_start:":
+			at = 0
+		case ":after_received:":
+			at = afterReceived(hs)
+		case ":at_start_rfc:":
+			at = len(hs)
+			for i := 1; i < len(hs); i++ {
+				n := strings.ToLower(hs[i].Name)
+				if n != "received" && !strings.HasPrefix(n, "resent-") {
+					at = i
+					break
+				}
+			}
+		}
+		hs = append(hs, message.Header{})
+		copy(hs[at+1:], hs[at:])
+		hs[at] = h
+	}
+	return hs
+}
+
+// afterReceived is the index just after the first block of Received:
+// lines (deleted ones included), or the end when there is none.
+func afterReceived(hs message.Headers) int {
+	i := 0
+	for i < len(hs) && !strings.EqualFold(hs[i].Name, "received") {
+		i++
+	}
+	if i == len(hs) {
+		return i
+	}
+	for i < len(hs) && strings.EqualFold(hs[i].Name, "received") {
+		i++
+	}
+	return i
+}
+
+// liveSize is the size of the header lines not deleted.
+func liveSize(hs message.Headers) int64 {
+	var n int64
+	for _, h := range hs {
+		if h.Type != '*' {
+			n += int64(len(h.Text))
+		}
+	}
+	return n
+}

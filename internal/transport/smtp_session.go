@@ -299,7 +299,14 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 				c.read(c.timeout)
 			}
 			if !chunking {
-				c.read(c.timeout)
+				if r, err := c.read(c.timeout); err != nil {
+					return false
+				} else if r.Code == 354 {
+					// RFC 2920: the server should have refused DATA;
+					// end the transfer with an empty message.
+					c.send(".")
+					c.read(c.timeout)
+				}
 			}
 			return true
 		}

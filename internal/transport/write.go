@@ -323,6 +323,9 @@ func (l *lineWriter) emit(c byte) {
 
 // flushHold writes out held bytes that turned out not to match.
 func (l *lineWriter) flushHold() error {
+	if len(l.hold) == 0 {
+		return nil
+	}
 	h := l.hold
 	l.hold = l.hold[:0]
 	l.bol = false

@@ -8,10 +8,10 @@ import (
 
 func TestLineWriter(t *testing.T) {
 	cases := []struct {
-		name  string
-		opts  writeOpts
-		in    []string
-		want  string
+		name string
+		opts writeOpts
+		in   []string
+		want string
 	}{
 		{"plain", writeOpts{}, []string{"a\nb\n"}, "a\nb\n"},
 		{"from escape", writeOpts{check: "From ", escape: ">From "}, []string{"From x\nxFrom y\nFrom\n"}, ">From x\nxFrom y\nFrom\n"},

@@ -130,6 +130,7 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 	reply("220 test.server ESMTP")
 	var rcpts []string
 	inTLS := false
+	mailOK := false
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -207,16 +208,20 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 			reply(s.auth(line, br, bw))
 		case "MAIL":
 			rcpts = nil
+			ans := "250 OK"
 			if s.Mail != nil {
-				reply(s.Mail(line))
-			} else {
-				reply("250 OK")
+				ans = s.Mail(line)
 			}
+			mailOK = strings.HasPrefix(ans, "2")
+			reply(ans)
 		case "RCPT":
 			to := between(line, '<', '>')
 			ans := "250 Accepted"
 			if s.Rcpt != nil {
 				ans = s.Rcpt(to)
+			}
+			if !mailOK {
+				ans = "503 sender not yet given"
 			}
 			if strings.HasPrefix(ans, "2") {
 				rcpts = append(rcpts, to)

@@ -167,7 +167,14 @@ func (a *appendfile) writeOptions(e *env, d *Delivery) (*writeOpts, error) {
 	wo.check = a.opts.String("check_string")
 	wo.escape = a.opts.String("escape_string")
 	if a.opts.Bool("use_bsmtp") {
-		wo.check, wo.escape = ".", ".."
+		wo.check, wo.escape, wo.endNL = ".", "..", true
+		// Batched SMTP has no prefix or suffix unless set (spec, use_bsmtp).
+		if !a.opts.IsSet("message_prefix") {
+			wo.prefix = ""
+		}
+		if !a.opts.IsSet("message_suffix") {
+			wo.suffix = ""
+		}
 		rp, _ := e.get("return_path")
 		var b strings.Builder
 		b.WriteString(wo.prefix)

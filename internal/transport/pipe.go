@@ -129,7 +129,14 @@ func (p *pipe) deliver(ctx context.Context, e *env, d *Delivery) Result {
 		return deferErr(err)
 	}
 	if o.Bool("use_bsmtp") {
-		wo.check, wo.escape = ".", ".."
+		wo.check, wo.escape, wo.endNL = ".", "..", true
+		// Batched SMTP has no prefix or suffix unless set (spec, use_bsmtp).
+		if !p.opts.IsSet("message_prefix") {
+			wo.prefix = ""
+		}
+		if !p.opts.IsSet("message_suffix") {
+			wo.suffix = ""
+		}
 		rp, _ := e.get("return_path")
 		var b strings.Builder
 		b.WriteString(wo.prefix)

@@ -27,6 +27,8 @@ type writeOpts struct {
 	crlf bool
 	// dot adds SMTP's dot-stuffing (and the caller writes ".\r\n").
 	dot bool
+	// endNL ends an unterminated last line (batched SMTP).
+	endNL bool
 	// bodyOnly and headersOnly drop the headers or the body.
 	bodyOnly, headersOnly bool
 	// returnPath, envelopeTo, deliveryDate are the values of the added
@@ -220,7 +222,7 @@ func writeMessage(w io.Writer, d *Delivery, wo *writeOpts) (int64, error) {
 		}
 	}
 	lw.flushHold()
-	if wo.dot && !lw.bol {
+	if (wo.dot || wo.endNL) && !lw.bol {
 		// SMTP needs the last line ended before the final dot.
 		if _, err := lw.Write([]byte{'\n'}); err != nil {
 			return cw.n, err

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -105,8 +106,7 @@ func contains(xs []int, x int) bool {
 // open reads the greeting and says EHLO/HELO, then STARTTLS and AUTH as
 // configured. A non-nil result is a failure of the whole host.
 func (s *smtpTransport) open(e *env, c *smtpConn, h Host) *Result {
-	o := s.opts
-	r, err := c.read(o.Duration("command_timeout"))
+	r, err := c.read(c.timeout)
 	if err != nil {
 		x := netResult(err, "initial connection")
 		return &x
@@ -371,7 +371,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	} else {
 		return true
 	}
-	c.nc.SetWriteDeadline(deadline(o.Duration("data_timeout")))
+	c.nc.SetWriteDeadline(deadline(s.dur(c, "data_timeout")))
 	if _, err := writeMessage(c.w, d, &wo); err != nil {
 		for _, i := range accepted {
 			set(i, netResult(err, "sending data block"))
@@ -387,7 +387,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	}
 	if s.lmtp {
 		for _, i := range accepted {
-			r, err := c.read(o.Duration("final_timeout"))
+			r, err := c.read(s.dur(c, "final_timeout"))
 			if err != nil {
 				set(i, netResult(err, "end of data"))
 				return false
@@ -400,7 +400,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		}
 		return true
 	}
-	r, err = c.read(o.Duration("final_timeout"))
+	r, err = c.read(s.dur(c, "final_timeout"))
 	if err != nil {
 		for _, i := range accepted {
 			set(i, netResult(err, "end of data"))
@@ -431,7 +431,7 @@ func (s *smtpTransport) sendBDAT(e *env, d *Delivery, c *smtpConn, wo writeOpts,
 		return true
 	}
 	cmd := fmt.Sprintf("BDAT %d LAST", buf.Len())
-	c.nc.SetWriteDeadline(deadline(s.opts.Duration("data_timeout")))
+	c.nc.SetWriteDeadline(deadline(s.dur(c, "data_timeout")))
 	c.w.WriteString(cmd + "\r\n")
 	c.w.Write(buf.Bytes())
 	if err := c.w.Flush(); err != nil {
@@ -440,7 +440,7 @@ func (s *smtpTransport) sendBDAT(e *env, d *Delivery, c *smtpConn, wo writeOpts,
 		}
 		return false
 	}
-	r, err := c.read(s.opts.Duration("final_timeout"))
+	r, err := c.read(s.dur(c, "final_timeout"))
 	if err != nil {
 		for _, i := range accepted {
 			set(i, netResult(err, cmd))
@@ -497,4 +497,15 @@ func dsnParams(a Address) string {
 func tlsCipherName(cs *tls.ConnectionState) string {
 	v := map[uint16]string{tls.VersionTLS10: "TLS1.0", tls.VersionTLS11: "TLS1.1", tls.VersionTLS12: "TLS1.2", tls.VersionTLS13: "TLS1.3"}[cs.Version]
 	return v + ":" + tls.CipherSuiteName(cs.CipherSuite)
+}
+
+// dur is a timeout option, or the connection's command timeout where the
+// transport has no such option (lmtp has one timeout for everything).
+func (s *smtpTransport) dur(c *smtpConn, name string) time.Duration {
+	if s.opts.Has(name) {
+		if d := s.opts.Duration(name); d > 0 {
+			return d
+		}
+	}
+	return c.timeout
 }

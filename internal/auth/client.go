@@ -225,4 +225,3 @@ func caretNUL(s string) string {
 	}
 	return b.String()
 }
-

@@ -65,6 +65,22 @@ type Transport interface {
 	Deliver(ctx context.Context, d *Delivery) []Result
 }
 
+// Credentialed is implemented by the local transports that run as a
+// user (appendfile, pipe, lmtp). Credentials returns the uid and gid a
+// delivery of d runs as (transport user/group, else the router's, else
+// the process's own), or Exim's error for a forbidden one (uid 0 is on
+// Debian's fixed_never_users). The caller uses it to decide between an
+// in-process delivery and one in a worker running as that uid.
+type Credentialed interface {
+	Credentials(d *Delivery) (Cred, error)
+}
+
+var (
+	_ Credentialed = (*appendfile)(nil)
+	_ Credentialed = (*pipe)(nil)
+	_ Credentialed = (*lmtpTransport)(nil)
+)
+
 // Status is the outcome for one address.
 type Status int
 

@@ -1,0 +1,458 @@
+// The appendfile transport: appending to a mailbox file (Exim
+// specification chapter "The appendfile transport", sections "The file
+// and directory options" and "Operational details for appending").
+
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// appendfile is an appendfile transport instance.
+type appendfile struct {
+	*generic
+	// mu and last make maildir names unique within the process: each
+	// name's time is at least a microsecond after the previous one's
+	// (Exim waits for the clock to tick instead).
+	mu   sync.Mutex
+	last int64
+}
+
+func newAppendfile(g *generic) (*appendfile, error) {
+	o := g.opts
+	if o.IsSet("file") && o.IsSet("directory") {
+		return nil, cfgErr(g, "only one of \"file\" or \"directory\" can be specified")
+	}
+	if o.Bool("maildir_format") && o.Bool("mailstore_format") {
+		return nil, cfgErr(g, "only one of maildir and mailstore may be specified")
+	}
+	if o.Bool("mbx_format") && (o.Bool("maildir_format") || o.Bool("mailstore_format")) {
+		return nil, cfgErr(g, "mbx_format may not be set with maildir_format or mailstore_format")
+	}
+	switch o.String("create_file") {
+	case "anywhere", "inhome", "belowhome":
+	default:
+		if !strings.HasPrefix(o.String("create_file"), "/") {
+			return nil, cfgErr(g, "invalid value for create_file: "+o.String("create_file"))
+		}
+	}
+	if !o.Bool("use_lockfile") && !o.Bool("use_fcntl_lock") && !o.Bool("use_flock_lock") && !o.Bool("use_mbx_lock") && o.IsSet("file") {
+		return nil, cfgErr(g, "no locking configured")
+	}
+	a := &appendfile{generic: g}
+	if err := g.withShadow(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func cfgErr(g *generic, msg string) error {
+	return &cfgError{transport: g.name, msg: msg}
+}
+
+// cfgError is a transport set-up error, worded as Exim's "Exim
+// configuration error for T transport:" panics.
+type cfgError struct{ transport, msg string }
+
+func (c *cfgError) Error() string {
+	return fmt.Sprintf("Exim configuration error for %s transport:\n  %s", c.transport, c.msg)
+}
+
+// Local implements Transport.
+func (a *appendfile) Local() bool { return true }
+
+// Credentials returns the uid and gid a delivery of d runs as.
+func (a *appendfile) Credentials(d *Delivery) (Cred, error) {
+	c, r := a.credentials(a.newEnv(d), d)
+	if r != nil {
+		return c, errors.New(r.Message)
+	}
+	return c, nil
+}
+
+// Deliver implements Transport.
+func (a *appendfile) Deliver(ctx context.Context, d *Delivery) []Result {
+	e := a.newEnv(d)
+	rs := a.deliver(ctx, e, d)
+	return a.runShadow(ctx, e, d, rs)
+}
+
+func (a *appendfile) deliver(ctx context.Context, e *env, d *Delivery) []Result {
+	cred, r := a.credentials(e, d)
+	if r != nil {
+		return results(d, *r)
+	}
+	if h, err := a.expandOpt(e, "home_directory"); err != nil {
+		return results(d, deferErr(err))
+	} else if h != "" {
+		e.vars["home"] = h
+	}
+	if r := a.sizeLimit(e, d, d.BodySize); r != nil {
+		return results(d, *r)
+	}
+	if r := a.applyReturnPath(e); r != nil {
+		return results(d, *r)
+	}
+	path, isDir, err := a.target(e, d)
+	if err != nil {
+		return results(d, deferErr(err))
+	}
+	if isDir {
+		return results(d, a.deliverDir(ctx, e, d, cred, path))
+	}
+	return results(d, a.deliverFile(ctx, e, d, cred, path))
+}
+
+func deferErr(err error) Result {
+	return Result{Status: Defer, Err: err, Message: err.Error()}
+}
+
+// target returns the expanded file or directory to deliver to, and
+// whether it is a directory (spec section "The file and directory
+// options").
+func (a *appendfile) target(e *env, d *Delivery) (string, bool, error) {
+	o := a.opts
+	var path string
+	isDir := false
+	switch {
+	case o.IsSet("file"):
+		p, err := a.expandOpt(e, "file")
+		if err != nil {
+			return "", false, err
+		}
+		path = p
+	case o.IsSet("directory"):
+		p, err := a.expandOpt(e, "directory")
+		if err != nil {
+			return "", false, err
+		}
+		path, isDir = p, true
+	default:
+		if len(d.Addresses) > 0 && d.Addresses[0].File != "" {
+			path = d.Addresses[0].File
+			isDir = strings.HasSuffix(path, "/") || o.Bool("maildir_format") || o.Bool("mailstore_format")
+		} else {
+			return "", false, fmt.Errorf("Mandatory file or directory option missing from %s transport", a.name)
+		}
+	}
+	if !strings.HasPrefix(path, "/") {
+		which := "file"
+		if isDir {
+			which = "directory"
+		}
+		return "", false, fmt.Errorf("%s \"%s\" is not absolute", which, path)
+	}
+	return path, isDir, nil
+}
+
+// mboxOpts returns the write options for a mailbox file.
+func (a *appendfile) writeOptions(e *env, d *Delivery) (*writeOpts, error) {
+	wo := &writeOpts{crlf: a.opts.Bool("use_crlf")}
+	var err error
+	if wo.prefix, err = a.expandOpt(e, "message_prefix"); err != nil && !forced(err) {
+		return nil, err
+	}
+	if wo.suffix, err = a.expandOpt(e, "message_suffix"); err != nil && !forced(err) {
+		return nil, err
+	}
+	wo.check = a.opts.String("check_string")
+	wo.escape = a.opts.String("escape_string")
+	if a.opts.Bool("use_bsmtp") {
+		wo.check, wo.escape = ".", ".."
+		rp, _ := e.get("return_path")
+		var b strings.Builder
+		b.WriteString(wo.prefix)
+		fmt.Fprintf(&b, "MAIL FROM:<%s>\n", rp)
+		for _, ad := range d.Addresses {
+			fmt.Fprintf(&b, "RCPT TO:<%s>\n", rcptAddress(a.generic, ad))
+		}
+		b.WriteString("DATA\n")
+		wo.prefix = b.String()
+		wo.suffix = ".\n" + wo.suffix
+	}
+	if err := a.writeHeaderOpts(e, d, wo); err != nil {
+		return nil, err
+	}
+	return wo, nil
+}
+
+// rcptAddress is the address sent in RCPT: without affixes unless
+// rcpt_include_affixes is set.
+func rcptAddress(g *generic, ad Address) string {
+	if g.opts.Bool("rcpt_include_affixes") || ad.LocalPart == "" || (ad.Prefix == "" && ad.Suffix == "") {
+		return ad.Address
+	}
+	return ad.LocalPart + "@" + ad.Domain
+}
+
+// deliverFile appends the message to the mailbox file path.
+func (a *appendfile) deliverFile(ctx context.Context, e *env, d *Delivery, cred Cred, path string) Result {
+	o := a.opts
+	if path == "/dev/null" {
+		return Result{Status: OK}
+	}
+	if o.Bool("create_directory") {
+		if err := a.makeDirs(filepath.Dir(path), cred); err != nil {
+			return deferErr(err)
+		}
+	}
+	if r := a.checkCreateFile(e, path); r != nil {
+		return *r
+	}
+	var lock *lockFile
+	if o.Bool("use_lockfile") {
+		l, r := a.takeLockfile(ctx, path, cred)
+		if r != nil {
+			return *r
+		}
+		lock = l
+		defer lock.release()
+	}
+	f, r := a.openMailbox(ctx, path, cred)
+	if r != nil {
+		return *r
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return deferErr(fmt.Errorf("fstat of %s: %w", path, err))
+	}
+	start := st.Size()
+	if r := a.checkQuota(e, d, start, path, false); r != nil {
+		return *r
+	}
+	wo, err := a.writeOptions(e, d)
+	if err != nil {
+		return deferErr(err)
+	}
+	if _, err := f.Seek(0, 2); err != nil {
+		return deferErr(fmt.Errorf("seek in %s: %w", path, err))
+	}
+	n, err := writeMessage(f, d, wo)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		// Take back a partly written message (spec 26.3).
+		f.Truncate(start)
+		return a.writeFailure(err, path)
+	}
+	if q, ok := a.quotaValue(e); ok && q > 0 && a.opts.Bool("quota_is_inclusive") && start+n > q {
+		f.Truncate(start)
+		f.Sync()
+		return quotaResult(path)
+	}
+	e.vars["message_size"] = fmt.Sprint(n)
+	a.quotaWarn(e, start, start+n)
+	return Result{Status: OK}
+}
+
+// writeFailure turns a write error into a result: a full disk is a
+// quota-like defer.
+func (a *appendfile) writeFailure(err error, path string) Result {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		if errno == syscall.EDQUOT || errno == syscall.ENOSPC {
+			return Result{Status: Defer, Errno: int(errno), ErrCode: ErrQuota, Err: err,
+				Message: fmt.Sprintf("%s: error while writing to %s", errno.Error(), path)}
+		}
+		return Result{Status: Defer, Errno: int(errno), Err: err, Message: fmt.Sprintf("%s: error while writing to %s", errno.Error(), path)}
+	}
+	return deferErr(fmt.Errorf("error while writing to %s: %w", path, err))
+}
+
+// makeDirs creates the missing directories of dir with directory_mode,
+// owned by the delivery user.
+func (a *appendfile) makeDirs(dir string, cred Cred) error {
+	mode, _ := a.opts.Int("directory_mode")
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	var missing []string
+	for p := dir; p != "/" && p != "."; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); err == nil {
+			break
+		}
+		missing = append(missing, p)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		p := missing[i]
+		if err := os.Mkdir(p, fs.FileMode(mode)); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("failed to create directory %s: %w", p, err)
+		}
+		os.Chmod(p, fs.FileMode(mode))
+		chown(p, cred)
+	}
+	return nil
+}
+
+// chown hands a file the process created as root to the delivery user.
+func chown(p string, cred Cred) {
+	if os.Geteuid() == 0 && cred.UID != 0 {
+		os.Lchown(p, cred.UID, cred.GID)
+	}
+}
+
+// checkCreateFile applies create_file to a file that does not exist yet.
+func (a *appendfile) checkCreateFile(e *env, path string) *Result {
+	cf := a.opts.String("create_file")
+	if cf == "anywhere" {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	}
+	home, _ := e.get("home")
+	ok := false
+	switch {
+	case cf == "inhome":
+		ok = home != "" && filepath.Dir(path) == filepath.Clean(home)
+	case cf == "belowhome":
+		ok = home != "" && strings.HasPrefix(path, filepath.Clean(home)+"/")
+	default:
+		ok = strings.HasPrefix(path, filepath.Clean(cf)+"/")
+	}
+	if !ok {
+		return &Result{Status: Defer, Message: fmt.Sprintf("failed to create file %s: not in home directory", path)}
+	}
+	return nil
+}
+
+// openMailbox opens (or creates) the mailbox, checks its type, owner and
+// mode, and takes the fcntl and flock locks (spec 26.3).
+func (a *appendfile) openMailbox(ctx context.Context, path string, cred Cred) (*os.File, *Result) {
+	o := a.opts
+	mode, _ := o.Int("mode")
+	retries, _ := o.Int("lock_retries")
+	interval := o.Duration("lock_interval")
+	for attempt := 0; ; attempt++ {
+		f, r := a.openOnce(path, cred, fs.FileMode(mode))
+		if r != nil {
+			return nil, r
+		}
+		err := lockOpen(f, o.Bool("use_fcntl_lock"), o.Bool("use_flock_lock"), o.Duration("lock_fcntl_timeout"), o.Duration("lock_flock_timeout"))
+		if err == nil {
+			return f, nil
+		}
+		f.Close()
+		if attempt >= int(retries) {
+			which := "fcntl"
+			if o.Bool("use_flock_lock") && !o.Bool("use_fcntl_lock") {
+				which = "flock"
+			}
+			return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("failed to lock mailbox %s (%s)", path, which)}
+		}
+		if !sleepCtx(ctx, interval) {
+			return nil, &Result{Status: Defer, Err: ctx.Err(), Message: "delivery cancelled"}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (a *appendfile) openOnce(path string, cred Cred, mode fs.FileMode) (*os.File, *Result) {
+	o := a.opts
+	for loop := 0; loop < 10; loop++ {
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if o.Bool("file_must_exist") {
+				return nil, &Result{Status: Defer, Errno: int(syscall.ENOENT), Message: fmt.Sprintf("File %s does not exist", path)}
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, mode)
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			if err != nil {
+				return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file %s: %s", path, errText(err))}
+			}
+			f.Chmod(mode)
+			if os.Geteuid() == 0 && cred.UID != 0 {
+				f.Chown(cred.UID, cred.GID)
+			}
+			return f, nil
+		}
+		if err != nil {
+			return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while checking %s: %s", path, errText(err))}
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if !o.Bool("allow_symlink") {
+				return nil, &Result{Status: Defer, Message: fmt.Sprintf("mailbox %s is a symbolic link", path)}
+			}
+			if fi, err = os.Stat(path); err != nil {
+				return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("while checking %s: %s", path, errText(err))}
+			}
+		}
+		if fi.Mode()&fs.ModeNamedPipe != 0 && o.Bool("allow_fifo") {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("while opening fifo %s: %s", path, errText(err))}
+			}
+			return f, nil
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, &Result{Status: Defer, Message: fmt.Sprintf("mailbox %s is not a regular file", path)}
+		}
+		sys := fi.Sys().(*syscall.Stat_t)
+		if o.Bool("check_owner") && int(sys.Uid) != cred.UID {
+			return nil, &Result{Status: Defer, Errno: ErrnoMailUid, Message: fmt.Sprintf("mailbox %s has wrong uid (%d != %d)", path, sys.Uid, cred.UID)}
+		}
+		if o.Bool("check_group") && int(sys.Gid) != cred.GID {
+			return nil, &Result{Status: Defer, Errno: ErrnoMailUid - 1, Message: fmt.Sprintf("mailbox %s has wrong gid (%d != %d)", path, sys.Gid, cred.GID)}
+		}
+		have := fi.Mode().Perm()
+		if have&^mode != 0 {
+			os.Chmod(path, have&mode)
+		} else if have != mode && o.Bool("mode_fail_narrower") {
+			return nil, &Result{Status: Defer, Errno: ErrnoMailUid - 2, Message: fmt.Sprintf("mailbox %s has the wrong mode %o (%o expected)", path, have, mode)}
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while opening %s: %s", path, errText(err))}
+		}
+		if nfi, err := f.Stat(); err != nil || nfi.Sys().(*syscall.Stat_t).Ino != sys.Ino {
+			f.Close()
+			return nil, &Result{Status: Defer, Freeze: true, Message: fmt.Sprintf("file %s changed while it was being opened", path)}
+		}
+		return f, nil
+	}
+	return nil, &Result{Status: Defer, Freeze: true, Message: fmt.Sprintf("mailbox %s keeps appearing and disappearing", path)}
+}
+
+func errnoOf(err error) int {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return int(errno)
+	}
+	return 0
+}
+
+// errText is strerror for err's errno, or err's text.
+func errText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}

@@ -1,0 +1,334 @@
+// The smtp transport (Exim specification chapter "The smtp transport").
+
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/exigo-mta/exigo/internal/auth"
+	"github.com/exigo-mta/exigo/internal/expand"
+)
+
+// smtpTransport is an smtp (or, with protocol = lmtp, an LMTP-over-TCP)
+// transport instance.
+type smtpTransport struct {
+	*generic
+	clients []*auth.Client
+	lmtp    bool
+	// localLMTP is set for the lmtp transport (socket or command).
+	localLMTP bool
+}
+
+func newSMTP(g *generic) (*smtpTransport, error) {
+	s := &smtpTransport{generic: g, clients: auth.NewClients(g.cfg)}
+	s.lmtp = g.opts.String("protocol") == "lmtp"
+	return s, nil
+}
+
+// Local implements Transport.
+func (s *smtpTransport) Local() bool { return false }
+
+// rcptState is the progress of one address.
+type rcptState struct {
+	res     Result
+	done    bool // final result reached (OK or Fail)
+	pending bool // tried on this connection, accepted by RCPT
+}
+
+// Deliver implements Transport: the router's hosts (or hosts, or
+// fallback_hosts) are tried in order; addresses that get a temporary
+// error on one host are tried on the next.
+func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
+	e := s.newEnv(d)
+	st := make([]rcptState, len(d.Addresses))
+	for i, a := range d.Addresses {
+		st[i].res = Result{Address: a.Address, Status: Defer, Message: "no host tried"}
+	}
+	if r := s.sizeLimit(e, d, d.BodySize); r != nil {
+		return results(d, *r)
+	}
+	if r := s.applyReturnPath(e); r != nil {
+		return results(d, *r)
+	}
+	hosts, err := s.hostList(e, d, "hosts")
+	if err != nil {
+		return results(d, deferErr(err))
+	}
+	if len(hosts) == 0 {
+		return results(d, Result{Status: Defer, Message: fmt.Sprintf("No hosts specified for %s transport", s.name)})
+	}
+	maxTry, _ := s.opts.Int("hosts_max_try")
+	tried := 0
+	for _, h := range hosts {
+		if !s.anyPending(st) || ctx.Err() != nil {
+			break
+		}
+		if maxTry > 0 && tried >= int(maxTry) {
+			break
+		}
+		tried++
+		s.tryHost(ctx, e, d, h, st)
+	}
+	if s.anyPending(st) {
+		fb, _ := s.hostList(e, &Delivery{}, "fallback_hosts")
+		for _, h := range fb {
+			if !s.anyPending(st) {
+				break
+			}
+			s.tryHost(ctx, e, d, h, st)
+		}
+	}
+	out := make([]Result, len(st))
+	for i := range st {
+		out[i] = st[i].res
+	}
+	return out
+}
+
+func (s *smtpTransport) anyPending(st []rcptState) bool {
+	for _, x := range st {
+		if !x.done {
+			return true
+		}
+	}
+	return false
+}
+
+// hostList returns the hosts to try: the router's unless hosts_override
+// (or there are none), then the option's list. Host names in the option
+// are resolved with the system resolver.
+func (s *smtpTransport) hostList(e *env, d *Delivery, opt string) ([]Host, error) {
+	if opt == "hosts" && len(d.Hosts) > 0 && !s.opts.Bool("hosts_override") {
+		return d.Hosts, nil
+	}
+	raw := s.opts.String(opt)
+	if raw == "" {
+		return nil, nil
+	}
+	v := raw
+	if opt == "hosts" {
+		var err error
+		if v, err = e.expand(raw); err != nil {
+			return nil, fmt.Errorf("failed to expand hosts \"%s\" in %s transport: %w", raw, s.name, err)
+		}
+	}
+	var out []Host
+	for _, item := range splitList(v, ':') {
+		name, port := item, 0
+		if strings.HasPrefix(item, "[") {
+			if j := strings.Index(item, "]"); j > 0 {
+				name = item[1:j]
+				if p, err := strconv.Atoi(strings.TrimPrefix(item[j+1:], ":")); err == nil {
+					port = p
+				}
+			}
+		} else if j := strings.LastIndexByte(item, ':'); j > 0 && net.ParseIP(item) == nil {
+			if p, err := strconv.Atoi(item[j+1:]); err == nil {
+				name, port = item[:j], p
+			}
+		}
+		if ip := net.ParseIP(name); ip != nil {
+			out = append(out, Host{Name: name, Addr: name, Port: port, MX: -1})
+			continue
+		}
+		addrs, err := net.LookupHost(name)
+		if err != nil || len(addrs) == 0 {
+			continue
+		}
+		for _, a := range addrs {
+			out = append(out, Host{Name: name, Addr: a, Port: port, MX: -1})
+		}
+	}
+	return out, nil
+}
+
+// matchHosts matches h against a host list option.
+func (s *smtpTransport) matchHosts(e *env, opt string, h Host) bool {
+	raw := s.opts.String(opt)
+	if raw == "" {
+		return false
+	}
+	v, err := e.expand(raw)
+	if err != nil || v == "" {
+		return false
+	}
+	if v == "*" {
+		return true
+	}
+	if e.ctx.Lists != nil {
+		ok, _, err := e.ctx.Lists.MatchList("host", v, h.Addr)
+		if err == nil {
+			return ok
+		}
+	}
+	for _, item := range splitList(v, ':') {
+		neg := strings.HasPrefix(item, "!")
+		item = strings.TrimPrefix(item, "!")
+		if item == "*" || item == h.Addr || strings.EqualFold(item, h.Name) {
+			return !neg
+		}
+	}
+	return false
+}
+
+// port is the port for h: its own, else the port option.
+func (s *smtpTransport) port(e *env, h Host) (int, error) {
+	if h.Port > 0 {
+		return h.Port, nil
+	}
+	v, err := s.expandOpt(e, "port")
+	if err != nil {
+		return 0, err
+	}
+	switch v {
+	case "", "smtp":
+		if s.lmtp {
+			return 24, nil
+		}
+		return 25, nil
+	case "lmtp":
+		return 24, nil
+	case "submission":
+		return 587, nil
+	case "smtps":
+		return 465, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return n, nil
+	}
+	if n, err := net.LookupPort("tcp", v); err == nil {
+		return n, nil
+	}
+	return 0, fmt.Errorf("TCP port \"%s\" is not defined for %s transport", v, s.name)
+}
+
+// isLocalHost reports whether addr is one of this machine's addresses.
+func isLocalHost(addr string) bool {
+	ip := net.ParseIP(addr)
+	if ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	ifs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range ifs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostErr sets a result on every address still open.
+func hostErr(st []rcptState, h Host, port int, r Result) {
+	for i := range st {
+		if st[i].done {
+			continue
+		}
+		x := r
+		x.Address = st[i].res.Address
+		x.Host, x.HostAddr = h.Name, h.Addr
+		if port != 25 {
+			x.Port = port
+		}
+		st[i].res = x
+		if x.Status != Defer {
+			st[i].done = true
+		}
+	}
+}
+
+// netResult turns a network error into a result.
+func netResult(err error, after string) Result {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		r := Result{Status: Defer, Errno: int(errno), Err: err, Message: errText(err)}
+		if errno == syscall.ECONNREFUSED {
+			r.ErrCode = ErrRefused
+		}
+		return r
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		if after == "" {
+			return Result{Status: Defer, Errno: int(syscall.ETIMEDOUT), ErrCode: ErrTimeout, Err: err, Message: "Connection timed out"}
+		}
+		return Result{Status: Defer, Errno: int(syscall.ETIMEDOUT), ErrCode: ErrTimeout, Err: err, Message: "SMTP timeout after " + after}
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return Result{Status: Defer, Errno: ErrnoSMTPClosed, ErrCode: ErrLost, Err: err, Message: "Remote host closed connection in response to " + after}
+	}
+	return Result{Status: Defer, Err: err, Message: err.Error()}
+}
+
+// ErrnoSMTPClosed and the reply errnos are Exim's numbers for SMTP
+// failures.
+const (
+	ErrnoSMTPClosed = -18
+	ErrnoRcpt4xx    = -44
+	ErrnoMail4xx    = -45
+	ErrnoData4xx    = -46
+)
+
+// replyResult is the result of an unwanted reply to a command.
+func (s *smtpTransport) replyResult(r *Reply, after string, errno int, code string) Result {
+	msg := "SMTP error from remote mail server after " + after + ": " + r.Text()
+	if s.localLMTP {
+		msg = "LMTP error after " + after + ": " + r.Text()
+	}
+	if r.Class() == 5 {
+		return Result{Status: Fail, Message: msg}
+	}
+	return Result{Status: Defer, Errno: errno, ErrCode: code, Message: msg}
+}
+
+// authExpander expands authenticator options in the delivery context.
+type authExpander struct{ e *env }
+
+func (a authExpander) Expand(s string, vars []string) (string, error) {
+	ctx := a.e.ctx
+	ctx.Vars = authVarsOverlay{vars: vars, next: ctx.Vars}
+	return expand.String(s, &ctx)
+}
+
+type authVarsOverlay struct {
+	vars []string
+	next expand.Vars
+}
+
+func (o authVarsOverlay) Var(name string) (string, bool) {
+	if strings.HasPrefix(name, "auth") && len(name) == 5 {
+		if n := int(name[4] - '0'); n >= 1 && n <= 4 {
+			if n <= len(o.vars) {
+				return o.vars[n-1], true
+			}
+			return "", true
+		}
+	}
+	if o.next == nil {
+		return "", false
+	}
+	return o.next.Var(name)
+}
+
+// messageSize is the size of the message as sent (CRLF line ends).
+func (s *smtpTransport) messageSize(d *Delivery, wo writeOpts) int64 {
+	wo.dot = false
+	n, _ := writeMessage(io.Discard, d, &wo)
+	return n
+}
+
+// osHostname is used when primary_hostname is unset.
+var _ = os.Hostname

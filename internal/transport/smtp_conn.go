@@ -1,0 +1,261 @@
+// The client end of an SMTP connection: dialling, commands with
+// timeouts, EHLO/HELO, STARTTLS and AUTH, and a pool of open connections
+// for reuse by a queue runner.
+
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/auth"
+)
+
+// smtpConn is one client connection.
+type smtpConn struct {
+	nc      net.Conn
+	r       *bufio.Reader
+	w       *bufio.Writer
+	host    Host
+	caps    ehloCaps
+	esmtp   bool
+	tls     *tls.ConnectionState
+	timeout time.Duration // command_timeout
+	authed  string        // authenticator name after AUTH
+}
+
+// dial connects to h, from the interface address when set.
+func dial(ctx context.Context, h Host, port int, iface string, timeout time.Duration) (*smtpConn, error) {
+	d := net.Dialer{Timeout: timeout}
+	if iface != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(iface)}
+	}
+	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)))
+	if err != nil {
+		return nil, err
+	}
+	return &smtpConn{nc: nc, r: bufio.NewReaderSize(nc, 4096), w: bufio.NewWriterSize(nc, 16*1024), host: h}, nil
+}
+
+// send writes lines (each without CRLF) and flushes.
+func (c *smtpConn) send(lines ...string) error {
+	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+	for _, l := range lines {
+		c.w.WriteString(l)
+		c.w.WriteString("\r\n")
+	}
+	return c.w.Flush()
+}
+
+// read reads one reply within timeout.
+func (c *smtpConn) read(timeout time.Duration) (*Reply, error) {
+	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	return readReply(c.r)
+}
+
+// cmd sends one command and reads its reply.
+func (c *smtpConn) cmd(line string) (*Reply, error) {
+	if err := c.send(line); err != nil {
+		return nil, err
+	}
+	return c.read(c.timeout)
+}
+
+// Command implements auth.ClientConn.
+func (c *smtpConn) Command(line string) (int, string, error) {
+	r, err := c.cmd(line)
+	if err != nil {
+		return 0, "", err
+	}
+	return r.Code, r.Message(), nil
+}
+
+func (c *smtpConn) close() { c.nc.Close() }
+
+// hello sends EHLO (unless avoided) and falls back to HELO when EHLO is
+// refused.
+func (c *smtpConn) hello(name string, esmtp bool) (*Reply, string, error) {
+	if esmtp {
+		r, err := c.cmd("EHLO " + name)
+		if err != nil {
+			return nil, "EHLO " + name, err
+		}
+		if r.Class() == 2 {
+			c.esmtp = true
+			c.caps = parseEHLO(r)
+			return r, "", nil
+		}
+	}
+	r, err := c.cmd("HELO " + name)
+	if err != nil {
+		return nil, "HELO " + name, err
+	}
+	c.esmtp = false
+	c.caps = ehloCaps{}
+	if r.Class() != 2 {
+		return r, "HELO " + name, nil
+	}
+	return r, "", nil
+}
+
+// startTLS upgrades the connection.
+func (c *smtpConn) startTLS(cfg *tls.Config) error {
+	tc := tls.Client(c.nc, cfg)
+	c.nc.SetDeadline(time.Now().Add(c.timeout))
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	c.nc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	c.tls = &st
+	c.nc = tc
+	c.r = bufio.NewReaderSize(tc, 4096)
+	c.w = bufio.NewWriterSize(tc, 16*1024)
+	return nil
+}
+
+// tlsConfig builds the client TLS settings for h (tls_verify_hosts,
+// tls_verify_certificates, tls_sni, tls_certificate/tls_privatekey).
+func (s *smtpTransport) tlsConfig(e *env, h Host, verify bool) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: h.Name, InsecureSkipVerify: !verify, MinVersion: tls.VersionTLS12}
+	if sni, err := s.expandOpt(e, "tls_sni"); err == nil && sni != "" {
+		cfg.ServerName = sni
+	}
+	if net.ParseIP(strings.Trim(cfg.ServerName, "[]")) != nil {
+		cfg.ServerName = ""
+	}
+	if vc, err := s.expandOpt(e, "tls_verify_certificates"); err == nil && vc != "" && vc != "system" {
+		pem, err := os.ReadFile(vc)
+		if err != nil {
+			return nil, fmt.Errorf("reading tls_verify_certificates %s: %w", vc, err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		cfg.RootCAs = pool
+	}
+	cert, _ := s.expandOpt(e, "tls_certificate")
+	key, _ := s.expandOpt(e, "tls_privatekey")
+	if cert != "" {
+		if key == "" {
+			key = cert
+		}
+		kp, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("loading tls_certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{kp}
+	}
+	return cfg, nil
+}
+
+// authenticate tries the client authenticators whose public name the
+// server offers (spec chapter "SMTP authentication", section
+// "Authentication by an Exim client").
+func (c *smtpConn) authenticate(clients []*auth.Client, x auth.Expander) (bool, error) {
+	for _, cl := range clients {
+		offered := false
+		for _, m := range c.caps.auth {
+			if strings.EqualFold(m, cl.PublicName) {
+				offered = true
+			}
+		}
+		if !offered {
+			continue
+		}
+		res, err := cl.Authenticate(c, x)
+		switch res {
+		case auth.ClientOK:
+			c.authed = cl.Name
+			return true, nil
+		case auth.ClientDefer:
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// Pool keeps open SMTP connections by host and transport for reuse, as
+// a queue runner does with Exim's continued deliveries. A connection is
+// returned after a successful transaction (after RSET) and handed out
+// again for the same transport, host address and port. Safe for
+// concurrent use.
+type Pool struct {
+	mu    sync.Mutex
+	conns map[string][]*smtpConn
+	// Max is the number of idle connections kept per key (default 1).
+	Max int
+}
+
+func poolKey(transport string, h Host, port int) string {
+	return transport + "|" + h.Addr + "|" + strconv.Itoa(port)
+}
+
+func (p *Pool) get(key string) *smtpConn {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cs := p.conns[key]
+	if len(cs) == 0 {
+		return nil
+	}
+	c := cs[len(cs)-1]
+	p.conns[key] = cs[:len(cs)-1]
+	return c
+}
+
+func (p *Pool) put(key string, c *smtpConn) bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	max := p.Max
+	if max <= 0 {
+		max = 1
+	}
+	if p.conns == nil {
+		p.conns = map[string][]*smtpConn{}
+	}
+	if len(p.conns[key]) >= max {
+		return false
+	}
+	p.conns[key] = append(p.conns[key], c)
+	return true
+}
+
+// Close sends QUIT on every idle connection and closes it.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	all := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, cs := range all {
+		for _, c := range cs {
+			c.timeout = 5 * time.Second
+			c.cmd("QUIT")
+			c.close()
+		}
+	}
+}
+
+var errNoTLS = errors.New("a TLS session is required, but the server did not offer TLS support")
+
+// deadline is now+d, or no deadline for d <= 0.
+func deadline(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}

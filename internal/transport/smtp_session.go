@@ -1,0 +1,493 @@
+// One SMTP (or LMTP) client session with one host: greeting, EHLO,
+// STARTTLS, AUTH, then MAIL/RCPT/DATA or BDAT transactions of at most
+// max_rcpt recipients, pipelined when the server allows it (Exim
+// specification chapter "The smtp transport"; RFC 5321, RFC 2920
+// PIPELINING, RFC 3030 CHUNKING, RFC 3461 DSN, RFC 2033 LMTP).
+
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/spool"
+)
+
+// tryHost runs the transactions for the open addresses of st on h.
+func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host, st []rcptState) {
+	o := s.opts
+	port, err := s.port(e, h)
+	if err != nil {
+		hostErr(st, h, 0, deferErr(err))
+		return
+	}
+	if !o.Bool("allow_localhost") && isLocalHost(h.Addr) {
+		hostErr(st, h, port, Result{Status: Defer, Message: "remote host address is the local host"})
+		return
+	}
+	e.vars["host"] = h.Name
+	e.vars["host_address"] = h.Addr
+	e.vars["host_port"] = strconv.Itoa(port)
+	key := poolKey(s.name, h, port)
+	c := d.Pool.get(key)
+	if c == nil {
+		iface, err := s.expandOpt(e, "interface")
+		if err != nil {
+			hostErr(st, h, port, deferErr(err))
+			return
+		}
+		c, err = dial(ctx, h, port, iface, o.Duration("connect_timeout"))
+		if err != nil {
+			hostErr(st, h, port, netResult(err, ""))
+			return
+		}
+		c.timeout = o.Duration("command_timeout")
+		if r := s.open(e, c, h); r != nil {
+			c.close()
+			hostErr(st, h, port, *r)
+			return
+		}
+	}
+	max, _ := o.Int("max_rcpt")
+	if max <= 0 {
+		max = 1 << 30
+	}
+	ok := true
+	for ok {
+		var batch []int
+		for i := range st {
+			if !st[i].done && len(batch) < int(max) {
+				batch = append(batch, i)
+			}
+		}
+		if len(batch) == 0 {
+			break
+		}
+		ok = s.transaction(e, d, c, h, port, st, batch)
+		if ok {
+			// Addresses deferred in this transaction wait for the next
+			// host, not for another transaction here.
+			allTried := true
+			for i := range st {
+				if !st[i].done && !contains(batch, i) {
+					allTried = false
+				}
+			}
+			if allTried {
+				break
+			}
+		}
+	}
+	if ok && d.Pool != nil {
+		if r, err := c.cmd("RSET"); err == nil && r.Class() == 2 && d.Pool.put(key, c) {
+			return
+		}
+	}
+	if ok {
+		c.cmd("QUIT")
+	}
+	c.close()
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// open reads the greeting and says EHLO/HELO, then STARTTLS and AUTH as
+// configured. A non-nil result is a failure of the whole host.
+func (s *smtpTransport) open(e *env, c *smtpConn, h Host) *Result {
+	o := s.opts
+	r, err := c.read(o.Duration("command_timeout"))
+	if err != nil {
+		x := netResult(err, "initial connection")
+		return &x
+	}
+	if r.Class() != 2 {
+		x := s.replyResult(r, "initial connection", 0, "")
+		x.Status = Defer
+		return &x
+	}
+	helo, err := s.expandOpt(e, "helo_data")
+	if err != nil {
+		x := deferErr(err)
+		return &x
+	}
+	if helo == "" {
+		helo = s.hostname
+	}
+	verb := "EHLO"
+	if s.lmtp {
+		verb = "LHLO"
+	}
+	esmtp := !s.matchHosts(e, "hosts_avoid_esmtp", h)
+	if s.lmtp {
+		r, err := c.cmd("LHLO " + helo)
+		if err != nil {
+			x := netResult(err, "LHLO "+helo)
+			return &x
+		}
+		if r.Class() != 2 {
+			x := s.replyResult(r, "LHLO "+helo, 0, "")
+			x.Status = Defer
+			return &x
+		}
+		c.esmtp, c.caps = true, parseEHLO(r)
+	} else if r, after, err := c.hello(helo, esmtp); err != nil {
+		x := netResult(err, after)
+		return &x
+	} else if after != "" {
+		x := s.replyResult(r, after, 0, "")
+		x.Status = Defer
+		return &x
+	}
+	requireTLS := s.matchHosts(e, "hosts_require_tls", h)
+	if c.caps.startTLS && !s.matchHosts(e, "hosts_avoid_tls", h) {
+		verify := s.matchHosts(e, "tls_verify_hosts", h)
+		cfg, err := s.tlsConfig(e, h, verify)
+		if err != nil {
+			x := deferErr(err)
+			return &x
+		}
+		r, err := c.cmd("STARTTLS")
+		if err != nil {
+			x := netResult(err, "STARTTLS")
+			return &x
+		}
+		if r.Class() != 2 {
+			if requireTLS {
+				x := s.replyResult(r, "STARTTLS", ErrnoTLSRequired, ErrTLSRequired)
+				x.Status = Defer
+				return &x
+			}
+		} else {
+			if err := c.startTLS(cfg); err != nil {
+				x := Result{Status: Defer, Errno: ErrnoTLSFailure, Err: err, Message: "TLS session: " + tlsErrText(err)}
+				return &x
+			}
+			if _, after, err := c.hello(helo, true); err != nil || after != "" {
+				x := Result{Status: Defer, Message: "SMTP error after " + verb + " in TLS session"}
+				return &x
+			}
+		}
+	}
+	if requireTLS && c.tls == nil {
+		x := Result{Status: Defer, Errno: ErrnoTLSRequired, ErrCode: ErrTLSRequired, Message: errNoTLS.Error()}
+		return &x
+	}
+	requireAuth := s.matchHosts(e, "hosts_require_auth", h)
+	if (requireAuth || s.matchHosts(e, "hosts_try_auth", h)) && len(c.caps.auth) > 0 {
+		okAuth, err := c.authenticate(s.clients, authExpander{e})
+		if err != nil && !okAuth {
+			x := Result{Status: Defer, ErrCode: ErrAuthFailed, Err: err, Message: "authentication attempt failed: " + err.Error()}
+			return &x
+		}
+		if requireAuth && !okAuth {
+			x := Result{Status: Defer, ErrCode: ErrAuthFailed, Message: "authentication required but authentication attempt(s) failed"}
+			return &x
+		}
+	} else if requireAuth {
+		x := Result{Status: Defer, ErrCode: ErrAuthFailed, Message: "authentication required but authentication attempt(s) failed"}
+		return &x
+	}
+	return nil
+}
+
+func tlsErrText(err error) string {
+	if _, ok := err.(*tls.CertificateVerificationError); ok {
+		return "(certificate verification failed): " + err.Error()
+	}
+	return err.Error()
+}
+
+// transaction sends one message to the addresses batch; it reports
+// whether the connection is still usable.
+func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, port int, st []rcptState, batch []int) bool {
+	o := s.opts
+	wo := writeOpts{crlf: true, dot: true}
+	if err := s.writeHeaderOpts(e, d, &wo); err != nil {
+		for _, i := range batch {
+			st[i].res = withAddr(deferErr(err), st[i].res.Address)
+			st[i].done = true
+		}
+		return true
+	}
+	set := func(i int, r Result) {
+		r.Address = st[i].res.Address
+		r.Host, r.HostAddr = h.Name, h.Addr
+		if port != 25 {
+			r.Port = port
+		}
+		if c.tls != nil {
+			r.TLSCipher = tlsCipherName(c.tls)
+		}
+		st[i].res = r
+		st[i].done = r.Status != Defer
+	}
+	rp, _ := e.get("return_path")
+	mail := "MAIL FROM:<" + rp + ">"
+	if c.caps.size {
+		add, _ := o.Int("size_addition")
+		mail += " SIZE=" + strconv.FormatInt(s.messageSize(d, wo)+add, 10)
+	}
+	if c.caps.dsn && d.Header != nil {
+		switch d.Header.DSNRet {
+		case spool.DSNRetFull:
+			mail += " RET=FULL"
+		case spool.DSNRetHdrs:
+			mail += " RET=HDRS"
+		}
+		if d.Header.DSNEnvID != "" {
+			mail += " ENVID=" + d.Header.DSNEnvID
+		}
+	}
+	pipelined := c.caps.pipelining && !s.matchHosts(e, "hosts_avoid_pipelining", h)
+	chunking := c.caps.chunking && s.matchHosts(e, "hosts_try_chunking", h)
+	rcpts := make([]string, len(batch))
+	for k, i := range batch {
+		ad := d.Addresses[i]
+		rc := "RCPT TO:<" + rcptAddress(s.generic, ad) + ">"
+		if c.caps.dsn {
+			rc += dsnParams(ad)
+		}
+		rcpts[k] = rc
+	}
+	prefix := ""
+	if pipelined {
+		prefix = "pipelined "
+	}
+	var lines []string
+	if pipelined {
+		lines = append(append(lines, mail), rcpts...)
+		if !chunking {
+			lines = append(lines, "DATA")
+		}
+		if err := c.send(lines...); err != nil {
+			for _, i := range batch {
+				set(i, netResult(err, prefix+mail))
+			}
+			return false
+		}
+	} else if err := c.send(mail); err != nil {
+		for _, i := range batch {
+			set(i, netResult(err, mail))
+		}
+		return false
+	}
+	r, err := c.read(c.timeout)
+	if err != nil {
+		for _, i := range batch {
+			set(i, netResult(err, prefix+mail))
+		}
+		return false
+	}
+	if r.Class() != 2 {
+		for _, i := range batch {
+			set(i, s.replyResult(r, prefix+mail, ErrnoMail4xx, ErrMail4xx))
+		}
+		if pipelined {
+			// Drain the replies to the pipelined commands.
+			for range rcpts {
+				c.read(c.timeout)
+			}
+			if !chunking {
+				c.read(c.timeout)
+			}
+			return true
+		}
+		return true
+	}
+	var accepted []int
+	for k, i := range batch {
+		if !pipelined {
+			if err := c.send(rcpts[k]); err != nil {
+				set(i, netResult(err, rcpts[k]))
+				return false
+			}
+		}
+		r, err := c.read(c.timeout)
+		if err != nil {
+			for _, j := range batch[k:] {
+				set(j, netResult(err, rcpts[k]))
+			}
+			return false
+		}
+		if r.Class() == 2 {
+			accepted = append(accepted, i)
+			continue
+		}
+		set(i, s.replyResult(r, rcpts[k], ErrnoRcpt4xx, ErrRcpt4xx))
+	}
+	if chunking {
+		return s.sendBDAT(e, d, c, wo, accepted, set)
+	}
+	if !pipelined && len(accepted) > 0 {
+		if err := c.send("DATA"); err != nil {
+			for _, i := range accepted {
+				set(i, netResult(err, "DATA"))
+			}
+			return false
+		}
+	}
+	if pipelined || len(accepted) > 0 {
+		r, err := c.read(c.timeout)
+		if err != nil {
+			for _, i := range accepted {
+				set(i, netResult(err, prefix+"DATA"))
+			}
+			return false
+		}
+		if len(accepted) == 0 {
+			// Exim sends DATA pipelined and then has no recipient:
+			// RFC 2920 says the server rejects it; if it did not, end
+			// the transfer with an empty message.
+			if r.Code == 354 {
+				c.send(".")
+				c.read(c.timeout)
+			}
+			return true
+		}
+		if r.Code != 354 {
+			for _, i := range accepted {
+				set(i, s.replyResult(r, prefix+"DATA", ErrnoData4xx, ErrData4xx))
+			}
+			return true
+		}
+	} else {
+		return true
+	}
+	c.nc.SetWriteDeadline(deadline(o.Duration("data_timeout")))
+	if _, err := writeMessage(c.w, d, &wo); err != nil {
+		for _, i := range accepted {
+			set(i, netResult(err, "sending data block"))
+		}
+		return false
+	}
+	c.w.WriteString(".\r\n")
+	if err := c.w.Flush(); err != nil {
+		for _, i := range accepted {
+			set(i, netResult(err, "sending data block"))
+		}
+		return false
+	}
+	if s.lmtp {
+		for _, i := range accepted {
+			r, err := c.read(o.Duration("final_timeout"))
+			if err != nil {
+				set(i, netResult(err, "end of data"))
+				return false
+			}
+			if r.Class() == 2 {
+				set(i, Result{Status: OK, Confirmation: r.Text()})
+			} else {
+				set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
+			}
+		}
+		return true
+	}
+	r, err = c.read(o.Duration("final_timeout"))
+	if err != nil {
+		for _, i := range accepted {
+			set(i, netResult(err, "end of data"))
+		}
+		return false
+	}
+	for _, i := range accepted {
+		if r.Class() == 2 {
+			set(i, Result{Status: OK, Confirmation: r.Text()})
+		} else {
+			set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
+		}
+	}
+	return true
+}
+
+// sendBDAT sends the whole message as one "BDAT n LAST" chunk (RFC 3030).
+func (s *smtpTransport) sendBDAT(e *env, d *Delivery, c *smtpConn, wo writeOpts, accepted []int, set func(int, Result)) bool {
+	if len(accepted) == 0 {
+		return true
+	}
+	wo.dot = false
+	var buf bytes.Buffer
+	if _, err := writeMessage(&buf, d, &wo); err != nil {
+		for _, i := range accepted {
+			set(i, deferErr(err))
+		}
+		return true
+	}
+	cmd := fmt.Sprintf("BDAT %d LAST", buf.Len())
+	c.nc.SetWriteDeadline(deadline(s.opts.Duration("data_timeout")))
+	c.w.WriteString(cmd + "\r\n")
+	c.w.Write(buf.Bytes())
+	if err := c.w.Flush(); err != nil {
+		for _, i := range accepted {
+			set(i, netResult(err, cmd))
+		}
+		return false
+	}
+	r, err := c.read(s.opts.Duration("final_timeout"))
+	if err != nil {
+		for _, i := range accepted {
+			set(i, netResult(err, cmd))
+		}
+		return false
+	}
+	for _, i := range accepted {
+		if r.Class() == 2 {
+			x := Result{Status: OK, Confirmation: r.Text(), Chunking: true}
+			set(i, x)
+		} else {
+			set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
+		}
+	}
+	return true
+}
+
+func withAddr(r Result, a string) Result {
+	r.Address = a
+	return r
+}
+
+// dsnParams are the RCPT parameters of RFC 3461.
+func dsnParams(a Address) string {
+	var p string
+	if a.DSNFlags != 0 {
+		var n []string
+		if a.DSNFlags&spool.DSNNotifyNever != 0 {
+			n = []string{"NEVER"}
+		} else {
+			if a.DSNFlags&spool.DSNNotifySuccess != 0 {
+				n = append(n, "SUCCESS")
+			}
+			if a.DSNFlags&spool.DSNNotifyFailure != 0 {
+				n = append(n, "FAILURE")
+			}
+			if a.DSNFlags&spool.DSNNotifyDelay != 0 {
+				n = append(n, "DELAY")
+			}
+		}
+		if len(n) > 0 {
+			p += " NOTIFY=" + strings.Join(n, ",")
+		}
+	}
+	if a.ORcpt != "" {
+		p += " ORCPT=" + a.ORcpt
+	}
+	return p
+}
+
+// tlsCipherName is the X= text, in the form Exim built with GnuTLS
+// logs: "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256" is
+// what Exim shows; exigo shows the version and Go's cipher suite name.
+func tlsCipherName(cs *tls.ConnectionState) string {
+	v := map[uint16]string{tls.VersionTLS10: "TLS1.0", tls.VersionTLS11: "TLS1.1", tls.VersionTLS12: "TLS1.2", tls.VersionTLS13: "TLS1.3"}[cs.Version]
+	return v + ":" + tls.CipherSuiteName(cs.CipherSuite)
+}

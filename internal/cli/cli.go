@@ -171,6 +171,9 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(argv) > 1 && argv[1] == RunLocalOption {
 		return runLocal(argv[2:], env)
 	}
+	if code, ok := runTool(argv, env); ok {
+		return code
+	}
 	inv, err := Parse(argv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -194,6 +197,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bdf": runDaemon,
 	"-bs":  runLocalSMTP,
 	"-bm":  runSendmail,
+	"-brt": runRetryTest,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's
@@ -287,11 +291,11 @@ func programMode(name string) (prefix []string, known bool) {
 }
 
 // companionTools are Exim's utilities that exigo will answer to under
-// their own names; until they are built they say so.
+// their own names; until they are built they say so. The hints database
+// utilities are run by runTool (tools.go).
 var companionTools = map[string]bool{
-	"exiqgrep": true, "exigrep": true, "exiqsumm": true, "exinext": true,
+	"exiqgrep": true, "exigrep": true, "exiqsumm": true,
 	"eximstats": true, "exicyclog": true, "exiwhat": true, "exipick": true,
-	"exim_dumpdb": true, "exim_tidydb": true, "exim_fixdb": true,
 	"exim_checkaccess": true, "exim_dbmbuild": true, "exim_lock": true,
 	"exim_msgdate": true, "eximon": true,
 }

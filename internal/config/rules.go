@@ -14,10 +14,12 @@ import (
 type RetryRule struct {
 	Pattern string // address or domain pattern
 	Error   string // "*", "timeout", "rcpt_4xx", ...
-	Senders string // the optional senders=... list, raw
-	Steps   []RetryStep
-	File    string
-	Line    int
+	Senders string // the optional senders=... list, raw (quotes kept)
+	// SendersSet says a senders= list was given (it may be empty).
+	SendersSet bool
+	Steps      []RetryStep
+	File       string
+	Line       int
 }
 
 // RetryStep is one F, G or H parameter set of a retry rule.
@@ -71,7 +73,7 @@ func fields(s string) []string {
 	}
 }
 
-var retryErrors = []string{"*", "auth_failed", "data_4", "lost_connection", "mail_4", "quota", "rcpt_4", "refused", "timeout", "tls_required"}
+var retryErrors = []string{"*", "auth_failed", "data_4", "lookup", "lost_connection", "mail_4", "quota", "rcpt_4", "refused", "timeout", "tls_required"}
 
 func validRetryError(e string) bool {
 	for _, p := range retryErrors {
@@ -93,8 +95,21 @@ func (p *parser) retryLine(lg logical) error {
 	}
 	rest := f[2:]
 	if len(rest) > 0 && strings.HasPrefix(rest[0], "senders") {
-		r.Senders = strings.TrimPrefix(strings.TrimLeft(strings.TrimPrefix(rest[0], "senders"), " "), "=")
-		rest = rest[1:]
+		// senders=<list>, the list possibly quoted with white space
+		// inside: re-split the text after the error name.
+		raw := strings.TrimLeft(lg.text, " \t")
+		for i := 0; i < 2; i++ {
+			raw = strings.TrimLeft(raw[len(f[i]):], " \t")
+		}
+		raw = strings.TrimLeft(strings.TrimPrefix(raw, "senders"), " \t")
+		raw = strings.TrimLeft(strings.TrimPrefix(raw, "="), " \t")
+		list := ""
+		if v := fields(raw); len(v) > 0 && strings.HasPrefix(raw, v[0]) && !strings.HasPrefix(raw, "F,") && !strings.HasPrefix(raw, "G,") && !strings.HasPrefix(raw, "H,") {
+			list = v[0]
+			raw = raw[len(v[0]):]
+		}
+		r.Senders, r.SendersSet = list, true
+		rest = fields(raw)
 	}
 	for _, part := range strings.Split(strings.Join(rest, " "), ";") {
 		part = strings.TrimSpace(part)
@@ -112,13 +127,14 @@ func (p *parser) retryLine(lg logical) error {
 }
 
 func parseRetryStep(s string) (RetryStep, string) {
-	st := RetryStep{Rule: s[0]}
-	if s[0] != 'F' && s[0] != 'G' && s[0] != 'H' {
+	// The letter may be written in lower case.
+	st := RetryStep{Rule: strings.ToUpper(s[:1])[0]}
+	if st.Rule != 'F' && st.Rule != 'G' && st.Rule != 'H' {
 		return st, "unknown retry rule letter"
 	}
 	args := strings.Split(s[1:], ",")
 	want := 3
-	if s[0] == 'G' || s[0] == 'H' {
+	if st.Rule == 'G' || st.Rule == 'H' {
 		want = 4
 	}
 	if len(args) < want || strings.TrimSpace(args[0]) != "" {
@@ -132,11 +148,15 @@ func parseRetryStep(s string) (RetryStep, string) {
 	}
 	if want == 4 {
 		v := strings.TrimSpace(args[3])
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
+		// Exim keeps three decimals, cutting off the rest.
+		ip, fp, _ := strings.Cut(v, ".")
+		n, err := strconv.ParseInt(ip, 10, 32)
+		if err != nil || ip == "" || strings.Trim(fp, "0123456789") != "" {
 			return st, "bad parameters for retry rule"
 		}
-		st.Factor = int64(f * 1000)
+		fp = (fp + "000")[:3]
+		d, _ := strconv.ParseInt(fp, 10, 32)
+		st.Factor = n*1000 + d
 	}
 	return st, ""
 }

@@ -198,6 +198,8 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bs":  runLocalSMTP,
 	"-bm":  runSendmail,
 	"-brt": runRetryTest,
+	"-q":   runQueue,
+	"-M":   runDeliverMessages,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

@@ -122,8 +122,17 @@ func (m *attempt) run() (Outcome, error) {
 			top = tops[a.Parent]
 			tops[a] = top
 		}
+		if !m.opts.Force && m.addressRetryWait(a) {
+			it := &item{addr: a, top: top, state: deferred, errno: -52, msg: "retry time not reached"}
+			m.items = append(m.items, it)
+			m.logf("== %s routing defer (-52): retry time not reached", a.Address)
+			continue
+		}
 		res := set.Route(a, router.Mode{})
 		it := &item{addr: a, top: top, router: res.Router}
+		if it.router == "" && a.Kind != router.Mailbox && a.Parent != nil {
+			it.router = a.Parent.RoutedBy
+		}
 		if res.Address != nil {
 			it.addr = res.Address
 			tops[res.Address] = top
@@ -134,8 +143,11 @@ func (m *attempt) run() (Outcome, error) {
 		}
 		switch res.Status {
 		case router.Redirect:
+			// Children go on the new-address chain one by one in front,
+			// so they are routed last first, like recipients.
 			var kids []*router.Address
-			for _, c := range res.Children {
+			for i := len(res.Children) - 1; i >= 0; i-- {
+				c := res.Children[i]
 				if m.done[c.Address] && c.Kind == router.Mailbox {
 					continue
 				}

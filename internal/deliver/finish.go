@@ -92,6 +92,10 @@ func (m *attempt) frozen() (Outcome, bool) {
 		h.Frozen = time.Time{}
 		return 0, true
 	}
+	if m.opts.QueueRun {
+		m.logf("Message is frozen")
+		m.writeLogs()
+	}
 	return Frozen, false
 }
 

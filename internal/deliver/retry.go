@@ -1,9 +1,6 @@
 package deliver
 
 import (
-	"fmt"
-	"strconv"
-
 	"github.com/exigo-mta/exigo/internal/hintsdb"
 	"github.com/exigo-mta/exigo/internal/retry"
 	"github.com/exigo-mta/exigo/internal/router"
@@ -118,6 +115,29 @@ func (m *attempt) retryWait(it *item) bool {
 	return true
 }
 
+// addressRetryWait checks the address's own retry record (a 4xx to
+// RCPT, keyed "R:address:<sender>", or "R:address") before routing: an
+// address whose retry time has not come is deferred without routing,
+// "routing defer (-52): retry time not reached" as Exim logs it.
+func (m *attempt) addressRetryWait(a *router.Address) bool {
+	db, err := hintsdb.Open(m.d.Config.Main.String("spool_directory"), "retry", false)
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	for _, k := range []string{"R:" + a.Address + ":<" + m.h.Sender + ">", "R:" + a.Address, "R:" + a.Domain} {
+		var rec hintsdb.RetryRecord
+		found, err := db.Get(k, &rec)
+		if err != nil || !found {
+			continue
+		}
+		if retry.Check(&rec, m.now, retry.CheckOptions{Arrival: m.h.Received}) == retry.Wait {
+			return true
+		}
+	}
+	return false
+}
+
 // retryProcessing updates the retry hints after the transports ran:
 // successes clear their host's record, deferrals get a new one, and a
 // deferral past its rule's cutoff (or with no rule at all) becomes a
@@ -185,7 +205,3 @@ func hostLine(it *item) string {
 	s := "host " + it.host + " [" + it.hostAddr + "]"
 	return s
 }
-
-var _ = strconv.Itoa
-var _ = fmt.Sprint
-var _ router.Kind

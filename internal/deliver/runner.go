@@ -87,7 +87,9 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 				}
 			}
 		}
-		d.Message(ctx, e.ID, ro.Options)
+		o := ro.Options
+		o.QueueRun = true
+		d.Message(ctx, e.ID, o)
 	}
 	return nil
 }

@@ -215,6 +215,8 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bpru": runListQueue,
 	"-bpu":  runListQueue,
 	"-bpc":  runCountQueue,
+	"-q":    runQueue,
+	"-M":    runDeliverMessages,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

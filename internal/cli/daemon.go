@@ -138,6 +138,27 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if iv := inv.Queue.Interval; iv > 0 {
+		// -q<time>: a queue run every interval (spec chapter "The Exim
+		// command line", -q<time> with -bd).
+		go func() {
+			tk := time.NewTicker(iv)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C:
+					mu.Lock()
+					dl := r.dl
+					mu.Unlock()
+					if dl != nil {
+						dl.QueueRun(ctx, runOptions(inv.Queue))
+					}
+				}
+			}
+		}()
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -167,8 +188,8 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 				srv := build(ncfg, nr)
 				mu.Lock()
 				current = srv
-				mu.Unlock()
 				r = nr
+				mu.Unlock()
 				started()
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/deliver"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/queue"
@@ -24,6 +25,8 @@ type receiving struct {
 	opts  receive.Options
 	vars  expand.VarMap
 	smtp  *smtpParts
+	dl    *deliver.Deliverer
+	sched *deliver.Scheduler
 }
 
 // openReceiving opens the spool and logs of cfg. Errors are reported as
@@ -61,7 +64,11 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 	if err != nil {
 		return nil, err
 	}
-	return &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts}, nil
+	r := &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts}
+	if _, err := r.deliverer(env); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // deliveryMode is the -od option's mode (spec chapter "The Exim command

@@ -122,6 +122,7 @@ func runSendmail(inv *Invocation, env *Env) int {
 		fmt.Fprintf(os.Stderr, "exim: %v\n", err)
 		return 1
 	}
+	r.waitDeliveries()
 	return 0
 }
 

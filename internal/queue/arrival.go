@@ -28,6 +28,9 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 	} else {
 		b.WriteString(a.Sender)
 	}
+	if a.BounceFor != "" {
+		b.WriteString(" R=" + a.BounceFor)
+	}
 	if a.HostAddress != "" {
 		b.WriteString(" H=")
 		if a.HostName != "" {

@@ -130,6 +130,11 @@ type Arrival struct {
 	SenderSetUntrusted bool
 	// Frozen freezes the message on arrival (control = freeze).
 	Frozen bool
+	// BounceFor is, for a bounce or warning message, the id of the
+	// message it reports on (R= in the "<=" line).
+	BounceFor string
+	// LocalError marks a bounce generated locally (-localerror).
+	LocalError bool
 }
 
 // Store writes the message durably to the spool (returning only once it
@@ -209,6 +214,7 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	if a.Frozen {
 		h.Frozen = a.Received
 	}
+	h.LocalError = a.LocalError
 	h.TLSResumption = "A"
 	for _, r := range a.Recipients {
 		h.Recipients = append(h.Recipients, spool.NewRecipient(r))

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"os/user"
+	"strconv"
+
+	"github.com/exigo-mta/exigo/internal/deliver"
+	"github.com/exigo-mta/exigo/internal/lookup"
+	"github.com/exigo-mta/exigo/internal/queue"
+	"github.com/exigo-mta/exigo/internal/router"
+	"github.com/exigo-mta/exigo/internal/spool"
+)
+
+// deliverer builds the delivery side of r and plugs its Scheduler into
+// r's queue, so that stored messages are delivered at once.
+func (r *receiving) deliverer(env *Env) (*deliver.Deliverer, error) {
+	if r.dl != nil {
+		return r.dl, nil
+	}
+	eu := queue.Arrival{Login: "root"}
+	if name := r.cfg.Main.String("exim_user"); name != "" {
+		u, err := user.Lookup(name)
+		if err != nil {
+			u, err = user.LookupId(name)
+		}
+		if err == nil {
+			eu.Login = u.Username
+			eu.UID, _ = strconv.Atoi(u.Uid)
+			eu.GID, _ = strconv.Atoi(u.Gid)
+		}
+	}
+	d, err := deliver.New(&deliver.Deliverer{
+		Config:     r.cfg,
+		Spool:      r.queue.Spool,
+		Log:        r.log,
+		Queue:      r.queue,
+		Vars:       r.vars,
+		Lookups:    modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
+		Resolver:   router.SystemResolver{},
+		Interfaces: localInterfaces(),
+		EximUser:   eu,
+		Now:        env.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.dl = d
+	r.sched = &deliver.Scheduler{D: d}
+	r.queue.Scheduler = r.sched
+	return d, nil
+}
+
+// waitDeliveries waits for background deliveries started by this
+// process (Exim's -odb forks a delivery process; exigo finishes it
+// before exiting).
+func (r *receiving) waitDeliveries() {
+	if r.sched != nil {
+		r.sched.Wait()
+	}
+}
+
+// runQueue implements -q and its variants, -R and -S (spec chapter "The
+// Exim command line"). With a time and -bd it is the daemon's business.
+func runQueue(inv *Invocation, env *Env) int {
+	cfg, code, ok := loadConfig(inv, env)
+	if !ok {
+		return code
+	}
+	r, err := openReceiving(inv, env, cfg)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer r.queue.IDs.Close()
+	d, err := r.deliverer(env)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	err = d.QueueRun(context.Background(), runOptions(inv.Queue))
+	r.waitDeliveries()
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	return 0
+}
+
+// runOptions translates the -q flags.
+func runOptions(q QueueRun) deliver.RunOptions {
+	ro := deliver.RunOptions{Initial: q.Initial, StartID: q.StartID, EndID: q.EndID}
+	force := q.Force
+	if q.Recipient != nil {
+		ro.Recipient, ro.Regex = q.Recipient.String, q.Recipient.Regex
+		force = max(force, q.Recipient.Force)
+	}
+	if q.Sender != nil {
+		ro.Sender, ro.Regex = q.Sender.String, ro.Regex || q.Sender.Regex
+		force = max(force, q.Sender.Force)
+	}
+	ro.Force = force > 0
+	ro.Thaw = force > 1
+	ro.LocalOnly = q.LocalOnly
+	flags := ""
+	if q.TwoStage {
+		flags += "q"
+	}
+	if q.Initial {
+		flags += "i"
+	}
+	for i := 0; i < q.Force; i++ {
+		flags += "f"
+	}
+	if q.LocalOnly {
+		flags += "l"
+	}
+	if flags != "" {
+		ro.Flags = "-q" + flags
+	}
+	return ro
+}
+
+// runDeliverMessages implements -M: deliver the given messages whatever
+// their state (frozen or waiting for a retry time).
+func runDeliverMessages(inv *Invocation, env *Env) int {
+	cfg, code, ok := loadConfig(inv, env)
+	if !ok {
+		return code
+	}
+	r, err := openReceiving(inv, env, cfg)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer r.queue.IDs.Close()
+	d, err := r.deliverer(env)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	rc := 0
+	for _, a := range inv.Args {
+		id, err := spool.ParseID(a)
+		if err != nil {
+			continue
+		}
+		if _, err := d.Message(context.Background(), id, deliver.Options{Force: true, Thaw: true}); err == deliver.ErrLocked {
+			env.Stderr.Write([]byte("spool file " + a + "-D is locked (another process is handling this message)\n"))
+			rc = 1
+		}
+	}
+	r.waitDeliveries()
+	return rc
+}

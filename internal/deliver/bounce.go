@@ -1,0 +1,163 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/queue"
+	"github.com/exigo-mta/exigo/internal/receive"
+	"github.com/exigo-mta/exigo/internal/transport"
+)
+
+// smtpSplit splits an SMTP error text where Exim breaks it in a bounce:
+// after the command, before the reply.
+var smtpSplit = regexp.MustCompile(`^(SMTP error from remote mail server after .*?:) ([2-5][0-9][0-9][ -].*)$`)
+
+// bounceEntry is the text part's paragraph for one failed address (spec
+// chapter "Customizing bounce and warning messages"; texts as Exim 4.96
+// writes them by default).
+func bounceEntry(it *item) (text, diag string) {
+	var b strings.Builder
+	b.WriteString("  " + it.addr.Address + "\n")
+	msg := it.msg
+	hostErr := it.timedOut && hostError(it)
+	if it.host != "" && !hostErr {
+		b.WriteString("    " + hostLine(it) + "\n")
+	}
+	switch {
+	case hostErr:
+		msg = "retry timeout exceeded"
+	case it.timedOut:
+		msg += ": retry timeout exceeded"
+	}
+	if sm := smtpSplit.FindStringSubmatch(msg); sm != nil && !hostErr {
+		b.WriteString("    " + sm[1] + "\n    " + sm[2] + "\n")
+		diag = sm[2]
+	} else {
+		for _, l := range strings.Split(msg, "\n") {
+			b.WriteString("    " + l + "\n")
+		}
+	}
+	return b.String(), diag
+}
+
+// sendBounce builds the RFC 3464 delivery status notification for the
+// failed addresses and stores it as a new message from <> (spec chapter
+// "How Exim receives and delivers mail": "a bounce message is sent to
+// the sender", chapter "Customizing bounce and warning messages").
+func (m *attempt) sendBounce() error {
+	d := m.d
+	h := m.h
+	cfg := d.Config
+	to := h.Sender
+	for _, it := range m.failChain {
+		if it.addr.ErrorsTo != "" {
+			to = it.addr.ErrorsTo
+			break
+		}
+	}
+	host := cfg.Main.String("primary_hostname")
+	qd := cfg.Main.String("qualify_domain")
+	boundary := fmt.Sprintf("%d-eximdsn-%d", m.now.Unix(), rand.Int32())
+	var failedList []string
+	for _, it := range m.failChain {
+		failedList = append(failedList, it.addr.Address)
+	}
+	var msg bytes.Buffer
+	fmt.Fprintf(&msg, "X-Failed-Recipients: %s\n", strings.Join(failedList, ",\n  "))
+	msg.WriteString("Auto-Submitted: auto-replied\n")
+	fmt.Fprintf(&msg, "From: Mail Delivery System <Mailer-Daemon@%s>\n", qd)
+	fmt.Fprintf(&msg, "To: %s\n", to)
+	if mid := queue.MessageIDOf(h.Headers); mid != "" {
+		fmt.Fprintf(&msg, "References: <%s>\n", mid)
+	}
+	fmt.Fprintf(&msg, "Content-Type: multipart/report; report-type=delivery-status; boundary=%s\n", boundary)
+	msg.WriteString("MIME-Version: 1.0\n")
+	msg.WriteString("Subject: Mail delivery failed: returning message to sender\n\n")
+	fmt.Fprintf(&msg, "--%s\nContent-type: text/plain; charset=us-ascii\n\n", boundary)
+	msg.WriteString("This message was created automatically by mail delivery software.\n\n")
+	msg.WriteString("A message that you sent could not be delivered to one or more of its\n")
+	msg.WriteString("recipients. This is a permanent error. The following address(es) failed:\n\n")
+	diags := make([]string, len(m.failChain))
+	for i, it := range m.failChain {
+		text, diag := bounceEntry(it)
+		msg.WriteString(text)
+		diags[i] = diag
+	}
+	fmt.Fprintf(&msg, "\n--%s\nContent-type: message/delivery-status\n\n", boundary)
+	fmt.Fprintf(&msg, "Reporting-MTA: dns; %s\n\n", host)
+	for i := len(m.failChain) - 1; i >= 0; i-- {
+		it := m.failChain[i]
+		fmt.Fprintf(&msg, "Action: failed\nFinal-Recipient: rfc822;%s\nStatus: 5.0.0\n", it.addr.Address)
+		if it.host != "" && diags[i] != "" {
+			fmt.Fprintf(&msg, "Remote-MTA: dns; %s\nDiagnostic-Code: smtp; %s\n", it.host, diags[i])
+		}
+		msg.WriteString("\n")
+	}
+	fmt.Fprintf(&msg, "--%s\nContent-type: message/rfc822\n\n", boundary)
+	fmt.Fprintf(&msg, "Return-path: <%s>\n", h.Sender)
+	for _, hd := range h.Headers {
+		if hd.Type != '*' {
+			msg.WriteString(hd.Text)
+		}
+	}
+	msg.WriteString("\n")
+	if body, err := transport.BodyReader(m.lock.Data()); err == nil {
+		io.Copy(&msg, body)
+	}
+	fmt.Fprintf(&msg, "\n--%s--\n", boundary)
+	return m.store(to, msg.Bytes())
+}
+
+// store submits a message generated here (a bounce) from <> to rcpt, as
+// the Exim user, with protocol "local".
+func (m *attempt) store(rcpt string, data []byte) error {
+	d := m.d
+	if d.Queue == nil {
+		return fmt.Errorf("no queue to store the message in")
+	}
+	in, err := receive.Read(bytes.NewReader(data), receive.ReadOptions{Format: receive.FormatLocal})
+	if err != nil {
+		return fmt.Errorf("bounce: %w", err)
+	}
+	defer in.Body.Close()
+	u := d.EximUser
+	opts := receive.OptionsFromConfig(d.Config)
+	env := &receive.Envelope{
+		Sender: "", Recipients: []string{rcpt}, Protocol: "local",
+		Local: true, Trusted: true,
+		User:  receive.User{Login: u.Login, UID: u.UID, GID: u.GID},
+		Ident: u.Login, AuthID: u.Login,
+	}
+	id := d.Queue.NewID()
+	now := d.now()
+	exp := func(text string, extra map[string]string) (string, error) {
+		ctx := &expand.Context{Vars: varOverlay{m: extra, next: d.Vars}, Now: d.Now}
+		return expand.String(text, ctx)
+	}
+	intake := &receive.Intake{Options: &opts, Envelope: env, ID: string(id), Now: now, Expand: exp}
+	if err := intake.FixUp(in); err != nil {
+		return fmt.Errorf("bounce: %w", err)
+	}
+	body, err := in.Body.Bytes()
+	if err != nil {
+		return fmt.Errorf("bounce: %w", err)
+	}
+	a := &queue.Arrival{
+		ID: id, Sender: "", Recipients: env.Recipients, Headers: in.Headers, Body: body,
+		Received: now, Login: u.Login, UID: u.UID, GID: u.GID, Protocol: "local",
+		Local: true, Ident: u.Login, MessageID: queue.MessageIDOf(in.Headers), MessageIDCreated: true,
+		BounceFor: string(m.h.ID), LocalError: true,
+	}
+	return d.Queue.Store(m.ctx, a, queue.Foreground)
+}
+
+var _ = os.Getpid
+var _ context.Context

@@ -1,0 +1,138 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/queue"
+	"github.com/exigo-mta/exigo/internal/retry"
+	"github.com/exigo-mta/exigo/internal/router"
+	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/transport"
+)
+
+// Logger writes main log lines; *mainlog.Logger implements it.
+type Logger interface {
+	Write(text string, to ...mainlog.Which) error
+}
+
+// Deliverer delivers messages of one configuration. Build it with New;
+// it is safe for concurrent use (each message is locked while it is
+// worked on).
+type Deliverer struct {
+	// Config is the configuration in force.
+	Config *config.Config
+	// Spool holds the messages.
+	Spool *spool.Spool
+	// Log receives the delivery lines.
+	Log Logger
+	// Queue stores bounce messages (its Scheduler delivers them).
+	Queue *queue.Queue
+	// Vars are the process's variables ($primary_hostname ...).
+	Vars expand.Vars
+	// Lookups performs lookups for routers and transports.
+	Lookups lists.Lookuper
+	// Resolver answers the DNS questions of routers.
+	Resolver router.Resolver
+	// Interfaces are the local host's addresses (the self option).
+	Interfaces []netip.Addr
+	// EximUser is the login, uid and gid bounces are created as (the
+	// U= of their "<=" line).
+	EximUser queue.Arrival
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	transports map[string]transport.Transport
+	retry      *retry.Rules
+}
+
+// New builds the transports and retry rules of d.Config and returns d
+// ready to deliver.
+func New(d *Deliverer) (*Deliverer, error) {
+	d.transports = map[string]transport.Transport{}
+	for _, td := range d.Config.Transports {
+		t, err := transport.New(d.Config, td)
+		if err != nil {
+			return nil, fmt.Errorf("deliver: transport %s: %w", td.Name, err)
+		}
+		d.transports[td.Name] = t
+	}
+	rs, err := retry.New(d.Config.Retry, retry.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("deliver: retry rules: %w", err)
+	}
+	d.retry = rs
+	return d, nil
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// Options qualify one delivery attempt.
+type Options struct {
+	// Force ignores retry times (-M, -qf, -R/-S with f).
+	Force bool
+	// Thaw delivers a frozen message too (-M, -qff); the message is
+	// thawed first, logging "Unfrozen by forced delivery".
+	Thaw bool
+	// LocalOnly suppresses remote deliveries (-ql): they are deferred
+	// with "remote deliveries suppressed".
+	LocalOnly bool
+	// QueueRun is set when a queue runner makes the attempt.
+	QueueRun bool
+}
+
+// Outcome says what became of a message after an attempt.
+type Outcome int
+
+// The outcomes of Message.
+const (
+	// Completed: nothing is left to deliver; the message is gone.
+	Completed Outcome = iota
+	// Deferred: some addresses wait for a later attempt.
+	Deferred
+	// Frozen: the message is (or stays) frozen.
+	Frozen
+	// Skipped: the message was not attempted (locked by another
+	// process, or frozen without Thaw).
+	Skipped
+)
+
+// ErrLocked is returned for a message that another process or goroutine
+// is delivering.
+var ErrLocked = spool.ErrLocked
+
+// Message makes one delivery attempt of message id: the whole of Exim's
+// delivery process for one message (spec chapter "How Exim receives and
+// delivers mail"). See the package comment for the order of the steps.
+func (d *Deliverer) Message(ctx context.Context, id spool.ID, opts Options) (Outcome, error) {
+	lock, err := d.Spool.Lock(id)
+	if err != nil {
+		if errors.Is(err, spool.ErrLocked) {
+			return Skipped, ErrLocked
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			d.Log.Write(fmt.Sprintf("%s Spool file %s-D not found", id, id), mainlog.Main)
+		}
+		return Skipped, err
+	}
+	defer lock.Unlock()
+	h, err := d.Spool.ReadHeader(id)
+	if err != nil {
+		return Skipped, fmt.Errorf("deliver: %w", err)
+	}
+	m := &attempt{d: d, ctx: ctx, opts: opts, lock: lock, h: h, now: d.now()}
+	return m.run()
+}

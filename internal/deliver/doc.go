@@ -1,0 +1,30 @@
+// Package deliver delivers one message: it routes every undelivered
+// recipient (router.Set.Route, following redirections and unseen
+// routers), groups the routed addresses per transport, runs the
+// transports, records every outcome durably in the -H file before it
+// logs it, writes Exim's "=>", "->", "**", "==" and "Completed" lines,
+// sends bounces (RFC 3464 delivery status notifications from <>),
+// consults the retry rules and hints for deferrals, and freezes
+// undeliverable bounces. It also holds the queue runner (-q and its
+// variants) and the Scheduler that starts delivery after reception.
+//
+// # Order of an attempt (crash safety)
+//
+//  1. Lock the message (the -D file's fcntl lock) and read its -H file.
+//  2. Merge a -J journal left by an earlier attempt that crashed: the
+//     addresses in it were delivered and are added to the
+//     non-recipients tree, so they are never delivered twice.
+//  3. Route every address not in the tree; routing failures are recorded.
+//  4. Before each transport run, nothing is written; after each
+//     successful run, its addresses are appended to the -J journal and
+//     the journal is fsync'd (the record that the delivery happened).
+//  5. When all transports are done: retry processing; the -H file is
+//     rewritten through the spool's group commit with the tree updated;
+//     only then are the log lines written.
+//  6. Bounces are stored as new messages; when nothing is left to do
+//     the message is removed and "Completed" logged.
+//
+// Exim specification: chapters "How Exim receives and delivers mail",
+// "Customizing bounce and warning messages", "Retry configuration" and
+// "Log files".
+package deliver

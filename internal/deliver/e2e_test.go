@@ -1,0 +1,287 @@
+package deliver_test
+
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/exigo-mta/exigo/internal/oracletest"
+	"github.com/exigo-mta/exigo/internal/transport/smtptest"
+)
+
+// The end-to-end cases run real Exim and exigo on the same configuration
+// (each in its own directory) and compare the main log, the delivered
+// mailbox files and the messages left in the spool (bounces), with times,
+// ids, pids, sizes and MIME boundaries masked.
+
+const e2eConf = `exim_user = Debian-exim
+exim_group = Debian-exim
+deliver_drop_privilege = true
+spool_directory = DIR/spool
+log_file_path = DIR/spool/log/%slog
+primary_hostname = test.example
+qualify_domain = test.example
+domainlist local_domains = test.example
+never_users =
+keep_environment =
+RETRY_MAIN
+begin routers
+aliases:
+  driver = redirect
+  domains = +local_domains
+  local_parts = team : gone : later : pipe
+  data = ${if eq{$local_part}{team}{alice, bob}{${if eq{$local_part}{gone}{:fail: no longer here}{${if eq{$local_part}{pipe}{|/bin/sh -c "cat >>DIR/mail/pipe-out"}{:defer: not now}}}}}}
+  allow_fail
+  allow_defer
+  pipe_transport = pipe_t
+local:
+  driver = accept
+  domains = +local_domains
+  local_parts = alice : bob
+  transport = mdir
+mbox:
+  driver = accept
+  domains = +local_domains
+  local_parts = carol
+  transport = mbox_t
+relay:
+  driver = manualroute
+  domains = remote.example
+  route_list = * 127.0.0.1
+  self = send
+  transport = remote_smtp
+begin transports
+mdir:
+  driver = appendfile
+  directory = DIR/mail/$local_part_data
+  maildir_format
+  user = Debian-exim
+mbox_t:
+  driver = appendfile
+  file = DIR/mail/carol.mbox
+  user = Debian-exim
+pipe_t:
+  driver = pipe
+  user = Debian-exim
+remote_smtp:
+  driver = smtp
+  port = PORT
+  allow_localhost
+begin retry
+RETRY_RULES
+`
+
+type e2eCase struct {
+	name  string
+	rcpts []string
+	retry bool       // retry rules instead of none
+	steps [][]string // later commands; $ID1.. are message ids in log order
+}
+
+var e2eCases = []e2eCase{
+	{name: "maildir", rcpts: []string{"alice@test.example"}},
+	{name: "maildir_two", rcpts: []string{"alice@test.example", "bob@test.example"}},
+	{name: "mbox", rcpts: []string{"carol@test.example"}},
+	{name: "mbox_and_maildir", rcpts: []string{"carol@test.example", "alice@test.example"}},
+	{name: "alias_team", rcpts: []string{"team@test.example"}},
+	{name: "alias_fail", rcpts: []string{"gone@test.example"}},
+	{name: "unrouteable", rcpts: []string{"nobody@test.example"}},
+	{name: "unrouteable_two", rcpts: []string{"nobody@test.example", "nobody2@test.example"}},
+	{name: "pipe", rcpts: []string{"pipe@test.example"}},
+	{name: "relay_ok", rcpts: []string{"ok1@remote.example"}},
+	{name: "relay_two", rcpts: []string{"ok1@remote.example", "ok2@remote.example"}},
+	{name: "relay_reject", rcpts: []string{"rej@remote.example"}},
+	{name: "relay_mixed", rcpts: []string{"ok1@remote.example", "rej@remote.example", "alice@test.example"}},
+	{name: "relay_defer_noretry", rcpts: []string{"def@remote.example"}},
+	{name: "relay_all", rcpts: []string{"ok1@remote.example", "ok2@remote.example", "rej@remote.example", "def@remote.example", "alice@test.example"}},
+	{name: "fail_order", rcpts: []string{"nobody@test.example", "rej@remote.example", "rej2@remote.example", "nobody2@test.example"}},
+	{name: "relay_defer_retry", rcpts: []string{"def@remote.example"}, retry: true},
+	{name: "retry_not_reached", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-q"}}},
+	{name: "retry_forced", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-qf"}}},
+	{name: "retry_defer_local", rcpts: []string{"later@test.example"}, retry: true},
+	{name: "retry_mixed", rcpts: []string{"def@remote.example", "alice@test.example"}, retry: true, steps: [][]string{{"-q"}}},
+	{name: "queue_only_q", rcpts: []string{"alice@test.example", "ok1@remote.example"}, steps: [][]string{{"-odq"}, {"-q"}}},
+	{name: "queue_only_ql", rcpts: []string{"alice@test.example", "ok1@remote.example"}, steps: [][]string{{"-odq"}, {"-ql"}}},
+	{name: "queue_only_ql_then_q", rcpts: []string{"alice@test.example", "ok1@remote.example"}, steps: [][]string{{"-odq"}, {"-ql"}, {"-q"}}},
+	{name: "frozen_bounce_q", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-q"}}},
+	{name: "frozen_bounce_M", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-M", "$ID2"}}},
+	{name: "frozen_bounce_qff", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-qff"}}},
+	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
+}
+
+func TestEndToEnd(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	if os.Getuid() != 0 {
+		t.Skip("end-to-end delivery tests run as root (deliveries as Debian-exim)")
+	}
+	eu, err := user.Lookup("Debian-exim")
+	if err != nil {
+		oracletest.Missing(t, "the Debian-exim user")
+	}
+	uid, _ := strconv.Atoi(eu.Uid)
+	gid, _ := strconv.Atoi(eu.Gid)
+	srv := &smtptest.Server{
+		Pipelining: true,
+		Rcpt: func(to string) string {
+			switch {
+			case strings.Contains(to, "rej"):
+				return "550 no such user"
+			case strings.Contains(to, "def"):
+				return "451 try later"
+			}
+			return "250 Accepted"
+		},
+		Data: func(string, []byte) string { return "250 OK id=X" },
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, c := range e2eCases {
+		t.Run(c.name, func(t *testing.T) {
+			want := runE2E(t, exim, c, srv.Port(), uid, gid)
+			got := runE2E(t, exigo, c, srv.Port(), uid, gid)
+			if want != got {
+				t.Errorf("exim and exigo differ\n--- exim:\n%s\n--- exigo:\n%s", want, got)
+			}
+		})
+	}
+}
+
+// runE2E runs one case with bin and returns the masked observations.
+func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
+	dir, err := os.MkdirTemp("", "exigo-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	for _, d := range []string{"spool", "mail"} {
+		os.Mkdir(filepath.Join(dir, d), 0o750)
+		os.Chown(filepath.Join(dir, d), uid, gid)
+	}
+	conf := strings.ReplaceAll(e2eConf, "DIR", dir)
+	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
+	if c.retry {
+		conf = strings.Replace(conf, "RETRY_RULES", "* * F,1h,10m", 1)
+	} else {
+		conf = strings.Replace(conf, "RETRY_RULES", "", 1)
+	}
+	conf = strings.Replace(conf, "RETRY_MAIN", "", 1)
+	cf := filepath.Join(dir, "conf")
+	os.WriteFile(cf, []byte(conf), 0o644)
+	submit := []string{"-C", cf, "-odi"}
+	steps := c.steps
+	if len(steps) > 0 && steps[0][0] == "-odq" {
+		submit = []string{"-C", cf, "-odq"}
+		steps = steps[1:]
+	}
+	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n\nline one\nline two\n"
+	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
+	for _, s := range steps {
+		ids := logIDs(dir)
+		args := []string{"-C", cf}
+		for _, a := range s {
+			if strings.HasPrefix(a, "$ID") {
+				n, _ := strconv.Atoi(a[3:])
+				if n-1 < len(ids) {
+					a = ids[n-1]
+				}
+			}
+			args = append(args, a)
+		}
+		oracletest.Run(t, bin, "", args...)
+	}
+	return observe(dir)
+}
+
+var idRE = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
+
+func logIDs(dir string) []string {
+	b, _ := os.ReadFile(filepath.Join(dir, "spool/log/mainlog"))
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range idRE.FindAllString(string(b), -1) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+var masks = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `), "TIME "},
+	{regexp.MustCompile(`pid=\d+`), "pid=N"},
+	{regexp.MustCompile(`/tmp/exigo-e2e-\d+`), "DIR"},
+	{regexp.MustCompile(`(?m)^From (\S+) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$`), "From $1 DATE"},
+	{regexp.MustCompile(`S=\d+`), "S=N"},
+	{regexp.MustCompile(`\d+-eximdsn-\d+`), "BOUNDARY"},
+	{regexp.MustCompile(`\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d [-+]\d{4}`), "DATE"},
+	{regexp.MustCompile(`\(Exim 4\.96\)|\(Exim [^)]*exigo[^)]*\)|\(exigo[^)]*\)`), "(VERSION)"},
+	{regexp.MustCompile(`(?m)^ *\d+\.M\d+P\d+\.test\.example`), "MAILDIRFILE"},
+}
+
+// observe returns the masked main log, mailbox files and spool -D files.
+func observe(dir string) string {
+	var b strings.Builder
+	log, _ := os.ReadFile(filepath.Join(dir, "spool/log/mainlog"))
+	ids := map[string]string{}
+	mask := func(s string) string {
+		s = idRE.ReplaceAllStringFunc(s, func(id string) string {
+			if _, ok := ids[id]; !ok {
+				ids[id] = "ID" + strconv.Itoa(len(ids)+1)
+			}
+			return ids[id]
+		})
+		for _, m := range masks {
+			s = m.re.ReplaceAllString(s, m.with)
+		}
+		return s
+	}
+	b.WriteString("== mainlog\n")
+	for _, l := range strings.Split(string(log), "\n") {
+		if strings.Contains(l, "purging the environment") || strings.HasPrefix(l, " Suggested action") {
+			continue
+		}
+		b.WriteString(mask(l) + "\n")
+	}
+	var files []string
+	filepath.Walk(filepath.Join(dir, "mail"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	var parts []string
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		name := strings.TrimPrefix(f, dir)
+		if strings.Contains(name, "/new/") {
+			name = name[:strings.Index(name, "/new/")+5] + "FILE"
+		}
+		parts = append(parts, "== "+name+"\n"+mask(string(data)))
+	}
+	sort.Strings(parts)
+	b.WriteString(strings.Join(parts, ""))
+	var spool []string
+	filepath.Walk(filepath.Join(dir, "spool/input"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, "-D") {
+			data, _ := os.ReadFile(p)
+			spool = append(spool, "== spool "+mask(filepath.Base(p))+"\n"+mask(string(data)))
+		}
+		return nil
+	})
+	sort.Strings(spool)
+	b.WriteString(strings.Join(spool, ""))
+	return b.String()
+}

@@ -1,0 +1,311 @@
+package deliver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/router"
+	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/transport"
+)
+
+// # The -J journal
+//
+// One address a line, appended and fsync'd after each successful
+// transport run, as Exim's journal is (spec chapter "Format of spool
+// files": "the -J file ... lists addresses that have been delivered").
+// A later attempt that finds it adds its addresses to the non-recipients
+// tree before routing, so a crash after a delivery and before the -H
+// rewrite never delivers twice.
+
+func (m *attempt) journalPath() string {
+	return filepath.Join(m.lock.Dir, string(m.h.ID)+"-J")
+}
+
+func (m *attempt) journal(addrs []string) error {
+	f, err := os.OpenFile(m.journalPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("deliver: journal: %w", err)
+	}
+	_, err = f.WriteString(strings.Join(addrs, "\n") + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("deliver: journal: %w", err)
+	}
+	return nil
+}
+
+func (m *attempt) readJournal() []string {
+	f, err := os.Open(m.journalPath())
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := sc.Text(); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// frozen decides what to do with a frozen message: thaw it (forced
+// delivery, auto_thaw), cancel it (a bounce past timeout_frozen_after),
+// or leave it. Spec chapter "Main configuration", options auto_thaw and
+// timeout_frozen_after; EXIM-NOTES: auto_thaw never thaws bounces.
+func (m *attempt) frozen() (Outcome, bool) {
+	h := m.h
+	cfg := m.d.Config
+	if m.opts.Thaw {
+		m.logf("Unfrozen by forced delivery")
+		m.writeLogs()
+		h.Frozen = time.Time{}
+		return 0, true
+	}
+	if tf := timeOpt(cfg, "timeout_frozen_after"); tf > 0 && m.now.Sub(h.Received) > tf && h.Sender == "" {
+		m.logf("cancelled by timeout_frozen_after")
+		m.logf("Completed")
+		m.writeLogs()
+		m.d.Spool.Remove(m.lock)
+		return Completed, false
+	}
+	if at := timeOpt(cfg, "auto_thaw"); at > 0 && h.Sender != "" && m.now.Sub(h.Frozen) >= at {
+		m.logf("Unfrozen by auto-thaw")
+		m.writeLogs()
+		h.Frozen = time.Time{}
+		return 0, true
+	}
+	if m.opts.QueueRun {
+		m.logf("Message is frozen")
+		m.writeLogs()
+	}
+	return Frozen, false
+}
+
+// finish records the outcomes: the -H rewrite, the log lines, bounces,
+// freezing, and removal of a completed message.
+func (m *attempt) finish() (Outcome, error) {
+	h := m.h
+	byTop := map[string]bool{} // tops with an address still to do
+	for _, it := range m.items {
+		if it.state == deferred || it.state == pending {
+			byTop[it.top] = true
+		}
+	}
+	bounce := len(m.failChain) > 0
+	freeze := false
+	if bounce && h.Sender == "" {
+		// A bounce that cannot be delivered is frozen, unless it is
+		// older than ignore_bounce_errors_after (spec chapter "Main
+		// configuration"); its failed addresses stay to be tried again.
+		ig := timeOpt(m.d.Config, "ignore_bounce_errors_after")
+		if !m.d.Config.Main.IsSet("ignore_bounce_errors_after") {
+			ig = 10 * 7 * 24 * time.Hour
+		}
+		if ig == 0 || m.now.Sub(h.Received) < ig {
+			freeze = true
+		}
+		bounce = false
+	}
+	for _, it := range m.items {
+		switch it.state {
+		case delivered:
+			m.done[it.addr.Address] = true
+		case failed:
+			if freeze {
+				byTop[it.top] = true
+				continue
+			}
+			m.done[it.addr.Address] = true
+		}
+	}
+	remaining := false
+	for _, r := range h.Recipients {
+		if byTop[r.Address] {
+			remaining = true
+			continue
+		}
+		if !m.done[r.Address] {
+			// every address generated from it is finished
+			m.done[r.Address] = true
+		}
+	}
+	if freeze {
+		m.logf("Frozen (delivery error message)")
+		h.Frozen = m.now
+		remaining = true
+	}
+	if remaining {
+		var tree []string
+		for a := range m.done {
+			tree = append(tree, a)
+		}
+		h.NonRecipients = spool.BuildTree(tree)
+		h.DeliverFirsttime = false
+		if err := m.d.Spool.Rewrite(m.lock, h); err != nil {
+			m.writeLogs()
+			return Deferred, fmt.Errorf("deliver: %w", err)
+		}
+		os.Remove(m.journalPath())
+	}
+	m.msglog()
+	m.writeLogs()
+	if bounce {
+		if err := m.sendBounce(); err != nil {
+			m.d.Log.Write(fmt.Sprintf("%s Error in sending bounce: %v", h.ID, err), mainlog.Main, mainlog.Panic)
+		}
+	}
+	if remaining {
+		if freeze {
+			return Frozen, nil
+		}
+		return Deferred, nil
+	}
+	m.logf("Completed")
+	m.writeLogs()
+	if err := m.d.Spool.Remove(m.lock); err != nil {
+		return Completed, fmt.Errorf("deliver: %w", err)
+	}
+	return Completed, nil
+}
+
+// msglog appends the attempt's lines to the message log, without the
+// message id, as Exim's msglog files hold them.
+func (m *attempt) msglog() {
+	if len(m.logs) == 0 {
+		return
+	}
+	var b strings.Builder
+	stamp := m.now.Format("2006-01-02 15:04:05")
+	prefix := string(m.h.ID) + " "
+	for _, l := range m.logs {
+		b.WriteString(stamp + " " + strings.TrimPrefix(l, prefix) + "\n")
+	}
+	m.d.Spool.AppendMsglog(m.h.ID, b.String())
+}
+
+// varOverlay layers a map over the process's variables.
+type varOverlay struct {
+	m    expand.VarMap
+	next expand.Vars
+}
+
+// Var implements expand.Vars.
+func (v varOverlay) Var(name string) (string, bool) {
+	if s, ok := v.m[name]; ok {
+		return s, true
+	}
+	if v.next == nil {
+		return "", false
+	}
+	return v.next.Var(name)
+}
+
+// vars returns the message's variables over the process's.
+func (m *attempt) vars() expand.Vars {
+	h := m.h
+	mv := expand.VarMap{
+		"message_exim_id":   string(h.ID),
+		"message_id":        string(h.ID),
+		"sender_address":    h.Sender,
+		"return_path":       h.Sender,
+		"received_protocol": h.ReceivedProtocol,
+		"message_age":       strconv.Itoa(int(m.now.Sub(h.Received) / time.Second)),
+		"authenticated_id":  h.AuthID,
+		"sender_ident":      h.Ident,
+	}
+	if i := strings.LastIndexByte(h.Sender, '@'); i >= 0 {
+		mv["sender_address_local_part"] = h.Sender[:i]
+		mv["sender_address_domain"] = h.Sender[i+1:]
+	}
+	return varOverlay{m: mv, next: m.d.Vars}
+}
+
+// delivery builds the transport's view of one run.
+func (m *attempt) delivery(b *batch) *transport.Delivery {
+	body, err := transport.BodyReader(m.lock.Data())
+	var size int64
+	var ra io.ReaderAt
+	if err == nil {
+		size, ra = body.Size(), body
+	} else {
+		ra = strings.NewReader("")
+	}
+	first := b.items[0]
+	a := first.addr
+	av := expand.VarMap{
+		"local_part":        a.LocalPart,
+		"domain":            a.Domain,
+		"local_part_prefix": a.Prefix,
+		"local_part_suffix": a.Suffix,
+		"local_part_data":   a.LocalPartData,
+		"domain_data":       a.DomainData,
+		"address_data":      a.AddressData,
+		"home":              a.Home,
+		"original_local_part": func() string {
+			lp, _ := router.Split(first.top)
+			return lp
+		}(),
+		"original_domain": func() string {
+			_, d := router.Split(first.top)
+			return d
+		}(),
+	}
+	if p := a.Parent; p != nil {
+		av["parent_local_part"], av["parent_domain"] = p.LocalPart, p.Domain
+	}
+	d := &transport.Delivery{
+		Header:   m.h,
+		Body:     ra,
+		BodySize: size,
+		Ctx:      &expand.Context{Vars: varOverlay{m: av, next: m.vars()}, Lookups: m.d.Lookups, Now: m.d.Now},
+		Router:   first.router,
+		Now:      m.d.Now,
+	}
+	for _, it := range b.items {
+		x := it.addr
+		ta := transport.Address{
+			Address: x.Address, LocalPart: x.LocalPart, Domain: x.Domain,
+			Prefix: x.Prefix, Suffix: x.Suffix, Original: it.top, Home: x.Home,
+			UID: x.UID, GID: x.GID, HeadersAdd: x.HeadersAdd, HeadersRemove: x.HeadersRemove,
+		}
+		for _, r := range m.h.Recipients {
+			if r.Address == it.top {
+				ta.DSNFlags, ta.ORcpt = r.DSNFlags, r.ORcpt
+			}
+		}
+		switch x.Kind {
+		case router.Pipe:
+			ta.Pipe = strings.TrimPrefix(x.Address, "|")
+		case router.File, router.Directory:
+			ta.File = x.Address
+		}
+		d.Addresses = append(d.Addresses, ta)
+	}
+	for _, hst := range first.hosts {
+		d.Hosts = append(d.Hosts, transport.Host{Name: hst.Name, Addr: hst.Addr, Port: hst.Port, MX: hst.MX})
+	}
+	return d
+}
+
+// errNoSpool is returned by the runner when the spool is unreadable.
+var errNoSpool = errors.New("spool directory unreadable")
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -1,0 +1,142 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/spool"
+)
+
+// RunOptions describe one queue run (spec chapter "The Exim command
+// line", options -q, -R, -S).
+type RunOptions struct {
+	// Options apply to every message: -qf sets Force, -qff Force and
+	// Thaw, -ql LocalOnly.
+	Options
+	// Flags are the option letters logged after the pid ("-qf").
+	Flags string
+	// Initial is -qi: only messages never tried.
+	Initial bool
+	// StartID and EndID bound the ids run (-q id [id]).
+	StartID, EndID string
+	// Recipient and Sender select messages (-R, -S): a substring, or a
+	// regular expression with Regex.
+	Recipient, Sender string
+	Regex             bool
+}
+
+// QueueRun delivers every message in the queue once: "Start queue run"
+// and "End queue run" lines around attempts, in id order (arrival
+// order). queue_run_max bounds runs started by the daemon, not this.
+func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
+	pid := os.Getpid()
+	flags := ""
+	if ro.Flags != "" {
+		flags = " " + ro.Flags
+	}
+	d.Log.Write(fmt.Sprintf("Start queue run: pid=%d%s", pid, flags), mainlog.Main)
+	defer d.Log.Write(fmt.Sprintf("End queue run: pid=%d%s", pid, flags), mainlog.Main)
+	entries, err := d.Spool.List()
+	if err != nil {
+		return fmt.Errorf("deliver: queue run: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	var rre, sre *regexp.Regexp
+	if ro.Regex {
+		if ro.Recipient != "" {
+			rre, _ = regexp.Compile(ro.Recipient)
+		}
+		if ro.Sender != "" {
+			sre, _ = regexp.Compile(ro.Sender)
+		}
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			break
+		}
+		if ro.StartID != "" && string(e.ID) < ro.StartID || ro.EndID != "" && string(e.ID) > ro.EndID {
+			continue
+		}
+		if ro.Initial || ro.Recipient != "" || ro.Sender != "" {
+			h, err := d.Spool.ReadHeader(e.ID)
+			if err != nil {
+				continue
+			}
+			if ro.Initial && !h.DeliverFirsttime {
+				continue
+			}
+			if ro.Sender != "" && !match(h.Sender, ro.Sender, sre) {
+				continue
+			}
+			if ro.Recipient != "" {
+				ok := false
+				for _, r := range h.Undelivered() {
+					if match(r.Address, ro.Recipient, rre) {
+						ok = true
+						break
+					}
+				}
+				if !ok {
+					continue
+				}
+			}
+		}
+		o := ro.Options
+		o.QueueRun = true
+		d.Message(ctx, e.ID, o)
+	}
+	return nil
+}
+
+func match(s, pat string, re *regexp.Regexp) bool {
+	if re != nil {
+		return re.MatchString(s)
+	}
+	return strings.Contains(strings.ToLower(s), strings.ToLower(pat))
+}
+
+// Scheduler implements queue.Scheduler: it starts a delivery attempt
+// right after a message is stored (spec chapter "How Exim receives and
+// delivers mail", "immediate delivery"). Background attempts run in
+// goroutines, at most Max at once (0: no bound); Wait waits for them.
+type Scheduler struct {
+	D   *Deliverer
+	Max int
+
+	once sync.Once
+	sem  chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Schedule implements queue.Scheduler.
+func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool) {
+	if wait {
+		s.D.Message(ctx, id, Options{})
+		return
+	}
+	s.once.Do(func() {
+		if s.Max > 0 {
+			s.sem = make(chan struct{}, s.Max)
+		}
+	})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if s.sem != nil {
+			s.sem <- struct{}{}
+			defer func() { <-s.sem }()
+		}
+		// The submitter's context ends with its session; the delivery
+		// must not.
+		s.D.Message(context.WithoutCancel(ctx), id, Options{})
+	}()
+}
+
+// Wait waits for the background attempts started so far.
+func (s *Scheduler) Wait() { s.wg.Wait() }

@@ -18,6 +18,7 @@ type smtpParts struct {
 	acl   *acl.Engine
 	auths []*auth.Server
 	tls   *tlsserver.Config
+	ver   *routeVerifier
 }
 
 // newSMTPParts builds the shared parts; errors are configuration errors
@@ -39,7 +40,7 @@ func newSMTPParts(cfg *config.Config, env *Env) (*smtpParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &smtpParts{in: in, acl: engine, auths: auths, tls: t}, nil
+	return &smtpParts{in: in, acl: engine, auths: auths, tls: t, ver: newRouteVerifier(cfg, in, env)}, nil
 }
 
 // apply sets the shared parts on a server.
@@ -48,4 +49,5 @@ func (p *smtpParts) apply(srv *smtpserver.Server) {
 	srv.ACL = p.acl
 	srv.Authenticators = p.auths
 	srv.TLS = p.tls
+	srv.Verifier = p.ver
 }

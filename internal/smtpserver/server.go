@@ -133,6 +133,9 @@ type Server struct {
 	// Instance supplies lookups, named lists and list matching for
 	// expansions; nil gives expansions without them.
 	Instance *instance.Instance
+	// Verifier does the ACLs' verify = recipient / sender (routing); nil
+	// makes them fail as not available.
+	Verifier acl.Verifier
 	// TLS negotiates STARTTLS; nil answers STARTTLS with 454.
 	TLS *tlsserver.Config
 	// Authenticators are the server sides of the configured

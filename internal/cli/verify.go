@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/instance"
+	"github.com/exigo-mta/exigo/internal/router"
+)
+
+// routeVerifier does the ACL's verify = recipient and verify = sender by
+// routing the address in verify mode, as Exim does: a redirection to one
+// address follows that address, to several counts as verified; running
+// out of routers fails with "Unrouteable address". Spec: chapter "Access
+// control lists", section "Address verification".
+type routeVerifier struct {
+	cfg *config.Config
+	in  *instance.Instance
+	env *Env
+	mu  sync.Mutex
+	// vars are read by the routers through varsProxy; a route runs with
+	// the calling session's variables, one at a time.
+	vars expand.Vars
+	set  *router.Set
+	err  error
+}
+
+// varsProxy lets one router set serve many sessions: Var reads the
+// variables of the session whose address is being routed.
+type varsProxy struct{ v *routeVerifier }
+
+func (p varsProxy) Var(name string) (string, bool) {
+	if p.v.vars == nil {
+		return "", false
+	}
+	return p.v.vars.Var(name)
+}
+
+func newRouteVerifier(cfg *config.Config, in *instance.Instance, env *Env) *routeVerifier {
+	v := &routeVerifier{cfg: cfg, in: in, env: env}
+	renv := &router.Env{
+		Vars:             varsProxy{v},
+		Lookups:          modeLookups{in.Lookups},
+		Resolver:         router.SystemResolver{},
+		Interfaces:       localInterfaces(),
+		QualifyRecipient: cfg.Main.String("qualify_recipient"),
+		PrimaryHostname:  cfg.Main.String("primary_hostname"),
+		Debug:            env.Debug,
+		Now:              env.Now,
+	}
+	v.set, v.err = router.New(cfg, renv)
+	return v
+}
+
+// route verifies addr for the session s; it writes Exim's -bh framing
+// lines around the routing.
+func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, string, error) {
+	if v.err != nil {
+		return false, "", v.err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.vars = s.Vars
+	defer func() { v.vars = nil }()
+	trace := func(format string, args ...any) {
+		if s.Trace != nil {
+			fmt.Fprintf(s.Trace, ">>> "+format+"\n", args...)
+		}
+	}
+	trace(">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>")
+	defer trace("----------- end verify ------------")
+	mode := router.Mode{Verify: true, Sender: sender}
+	a := router.NewAddress(addr)
+	for n := 0; n < maxAddresses; n++ {
+		trace("routing %s", a.Address)
+		res := v.set.Route(a, mode)
+		switch res.Status {
+		case router.Fail:
+			msg := res.Message
+			if msg == "" {
+				msg = "Unrouteable address"
+			}
+			return false, msg, nil
+		case router.Defer:
+			return false, "", fmt.Errorf("%s", res.Message)
+		case router.Redirect:
+			if len(res.Children) == 1 {
+				a = res.Children[0]
+				continue
+			}
+		}
+		return true, "", nil
+	}
+	return true, "", nil
+}
+
+// VerifyRecipient implements acl.Verifier.
+func (v *routeVerifier) VerifyRecipient(s *acl.Session, options string) (bool, string, error) {
+	addr := s.Vars["local_part"] + "@" + s.Vars["domain"]
+	return v.route(s, addr, false)
+}
+
+// VerifySender implements acl.Verifier. The null sender always verifies.
+func (v *routeVerifier) VerifySender(s *acl.Session, options string) (bool, string, error) {
+	sender := s.Vars["sender_address"]
+	if sender == "" {
+		return true, "", nil
+	}
+	if !strings.Contains(sender, "@") {
+		sender += "@" + v.cfg.Main.String("qualify_domain")
+	}
+	return v.route(s, sender, true)
+}
+
+// VerifyHELO implements acl.Verifier: the HELO name must be the client's
+// IP literal or a name that resolves to the client's address.
+func (v *routeVerifier) VerifyHELO(s *acl.Session) (bool, error) {
+	helo := s.Vars["sender_helo_name"]
+	ip := s.Vars["sender_host_address"]
+	if helo == "" || ip == "" {
+		return false, nil
+	}
+	if strings.Trim(helo, "[]") == ip {
+		return true, nil
+	}
+	addrs, err := router.SystemResolver{}.HostByName(helo)
+	if err != nil {
+		return false, nil
+	}
+	for _, a := range addrs {
+		if a.String() == ip {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// VerifyReverseHostLookup implements acl.Verifier: the client's address
+// must have a host name that resolves back to it.
+func (v *routeVerifier) VerifyReverseHostLookup(s *acl.Session) (bool, error) {
+	return s.Vars["sender_host_name"] != "", nil
+}

@@ -98,6 +98,7 @@ func TestMacrosAndDirectives(t *testing.T) {
 func TestSectionsAPI(t *testing.T) {
 	c, err := load(t, `primary_hostname = h
 auto_thaw = 1h
+smtp_ratelimit_hosts = *
 no_accept_8bitmime
 domainlist local_domains = @ : localhost
 begin acl
@@ -142,7 +143,7 @@ begin rewrite
 	if len(c.Rewrite) != 1 || c.Rewrite[0].Flags != "Ff" {
 		t.Errorf("rewrite: %+v", c.Rewrite)
 	}
-	if len(c.Warnings) == 0 || !strings.Contains(strings.Join(c.Warnings, "\n"), `option "auto_thaw" is not implemented by exigo`) {
+	if len(c.Warnings) == 0 || !strings.Contains(strings.Join(c.Warnings, "\n"), `option "smtp_ratelimit_hosts" is not implemented by exigo`) {
 		t.Errorf("warnings: %q", c.Warnings)
 	}
 }

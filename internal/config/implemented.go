@@ -4,30 +4,58 @@
 // implement more.
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ImplementedLookups are the lookup types exigo implements, in -bV order.
-var ImplementedLookups = []string{"lsearch", "wildlsearch", "nwildlsearch", "iplsearch", "cdb", "dbm", "dsearch", "sqlite", "passwd", "dnsdb"}
+var ImplementedLookups = []string{"lsearch", "wildlsearch", "nwildlsearch", "iplsearch", "cdb", "dbm", "dsearch", "ldap", "ldapdn", "ldapm", "sqlite", "passwd", "dnsdb"}
 
 // ImplementedRouters, ImplementedTransports and ImplementedAuthenticators
 // are the drivers exigo implements, in -bV order.
 var (
-	ImplementedRouters        = []string{}
-	ImplementedTransports     = []string{}
-	ImplementedAuthenticators = []string{}
+	ImplementedRouters        = []string{"accept", "dnslookup", "ipliteral", "manualroute", "queryprogram", "redirect"}
+	ImplementedTransports     = []string{"appendfile/maildir/mailstore", "autoreply", "lmtp", "pipe", "smtp"}
+	ImplementedAuthenticators = []string{"cram_md5", "external", "plaintext"}
 )
 
 // ImplementedSupport are the "Support for:" features exigo has.
-var ImplementedSupport = []string{"IPv6"}
+var ImplementedSupport = []string{"crypteq", "IPv6", "TLS", "DKIM", "PIPECONNECT", "SRS"}
 
-// ImplementedMainOptions are the main options exigo honours.
+// ImplementedMainOptions are the main options exigo honours (the ones its
+// code reads).
 var ImplementedMainOptions = []string{
-	"primary_hostname", "qualify_domain", "qualify_recipient", "keep_environment", "add_environment",
-	"exim_user", "exim_group", "spool_directory", "log_file_path",
+	"accept_8bitmime", "acl_not_smtp", "acl_not_smtp_mime",
+	"acl_not_smtp_start", "acl_smtp_auth", "acl_smtp_connect",
+	"acl_smtp_data", "acl_smtp_data_prdr", "acl_smtp_dkim", "acl_smtp_etrn",
+	"acl_smtp_expn", "acl_smtp_helo", "acl_smtp_mail", "acl_smtp_mime",
+	"acl_smtp_notquit", "acl_smtp_predata", "acl_smtp_quit", "acl_smtp_rcpt",
+	"acl_smtp_starttls", "acl_smtp_vrfy", "admin_groups", "auto_thaw",
+	"daemon_smtp_ports", "dns_retrans", "dns_retry", "exim_group",
+	"exim_user", "headers_charset", "helo_accept_junk_hosts",
+	"helo_allow_chars", "hosts_treat_as_local", "ignore_bounce_errors_after",
+	"keep_environment", "ldap_ca_cert_dir", "ldap_ca_cert_file",
+	"ldap_cert_file", "ldap_cert_key", "ldap_default_servers",
+	"ldap_require_cert", "ldap_start_tls", "local_interfaces",
+	"localhost_number", "log_file_path", "log_selector", "lookup_open_max",
+	"message_size_limit", "never_users", "pid_file_path", "prdr_enable",
+	"primary_hostname", "qualify_domain", "qualify_recipient",
+	"queue_list_requires_admin", "queue_only", "received_header_text",
+	"remote_max_parallel", "smtp_accept_max", "smtp_accept_max_nonmail",
+	"smtp_accept_max_per_host", "smtp_banner", "smtp_etrn_command",
+	"smtp_max_synprot_errors", "smtp_max_unknown_commands",
+	"split_spool_directory", "spool_directory", "sqlite_dbfile",
+	"sqlite_lock_timeout", "timezone", "tls_advertise_hosts",
+	"tls_on_connect_ports",
 }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
+		// "appendfile/maildir/mailstore" stands for the appendfile driver.
+		if i := strings.IndexByte(x, '/'); i >= 0 {
+			x = x[:i]
+		}
 		if x == s {
 			return true
 		}

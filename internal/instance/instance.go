@@ -43,6 +43,9 @@ type Instance struct {
 	Debug    *debug.Logger
 	Regexps  *lists.RegexpCache
 	now      func() time.Time
+	// ifaces are the machine's interface addresses, read once (they are
+	// needed for every list match that may meet "@[]").
+	ifaces []netip.Addr
 }
 
 // New builds an Instance for cfg. A resolver configuration that cannot be
@@ -93,6 +96,7 @@ func New(cfg *config.Config, opts Options) *Instance {
 		Debug:    opts.Debug,
 		Regexps:  &lists.RegexpCache{},
 		now:      opts.Now,
+		ifaces:   localInterfaces(),
 	}
 }
 
@@ -136,7 +140,7 @@ func (in *Instance) ListEnv(x func(string) (string, error)) *lists.Env {
 		},
 		Expand:            x,
 		PrimaryHostname:   in.Config.Main.String("primary_hostname"),
-		Interfaces:        localInterfaces(),
+		Interfaces:        in.ifaces,
 		HostsTreatAsLocal: in.Config.Main.String("hosts_treat_as_local"),
 		Resolver:          hostResolver{in.Resolver},
 		Cache:             lists.NewCache(),

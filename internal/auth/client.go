@@ -136,11 +136,13 @@ func (c *Client) plaintext(conn ClientConn, x ClientExpander) (ClientResult, err
 			dec, err := DecodeBase64(strings.TrimSpace(text))
 			if err != nil {
 				conn.Command("*")
+				//lint:ignore ST1005 the text is Exim's
 				return ClientFailed, errors.New("Invalid base64 string in server response")
 			}
 			challenges = append(challenges, string(dec))
 		case code == 334 && last:
 			conn.Command("*")
+			//lint:ignore ST1005 the text is Exim's
 			return ClientFailed, fmt.Errorf("Too few items in client_send in %s authenticator", c.Name)
 		default:
 			return codeResult(code, text)
@@ -179,6 +181,7 @@ func (c *Client) cramMD5(conn ClientConn, x ClientExpander) (ClientResult, error
 	chal, err := DecodeBase64(strings.TrimSpace(text))
 	if err != nil {
 		conn.Command("*")
+		//lint:ignore ST1005 the text is Exim's
 		return ClientFailed, errors.New("Invalid base64 string in server response")
 	}
 	code, text, err = conn.Command(EncodeBase64([]byte(CRAMResponse(name, secret, string(chal)))))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
@@ -132,6 +133,10 @@ func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok boo
 func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Context, error) {
 	vars := processVars(cfg)
 	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+	engine := acl.New(cfg)
+	engine.Context = func(s *acl.Session) *expand.Context { return in.Context(s.Vars, s.Message) }
+	engine.ListEnv = in.ListEnv
+	in.ACL = aclExpansionHook(engine, acl.NotSMTP)
 	return in.Context(vars, nil), nil
 }
 

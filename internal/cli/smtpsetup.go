@@ -32,6 +32,7 @@ func newSMTPParts(cfg *config.Config, env *Env) (*smtpParts, error) {
 		return ctx
 	}
 	engine.ListEnv = in.ListEnv
+	in.ACL = aclExpansionHook(engine, acl.RCPT)
 	auths, err := auth.NewServers(cfg)
 	if err != nil {
 		return nil, err
@@ -50,4 +51,16 @@ func (p *smtpParts) apply(srv *smtpserver.Server) {
 	srv.Authenticators = p.auths
 	srv.TLS = p.tls
 	srv.Verifier = p.ver
+}
+
+// aclExpansionHook lets expansions run ACLs (the ${acl} item and the acl
+// condition) with the engine, over the caller's variables.
+func aclExpansionHook(engine *acl.Engine, stage acl.Stage) func(expand.Vars) func(string, []string) (expand.ACLVerdict, string, error) {
+	return func(vars expand.Vars) func(string, []string) (expand.ACLVerdict, string, error) {
+		m, ok := vars.(expand.VarMap)
+		if !ok {
+			m = expand.VarMap{}
+		}
+		return engine.ExpansionHook(stage, m, nil)
+	}
 }

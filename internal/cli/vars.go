@@ -32,6 +32,7 @@ func processVars(cfg *config.Config) expand.VarMap {
 		"originator_uid":       strconv.Itoa(os.Getuid()),
 		"originator_gid":       strconv.Itoa(os.Getgid()),
 		"initial_cwd":          cwd,
+		"acl_narg":             "0",
 	}
 	return m
 }

@@ -2,10 +2,8 @@ package deliver
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -304,8 +302,3 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 	}
 	return d
 }
-
-// errNoSpool is returned by the runner when the spool is unreadable.
-var errNoSpool = errors.New("spool directory unreadable")
-
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

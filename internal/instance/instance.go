@@ -43,6 +43,9 @@ type Instance struct {
 	Debug    *debug.Logger
 	Regexps  *lists.RegexpCache
 	now      func() time.Time
+	// ACL, when set, gives the ${acl} item and the acl condition a way to
+	// run ACLs over the given variables.
+	ACL func(vars expand.Vars) func(name string, args []string) (expand.ACLVerdict, string, error)
 	// ifaces are the machine's interface addresses, read once (they are
 	// needed for every list match that may meet "@[]").
 	ifaces []netip.Addr
@@ -112,6 +115,9 @@ func (in *Instance) Context(vars expand.Vars, msg expand.Message) *expand.Contex
 		Now:       in.now,
 	}
 	ctx.Conds.LDAPAuth = in.Lookups.LDAPAuth
+	if in.ACL != nil {
+		ctx.ACL = in.ACL(vars)
+	}
 	env := in.ListEnv(func(s string) (string, error) { return expand.String(s, ctx) })
 	ctx.Lists = ListMatcher{Env: env}
 	return ctx

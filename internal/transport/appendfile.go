@@ -141,6 +141,7 @@ func (a *appendfile) target(e *env, d *Delivery) (string, bool, error) {
 			path = d.Addresses[0].File
 			isDir = strings.HasSuffix(path, "/") || o.Bool("maildir_format") || o.Bool("mailstore_format")
 		} else {
+			//lint:ignore ST1005 the text is Exim's
 			return "", false, fmt.Errorf("Mandatory file or directory option missing from %s transport", a.name)
 		}
 	}

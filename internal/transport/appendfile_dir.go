@@ -161,6 +161,7 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		tag, err := e.expand(raw)
 		if err != nil && !forced(err) {
 			os.Remove(tmp)
+			//lint:ignore ST1005 the text is Exim's
 			return deferErr(fmt.Errorf("Expansion of \"%s\" (maildir_tag for %s transport) failed: %w", raw, a.name, err))
 		}
 		tag = cleanTag(tag)

@@ -52,6 +52,7 @@ func (a *autoreply) Deliver(ctx context.Context, d *Delivery) []Result {
 func (a *autoreply) opt(e *env, name string) (string, error) {
 	v, err := a.expandOpt(e, name)
 	if err != nil {
+		//lint:ignore ST1005 the text is Exim's
 		return "", fmt.Errorf("Expansion of \"%s\" in %s transport failed: %w", a.opts.String(name), a.name, errUnwrap(err))
 	}
 	return v, nil

@@ -40,7 +40,7 @@ func newPipe(g *generic) (*pipe, error) {
 		for _, s := range splitList(te, ':') {
 			n, err := strconv.Atoi(s)
 			if err != nil {
-				return nil, cfgErr(g, fmt.Sprintf("temp_errors must be a list of numbers or an asterisk"))
+				return nil, cfgErr(g, "temp_errors must be a list of numbers or an asterisk")
 			}
 			p.tempErrors = append(p.tempErrors, n)
 		}
@@ -347,9 +347,7 @@ func (p *pipe) environ(e *env, d *Delivery, home string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, item := range splitList(extra, ':') {
-		vars = append(vars, item)
-	}
+	vars = append(vars, splitList(extra, ':')...)
 	return vars, nil
 }
 

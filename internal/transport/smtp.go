@@ -38,9 +38,8 @@ func (s *smtpTransport) Local() bool { return false }
 
 // rcptState is the progress of one address.
 type rcptState struct {
-	res     Result
-	done    bool // final result reached (OK or Fail)
-	pending bool // tried on this connection, accepted by RCPT
+	res  Result
+	done bool // final result reached (OK or Fail)
 }
 
 // Deliver implements Transport: the router's hosts (or hosts, or

@@ -341,9 +341,7 @@ func readDot(br *bufio.Reader) []byte {
 		if err != nil || l == ".\r\n" {
 			return out
 		}
-		if strings.HasPrefix(l, ".") {
-			l = l[1:]
-		}
+		l = strings.TrimPrefix(l, ".")
 		out = append(out, l...)
 	}
 }

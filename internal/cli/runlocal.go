@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,10 +47,20 @@ func runLocal(args []string, env *Env) int {
 			return failf(env, "%v", err)
 		}
 	}
+	// The daemon and its deliveries run as the invoking user; root, which
+	// Exim never delivers as, is replaced by "nobody", who gets the
+	// directory.
+	uid := os.Getuid()
+	if uid == 0 {
+		uid = nobodyUID
+		if err := chownTree(dir, uid); err != nil {
+			return failf(env, "%v", err)
+		}
+	}
 	macros := []config.Macro{
 		{Name: "RUN_DIR", Value: dir},
 		{Name: "RUN_PORT", Value: port},
-		{Name: "RUN_USER", Value: strconv.Itoa(os.Getuid())},
+		{Name: "RUN_USER", Value: strconv.Itoa(uid)},
 	}
 	path := filepath.Join(dir, "exigo-default.conf")
 	if err := os.WriteFile(path, defaultConfigure, 0o644); err != nil {
@@ -62,6 +73,19 @@ func runLocal(args []string, env *Env) int {
 	}
 	inv := &Invocation{Name: "exigo", Mode: "-bdf", ConfigFile: path, Macros: macros}
 	return serveDaemon(context.Background(), inv, env, cfg, func(addrs []string) {
-		fmt.Fprintf(env.Stderr, "exigo: listening on %v; spool %s/spool, logs %s/log (messages are queued: delivery is not built yet)\n", addrs, dir, dir)
+		fmt.Fprintf(env.Stderr, "exigo: listening on %v; spool %s/spool, logs %s/log; mail to local recipients goes to %s/mail/Maildir\n", addrs, dir, dir, dir)
+	})
+}
+
+// nobodyUID is the traditional unprivileged user.
+const nobodyUID = 65534
+
+// chownTree gives dir and everything under it to uid (and its group).
+func chownTree(dir string, uid int) error {
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, uid)
 	})
 }

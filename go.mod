@@ -3,6 +3,7 @@ module github.com/exigo-mta/exigo
 go 1.26.0
 
 require (
+	blitiri.com.ar/go/spf v1.6.0
 	github.com/dlclark/regexp2 v1.12.0
 	github.com/miekg/dns v1.1.73
 	golang.org/x/net v0.57.0

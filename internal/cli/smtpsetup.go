@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/auth"
+	"github.com/exigo-mta/exigo/internal/checks"
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
@@ -18,6 +19,7 @@ type smtpParts struct {
 	acl   *acl.Engine
 	auths []*auth.Server
 	tls   *tlsserver.Config
+	chk   *checks.Checks
 }
 
 // newSMTPParts builds the shared parts; errors are configuration errors
@@ -39,7 +41,12 @@ func newSMTPParts(cfg *config.Config, env *Env) (*smtpParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &smtpParts{in: in, acl: engine, auths: auths, tls: t}, nil
+	chk := checks.New(cfg, in.Resolver)
+	chk.Now = env.Now
+	chk.Expand = func(s *acl.Session, text string) (string, error) {
+		return expand.String(text, engine.Context(s))
+	}
+	return &smtpParts{in: in, acl: engine, auths: auths, tls: t, chk: chk}, nil
 }
 
 // apply sets the shared parts on a server.
@@ -48,4 +55,5 @@ func (p *smtpParts) apply(srv *smtpserver.Server) {
 	srv.ACL = p.acl
 	srv.Authenticators = p.auths
 	srv.TLS = p.tls
+	srv.NewChecker = func() acl.Checker { return p.chk.Session() }
 }

@@ -251,11 +251,11 @@ func (e *Env) checkKey(ctx context.Context, s itemSpec, key, name string, mode u
 		e.trace("=> that means %s is not listed at %s", key, s.txtDomain)
 		return notListed, Match{}
 	}
+	e.trace("DNS lookup for %s succeeded (yielding %s)", lookupName, joinAddrs(allAddrs(ans)))
 	addrs := e.addresses(ans, key, s.lookupDomain)
 	if len(addrs) == 0 {
 		return notListed, Match{}
 	}
-	e.trace("DNS lookup for %s succeeded (yielding %s)", lookupName, joinAddrs(addrs))
 	if s.restrict != nil {
 		if why := s.restrict.reject(addrs); why != "" {
 			e.trace("=> but we are not accepting this block class because")
@@ -272,11 +272,11 @@ func (e *Env) checkKey(ctx context.Context, s itemSpec, key, name string, mode u
 			e.trace("=> that means %s is not listed at %s", key, s.txtDomain)
 			return notListed, Match{}
 		}
+		e.trace("DNS lookup for %s succeeded (yielding %s)", txtName, joinAddrs(allAddrs(a2)))
 		addrs = e.addresses(a2, key, s.txtDomain)
 		if len(addrs) == 0 {
 			return notListed, Match{}
 		}
-		e.trace("DNS lookup for %s succeeded (yielding %s)", txtName, joinAddrs(addrs))
 	}
 	e.trace("=> that means %s is listed at %s", key, s.txtDomain)
 	m := Match{Domain: s.txtDomain, Matched: key, Value: joinAddrs(addrs)}
@@ -307,6 +307,19 @@ func (e *Env) addresses(ans *dns.Answer, key, domain string) []netip.Addr {
 			continue
 		}
 		out = append(out, ip)
+	}
+	return out
+}
+
+// allAddrs returns every IPv4 address of an answer.
+func allAddrs(ans *dns.Answer) []netip.Addr {
+	var out []netip.Addr
+	for _, rr := range ans.Records {
+		if a, ok := rr.(*mdns.A); ok {
+			if ip, ok := netip.AddrFromSlice(a.A.To4()); ok {
+				out = append(out, ip)
+			}
+		}
 	}
 	return out
 }

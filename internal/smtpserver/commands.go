@@ -221,6 +221,8 @@ func (s *session) resetTransaction() {
 	s.discard = ""
 	s.bodyType, s.utf8 = "", false
 	delete(s.vars, "sender_address")
+	delete(s.vars, "sender_address_local_part")
+	delete(s.vars, "sender_address_domain")
 	delete(s.vars, "recipients")
 	delete(s.vars, "local_part")
 	delete(s.vars, "domain")

@@ -83,6 +83,9 @@ func (s *session) cmdMAIL(arg string) error {
 	}
 	s.sender, s.senderSet = addr, true
 	s.vars["sender_address"] = addr
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		s.vars["sender_address_local_part"], s.vars["sender_address_domain"] = addr[:i], addr[i+1:]
+	}
 	if s.srv.Config.Main.String("acl_smtp_mail") != "" {
 		res := s.runACL(acl.MAIL)
 		switch res.Verdict {
@@ -92,6 +95,8 @@ func (s *session) cmdMAIL(arg string) error {
 		default:
 			s.sender, s.senderSet = "", false
 			delete(s.vars, "sender_address")
+			delete(s.vars, "sender_address_local_part")
+			delete(s.vars, "sender_address_domain")
 			s.aclReject(acl.MAIL, res, "H="+s.fullHost()+" ", "MAIL <"+addr+">")
 			if res.Verdict == acl.Drop {
 				return errClose

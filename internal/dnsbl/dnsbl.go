@@ -248,7 +248,7 @@ func (e *Env) checkKey(ctx context.Context, s itemSpec, key, name string, mode u
 		return notListed, Match{}
 	default:
 		e.trace("DNS lookup for %s failed", lookupName)
-		e.trace("=> that means %s is not listed at %s", key, s.txtDomain)
+		e.trace("=> that means %s is not listed at %s", key, s.lookupDomain)
 		return notListed, Match{}
 	}
 	e.trace("DNS lookup for %s succeeded (yielding %s)", lookupName, joinAddrs(allAddrs(ans)))

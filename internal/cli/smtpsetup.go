@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/auth"
+	"github.com/exigo-mta/exigo/internal/checks"
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
@@ -19,6 +20,7 @@ type smtpParts struct {
 	auths []*auth.Server
 	tls   *tlsserver.Config
 	ver   *routeVerifier
+	chk   *checks.Checks
 }
 
 // newSMTPParts builds the shared parts; errors are configuration errors
@@ -41,7 +43,12 @@ func newSMTPParts(cfg *config.Config, env *Env) (*smtpParts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &smtpParts{in: in, acl: engine, auths: auths, tls: t, ver: newRouteVerifier(cfg, in, env)}, nil
+	chk := checks.New(cfg, in.Resolver)
+	chk.Now = env.Now
+	chk.Expand = func(s *acl.Session, text string) (string, error) {
+		return expand.String(text, engine.Context(s))
+	}
+	return &smtpParts{in: in, acl: engine, auths: auths, tls: t, ver: newRouteVerifier(cfg, in, env), chk: chk}, nil
 }
 
 // apply sets the shared parts on a server.
@@ -51,6 +58,7 @@ func (p *smtpParts) apply(srv *smtpserver.Server) {
 	srv.Authenticators = p.auths
 	srv.TLS = p.tls
 	srv.Verifier = p.ver
+	srv.NewChecker = func() acl.Checker { return p.chk.Session() }
 }
 
 // aclExpansionHook lets expansions run ACLs (the ${acl} item and the acl

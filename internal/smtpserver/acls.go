@@ -47,7 +47,7 @@ func (s *session) failReply(stage acl.Stage, res *acl.Result) (int, string) {
 	if res.UserMessage != "" && res.Verdict != acl.Error {
 		r := s.userReply(code, res.UserMessage)
 		res.UserMessage = r.msg
-		return r.code, s.oneLine(r.text)
+		return r.code, s.oneLine(splitLong(r.text))
 	}
 	return code, text
 }
@@ -219,4 +219,34 @@ func logText(res acl.Result) string {
 		}
 	}
 	return m
+}
+
+// splitLong breaks reply lines longer than 75 characters as Exim 4.96
+// does (observed): at the last space between positions 36 and 75, or
+// else at the first space after; the space itself is dropped.
+func splitLong(text string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		for len(line) > 75 {
+			cut := -1
+			for i := 75; i >= 36; i-- {
+				if line[i] == ' ' {
+					cut = i
+					break
+				}
+			}
+			if cut < 0 {
+				if j := strings.IndexByte(line[76:], ' '); j >= 0 {
+					cut = 76 + j
+				}
+			}
+			if cut < 0 || cut == len(line)-1 {
+				break
+			}
+			out = append(out, line[:cut])
+			line = line[cut+1:]
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }

@@ -106,6 +106,9 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		LogPrefix:    func() string { return "H=" + s.fullHost() + " " },
 		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
+	if srv.NewChecker != nil {
+		s.acls.Checker = srv.NewChecker()
+	}
 	s.started = started
 	if peer.TLSOnConnect && !s.tlsOnConnect() {
 		return nil

@@ -194,6 +194,9 @@ func (s *session) receive(data []byte, prefix string) error {
 	}
 	okCode, okText := 250, prefix+"OK id="+id
 	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
+		if m, ok := s.acls.Checker.(interface{ SetMessage([]byte) }); ok {
+			m.SetMessage(scanData(received, headers, body))
+		}
 		res := s.runACL(acl.Data)
 		switch res.Verdict {
 		case acl.Accept:
@@ -291,6 +294,19 @@ func (s *session) receive(data []byte, prefix string) error {
 	}
 	s.resetTransaction()
 	return nil
+}
+
+// scanData is the message as content scanners see it: the Received:
+// header, the other headers, a blank line and the body.
+func scanData(received string, headers message.Headers, body []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(received)
+	for _, h := range headers {
+		b.WriteString(h.Text)
+	}
+	b.WriteByte('\n')
+	b.Write(body)
+	return b.Bytes()
 }
 
 // senderLog is the sender as the "<=" line shows it.

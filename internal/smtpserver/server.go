@@ -141,6 +141,11 @@ type Server struct {
 	// Authenticators are the server sides of the configured
 	// authenticators, in configuration order (auth.NewServers).
 	Authenticators []*auth.Server
+	// NewChecker returns the checker of one session for the ACL
+	// conditions that need outside services (dnslists, spf, malware);
+	// nil leaves them unavailable. A checker with a SetMessage([]byte)
+	// method is given the message before the DATA ACL runs.
+	NewChecker func() acl.Checker
 }
 
 func (s *Server) now() time.Time {

@@ -183,9 +183,10 @@ func (s *session) receive(data []byte, prefix string) error {
 		charset = "UTF-8"
 	}
 	s.acls.Message = &headerView{hs: hs, charset: charset}
-	size := liveSize(hs) + int64(len(body)) + 1
-	s.vars["message_size"] = strconv.FormatInt(size, 10)
-	s.vars["message_body_size"] = strconv.Itoa(len(body))
+	// During the DATA ACL, $message_size is the message as received
+	// (without the Received: header exigo adds), as in Exim.
+	s.vars["message_size"] = strconv.Itoa(len(data))
+	s.setBodyVars(data, body)
 	// A message whose recipients were all discarded is not given to the
 	// DATA ACL; it is "delivered" to a blackhole.
 	discard := ""
@@ -216,7 +217,8 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 	}
 	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
-	size = liveSize(hs) + int64(len(body)) + 1
+	size := liveSize(hs) + int64(len(body)) + 1
+	s.vars["message_size"] = strconv.FormatInt(size, 10)
 	// The Receiver adds the Received: header itself: hand it the other
 	// lines.
 	headers = make(message.Headers, 0, len(hs))
@@ -368,4 +370,33 @@ func (s *session) defaultReceived() string {
 		b.WriteString("\n\tfor " + f)
 	}
 	return b.String()
+}
+
+// setBodyVars sets the variables that describe the received message:
+// $message_body and $message_body_end (message_body_visible characters,
+// newlines as spaces), $message_body_size and the line counts. Spec:
+// chapter "String expansions", section "Expansion variables".
+func (s *session) setBodyVars(data, body []byte) {
+	visible := 500
+	if n, ok := s.srv.Config.Main.Int("message_body_visible"); ok && n >= 0 {
+		visible = int(n)
+	}
+	start, end := body, body
+	if len(body) > visible {
+		start, end = body[:visible], body[len(body)-visible:]
+	}
+	flat := func(b []byte) string {
+		return strings.Map(func(r rune) rune {
+			if r == '\n' {
+				return ' '
+			}
+			return r
+		}, string(b))
+	}
+	s.vars["message_body"] = flat(start)
+	s.vars["message_body_end"] = flat(end)
+	s.vars["message_body_size"] = strconv.Itoa(len(body))
+	s.vars["message_linecount"] = strconv.Itoa(bytes.Count(data, []byte("\n")))
+	s.vars["body_linecount"] = strconv.Itoa(bytes.Count(body, []byte("\n")))
+	s.vars["body_zerocount"] = strconv.Itoa(bytes.Count(body, []byte{0}))
 }

@@ -15,6 +15,9 @@ import (
 var builtTools = map[string]func(args []string, env *Env) int{
 	"exiqgrep": runExiqgrep,
 	"exiqsumm": runExiqsumm,
+	"exigrep": func(args []string, env *Env) int {
+		return tools.RunExigrep(args, env.Stdin, env.Stdout, env.Stderr)
+	},
 }
 
 // toolCall returns the tool a command line names, with its arguments.

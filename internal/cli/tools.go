@@ -13,8 +13,8 @@ import (
 // builtTools are the companion utilities exigo answers to, by argv[0]
 // or as "exigo --tool NAME args...". Spec: chapter "Exim utilities".
 var builtTools = map[string]func(args []string, env *Env) int{
-	"exiqgrep": runExiqgrep,
-	"exiqsumm": runExiqsumm,
+	"exiqgrep":  runExiqgrep,
+	"exiqsumm":  runExiqsumm,
 	"exicyclog": runExicyclog,
 	"exiwhat":   runExiwhat,
 	"exigrep": func(args []string, env *Env) int {

@@ -17,6 +17,9 @@ var builtTools = map[string]func(args []string, env *Env) int{
 	"exiqsumm":  runExiqsumm,
 	"exicyclog": runExicyclog,
 	"exiwhat":   runExiwhat,
+	"eximstats": func(args []string, env *Env) int {
+		return tools.RunEximstats(args, env.Stdin, env.Stdout, env.Stderr)
+	},
 	"exigrep": func(args []string, env *Env) int {
 		return tools.RunExigrep(args, env.Stdin, env.Stdout, env.Stderr)
 	},

@@ -188,7 +188,7 @@ func (s *Eximstats) Line(line string) {
 	} else if tod > s.end {
 		s.end = tod
 	}
-	slot := hour*60 + minute
+	slot := hour*60 + minute // the log may hold hours past 23 and minutes past 59
 	switch flag {
 	case "<=":
 		var size int64
@@ -199,7 +199,9 @@ func (s *Eximstats) Line(line string) {
 		s.receivedHosts[host] = true
 		s.received++
 		s.receivedVol += size
-		s.recvHist[slot]++
+		if slot < len(s.recvHist) {
+			s.recvHist[slot]++
+		}
 	case "=>":
 		s.deliveredHosts[host] = true
 		s.delivered++
@@ -211,7 +213,9 @@ func (s *Eximstats) Line(line string) {
 		}
 		s.transportCount[t]++
 		s.transportVol[t] += msg.size
-		s.delHist[slot]++
+		if slot < len(s.delHist) {
+			s.delHist[slot]++
+		}
 	case "->":
 		s.deliveredAddrs++
 	case "==":

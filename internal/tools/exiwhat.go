@@ -22,7 +22,7 @@ import (
 // round: each activity (the daemon itself, each incoming connection,
 // each delivery) keeps a one-line file
 //
-//	SPOOL/exim-process.d/PID.SEQ      "PID text\n"
+//	SPOOL/exim-process.d/PID.SEQ      "%5d text\n" (PID, as Exim writes it)
 //
 // written when the activity starts and removed when it ends. exiwhat
 // reads the directory, drops files of processes that no longer exist,
@@ -60,7 +60,7 @@ func (p *ProcessInfo) Start(text string) (end func()) {
 	name := filepath.Join(p.dir, fmt.Sprintf("%d.%d", p.pid, n))
 	os.MkdirAll(p.dir, 0o750)
 	tmp := name + ".tmp"
-	line := fmt.Sprintf("%d %s\n", p.pid, strings.ReplaceAll(text, "\n", " "))
+	line := fmt.Sprintf("%5d %s\n", p.pid, strings.ReplaceAll(text, "\n", " "))
 	if os.WriteFile(tmp, []byte(line), 0o640) == nil {
 		os.Rename(tmp, name)
 	}

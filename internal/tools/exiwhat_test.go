@@ -28,7 +28,7 @@ func TestExiwhat(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := os.Getpid()
-	want := fmt.Sprintf("%d daemon(4.96): -q30m, listening for SMTP on port 25 (IPv6 and IPv4)\n%d handling incoming connection from [192.0.2.1]\n", pid, pid)
+	want := fmt.Sprintf("%5d daemon(4.96): -q30m, listening for SMTP on port 25 (IPv6 and IPv4)\n%5d handling incoming connection from [192.0.2.1]\n", pid, pid)
 	if out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
@@ -41,7 +41,7 @@ func TestExiwhat(t *testing.T) {
 	endC()
 	out.Reset()
 	Exiwhat(spool, plog, &out)
-	if out.String() != fmt.Sprintf("%d daemon(4.96): -q30m, listening for SMTP on port 25 (IPv6 and IPv4)\n", pid) {
+	if out.String() != fmt.Sprintf("%5d daemon(4.96): -q30m, listening for SMTP on port 25 (IPv6 and IPv4)\n", pid) {
 		t.Errorf("after end: %q", out.String())
 	}
 	endD()

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/tools"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -129,6 +130,17 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 		r.log.Write(fmt.Sprintf("exim %s daemon started: pid=%d, %s, listening for SMTP on %s", Version, os.Getpid(), runs, daemon.Describe(plan)), mainlog.Main)
 	}
 	started()
+	// exiwhat: the daemon's line, and one per incoming connection (spec
+	// chapter "Exim utilities", section on exiwhat; see tools.ProcessInfo).
+	pinfo := tools.NewProcessInfo(cfg.Main.String("spool_directory"))
+	runs := "no queue runs"
+	if iv := inv.Queue.Interval; iv > 0 {
+		runs = "-q" + config.FormatTime(int64(iv/time.Second))
+	}
+	defer pinfo.Start(fmt.Sprintf("daemon(%s): %s, listening for SMTP on %s", Version, runs, daemon.Describe(plan)))()
+	d.Activity = func(ip string) func() {
+		return pinfo.Start(fmt.Sprintf("handling incoming connection from [%s]", ip))
+	}
 	if ready != nil {
 		var addrs []string
 		for _, a := range d.Addrs() {

@@ -13,8 +13,16 @@ import (
 // builtTools are the companion utilities exigo answers to, by argv[0]
 // or as "exigo --tool NAME args...". Spec: chapter "Exim utilities".
 var builtTools = map[string]func(args []string, env *Env) int{
-	"exiqgrep": runExiqgrep,
-	"exiqsumm": runExiqsumm,
+	"exiqgrep":  runExiqgrep,
+	"exiqsumm":  runExiqsumm,
+	"exicyclog": runExicyclog,
+	"exiwhat":   runExiwhat,
+	"eximstats": func(args []string, env *Env) int {
+		return tools.RunEximstats(args, env.Stdin, env.Stdout, env.Stderr)
+	},
+	"exigrep": func(args []string, env *Env) int {
+		return tools.RunExigrep(args, env.Stdin, env.Stdout, env.Stderr)
+	},
 }
 
 // toolCall returns the tool a command line names, with its arguments.
@@ -76,6 +84,55 @@ func runExiqsumm(args []string, env *Env) int {
 	}
 	if err := tools.Exiqsumm(env.Stdout, env.Stdin, o, time.Now()); err != nil {
 		fmt.Fprintf(env.Stderr, "exiqsumm: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runExicyclog implements exicyclog: log_file_path and spool_directory
+// come from the configuration (as "exim -bP" would print them) unless
+// -l names the path.
+func runExicyclog(args []string, env *Env) int {
+	o, haveL, msg, code, ok := tools.ParseExicyclog(args)
+	if !ok {
+		io.WriteString(env.Stdout, msg)
+		return code
+	}
+	cfg, code, ok := loadConfig(&Invocation{Name: "exim"}, env)
+	if !ok {
+		return code
+	}
+	if !haveL {
+		o.LogFilePath = cfg.Main.String("log_file_path")
+	}
+	o.DefaultLogFilePath = defaultLogFilePath
+	o.SpoolDirectory = cfg.Main.String("spool_directory")
+	return tools.Exicyclog(o, env.Stdout, env.Stderr)
+}
+
+// defaultLogFilePath is the compiled-in log_file_path ("exim -C /dev/null
+// -bP log_file_path").
+const defaultLogFilePath = "/var/log/exim4/%slog"
+
+// runExiwhat implements exiwhat from the activity files exigo's
+// processes keep (see tools.ProcessInfo): spool_directory and
+// process_log_path come from the configuration.
+func runExiwhat(args []string, env *Env) int {
+	if len(args) > 0 && args[0] == "--version" {
+		fmt.Fprintf(env.Stdout, "exiwhat: exiwhat\nbuild: %s\n", Version)
+		return 0
+	}
+	cfg, code, ok := loadConfig(&Invocation{Name: "exim"}, env)
+	if !ok {
+		return code
+	}
+	spool := cfg.Main.String("spool_directory")
+	plog := cfg.Main.String("process_log_path")
+	if plog == "" {
+		plog = spool + "/exim-process.info"
+	}
+	if err := tools.Exiwhat(spool, plog, env.Stdout); err != nil {
+		fmt.Fprintf(env.Stderr, "exiwhat: %v\n", err)
 		return 1
 	}
 	return 0

@@ -28,3 +28,29 @@ func TestToolNames(t *testing.T) {
 		}
 	}
 }
+
+// TestLogToolNames checks that the log tools answer to their own names
+// and to "exigo --tool NAME".
+func TestLogToolNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		argv []string
+		in   string
+		code int
+		out  string
+	}{
+		{[]string{"/usr/sbin/exigrep", "b@c"}, "2024-01-01 10:00:00 1abcDE-000001-AB <= b@c\n", 0, "+++ 1abcDE-000001-AB has not completed +++\n2024-01-01 10:00:00 1abcDE-000001-AB <= b@c\n\n"},
+		{[]string{"exigo", "--tool", "exigrep"}, "", 2, "Usage:\n    exigrep [options] pattern [log] ...\n\n"},
+		{[]string{"exicyclog", "-x"}, "", 1, "** exicyclog: unknown option -x\n"},
+		{[]string{"exigo", "--tool", "exicyclog", "-l", "syslog"}, "", 1, "*** Exim is logging to syslog - no log files to cycle ***\n"},
+		{[]string{"exigo", "--tool", "exicyclog", "-l", dir + "/%slog"}, "", 0, ""},
+		{[]string{"eximstats", "-h0", "-nt"}, "", 0, "\nExim statistics from 9999-99-99 99:99:99 to 0000-00-00 00:00:00\n"},
+		{[]string{"exiwhat", "--version"}, "", 0, "exiwhat: exiwhat\n"},
+	} {
+		var out bytes.Buffer
+		code := Main(c.argv, strings.NewReader(c.in), &out, &out)
+		if code != c.code || !strings.HasPrefix(out.String(), c.out) {
+			t.Errorf("%v: %d %q, want %d %q", c.argv, code, out.String(), c.code, c.out)
+		}
+	}
+}

@@ -56,6 +56,10 @@ type Daemon struct {
 	Server func() *smtpserver.Server
 	// Log receives the daemon's log lines.
 	Log Logger
+	// Activity, when set, is told of each incoming connection (with the
+	// peer's IP address) and returns the function to call when it ends;
+	// exiwhat lists these.
+	Activity func(ip string) (end func())
 	// MaxConn is smtp_accept_max (0: no limit); MaxPerHost is
 	// smtp_accept_max_per_host (0: no limit).
 	MaxConn, MaxPerHost int
@@ -241,6 +245,9 @@ func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Add
 	}()
 	local, lport := addrOf(c.LocalAddr())
 	peer := smtpserver.Peer{Addr: ip, Port: port, LocalAddr: local, LocalPort: lport}
+	if d.Activity != nil {
+		defer d.Activity(ip.String())()
+	}
 	srv := d.Server()
 	var conn net.Conn = c
 	if l.TLSOnConnect && srv.TLS != nil {

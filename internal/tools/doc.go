@@ -1,7 +1,9 @@
-// Package tools implements Exim's companion utilities that work on the
-// queue listing without delivering: exiqgrep (selective queue listing)
-// and exiqsumm (queue summary by domain).
+// Package tools implements Exim's companion utilities: exiqgrep
+// (selective queue listing), exiqsumm (queue summary by domain), exigrep
+// (log search by message), eximstats (log statistics; the text report's
+// summary, transport, histogram and error sections), exicyclog (log
+// rotation) and exiwhat (what exigo's processes are doing, read from
+// activity files instead of Exim's SIGUSR1 round; see exiwhat.go).
 //
-// Exim specification: chapter "Exim utilities", sections "Selective
-// queue listing (exiqgrep)" and "Summarizing the queue (exiqsumm)".
+// Exim specification: chapter "Exim utilities".
 package tools

@@ -127,16 +127,15 @@ var (
 // exigrepState is one search: the lines kept per message and which
 // messages are selected.
 type exigrepState struct {
-	o                ExigrepOptions
-	ci, cs           *regexp.Regexp // caseless (nil with -I) and case-sensitive pattern
-	saved            map[string]*bytes.Buffer
-	selected         map[string]bool
-	order            []string // ids in the order they entered selected
-	related          []string
-	relatedRE        *regexp.Regexp
-	out              io.Writer
-	loc              *time.Location
-	incompleteHeader string
+	o         ExigrepOptions
+	ci, cs    *regexp.Regexp // caseless (nil with -I) and case-sensitive pattern
+	saved     map[string]*bytes.Buffer
+	selected  map[string]bool
+	order     []string // ids in the order they entered selected
+	related   []string
+	relatedRE *regexp.Regexp
+	out       io.Writer
+	loc       *time.Location
 }
 
 // Exigrep searches log lines from the readers and writes whole message
@@ -351,16 +350,19 @@ func openLog(name string) (io.ReadCloser, error) {
 	if c, ok := cmds[ext]; ok && strings.Contains(name, ".") {
 		bin, err := exec.LookPath(c[0])
 		if err != nil {
+			//lint:ignore ST1005 the text is exigrep's
 			return nil, fmt.Errorf("Didn't find %s decompressor for %s", ext, name)
 		}
 		out, err := exec.Command(bin, append(c[1:], name)...).Output()
 		if err != nil {
+			//lint:ignore ST1005 the text is exigrep's
 			return nil, fmt.Errorf("Unable to decompress %s: %w", name, err)
 		}
 		return io.NopCloser(bytes.NewReader(out)), nil
 	}
 	f, err := os.Open(name)
 	if err != nil {
+		//lint:ignore ST1005 the text is exigrep's
 		return nil, fmt.Errorf("Unable to open %s: %s", name, errText(err))
 	}
 	switch {
@@ -368,6 +370,7 @@ func openLog(name string) (io.ReadCloser, error) {
 		z, err := gzip.NewReader(f)
 		if err != nil {
 			f.Close()
+			//lint:ignore ST1005 the text is exigrep's
 			return nil, fmt.Errorf("Unable to decompress %s: %w", name, err)
 		}
 		return struct {

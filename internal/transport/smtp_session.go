@@ -213,7 +213,11 @@ func tlsErrText(err error) string {
 func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, port int, st []rcptState, batch []int) bool {
 	o := s.opts
 	wo := writeOpts{crlf: true, dot: true}
-	if err := s.writeHeaderOpts(e, d, &wo); err != nil {
+	err := s.writeHeaderOpts(e, d, &wo)
+	if err == nil {
+		wo.sigs, err = s.dkimSignatures(e, d, &wo)
+	}
+	if err != nil {
 		for _, i := range batch {
 			st[i].res = withAddr(deferErr(err), st[i].res.Address)
 			st[i].done = true

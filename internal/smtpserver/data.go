@@ -193,6 +193,21 @@ func (s *session) receive(data []byte, prefix string) error {
 		discard = s.discard
 	}
 	okCode, okText := 250, prefix+"OK id="+id
+	dkimField := ""
+	if discard == "" {
+		var res *acl.Result
+		dkimField, res = s.dkimStage(id, headers, body)
+		if res != nil {
+			code, text := s.failReply(acl.DKIM, res)
+			s.dkimRejectLog(id, *res)
+			s.reply(code, text)
+			s.resetTransaction()
+			if res.Verdict == acl.Drop {
+				return errClose
+			}
+			return nil
+		}
+	}
 	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
 		res := s.runACL(acl.Data)
 		switch res.Verdict {
@@ -229,7 +244,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		Received: receivedText, Vars: s.vars,
+		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
 	}
 	logged := false
@@ -255,6 +270,9 @@ func (s *session) receive(data []byte, prefix string) error {
 			arrow = "(="
 		}
 		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), s.protocol(), size)
+		if dkimField != "" {
+			line += " DKIM=" + dkimField
+		}
 		if ctl.QueueName != "" {
 			line += " Q=" + ctl.QueueName
 		}

@@ -7,6 +7,8 @@ package transport
 import (
 	"bufio"
 	"bytes"
+	"crypto"
+	"os"
 	"fmt"
 	"io"
 	"strings"
@@ -52,7 +54,7 @@ func (s *smtpTransport) dkimSignatures(e *env, d *Delivery, wo *writeOpts) (stri
 				continue
 			}
 			o := dkim.SignOptions{Domain: dom, Selector: sel, Now: d.now()}
-			key, err := dkim.LoadPrivateKey(keyText)
+			key, err := loadDKIMKey(d, keyText)
 			if err != nil {
 				if failure == nil {
 					failure = err
@@ -88,11 +90,33 @@ func (s *smtpTransport) dkimSignatures(e *env, d *Delivery, wo *writeOpts) (stri
 			return "", err
 		}
 		if dkim.Strict(strict) {
-			return "", fmt.Errorf("DKIM: signing failed: %w", failure)
+			d.log("DKIM: message could not be signed, and dkim_strict is set. Deferring message delivery.")
+			return "", &dkimStrictError{failure}
 		}
 		return "", nil
 	}
 	return strings.Join(sigs, ""), nil
+}
+
+// dkimStrictError is a signing failure under dkim_strict. Exim defers
+// the delivery with errno EACCES ("Permission denied").
+type dkimStrictError struct{ err error }
+
+func (e *dkimStrictError) Error() string { return "DKIM: signing failed: " + e.err.Error() }
+func (e *dkimStrictError) Unwrap() error { return e.err }
+
+// loadDKIMKey reads an expanded dkim_private_key (a file when it starts
+// with "/"), logging Exim's line when the file cannot be read.
+func loadDKIMKey(d *Delivery, text string) (crypto.Signer, error) {
+	if strings.HasPrefix(text, "/") {
+		b, err := os.ReadFile(text)
+		if err != nil {
+			d.log("unable to open file for reading: " + text)
+			return nil, fmt.Errorf("DKIM: reading private key: %w", err)
+		}
+		text = string(b)
+	}
+	return dkim.ParsePrivateKey([]byte(text))
 }
 
 // dkimExpand expands one dkim_* option; a forced failure gives "".

@@ -245,3 +245,60 @@ func runDkimpy(t *testing.T, reqs []map[string]string) []string {
 	}
 	return answers
 }
+
+// TestSMTPDKIMKeyProblems: dkim_strict and an unreadable key defer the
+// delivery as Exim 4.96 does (errno 13, "Permission denied", two log
+// lines); without dkim_strict the message goes unsigned; an inline key
+// signs.
+func TestSMTPDKIMKeyProblems(t *testing.T) {
+	dir, keys := dkimKeys(t)
+	pemb, _ := os.ReadFile(filepath.Join(dir, "ed25519.pem"))
+	inline := strings.ReplaceAll(strings.TrimSpace(string(pemb)), "\n", "\\n")
+	srv, take := caseSink(t)
+	tests := []struct {
+		name, opts string
+		status     Status
+		errno      int
+		log        []string
+		sigs       int
+	}{
+		{"strict", "dkim_private_key = {DIR}/missing.pem\n  dkim_strict = ${if eq{$dkim_domain}{example.org}{true}}\n", Defer, 13,
+			[]string{"unable to open file for reading: {DIR}/missing.pem", "DKIM: message could not be signed, and dkim_strict is set. Deferring message delivery."}, 0},
+		{"not-strict", "dkim_private_key = {DIR}/missing.pem\n", OK, 0, []string{"unable to open file for reading: {DIR}/missing.pem"}, 0},
+		{"disabled-strict", "dkim_private_key = 0\n  dkim_strict = true\n", OK, 0, nil, 0},
+		{"inline", "dkim_private_key = \"" + inline + "\"\n", OK, 0, nil, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := fmt.Sprintf("t:\n  driver = smtp\n  allow_localhost\n  hosts_try_chunking =\n  headers_add = X-Case: %s\n  dkim_domain = example.org\n  dkim_selector = ed25519\n  %s", tc.name, strings.ReplaceAll(tc.opts, "{DIR}", dir))
+			tr := newTransport(t, conf, "t")
+			d := smtpDelivery(t, srv.Port(), "x@example.net")
+			var logged []string
+			d.Log = func(s string) { logged = append(logged, s) }
+			rs := deliver(t, tr, d)
+			if rs[0].Status != tc.status || rs[0].Errno != tc.errno {
+				t.Errorf("result %+v, want status %v errno %d", rs[0], tc.status, tc.errno)
+			}
+			if tc.status == Defer && rs[0].Message != "Permission denied" {
+				t.Errorf("message %q", rs[0].Message)
+			}
+			var want []string
+			for _, l := range tc.log {
+				want = append(want, strings.ReplaceAll(l, "{DIR}", dir))
+			}
+			if strings.Join(logged, "\n") != strings.Join(want, "\n") {
+				t.Errorf("logged %q, want %q", logged, want)
+			}
+			got := take(tc.name)
+			if n := strings.Count(got, "DKIM-Signature:"); tc.status == OK && n != tc.sigs {
+				t.Errorf("%d signatures in\n%s", n, got)
+			}
+			if tc.sigs > 0 {
+				rec, _ := dkim.Record(keys["ed25519"].Public())
+				if a := runDkimpy(t, []map[string]string{{"op": "verify", "msg": got, "record": rec}}); a[0] != "pass" {
+					t.Errorf("python3-dkim: %s\n%s", a[0], got)
+				}
+			}
+		})
+	}
+}

@@ -8,9 +8,9 @@ import (
 	"bufio"
 	"bytes"
 	"crypto"
-	"os"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/dkim"

@@ -276,6 +276,9 @@ func (s *session) receive(data []byte, prefix string) error {
 		if ctl.QueueName != "" {
 			line += " Q=" + ctl.QueueName
 		}
+		if mid := messageIDOf(headers); mid != "" {
+			line += " id=" + mid
+		}
 		s.log(line, mainlog.Main)
 		if discard == "" {
 			if ctl.Freeze {
@@ -370,4 +373,20 @@ func (s *session) defaultReceived() string {
 		b.WriteString("\n\tfor " + f)
 	}
 	return b.String()
+}
+
+// messageIDOf is the Message-ID: header's value without the angle
+// brackets, as the "<=" line shows it (id=), or "".
+func messageIDOf(hs message.Headers) string {
+	for _, h := range hs {
+		if h.Type == '*' || !strings.EqualFold(h.Name, "message-id") {
+			continue
+		}
+		v := strings.TrimPrefix(strings.TrimSpace(h.Value()), "<")
+		if i := strings.IndexByte(v, '>'); i >= 0 {
+			v = v[:i]
+		}
+		return v
+	}
+	return ""
 }

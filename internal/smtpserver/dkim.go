@@ -36,6 +36,11 @@ func (s *session) dkimStage(id string, hs message.Headers, body []byte) (string,
 	if s.acls.Controls.DKIMDisableVerify {
 		return "", nil
 	}
+	// The lines logged here carry this message's id, also under -bh
+	// (where s.log would put the previous message's in front).
+	lastID := s.msgID
+	s.msgID = ""
+	defer func() { s.msgID = lastID }()
 	main := s.srv.Config.Main
 	opts := dkim.VerifyOptions{
 		Hashes:      main.String("dkim_verify_hashes"),
@@ -131,9 +136,15 @@ type dkimChecker struct {
 func (c dkimChecker) Check(s *acl.Session, cond, arg string) (bool, string, error) {
 	switch cond {
 	case "dkim_status":
-		return dkim.MatchStatus(arg, c.vars["dkim_verify_status"]), "", nil
+		v := c.vars["dkim_verify_status"]
+		ok := dkim.MatchStatus(arg, v)
+		traceListMatch(s, v, arg, ok, func(e string) bool { return dkim.MatchStatus(e, v) })
+		return ok, "", nil
 	case "dkim_signers":
-		return dkim.MatchSigner(arg, c.vars["dkim_cur_signer"]), "", nil
+		v := c.vars["dkim_cur_signer"]
+		ok := dkim.MatchSigner(arg, v)
+		traceListMatch(s, v, arg, ok, func(e string) bool { return dkim.MatchSigner(e, v) })
+		return ok, "", nil
 	}
 	if c.next == nil {
 		return false, "", fmt.Errorf("the \"%s\" condition is not available", cond)
@@ -145,6 +156,9 @@ func (c dkimChecker) Check(s *acl.Session, cond, arg string) (bool, string, erro
 // accept: "ID H=(helo) [ip] rejected DKIM : message" ("U=ident" for a
 // local session).
 func (s *session) dkimRejectLog(id string, res acl.Result) {
+	lastID := s.msgID
+	s.msgID = ""
+	defer func() { s.msgID = lastID }()
 	who := "H=" + s.fullHost()
 	if !s.peer.Addr.IsValid() {
 		who = "U=" + s.vars["sender_ident"]
@@ -158,4 +172,22 @@ func (s *session) dkimRejectLog(id string, res acl.Result) {
 		line += " : " + m
 	}
 	s.logRejection(res, line)
+}
+
+// traceListMatch writes the -bh commentary of a list match:
+// `>>> ITEM in "LIST"? yes (matched "ELEMENT")` or `no (end of list)`.
+func traceListMatch(s *acl.Session, item, list string, ok bool, match func(string) bool) {
+	if s.Trace == nil {
+		return
+	}
+	res := "no (end of list)"
+	if ok {
+		for _, e := range strings.Split(list, ":") {
+			if e = strings.TrimSpace(e); e != "" && match(e) {
+				res = fmt.Sprintf("yes (matched \"%s\")", e)
+				break
+			}
+		}
+	}
+	fmt.Fprintf(s.Trace, ">>> %s in \"%s\"? %s\n", item, list, res)
 }

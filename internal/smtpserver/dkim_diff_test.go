@@ -117,7 +117,6 @@ var (
 // are served.
 func TestDKIMDifferential(t *testing.T) {
 	exim := oracletest.Exim(t)
-	exigo := oracletest.Exigo(t)
 	if os.Getenv("EXIGO_DKIM_NETNS") == "" {
 		unshare, err := exec.LookPath("unshare")
 		if err != nil || os.Geteuid() != 0 {
@@ -135,6 +134,7 @@ func TestDKIMDifferential(t *testing.T) {
 		t.Logf("%s", out)
 		return
 	}
+	exigo := oracletest.Exigo(t)
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("ip link: %v %s", err, out)
 	}
@@ -182,20 +182,31 @@ func TestDKIMDifferential(t *testing.T) {
 	smtp.WriteString("QUIT\r\n")
 	compared := 0
 	for ci, conf := range dkimDiffConfigs {
-		run := func(bin, name string) (string, string) {
-			dir := filepath.Join(top, fmt.Sprintf("%s%d", name, ci))
+		run := func(bin, name string, args ...string) (string, string) {
+			dir := filepath.Join(top, fmt.Sprintf("%s%d%s", name, ci, args[0]))
 			os.MkdirAll(dir, 0o777)
 			os.Chmod(dir, 0o777)
 			text := fmt.Sprintf("spool_directory = %s/spool\nlog_file_path = %s/%%slog\nprimary_hostname = mx.example.org\nkeep_environment =\nacl_smtp_rcpt = %s\nacl_smtp_data = data_acl\n%s",
 				dir, dir, map[bool]string{true: "rcpt_acl", false: "accept"}[strings.Contains(conf, "rcpt_acl:")], conf)
 			cf := filepath.Join(dir, "exim.conf")
 			os.WriteFile(cf, []byte(text), 0o644)
-			res := oracletest.Run(t, bin, smtp.String(), "-C", cf, "-bs", "-odq")
+			res := oracletest.Run(t, bin, smtp.String(), append([]string{"-C", cf}, args...)...)
 			logb, _ := os.ReadFile(filepath.Join(dir, "mainlog"))
-			return dkimNormalize(res.Stdout), dkimNormalize(string(logb))
+			mask := func(s string) string { return dkimNormalize(strings.ReplaceAll(s, dir, "<DIR>")) }
+			return mask(res.Stdout), mask(res.Stderr + string(logb))
 		}
-		wantOut, wantLog := run(exim, "exim")
-		gotOut, gotLog := run(exigo, "exigo")
+		wantOut, wantLog := run(exim, "exim", "-bs", "-odq")
+		gotOut, gotLog := run(exigo, "exigo", "-bs", "-odq")
+		compared++
+		if wantOut != gotOut {
+			t.Errorf("config %d: replies differ\n--- exim\n%s\n--- exigo\n%s", ci, wantOut, gotOut)
+		}
+		if wantLog != gotLog {
+			t.Errorf("config %d: logs differ\n--- exim\n%s\n--- exigo\n%s", ci, wantLog, gotLog)
+		}
+		// -bh: the same from a remote host, log lines on stderr.
+		wantOut, wantLog = run(exim, "exim", "-bh", "192.0.2.1")
+		gotOut, gotLog = run(exigo, "exigo", "-bh", "192.0.2.1")
 		compared++
 		if wantOut != gotOut {
 			t.Errorf("config %d: replies differ\n--- exim\n%s\n--- exigo\n%s", ci, wantOut, gotOut)
@@ -204,7 +215,7 @@ func TestDKIMDifferential(t *testing.T) {
 			t.Errorf("config %d: logs differ\n--- exim\n%s\n--- exigo\n%s", ci, wantLog, gotLog)
 		}
 	}
-	t.Logf("%d configurations x %d messages compared", compared, len(msgs))
+	t.Logf("%d sessions (configurations x -bs/-bh) of %d messages compared", compared, len(msgs))
 }
 
 // dkimNormalize masks time stamps, dates and message ids.

@@ -92,7 +92,7 @@ func (s *session) dkimStage(id string, hs message.Headers, body []byte) (string,
 			res = s.runACL(acl.DKIM)
 		}
 		statuses = append(statuses, s.vars["dkim_verify_status"])
-		if run.Result != nil && sel.Has(mainlog.SelDKIMVerbose) {
+		if haveACL && run.Result != nil && sel.Has(mainlog.SelDKIMVerbose) {
 			r := *run.Result
 			if st := s.vars["dkim_verify_status"]; st != r.Status {
 				// The ACL changed the status with "set": the line
@@ -107,6 +107,12 @@ func (s *session) dkimStage(id string, hs message.Headers, body []byte) (string,
 		}
 	}
 	s.acls.Checker = saved
+	if !haveACL && sel.Has(mainlog.SelDKIMVerbose) {
+		// Without acl_smtp_dkim each signature is logged once.
+		for i := range results {
+			s.log(id+" "+results[i].LogLine(), mainlog.Main)
+		}
+	}
 	// The variables of the last run stay set for the DATA ACL.
 	if haveACL {
 		s.vars["dkim_verify_status"] = strings.Join(statuses, ":")

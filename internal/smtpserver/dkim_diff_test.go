@@ -2,7 +2,9 @@ package smtpserver_test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -56,6 +58,41 @@ func dkimDiffMessages(t *testing.T, keys map[string]crypto.Signer) [][2]string {
 		{"sha1", dkimSigned(t, dkimBase, dkim.SignOptions{Domain: "example.org", Selector: "rsa1024", Key: keys["rsa1024"], Hash: "sha1"})},
 		{"deny-me", dkimSigned(t, dkimBase, o("deny.example", "rsa1024", "rsa1024", "relaxed"))},
 		{"garbage-sig", "DKIM-Signature: v=1; a=rsa-sha256; d=example.org\n" + dkimBase},
+		{"order-rsa-ed-rsa", dkimSigned(t, dkimBase, o("a.example", "rsa1024", "rsa1024", "relaxed"), o("b.example", "ed25519", "ed25519", "relaxed"), o("c.example", "rsa1024", "rsa1024", "relaxed"))},
+		{"order-ed-rsa-ed", dkimSigned(t, dkimBase, o("a.example", "ed25519", "ed25519", "relaxed"), o("b.example", "rsa1024", "rsa1024", "relaxed"), o("c.example", "ed25519", "ed25519", "relaxed"))},
+		{"order-sha512-sha256", dkimSigned(t, dkimBase, dkim.SignOptions{Domain: "a.example", Selector: "rsa1024", Key: keys["rsa1024"], Hash: "sha512"}, o("b.example", "rsa1024", "rsa1024", "relaxed"))},
+		{"order-sha256-sha512", dkimSigned(t, dkimBase, o("a.example", "rsa1024", "rsa1024", "relaxed"), dkim.SignOptions{Domain: "b.example", Selector: "rsa1024", Key: keys["rsa1024"], Hash: "sha512"})},
+		{"order-mixed", dkimSigned(t, dkimBase, dkim.SignOptions{Domain: "a.example", Selector: "rsa1024", Key: keys["rsa1024"], Hash: "sha512"}, o("b.example", "ed25519", "ed25519", "relaxed"), o("c.example", "rsa1024", "rsa1024", "relaxed"))},
+		{"ed-then-rsa", dkimSigned(t, dkimBase, o("other.example", "ed25519", "ed25519", "relaxed"), o("example.org", "rsa2048", "rsa2048", "simple"))},
+	}
+}
+
+// dkimpySigned returns messages signed by python3-dkim: one intact, one
+// tampered with.
+func dkimpySigned(t *testing.T, keys map[string]crypto.Signer) [][2]string {
+	if err := exec.Command("/usr/bin/python3", "-c", "import dkim, nacl").Run(); err != nil {
+		oracletest.Missing(t, "python3-dkim and python3-nacl")
+	}
+	pemb, err := dkim.MarshalPrivateKey(keys["rsa1024"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := json.Marshal([]map[string]string{{"op": "sign", "msg": dkimBase, "key": string(pemb), "domain": "example.org",
+		"selector": "rsa1024", "canon": "relaxed", "algo": "rsa-sha256"}})
+	cmd := exec.Command("/usr/bin/python3", "../dkim/testdata/dkimpy.py")
+	cmd.Stdin = bytes.NewReader(req)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dkimpy: %v", err)
+	}
+	var answers []string
+	if err := json.Unmarshal(out, &answers); err != nil || len(answers) != 1 {
+		t.Fatalf("dkimpy answered %q", out)
+	}
+	signed := strings.ReplaceAll(answers[0], "\r\n", "\n")
+	return [][2]string{
+		{"dkimpy", signed},
+		{"dkimpy-tampered", strings.Replace(signed, "this is a body", "this is not a body", 1)},
 	}
 }
 
@@ -85,6 +122,29 @@ data_acl:
 `,
 	// No DKIM ACL, default selectors: verification still logs DKIM=.
 	`begin acl
+data_acl:
+  warn logwrite = D st=$dkim_verify_status signers=$dkim_signers
+  accept
+`,
+	// No DKIM ACL; the preference order of hashes reversed.
+	`log_selector = +dkim_verbose
+dkim_verify_keytypes = ed25519:rsa
+dkim_verify_hashes = sha512:sha256
+begin acl
+data_acl:
+  warn logwrite = D st=$dkim_verify_status signers=$dkim_signers
+  accept
+`,
+	// dkim_verify_minimal, only RSA keys, sha256 only.
+	`acl_smtp_dkim = dkim_acl
+log_selector = +dkim_verbose -dkim
+dkim_verify_minimal = true
+dkim_verify_keytypes = rsa
+dkim_verify_hashes = sha256
+begin acl
+dkim_acl:
+  warn logwrite = ` + dkimDiffACL + `
+  accept
 data_acl:
   warn logwrite = D st=$dkim_verify_status signers=$dkim_signers
   accept
@@ -158,12 +218,12 @@ func TestDKIMDifferential(t *testing.T) {
 		}
 		keys[name] = k
 		rec, _ := dkim.Record(k.Public())
-		for _, d := range []string{"example.org", "other.example", "deny.example"} {
+		for _, d := range []string{"example.org", "other.example", "deny.example", "a.example", "b.example", "c.example"} {
 			zone.WriteString(dkim.ZoneLine(name, d, rec) + "\n")
 		}
 	}
 	dnstest.Start(t, "127.0.0.1:53", zone.String())
-	msgs := dkimDiffMessages(t, keys)
+	msgs := append(dkimDiffMessages(t, keys), dkimpySigned(t, keys)...)
 	var smtp strings.Builder
 	smtp.WriteString("EHLO client.example\r\n")
 	for _, m := range msgs {

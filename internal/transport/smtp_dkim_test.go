@@ -302,3 +302,28 @@ func TestSMTPDKIMKeyProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestSMTPDKIMSize: SIZE= does not count the DKIM signatures (Exim 4.96
+// sends the same SIZE= with and without dkim_domain).
+func TestSMTPDKIMSize(t *testing.T) {
+	dir, _ := dkimKeys(t)
+	var mu sync.Mutex
+	var mails []string
+	srv := startServer(t, &smtptest.Server{Size: true, Mail: func(line string) string {
+		mu.Lock()
+		mails = append(mails, line)
+		mu.Unlock()
+		return "250 OK"
+	}})
+	for _, opts := range []string{"", "dkim_domain = example.org\n  dkim_selector = rsa1024\n  dkim_private_key = " + dir + "/rsa1024.pem\n"} {
+		tr := newTransport(t, "t:\n  driver = smtp\n  allow_localhost\n  hosts_try_chunking =\n  "+opts, "t")
+		if rs := deliver(t, tr, smtpDelivery(t, srv.Port(), "x@example.net")); rs[0].Status != OK {
+			t.Fatalf("%+v", rs[0])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(mails) != 2 || mails[0] != mails[1] || !strings.Contains(mails[0], "SIZE=") {
+		t.Errorf("MAIL commands %q", mails)
+	}
+}

@@ -130,9 +130,14 @@ func (m *matcher) addressItem(pat, address, lp, dom string) (itemRes, error) {
 	)
 	if strings.HasPrefix(domPat, "+") {
 		var mt Match
-		mt, err = m.named(DomainList, domPat[1:], dom, dom, m.domainFunc(dom, true, true), 1)
+		var cached bool
+		mt, cached, err = m.named(DomainList, domPat[1:], dom, dom, m.domainFunc(dom, true, true), 1)
 		if err == nil {
-			m.debugf(" %s in %q? %s (matched %q)", dom, domPat, yesNo(mt.Matched), domPat)
+			suffix := ""
+			if cached && mt.Matched {
+				suffix = " - cached"
+			}
+			m.debugf(" %s in %q? %s (matched %q%s)", dom, domPat, yesNo(mt.Matched), domPat, suffix)
 		}
 		r = itemRes{ok: mt.Matched, data: mt.Data, vars: mt.Vars}
 	} else {

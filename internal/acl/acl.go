@@ -190,6 +190,11 @@ type Session struct {
 	Checker Checker
 	// Trace receives -bh style ">>> " commentary; nil for none.
 	Trace io.Writer
+	// ListCache is set by the engine while an ACL runs: the named list
+	// results of that run, which an address verification shares (Exim
+	// keeps them per recipient; specification chapter "Domain, host,
+	// address, and local part lists", section "Named list caching").
+	ListCache *lists.Cache
 	// Log is where logwrite and rejections go; nil for none.
 	Log *mainlog.Logger
 	// LogWrite, when set, is used instead of Log to write log lines

@@ -124,6 +124,9 @@ func (e *Engine) RunACL(stage Stage, s *Session, text string) Result {
 	r := &run{e: e, s: s, stage: stage}
 	r.ctx = r.context()
 	r.env = r.listEnv()
+	saved := s.ListCache
+	s.ListCache = r.env.Cache
+	defer func() { s.ListCache = saved }()
 	name, err := r.expand(text)
 	if err != nil {
 		if expand.IsForced(err) {

@@ -3,6 +3,8 @@ package router
 import (
 	"strconv"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/lists"
 )
 
 // Kind says what an address stands for: a mailbox address, or one of the
@@ -60,6 +62,9 @@ type Address struct {
 	// marks one that forbid_pipe or forbid_file rules out.
 	setupErr  string
 	forbidden bool
+	// cache holds the named domain and local part list results of this
+	// address (Exim keeps them per address).
+	cache *lists.Cache
 }
 
 // NewAddress returns an address to route, split at its last "@".

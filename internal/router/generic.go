@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
 )
@@ -126,6 +127,10 @@ func (e *expandErr) Unwrap() error { return e.err }
 
 func (c *call) listEnv() *lists.Env {
 	env := c.s.env
+	debugLog := env.Debug
+	if env.Trace != nil {
+		debugLog = debug.New(debug.Lists, traceLists{env.Trace})
+	}
 	return &lists.Env{
 		Lookups: env.Lookups,
 		NamedList: func(k lists.Kind, name string) (lists.Named, bool) {
@@ -138,7 +143,8 @@ func (c *call) listEnv() *lists.Env {
 		Expand:          func(s string) (string, error) { return c.expand(s) },
 		PrimaryHostname: env.PrimaryHostname,
 		Interfaces:      env.Interfaces,
-		Debug:           env.Debug,
+		Cache:           c.addr.cache,
+		Debug:           debugLog,
 	}
 }
 
@@ -301,6 +307,7 @@ func (c *call) run() (res Result, ran bool) {
 		c.v.m["address_data"] = v
 	}
 	c.debugf("calling %s router", c.r.Name)
+	c.s.tracef("calling %s router", c.r.Name)
 	if o.IsSet("unseen") {
 		v, err := c.expandBool("unseen")
 		if err != nil {
@@ -384,6 +391,9 @@ func (c *call) match(name string, k lists.Kind, subject string) (lists.Match, *R
 		return lists.Match{}, &r, false
 	}
 	env := c.listEnv()
+	if k == lists.AddressList {
+		env.Cache = c.s.env.SenderCache
+	}
 	var m lists.Match
 	switch k {
 	case lists.DomainList:

@@ -142,6 +142,14 @@ func (m *matcher) addressItem(pat, address, lp, dom string) (itemRes, error) {
 		r = itemRes{ok: mt.Matched, data: mt.Data, vars: mt.Vars}
 	} else {
 		r, err = m.domainItem(domPat, dom, m.caseless, true)
+		if err == nil && patHasAt {
+			// Exim matches the domain part as a one-item domain list.
+			why := "end of list"
+			if r.ok {
+				why = fmt.Sprintf("matched %q", domPat)
+			}
+			m.debugf(" %s in %q? %s (%s)", dom, domPat, yesNo(r.ok), why)
+		}
 	}
 	if err != nil || !r.ok {
 		return itemRes{}, err

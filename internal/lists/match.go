@@ -63,6 +63,7 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 		}
 		body = rest
 		neg := false
+		raw := it // as written, for the commentary ("! +name")
 		if strings.HasPrefix(it, "!") {
 			neg = true
 			it = strings.TrimLeft(it[1:], " \t\n\r")
@@ -88,10 +89,7 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 			continue
 		}
 		lastNeg = neg
-		orig := it
-		if neg {
-			orig = "!" + it
-		}
+		orig := raw
 		switch {
 		case strings.HasPrefix(it, "+"):
 			r, cached, err := m.named(k, it[1:], subject, key, item, depth)

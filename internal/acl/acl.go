@@ -135,10 +135,21 @@ type Controls struct {
 	Debug string
 }
 
+// VerifyDefer is the error a Verifier returns when an address could not
+// be verified for now (the router deferred): Log is the reason for the
+// log line, User the text for the client ("" for Exim's default, as when
+// the reason is a local problem rather than a :defer: message).
+type VerifyDefer struct{ Log, User string }
+
+// Error returns the log reason.
+func (e *VerifyDefer) Error() string { return e.Log }
+
 // Verifier performs the verify = ... conditions that need routing, DNS or
 // TLS state; the session's owner supplies it.
 type Verifier interface {
 	// VerifyRecipient routes the current recipient (verify = recipient).
+	// A failure returns the router's message ("Unrouteable address" when
+	// it gave none); a deferral returns a *VerifyDefer.
 	VerifyRecipient(s *Session, options string) (ok bool, message string, err error)
 	// VerifySender routes the sender (verify = sender).
 	VerifySender(s *Session, options string) (ok bool, message string, err error)

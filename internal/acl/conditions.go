@@ -279,6 +279,27 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 	case "reverse_host_lookup":
 		ok, err = ver.VerifyReverseHostLookup(r.s)
 	}
+	routed := base == "recipient" || base == "sender"
+	var vd *VerifyDefer
+	if routed && errors.As(err, &vd) {
+		// Specification chapter "Access control lists", section
+		// "Address verification": a sender that cannot be verified for
+		// now gets Exim's fixed texts; a recipient the router's.
+		sr.condUser, sr.condLog, sr.err, sr.verifyLog = vd.User, vd.Log, vd.Log, true
+		if base == "sender" {
+			sr.condUser, sr.condLog, sr.err = "", "Could not complete sender verify", "Could not complete sender verify"
+		}
+		return rcDefer
+	}
+	if routed && err == nil && !ok {
+		if base == "sender" {
+			r.s.Vars["sender_verify_failure"] = "route"
+			msg = "Sender verify failed"
+		} else {
+			r.s.Vars["recipient_verify_failure"] = "route"
+		}
+		sr.condLog, sr.verifyLog = msg, true
+	}
 	if msg != "" {
 		sr.condUser = msg
 		r.s.Vars["acl_verify_message"] = msg

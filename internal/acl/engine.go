@@ -447,6 +447,10 @@ func (r *run) messages(sr stmtResult) (user, log string) {
 	if sr.logMessage != nil {
 		if v, err := r.expand(*sr.logMessage); err == nil && v != "" {
 			log = v
+			if sr.verifyLog && sr.condLog != "" {
+				// observed with Exim 4.96: "log_message: reason"
+				log = v + ": " + sr.condLog
+			}
 		}
 	}
 	delete(r.s.Vars, "acl_verify_message")

@@ -10,6 +10,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -82,9 +83,19 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 	v.renv.Trace = s.Trace
 	v.renv.ListCache = s.ListCache
 	v.renv.SenderCache = v.senderCache
+	if s.LogPrefix != nil {
+		v.renv.Client = "host " + strings.TrimSuffix(strings.TrimPrefix(s.LogPrefix(), "H="), " ")
+	}
+	saveLog := v.renv.Log
+	switch {
+	case s.LogWrite != nil:
+		v.renv.Log = func(line string) { s.LogWrite(line) }
+	case s.Log != nil:
+		v.renv.Log = func(line string) { _ = s.Log.Write(line, mainlog.Main) }
+	}
 	defer func() {
 		v.vars = nil
-		v.renv.Trace, v.renv.ListCache, v.renv.SenderCache = nil, nil, nil
+		v.renv.Trace, v.renv.ListCache, v.renv.SenderCache, v.renv.Client, v.renv.Log = nil, nil, nil, "", saveLog
 	}()
 	trace := func(format string, args ...any) {
 		if s.Trace != nil {
@@ -106,7 +117,11 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 			}
 			return false, msg, nil
 		case router.Defer:
-			return false, "", fmt.Errorf("%s", res.Message)
+			d := &acl.VerifyDefer{Log: res.Message}
+			if res.Public {
+				d.User = res.Message
+			}
+			return false, "", d
 		case router.Redirect:
 			if len(res.Children) == 1 {
 				a = res.Children[0]

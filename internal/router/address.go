@@ -159,6 +159,9 @@ type Result struct {
 	Children []*Address
 	// Message is the reason for Fail and Defer, as -bt prints it.
 	Message string
+	// Public is set on a Defer whose Message the configuration wrote
+	// (":defer: text"): Exim shows it to the SMTP client as well.
+	Public bool
 	// Unseen, when not nil, is a copy of the address to be routed as well,
 	// from the router after Router.
 	Unseen *Address

@@ -53,6 +53,9 @@ type Env struct {
 	// option, which Exim keeps for the whole message; nil caches them
 	// per address.
 	SenderCache *lists.Cache
+	// Client names the SMTP client in log lines written while verifying
+	// ("host (helo) [ip]"); empty when there is none.
+	Client string
 	// Debug receives -d+route lines.
 	Debug *debug.Logger
 	// DebugPrint receives debug_print output; -bt sends it to stderr.

@@ -144,8 +144,14 @@ func (c *call) resolveHosts(specs []hostSpec, how lookupKind) ([]Host, error) {
 // traceByName writes the -bh commentary of a host looked up through the
 // system resolver (an IP address is "looked up" that way too).
 func (c *call) traceByName(name string, ips []netip.Addr) {
-	if len(ips) == 0 {
+	if len(ips) == 0 || c.s.env.Trace == nil {
 		return
+	}
+	for _, ip := range ips {
+		if c.isLocal(ip.Unmap().String()) {
+			c.s.tracef("local host found for non-MX address")
+			break
+		}
 	}
 	c.s.tracef("fully qualified name = %s", name)
 	c.s.tracef("gethostbyname2 looked up these IP addresses:")

@@ -100,6 +100,18 @@ type Result struct {
 	// RejectLogsSet is true.
 	RejectLogs    []mainlog.Which
 	RejectLogsSet bool
+	// SenderVerify is set when a verify = sender of this run failed or
+	// deferred: a rejection then logs "sender verify fail for <A>: M"
+	// (or "defer") and a permanent one starts its reply with
+	// "Verification failed for <A>" and M (specification chapter
+	// "Access control lists", section "Sender verification").
+	SenderVerify *SenderVerifyFailure
+}
+
+// SenderVerifyFailure is a sender verification that did not succeed.
+type SenderVerifyFailure struct {
+	Address, Message string
+	Deferred         bool
 }
 
 // Controls are the settings made by "control =" modifiers (Exim

@@ -287,12 +287,14 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 		// now gets Exim's fixed texts; a recipient the router's.
 		sr.condUser, sr.condLog, sr.err, sr.verifyLog = vd.User, vd.Log, vd.Log, true
 		if base == "sender" {
+			r.senderVerify = &SenderVerifyFailure{Address: r.s.Vars["sender_address"], Message: vd.Log, Deferred: true}
 			sr.condUser, sr.condLog, sr.err = "", "Could not complete sender verify", "Could not complete sender verify"
 		}
 		return rcDefer
 	}
 	if routed && err == nil && !ok {
 		if base == "sender" {
+			r.senderVerify = &SenderVerifyFailure{Address: r.s.Vars["sender_address"], Message: msg}
 			r.s.Vars["sender_verify_failure"] = "route"
 			msg = "Sender verify failed"
 		} else {

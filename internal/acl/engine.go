@@ -88,6 +88,8 @@ type run struct {
 	// logTarget is set by log_reject_target for the rest of the run.
 	logTarget    []mainlog.Which
 	logTargetSet bool
+	// senderVerify is the last sender verification that did not succeed.
+	senderVerify *SenderVerifyFailure
 }
 
 // outcome is the result of running one ACL.
@@ -141,7 +143,7 @@ func (e *Engine) RunACL(stage Stage, s *Session, text string) Result {
 
 // result turns an outcome into the Result for the caller.
 func (r *run) result(o outcome) Result {
-	res := Result{UserMessage: o.user, LogMessage: o.log, RejectLogs: r.logTarget, RejectLogsSet: r.logTargetSet}
+	res := Result{UserMessage: o.user, LogMessage: o.log, RejectLogs: r.logTarget, RejectLogsSet: r.logTargetSet, SenderVerify: r.senderVerify}
 	switch o.rc {
 	case rcOK:
 		res.Verdict = Accept

@@ -210,6 +210,7 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 			s.debugf("%s router declined for %s", r.Name, a.Address)
 			if !r.opts.Bool("more") {
 				s.debugf("\"more\" is false: skipping remaining routers")
+				s.tracef("\"more\" is false: skipping remaining routers\n>>> no more routers")
 				return Result{Status: Fail, Message: unrouteable, Address: a}
 			}
 			continue

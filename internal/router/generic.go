@@ -226,7 +226,7 @@ func (c *call) run() (res Result, ran bool) {
 	}
 	if o.IsSet("local_parts") {
 		c.debugf("checking local_parts")
-		m, res, ok := c.match("local_parts", lists.LocalPartList, c.lp)
+		m, res, ok := c.match("local_parts", lists.LocalPartList, c.localPartSubject())
 		if res != nil {
 			return *res, true
 		}
@@ -373,11 +373,31 @@ func (c *call) debugPrint() {
 	if !strings.HasSuffix(v, "\n") {
 		v += "\n"
 	}
-	if w := c.s.env.DebugPrint; w != nil {
+	if w := c.s.env.Trace; w != nil {
+		for _, line := range strings.Split(strings.TrimSuffix(v, "\n"), "\n") {
+			fmt.Fprintf(w, ">>> %s\n", line)
+		}
+	} else if w := c.s.env.DebugPrint; w != nil {
 		fmt.Fprint(w, v)
 	} else {
 		c.s.env.Debug.Printf(0xffffffff, "%s", v)
 	}
+}
+
+// localPartSubject is the local part that local_parts is matched with:
+// without its affixes but in its original case, which Exim shows in the
+// commentary (the list is matched caselessly unless caseful_local_part).
+func (c *call) localPartSubject() string {
+	a := c.addr
+	o := a.LocalPart
+	if len(o) < len(a.Prefix)+len(a.Suffix) {
+		return c.lp
+	}
+	o = o[len(a.Prefix) : len(o)-len(a.Suffix)]
+	if !strings.EqualFold(o, c.lp) {
+		return c.lp
+	}
+	return o
 }
 
 // match expands option name and matches subject against it.

@@ -147,6 +147,16 @@ type Controls struct {
 	Debug string
 }
 
+// senderResult is a cached sender verification: whether it succeeded
+// and the router's message.
+type senderResult struct {
+	ok  bool
+	msg string
+}
+
+// maxSenderCache bounds the sender verification cache of a session.
+const maxSenderCache = 100
+
 // VerifyDefer is the error a Verifier returns when an address could not
 // be verified for now (the router deferred): Log is the reason for the
 // log line, User the text for the client ("" for Exim's default, as when
@@ -238,6 +248,9 @@ type Session struct {
 	Debug *debug.Logger
 
 	warned map[string]bool
+	// senderVerified caches sender verification results for the
+	// session, by address and options.
+	senderVerified map[string]senderResult
 	// rateMsg and rateConn cache ratelimit results per message and per
 	// connection, as Exim does for per_mail and per_conn.
 	rateMsg, rateConn map[string]float64

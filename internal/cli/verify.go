@@ -79,7 +79,12 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 	if v.cacheSession != s || v.cacheSenderAddr != env || v.senderCache == nil {
 		v.cacheSession, v.cacheSenderAddr, v.senderCache = s, env, lists.NewCache()
 	}
+	// a sender is verified as the address of a bounce would be: with
+	// the null sender (observed with Exim 4.96)
 	v.renv.Sender = env
+	if sender {
+		v.renv.Sender = ""
+	}
 	v.renv.Trace = s.Trace
 	v.renv.ListCache = s.ListCache
 	v.renv.SenderCache = v.senderCache

@@ -52,9 +52,16 @@ func runRewriteTest(inv *Invocation, env *Env) int {
 		fmt.Fprintf(env.Stderr, "%s %v\n", env.Now().Format("2006-01-02 15:04:05"), err)
 		return 1
 	}
+	if len(cfg.Rewrite) == 0 {
+		fmt.Fprintln(env.Stdout, "No rewrite rules are defined")
+		return 0
+	}
 	arg := inv.Args[0]
 	if !strings.Contains(arg, "@") {
 		arg += "@" + cfg.Main.String("qualify_domain")
+	}
+	if s, changed := rules.SMTP(arg); changed {
+		fmt.Fprintf(env.Stdout, "    SMTP: %s\n", s)
 	}
 	addr, err := rewrite.Extract(arg)
 	if err != nil {

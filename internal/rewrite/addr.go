@@ -166,7 +166,7 @@ func parseAngle(s string, lt int) (item, error) {
 		return item{}, err
 	}
 	if j >= len(s) || s[j] != '>' {
-		return item{}, &parseError{"malformed address: " + s[j:] + " may not follow " + it.Addr}
+		return item{}, &parseError{"malformed address: " + s[j:] + " may not follow <" + it.Addr}
 	}
 	k, err := skipCFWS(s, j+1)
 	if err != nil {
@@ -204,6 +204,11 @@ func parseAddrSpec(s string, i int) (item, int, error) {
 			}
 			b.WriteString(s[i:j])
 			i = j
+		case s[i] == '.' && strings.HasSuffix(b.String(), "."):
+			// Exim accepts empty words between dots ("a..b").
+			b.WriteByte('.')
+			i++
+			continue
 		default:
 			if b.Len() == 0 && s[i] == '@' {
 				return item{}, i, &parseError{"no local part"}

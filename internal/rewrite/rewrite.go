@@ -203,6 +203,15 @@ func (rs *Rules) Address(addr string, t Type) (string, bool) {
 	return out, changed
 }
 
+// SMTP rewrites the data of a MAIL or RCPT command (the address with
+// any angle brackets, before syntax checking) by the rules with the S
+// flag, whose regular expressions are matched against all of it
+// (specification section "The SMTP-time rewriting flag").
+func (rs *Rules) SMTP(data string) (string, bool) {
+	out, _, changed := rs.address(data, SMTP)
+	return out, changed
+}
+
 // AddressWhole is Address that also returns the whole replacement text of
 // a w rule ("" otherwise).
 func (rs *Rules) AddressWhole(addr string, t Type) (out, whole string, changed bool) {
@@ -225,7 +234,7 @@ func (rs *Rules) address(addr string, t Type) (string, string, bool) {
 				rs.log("rewrite rule repeat ignored after 10 times")
 				break
 			}
-			res, w, st := rs.apply(r, addr, orig)
+			res, w, st := rs.apply(r, addr, orig, t)
 			if st == stNoMatch {
 				if n > 0 && r.Quit {
 					done = true
@@ -272,13 +281,17 @@ const (
 )
 
 // apply applies one rule once.
-func (rs *Rules) apply(r Rule, addr, orig string) (string, string, status) {
+func (rs *Rules) apply(r Rule, addr, orig string, t Type) (string, string, status) {
 	pat := r.Pattern
 	if rs.opts.Expand != nil {
 		p, err := rs.opts.Expand(pat, Vars{})
 		if err != nil {
 			if !expand.IsForced(err) {
-				rs.log(fmt.Sprintf("failed to expand \"%s\" while checking a list: %v", pat, err))
+				what := "a list"
+				if t == SMTP {
+					what = "for SMTP rewriting"
+				}
+				rs.log(fmt.Sprintf("failed to expand \"%s\" while checking %s: %v", pat, what, err))
 			}
 			return "", "", stNoMatch
 		}
@@ -303,7 +316,15 @@ func (rs *Rules) apply(r Rule, addr, orig string) (string, string, status) {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
 		lp, dom = addr[:i], addr[i+1:]
 	}
+	if t == SMTP {
+		// Section "The SMTP-time rewriting flag": $local_part and
+		// $domain are not available.
+		lp, dom = "", ""
+	}
 	nums := numericVars(pat, addr, lp, dom, m.Vars)
+	if t != SMTP {
+		nums = append(nums, rs.partialVars(pat, dom)...)
+	}
 	repl := r.Replacement
 	if rs.opts.Expand != nil {
 		repl, err = rs.opts.Expand(r.Replacement, Vars{LocalPart: lp, Domain: dom, Numeric: nums})
@@ -361,4 +382,60 @@ func numericVars(pat, addr, lp, dom string, listVars []string) []string {
 		nums = append(nums, dom[:len(dom)-(len(dpat)-1)])
 	}
 	return nums
+}
+
+// partialVars returns the wild and fixed parts of the domain when the
+// domain part of pat is a partial lookup ("*@partial-lsearch;file"): the
+// key that matched is found again, the exact domain first ($2 empty, $3
+// the domain), then "*.suffix" keys from the longest suffix with at least
+// N components (default 2). Section "Rewriting patterns".
+func (rs *Rules) partialVars(pat, dom string) []string {
+	at := strings.LastIndexByte(pat, '@')
+	if at < 0 || rs.opts.Lists == nil || rs.opts.Lists.Lookups == nil {
+		return nil
+	}
+	dpat := pat[at+1:]
+	semi := strings.IndexByte(dpat, ';')
+	if !strings.HasPrefix(dpat, "partial") || semi < 0 {
+		return nil
+	}
+	typ, file := dpat[:semi], strings.TrimSpace(dpat[semi+1:])
+	rest := typ[len("partial"):]
+	minParts := 2
+	if n := strings.IndexByte(rest, '-'); n > 0 {
+		v := 0
+		for _, c := range rest[:n] {
+			if c < '0' || c > '9' {
+				return nil
+			}
+			v = v*10 + int(c-'0')
+		}
+		minParts = v
+		rest = rest[n:]
+	}
+	if !strings.HasPrefix(rest, "-") {
+		return nil
+	}
+	base := rest[1:]
+	if i := strings.IndexAny(base, "*,"); i >= 0 {
+		base = base[:i]
+	}
+	find := func(key string) bool {
+		_, ok, err := rs.opts.Lists.Lookups.Find(base, file, key, nil)
+		return err == nil && ok
+	}
+	if find(dom) {
+		return []string{"", dom}
+	}
+	labels := strings.Split(dom, ".")
+	for i := 1; i < len(labels); i++ {
+		suffix := strings.Join(labels[i:], ".")
+		if len(labels)-i < minParts {
+			break
+		}
+		if find("*." + suffix) {
+			return []string{strings.Join(labels[:i], "."), suffix}
+		}
+	}
+	return nil
 }

@@ -36,25 +36,31 @@ func HeaderType(name string) Type {
 // qualified with qualify first when qualify is not empty, else left
 // alone. It returns the new text and whether it changed.
 func (rs *Rules) Item(text string, t Type, qualify string) (string, bool) {
+	out, _, changed := rs.item(text, t, qualify)
+	return out, changed
+}
+
+// item is Item that also reports whether a w rule replaced the whole item.
+func (rs *Rules) item(text string, t Type, qualify string) (string, bool, bool) {
 	it, err := parseItem(text)
 	if err != nil {
-		return text, false
+		return text, false, false
 	}
 	addr := it.Addr
 	if !strings.Contains(addr, "@") {
 		if qualify == "" {
-			return text, false
+			return text, false, false
 		}
 		addr += "@" + qualify
 	}
 	out, whole, changed := rs.address(addr, t)
 	if !changed && addr == it.Addr {
-		return text, false
+		return text, false, false
 	}
 	if whole != "" {
-		return whole, true
+		return whole, true, true
 	}
-	return text[:it.Start] + out + text[it.End:], true
+	return text[:it.Start] + out + text[it.End:], false, true
 }
 
 // Value rewrites every address item of an address-list header value of
@@ -71,7 +77,7 @@ func (rs *Rules) Value(value string, t Type, qualify string) (string, bool) {
 			continue
 		}
 		core := seg[lead:trail]
-		n, ok := rs.Item(core, t, qualify)
+		n, whole, ok := rs.item(core, t, qualify)
 		if !ok {
 			continue
 		}
@@ -79,6 +85,11 @@ func (rs *Rules) Value(value string, t Type, qualify string) (string, bool) {
 		b.WriteString(value[last : sp[0]+lead])
 		b.WriteString(n)
 		last = sp[0] + trail
+		if whole && sp[1] < len(value) && value[sp[1]] == ';' {
+			// Exim's quirk: a w rule's replacement of the last item of
+			// a group also replaces the group's closing ";".
+			last = sp[1] + 1
+		}
 	}
 	if !changed {
 		return value, false
@@ -97,7 +108,7 @@ func (rs *Rules) Headers(hs message.Headers, qualify string) (message.Headers, b
 	changed := false
 	for _, h := range hs {
 		t := HeaderType(h.Name)
-		if h.Type == '*' || t == 0 || !rs.Applies(t) {
+		if h.Type == '*' || t == 0 || (!rs.Applies(t) && qualify == "") {
 			out = append(out, h)
 			continue
 		}
@@ -112,8 +123,14 @@ func (rs *Rules) Headers(hs message.Headers, qualify string) (message.Headers, b
 		old.Type = '*'
 		out = append(out, old)
 		nh := h
+		// Exim gives the new header the spool flag of its rewrite type,
+		// so a rewritten Resent-From: is flagged F.
+		nh.Type = typeFlag[t]
 		nh.Text = h.Text[:len(h.Text)-len(v)] + nv + "\n"
 		out = append(out, nh)
 	}
 	return out, changed
 }
+
+// typeFlag is the spool header flag of each header rewrite type.
+var typeFlag = map[Type]byte{Sender: 'S', From: 'F', To: 'T', Cc: 'C', Bcc: 'B', ReplyTo: 'R'}

@@ -72,7 +72,23 @@ lsearch;DIR/addrmap  whole@mapped.example
 *@bp$.example  x@y
 *@bp2.example  x@y$
 `,
-	// 4: no rewrite section.
+	// 4: abandoned rewrites, Q with w, named lists, negation, many
+	// captures, h, lookups in the replacement, R limits.
+	`addresslist friends = a@friend.example : *@pals.example
+begin rewrite
+*@abandon.example  local
+*@abandon.example  z@z.example
+*@xfail.example  "${substr{x}{1}{2}}"
+*@xfail.example  z@z.example
+*@qw.example  "Name <qlocal>"  Qw
++friends  $local_part@friends.example
+!*@notme.example  $local_part@neg.example  T
+^(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)@ten\.example\$  $11$10@ten.example
+*@hdr.example  "$local_part@h.example"  h
+*@*  "${if eq{$domain}{dolk.example}{found@lk.example}fail}"
+^ab*@r11\.example\$  ${sg{$0}{b@}{@}}  R
+`,
+	// 5: no rewrite section.
 	`primary_hostname = prim.example
 `,
 }
@@ -110,7 +126,11 @@ var brwCases = []struct {
 	{2, "foo@bar.baz.example"}, {2, "foo@exact.example"},
 	{3, "u@smtp.example"}, {3, "x@y.example"}, {3, "<a@b>"}, {3, "Fred <u@smtp.example>"},
 	{3, "u"}, {3, "x@sq.example"}, {3, "x@bp2.example"}, {3, "x@sb.example"},
-	{4, "a@b.example"}, {4, "local"},
+	{4, "x@abandon.example"}, {4, "x@xfail.example"}, {4, "Fred <x@qw.example>"},
+	{4, "a@friend.example"}, {4, "b@pals.example"}, {4, "c@notme.example"}, {4, "d@yes.example"},
+	{4, "abcdefghijk@ten.example"}, {4, "Bob (c) <b@hdr.example>"}, {4, "u@dolk.example"},
+	{4, "abbbbbbbbbb@r11.example"}, {4, "abbbbbbbbbbbbb@r11.example"},
+	{5, "a@b.example"}, {5, "local"},
 }
 
 // TestRewriteTestOracle compares -brw with Exim 4.96's.

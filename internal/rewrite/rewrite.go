@@ -348,6 +348,8 @@ func (rs *Rules) apply(r Rule, addr, orig string, t Type) (string, string, statu
 			return "", "", stAbandon
 		}
 		res += "@" + rs.opts.QualifyRecipient
+		// A w rule's whole replacement is qualified in place.
+		repl = repl[:it.Start] + res + repl[it.End:]
 	}
 	return res, repl, stDone
 }

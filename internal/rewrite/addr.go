@@ -70,7 +70,8 @@ func skipCFWS(s string, i int) (int, error) {
 		case '(':
 			j := skipComment(s, i)
 			if j < 0 {
-				return i, &parseError{"unmatched ( in address"}
+				// Exim ignores an unclosed comment at the end.
+				return len(s), nil
 			}
 			i = j
 		default:
@@ -91,29 +92,9 @@ func isAtext(c byte) bool {
 // parseItem finds the working address in one address item, as Exim's
 // address extraction does for header lines and -brw arguments: either
 // "phrase <route-addr>" or a bare addr-spec, with comments anywhere.
-// An empty working part is allowed only when allowEmpty ("<>").
+// Exim is lenient: empty words between dots and backslashes in local
+// parts are accepted, and an unclosed comment at the end is ignored.
 func parseItem(s string) (item, error) {
-	// Look for an angle bracket outside quotes and comments.
-	for i := 0; i < len(s); {
-		switch s[i] {
-		case '"':
-			j := skipQuoted(s, i)
-			if j < 0 {
-				return item{}, &parseError{"missing or malformed local part"}
-			}
-			i = j
-		case '(':
-			j := skipComment(s, i)
-			if j < 0 {
-				return item{}, &parseError{"unmatched ( in address"}
-			}
-			i = j
-		case '<':
-			return parseAngle(s, i)
-		default:
-			i++
-		}
-	}
 	i, err := skipCFWS(s, 0)
 	if err != nil {
 		return item{}, err
@@ -121,7 +102,10 @@ func parseItem(s string) (item, error) {
 	if i == len(s) {
 		return item{}, &parseError{"empty address"}
 	}
-	it, j, err := parseAddrSpec(s, i)
+	if s[i] == '<' {
+		return parseAngle(s, i, i)
+	}
+	lp, j, err := localPart(s, i)
 	if err != nil {
 		return item{}, err
 	}
@@ -129,19 +113,127 @@ func parseItem(s string) (item, error) {
 	if err != nil {
 		return item{}, err
 	}
+	if k < len(s) && s[k] != '@' {
+		// Not an addr-spec: a phrase that must lead to "<".
+		return parsePhrase(s, i)
+	}
+	if lp == "" {
+		if k < len(s) && s[k] == '@' {
+			return item{}, &parseError{"no local part"}
+		}
+		return item{}, &parseError{"missing or malformed local part"}
+	}
+	it, e, err := parseAddrSpec(s, i)
+	if err != nil {
+		return item{}, err
+	}
+	k, err = skipCFWS(s, e)
+	if err != nil {
+		return item{}, err
+	}
 	if k < len(s) {
-		return item{}, &parseError{"malformed address: " + s[k:] + " may not follow " + it.Addr}
+		if s[k] == '<' {
+			return parsePhrase(s, i)
+		}
+		return item{}, &parseError{"malformed address: " + s[k:] + " may not follow " + s[i:k]}
 	}
 	return it, nil
 }
 
-// parseAngle parses the "<route-addr>" form; lt is the index of '<'.
-func parseAngle(s string, lt int) (item, error) {
+// parsePhrase skips a display name (words, dots, comments) from i up to
+// the "<" of a route-addr.
+func parsePhrase(s string, i int) (item, error) {
+	from := i
+	for i < len(s) {
+		switch c := s[i]; {
+		case c == '<':
+			return parseAngle(s, from, i)
+		case c == '"':
+			j := skipQuoted(s, i)
+			if j < 0 {
+				return item{}, &parseError{`unmatched doublequote in local part (expected word or "<")`}
+			}
+			i = j
+		case c == '(':
+			j := skipComment(s, i)
+			if j < 0 {
+				return item{}, &parseError{`missing or malformed local part (expected word or "<")`}
+			}
+			i = j
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '.' || isAtext(c):
+			i++
+		default:
+			return item{}, &parseError{`missing or malformed local part (expected word or "<")`}
+		}
+	}
+	return item{}, &parseError{`missing or malformed local part (expected word or "<")`}
+}
+
+// localPart reads a local part (words and dots, with comments and white
+// space between them) from i, returning it and the index after its last
+// word or dot.
+func localPart(s string, i int) (string, int, error) {
+	var b strings.Builder
+	end := i
+	lastWord := false
+	for {
+		j := i
+		if end > i || b.Len() > 0 {
+			var err error
+			if j, err = skipCFWS(s, i); err != nil {
+				return "", i, err
+			}
+		}
+		if j >= len(s) {
+			return b.String(), end, nil
+		}
+		switch c := s[j]; {
+		case c == '.':
+			b.WriteByte('.')
+			i = j + 1
+			lastWord = false
+		case c == '"':
+			if lastWord {
+				return b.String(), end, nil
+			}
+			k := skipQuoted(s, j)
+			if k < 0 {
+				return "", j, &parseError{"unmatched doublequote in local part"}
+			}
+			b.WriteString(s[j:k])
+			i = k
+			lastWord = true
+		case isAtext(c) || c == '\\':
+			if lastWord {
+				return b.String(), end, nil
+			}
+			k := j
+			for k < len(s) && (isAtext(s[k]) || s[k] == '\\') {
+				if s[k] == '\\' && k+1 < len(s) {
+					k++
+				}
+				k++
+			}
+			b.WriteString(s[j:k])
+			i = k
+			lastWord = true
+		default:
+			return b.String(), end, nil
+		}
+		end = i
+	}
+}
+
+// parseAngle parses the "<route-addr>" form; lt is the index of '<' and
+// from the start of the item (for error texts).
+func parseAngle(s string, from, lt int) (item, error) {
 	i, err := skipCFWS(s, lt+1)
 	if err != nil {
 		return item{}, err
 	}
-	// An obsolete source route "@a,@b:" is skipped.
+	start := i
+	// An obsolete source route "@a,@b:" is skipped (and dropped when the
+	// item is rebuilt).
 	if i < len(s) && s[i] == '@' {
 		c := strings.IndexByte(s[i:], ':')
 		if c < 0 {
@@ -149,7 +241,6 @@ func parseAngle(s string, lt int) (item, error) {
 		}
 		i += c + 1
 	}
-	start := i
 	if i < len(s) && s[i] == '>' {
 		if k, _ := skipCFWS(s, i+1); k < len(s) {
 			return item{}, &parseError{"missing or malformed local part"}
@@ -165,15 +256,24 @@ func parseAngle(s string, lt int) (item, error) {
 	if err != nil {
 		return item{}, err
 	}
-	if j >= len(s) || s[j] != '>' {
-		return item{}, &parseError{"malformed address: " + s[j:] + " may not follow <" + it.Addr}
+	if j >= len(s) {
+		return item{}, &parseError{"'>' missing at end of address"}
+	}
+	if s[j] != '>' {
+		return item{}, &parseError{"malformed address: " + s[j:] + " may not follow " + s[lt:j]}
+	}
+	// Comments after the address inside the brackets go when the item
+	// is rebuilt; white space before the ">" stays.
+	it.End = j
+	for it.End > it.Start && (s[it.End-1] == ' ' || s[it.End-1] == '\t') {
+		it.End--
 	}
 	k, err := skipCFWS(s, j+1)
 	if err != nil {
 		return item{}, err
 	}
 	if k < len(s) {
-		return item{}, &parseError{"malformed address: " + s[k:] + " may not follow <" + it.Addr + ">"}
+		return item{}, &parseError{"malformed address: " + s[k:] + " may not follow " + s[from:k]}
 	}
 	return it, nil
 }
@@ -183,65 +283,31 @@ func parseAngle(s string, lt int) (item, error) {
 func parseAddrSpec(s string, i int) (item, int, error) {
 	var b strings.Builder
 	start := i
-	end := i
-	// Local part: words separated by dots.
-	for {
-		if i >= len(s) {
-			return item{}, i, &parseError{"missing or malformed local part"}
+	lp, end, err := localPart(s, i)
+	if err != nil {
+		return item{}, i, err
+	}
+	if lp == "" {
+		if i < len(s) && s[i] == '@' {
+			return item{}, i, &parseError{"no local part"}
 		}
-		switch {
-		case s[i] == '"':
-			j := skipQuoted(s, i)
-			if j < 0 {
-				return item{}, i, &parseError{"missing or malformed local part"}
-			}
-			b.WriteString(s[i:j])
-			i = j
-		case isAtext(s[i]):
-			j := i
-			for j < len(s) && isAtext(s[j]) {
-				j++
-			}
-			b.WriteString(s[i:j])
-			i = j
-		case s[i] == '.' && strings.HasSuffix(b.String(), "."):
-			// Exim accepts empty words between dots ("a..b").
-			b.WriteByte('.')
-			i++
-			continue
-		default:
-			if b.Len() == 0 && s[i] == '@' {
-				return item{}, i, &parseError{"no local part"}
-			}
-			return item{}, i, &parseError{"missing or malformed local part"}
-		}
-		end = i
-		j, err := skipCFWS(s, i)
-		if err != nil {
-			return item{}, i, err
-		}
-		if j < len(s) && s[j] == '.' {
-			b.WriteByte('.')
-			if i, err = skipCFWS(s, j+1); err != nil {
-				return item{}, i, err
-			}
-			continue
-		}
-		i = j
-		break
+		return item{}, i, &parseError{"missing or malformed local part"}
+	}
+	b.WriteString(lp)
+	if i, err = skipCFWS(s, end); err != nil {
+		return item{}, i, err
 	}
 	if i >= len(s) || s[i] != '@' {
 		return item{Addr: b.String(), Start: start, End: end}, end, nil
 	}
 	b.WriteByte('@')
-	i, err := skipCFWS(s, i+1)
-	if err != nil {
+	if i, err = skipCFWS(s, i+1); err != nil {
 		return item{}, i, err
 	}
 	if i < len(s) && s[i] == '[' {
 		j := strings.IndexByte(s[i:], ']')
 		if j < 0 {
-			return item{}, i, &parseError{"domain missing or malformed"}
+			return item{}, i, &parseError{"malformed domain literal"}
 		}
 		b.WriteString(s[i : i+j+1])
 		end = i + j + 1

@@ -34,7 +34,10 @@ func HeaderType(name string) Type {
 // <addr> (comment)"): only the working part is replaced, unless the rule
 // has the w flag, when the whole item is. unqualified items are
 // qualified with qualify first when qualify is not empty, else left
-// alone. It returns the new text and whether it changed.
+// alone. It returns the new text and whether a rule or qualification
+// changed the address; when nothing changed, the text is still rebuilt
+// around the working address (as Exim's -brw shows it), and callers that
+// keep unchanged headers should use their original text.
 func (rs *Rules) Item(text string, t Type, qualify string) (string, bool) {
 	out, _, changed := rs.item(text, t, qualify)
 	return out, changed
@@ -55,7 +58,10 @@ func (rs *Rules) item(text string, t Type, qualify string) (string, bool, bool) 
 	}
 	out, whole, changed := rs.address(addr, t)
 	if !changed && addr == it.Addr {
-		return text, false, false
+		// Unchanged; the text is still rebuilt around the working
+		// address, as -brw shows it (comments inside the address and
+		// source routes dropped).
+		return text[:it.Start] + out + text[it.End:], false, false
 	}
 	if whole != "" {
 		return whole, true, true

@@ -46,7 +46,11 @@ func TestParseItem(t *testing.T) {
 		{"a@b (comment)", "a@b", "a@b", ""},
 		{"a . b @ c . d", "a.b@c.d", "a . b @ c . d", ""},
 		{`"quoted lp"@x`, `"quoted lp"@x`, `"quoted lp"@x`, ""},
-		{"<@r1,@r2:u@d>", "u@d", "u@d", ""},
+		{"<@r1,@r2:u@d>", "u@d", "@r1,@r2:u@d", ""},
+		{"a(x)@b", "a@b", "a(x)@b", ""},
+		{".a.@b", ".a.@b", ".a.@b", ""},
+		{`a\b@c`, `a\b@c`, `a\b@c`, ""},
+		{"a@b (unclosed", "a@b", "a@b", ""},
 		{"x@[1.2.3.4]", "x@[1.2.3.4]", "x@[1.2.3.4]", ""},
 		{"foo..bar@x", "foo..bar@x", "foo..bar@x", ""},
 		{"unq", "unq", "unq", ""},
@@ -57,7 +61,12 @@ func TestParseItem(t *testing.T) {
 		{"a@", "", "", "domain missing or malformed"},
 		{"a@b, c@d", "", "", "malformed address: , c@d may not follow a@b"},
 		{"<a@b@c>", "", "", "malformed address: @c> may not follow <a@b"},
-		{"a@b (unclosed", "", "", "unmatched ( in address"},
+		{"<a@b", "", "", "'>' missing at end of address"},
+		{"<a@b> x", "", "", "malformed address: x may not follow <a@b> "},
+		{"a b@c", "", "", `missing or malformed local part (expected word or "<")`},
+		{`"unterminated@x`, "", "", "unmatched doublequote in local part"},
+		{`Fr"ed <a@b>`, "", "", `unmatched doublequote in local part (expected word or "<")`},
+		{"a@[1.2", "", "", "malformed domain literal"},
 	} {
 		it, err := parseItem(c.in)
 		if c.err != "" {

@@ -88,7 +88,15 @@ begin rewrite
 *@*  "${if eq{$domain}{dolk.example}{found@lk.example}fail}"
 ^ab*@r11\.example\$  ${sg{$0}{b@}{@}}  R
 `,
-	// 5: no rewrite section.
+	// 5: an unclosed quote runs to the end of the line.
+	`begin rewrite
+*@a.example  "b@c  f
+`,
+	// 6: the S flag needs a regular expression.
+	`begin rewrite
+*@a.example  b@c  S
+`,
+	// 7: no rewrite section.
 	`primary_hostname = prim.example
 `,
 }
@@ -169,7 +177,8 @@ var brwCases = []struct {
 	{4, "a@friend.example"}, {4, "b@pals.example"}, {4, "c@notme.example"}, {4, "d@yes.example"},
 	{4, "abcdefghijk@ten.example"}, {4, "Bob (c) <b@hdr.example>"}, {4, "u@dolk.example"},
 	{4, "abbbbbbbbbb@r11.example"}, {4, "abbbbbbbbbbbbb@r11.example"},
-	{5, "a@b.example"}, {5, "local"},
+	{5, "a@a.example"}, {6, "a@a.example"},
+	{7, "a@b.example"}, {7, "local"},
 }
 
 // TestRewriteTestOracle compares -brw with Exim 4.96's.

@@ -36,12 +36,18 @@ func fields(s string) ([]string, error) {
 // dequote removes the quotes of a quoted field and interprets its
 // backslash escapes as Exim does for quoted configuration strings (\n,
 // \t, \r, octal \ooo, hex \xhh; any other escaped character stands for
-// itself). An unquoted field is returned unchanged.
+// itself); a quote that is not closed runs to the end. An unquoted
+// field is returned unchanged.
 func dequote(s string) string {
-	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+	if len(s) == 0 || s[0] != '"' {
 		return s
 	}
-	s = s[1 : len(s)-1]
+	// An unclosed quote runs to the end of the line, as in Exim.
+	if j := skipQuoted(s, 0); j == len(s) {
+		s = s[1 : len(s)-1]
+	} else {
+		s = s[1:]
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

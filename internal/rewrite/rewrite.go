@@ -119,13 +119,28 @@ func New(rs []config.RewriteRule, opts Options) (*Rules, error) {
 	for _, r := range rs {
 		rule, err := makeRule(r.Pattern, r.Replacement, r.Flags, false)
 		if err != nil {
-			return nil, fmt.Errorf("Exim configuration error in line %d of %s:\n  %w", r.Line, r.File, err)
+			return nil, &ConfigError{File: r.File, Line: r.Line, Err: err}
 		}
 		rule.Where = fmt.Sprintf("%s:%d", r.File, r.Line)
 		out.rules = append(out.rules, rule)
 	}
 	return out, nil
 }
+
+// ConfigError is a bad rule in the rewrite section; its text is Exim's.
+type ConfigError struct {
+	File string
+	Line int
+	Err  error
+}
+
+// Error returns "Exim configuration error in line N of FILE:\n  MSG".
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("Exim configuration error in line %d of %s:\n  %v", e.Line, e.File, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // NewList builds the rules of a transport's headers_rewrite option: a
 // colon-separated list whose items have the form of rewrite section

@@ -208,6 +208,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bs":   runLocalSMTP,
 	"-bm":   runSendmail,
 	"-brt":  runRetryTest,
+	"-brw":  runRewriteTest,
 	"-bp":   runListQueue,
 	"-bpa":  runListQueue,
 	"-bpr":  runListQueue,

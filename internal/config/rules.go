@@ -169,7 +169,7 @@ func (p *parser) rewriteLine(lg logical) error {
 	r := RewriteRule{Pattern: f[0], Replacement: f[1], File: lg.file, Line: lg.line}
 	for _, fl := range f[2:] {
 		for i := 0; i < len(fl); i++ {
-			if !strings.ContainsRune("EFTbcfhrsSqQRw", rune(fl[i])) {
+			if !strings.ContainsRune("EFTbcfhrstSqQRw", rune(fl[i])) {
 				return p.errAt(lg, fmt.Sprintf("unknown rewrite flag character '%c' (could be missing quotes round replacement item)", fl[i]))
 			}
 		}

@@ -128,6 +128,9 @@ type Context struct {
 	// Conds holds what the acl, authentication and delivery-state
 	// conditions need (cond_hooks.go).
 	Conds CondHooks
+	// Numeric holds the starting values of $0, $1, ... (as a rewrite
+	// rule's pattern match sets them); nil means they start empty.
+	Numeric []string
 }
 
 // Forbid says which expansion features the caller has forbidden (Exim's
@@ -183,7 +186,7 @@ func (t *Template) Eval(ctx *Context) (string, error) {
 	if ctx == nil {
 		ctx = &Context{}
 	}
-	st := &state{ctx: ctx}
+	st := &state{ctx: ctx, numeric: ctx.Numeric}
 	var b []byte
 	if err := t.root.eval(st, &b); err != nil {
 		return "", err

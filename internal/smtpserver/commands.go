@@ -181,6 +181,11 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 
 // logReject logs an ACL rejection: "PREFIXrejected WHAT[: text]".
 func (s *session) logReject(res acl.Result, prefix, what string, code int) {
+	s.logRejection(res, rejectLine(res, prefix, what))
+}
+
+// rejectLine is the log line of an ACL rejection.
+func rejectLine(res acl.Result, prefix, what string) string {
 	rej := "rejected "
 	if res.Verdict == acl.Defer || res.Verdict == acl.Error {
 		rej = "temporarily rejected "
@@ -189,7 +194,7 @@ func (s *session) logReject(res acl.Result, prefix, what string, code int) {
 	if m := logText(res); m != "" {
 		line += ": " + m
 	}
-	s.logRejection(res, line)
+	return line
 }
 
 // cmdETRN runs the ETRN ACL. Exim specification chapter "SMTP

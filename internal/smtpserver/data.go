@@ -160,6 +160,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		s.resetTransaction()
 		return nil
 	}
+	flagMessageID(headers)
 	rest, _ := io.ReadAll(br)
 	body := append([]byte(first), rest...)
 	id := s.newMessageID()
@@ -170,6 +171,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	} else {
 		delete(s.vars, "received_for")
 	}
+	s.vars["received_protocol"] = s.protocol()
 	received := s.receivedHeader()
 	// The header lines the MAIL, RCPT and predata ACLs queued are applied
 	// before the DATA ACL runs; those the DATA ACL queues, after it.
@@ -203,7 +205,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			okCode, okText = s.acceptReply(res, okCode, okText)
 		default:
 			code, text := s.failReply(acl.Data, &res)
-			s.logReject(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA", code)
+			s.logRejectionHeaders(res, rejectLine(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA"), hs)
 			s.reply(code, text)
 			s.resetTransaction()
 			if res.Verdict == acl.Drop {

@@ -91,6 +91,13 @@ type Logger interface {
 	Write(text string, to ...mainlog.Which) error
 }
 
+// HeaderRejectLogger is implemented by Loggers (*mainlog.Logger) that can
+// write a rejection with the message's envelope and header lines after
+// it in the reject log, as Exim does for rejections after DATA.
+type HeaderRejectLogger interface {
+	RejectWithHeaders(text string, extra []string) error
+}
+
 // Peer describes the two ends of a connection.
 type Peer struct {
 	// Addr and Port are the client's; the zero Addr means a local

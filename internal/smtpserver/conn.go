@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/config"
 	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -77,6 +79,8 @@ type session struct {
 	// STARTTLS; tls is the TLS state once negotiated.
 	conn net.Conn
 	tls  *tlsserver.State
+	// began is when the connection was accepted (for D=).
+	began time.Time
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -88,7 +92,7 @@ func (srv *Server) Serve(ctx context.Context, r io.Reader, w io.Writer, peer Pee
 // ServeWithStart is Serve with a function called after the connection
 // checks and before the first reply (-bh prints its banner there).
 func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer, peer Peer, started func()) error {
-	s := &session{srv: srv, ctx: ctx, r: bufio.NewReaderSize(r, 4096), w: bufio.NewWriter(w), peer: peer}
+	s := &session{srv: srv, ctx: ctx, r: bufio.NewReaderSize(r, 4096), w: bufio.NewWriter(w), peer: peer, began: srv.now()}
 	if c, ok := r.(net.Conn); ok && any(w) == any(r) {
 		s.conn = c
 	}
@@ -172,10 +176,17 @@ func (s *session) lostInput(err error) error {
 		return fmt.Errorf("reading command: %w", err)
 	}
 	s.reply(421, s.hostname()+" lost input connection")
-	if !s.srv.HostChecking {
-		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s", s.fullHost()), mainlog.Main)
+	// -bs logs nothing; a network session says how long it lasted.
+	if !s.srv.HostChecking && s.peer.Addr.IsValid() {
+		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=%s", s.fullHost(), s.duration()), mainlog.Main)
 	}
 	return nil
+}
+
+// duration is the session's length as Exim's D= shows it ("0s",
+// "1m5s").
+func (s *session) duration() string {
+	return config.FormatTime(int64(s.srv.now().Sub(s.began) / time.Second))
 }
 
 // reply sends an SMTP reply, one line per "\n"-separated line of text.

@@ -74,7 +74,7 @@ func (s *session) cmdDATA(arg string) error {
 			// Read and drop the rest, then refuse.
 			n, derr := io.Copy(io.Discard, dr)
 			if derr != nil {
-				return s.lostData(derr, true)
+				return s.lostData(derr, buf.Bytes())
 			}
 			return s.tooBig(int64(buf.Len()) + n)
 		}
@@ -82,20 +82,26 @@ func (s *session) cmdDATA(arg string) error {
 		_, err = io.Copy(&buf, dr)
 	}
 	if err != nil {
-		return s.lostData(err, bytes.Contains(buf.Bytes(), []byte("\n\n")))
+		return s.lostData(err, buf.Bytes())
 	}
 	return s.receive(buf.Bytes(), "")
 }
 
-// lostData handles input ending inside the message.
-func (s *session) lostData(err error, afterHeader bool) error {
+// lostData handles input ending inside the message, read is what came.
+// The log line says "(header)" before the first complete header line,
+// "(after header)" within the header section, and nothing more once the
+// body began.
+func (s *session) lostData(err error, read []byte) error {
 	if errors.Is(err, smtp.ErrIncompleteData) {
 		s.reply(421, "Lost incoming connection")
-		where := "(header)"
-		if afterHeader {
-			where = "(after header)"
+		where := " (header)"
+		switch {
+		case bytes.HasPrefix(read, []byte("\n")) || bytes.Contains(read, []byte("\n\n")):
+			where = ""
+		case bytes.Contains(read, []byte("\n")):
+			where = " (after header)"
 		}
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data %s", s.fullHost(), where), mainlog.Main)
+		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.fullHost(), where), mainlog.Main)
 		return errClose
 	}
 	return fmt.Errorf("reading message data: %w", err)

@@ -176,8 +176,10 @@ func (s *session) lostInput(err error) error {
 		return fmt.Errorf("reading command: %w", err)
 	}
 	s.reply(421, s.hostname()+" lost input connection")
-	// -bs logs nothing; a network session says how long it lasted.
-	if !s.srv.HostChecking && s.peer.Addr.IsValid() {
+	// Exim logs the loss only in the middle of a transaction (after an
+	// accepted MAIL), never for -bs; the line says how long the session
+	// lasted.
+	if !s.srv.HostChecking && s.peer.Addr.IsValid() && s.senderSet {
 		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=%s", s.fullHost(), s.duration()), mainlog.Main)
 	}
 	return nil

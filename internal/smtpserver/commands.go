@@ -74,6 +74,9 @@ func (s *session) command(line string) error {
 		return s.unrecognized(line)
 	}
 	s.cmdList = append(s.cmdList, c.tag)
+	if (c.tag == "MAIL" || c.tag == "RCPT") && s.syncError(line) {
+		return errClose
+	}
 	s.vars["smtp_command"] = line
 	s.vars["smtp_command_argument"] = arg
 	if c.nonmail {
@@ -243,4 +246,45 @@ func (s *session) resetTransaction() {
 	c.FakeReject, c.FakeDefer, c.FakeText = false, false, ""
 	c.Submission, c.SubmissionDomain, c.SubmissionName, c.SuppressLocalFixups = false, "", "", false
 	s.acls.ResetMessage()
+}
+
+// syncError enforces smtp_enforce_sync where PIPELINING was not
+// advertised: a MAIL or RCPT command followed by more input before the
+// reply is refused with 554 and the connection closed (Exim
+// specification chapter "Main configuration", option smtp_enforce_sync;
+// chapter "SMTP processing"). Only network sessions are checked.
+func (s *session) syncError(line string) bool {
+	if s.pipelining || s.conn == nil || !s.srv.Config.Main.Bool("smtp_enforce_sync") {
+		return false
+	}
+	n := s.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	next, _ := s.r.Peek(n)
+	s.reply(554, "SMTP synchronization error")
+	s.log(fmt.Sprintf("SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected \"%s\" H=%s next input=\"%s\"",
+		printable([]byte(line)), s.fullHost(), printable(next)), mainlog.Main, mainlog.Reject)
+	return true
+}
+
+// printable escapes input for a log line as Exim does: \r, \n, \t and
+// other control characters as a backslash and three octal digits.
+func printable(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		switch {
+		case c == '\r':
+			sb.WriteString(`\r`)
+		case c == '\n':
+			sb.WriteString(`\n`)
+		case c == '\t':
+			sb.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&sb, "\\%03o", c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String()
 }

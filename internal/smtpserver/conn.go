@@ -111,6 +111,12 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
 	s.started = started
+	if s.conn != nil {
+		if d := s.receiveTimeout(); d > 0 {
+			s.conn = &timeoutConn{Conn: s.conn, d: d}
+			s.r = bufio.NewReaderSize(s.conn, 4096)
+		}
+	}
 	if peer.TLSOnConnect && !s.tlsOnConnect() {
 		return nil
 	}
@@ -172,6 +178,11 @@ func (s *session) readLine() (string, error) {
 // chapter "SMTP processing": the notquit ACL runs, and the connection is
 // logged as lost).
 func (s *session) lostInput(err error) error {
+	if isTimeout(err) {
+		s.reply(421, s.hostname()+": SMTP command timeout - closing connection")
+		s.log("SMTP command timeout on connection from "+s.fullHost(), mainlog.Main)
+		return nil
+	}
 	if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading command: %w", err)
 	}
@@ -363,4 +374,38 @@ func FormatHostAddr(a netip.Addr) string {
 		parts = append(parts, fmt.Sprintf("%02x%02x", b[i], b[i+1]))
 	}
 	return strings.Join(parts, ":")
+}
+
+// receiveTimeout is smtp_receive_timeout (expanded): how long a read from
+// the client may take; 0 means no limit. Spec chapter "Main
+// configuration", option smtp_receive_timeout.
+func (s *session) receiveTimeout() time.Duration {
+	text, err := s.expand(s.srv.Config.Main.String("smtp_receive_timeout"))
+	if err != nil {
+		return 5 * time.Minute
+	}
+	d, ok := config.ParseTime(strings.TrimSpace(text))
+	if !ok || d <= 0 {
+		return 0
+	}
+	return d
+}
+
+// timeoutConn sets a read deadline of d before every read, so that each
+// read from the client (a command line, a piece of the message) has
+// smtp_receive_timeout to arrive.
+type timeoutConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c *timeoutConn) Read(b []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.d))
+	return c.Conn.Read(b)
+}
+
+// isTimeout reports whether a read failed on smtp_receive_timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -92,6 +92,16 @@ func (s *session) cmdDATA(arg string) error {
 // "(after header)" within the header section, and nothing more once the
 // body began.
 func (s *session) lostData(err error, read []byte) error {
+	if isTimeout(err) {
+		// The message has its id once its header section is complete.
+		id := ""
+		if bytes.HasPrefix(read, []byte("\n")) || bytes.Contains(read, []byte("\n\n")) {
+			id = s.newMessageID() + " "
+		}
+		s.reply(421, s.hostname()+" SMTP incoming data timeout - closing connection.")
+		s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.fullHost(), s.sender), mainlog.Main)
+		return errClose
+	}
 	if errors.Is(err, smtp.ErrIncompleteData) {
 		s.reply(421, "Lost incoming connection")
 		where := " (header)"

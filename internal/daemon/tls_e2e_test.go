@@ -302,6 +302,9 @@ func runTLSClients(t *testing.T, bin string) daemonRun {
 // configuration, and compares the replies the clients saw, the main log
 // lines and the reject log after masking.
 func TestDaemonTLSAuthDifferential(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live daemons: slow")
+	}
 	exim := oracletest.Exim(t)
 	for _, tool := range []string{"swaks", "openssl", "/usr/bin/python3"} {
 		if _, err := exec.LookPath(tool); err != nil {

@@ -74,9 +74,6 @@ func (s *session) command(line string) error {
 		return s.unrecognized(line)
 	}
 	s.cmdList = append(s.cmdList, c.tag)
-	if (c.tag == "MAIL" || c.tag == "RCPT") && s.syncError(line) {
-		return errClose
-	}
 	s.vars["smtp_command"] = line
 	s.vars["smtp_command_argument"] = arg
 	if c.nonmail {
@@ -248,13 +245,18 @@ func (s *session) resetTransaction() {
 	s.acls.ResetMessage()
 }
 
-// syncError enforces smtp_enforce_sync where PIPELINING was not
-// advertised: a MAIL or RCPT command followed by more input before the
-// reply is refused with 554 and the connection closed (Exim
-// specification chapter "Main configuration", option smtp_enforce_sync;
-// chapter "SMTP processing"). Only network sessions are checked.
+// syncError enforces smtp_enforce_sync as Exim does when an ACL is about
+// to run for MAIL, RCPT or DATA: a command followed by more input
+// before its reply, where that is not allowed, is refused with 554 and
+// the connection closed. MAIL and RCPT may be pipelined when PIPELINING
+// was advertised; DATA never. Only network sessions are checked. Exim
+// specification chapter "Main configuration", option smtp_enforce_sync,
+// and chapter "SMTP processing", section "SMTP synchronization".
 func (s *session) syncError(line string) bool {
-	if s.pipelining || s.conn == nil || !s.srv.Config.Main.Bool("smtp_enforce_sync") {
+	if s.conn == nil || !s.srv.Config.Main.Bool("smtp_enforce_sync") {
+		return false
+	}
+	if s.pipelining && !strings.HasPrefix(strings.ToUpper(line), "DATA") {
 		return false
 	}
 	n := s.r.Buffered()
@@ -262,9 +264,13 @@ func (s *session) syncError(line string) bool {
 		return false
 	}
 	next, _ := s.r.Peek(n)
+	was := "was not"
+	if s.pipelining {
+		was = "was"
+	}
 	s.reply(554, "SMTP synchronization error")
-	s.log(fmt.Sprintf("SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected \"%s\" H=%s next input=\"%s\"",
-		printable([]byte(line)), s.fullHost(), printable(next)), mainlog.Main, mainlog.Reject)
+	s.log(fmt.Sprintf("SMTP protocol synchronization error (next input sent too soon: pipelining %s advertised): rejected \"%s\" H=%s next input=\"%s\"",
+		was, printable([]byte(line)), s.fullHost(), printable(next)), mainlog.Main, mainlog.Reject)
 	return true
 }
 

@@ -49,6 +49,9 @@ func (s *session) cmdDATA(arg string) error {
 	}
 	code, text := smtp.C354StartData, `Enter message, ending with "." on a line by itself`
 	if s.srv.Config.Main.String("acl_smtp_predata") != "" {
+		if s.syncError(s.lastLine) {
+			return errClose
+		}
 		res := s.runACL(acl.Predata)
 		if res.Verdict != acl.Accept {
 			s.aclReject(acl.Predata, res, "H="+s.fullHost()+" ", "DATA")

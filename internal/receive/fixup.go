@@ -306,6 +306,11 @@ func (in *Intake) fromValue() string {
 		}
 		return ""
 	}
+	// Local SMTP (-bs, -bS): Exim builds From: from the envelope sender
+	// alone, and adds none for the null sender.
+	if e.Local && strings.HasPrefix(e.Protocol, "local-") && strings.Contains(e.Protocol, "smtp") {
+		return e.Sender
+	}
 	return in.constructed()
 }
 

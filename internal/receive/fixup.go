@@ -298,11 +298,18 @@ func (in *Intake) constructed() string {
 func (in *Intake) fromValue() string {
 	e := in.Envelope
 	if e.Submission != nil && !e.Local {
+		// The name= option becomes the phrase of the address.
+		withName := func(a string) string {
+			if e.Submission.Name != "" {
+				return e.Submission.Name + " <" + a + ">"
+			}
+			return a
+		}
 		if e.Sender != "" {
-			return e.Sender
+			return withName(e.Sender)
 		}
 		if a := in.submissionAddress(); a != "" {
-			return a
+			return withName(a)
 		}
 		return ""
 	}

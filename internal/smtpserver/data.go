@@ -252,6 +252,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
+		Controls: s.acls.Controls,
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {
@@ -264,6 +265,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			s.resetTransaction()
 			return nil
 		}
+		size = env.Size
 	}
 	s.msgID = ""
 	ctl := s.acls.Controls

@@ -57,6 +57,10 @@ type Envelope struct {
 	// control = freeze, control = queue (or queue_only) and queue =.
 	Freeze, Queue bool
 	QueueName     string
+	// Controls are the ACL controls in force for the message (control =
+	// submission and its options, suppress_local_fixups ...), for the
+	// Receiver's fix-ups.
+	Controls acl.Controls
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// Vars are the session's expansion variables when the message was
@@ -82,6 +86,9 @@ type ArrivalLogger interface {
 // message durable before it returns (the session answers 250 only after
 // Receive returns nil; an error answers 451). It returns the message id.
 type Receiver interface {
+	//
+	// A Receiver that changes the header block (fix-ups) sets env.Size to
+	// the size of the message it stored; the session logs that size.
 	Receive(ctx context.Context, env *Envelope, headers message.Headers, body []byte) (id string, err error)
 }
 

@@ -301,7 +301,7 @@ func (in *Intake) fromValue() string {
 		// The name= option becomes the phrase of the address.
 		withName := func(a string) string {
 			if e.Submission.Name != "" {
-				return e.Submission.Name + " <" + a + ">"
+				return quotePhrase(e.Submission.Name) + " <" + a + ">"
 			}
 			return a
 		}
@@ -363,6 +363,11 @@ func (in *Intake) senderHeader(hs message.Headers, prefix string) (string, bool)
 		a := in.submissionAddress()
 		if a == "" {
 			return "", true
+		}
+		// Without a From: header, the one created from the submission
+		// address (with name=) stands alone: no Sender: is added.
+		if fromAddr() == "" {
+			return "", false
 		}
 		if !in.fromMatches(fromAddr(), a) {
 			e.Sender = a

@@ -81,6 +81,8 @@ type session struct {
 	tls  *tlsserver.State
 	// began is when the connection was accepted (for D=).
 	began time.Time
+	// heloVerify is set when the client matches helo_verify_hosts.
+	heloVerify bool
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -325,7 +327,7 @@ func (s *session) start() error {
 	}
 	s.hostOption("sender_unqualified_hosts")
 	s.hostOption("recipient_unqualified_hosts")
-	s.hostOption("helo_verify_hosts")
+	s.heloVerify = s.hostOption("helo_verify_hosts")
 	s.hostOption("helo_try_verify_hosts")
 	s.hostOption("helo_accept_junk_hosts")
 	s.hostOption("hosts_proxy")

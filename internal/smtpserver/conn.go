@@ -83,6 +83,10 @@ type session struct {
 	began time.Time
 	// heloVerify is set when the client matches helo_verify_hosts.
 	heloVerify bool
+	// overlong is the start of a command line longer than maxLine, to be
+	// answered as overlongChunks unrecognized commands.
+	overlong       string
+	overlongChunks int
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -138,9 +142,23 @@ func (s *session) run() error {
 		if err := s.w.Flush(); err != nil {
 			return fmt.Errorf("writing reply: %w", err)
 		}
+		if s.overlong != "" {
+			// A command line longer than Exim's buffer is taken as
+			// several commands of the buffer's size, none recognized.
+			for n := s.overlongChunks; n > 0; n-- {
+				if err := s.unrecognized(s.overlong); err != nil {
+					return err
+				}
+			}
+			s.overlong, s.overlongChunks = "", 0
+			continue
+		}
 		line, err := s.readLine()
 		if err != nil {
 			return s.lostInput(err)
+		}
+		if s.overlong != "" {
+			continue
 		}
 		if err := s.command(line); err != nil {
 			return err
@@ -149,29 +167,29 @@ func (s *session) run() error {
 }
 
 // readLine reads one command line, without its line ending and trailing
-// white space.
+// white space. A line longer than maxLine is read to its end but not
+// kept: s.overlong records it (see run).
 func (s *session) readLine() (string, error) {
 	var b []byte
+	total := 0
 	for {
 		chunk, err := s.r.ReadSlice('\n')
-		b = append(b, chunk...)
-		if err == nil {
-			break
+		total += len(chunk)
+		if len(b) <= maxLine {
+			b = append(b, chunk...)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(b) > maxLine {
-				// Discard the rest of an over-long line.
-				for errors.Is(err, bufio.ErrBufferFull) {
-					_, err = s.r.ReadSlice('\n')
-				}
-				return strings.TrimRight(string(b[:maxLine]), " \t\r\n"), nil
-			}
 			continue
 		}
-		if len(b) == 0 {
+		if err != nil {
 			return "", err
 		}
-		return "", err
+		break
+	}
+	if total > maxLine {
+		s.overlong = strings.TrimRight(string(b[:maxLine]), " \t\r\n")
+		s.overlongChunks = (total + maxLine - 1) / maxLine
+		return "", nil
 	}
 	return strings.TrimRight(string(b), " \t\r\n"), nil
 }

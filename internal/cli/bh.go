@@ -7,10 +7,13 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/receive"
 	"github.com/exigo-mta/exigo/internal/smtpserver"
 )
 
@@ -34,9 +37,10 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 		return 1
 	}
+	opts := receive.OptionsFromConfig(cfg)
 	srv := &smtpserver.Server{
 		Config:       cfg,
-		Receiver:     bhReceiver{},
+		Receiver:     bhReceiver{opts: &opts, expand: bhExpander(cfg, env.Now), now: env.Now},
 		Log:          bhLog{env.Stderr},
 		Trace:        env.Stderr,
 		HostChecking: true,
@@ -104,9 +108,56 @@ func (l bhLog) Write(text string, to ...mainlog.Which) error {
 	return err
 }
 
-// bhReceiver receives nothing: -bh only pretends.
-type bhReceiver struct{}
+// bhReceiver receives nothing: -bh only pretends. It applies the
+// fix-ups of control = submission to the header block, so that the
+// logged size is the one Exim logs.
+type bhReceiver struct {
+	opts   *receive.Options
+	expand receive.Expander
+	now    func() time.Time
+}
 
-func (bhReceiver) Receive(_ context.Context, env *smtpserver.Envelope, _ message.Headers, _ []byte) (string, error) {
+func (b bhReceiver) Receive(_ context.Context, env *smtpserver.Envelope, headers message.Headers, _ []byte) (string, error) {
+	if !env.Controls.Submission || b.opts == nil {
+		return env.ID, nil
+	}
+	c := env.Controls
+	renv := &receive.Envelope{
+		Sender: env.Sender, Recipients: env.Recipients, Protocol: env.Protocol,
+		HostAddress: env.HostAddress, HostPort: strconv.Itoa(env.HostPort), Helo: env.HeloName,
+		Submission: &receive.Submission{Domain: c.SubmissionDomain, DomainSet: c.SubmissionDomain != "", Name: c.SubmissionName},
+	}
+	if v := env.Vars; v != nil {
+		renv.AuthID, renv.AuthSender = v["authenticated_id"], v["authenticated_sender"]
+	}
+	opts := *b.opts
+	opts.ReceivedHeaderText = ""
+	msg := &receive.Message{Headers: append(message.Headers(nil), headers...)}
+	in := &receive.Intake{Options: &opts, Envelope: renv, ID: env.ID, Now: b.now(), Expand: b.expand, Test: true}
+	if err := in.FixUp(msg); err != nil {
+		return env.ID, nil
+	}
+	env.Size += liveBytes(msg.Headers) - liveBytes(headers)
 	return env.ID, nil
+}
+
+// liveBytes is the size of the header lines not marked deleted.
+func liveBytes(hs message.Headers) int64 {
+	var n int64
+	for _, h := range hs {
+		if h.Type != '*' {
+			n += int64(len(h.Text))
+		}
+	}
+	return n
+}
+
+// bhExpander expands intake options (message_id_header_text ...) with
+// the process variables overlaid by the message's.
+func bhExpander(cfg *config.Config, now func() time.Time) receive.Expander {
+	vars := processVars(cfg)
+	return func(text string, extra map[string]string) (string, error) {
+		ctx := &expand.Context{Vars: overlay{base: vars, extra: extra}, Now: now}
+		return expand.String(text, ctx)
+	}
 }

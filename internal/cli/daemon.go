@@ -123,6 +123,11 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 	ids := r.queue.IDs
 	d.Log = r.log
 	started := func() {
+		// Exim loads the TLS credentials when the daemon starts and
+		// warns when STARTTLS is offered without a certificate.
+		if cfg.Main.String("tls_advertise_hosts") != "" && cfg.Main.String("tls_certificate") == "" {
+			r.log.Write("Warning: No server certificate defined; will use a selfsigned one.\n Suggested action: either install a certificate or change tls_advertise_hosts option", mainlog.Main)
+		}
 		runs := "no queue runs"
 		if iv := inv.Queue.Interval; iv > 0 {
 			runs = "-q" + config.FormatTime(int64(iv/time.Second))

@@ -166,10 +166,29 @@ func parseInterface(item string) (netip.Addr, int, error) {
 	return netip.Addr{}, 0, fmt.Errorf("invalid local_interfaces item %q", item)
 }
 
-// Describe renders the listening sockets as the "daemon started" line
-// does: "port 25 (IPv6 and IPv4)" for all-interface sockets,
-// "[127.0.0.1]:{2525,2526}" per address otherwise.
+// Describe renders the listening sockets as the "daemon started" log
+// line shows them after "listening for SMTP on ": the plain ports, then
+// " and for SMTPS on " and the tls_on_connect ports when there are any.
 func Describe(ls []Listen) string {
+	var plain, tlsc []Listen
+	for _, l := range ls {
+		if l.TLSOnConnect {
+			tlsc = append(tlsc, l)
+		} else {
+			plain = append(plain, l)
+		}
+	}
+	out := describe(plain)
+	if len(tlsc) > 0 {
+		out += " and for SMTPS on " + describe(tlsc)
+	}
+	return out
+}
+
+// describe renders one group of sockets: "port N (IPv6 and IPv4)" for
+// sockets on every interface, "[addr]:port" or "[addr]:{p1,p2}" per
+// address otherwise.
+func describe(ls []Listen) string {
 	var parts []string
 	type group struct {
 		addr  string

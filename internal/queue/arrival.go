@@ -128,6 +128,16 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		Local: r.Local, Trusted: r.Trusted, User: r.User,
 		HostAddress: env.HostAddress, HostPort: strconv.Itoa(env.HostPort), Helo: env.HeloName,
 	}
+	// control = submission (Exim specification chapter "Access control
+	// lists", section "Use of the control modifier"; suppress_local_fixups
+	// only concerns local, non-TCP/IP, messages).
+	if c := env.Controls; c.Submission {
+		renv.Submission = &receive.Submission{Domain: c.SubmissionDomain, DomainSet: c.SubmissionDomain != "", Name: c.SubmissionName}
+	}
+	renv.SuppressLocalFixups = env.Controls.SuppressLocalFixups && r.Local
+	if v := env.Vars; v != nil {
+		renv.AuthID, renv.AuthSender = v["authenticated_id"], v["authenticated_sender"]
+	}
 	if r.Local {
 		renv.Ident = r.User.Login
 		renv.UnqualifiedSender, renv.UnqualifiedRecipient = true, true
@@ -174,5 +184,6 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	if err := r.Queue.Store(ctx, a, r.Mode); err != nil {
 		return "", err
 	}
+	env.Size = a.Size
 	return string(id), nil
 }

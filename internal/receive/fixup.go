@@ -298,13 +298,25 @@ func (in *Intake) constructed() string {
 func (in *Intake) fromValue() string {
 	e := in.Envelope
 	if e.Submission != nil && !e.Local {
-		if e.Sender != "" {
-			return e.Sender
-		}
-		if a := in.submissionAddress(); a != "" {
+		// The name= option becomes the phrase of the address.
+		withName := func(a string) string {
+			if e.Submission.Name != "" {
+				return quotePhrase(e.Submission.Name) + " <" + a + ">"
+			}
 			return a
 		}
+		if e.Sender != "" {
+			return withName(e.Sender)
+		}
+		if a := in.submissionAddress(); a != "" {
+			return withName(a)
+		}
 		return ""
+	}
+	// Local SMTP (-bs, -bS): Exim builds From: from the envelope sender
+	// alone, and adds none for the null sender.
+	if e.Local && strings.HasPrefix(e.Protocol, "local-") && strings.Contains(e.Protocol, "smtp") {
+		return e.Sender
 	}
 	return in.constructed()
 }
@@ -351,6 +363,11 @@ func (in *Intake) senderHeader(hs message.Headers, prefix string) (string, bool)
 		a := in.submissionAddress()
 		if a == "" {
 			return "", true
+		}
+		// Without a From: header, the one created from the submission
+		// address (with name=) stands alone: no Sender: is added.
+		if fromAddr() == "" {
+			return "", false
 		}
 		if !in.fromMatches(fromAddr(), a) {
 			e.Sender = a

@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/message"
 	"strconv"
 	"strings"
 
@@ -217,6 +218,17 @@ func (s *session) logRejection(res acl.Result, line string) {
 	if len(to) > 0 {
 		s.log(line, to...)
 	}
+}
+
+// logRejectionHeaders logs a rejection made once the message was read:
+// the reject log gets the envelope and the header lines after the line.
+func (s *session) logRejectionHeaders(res acl.Result, line string, hs message.Headers) {
+	hl, ok := s.srv.Log.(HeaderRejectLogger)
+	if !ok || s.srv.HostChecking || res.RejectLogsSet {
+		s.logRejection(res, line)
+		return
+	}
+	hl.RejectWithHeaders(line, rejectLogHeaders(s.sender, s.recipients, hs))
 }
 
 // logText is what the log says after the rejection: log_message, or the

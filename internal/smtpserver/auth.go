@@ -1,6 +1,7 @@
 package smtpserver
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -94,6 +95,9 @@ func (s *session) cmdAUTH(arg string) error {
 			break
 		}
 		s.reply(334, challenge)
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("writing reply: %w", err)
+		}
 		line, err := s.readLine()
 		if err != nil {
 			return s.lostInput(err)
@@ -108,6 +112,7 @@ func (s *session) cmdAUTH(arg string) error {
 		s.vars["authenticated_id"] = o.AuthenticatedID
 		s.vars["sender_host_authenticated"] = a.Name
 		s.vars["authentication_failed"] = "0"
+		s.vars["received_protocol"] = s.protocol()
 		for i, v := range o.Vars {
 			if i < 4 {
 				s.vars["auth"+strconv.Itoa(i+1)] = v

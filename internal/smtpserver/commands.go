@@ -181,6 +181,11 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 
 // logReject logs an ACL rejection: "PREFIXrejected WHAT[: text]".
 func (s *session) logReject(res acl.Result, prefix, what string, code int) {
+	s.logRejection(res, rejectLine(res, prefix, what))
+}
+
+// rejectLine is the log line of an ACL rejection.
+func rejectLine(res acl.Result, prefix, what string) string {
 	rej := "rejected "
 	if res.Verdict == acl.Defer || res.Verdict == acl.Error {
 		rej = "temporarily rejected "
@@ -189,7 +194,7 @@ func (s *session) logReject(res acl.Result, prefix, what string, code int) {
 	if m := logText(res); m != "" {
 		line += ": " + m
 	}
-	s.logRejection(res, line)
+	return line
 }
 
 // cmdETRN runs the ETRN ACL. Exim specification chapter "SMTP
@@ -238,4 +243,54 @@ func (s *session) resetTransaction() {
 	c.FakeReject, c.FakeDefer, c.FakeText = false, false, ""
 	c.Submission, c.SubmissionDomain, c.SubmissionName, c.SuppressLocalFixups = false, "", "", false
 	s.acls.ResetMessage()
+}
+
+// syncError enforces smtp_enforce_sync as Exim does when an ACL is about
+// to run for MAIL, RCPT or DATA: a command followed by more input
+// before its reply, where that is not allowed, is refused with 554 and
+// the connection closed. MAIL and RCPT may be pipelined when PIPELINING
+// was advertised; DATA never. Only network sessions are checked. Exim
+// specification chapter "Main configuration", option smtp_enforce_sync,
+// and chapter "SMTP processing", section "SMTP synchronization".
+func (s *session) syncError(line string) bool {
+	if s.conn == nil || !s.srv.Config.Main.Bool("smtp_enforce_sync") {
+		return false
+	}
+	if s.pipelining && !strings.HasPrefix(strings.ToUpper(line), "DATA") {
+		return false
+	}
+	n := s.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	next, _ := s.r.Peek(n)
+	was := "was not"
+	if s.pipelining {
+		was = "was"
+	}
+	s.reply(554, "SMTP synchronization error")
+	s.log(fmt.Sprintf("SMTP protocol synchronization error (next input sent too soon: pipelining %s advertised): rejected \"%s\" H=%s next input=\"%s\"",
+		was, printable([]byte(line)), s.fullHost(), printable(next)), mainlog.Main, mainlog.Reject)
+	return true
+}
+
+// printable escapes input for a log line as Exim does: \r, \n, \t and
+// other control characters as a backslash and three octal digits.
+func printable(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		switch {
+		case c == '\r':
+			sb.WriteString(`\r`)
+		case c == '\n':
+			sb.WriteString(`\n`)
+		case c == '\t':
+			sb.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&sb, "\\%03o", c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String()
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/config"
 	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -77,6 +79,14 @@ type session struct {
 	// STARTTLS; tls is the TLS state once negotiated.
 	conn net.Conn
 	tls  *tlsserver.State
+	// began is when the connection was accepted (for D=).
+	began time.Time
+	// heloVerify is set when the client matches helo_verify_hosts.
+	heloVerify bool
+	// overlong is the start of a command line longer than maxLine, to be
+	// answered as overlongChunks unrecognized commands.
+	overlong       string
+	overlongChunks int
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -88,7 +98,7 @@ func (srv *Server) Serve(ctx context.Context, r io.Reader, w io.Writer, peer Pee
 // ServeWithStart is Serve with a function called after the connection
 // checks and before the first reply (-bh prints its banner there).
 func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer, peer Peer, started func()) error {
-	s := &session{srv: srv, ctx: ctx, r: bufio.NewReaderSize(r, 4096), w: bufio.NewWriter(w), peer: peer}
+	s := &session{srv: srv, ctx: ctx, r: bufio.NewReaderSize(r, 4096), w: bufio.NewWriter(w), peer: peer, began: srv.now()}
 	if c, ok := r.(net.Conn); ok && any(w) == any(r) {
 		s.conn = c
 	}
@@ -110,6 +120,12 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		s.acls.Checker = srv.NewChecker()
 	}
 	s.started = started
+	if s.conn != nil {
+		if d := s.receiveTimeout(); d > 0 {
+			s.conn = &timeoutConn{Conn: s.conn, d: d}
+			s.r = bufio.NewReaderSize(s.conn, 4096)
+		}
+	}
 	if peer.TLSOnConnect && !s.tlsOnConnect() {
 		return nil
 	}
@@ -129,9 +145,23 @@ func (s *session) run() error {
 		if err := s.w.Flush(); err != nil {
 			return fmt.Errorf("writing reply: %w", err)
 		}
+		if s.overlong != "" {
+			// A command line longer than Exim's buffer is taken as
+			// several commands of the buffer's size, none recognized.
+			for n := s.overlongChunks; n > 0; n-- {
+				if err := s.unrecognized(s.overlong); err != nil {
+					return err
+				}
+			}
+			s.overlong, s.overlongChunks = "", 0
+			continue
+		}
 		line, err := s.readLine()
 		if err != nil {
 			return s.lostInput(err)
+		}
+		if s.overlong != "" {
+			continue
 		}
 		if err := s.command(line); err != nil {
 			return err
@@ -140,29 +170,29 @@ func (s *session) run() error {
 }
 
 // readLine reads one command line, without its line ending and trailing
-// white space.
+// white space. A line longer than maxLine is read to its end but not
+// kept: s.overlong records it (see run).
 func (s *session) readLine() (string, error) {
 	var b []byte
+	total := 0
 	for {
 		chunk, err := s.r.ReadSlice('\n')
-		b = append(b, chunk...)
-		if err == nil {
-			break
+		total += len(chunk)
+		if len(b) <= maxLine {
+			b = append(b, chunk...)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(b) > maxLine {
-				// Discard the rest of an over-long line.
-				for errors.Is(err, bufio.ErrBufferFull) {
-					_, err = s.r.ReadSlice('\n')
-				}
-				return strings.TrimRight(string(b[:maxLine]), " \t\r\n"), nil
-			}
 			continue
 		}
-		if len(b) == 0 {
+		if err != nil {
 			return "", err
 		}
-		return "", err
+		break
+	}
+	if total > maxLine {
+		s.overlong = strings.TrimRight(string(b[:maxLine]), " \t\r\n")
+		s.overlongChunks = (total + maxLine - 1) / maxLine
+		return "", nil
 	}
 	return strings.TrimRight(string(b), " \t\r\n"), nil
 }
@@ -171,14 +201,28 @@ func (s *session) readLine() (string, error) {
 // chapter "SMTP processing": the notquit ACL runs, and the connection is
 // logged as lost).
 func (s *session) lostInput(err error) error {
+	if isTimeout(err) {
+		s.reply(421, s.hostname()+": SMTP command timeout - closing connection")
+		s.log("SMTP command timeout on connection from "+s.fullHost(), mainlog.Main)
+		return nil
+	}
 	if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading command: %w", err)
 	}
 	s.reply(421, s.hostname()+" lost input connection")
-	if !s.srv.HostChecking {
-		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s", s.fullHost()), mainlog.Main)
+	// Exim logs the loss only in the middle of a transaction (after an
+	// accepted MAIL), never for -bs; the line says how long the session
+	// lasted.
+	if !s.srv.HostChecking && s.peer.Addr.IsValid() && s.senderSet {
+		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=%s", s.fullHost(), s.duration()), mainlog.Main)
 	}
 	return nil
+}
+
+// duration is the session's length as Exim's D= shows it ("0s",
+// "1m5s").
+func (s *session) duration() string {
+	return config.FormatTime(int64(s.srv.now().Sub(s.began) / time.Second))
 }
 
 // reply sends an SMTP reply, one line per "\n"-separated line of text.
@@ -304,7 +348,7 @@ func (s *session) start() error {
 	}
 	s.hostOption("sender_unqualified_hosts")
 	s.hostOption("recipient_unqualified_hosts")
-	s.hostOption("helo_verify_hosts")
+	s.heloVerify = s.hostOption("helo_verify_hosts")
 	s.hostOption("helo_try_verify_hosts")
 	s.hostOption("helo_accept_junk_hosts")
 	s.hostOption("hosts_proxy")
@@ -353,4 +397,38 @@ func FormatHostAddr(a netip.Addr) string {
 		parts = append(parts, fmt.Sprintf("%02x%02x", b[i], b[i+1]))
 	}
 	return strings.Join(parts, ":")
+}
+
+// receiveTimeout is smtp_receive_timeout (expanded): how long a read from
+// the client may take; 0 means no limit. Spec chapter "Main
+// configuration", option smtp_receive_timeout.
+func (s *session) receiveTimeout() time.Duration {
+	text, err := s.expand(s.srv.Config.Main.String("smtp_receive_timeout"))
+	if err != nil {
+		return 5 * time.Minute
+	}
+	d, ok := config.ParseTime(strings.TrimSpace(text))
+	if !ok || d <= 0 {
+		return 0
+	}
+	return d
+}
+
+// timeoutConn sets a read deadline of d before every read, so that each
+// read from the client (a command line, a piece of the message) has
+// smtp_receive_timeout to arrive.
+type timeoutConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c *timeoutConn) Read(b []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.d))
+	return c.Conn.Read(b)
+}
+
+// isTimeout reports whether a read failed on smtp_receive_timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -49,6 +49,9 @@ func (s *session) cmdDATA(arg string) error {
 	}
 	code, text := smtp.C354StartData, `Enter message, ending with "." on a line by itself`
 	if s.srv.Config.Main.String("acl_smtp_predata") != "" {
+		if s.syncError(s.lastLine) {
+			return errClose
+		}
 		res := s.runACL(acl.Predata)
 		if res.Verdict != acl.Accept {
 			s.aclReject(acl.Predata, res, "H="+s.fullHost()+" ", "DATA")
@@ -74,7 +77,7 @@ func (s *session) cmdDATA(arg string) error {
 			// Read and drop the rest, then refuse.
 			n, derr := io.Copy(io.Discard, dr)
 			if derr != nil {
-				return s.lostData(derr, true)
+				return s.lostData(derr, buf.Bytes())
 			}
 			return s.tooBig(int64(buf.Len()) + n)
 		}
@@ -82,20 +85,36 @@ func (s *session) cmdDATA(arg string) error {
 		_, err = io.Copy(&buf, dr)
 	}
 	if err != nil {
-		return s.lostData(err, bytes.Contains(buf.Bytes(), []byte("\n\n")))
+		return s.lostData(err, buf.Bytes())
 	}
 	return s.receive(buf.Bytes(), "")
 }
 
-// lostData handles input ending inside the message.
-func (s *session) lostData(err error, afterHeader bool) error {
+// lostData handles input ending inside the message, read is what came.
+// The log line says "(header)" before the first complete header line,
+// "(after header)" within the header section, and nothing more once the
+// body began.
+func (s *session) lostData(err error, read []byte) error {
+	if isTimeout(err) {
+		// The message has its id once its header section is complete.
+		id := ""
+		if bytes.HasPrefix(read, []byte("\n")) || bytes.Contains(read, []byte("\n\n")) {
+			id = s.newMessageID() + " "
+		}
+		s.reply(421, s.hostname()+" SMTP incoming data timeout - closing connection.")
+		s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.fullHost(), s.sender), mainlog.Main)
+		return errClose
+	}
 	if errors.Is(err, smtp.ErrIncompleteData) {
 		s.reply(421, "Lost incoming connection")
-		where := "(header)"
-		if afterHeader {
-			where = "(after header)"
+		where := " (header)"
+		switch {
+		case bytes.HasPrefix(read, []byte("\n")) || bytes.Contains(read, []byte("\n\n")):
+			where = ""
+		case bytes.Contains(read, []byte("\n")):
+			where = " (after header)"
 		}
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data %s", s.fullHost(), where), mainlog.Main)
+		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.fullHost(), where), mainlog.Main)
 		return errClose
 	}
 	return fmt.Errorf("reading message data: %w", err)
@@ -160,6 +179,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		s.resetTransaction()
 		return nil
 	}
+	flagMessageID(headers)
 	rest, _ := io.ReadAll(br)
 	body := append([]byte(first), rest...)
 	id := s.newMessageID()
@@ -170,6 +190,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	} else {
 		delete(s.vars, "received_for")
 	}
+	s.vars["received_protocol"] = s.protocol()
 	received := s.receivedHeader()
 	// The header lines the MAIL, RCPT and predata ACLs queued are applied
 	// before the DATA ACL runs; those the DATA ACL queues, after it.
@@ -222,7 +243,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			okCode, okText = s.acceptReply(res, okCode, okText)
 		default:
 			code, text := s.failReply(acl.Data, &res)
-			s.logReject(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA", code)
+			s.logRejectionHeaders(res, rejectLine(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA"), hs)
 			s.reply(code, text)
 			s.resetTransaction()
 			if res.Verdict == acl.Drop {
@@ -251,6 +272,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
+		Controls: s.acls.Controls,
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {
@@ -263,6 +285,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			s.resetTransaction()
 			return nil
 		}
+		size = env.Size
 	}
 	s.msgID = ""
 	ctl := s.acls.Controls

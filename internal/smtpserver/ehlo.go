@@ -58,6 +58,21 @@ func (s *session) hello(verb, arg string) error {
 	}
 	s.esmtp = verb == "EHLO"
 	s.vars["received_protocol"] = s.protocol()
+	// helo_verify_hosts: a HELO name that does not verify is refused;
+	// the name stays in the host's description for later log lines (Exim
+	// specification chapter "Main configuration", helo_verify_hosts).
+	if s.heloVerify {
+		ok := false
+		if s.srv.Verifier != nil {
+			ok, _ = s.srv.Verifier.VerifyHELO(s.acls)
+		}
+		if !ok {
+			s.heloDone, s.esmtp = false, false
+			s.log(fmt.Sprintf("rejected \"%s %s\" from %s", verb, arg, s.fullHost()), mainlog.Main, mainlog.Reject)
+			s.reply(550, verb+" argument does not match calling host")
+			return nil
+		}
+	}
 	var res acl.Result
 	if s.srv.Config.Main.String("acl_smtp_helo") != "" {
 		res = s.runACL(acl.HELO)

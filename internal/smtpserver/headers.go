@@ -118,3 +118,77 @@ func liveSize(hs message.Headers) int64 {
 	}
 	return n
 }
+
+// flagMessageID sets the spool type flags message.ReadHeaders leaves
+// out: 'I' goes to the first Message-ID: header only, or, when the
+// message has Resent- headers, to the first Resent-Message-ID:, and the
+// Resent- forms of From:, Sender:, To:, Cc: and Bcc: get the flag of the
+// plain header (as Exim flags them in the -H file and the reject log;
+// spec chapter "Format of spool files").
+func flagMessageID(hs message.Headers) {
+	name := "message-id"
+	for _, h := range hs {
+		if h.Type != '*' && len(h.Name) > 7 && strings.EqualFold(h.Name[:7], "resent-") {
+			name = "resent-message-id"
+			break
+		}
+	}
+	for i := range hs {
+		if hs[i].Type == ' ' && len(hs[i].Name) > 7 && strings.EqualFold(hs[i].Name[:7], "resent-") {
+			// Resent-From:, -Sender:, -To:, -Cc: and -Bcc: carry the flag
+			// of the header they resend (Resent-Reply-To: does not).
+			if f := message.TypeFlag(hs[i].Name[7:]); f != 'R' && f != 'I' && f != 'P' {
+				hs[i].Type = f
+			}
+		}
+	}
+	flagged := false
+	for i := range hs {
+		if hs[i].Type != 'I' {
+			continue
+		}
+		if !flagged && strings.EqualFold(hs[i].Name, name) {
+			flagged = true
+			continue
+		}
+		hs[i].Type = ' '
+	}
+	if flagged {
+		return
+	}
+	for i := range hs {
+		if hs[i].Type != '*' && strings.EqualFold(hs[i].Name, name) {
+			hs[i].Type = 'I'
+			return
+		}
+	}
+}
+
+// rejectLogHeaders are the lines Exim writes to the reject log after a
+// rejection once the message has been read: the envelope, then every
+// header line with its spool type flag (spec chapter "Log files",
+// section "Reject log"):
+//
+//	Envelope-from: <sender>
+//	Envelope-to: <rcpt1>
+//	    <rcpt2>
+//	P Received: ...
+//	T To: ...
+func rejectLogHeaders(sender string, recipients []string, hs message.Headers) []string {
+	out := []string{"Envelope-from: <" + sender + ">"}
+	for i, r := range recipients {
+		if i == 0 {
+			out = append(out, "Envelope-to: <"+r+">")
+		} else {
+			out = append(out, "    <"+r+">")
+		}
+	}
+	for _, h := range hs {
+		flag := h.Type
+		if flag == 0 {
+			flag = ' '
+		}
+		out = append(out, string(flag)+" "+strings.TrimSuffix(h.Text, "\n"))
+	}
+	return out
+}

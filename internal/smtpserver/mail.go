@@ -99,6 +99,9 @@ func (s *session) mail(arg string) error {
 		s.vars["sender_address_local_part"], s.vars["sender_address_domain"] = addr[:at], addr[at+1:]
 	}
 	if s.srv.Config.Main.String("acl_smtp_mail") != "" {
+		if s.syncError(s.lastLine) {
+			return errClose
+		}
 		res := s.runACL(acl.MAIL)
 		switch res.Verdict {
 		case acl.Accept:
@@ -174,6 +177,9 @@ func (s *session) cmdRCPT(arg string) error {
 		s.discardRcpt(addr, "MAIL", s.discardLog)
 		s.reply(250, "Accepted")
 		return nil
+	}
+	if s.syncError(s.lastLine) {
+		return errClose
 	}
 	res := s.runACL(acl.RCPT)
 	switch res.Verdict {

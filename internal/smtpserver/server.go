@@ -57,6 +57,10 @@ type Envelope struct {
 	// control = freeze, control = queue (or queue_only) and queue =.
 	Freeze, Queue bool
 	QueueName     string
+	// Controls are the ACL controls in force for the message (control =
+	// submission and its options, suppress_local_fixups ...), for the
+	// Receiver's fix-ups.
+	Controls acl.Controls
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// DKIM is the value of the DKIM= field of the "<=" line: the
@@ -85,6 +89,9 @@ type ArrivalLogger interface {
 // message durable before it returns (the session answers 250 only after
 // Receive returns nil; an error answers 451). It returns the message id.
 type Receiver interface {
+	//
+	// A Receiver that changes the header block (fix-ups) sets env.Size to
+	// the size of the message it stored; the session logs that size.
 	Receive(ctx context.Context, env *Envelope, headers message.Headers, body []byte) (id string, err error)
 }
 
@@ -92,6 +99,13 @@ type Receiver interface {
 // implemented by *mainlog.Logger; -bh prints "LOG: " lines instead.
 type Logger interface {
 	Write(text string, to ...mainlog.Which) error
+}
+
+// HeaderRejectLogger is implemented by Loggers (*mainlog.Logger) that can
+// write a rejection with the message's envelope and header lines after
+// it in the reject log, as Exim does for rejections after DATA.
+type HeaderRejectLogger interface {
+	RejectWithHeaders(text string, extra []string) error
 }
 
 // Peer describes the two ends of a connection.

@@ -268,9 +268,8 @@ func e2eMasked(s string) string {
 
 // daemonRun is what one daemon produced for the client cases.
 type daemonRun struct {
-	replies          []string
-	mainlog, reject  string
-	arrivals, starts []string
+	replies         []string
+	mainlog, reject string
 }
 
 // interesting are the main log lines the test compares.

@@ -128,6 +128,9 @@ type Context struct {
 	// Conds holds what the acl, authentication and delivery-state
 	// conditions need (cond_hooks.go).
 	Conds CondHooks
+	// Numeric presets $0..$9, as a filter's "matches" condition leaves
+	// them for the commands that follow it; nil means unset.
+	Numeric []string
 }
 
 // Forbid says which expansion features the caller has forbidden (Exim's
@@ -183,7 +186,7 @@ func (t *Template) Eval(ctx *Context) (string, error) {
 	if ctx == nil {
 		ctx = &Context{}
 	}
-	st := &state{ctx: ctx}
+	st := &state{ctx: ctx, numeric: ctx.Numeric}
 	var b []byte
 	if err := t.root.eval(st, &b); err != nil {
 		return "", err

@@ -72,10 +72,9 @@ func runFilterTest(inv *Invocation, env *Env) int {
 	for _, f := range files {
 		if !filter.IsEximFilter(f.data) {
 			fmt.Fprintf(out, "Testing forward file file \"%s\"\n\n", f.path)
-			out.Flush()
-			fmt.Fprintf(env.Stderr, "exim: forward file generated:\n")
+			fmt.Fprintf(out, "exim: forward file generated:\n")
 			for _, l := range strings.Split(strings.TrimRight(f.data, "\n"), "\n") {
-				fmt.Fprintf(env.Stderr, "  %s\n", l)
+				fmt.Fprintf(out, "  %s\n", l)
 			}
 			continue
 		}
@@ -118,6 +117,9 @@ func filterTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, 
 	sender := u.Login + "@" + opts.QualifyDomain
 	if inv.SenderSet {
 		sender = inv.Sender
+		if sender == "<>" {
+			sender = ""
+		}
 	}
 	if first, err := br.Peek(5); err == nil && string(first) == "From " {
 		line, _ := br.ReadString('\n')
@@ -139,7 +141,11 @@ func filterTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, 
 	} else {
 		fmt.Fprint(out, "Return-path copied from sender\n")
 	}
-	fmt.Fprintf(out, "Sender      = %s\n", sender)
+	shown := sender
+	if shown == "" {
+		shown = "<>"
+	}
+	fmt.Fprintf(out, "Sender      = %s\n", shown)
 	lp, dom := inv.Filter.LocalPart, inv.Filter.Domain
 	if lp == "" {
 		lp = u.Login

@@ -40,8 +40,9 @@ func (r *runner) printf(format string, a ...any) {
 	}
 }
 
-// expand expands s with the filter variables.
-func (r *runner) expand(s string) (string, error) {
+// expand expands s with the filter variables; where names the command
+// (for the error text), or is empty in conditions.
+func (r *runner) expand(s, where string) (string, error) {
 	extra := map[string]string{"thisaddress": r.this}
 	for i := 0; i < 10; i++ {
 		extra["n"+strconv.Itoa(i)] = strconv.Itoa(r.n[i])
@@ -49,7 +50,11 @@ func (r *runner) expand(s string) (string, error) {
 	}
 	v, err := r.env.Expand(s, Vars{Extra: extra, Numeric: r.numeric})
 	if err != nil {
-		return "", &Error{Msg: fmt.Sprintf("failed to expand \"%s\" in filter file: %v", s, err)}
+		in := "filter file"
+		if where != "" {
+			in = where + " command"
+		}
+		return "", &Error{Msg: fmt.Sprintf("failed to expand \"%s\" in %s: %v", s, in, err)}
 	}
 	return v, nil
 }
@@ -81,13 +86,13 @@ func (r *runner) command(c *command) error {
 	case cmdDeliver, cmdSave, cmdPipe:
 		return r.delivery(c)
 	case cmdTestprint:
-		s, err := r.expand(c.args[0])
+		s, err := r.expand(c.args[0], c.word)
 		if err != nil {
 			return err
 		}
 		r.printf("Testprint: %s\n", printable(s))
 	case cmdLogwrite:
-		s, err := r.expand(c.args[0])
+		s, err := r.expand(c.args[0], c.word)
 		if err != nil {
 			return err
 		}
@@ -95,14 +100,14 @@ func (r *runner) command(c *command) error {
 		r.res.Logwrites = append(r.res.Logwrites, s)
 		r.printf("Logwrite \"%s\"\n", strings.ReplaceAll(s, "\n", "\\n"))
 	case cmdLogfile:
-		s, err := r.expand(c.args[0])
+		s, err := r.expand(c.args[0], c.word)
 		if err != nil {
 			return err
 		}
 		r.res.Logfile = s
 		r.printf("Logfile %s\n", s)
 	case cmdAdd:
-		s, err := r.expand(c.args[0])
+		s, err := r.expand(c.args[0], c.word)
 		if err != nil {
 			return err
 		}
@@ -110,12 +115,11 @@ func (r *runner) command(c *command) error {
 		if !ok {
 			return &Error{Msg: fmt.Sprintf("malformed number \"%s\" in \"add\" command", s)}
 		}
-		r.printf("Add %d to %s\n", v, c.sub)
-		if c.sub[0] == 's' {
-			r.sn[c.sub[2]-'0'] += v
-		} else {
-			r.n[c.sub[1]-'0'] += v
+		if !validVar(c.sub) {
+			return &Error{Msg: fmt.Sprintf("unknown variable \"%s\" in \"add\" command", c.sub)}
 		}
+		r.printf("Add %d to %s\n", v, c.sub)
+		r.n[c.sub[1]-'0'] += v
 	case cmdFinish:
 		if c.seen == 1 {
 			r.res.Significant = true
@@ -125,7 +129,7 @@ func (r *runner) command(c *command) error {
 		}
 		return errFinish
 	case cmdFail, cmdFreeze, cmdDefer:
-		s, err := r.expand(c.args[0])
+		s, err := r.expand(c.args[0], c.word)
 		if err != nil {
 			return err
 		}
@@ -135,7 +139,7 @@ func (r *runner) command(c *command) error {
 		r.printf("%s text \"%s\"\n", name, s)
 		return errFinish
 	case cmdHeaders:
-		s, err := r.expand(c.args[0])
+		s, err := r.expand(c.args[0], c.word)
 		if err != nil {
 			return err
 		}
@@ -161,7 +165,7 @@ func (r *runner) delivery(c *command) error {
 	var err error
 	if c.kind != cmdPipe {
 		// A pipe command is split and expanded by the pipe transport.
-		if s, err = r.expand(s); err != nil {
+		if s, err = r.expand(s, c.word); err != nil {
 			return err
 		}
 	}
@@ -171,17 +175,17 @@ func (r *runner) delivery(c *command) error {
 	case cmdSave:
 		d.Kind, verb = File, "Save"
 		if len(c.args) > 1 {
-			d.Mode = c.args[1]
+			d.Mode = fmt.Sprintf("%04o", octalPrefix(c.args[1]))
 		}
 	case cmdPipe:
 		d.Kind, verb = Pipe, "Pipe"
 	default:
 		if c.errorsTo != "" {
-			e, err := r.expand(c.errorsTo)
+			e, err := r.expand(c.errorsTo, c.word)
 			if err != nil {
 				return err
 			}
-			lp, _ := r.expand("$local_part@$domain")
+			lp, _ := r.expand("$local_part@$domain", "")
 			if !strings.EqualFold(e, lp) {
 				return &Error{Msg: "errors_to must point to the caller's address"}
 			}
@@ -206,7 +210,7 @@ func (r *runner) delivery(c *command) error {
 		b.WriteString(" " + d.Mode)
 	}
 	if d.ErrorsTo != "" {
-		b.WriteString(" with errors_to=" + d.ErrorsTo)
+		b.WriteString(" errors_to " + d.ErrorsTo)
 	}
 	if d.NoError {
 		b.WriteString(" (noerror)")
@@ -230,7 +234,7 @@ func (r *runner) mail(c *command) error {
 		}
 	}
 	for k, v := range c.mail.fields {
-		e, err := r.expand(v)
+		e, err := r.expand(v, c.word)
 		if err != nil {
 			return err
 		}
@@ -243,16 +247,19 @@ func (r *runner) mail(c *command) error {
 	if r.env.Test == nil {
 		return nil
 	}
-	to, ok := m.Fields["to"]
-	switch {
-	case ok:
-		r.printf("Mail to: %s", to)
-	case m.Vacation:
-		r.printf("Mail to: <default> (vacation)")
-	default:
-		r.printf("Mail to: <default>")
+	if c.seen == 1 {
+		r.printf("Seen mail to: ")
+	} else {
+		r.printf("Mail to: ")
 	}
-	r.printf("\n")
+	to, ok := m.Fields["to"]
+	if !ok {
+		to = "<default>"
+	}
+	if m.Vacation {
+		to += " (vacation)"
+	}
+	r.printf("%s\n", to)
 	for _, f := range mailFields[1:] {
 		v, ok := m.Fields[f]
 		if !ok {
@@ -267,6 +274,15 @@ func (r *runner) mail(c *command) error {
 		r.printf("Return original message\n")
 	}
 	return nil
+}
+
+// octalPrefix is the value of the leading octal digits of s.
+func octalPrefix(s string) int {
+	v := 0
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '7'; i++ {
+		v = v*8 + int(s[i]-'0')
+	}
+	return v
 }
 
 // parseNumber reads a signed decimal number with an optional K or M.
@@ -337,26 +353,27 @@ func (r *runner) cond(c *cond) (bool, error) {
 	case condPersonal:
 		return r.personal(c.alias)
 	case condForAny:
-		list, err := r.expand(c.a)
+		list, err := r.expand(c.a, "")
 		if err != nil {
 			return false, err
 		}
 		save := r.this
-		defer func() { r.this = save }()
 		for _, a := range splitAddresses(list) {
 			r.this = a
 			ok, err := r.cond(c.l)
 			if err != nil || ok {
+				// $thisaddress keeps the address that matched.
 				return ok, err
 			}
 		}
+		r.this = save
 		return false, nil
 	}
-	a, err := r.expand(c.a)
+	a, err := r.expand(c.a, "")
 	if err != nil {
 		return false, err
 	}
-	b, err := r.expand(c.b)
+	b, err := r.expand(c.b, "")
 	if err != nil {
 		return false, err
 	}
@@ -420,7 +437,7 @@ func (r *runner) personal(alias []string) (bool, error) {
 	if r.env.ErrorMessage {
 		return false, nil
 	}
-	get := func(s string) string { v, _ := r.expand(s); return v }
+	get := func(s string) string { v, _ := r.expand(s, ""); return v }
 	hdrs := lower(get("$message_headers"))
 	for _, h := range []string{"list-id:", "list-help:", "list-subscribe:", "list-unsubscribe:", "list-post:", "list-owner:", "list-archive:"} {
 		if strings.Contains(hdrs, "\n"+h) || strings.HasPrefix(hdrs, h) {

@@ -1,9 +1,6 @@
 package filter
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Exim filter document, chapter "Exim filter files", section "Data values
 // in filter commands": items are words or double-quoted strings; # starts
@@ -83,6 +80,7 @@ func (l *lexer) peek() (item, error) {
 
 // quoted reads a double-quoted string with its backslash escapes.
 func (l *lexer) quoted() (string, error) {
+	startLine := l.line
 	l.pos++
 	var b strings.Builder
 	for l.pos < len(l.src) {
@@ -106,7 +104,7 @@ func (l *lexer) quoted() (string, error) {
 			l.pos++
 		}
 	}
-	return "", fmt.Errorf("quoted string missing closing double-quote")
+	return "", &Error{Msg: "quote missing at end of string", Line: startLine, NoNear: true}
 }
 
 // escape decodes the escape sequence after a backslash.

@@ -33,6 +33,7 @@ const (
 // command is one parsed filter command.
 type command struct {
 	kind cmdKind
+	word string // the command word, for error texts
 	line int
 	// seen is 1 for a "seen" prefix, -1 for "unseen", 0 for neither.
 	seen    int
@@ -92,12 +93,19 @@ type cond struct {
 type Error struct {
 	Msg  string
 	Line int
+	// After follows the line number ("but found ...").
+	After string
+	// NoNear uses Exim's "in line N" form (unterminated strings).
+	NoNear bool
 }
 
 // Error implements error with Exim's wording.
 func (e *Error) Error() string {
+	if e.NoNear {
+		return fmt.Sprintf("%s in line %d", e.Msg, e.Line)
+	}
 	if e.Line > 0 {
-		return fmt.Sprintf("%s near line %d of filter file", e.Msg, e.Line)
+		return fmt.Sprintf("%s near line %d of filter file%s", e.Msg, e.Line, e.After)
 	}
 	return e.Msg
 }
@@ -116,7 +124,7 @@ func (p *parser) errf(format string, a ...any) error {
 func (p *parser) next() (item, error) {
 	it, err := p.lex.next()
 	if err != nil {
-		return it, &Error{Msg: err.Error(), Line: p.lex.line}
+		return it, err
 	}
 	return it, nil
 }
@@ -168,7 +176,7 @@ func (p *parser) command(it item) (*command, error) {
 	c := &command{line: p.lex.line}
 	word := it.text
 	if it.quoted {
-		return nil, p.errf("unknown filtering command \"%s\"", word)
+		return nil, p.errf("unknown filtering command \"\"%s\"\"", word)
 	}
 	for word == "seen" || word == "unseen" || word == "noerror" {
 		switch word {
@@ -189,6 +197,7 @@ func (p *parser) command(it item) (*command, error) {
 		word = n.text
 	}
 	var err error
+	c.word = word
 	switch word {
 	case "deliver", "save", "pipe", "testprint", "logwrite", "logfile":
 		c.kind = map[string]cmdKind{"deliver": cmdDeliver, "save": cmdSave, "pipe": cmdPipe,
@@ -220,9 +229,6 @@ func (p *parser) command(it item) (*command, error) {
 		v, err := p.arg("add")
 		if err != nil {
 			return nil, err
-		}
-		if !validVar(v, p.system) {
-			return nil, p.errf("illegal variable name after \"add\" command")
 		}
 		c.args, c.sub = []string{a}, v
 	case "fail", "freeze", "defer":
@@ -269,6 +275,8 @@ func (p *parser) command(it item) (*command, error) {
 		if err := p.ifCommand(c); err != nil {
 			return nil, err
 		}
+	case "elif", "else", "endif":
+		return nil, p.errf("unexpected \"%s\" command", word)
 	default:
 		return nil, p.errf("unknown filtering command \"%s\"", word)
 	}
@@ -290,32 +298,29 @@ func (p *parser) commandTail(c *command, word string) error {
 			return err
 		}
 		c.errorsTo = a
-	case (word == "save" || word == "logfile") && isOctal(n.text):
+	case (word == "save" || word == "logfile") && isDigits(n.text):
 		p.next()
 		c.args = append(c.args, n.text)
 	}
 	return nil
 }
 
-func isOctal(s string) bool {
+func isDigits(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '7' {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}
 	return true
 }
 
-// validVar reports whether v names a filter variable: n0..n9, and in a
-// system filter sn0..sn9.
-func validVar(v string, system bool) bool {
-	if len(v) == 2 && v[0] == 'n' && v[1] >= '0' && v[1] <= '9' {
-		return true
-	}
-	return system && len(v) == 3 && v[:2] == "sn" && v[2] >= '0' && v[2] <= '9'
+// validVar reports whether add may name v: n0..n9 only (the system
+// filter's sn0..sn9 are its n0..n9 as user filters see them).
+func validVar(v string) bool {
+	return len(v) == 2 && v[0] == 'n' && v[1] >= '0' && v[1] <= '9'
 }
 
 // mailOptions parses the options of mail and vacation. Exim filter
@@ -325,7 +330,7 @@ func (p *parser) mailOptions(vacation bool) (*mailArgs, error) {
 	for {
 		n, err := p.lex.peek()
 		if err != nil {
-			return nil, &Error{Msg: err.Error(), Line: p.lex.line}
+			return nil, err
 		}
 		if n.eof || n.quoted {
 			break
@@ -359,11 +364,11 @@ func (p *parser) mailOptions(vacation bool) (*mailArgs, error) {
 		default:
 			return m, nil
 		}
-		a, err := p.arg(w)
+		a, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		m.fields[w] = a
+		m.fields[w] = a.text
 	}
 	return m, nil
 }
@@ -405,7 +410,7 @@ func (p *parser) ifCommand(c *command) error {
 				return err
 			}
 			if end != "endif" {
-				return p.errf("unexpected \"%s\" after \"else\"", end)
+				return p.errf("\"endif\" missing")
 			}
 			c.elseCmds = cmds
 			return nil
@@ -419,11 +424,12 @@ func (p *parser) condition() (*cond, error) {
 	if err != nil {
 		return nil, err
 	}
-	if it.eof {
-		return nil, p.errf("\"then\" missing at end of filter file")
-	}
 	if it.quoted || it.text != "then" {
-		return nil, p.errf("\"then\" expected")
+		e := &Error{Msg: `"and" or "or" or "then" expected`, Line: p.lex.line, After: fmt.Sprintf(`, but found "%s"`, it.text)}
+		if it.eof {
+			e.Line++
+		}
+		return nil, e
 	}
 	return cd, nil
 }
@@ -485,6 +491,8 @@ func (p *parser) simpleCond() (*cond, error) {
 	}
 	if !it.quoted {
 		switch it.text {
+		case "then", "and", "or", ")":
+			return nil, p.errf("unexpected \"%s\"", it.text)
 		case "not":
 			c, err := p.simpleCond()
 			if err != nil {
@@ -497,7 +505,7 @@ func (p *parser) simpleCond() (*cond, error) {
 				return nil, err
 			}
 			if end.quoted || end.text != ")" {
-				return nil, p.errf("missing \")\" in condition")
+				return nil, p.errf("missing \")\" at end of condition")
 			}
 			return c, nil
 		case "error_message":
@@ -539,7 +547,7 @@ func (p *parser) simpleCond() (*cond, error) {
 				return nil, err
 			}
 			if end.quoted || end.text != ")" {
-				return nil, p.errf("missing \")\" in condition")
+				return nil, p.errf("missing \")\" at end of condition")
 			}
 			return &cond{kind: condForAny, a: s, l: c}, nil
 		}

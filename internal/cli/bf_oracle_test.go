@@ -84,3 +84,35 @@ func TestFilterTestOracle(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectFilterOracle routes addresses through a redirect router
+// whose data is an Exim filter (allow_filter) with -bt in exigo and Exim.
+func TestRedirectFilterOracle(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	conf := oracletest.WriteConfig(t, `primary_hostname = test.example
+qualify_domain = test.example
+begin routers
+r1:
+  driver = redirect
+  allow_filter
+  user = root
+  data = ${if eq{$local_part}{a}{#Exim filter\ndeliver x@y.z\nunseen deliver w@v.u\nsave /tmp/f\npipe "/bin/cat"}{${if eq{$local_part}{c}{#Exim filter\nif\n}{${if eq{$local_part}{d}{#Exim filter\ntestprint x}{${if eq{$local_part}{e}{# Exim filter\nif $local_part is e then deliver e2@x.y endif}fail}}}}}}}
+  file_transport = t
+  pipe_transport = t
+r2:
+  driver = accept
+  transport = t
+begin transports
+t:
+  driver = appendfile
+  file = /dev/null
+`)
+	for _, a := range []string{"a@test.example", "c@test.example", "d@test.example", "e@test.example", "f@test.example"} {
+		want := oracletest.Run(t, exim, "", "-C", conf, "-bt", a)
+		got := oracletest.Run(t, exigo, "", "-C", conf, "-bt", a)
+		if got != want {
+			t.Errorf("-bt %s:\nexim:\n%s%s(exit %d)\nexigo:\n%s%s(exit %d)", a, want.Stdout, want.Stderr, want.Code, got.Stdout, got.Stderr, got.Code)
+		}
+	}
+}

@@ -115,6 +115,9 @@ type parser struct {
 	lex    lexer
 	system bool
 	depth  int
+	// afterText is set when the last condition read ended with a string
+	// (not at the end of the file).
+	afterText bool
 }
 
 func (p *parser) errf(format string, a ...any) error {
@@ -426,7 +429,8 @@ func (p *parser) condition() (*cond, error) {
 	}
 	if it.quoted || it.text != "then" {
 		e := &Error{Msg: `"and" or "or" or "then" expected`, Line: p.lex.line, After: fmt.Sprintf(`, but found "%s"`, it.text)}
-		if it.eof {
+		if it.eof && p.afterText {
+			// Exim counts one more line here after a string.
 			e.Line++
 		}
 		return nil, e
@@ -482,12 +486,13 @@ func (p *parser) simpleCond() (*cond, error) {
 	if p.depth > maxDepth {
 		return nil, p.errf("conditions nested too deeply")
 	}
+	p.afterText = false
 	it, err := p.next()
 	if err != nil {
 		return nil, err
 	}
 	if it.eof {
-		return nil, p.errf("condition missing at end of filter file")
+		return nil, &Error{Msg: "\"then\" missing at end of filter file"}
 	}
 	if !it.quoted {
 		switch it.text {
@@ -560,10 +565,8 @@ func (p *parser) simpleCond() (*cond, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.eof {
-		return nil, p.errf("string expected after \"%s\"", c.verb)
-	}
 	c.b = b.text
+	p.afterText = !b.eof
 	return c, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/filter"
 	"github.com/exigo-mta/exigo/internal/receive"
+	"github.com/exigo-mta/exigo/internal/router"
 )
 
 // runFilterTest implements -bf and -bF: the message on standard input is
@@ -72,9 +73,14 @@ func runFilterTest(inv *Invocation, env *Env) int {
 	for _, f := range files {
 		if !filter.IsEximFilter(f.data) {
 			fmt.Fprintf(out, "Testing forward file file \"%s\"\n\n", f.path)
+			items, err := router.ForwardItems(f.data, vars["qualify_recipient"])
+			if err != nil {
+				fmt.Fprintf(out, "exim: error in forward file: %v\n", err)
+				return 1
+			}
 			fmt.Fprintf(out, "exim: forward file generated:\n")
-			for _, l := range strings.Split(strings.TrimRight(f.data, "\n"), "\n") {
-				fmt.Fprintf(out, "  %s\n", l)
+			for _, it := range items {
+				fmt.Fprintf(out, "  %s\n", it)
 			}
 			continue
 		}
@@ -84,7 +90,9 @@ func runFilterTest(inv *Invocation, env *Env) int {
 			var res *filter.Result
 			res, err = flt.Run(fenv)
 			if err == nil {
-				fenv.SN = res.SN
+				if f.system {
+					fenv.SN = res.N
+				}
 				filterTrailer(out, res)
 				continue
 			}

@@ -27,7 +27,7 @@ type runner struct {
 func (f *Filter) Run(env *Env) (*Result, error) {
 	r := &runner{f: f, env: env, res: &Result{}, sn: env.SN}
 	err := r.list(f.cmds)
-	r.res.SN = r.sn
+	r.res.N = r.n
 	if err != nil && err != errFinish {
 		return r.res, err
 	}

@@ -96,9 +96,9 @@ type Result struct {
 	// Logfile is the last logfile named; Logwrites the lines written.
 	Logfile   string
 	Logwrites []string
-	// SN is $sn0..$sn9 at the end, for the user filters that follow a
-	// system filter.
-	SN [10]int
+	// N is $n0..$n9 at the end: after the system filter, the user
+	// filters' $sn0..$sn9.
+	N [10]int
 }
 
 // Vars are the filter's own variables, offered to Expand.

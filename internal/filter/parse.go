@@ -594,7 +594,8 @@ func (p *parser) verb(c *cond) error {
 		if err != nil {
 			return err
 		}
-		verbs := map[string]string{"contain": "contains", "match": "matches", "begin": "begins", "end": "ends"}
+		verbs := map[string]string{"contain": "contains", "match": "matches", "begin": "begins", "end": "ends",
+			"contains": "contains", "matches": "matches", "begins": "begins", "ends": "ends"}
 		low, ok := verbs[strings.ToLower(v.text)]
 		if v.quoted || !ok || v.text != strings.ToLower(v.text) && v.text != strings.ToUpper(v.text) {
 			return p.errf("unrecognized condition word \"%s\"", v.text)

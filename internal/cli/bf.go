@@ -171,7 +171,7 @@ func filterTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, 
 	if inv.Filter.Suffix != "" {
 		fmt.Fprintf(out, "Suffix    = %s\n", inv.Filter.Suffix)
 	}
-	env := &receive.Envelope{Sender: sender, Local: true, Trusted: true, User: u, Ident: u.Login}
+	env := &receive.Envelope{Sender: sender, Local: true, Trusted: true, User: u, Ident: u.Login, AuthID: u.Login, Protocol: "local"}
 	in := &receive.Intake{
 		Options: &opts, Envelope: env, ID: testMessageID(now), Now: now, Test: true,
 		Expand: func(text string, extra map[string]string) (string, error) {

@@ -454,6 +454,10 @@ func (r *runner) personal(alias []string) (bool, error) {
 		}
 	}
 	self := []string{lower(get("$local_part@$domain"))}
+	if full := lower(get("$local_part_prefix$local_part$local_part_suffix@$domain")); full != self[0] {
+		// With affixes both forms count as the user's address.
+		self = append(self, full)
+	}
 	for _, a := range alias {
 		self = append(self, lower(get(a)))
 	}
@@ -469,13 +473,19 @@ func (r *runner) personal(alias []string) (bool, error) {
 		return false, nil
 	}
 	for _, a := range splitAddresses(get("$h_from:")) {
-		la := lower(a)
-		for _, s := range append(self, "server@", "daemon@", "root@", "listserv@", "majordomo@", "-request@") {
-			if strings.Contains(la, s) {
+		// Exim compares these daemon names with case (MAILER-DAEMON@
+		// does not match "daemon@").
+		for _, s := range self {
+			if strings.Contains(lower(a), s) {
 				return false, nil
 			}
 		}
-		if strings.HasPrefix(la, "owner-") && strings.Contains(la[6:], "@") && !strings.HasPrefix(la[6:], "@") {
+		for _, s := range []string{"server@", "daemon@", "root@", "listserv@", "majordomo@", "-request@"} {
+			if strings.Contains(a, s) {
+				return false, nil
+			}
+		}
+		if strings.HasPrefix(a, "owner-") && strings.Contains(a[6:], "@") && !strings.HasPrefix(a[6:], "@") {
 			return false, nil
 		}
 	}

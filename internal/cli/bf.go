@@ -68,6 +68,8 @@ func runFilterTest(inv *Invocation, env *Env) int {
 		},
 		ErrorMessage:  vars["sender_address"] == "",
 		FirstDelivery: true,
+		Mailbox:       router.ParseMailbox,
+		Qualify:       vars["qualify_recipient"],
 		Test:          out,
 	}
 	for _, f := range files {

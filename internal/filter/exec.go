@@ -169,6 +169,16 @@ func (r *runner) delivery(c *command) error {
 			return err
 		}
 	}
+	if c.kind == cmdDeliver && r.env.Mailbox != nil {
+		a, err := r.env.Mailbox(s)
+		if err != nil {
+			return &Error{Msg: fmt.Sprintf("malformed address \"%s\" in filter file: %v", s, err)}
+		}
+		s = a
+	}
+	if c.kind == cmdDeliver && r.env.Qualify != "" && !strings.Contains(s, "@") {
+		s += "@" + r.env.Qualify
+	}
 	d.Text = s
 	verb := "Deliver"
 	switch c.kind {

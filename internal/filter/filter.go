@@ -119,6 +119,11 @@ type Env struct {
 	ManuallyThawed bool
 	// SN holds the system filter's $sn0..$sn9 on entry to a user filter.
 	SN [10]int
+	// Mailbox parses a deliver address (RFC 2822 mailbox), returning the
+	// bare address; nil takes the text as it is.
+	Mailbox func(string) (string, error)
+	// Qualify is the domain added to unqualified deliver addresses.
+	Qualify string
 	// Test receives Exim's filter-test lines when non-nil.
 	Test interface{ WriteString(string) (int, error) }
 }

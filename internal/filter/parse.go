@@ -138,7 +138,7 @@ func (p *parser) arg(cmd string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if it.eof {
+	if it.eof || it.text == "" {
 		return "", p.errf("\"%s\" requires an argument", cmd)
 	}
 	return it.text, nil
@@ -182,6 +182,9 @@ func (p *parser) command(it item) (*command, error) {
 		return nil, p.errf("unknown filtering command \"\"%s\"\"", word)
 	}
 	for word == "seen" || word == "unseen" || word == "noerror" {
+		if word != "noerror" && c.seen != 0 {
+			return nil, &Error{Msg: fmt.Sprintf("\"seen\" or \"unseen\" repeated near line %d", p.lex.line)}
+		}
 		switch word {
 		case "seen":
 			c.seen = 1

@@ -47,3 +47,7 @@ func containsAt(s string) bool {
 	}
 	return false
 }
+
+// ParseMailbox extracts the address from one RFC 2822 mailbox with
+// Exim's error texts, as the filter's deliver command needs it.
+func ParseMailbox(s string) (string, error) { return parseMailbox(s) }

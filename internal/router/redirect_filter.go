@@ -28,6 +28,7 @@ func (c *call) runFilter(data string) (*rdList, *Result) {
 			return expand.String(s, ctx)
 		},
 		ErrorMessage: isNullSender(c.v),
+		Mailbox:      parseMailbox,
 	})
 	if err != nil {
 		r := deferf("error in filter data: %s", err)

@@ -73,7 +73,7 @@ func runFilterTest(inv *Invocation, env *Env) int {
 		Test:          out,
 	}
 	for _, f := range files {
-		if !filter.IsEximFilter(f.data) {
+		if !f.system && !filter.IsEximFilter(f.data) {
 			fmt.Fprintf(out, "Testing forward file file \"%s\"\n\n", f.path)
 			items, err := router.ForwardItems(f.data, vars["qualify_recipient"])
 			if err != nil {

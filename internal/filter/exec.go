@@ -119,7 +119,8 @@ func (r *runner) command(c *command) error {
 			return &Error{Msg: fmt.Sprintf("unknown variable \"%s\" in \"add\" command", c.sub)}
 		}
 		r.printf("Add %d to %s\n", v, c.sub)
-		r.n[c.sub[1]-'0'] += v
+		// The variables are C ints: 32 bits, wrapping.
+		r.n[c.sub[1]-'0'] = int(int32(r.n[c.sub[1]-'0'] + v))
 	case cmdFinish:
 		if c.seen == 1 {
 			r.res.Significant = true
@@ -307,11 +308,16 @@ func parseNumber(s string) (int, bool) {
 			mult, t = 1024*1024, t[:n-1]
 		}
 	}
-	v, err := strconv.Atoi(t)
+	v, err := strconv.ParseInt(t, 10, 64)
 	if err != nil {
-		return 0, false
+		ne, ok := err.(*strconv.NumError)
+		if !ok || ne.Err != strconv.ErrRange {
+			return 0, false
+		}
+		// Out of range saturates, as strtol does.
 	}
-	return v * mult, true
+	// Exim keeps the result in a C int.
+	return int(int32(v * int64(mult))), true
 }
 
 // printable shows a string as Exim's testprint does: tabs and printing

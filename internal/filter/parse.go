@@ -230,7 +230,7 @@ func (p *parser) command(it item) (*command, error) {
 			return nil, err
 		}
 		if to.text != "to" || to.quoted {
-			return nil, p.errf("\"to\" expected after \"add\" argument")
+			return nil, p.errf("\"to\" expected in \"add\" command")
 		}
 		v, err := p.arg("add")
 		if err != nil {
@@ -243,13 +243,21 @@ func (p *parser) command(it item) (*command, error) {
 			return nil, p.errf("filtering command \"%s\" is disabled:", word)
 		}
 		c.args = []string{""}
-		if n, _ := p.lex.peek(); n.text == "text" && !n.quoted {
+		// The text is optional, and so is the word "text" before it.
+		n, err := p.lex.peek()
+		if err != nil {
+			return nil, err
+		}
+		if n.text == "text" && !n.quoted {
 			p.next()
-			a, err := p.arg("text")
+			a, err := p.next()
 			if err != nil {
 				return nil, err
 			}
-			c.args[0] = a
+			c.args[0] = a.text
+		} else if n.quoted {
+			p.next()
+			c.args[0] = n.text
 		}
 	case "headers":
 		c.kind = cmdHeaders
@@ -261,7 +269,7 @@ func (p *parser) command(it item) (*command, error) {
 			return nil, err
 		}
 		if s.quoted || (s.text != "add" && s.text != "remove" && s.text != "charset") {
-			return nil, p.errf("\"headers\" must be followed by \"add\", \"remove\", or \"charset\"")
+			return nil, p.errf("\"add\", \"remove\", or \"charset\" expected after \"headers\"")
 		}
 		a, err := p.arg("headers " + s.text)
 		if err != nil {

@@ -191,10 +191,13 @@ func (r *runner) delivery(c *command) error {
 	case cmdPipe:
 		d.Kind, verb = Pipe, "Pipe"
 	default:
-		if c.errorsTo != "" {
+		if c.errorsToSet {
 			e, err := r.expand(c.errorsTo, c.word)
 			if err != nil {
 				return err
+			}
+			if e == "" {
+				return &Error{Msg: "malformed address \"\" in filter file: empty address"}
 			}
 			lp, _ := r.expand("$local_part@$domain", "")
 			if !strings.EqualFold(e, lp) {

@@ -90,9 +90,8 @@ func (l *lexer) quoted() (string, error) {
 			l.pos++
 			return b.String(), nil
 		case '\n':
-			l.line++
-			b.WriteByte(c)
-			l.pos++
+			// A quoted string ends on its line unless continued.
+			return "", &Error{Msg: "quote missing at end of string", Line: startLine, NoNear: true}
 		case '\\':
 			l.pos++
 			if l.pos >= len(l.src) {

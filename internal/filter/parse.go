@@ -42,8 +42,9 @@ type command struct {
 	// headers: "add", "remove" or "charset"; add: the variable name.
 	sub string
 	// errorsTo is deliver's errors_to.
-	errorsTo string
-	mail     *mailArgs
+	errorsTo    string
+	errorsToSet bool
+	mail        *mailArgs
 	// if: the conditions and their command lists; elseCmds for else.
 	conds    []*cond
 	branches [][]*command
@@ -307,11 +308,11 @@ func (p *parser) commandTail(c *command, word string) error {
 	switch {
 	case word == "deliver" && n.text == "errors_to":
 		p.next()
-		a, err := p.arg("errors_to")
+		a, err := p.next()
 		if err != nil {
 			return err
 		}
-		c.errorsTo = a
+		c.errorsTo, c.errorsToSet = a.text, true
 	case (word == "save" || word == "logfile") && isDigits(n.text):
 		p.next()
 		c.args = append(c.args, n.text)
@@ -540,24 +541,22 @@ func (p *parser) simpleCond() (*cond, error) {
 					return c, nil
 				}
 				p.next()
-				a, err := p.arg("alias")
+				a, err := p.next()
 				if err != nil {
 					return nil, err
 				}
-				c.alias = append(c.alias, a)
+				c.alias = append(c.alias, a.text)
 			}
 		case "foranyaddress":
-			s, err := p.arg("foranyaddress")
+			s, err := p.next()
 			if err != nil {
 				return nil, err
 			}
-			open, err := p.next()
-			if err != nil {
-				return nil, err
-			}
-			if open.quoted || open.text != "(" {
+			// Exim looks at the next character without taking a word.
+			if p.lex.pos >= len(p.lex.src) || p.lex.src[p.lex.pos] != '(' {
 				return nil, p.errf("\"(\" expected after \"foranyaddress\"")
 			}
+			p.next()
 			c, end, err := p.orCond()
 			if err != nil {
 				return nil, err
@@ -565,7 +564,7 @@ func (p *parser) simpleCond() (*cond, error) {
 			if end.quoted || end.text != ")" {
 				return nil, p.errf("missing \")\" at end of condition")
 			}
-			return &cond{kind: condForAny, a: s, l: c}, nil
+			return &cond{kind: condForAny, a: s.text, l: c}, nil
 		}
 	}
 	c := &cond{kind: condCompare, a: it.text}

@@ -98,7 +98,7 @@ func (r *runner) command(c *command) error {
 		}
 		s += "\n"
 		r.res.Logwrites = append(r.res.Logwrites, s)
-		r.printf("Logwrite \"%s\"\n", strings.ReplaceAll(s, "\n", "\\n"))
+		r.printf("Logwrite \"%s\"\n", printable(s))
 	case cmdLogfile:
 		s, err := r.expand(c.args[0], c.word)
 		if err != nil {
@@ -252,6 +252,9 @@ func (r *runner) mail(c *command) error {
 		if err != nil {
 			return err
 		}
+		if headerField(k) && badContinuation(e) {
+			return &Error{Msg: fmt.Sprintf("\\n not followed by space in \"%s\" in %s command", printable(e), c.word)}
+		}
 		m.Fields[k] = e
 	}
 	if c.seen == 1 {
@@ -273,7 +276,7 @@ func (r *runner) mail(c *command) error {
 	if m.Vacation {
 		to += " (vacation)"
 	}
-	r.printf("%s\n", to)
+	r.printf("%s\n", printable(to))
 	for _, f := range mailFields[1:] {
 		v, ok := m.Fields[f]
 		if !ok {
@@ -282,12 +285,32 @@ func (r *runner) mail(c *command) error {
 		if f == "file" && m.ExpandFile {
 			v += " (expanded)"
 		}
-		r.printf("%7s: %s\n", f, v)
+		r.printf("%7s: %s\n", f, printable(v))
 	}
 	if m.Return {
 		r.printf("Return original message\n")
 	}
 	return nil
+}
+
+// headerField reports whether a mail option becomes a header line.
+func headerField(k string) bool {
+	switch k {
+	case "to", "cc", "bcc", "from", "reply_to", "subject":
+		return true
+	}
+	return false
+}
+
+// badContinuation reports a newline not followed by white space, which
+// would end the header line.
+func badContinuation(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' && (i+1 >= len(s) || s[i+1] != ' ' && s[i+1] != '\t') {
+			return true
+		}
+	}
+	return false
 }
 
 // octalPrefix is the value of the leading octal digits of s.

@@ -218,6 +218,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bpc":  runCountQueue,
 	"-q":    runQueue,
 	"-M":    runDeliverMessages,
+	"-bf":   runFilterTest,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

@@ -106,6 +106,9 @@ func newVar(name string) (node, error) {
 	if get, ok := itemVars[name]; ok {
 		return variable{name: name, get: get}, nil
 	}
+	if isFilterVar(name) {
+		return filterVar(name), nil
+	}
 	if hint, ok := lookupVariable(name); !ok {
 		return nil, errorf("unknown variable name \"%s\"%s", name, hint)
 	}
@@ -128,6 +131,28 @@ func (v variable) value(st *state) (string, bool) {
 		return st.ctx.Vars.Var(v.name)
 	}
 	return "", false
+}
+
+// filterVar is $n0..$n9 or $sn0..$sn9: known only while a filter runs,
+// when the Context's Vars supply them; elsewhere Exim reports them as
+// unknown. Filter document, section "Filter variables".
+type filterVar string
+
+func isFilterVar(name string) bool {
+	if len(name) == 3 && name[0] == 's' {
+		name = name[1:]
+	}
+	return len(name) == 2 && name[0] == 'n' && isDigit(name[1])
+}
+
+func (v filterVar) eval(st *state, b *[]byte) error {
+	if st.ctx.Vars != nil {
+		if s, ok := st.ctx.Vars.Var(string(v)); ok {
+			*b = append(*b, s...)
+			return nil
+		}
+	}
+	return errorf("unknown variable name \"%s\"", string(v))
 }
 
 // builtinVars are the variables whose value the expansion engine itself

@@ -129,7 +129,8 @@ type Context struct {
 	// conditions need (cond_hooks.go).
 	Conds CondHooks
 	// Numeric holds the starting values of $0, $1, ... (as a rewrite
-	// rule's pattern match sets them); nil means they start empty.
+	// rule's pattern match or a filter's "matches" condition sets them);
+	// nil means they start empty.
 	Numeric []string
 }
 

@@ -30,6 +30,9 @@ type Env struct {
 	// Interfaces are the local host's IP addresses: a host list entry
 	// with one of them is "the local host" (the self option).
 	Interfaces []netip.Addr
+	// Message is the message being routed, for $h_ and $message_headers
+	// in expansions and filter files; nil in address tests.
+	Message expand.Message
 	// Sender is the envelope sender ($sender_address, the senders option).
 	Sender string
 	// QualifyRecipient qualifies unqualified redirection items.

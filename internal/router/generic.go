@@ -85,7 +85,7 @@ func (c *call) debugf(format string, args ...any) { c.s.debugf(format, args...) 
 
 func (c *call) exp() *expand.Context {
 	env := c.s.env
-	ctx := &expand.Context{Vars: c.v, Debug: env.Debug, Now: env.Now}
+	ctx := &expand.Context{Vars: c.v, Message: env.Message, Debug: env.Debug, Now: env.Now}
 	if env.Lookups != nil {
 		ctx.Lookups = env.Lookups
 	}

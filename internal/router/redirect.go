@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/filter"
 )
 
 type redirectDriver struct{}
@@ -52,35 +53,13 @@ func (redirectDriver) route(c *call) Result {
 		data = string(b)
 	}
 	c.debugf("expanded: '%s'", data)
-	if isFilter(data) {
-		if !o.Bool("allow_filter") {
-			return deferf("error in filter data: filtering not enabled")
-		}
-		return deferf("error in filter data: filter files are not yet supported by exigo")
-	}
-	c.debugf("file is not a filter file")
-	c.debugf("parse_forward_list: %s", data)
-	p := &rdParser{skipErrors: o.Bool("skip_syntax_errors")}
-	p.include = func(path string) (string, error) {
-		if o.Bool("forbid_include") {
-			return "", errors.New("included files not permitted")
-		}
-		b, err := readLimited(path)
-		if err != nil {
-			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
-		}
-		return string(b), nil
-	}
-	l, err := p.parse(data)
-	if err != nil {
-		return deferf("error in redirect data: %s", err)
-	}
-	for _, e := range l.syntaxErrors {
-		c.debugf("skipped syntax error: %s", e)
-	}
-	children, res := c.children(l)
+	l, res := c.redirectList(data)
 	if res != nil {
 		return *res
+	}
+	children, cres := c.children(l)
+	if cres != nil {
+		return *cres
 	}
 	switch l.special {
 	case ":fail:", ":defer:":
@@ -179,7 +158,7 @@ func sameAsAncestor(a *Address, addr string) bool {
 // isFilter reports whether redirection data is an Exim or Sieve filter.
 func isFilter(data string) bool {
 	t := strings.TrimLeft(data, " \t\r\n")
-	return hasPrefixFold(t, "#exim filter") || hasPrefixFold(t, "#sieve filter")
+	return filter.IsEximFilter(t) || hasPrefixFold(t, "#sieve filter")
 }
 
 func readLimited(path string) ([]byte, error) {
@@ -209,4 +188,39 @@ func errText(err error) string {
 		s = strings.ToUpper(s[:1]) + s[1:]
 	}
 	return s
+}
+
+// redirectList parses the redirection data: an Exim filter (with
+// allow_filter) or a list of addresses, files and pipes.
+func (c *call) redirectList(data string) (*rdList, *Result) {
+	o := c.r.opts
+	if isFilter(data) {
+		if !o.Bool("allow_filter") {
+			r := deferf("error in filter data: filtering not enabled")
+			return nil, &r
+		}
+		return c.runFilter(data)
+	}
+	c.debugf("file is not a filter file")
+	c.debugf("parse_forward_list: %s", data)
+	p := &rdParser{skipErrors: o.Bool("skip_syntax_errors")}
+	p.include = func(path string) (string, error) {
+		if o.Bool("forbid_include") {
+			return "", errors.New("included files not permitted")
+		}
+		b, err := readLimited(path)
+		if err != nil {
+			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
+		}
+		return string(b), nil
+	}
+	l, err := p.parse(data)
+	if err != nil {
+		r := deferf("error in redirect data: %s", err)
+		return nil, &r
+	}
+	for _, e := range l.syntaxErrors {
+		c.debugf("skipped syntax error: %s", e)
+	}
+	return l, nil
 }

@@ -1,0 +1,78 @@
+package router
+
+import (
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/filter"
+)
+
+// runFilter runs an Exim filter file for the redirect router (option
+// allow_filter) and turns its deliver, save and pipe commands into
+// redirection items. When the filter sets up no significant delivery the
+// address is passed on as after an unseen router, or declined when
+// nothing was generated. Spec: chapter "The redirect router", section
+// "Redirection data"; filter document, chapter "Exim filter files".
+func (c *call) runFilter(data string) (*rdList, *Result) {
+	if !filter.IsEximFilter(data) {
+		return nil, &Result{Status: Defer, Message: "error in filter data: Sieve filters are not supported by exigo"}
+	}
+	f, err := filter.Parse(data, false)
+	if err != nil {
+		r := deferf("error in filter data: %s", err)
+		return nil, &r
+	}
+	res, err := f.Run(&filter.Env{
+		Expand: func(s string, v filter.Vars) (string, error) {
+			ctx := c.exp()
+			ctx.Vars = filterVars{c.v, v.Extra}
+			ctx.Numeric = v.Numeric
+			return expand.String(s, ctx)
+		},
+		ErrorMessage: isNullSender(c.v),
+		Mailbox:      parseMailbox,
+	})
+	if err != nil {
+		r := deferf("error in filter data: %s", err)
+		return nil, &r
+	}
+	l := &rdList{}
+	for _, d := range res.Deliveries {
+		it := rdItem{text: d.Text, kind: rdAddress}
+		switch d.Kind {
+		case filter.File:
+			it.kind = rdFile
+			if len(d.Text) > 0 && d.Text[len(d.Text)-1] == '/' {
+				it.kind = rdDirectory
+			}
+		case filter.Pipe:
+			it.kind, it.text = rdPipe, "|"+d.Text
+		}
+		l.items = append(l.items, it)
+	}
+	if !res.Significant {
+		if len(l.items) == 0 {
+			return nil, &Result{Status: Decline}
+		}
+		c.unseen = true
+	}
+	return l, nil
+}
+
+// isNullSender reports whether $sender_address is empty (a bounce).
+func isNullSender(v expand.Vars) bool {
+	s, ok := v.Var("sender_address")
+	return ok && s == ""
+}
+
+// filterVars puts the filter's own variables over the router's.
+type filterVars struct {
+	base  expand.Vars
+	extra map[string]string
+}
+
+// Var implements expand.Vars.
+func (v filterVars) Var(name string) (string, bool) {
+	if s, ok := v.extra[name]; ok {
+		return s, true
+	}
+	return v.base.Var(name)
+}

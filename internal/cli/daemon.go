@@ -141,20 +141,24 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 	if iv := inv.Queue.Interval; iv > 0 {
 		// -q<time>: a queue run every interval (spec chapter "The Exim
 		// command line", -q<time> with -bd).
+		// The first run starts as soon as the daemon is listening (as
+		// Exim 4.96 does), the next ones every interval.
 		go func() {
 			tk := time.NewTicker(iv)
 			defer tk.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tk.C:
-					mu.Lock()
-					dl := r.dl
-					mu.Unlock()
-					if dl != nil {
-						dl.QueueRun(ctx, runOptions(inv.Queue))
+			for first := true; ; first = false {
+				if !first {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tk.C:
 					}
+				}
+				mu.Lock()
+				dl := r.dl
+				mu.Unlock()
+				if dl != nil {
+					dl.QueueRun(ctx, runOptions(inv.Queue))
 				}
 			}
 		}()

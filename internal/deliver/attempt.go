@@ -50,6 +50,8 @@ type item struct {
 	timedOut bool
 	// shown is the address as the log shows it.
 	discard bool
+	// dt is the time the transport run took (DT=).
+	dt time.Duration
 }
 
 // attempt is one delivery attempt of one locked message.
@@ -170,7 +172,7 @@ func (m *attempt) run() (Outcome, error) {
 			it.state, it.msg, it.errno = deferred, res.Message, -1
 			m.items = append(m.items, it)
 			m.deferLog = append([]*item{it}, m.deferLog...)
-			m.logf("== %s R=%s defer (-1): %s", it.addr.Address, res.Router, res.Message)
+			m.logf("== %s R=%s defer (-1)%s: %s", it.addr.Address, res.Router, m.deliverTime(it), res.Message)
 			continue
 		}
 		it.transport, it.hosts = res.Transport, res.Hosts
@@ -198,7 +200,11 @@ func (m *attempt) run() (Outcome, error) {
 	}
 	m.deliverLocal(local)
 	m.deliverRemote(remote)
-	m.retryProcessing()
+	if !m.d.DontDeliver {
+		// -N: no retry processing; deferred addresses stay (observed
+		// with Exim 4.96).
+		m.retryProcessing()
+	}
 	return m.finish()
 }
 
@@ -322,14 +328,33 @@ func (m *attempt) runBatch(b *batch) {
 // runTransport calls the transport and copies its results into the
 // items.
 func (m *attempt) runTransport(b *batch) {
-	del := m.delivery(b)
-	rs := b.t.Deliver(m.ctx, del)
+	start := time.Now()
+	var rs []transport.Result
+	if m.d.DontDeliver {
+		// -N: everything routed to a transport counts as delivered.
+		// Remote ones show the first host and a confirmation (observed
+		// with Exim 4.96).
+		r := transport.Result{Status: transport.OK}
+		if !b.t.Local() {
+			r.Confirmation = "delivery bypassed by -N option"
+			if hs := b.items[0].hosts; len(hs) > 0 {
+				r.Host, r.HostAddr = hs[0].Name, hs[0].Addr
+			}
+		}
+		for range b.items {
+			rs = append(rs, r)
+		}
+	} else {
+		rs = b.t.Deliver(m.ctx, m.delivery(b))
+	}
+	dt := time.Since(start)
 	for i, it := range b.items {
 		if i >= len(rs) {
 			it.state, it.msg, it.errno = deferred, "transport returned no result", -1
 			continue
 		}
 		r := rs[i]
+		it.dt = dt
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
 		it.msg, it.errno = r.Message, r.Errno
 		switch r.Status {
@@ -419,14 +444,17 @@ func (m *attempt) hostField(it *item) string {
 
 func (m *attempt) logDelivery(it *item) {
 	flag := "=>"
-	if it.more {
+	switch {
+	case m.d.DontDeliver:
+		flag = "*>"
+	case it.more:
 		flag = "->"
 	}
 	line := fmt.Sprintf("%s %s R=%s T=%s%s", flag, m.lineAddress(it, true), it.router, it.transport, m.hostField(it))
 	if it.confirm != "" && m.d.Config != nil {
 		line += " C=" + quoteLog(it.confirm)
 	}
-	m.logf("%s", line)
+	m.logf("%s%s", line, m.deliveryTimes(it))
 }
 
 func (m *attempt) logFail(it *item) {
@@ -438,9 +466,9 @@ func (m *attempt) logFail(it *item) {
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
 		}
-		m.logf("** %s%s: %s", m.lineAddress(it, true), r, it.msg)
+		m.logf("** %s%s: %s%s", m.lineAddress(it, true), r, it.msg, m.deliverTime(it))
 	default:
-		m.logf("** %s R=%s T=%s%s: %s", m.lineAddress(it, true), it.router, it.transport, m.hostField(it), it.msg)
+		m.logf("** %s R=%s T=%s%s: %s%s", m.lineAddress(it, true), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
 	}
 }
 
@@ -449,7 +477,7 @@ func (m *attempt) logDefer(it *item) {
 	if it.transport != "" {
 		t = " T=" + it.transport
 	}
-	m.logf("== %s R=%s%s defer (%d)%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), it.msg)
+	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 }
 
 // quoteLog quotes a string for a log field as Exim's string_printing

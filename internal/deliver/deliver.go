@@ -49,6 +49,9 @@ type Deliverer struct {
 	EximUser queue.Arrival
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DontDeliver is -N: addresses are routed, but transports are not
+	// run; deliveries are logged with "*>".
+	DontDeliver bool
 
 	transports map[string]transport.Transport
 	retry      *retry.Rules

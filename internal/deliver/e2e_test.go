@@ -80,6 +80,7 @@ type e2eCase struct {
 	name  string
 	rcpts []string
 	retry bool       // retry rules instead of none
+	main  string     // more main options
 	steps [][]string // later commands; $ID1.. are message ids in log order
 }
 
@@ -111,8 +112,17 @@ var e2eCases = []e2eCase{
 	{name: "frozen_bounce_q", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-q"}}},
 	{name: "frozen_bounce_M", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-M", "$ID2"}}},
 	{name: "frozen_bounce_qff", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-qff"}}},
+	{name: "times", rcpts: timesRcpts, main: timesSel},
+	{name: "times_millisec", rcpts: timesRcpts, main: timesSel + " +millisec"},
+	{name: "times_N", rcpts: timesRcpts, main: timesSel, steps: [][]string{{"-odi", "-N"}}},
+	{name: "times_q", rcpts: timesRcpts, main: timesSel, steps: [][]string{{"-odq"}, {"-q"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
+
+// timesSel and timesRcpts make the QT= and DT= cases.
+const timesSel = "log_selector = +deliver_time +queue_time +queue_time_overall"
+
+var timesRcpts = []string{"alice@test.example", "later@test.example", "nobody@test.example", "ok1@remote.example", "ok2@remote.example", "rej@remote.example", "def@remote.example"}
 
 func TestEndToEnd(t *testing.T) {
 	exim := oracletest.Exim(t)
@@ -173,13 +183,13 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	} else {
 		conf = strings.Replace(conf, "RETRY_RULES", "", 1)
 	}
-	conf = strings.Replace(conf, "RETRY_MAIN", "", 1)
+	conf = strings.Replace(conf, "RETRY_MAIN", c.main, 1)
 	cf := filepath.Join(dir, "conf")
 	os.WriteFile(cf, []byte(conf), 0o644)
 	submit := []string{"-C", cf, "-odi"}
 	steps := c.steps
-	if len(steps) > 0 && steps[0][0] == "-odq" {
-		submit = []string{"-C", cf, "-odq"}
+	if len(steps) > 0 && (strings.HasPrefix(steps[0][0], "-od") || steps[0][0] == "-N") {
+		submit = append([]string{"-C", cf}, steps[0]...)
 		steps = steps[1:]
 	}
 	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n\nline one\nline two\n"
@@ -220,7 +230,8 @@ var masks = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `), "TIME "},
+	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? `), "TIME "},
+	{regexp.MustCompile(`\b(QT|DT)=(\d+\.\d{3}s|[0-9wdhms]+)`), "$1=T"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
 	{regexp.MustCompile(`/tmp/exigo-e2e-\d+`), "DIR"},
 	{regexp.MustCompile(`(?m)^From (\S+) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$`), "From $1 DATE"},

@@ -81,7 +81,7 @@ func (m *attempt) frozen() (Outcome, bool) {
 	}
 	if tf := timeOpt(cfg, "timeout_frozen_after"); tf > 0 && m.now.Sub(h.Received) > tf && h.Sender == "" {
 		m.logf("cancelled by timeout_frozen_after")
-		m.logf("Completed")
+		m.logf("%s", m.completedLine())
 		m.writeLogs()
 		m.d.Spool.Remove(m.lock)
 		return Completed, false
@@ -178,7 +178,7 @@ func (m *attempt) finish() (Outcome, error) {
 		}
 		return Deferred, nil
 	}
-	m.logf("Completed")
+	m.logf("%s", m.completedLine())
 	m.writeLogs()
 	if err := m.d.Spool.Remove(m.lock); err != nil {
 		return Completed, fmt.Errorf("deliver: %w", err)

@@ -195,8 +195,10 @@ func (m *attempt) retryProcessing() {
 			timedOut = append(timedOut, it)
 		}
 	}
-	if len(timedOut) > 0 {
-		m.failChain = append(timedOut, m.failChain...)
+	// Each is put in front of the failed chain in turn, so the bounce
+	// lists the last logged first (observed with Exim 4.96).
+	for _, it := range timedOut {
+		m.failChain = append([]*item{it}, m.failChain...)
 	}
 }
 

@@ -70,6 +70,8 @@ type attempt struct {
 	logs      []string
 	failChain []*item
 	deferLog  []*item
+	// warning sends a delay warning that is due (nil: none).
+	warning func()
 }
 
 func (m *attempt) logf(format string, args ...any) {
@@ -124,7 +126,10 @@ func (m *attempt) run() (Outcome, error) {
 			top = tops[a.Parent]
 			tops[a] = top
 		}
-		if !m.opts.Force && m.addressRetryWait(a) {
+		// A new message's first delivery, outside a queue run, ignores
+		// routing retry times (observed with Exim 4.96).
+		firstTry := m.h.DeliverFirsttime && !m.opts.QueueRun
+		if !m.opts.Force && !firstTry && m.addressRetryWait(a) {
 			it := &item{addr: a, top: top, state: deferred, errno: -52, msg: "retry time not reached"}
 			m.items = append(m.items, it)
 			m.logf("== %s routing defer (-52): retry time not reached", a.Address)

@@ -79,9 +79,11 @@ RETRY_RULES
 type e2eCase struct {
 	name  string
 	rcpts []string
-	retry bool       // retry rules instead of none
-	main  string     // more main options
-	steps [][]string // later commands; $ID1.. are message ids in log order
+	retry bool              // retry rules instead of none
+	main  string            // more main options
+	files map[string]string // files written in DIR first
+	head  string            // more header lines of the message
+	steps [][]string        // later commands; $ID1.. are message ids in log order
 }
 
 var e2eCases = []e2eCase{
@@ -116,6 +118,16 @@ var e2eCases = []e2eCase{
 	{name: "times_millisec", rcpts: timesRcpts, main: timesSel + " +millisec"},
 	{name: "times_N", rcpts: timesRcpts, main: timesSel, steps: [][]string{{"-odi", "-N"}}},
 	{name: "times_q", rcpts: timesRcpts, main: timesSel, steps: [][]string{{"-odq"}, {"-q"}}},
+	{name: "warn_default", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_one", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1m:5m", steps: [][]string{{"@age", "400"}, {"-qf"}}},
+	{name: "warn_hours", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 2h:3h", steps: [][]string{{"@age", "30000"}, {"-qf"}}},
+	{name: "warn_not_due", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1h", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_repeat", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1m\nqueue_run_in_order", steps: [][]string{{"@age", "150"}, {"-qf"}, {"-qf"}, {"@age", "60"}, {"-qf"}}},
+	{name: "warn_off", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 0s", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_bulk", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1m", head: "Precedence: bulk\n", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_condition", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m\ndelay_warning_condition = ${if eq{$domain}{remote.example}{no}{yes}}", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_condition_domain", rcpts: []string{"def@remote.example", "def2@remote.example"}, retry: true, main: "delay_warning = 1m\ndelay_warning_condition = ${if eq{$domain}{remote.example}{no}{yes}}", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_file", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m\nwarn_message_file = DIR/warnfile", files: map[string]string{"warnfile": warnFile}, steps: [][]string{{"@age", "150"}, {"-qf"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
 
@@ -123,6 +135,11 @@ var e2eCases = []e2eCase{
 const timesSel = "log_selector = +deliver_time +queue_time +queue_time_overall"
 
 var timesRcpts = []string{"alice@test.example", "later@test.example", "nobody@test.example", "ok1@remote.example", "ok2@remote.example", "rej@remote.example", "def@remote.example"}
+
+// warnRcpts and warnFile make the delay warning cases.
+var warnRcpts = []string{"def@remote.example", "def2@remote.example", "later@test.example", "alice@test.example"}
+
+const warnFile = "Subject: WARN about $message_exim_id after $warn_message_delay to $warn_message_recipients\nX-Extra: yes\n****\nHello $warn_message_recipients.\nDelay $warn_message_delay.\n****\nBye.\n"
 
 func TestEndToEnd(t *testing.T) {
 	exim := oracletest.Exim(t)
@@ -176,14 +193,17 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		os.Mkdir(filepath.Join(dir, d), 0o750)
 		os.Chown(filepath.Join(dir, d), uid, gid)
 	}
-	conf := strings.ReplaceAll(e2eConf, "DIR", dir)
+	conf := strings.Replace(e2eConf, "RETRY_MAIN", c.main, 1)
+	conf = strings.ReplaceAll(conf, "DIR", dir)
 	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
 	if c.retry {
 		conf = strings.Replace(conf, "RETRY_RULES", "* * F,1h,10m", 1)
 	} else {
 		conf = strings.Replace(conf, "RETRY_RULES", "", 1)
 	}
-	conf = strings.Replace(conf, "RETRY_MAIN", c.main, 1)
+	for name, text := range c.files {
+		os.WriteFile(filepath.Join(dir, name), []byte(strings.ReplaceAll(text, "DIR", dir)), 0o644)
+	}
 	cf := filepath.Join(dir, "conf")
 	os.WriteFile(cf, []byte(conf), 0o644)
 	submit := []string{"-C", cf, "-odi"}
@@ -192,10 +212,16 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		submit = append([]string{"-C", cf}, steps[0]...)
 		steps = steps[1:]
 	}
-	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n\nline one\nline two\n"
+	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\nline one\nline two\n"
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
 	for _, s := range steps {
 		ids := logIDs(dir)
+		if s[0] == "@age" {
+			// Make the first message older: its -H file's arrival time.
+			n, _ := strconv.Atoi(s[1])
+			ageMessage(t, filepath.Join(dir, "spool/input", ids[0]+"-H"), n)
+			continue
+		}
 		args := []string{"-C", cf}
 		for _, a := range s {
 			if strings.HasPrefix(a, "$ID") {
@@ -209,6 +235,22 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		oracletest.Run(t, bin, "", args...)
 	}
 	return observe(dir)
+}
+
+// ageMessage moves the arrival time (line 4) of a -H file back by secs.
+func ageMessage(t *testing.T, path string, secs int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(data), "\n", 5)
+	f := strings.Fields(lines[3])
+	n, _ := strconv.Atoi(f[0])
+	f[0] = strconv.Itoa(n - secs)
+	lines[3] = strings.Join(f, " ")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o640); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var idRE = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)

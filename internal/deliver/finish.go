@@ -152,6 +152,9 @@ func (m *attempt) finish() (Outcome, error) {
 		h.Frozen = m.now
 		remaining = true
 	}
+	if remaining && !freeze {
+		m.delayWarning()
+	}
 	if remaining {
 		var tree []string
 		for a := range m.done {
@@ -171,6 +174,9 @@ func (m *attempt) finish() (Outcome, error) {
 		if err := m.sendBounce(); err != nil {
 			m.d.Log.Write(fmt.Sprintf("%s Error in sending bounce: %v", h.ID, err), mainlog.Main, mainlog.Panic)
 		}
+	}
+	if m.warning != nil {
+		m.warning()
 	}
 	if remaining {
 		if freeze {

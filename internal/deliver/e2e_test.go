@@ -49,6 +49,13 @@ mbox:
   domains = +local_domains
   local_parts = carol
   transport = mbox_t
+errto:
+  driver = manualroute
+  domains = errto.example
+  route_list = * 127.0.0.1
+  self = send
+  errors_to = bob@test.example
+  transport = remote_smtp
 relay:
   driver = manualroute
   domains = remote.example
@@ -83,6 +90,7 @@ type e2eCase struct {
 	main  string            // more main options
 	files map[string]string // files written in DIR first
 	head  string            // more header lines of the message
+	body  string            // the body, when not the default two lines
 	steps [][]string        // later commands; $ID1.. are message ids in log order
 }
 
@@ -128,6 +136,12 @@ var e2eCases = []e2eCase{
 	{name: "warn_condition", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m\ndelay_warning_condition = ${if eq{$domain}{remote.example}{no}{yes}}", steps: [][]string{{"@age", "150"}, {"-qf"}}},
 	{name: "warn_condition_domain", rcpts: []string{"def@remote.example", "def2@remote.example"}, retry: true, main: "delay_warning = 1m\ndelay_warning_condition = ${if eq{$domain}{remote.example}{no}{yes}}", steps: [][]string{{"@age", "150"}, {"-qf"}}},
 	{name: "warn_file", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m\nwarn_message_file = DIR/warnfile", files: map[string]string{"warnfile": warnFile}, steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "bounce_file", rcpts: []string{"nobody@test.example", "rej@remote.example"}, main: "bounce_message_file = DIR/bouncefile", files: map[string]string{"bouncefile": bounceFile}},
+	{name: "bounce_text", rcpts: []string{"nobody@test.example"}, main: "bounce_message_text = Hello from the postmaster."},
+	{name: "bounce_errors_to", rcpts: []string{"rej@errto.example", "nobody@test.example", "rej2@errto.example", "rej@remote.example"}, main: "remote_max_parallel = 1"},
+	{name: "bounce_size_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body, twenty-seven\n", 300)},
+	{name: "bounce_size_small", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body\n", 100)},
+	{name: "bounce_size_large_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 20K", body: strings.Repeat("a line of the body, twenty-seven\n", 1000)},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
 
@@ -140,6 +154,8 @@ var timesRcpts = []string{"alice@test.example", "later@test.example", "nobody@te
 var warnRcpts = []string{"def@remote.example", "def2@remote.example", "later@test.example", "alice@test.example"}
 
 const warnFile = "Subject: WARN about $message_exim_id after $warn_message_delay to $warn_message_recipients\nX-Extra: yes\n****\nHello $warn_message_recipients.\nDelay $warn_message_delay.\n****\nBye.\n"
+
+const bounceFile = "Subject: BOUNCE for $bounce_recipient limit $bounce_return_size_limit\nX-B: 1\n****\nIntro for $bounce_recipient.\n****\nPipe text follows:\n****\nCOPY of message:\n****\nTRUNC $message_size limit $bounce_return_size_limit\n****\n"
 
 func TestEndToEnd(t *testing.T) {
 	exim := oracletest.Exim(t)
@@ -212,7 +228,11 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		submit = append([]string{"-C", cf}, steps[0]...)
 		steps = steps[1:]
 	}
-	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\nline one\nline two\n"
+	body := "line one\nline two\n"
+	if c.body != "" {
+		body = c.body
+	}
+	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\n" + body
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
 	for _, s := range steps {
 		ids := logIDs(dir)
@@ -275,6 +295,7 @@ var masks = []struct {
 	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? `), "TIME "},
 	{regexp.MustCompile(`\b(QT|DT)=(\d+\.\d{3}s|[0-9wdhms]+)`), "$1=T"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
+	{regexp.MustCompile(`<E[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}@`), "<EID@"},
 	{regexp.MustCompile(`/tmp/exigo-e2e-\d+`), "DIR"},
 	{regexp.MustCompile(`(?m)^From (\S+) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$`), "From $1 DATE"},
 	{regexp.MustCompile(`S=\d+`), "S=N"},

@@ -217,6 +217,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bpc":  runCountQueue,
 	"-q":    runQueue,
 	"-M":    runDeliverMessages,
+	"-Mg":   runGiveUp,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

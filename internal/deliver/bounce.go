@@ -40,7 +40,7 @@ func bounceEntry(it *item) (text, diag string) {
 	if sm := smtpSplit.FindStringSubmatch(msg); sm != nil && !hostErr {
 		b.WriteString("    " + sm[1] + "\n    " + sm[2] + "\n")
 		diag = sm[2]
-	} else {
+	} else if msg != "" {
 		for _, l := range strings.Split(msg, "\n") {
 			b.WriteString("    " + l + "\n")
 		}

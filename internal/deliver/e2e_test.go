@@ -142,6 +142,10 @@ var e2eCases = []e2eCase{
 	{name: "bounce_size_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body, twenty-seven\n", 300)},
 	{name: "bounce_size_small", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body\n", 100)},
 	{name: "bounce_size_large_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 20K", body: strings.Repeat("a line of the body, twenty-seven\n", 1000)},
+	{name: "Mg", rcpts: []string{"def@remote.example", "alice@test.example", "def2@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}}},
+	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}}},
+	{name: "Mg_bounce", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-Mg", "$ID2"}}},
+	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"-q"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
 

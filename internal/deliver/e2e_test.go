@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/oracletest"
 	"github.com/exigo-mta/exigo/internal/transport/smtptest"
@@ -142,10 +143,10 @@ var e2eCases = []e2eCase{
 	{name: "bounce_size_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body, twenty-seven\n", 300)},
 	{name: "bounce_size_small", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body\n", 100)},
 	{name: "bounce_size_large_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 20K", body: strings.Repeat("a line of the body, twenty-seven\n", 1000)},
-	{name: "Mg", rcpts: []string{"def@remote.example", "alice@test.example", "def2@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}}},
-	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}}},
+	{name: "Mg", rcpts: []string{"def@remote.example", "alice@test.example", "def2@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}}},
+	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}, {"@wait"}}},
 	{name: "Mg_bounce", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-Mg", "$ID2"}}},
-	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"-q"}}},
+	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}, {"-q"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
 
@@ -240,6 +241,11 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
 	for _, s := range steps {
 		ids := logIDs(dir)
+		if s[0] == "@wait" {
+			// Exim delivers the bounce of -Mg in a background process.
+			time.Sleep(700 * time.Millisecond)
+			continue
+		}
 		if s[0] == "@age" {
 			// Make the first message older: its -H file's arrival time.
 			n, _ := strconv.Atoi(s[1])

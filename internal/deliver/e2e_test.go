@@ -147,6 +147,9 @@ var e2eCases = []e2eCase{
 	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}, {"@wait"}}},
 	{name: "Mg_bounce", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-Mg", "$ID2"}}},
 	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}, {"-q"}}},
+	{name: "timeout_frozen", rcpts: []string{"alice@test.example", "def@remote.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
+	{name: "timeout_frozen_young", rcpts: []string{"alice@test.example"}, main: "timeout_frozen_after = 1h", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
+	{name: "timeout_frozen_bounce", rcpts: []string{"nobody@test.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"@age", "120", "2"}, {"-q"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
 
@@ -249,7 +252,12 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		if s[0] == "@age" {
 			// Make the first message older: its -H file's arrival time.
 			n, _ := strconv.Atoi(s[1])
-			ageMessage(t, filepath.Join(dir, "spool/input", ids[0]+"-H"), n)
+			k := 0
+			if len(s) > 2 {
+				k, _ = strconv.Atoi(s[2])
+				k--
+			}
+			ageMessage(t, filepath.Join(dir, "spool/input", ids[k]+"-H"), n)
 			continue
 		}
 		args := []string{"-C", cf}

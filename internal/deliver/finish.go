@@ -79,11 +79,10 @@ func (m *attempt) frozen() (Outcome, bool) {
 		h.Frozen = time.Time{}
 		return 0, true
 	}
-	if tf := timeOpt(cfg, "timeout_frozen_after"); tf > 0 && m.now.Sub(h.Received) > tf && h.Sender == "" {
-		m.logf("cancelled by timeout_frozen_after")
-		m.logf("%s", m.completedLine())
-		m.writeLogs()
-		m.d.Spool.Remove(m.lock)
+	if tf := timeOpt(cfg, "timeout_frozen_after"); tf > 0 && m.now.Sub(h.Received) > tf {
+		// A bounce is discarded, any other message bounced (spec,
+		// timeout_frozen_after).
+		m.cancel("timeout_frozen_after")
 		return Completed, false
 	}
 	if at := timeOpt(cfg, "auto_thaw"); at > 0 && h.Sender != "" && m.now.Sub(h.Frozen) >= at {

@@ -33,6 +33,14 @@ func (d *Deliverer) GiveUp(ctx context.Context, id spool.ID, by string) error {
 	if !h.Frozen.IsZero() {
 		m.logf("Unfrozen by forced delivery")
 	}
+	return m.cancel(by)
+}
+
+// cancel fails every undelivered recipient of the locked message with
+// a bounce listing them without reasons (none for a bounce message),
+// logs "cancelled by WHO" and "Completed", and removes the message.
+func (m *attempt) cancel(by string) error {
+	d, h := m.d, m.h
 	m.logf("cancelled by %s", by)
 	m.writeLogs()
 	if h.Sender != "" {
@@ -59,7 +67,7 @@ func (d *Deliverer) GiveUp(ctx context.Context, id spool.ID, by string) error {
 	}
 	m.logf("%s", m.completedLine())
 	m.writeLogs()
-	if err := d.Spool.Remove(lock); err != nil {
+	if err := d.Spool.Remove(m.lock); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
 	return nil

@@ -254,11 +254,11 @@ type batch struct {
 	items []*item
 }
 
-// deliverLocal runs local transports, one address a run (Exim's default
-// batch_max of 1; spec chapter "Address batching in local transports").
+// deliverLocal runs local transports, one address a run unless the
+// transport batches (batch.go).
 func (m *attempt) deliverLocal(items []*item) {
-	for _, it := range items {
-		b := &batch{t: m.d.transports[it.transport], items: []*item{it}}
+	for _, run := range m.localRuns(items) {
+		b := &batch{t: m.d.transports[run[0].transport], items: run}
 		m.runBatch(b)
 	}
 }

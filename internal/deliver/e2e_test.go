@@ -45,6 +45,11 @@ local:
   domains = +local_domains
   local_parts = alice : bob
   transport = mdir
+batch:
+  driver = accept
+  domains = +local_domains
+  local_parts = b1 : b2 : b3
+  transport = batch_t
 mbox:
   driver = accept
   domains = +local_domains
@@ -72,6 +77,11 @@ mdir:
 mbox_t:
   driver = appendfile
   file = DIR/mail/carol.mbox
+  user = Debian-exim
+batch_t:
+  driver = appendfile
+  file = DIR/mail/batch.mbox
+  batch_max = 2
   user = Debian-exim
 pipe_t:
   driver = pipe
@@ -150,6 +160,8 @@ var e2eCases = []e2eCase{
 	{name: "timeout_frozen", rcpts: []string{"alice@test.example", "def@remote.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
 	{name: "timeout_frozen_young", rcpts: []string{"alice@test.example"}, main: "timeout_frozen_after = 1h", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
 	{name: "timeout_frozen_bounce", rcpts: []string{"nobody@test.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"@age", "120", "2"}, {"-q"}}},
+	{name: "batch_local", rcpts: []string{"b1@test.example", "b2@test.example", "b3@test.example", "alice@test.example"}},
+	{name: "batch_local_q", rcpts: []string{"b3@test.example", "b1@test.example", "b2@test.example"}, steps: [][]string{{"-odq"}, {"-q"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
 

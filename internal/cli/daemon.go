@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -143,6 +145,7 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 		// command line", -q<time> with -bd).
 		// The first run starts as soon as the daemon is listening (as
 		// Exim 4.96 does), the next ones every interval.
+		var running atomic.Int64
 		go func() {
 			tk := time.NewTicker(iv)
 			defer tk.Stop()
@@ -157,9 +160,23 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 				mu.Lock()
 				dl := r.dl
 				mu.Unlock()
-				if dl != nil {
-					dl.QueueRun(ctx, runOptions(inv.Queue))
+				if dl == nil {
+					continue
 				}
+				// queue_run_max: at most that many runs at once; a run
+				// that would exceed it is not started (0: no limit).
+				limit, err := strconv.ParseInt(strings.TrimSpace(dl.Config.Main.String("queue_run_max")), 10, 64)
+				if err != nil {
+					limit = 5
+				}
+				if limit > 0 && running.Load() >= limit {
+					continue
+				}
+				running.Add(1)
+				go func() {
+					defer running.Add(-1)
+					dl.QueueRun(ctx, runOptions(inv.Queue))
+				}()
 			}
 		}()
 	}

@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"sort"
@@ -32,8 +33,9 @@ type RunOptions struct {
 }
 
 // QueueRun delivers every message in the queue once: "Start queue run"
-// and "End queue run" lines around attempts, in id order (arrival
-// order). queue_run_max bounds runs started by the daemon, not this.
+// and "End queue run" lines around attempts, in arrival order with
+// queue_run_in_order, else in a random order. queue_run_max bounds runs
+// started by the daemon, not this.
 func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	pid := os.Getpid()
 	flags := ""
@@ -46,7 +48,13 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("deliver: queue run: %w", err)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	if d.Config.Main.Bool("queue_run_in_order") {
+		sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	} else {
+		// Spec, queue_run_in_order: otherwise runs go "in an arbitrary
+		// order".
+		rand.Shuffle(len(entries), func(i, j int) { entries[i], entries[j] = entries[j], entries[i] })
+	}
 	var rre, sre *regexp.Regexp
 	if ro.Regex {
 		if ro.Recipient != "" {

@@ -36,8 +36,13 @@ type item struct {
 	// msg is the failure or deferral text, errno Exim's number for it.
 	msg   string
 	errno int
-	// host, hostAddr: H= of the last host tried.
+	// host, hostAddr: H= of the last host tried; continued marks a
+	// delivery down a kept connection.
 	host, hostAddr string
+	continued      bool
+	// hostLogged: the host's connection error had its own "H=" line,
+	// so the "==" line shows no host.
+	hostLogged bool
 	confirm        string
 	errCode        string
 	// more marks an address after the first of one transport run (->).
@@ -361,6 +366,7 @@ func (m *attempt) runTransport(b *batch) {
 		r := rs[i]
 		it.dt = dt
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
+		it.continued = r.Continued
 		it.msg, it.errno = r.Message, r.Errno
 		switch r.Status {
 		case transport.OK:
@@ -391,6 +397,20 @@ func (m *attempt) recordBatch(b *batch) {
 	if len(ok) > 0 {
 		if err := m.journal(ok); err != nil {
 			m.d.Log.Write(fmt.Sprintf("%s journal: %v", m.h.ID, err), mainlog.Panic)
+		}
+	}
+	// A connection-level error (a system errno such as "Connection
+	// refused") is logged once for its host, on a line of its own, and
+	// the address lines then show no host (observed with Exim 4.96).
+	hostLines := map[string]bool{}
+	for _, it := range b.items {
+		if it.state == deferred && it.errno > 0 && it.host != "" {
+			k := it.host + " [" + it.hostAddr + "]"
+			if !hostLines[k] {
+				hostLines[k] = true
+				m.logf("H=%s %s", k, it.msg)
+			}
+			it.hostLogged = true
 		}
 	}
 	for _, it := range b.items {
@@ -441,10 +461,14 @@ func parentOf(a *router.Address) *router.Address {
 }
 
 func (m *attempt) hostField(it *item) string {
-	if it.host == "" {
+	if it.host == "" || it.hostLogged {
 		return ""
 	}
-	return " H=" + it.host + " [" + it.hostAddr + "]"
+	s := " H=" + it.host + " [" + it.hostAddr + "]"
+	if it.continued {
+		s += "*"
+	}
+	return s
 }
 
 func (m *attempt) logDelivery(it *item) {

@@ -1,6 +1,7 @@
 package deliver_test
 
 import (
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -62,6 +63,12 @@ errto:
   self = send
   errors_to = bob@test.example
   transport = remote_smtp
+down:
+  driver = manualroute
+  domains = down.example
+  route_list = * 127.0.0.1
+  self = send
+  transport = down_smtp
 relay:
   driver = manualroute
   domains = remote.example
@@ -86,6 +93,10 @@ batch_t:
 pipe_t:
   driver = pipe
   user = Debian-exim
+down_smtp:
+  driver = smtp
+  port = DOWNPORT
+  allow_localhost
 remote_smtp:
   driver = smtp
   port = PORT
@@ -162,6 +173,10 @@ var e2eCases = []e2eCase{
 	{name: "timeout_frozen_bounce", rcpts: []string{"nobody@test.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"@age", "120", "2"}, {"-q"}}},
 	{name: "batch_local", rcpts: []string{"b1@test.example", "b2@test.example", "b3@test.example", "alice@test.example"}},
 	{name: "batch_local_q", rcpts: []string{"b3@test.example", "b1@test.example", "b2@test.example"}, steps: [][]string{{"-odq"}, {"-q"}}},
+	{name: "conn_refused", rcpts: []string{"a@down.example", "b@down.example"}},
+	{name: "conn_refused_retry", rcpts: []string{"a@down.example", "alice@test.example"}, retry: true, steps: [][]string{{"-qf"}}},
+	{name: "continued", rcpts: []string{"def@remote.example", "ok1@remote.example"}, retry: true, main: "queue_run_in_order", steps: [][]string{{"@submit", "def2@remote.example", "ok2@remote.example"}, {"-qf"}}},
+	{name: "continued_first_time", rcpts: []string{"ok1@remote.example"}, main: "queue_run_in_order", steps: [][]string{{"-odq"}, {"@submit", "ok2@remote.example"}, {"-q"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
 
@@ -219,6 +234,7 @@ func TestEndToEnd(t *testing.T) {
 
 // runE2E runs one case with bin and returns the masked observations.
 func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
+	downPort := closedPort(t)
 	dir, err := os.MkdirTemp("", "exigo-e2e-")
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +247,7 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	}
 	conf := strings.Replace(e2eConf, "RETRY_MAIN", c.main, 1)
 	conf = strings.ReplaceAll(conf, "DIR", dir)
+	conf = strings.ReplaceAll(conf, "DOWNPORT", strconv.Itoa(downPort))
 	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
 	if c.retry {
 		conf = strings.Replace(conf, "RETRY_RULES", "* * F,1h,10m", 1)
@@ -256,6 +273,10 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
 	for _, s := range steps {
 		ids := logIDs(dir)
+		if s[0] == "@submit" {
+			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", "sender@test.example"), s[1:]...)...)
+			continue
+		}
 		if s[0] == "@wait" {
 			// Exim delivers the bounce of -Mg in a background process.
 			time.Sleep(700 * time.Millisecond)
@@ -285,6 +306,17 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		oracletest.Run(t, bin, "", args...)
 	}
 	return observe(dir)
+}
+
+// closedPort returns a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return p
 }
 
 // ageMessage moves the arrival time (line 4) of a -H file back by secs.

@@ -284,6 +284,12 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Router:   first.router,
 		Now:      m.d.Now,
 	}
+	if !m.h.DeliverFirsttime {
+		// Only messages tried before share connections: Exim continues
+		// a connection with messages waiting for its host (its
+		// wait-<transport> hints), never with ones not yet tried.
+		d.Pool = m.opts.Pool
+	}
 	for _, it := range b.items {
 		x := it.addr
 		ta := transport.Address{

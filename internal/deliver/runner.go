@@ -12,6 +12,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/transport"
 )
 
 // RunOptions describe one queue run (spec chapter "The Exim command
@@ -64,6 +65,10 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 			sre, _ = regexp.Compile(ro.Sender)
 		}
 	}
+	// One pool for the run: connections stay open from one message to
+	// the next for the same host.
+	pool := &transport.Pool{}
+	defer pool.Close()
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			break
@@ -97,6 +102,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		}
 		o := ro.Options
 		o.QueueRun = true
+		o.Pool = pool
 		d.Message(ctx, e.ID, o)
 	}
 	return nil

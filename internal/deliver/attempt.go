@@ -43,8 +43,8 @@ type item struct {
 	// hostLogged: the host's connection error had its own "H=" line,
 	// so the "==" line shows no host.
 	hostLogged bool
-	confirm        string
-	errCode        string
+	confirm    string
+	errCode    string
 	// more marks an address after the first of one transport run (->).
 	more bool
 	// routingFail marks a failure found while routing (no R= shown when

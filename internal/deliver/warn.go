@@ -111,9 +111,15 @@ func (m *attempt) templateItems(option string) ([]string, bool) {
 		m.d.Log.Write(fmt.Sprintf("Failed to open %s for warning message texts: %v", name, err), mainlog.Main, mainlog.Panic)
 		return nil, false
 	}
+	return splitTemplate(string(data)), true
+}
+
+// splitTemplate splits a message template file into its items at lines
+// of exactly four asterisks.
+func splitTemplate(data string) []string {
 	var items []string
 	var cur strings.Builder
-	for _, l := range strings.SplitAfter(string(data), "\n") {
+	for _, l := range strings.SplitAfter(data, "\n") {
 		if strings.TrimRight(l, "\n") == "****" {
 			items = append(items, cur.String())
 			cur.Reset()
@@ -121,8 +127,7 @@ func (m *attempt) templateItems(option string) ([]string, bool) {
 		}
 		cur.WriteString(l)
 	}
-	items = append(items, cur.String())
-	return items, true
+	return append(items, cur.String())
 }
 
 // delayWarning prepares a delay warning when one is due (called with

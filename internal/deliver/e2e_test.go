@@ -113,7 +113,10 @@ type e2eCase struct {
 	files map[string]string // files written in DIR first
 	head  string            // more header lines of the message
 	body  string            // the body, when not the default two lines
-	steps [][]string        // later commands; $ID1.. are message ids in log order
+	// sortLog compares the log lines sorted: Exim delivers the bounce
+	// of -Mg in the background, before or after "Completed".
+	sortLog bool
+	steps   [][]string // later commands; $ID1.. are message ids in log order
 }
 
 var e2eCases = []e2eCase{
@@ -164,10 +167,10 @@ var e2eCases = []e2eCase{
 	{name: "bounce_size_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body, twenty-seven\n", 300)},
 	{name: "bounce_size_small", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body\n", 100)},
 	{name: "bounce_size_large_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 20K", body: strings.Repeat("a line of the body, twenty-seven\n", 1000)},
-	{name: "Mg", rcpts: []string{"def@remote.example", "alice@test.example", "def2@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}}},
-	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}, {"@wait"}}},
+	{name: "Mg", rcpts: []string{"def@remote.example", "alice@test.example", "def2@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}}, sortLog: true},
+	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}, {"@wait"}}, sortLog: true},
 	{name: "Mg_bounce", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-Mg", "$ID2"}}},
-	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}, {"-q"}}},
+	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}, {"-q"}}, sortLog: true},
 	{name: "timeout_frozen", rcpts: []string{"alice@test.example", "def@remote.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
 	{name: "timeout_frozen_young", rcpts: []string{"alice@test.example"}, main: "timeout_frozen_after = 1h", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
 	{name: "timeout_frozen_bounce", rcpts: []string{"nobody@test.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"@age", "120", "2"}, {"-q"}}},
@@ -305,7 +308,7 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		}
 		oracletest.Run(t, bin, "", args...)
 	}
-	return observe(dir)
+	return observe(dir, c.sortLog)
 }
 
 // closedPort returns a loopback port nothing listens on.
@@ -368,7 +371,7 @@ var masks = []struct {
 }
 
 // observe returns the masked main log, mailbox files and spool -D files.
-func observe(dir string) string {
+func observe(dir string, sortLog bool) string {
 	var b strings.Builder
 	log, _ := os.ReadFile(filepath.Join(dir, "spool/log/mainlog"))
 	ids := map[string]string{}
@@ -385,11 +388,18 @@ func observe(dir string) string {
 		return s
 	}
 	b.WriteString("== mainlog\n")
+	var lines []string
 	for _, l := range strings.Split(string(log), "\n") {
 		if strings.Contains(l, "purging the environment") || strings.HasPrefix(l, " Suggested action") {
 			continue
 		}
-		b.WriteString(mask(l) + "\n")
+		lines = append(lines, mask(l))
+	}
+	if sortLog {
+		sort.Strings(lines)
+	}
+	for _, l := range lines {
+		b.WriteString(l + "\n")
 	}
 	var files []string
 	filepath.Walk(filepath.Join(dir, "mail"), func(p string, fi os.FileInfo, err error) error {

@@ -52,20 +52,24 @@ func (m *attempt) localBatching(name string) batchRules {
 // refersTo reports whether an option's text refers to variable name
 // ($name or ${name}).
 func refersTo(text, name string) bool {
-	for _, form := range []string{"$" + name, "${" + name + "}"} {
-		for i := 0; ; {
-			j := strings.Index(text[i:], form)
-			if j < 0 {
-				break
-			}
-			end := i + j + len(form)
-			if form[1] == '{' || end >= len(text) || !isNameChar(text[end]) {
-				return true
-			}
-			i = end
-		}
+	if name == "" {
+		return false
 	}
-	return false
+	if strings.Contains(text, "${"+name+"}") {
+		return true
+	}
+	form := "$" + name
+	for i := 0; ; {
+		j := strings.Index(text[i:], form)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(form)
+		if end >= len(text) || !isNameChar(text[end]) {
+			return true
+		}
+		i = end
+	}
 }
 
 func isNameChar(c byte) bool {

@@ -114,7 +114,8 @@ type e2eCase struct {
 	head  string            // more header lines of the message
 	body  string            // the body, when not the default two lines
 	// sortLog compares the log lines sorted: Exim delivers the bounce
-	// of -Mg in the background, before or after "Completed".
+	// of -Mg and timeout_frozen_after in the background, before or
+	// after "Completed".
 	sortLog bool
 	steps   [][]string // later commands; $ID1.. are message ids in log order
 }
@@ -171,7 +172,7 @@ var e2eCases = []e2eCase{
 	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}, {"@wait"}}, sortLog: true},
 	{name: "Mg_bounce", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-Mg", "$ID2"}}},
 	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}, {"-q"}}, sortLog: true},
-	{name: "timeout_frozen", rcpts: []string{"alice@test.example", "def@remote.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
+	{name: "timeout_frozen", rcpts: []string{"alice@test.example", "def@remote.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}, {"@wait"}}, sortLog: true},
 	{name: "timeout_frozen_young", rcpts: []string{"alice@test.example"}, main: "timeout_frozen_after = 1h", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
 	{name: "timeout_frozen_bounce", rcpts: []string{"nobody@test.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"@age", "120", "2"}, {"-q"}}},
 	{name: "batch_local", rcpts: []string{"b1@test.example", "b2@test.example", "b3@test.example", "alice@test.example"}},

@@ -219,6 +219,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-q":    runQueue,
 	"-M":    runDeliverMessages,
 	"-bf":   runFilterTest,
+	"-Mg":   runGiveUp,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

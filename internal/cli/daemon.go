@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -158,21 +160,40 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 	if iv := inv.Queue.Interval; iv > 0 {
 		// -q<time>: a queue run every interval (spec chapter "The Exim
 		// command line", -q<time> with -bd).
+		// The first run starts as soon as the daemon is listening (as
+		// Exim 4.96 does), the next ones every interval.
+		var running atomic.Int64
 		go func() {
 			tk := time.NewTicker(iv)
 			defer tk.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tk.C:
-					mu.Lock()
-					dl := r.dl
-					mu.Unlock()
-					if dl != nil {
-						dl.QueueRun(ctx, runOptions(inv.Queue))
+			for first := true; ; first = false {
+				if !first {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tk.C:
 					}
 				}
+				mu.Lock()
+				dl := r.dl
+				mu.Unlock()
+				if dl == nil {
+					continue
+				}
+				// queue_run_max: at most that many runs at once; a run
+				// that would exceed it is not started (0: no limit).
+				limit, err := strconv.ParseInt(strings.TrimSpace(dl.Config.Main.String("queue_run_max")), 10, 64)
+				if err != nil {
+					limit = 5
+				}
+				if limit > 0 && running.Load() >= limit {
+					continue
+				}
+				running.Add(1)
+				go func() {
+					defer running.Add(-1)
+					dl.QueueRun(ctx, runOptions(inv.Queue))
+				}()
 			}
 		}()
 	}

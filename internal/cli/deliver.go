@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os/user"
 	"strconv"
 
@@ -147,4 +148,35 @@ func runDeliverMessages(inv *Invocation, env *Env) int {
 	}
 	r.waitDeliveries()
 	return rc
+}
+
+// runGiveUp implements -Mg for admin users: cancel the messages, with a
+// bounce to the sender of each one that is not itself a bounce.
+func runGiveUp(inv *Invocation, env *Env) int {
+	q, code, ok := loadQueueSetup(inv, env)
+	if !ok {
+		return code
+	}
+	if !q.admin {
+		fmt.Fprintln(env.Stderr, "exim: permission denied")
+		return 1
+	}
+	r, err := openReceiving(inv, env, q.cfg)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	defer r.queue.IDs.Close()
+	d, err := r.deliverer(env)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	for _, a := range inv.Args {
+		id, err := spool.ParseID(a)
+		if err != nil {
+			continue
+		}
+		d.GiveUp(context.Background(), id, q.login)
+	}
+	r.waitDeliveries()
+	return 0
 }

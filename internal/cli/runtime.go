@@ -65,9 +65,11 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 		return nil, err
 	}
 	r := &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts}
-	if _, err := r.deliverer(env); err != nil {
+	dl, err := r.deliverer(env)
+	if err != nil {
 		return nil, err
 	}
+	dl.DontDeliver = inv.DontDeliver
 	return r, nil
 }
 

@@ -36,10 +36,15 @@ type item struct {
 	// msg is the failure or deferral text, errno Exim's number for it.
 	msg   string
 	errno int
-	// host, hostAddr: H= of the last host tried.
+	// host, hostAddr: H= of the last host tried; continued marks a
+	// delivery down a kept connection.
 	host, hostAddr string
-	confirm        string
-	errCode        string
+	continued      bool
+	// hostLogged: the host's connection error had its own "H=" line,
+	// so the "==" line shows no host.
+	hostLogged bool
+	confirm    string
+	errCode    string
 	// more marks an address after the first of one transport run (->).
 	more bool
 	// routingFail marks a failure found while routing (no R= shown when
@@ -50,6 +55,8 @@ type item struct {
 	timedOut bool
 	// shown is the address as the log shows it.
 	discard bool
+	// dt is the time the transport run took (DT=).
+	dt time.Duration
 }
 
 // attempt is one delivery attempt of one locked message.
@@ -68,6 +75,8 @@ type attempt struct {
 	logs      []string
 	failChain []*item
 	deferLog  []*item
+	// warning sends a delay warning that is due (nil: none).
+	warning func()
 }
 
 func (m *attempt) logf(format string, args ...any) {
@@ -122,7 +131,10 @@ func (m *attempt) run() (Outcome, error) {
 			top = tops[a.Parent]
 			tops[a] = top
 		}
-		if !m.opts.Force && m.addressRetryWait(a) {
+		// A new message's first delivery, outside a queue run, ignores
+		// routing retry times (observed with Exim 4.96).
+		firstTry := m.h.DeliverFirsttime && !m.opts.QueueRun
+		if !m.opts.Force && !firstTry && m.addressRetryWait(a) {
 			it := &item{addr: a, top: top, state: deferred, errno: -52, msg: "retry time not reached"}
 			m.items = append(m.items, it)
 			m.logf("== %s routing defer (-52): retry time not reached", a.Address)
@@ -170,7 +182,7 @@ func (m *attempt) run() (Outcome, error) {
 			it.state, it.msg, it.errno = deferred, res.Message, -1
 			m.items = append(m.items, it)
 			m.deferLog = append([]*item{it}, m.deferLog...)
-			m.logf("== %s R=%s defer (-1): %s", it.addr.Address, res.Router, res.Message)
+			m.logf("== %s R=%s defer (-1)%s: %s", it.addr.Address, res.Router, m.deliverTime(it), res.Message)
 			continue
 		}
 		it.transport, it.hosts = res.Transport, res.Hosts
@@ -198,7 +210,11 @@ func (m *attempt) run() (Outcome, error) {
 	}
 	m.deliverLocal(local)
 	m.deliverRemote(remote)
-	m.retryProcessing()
+	if !m.d.DontDeliver {
+		// -N: no retry processing; deferred addresses stay (observed
+		// with Exim 4.96).
+		m.retryProcessing()
+	}
 	return m.finish()
 }
 
@@ -243,11 +259,11 @@ type batch struct {
 	items []*item
 }
 
-// deliverLocal runs local transports, one address a run (Exim's default
-// batch_max of 1; spec chapter "Address batching in local transports").
+// deliverLocal runs local transports, one address a run unless the
+// transport batches (batch.go).
 func (m *attempt) deliverLocal(items []*item) {
-	for _, it := range items {
-		b := &batch{t: m.d.transports[it.transport], items: []*item{it}}
+	for _, run := range m.localRuns(items) {
+		b := &batch{t: m.d.transports[run[0].transport], items: run}
 		m.runBatch(b)
 	}
 }
@@ -322,15 +338,35 @@ func (m *attempt) runBatch(b *batch) {
 // runTransport calls the transport and copies its results into the
 // items.
 func (m *attempt) runTransport(b *batch) {
-	del := m.delivery(b)
-	rs := b.t.Deliver(m.ctx, del)
+	start := time.Now()
+	var rs []transport.Result
+	if m.d.DontDeliver {
+		// -N: everything routed to a transport counts as delivered.
+		// Remote ones show the first host and a confirmation (observed
+		// with Exim 4.96).
+		r := transport.Result{Status: transport.OK}
+		if !b.t.Local() {
+			r.Confirmation = "delivery bypassed by -N option"
+			if hs := b.items[0].hosts; len(hs) > 0 {
+				r.Host, r.HostAddr = hs[0].Name, hs[0].Addr
+			}
+		}
+		for range b.items {
+			rs = append(rs, r)
+		}
+	} else {
+		rs = b.t.Deliver(m.ctx, m.delivery(b))
+	}
+	dt := time.Since(start)
 	for i, it := range b.items {
 		if i >= len(rs) {
 			it.state, it.msg, it.errno = deferred, "transport returned no result", -1
 			continue
 		}
 		r := rs[i]
+		it.dt = dt
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
+		it.continued = r.Continued
 		it.msg, it.errno = r.Message, r.Errno
 		switch r.Status {
 		case transport.OK:
@@ -361,6 +397,20 @@ func (m *attempt) recordBatch(b *batch) {
 	if len(ok) > 0 {
 		if err := m.journal(ok); err != nil {
 			m.d.Log.Write(fmt.Sprintf("%s journal: %v", m.h.ID, err), mainlog.Panic)
+		}
+	}
+	// A connection-level error (a system errno such as "Connection
+	// refused") is logged once for its host, on a line of its own, and
+	// the address lines then show no host (observed with Exim 4.96).
+	hostLines := map[string]bool{}
+	for _, it := range b.items {
+		if it.state == deferred && it.errno > 0 && it.host != "" {
+			k := it.host + " [" + it.hostAddr + "]"
+			if !hostLines[k] {
+				hostLines[k] = true
+				m.logf("H=%s %s", k, it.msg)
+			}
+			it.hostLogged = true
 		}
 	}
 	for _, it := range b.items {
@@ -411,22 +461,29 @@ func parentOf(a *router.Address) *router.Address {
 }
 
 func (m *attempt) hostField(it *item) string {
-	if it.host == "" {
+	if it.host == "" || it.hostLogged {
 		return ""
 	}
-	return " H=" + it.host + " [" + it.hostAddr + "]"
+	s := " H=" + it.host + " [" + it.hostAddr + "]"
+	if it.continued {
+		s += "*"
+	}
+	return s
 }
 
 func (m *attempt) logDelivery(it *item) {
 	flag := "=>"
-	if it.more {
+	switch {
+	case m.d.DontDeliver:
+		flag = "*>"
+	case it.more:
 		flag = "->"
 	}
 	line := fmt.Sprintf("%s %s R=%s T=%s%s", flag, m.lineAddress(it, true), it.router, it.transport, m.hostField(it))
 	if it.confirm != "" && m.d.Config != nil {
 		line += " C=" + quoteLog(it.confirm)
 	}
-	m.logf("%s", line)
+	m.logf("%s%s", line, m.deliveryTimes(it))
 }
 
 func (m *attempt) logFail(it *item) {
@@ -438,9 +495,9 @@ func (m *attempt) logFail(it *item) {
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
 		}
-		m.logf("** %s%s: %s", m.lineAddress(it, true), r, it.msg)
+		m.logf("** %s%s: %s%s", m.lineAddress(it, true), r, it.msg, m.deliverTime(it))
 	default:
-		m.logf("** %s R=%s T=%s%s: %s", m.lineAddress(it, true), it.router, it.transport, m.hostField(it), it.msg)
+		m.logf("** %s R=%s T=%s%s: %s%s", m.lineAddress(it, true), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
 	}
 }
 
@@ -449,7 +506,7 @@ func (m *attempt) logDefer(it *item) {
 	if it.transport != "" {
 		t = " T=" + it.transport
 	}
-	m.logf("== %s R=%s%s defer (%d)%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), it.msg)
+	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 }
 
 // quoteLog quotes a string for a log field as Exim's string_printing

@@ -40,7 +40,7 @@ func bounceEntry(it *item) (text, diag string) {
 	if sm := smtpSplit.FindStringSubmatch(msg); sm != nil && !hostErr {
 		b.WriteString("    " + sm[1] + "\n    " + sm[2] + "\n")
 		diag = sm[2]
-	} else {
+	} else if msg != "" {
 		for _, l := range strings.Split(msg, "\n") {
 			b.WriteString("    " + l + "\n")
 		}
@@ -48,26 +48,89 @@ func bounceEntry(it *item) (text, diag string) {
 	return b.String(), diag
 }
 
-// sendBounce builds the RFC 3464 delivery status notification for the
-// failed addresses and stores it as a new message from <> (spec chapter
-// "How Exim receives and delivers mail": "a bounce message is sent to
-// the sender", chapter "Customizing bounce and warning messages").
+// sendBounce builds the RFC 3464 delivery status notifications for the
+// failed addresses and stores them as new messages from <> (spec
+// chapter "How Exim receives and delivers mail": "a bounce message is
+// sent to the sender", chapter "Customizing bounce and warning
+// messages"). Addresses with an errors_to address (spec chapter
+// "Generic options for routers", errors_to) are reported there, one
+// bounce per recipient, in the order of the failed chain.
 func (m *attempt) sendBounce() error {
+	var order []string
+	groups := map[string][]*item{}
+	for _, it := range m.failChain {
+		to := m.h.Sender
+		if it.addr.ErrorsTo != "" {
+			to = it.addr.ErrorsTo
+		}
+		if groups[to] == nil {
+			order = append(order, to)
+		}
+		groups[to] = append(groups[to], it)
+	}
+	var first error
+	for _, to := range order {
+		if err := m.bounceTo(to, groups[to]); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// bounceReturnLimit is the size of the -D file up to which a bounce
+// returns the whole message: bounce_return_size_limit rounded up to the
+// 8K chunks the file is copied in (observed with Exim 4.96: a message
+// whose -D file is larger gets only its header lines returned). 0
+// means no limit.
+func (m *attempt) bounceReturnLimit() (limit, shown int64) {
+	cfg := m.d.Config
+	n := int64(100 * 1024)
+	if cfg.Main.IsSet("bounce_return_size_limit") {
+		n, _ = cfg.Main.Int("bounce_return_size_limit")
+	} else if cfg.Main.IsSet("return_size_limit") {
+		n, _ = cfg.Main.Int("return_size_limit")
+	}
+	if n <= 0 {
+		return 0, n
+	}
+	const chunk = 8192
+	return (n/chunk + 1) * chunk, n
+}
+
+// bounceTo builds and stores one bounce to rcpt for the failed
+// addresses items.
+func (m *attempt) bounceTo(to string, items []*item) error {
 	d := m.d
 	h := m.h
 	cfg := d.Config
-	to := h.Sender
-	for _, it := range m.failChain {
-		if it.addr.ErrorsTo != "" {
-			to = it.addr.ErrorsTo
-			break
-		}
-	}
 	host := cfg.Main.String("primary_hostname")
 	qd := cfg.Main.String("qualify_domain")
 	boundary := fmt.Sprintf("%d-eximdsn-%d", m.now.Unix(), rand.Int32())
+	limit, shown := m.bounceReturnLimit()
+	var size int64
+	body, berr := transport.BodyReader(m.lock.Data())
+	if berr == nil {
+		size = body.Size()
+	}
+	vars := varOverlay{m: expand.VarMap{
+		"bounce_recipient":         to,
+		"bounce_return_size_limit": fmt.Sprint(shown),
+		"message_size":             fmt.Sprint(size),
+	}, next: m.vars()}
+	ctx := &expand.Context{Vars: vars, Message: headerView{h.Headers}, Lookups: d.Lookups, Now: d.Now}
+	tmpl, fromFile := m.templateItems("bounce_message_file")
+	item := func(i int) (string, bool) {
+		if !fromFile || i >= len(tmpl) || tmpl[i] == "" {
+			return "", false
+		}
+		s, err := expand.String(tmpl[i], ctx)
+		if err != nil {
+			return "", false
+		}
+		return s, true
+	}
 	var failedList []string
-	for _, it := range m.failChain {
+	for _, it := range items {
 		failedList = append(failedList, it.addr.Address)
 	}
 	var msg bytes.Buffer
@@ -80,36 +143,64 @@ func (m *attempt) sendBounce() error {
 	}
 	fmt.Fprintf(&msg, "Content-Type: multipart/report; report-type=delivery-status; boundary=%s\n", boundary)
 	msg.WriteString("MIME-Version: 1.0\n")
-	msg.WriteString("Subject: Mail delivery failed: returning message to sender\n\n")
+	if s, ok := item(0); ok {
+		msg.WriteString(strings.TrimRight(s, "\n") + "\n")
+	} else if to == h.Sender {
+		msg.WriteString("Subject: Mail delivery failed: returning message to sender\n")
+	} else {
+		msg.WriteString("Subject: Mail delivery failed\n")
+	}
+	msg.WriteString("\n")
 	fmt.Fprintf(&msg, "--%s\nContent-type: text/plain; charset=us-ascii\n\n", boundary)
-	msg.WriteString("This message was created automatically by mail delivery software.\n\n")
-	msg.WriteString("A message that you sent could not be delivered to one or more of its\n")
-	msg.WriteString("recipients. This is a permanent error. The following address(es) failed:\n\n")
-	diags := make([]string, len(m.failChain))
-	for i, it := range m.failChain {
+	if s, ok := item(1); ok {
+		msg.WriteString(s)
+	} else {
+		msg.WriteString("This message was created automatically by mail delivery software.\n")
+		if t := cfg.Main.String("bounce_message_text"); t != "" && !fromFile {
+			msg.WriteString(t + "\n")
+		} else {
+			msg.WriteString("\n")
+		}
+		if to == h.Sender {
+			msg.WriteString("A message that you sent could not be delivered to one or more of its\n")
+			msg.WriteString("recipients. This is a permanent error. The following address(es) failed:\n")
+		} else {
+			fmt.Fprintf(&msg, "A message sent by\n\n  <%s>\n\n", h.Sender)
+			msg.WriteString("could not be delivered to one or more of its recipients. The following\n")
+			msg.WriteString("address(es) failed:\n")
+		}
+	}
+	msg.WriteString("\n")
+	diags := make([]string, len(items))
+	for i, it := range items {
 		text, diag := bounceEntry(it)
 		msg.WriteString(text)
 		diags[i] = diag
 	}
 	fmt.Fprintf(&msg, "\n--%s\nContent-type: message/delivery-status\n\n", boundary)
 	fmt.Fprintf(&msg, "Reporting-MTA: dns; %s\n\n", host)
-	for i := len(m.failChain) - 1; i >= 0; i-- {
-		it := m.failChain[i]
+	for i := len(items) - 1; i >= 0; i-- {
+		it := items[i]
 		fmt.Fprintf(&msg, "Action: failed\nFinal-Recipient: rfc822;%s\nStatus: 5.0.0\n", it.addr.Address)
 		if it.host != "" && diags[i] != "" {
 			fmt.Fprintf(&msg, "Remote-MTA: dns; %s\nDiagnostic-Code: smtp; %s\n", it.host, diags[i])
 		}
 		msg.WriteString("\n")
 	}
-	fmt.Fprintf(&msg, "--%s\nContent-type: message/rfc822\n\n", boundary)
+	// The -D file is the id line ("ID-D\n") and the body.
+	headersOnly := limit > 0 && size+int64(len(h.ID))+3 > limit
+	if headersOnly {
+		fmt.Fprintf(&msg, "--%s\nContent-type: text/rfc822-headers\n\n", boundary)
+	} else {
+		fmt.Fprintf(&msg, "--%s\nContent-type: message/rfc822\n\n", boundary)
+	}
 	fmt.Fprintf(&msg, "Return-path: <%s>\n", h.Sender)
-	for _, hd := range h.Headers {
-		if hd.Type != '*' {
-			msg.WriteString(hd.Text)
-		}
+	msg.WriteString(h.Headers.String())
+	if headersOnly {
+		msg.WriteString("X-Exim-DSN-Information: Due to administrative limits only headers are returned\n")
 	}
 	msg.WriteString("\n")
-	if body, err := transport.BodyReader(m.lock.Data()); err == nil {
+	if berr == nil && !headersOnly {
 		io.Copy(&msg, body)
 	}
 	fmt.Fprintf(&msg, "\n--%s--\n", boundary)

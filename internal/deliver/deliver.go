@@ -49,6 +49,9 @@ type Deliverer struct {
 	EximUser queue.Arrival
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DontDeliver is -N: addresses are routed, but transports are not
+	// run; deliveries are logged with "*>".
+	DontDeliver bool
 
 	transports map[string]transport.Transport
 	retry      *retry.Rules
@@ -92,6 +95,10 @@ type Options struct {
 	LocalOnly bool
 	// QueueRun is set when a queue runner makes the attempt.
 	QueueRun bool
+	// Pool, when set, keeps SMTP connections open between messages: a
+	// queue run sends later messages for a host down the connection its
+	// first one opened (Exim's continued deliveries, marked "*").
+	Pool *transport.Pool
 }
 
 // Outcome says what became of a message after an attempt.

@@ -24,6 +24,18 @@
 //  6. Bounces are stored as new messages; when nothing is left to do
 //     the message is removed and "Completed" logged.
 //
+// # Also here
+//
+//   - QT= and DT= on delivery lines and QT= on "Completed" (times.go);
+//     -N logs "*>" without running transports.
+//   - Delay warnings (warn.go), bounce_message_file, bounce_message_text,
+//     bounce_return_size_limit and one bounce per errors_to address
+//     (bounce.go); -Mg and timeout_frozen_after (giveup.go).
+//   - batch_max for local transports (batch.go).
+//   - Queue runs in random order unless queue_run_in_order; they share
+//     a transport.Pool, so messages tried before continue an open SMTP
+//     connection ("H=host [ip]*").
+//
 // Exim specification: chapters "How Exim receives and delivers mail",
 // "Customizing bounce and warning messages", "Retry configuration" and
 // "Log files".

@@ -1,6 +1,7 @@
 package deliver_test
 
 import (
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/oracletest"
 	"github.com/exigo-mta/exigo/internal/transport/smtptest"
@@ -44,11 +46,29 @@ local:
   domains = +local_domains
   local_parts = alice : bob
   transport = mdir
+batch:
+  driver = accept
+  domains = +local_domains
+  local_parts = b1 : b2 : b3
+  transport = batch_t
 mbox:
   driver = accept
   domains = +local_domains
   local_parts = carol
   transport = mbox_t
+errto:
+  driver = manualroute
+  domains = errto.example
+  route_list = * 127.0.0.1
+  self = send
+  errors_to = bob@test.example
+  transport = remote_smtp
+down:
+  driver = manualroute
+  domains = down.example
+  route_list = * 127.0.0.1
+  self = send
+  transport = down_smtp
 relay:
   driver = manualroute
   domains = remote.example
@@ -65,9 +85,18 @@ mbox_t:
   driver = appendfile
   file = DIR/mail/carol.mbox
   user = Debian-exim
+batch_t:
+  driver = appendfile
+  file = DIR/mail/batch.mbox
+  batch_max = 2
+  user = Debian-exim
 pipe_t:
   driver = pipe
   user = Debian-exim
+down_smtp:
+  driver = smtp
+  port = DOWNPORT
+  allow_localhost
 remote_smtp:
   driver = smtp
   port = PORT
@@ -79,8 +108,16 @@ RETRY_RULES
 type e2eCase struct {
 	name  string
 	rcpts []string
-	retry bool       // retry rules instead of none
-	steps [][]string // later commands; $ID1.. are message ids in log order
+	retry bool              // retry rules instead of none
+	main  string            // more main options
+	files map[string]string // files written in DIR first
+	head  string            // more header lines of the message
+	body  string            // the body, when not the default two lines
+	// sortLog compares the log lines sorted: Exim delivers the bounce
+	// of -Mg and timeout_frozen_after in the background, before or
+	// after "Completed".
+	sortLog bool
+	steps   [][]string // later commands; $ID1.. are message ids in log order
 }
 
 var e2eCases = []e2eCase{
@@ -111,8 +148,53 @@ var e2eCases = []e2eCase{
 	{name: "frozen_bounce_q", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-q"}}},
 	{name: "frozen_bounce_M", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-M", "$ID2"}}},
 	{name: "frozen_bounce_qff", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-qff"}}},
+	{name: "times", rcpts: timesRcpts, main: timesSel},
+	{name: "times_millisec", rcpts: timesRcpts, main: timesSel + " +millisec"},
+	{name: "times_N", rcpts: timesRcpts, main: timesSel, steps: [][]string{{"-odi", "-N"}}},
+	{name: "times_q", rcpts: timesRcpts, main: timesSel, steps: [][]string{{"-odq"}, {"-q"}}},
+	{name: "warn_default", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_one", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1m:5m", steps: [][]string{{"@age", "400"}, {"-qf"}}},
+	{name: "warn_hours", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 2h:3h", steps: [][]string{{"@age", "30000"}, {"-qf"}}},
+	{name: "warn_not_due", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1h", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_repeat", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1m\nqueue_run_in_order", steps: [][]string{{"@age", "150"}, {"-qf"}, {"-qf"}, {"@age", "60"}, {"-qf"}}},
+	{name: "warn_off", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 0s", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_bulk", rcpts: []string{"def@remote.example"}, retry: true, main: "delay_warning = 1m", head: "Precedence: bulk\n", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_condition", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m\ndelay_warning_condition = ${if eq{$domain}{remote.example}{no}{yes}}", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_condition_domain", rcpts: []string{"def@remote.example", "def2@remote.example"}, retry: true, main: "delay_warning = 1m\ndelay_warning_condition = ${if eq{$domain}{remote.example}{no}{yes}}", steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "warn_file", rcpts: warnRcpts, retry: true, main: "delay_warning = 1m\nwarn_message_file = DIR/warnfile", files: map[string]string{"warnfile": warnFile}, steps: [][]string{{"@age", "150"}, {"-qf"}}},
+	{name: "bounce_file", rcpts: []string{"nobody@test.example", "rej@remote.example"}, main: "bounce_message_file = DIR/bouncefile", files: map[string]string{"bouncefile": bounceFile}},
+	{name: "bounce_text", rcpts: []string{"nobody@test.example"}, main: "bounce_message_text = Hello from the postmaster."},
+	{name: "bounce_errors_to", rcpts: []string{"rej@errto.example", "nobody@test.example", "rej2@errto.example", "rej@remote.example"}, main: "remote_max_parallel = 1"},
+	{name: "bounce_size_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body, twenty-seven\n", 300)},
+	{name: "bounce_size_small", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 100", body: strings.Repeat("a line of the body\n", 100)},
+	{name: "bounce_size_large_limit", rcpts: []string{"nobody@test.example"}, main: "bounce_return_size_limit = 20K", body: strings.Repeat("a line of the body, twenty-seven\n", 1000)},
+	{name: "Mg", rcpts: []string{"def@remote.example", "alice@test.example", "def2@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}}, sortLog: true},
+	{name: "Mg_queued", rcpts: []string{"alice@test.example", "bob@test.example"}, steps: [][]string{{"-odq"}, {"-Mg", "$ID1"}, {"@wait"}}, sortLog: true},
+	{name: "Mg_bounce", rcpts: []string{"nobody@test.example"}, steps: [][]string{{"-Mg", "$ID2"}}},
+	{name: "Mg_then_q", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-Mg", "$ID1"}, {"@wait"}, {"-q"}}, sortLog: true},
+	{name: "timeout_frozen", rcpts: []string{"alice@test.example", "def@remote.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}, {"@wait"}}, sortLog: true},
+	{name: "timeout_frozen_young", rcpts: []string{"alice@test.example"}, main: "timeout_frozen_after = 1h", steps: [][]string{{"-odq"}, {"-Mf", "$ID1"}, {"@age", "120"}, {"-q"}}},
+	{name: "timeout_frozen_bounce", rcpts: []string{"nobody@test.example"}, main: "timeout_frozen_after = 1m", steps: [][]string{{"@age", "120", "2"}, {"-q"}}},
+	{name: "batch_local", rcpts: []string{"b1@test.example", "b2@test.example", "b3@test.example", "alice@test.example"}},
+	{name: "batch_local_q", rcpts: []string{"b3@test.example", "b1@test.example", "b2@test.example"}, steps: [][]string{{"-odq"}, {"-q"}}},
+	{name: "conn_refused", rcpts: []string{"a@down.example", "b@down.example"}},
+	{name: "conn_refused_retry", rcpts: []string{"a@down.example", "alice@test.example"}, retry: true, steps: [][]string{{"-qf"}}},
+	{name: "continued", rcpts: []string{"def@remote.example", "ok1@remote.example"}, retry: true, main: "queue_run_in_order", steps: [][]string{{"@submit", "def2@remote.example", "ok2@remote.example"}, {"-qf"}}},
+	{name: "continued_first_time", rcpts: []string{"ok1@remote.example"}, main: "queue_run_in_order", steps: [][]string{{"-odq"}, {"@submit", "ok2@remote.example"}, {"-q"}}},
 	{name: "M_queued", rcpts: []string{"alice@test.example"}, steps: [][]string{{"-odq"}, {"-M", "$ID1"}}},
 }
+
+// timesSel and timesRcpts make the QT= and DT= cases.
+const timesSel = "log_selector = +deliver_time +queue_time +queue_time_overall"
+
+var timesRcpts = []string{"alice@test.example", "later@test.example", "nobody@test.example", "ok1@remote.example", "ok2@remote.example", "rej@remote.example", "def@remote.example"}
+
+// warnRcpts and warnFile make the delay warning cases.
+var warnRcpts = []string{"def@remote.example", "def2@remote.example", "later@test.example", "alice@test.example"}
+
+const warnFile = "Subject: WARN about $message_exim_id after $warn_message_delay to $warn_message_recipients\nX-Extra: yes\n****\nHello $warn_message_recipients.\nDelay $warn_message_delay.\n****\nBye.\n"
+
+const bounceFile = "Subject: BOUNCE for $bounce_recipient limit $bounce_return_size_limit\nX-B: 1\n****\nIntro for $bounce_recipient.\n****\nPipe text follows:\n****\nCOPY of message:\n****\nTRUNC $message_size limit $bounce_return_size_limit\n****\n"
 
 func TestEndToEnd(t *testing.T) {
 	exim := oracletest.Exim(t)
@@ -156,6 +238,7 @@ func TestEndToEnd(t *testing.T) {
 
 // runE2E runs one case with bin and returns the masked observations.
 func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
+	downPort := closedPort(t)
 	dir, err := os.MkdirTemp("", "exigo-e2e-")
 	if err != nil {
 		t.Fatal(err)
@@ -166,26 +249,54 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		os.Mkdir(filepath.Join(dir, d), 0o750)
 		os.Chown(filepath.Join(dir, d), uid, gid)
 	}
-	conf := strings.ReplaceAll(e2eConf, "DIR", dir)
+	conf := strings.Replace(e2eConf, "RETRY_MAIN", c.main, 1)
+	conf = strings.ReplaceAll(conf, "DIR", dir)
+	conf = strings.ReplaceAll(conf, "DOWNPORT", strconv.Itoa(downPort))
 	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
 	if c.retry {
 		conf = strings.Replace(conf, "RETRY_RULES", "* * F,1h,10m", 1)
 	} else {
 		conf = strings.Replace(conf, "RETRY_RULES", "", 1)
 	}
-	conf = strings.Replace(conf, "RETRY_MAIN", "", 1)
+	for name, text := range c.files {
+		os.WriteFile(filepath.Join(dir, name), []byte(strings.ReplaceAll(text, "DIR", dir)), 0o644)
+	}
 	cf := filepath.Join(dir, "conf")
 	os.WriteFile(cf, []byte(conf), 0o644)
 	submit := []string{"-C", cf, "-odi"}
 	steps := c.steps
-	if len(steps) > 0 && steps[0][0] == "-odq" {
-		submit = []string{"-C", cf, "-odq"}
+	if len(steps) > 0 && (strings.HasPrefix(steps[0][0], "-od") || steps[0][0] == "-N") {
+		submit = append([]string{"-C", cf}, steps[0]...)
 		steps = steps[1:]
 	}
-	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n\nline one\nline two\n"
+	body := "line one\nline two\n"
+	if c.body != "" {
+		body = c.body
+	}
+	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\n" + body
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
 	for _, s := range steps {
 		ids := logIDs(dir)
+		if s[0] == "@submit" {
+			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", "sender@test.example"), s[1:]...)...)
+			continue
+		}
+		if s[0] == "@wait" {
+			// Exim delivers the bounce of -Mg in a background process.
+			time.Sleep(700 * time.Millisecond)
+			continue
+		}
+		if s[0] == "@age" {
+			// Make the first message older: its -H file's arrival time.
+			n, _ := strconv.Atoi(s[1])
+			k := 0
+			if len(s) > 2 {
+				k, _ = strconv.Atoi(s[2])
+				k--
+			}
+			ageMessage(t, filepath.Join(dir, "spool/input", ids[k]+"-H"), n)
+			continue
+		}
 		args := []string{"-C", cf}
 		for _, a := range s {
 			if strings.HasPrefix(a, "$ID") {
@@ -198,7 +309,34 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		}
 		oracletest.Run(t, bin, "", args...)
 	}
-	return observe(dir)
+	return observe(dir, c.sortLog)
+}
+
+// closedPort returns a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return p
+}
+
+// ageMessage moves the arrival time (line 4) of a -H file back by secs.
+func ageMessage(t *testing.T, path string, secs int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(data), "\n", 5)
+	f := strings.Fields(lines[3])
+	n, _ := strconv.Atoi(f[0])
+	f[0] = strconv.Itoa(n - secs)
+	lines[3] = strings.Join(f, " ")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o640); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var idRE = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
@@ -220,8 +358,10 @@ var masks = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `), "TIME "},
+	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? `), "TIME "},
+	{regexp.MustCompile(`\b(QT|DT)=(\d+\.\d{3}s|[0-9wdhms]+)`), "$1=T"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
+	{regexp.MustCompile(`<E[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}@`), "<EID@"},
 	{regexp.MustCompile(`/tmp/exigo-e2e-\d+`), "DIR"},
 	{regexp.MustCompile(`(?m)^From (\S+) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$`), "From $1 DATE"},
 	{regexp.MustCompile(`S=\d+`), "S=N"},
@@ -232,7 +372,7 @@ var masks = []struct {
 }
 
 // observe returns the masked main log, mailbox files and spool -D files.
-func observe(dir string) string {
+func observe(dir string, sortLog bool) string {
 	var b strings.Builder
 	log, _ := os.ReadFile(filepath.Join(dir, "spool/log/mainlog"))
 	ids := map[string]string{}
@@ -249,11 +389,18 @@ func observe(dir string) string {
 		return s
 	}
 	b.WriteString("== mainlog\n")
+	var lines []string
 	for _, l := range strings.Split(string(log), "\n") {
 		if strings.Contains(l, "purging the environment") || strings.HasPrefix(l, " Suggested action") {
 			continue
 		}
-		b.WriteString(mask(l) + "\n")
+		lines = append(lines, mask(l))
+	}
+	if sortLog {
+		sort.Strings(lines)
+	}
+	for _, l := range lines {
+		b.WriteString(l + "\n")
 	}
 	var files []string
 	filepath.Walk(filepath.Join(dir, "mail"), func(p string, fi os.FileInfo, err error) error {

@@ -77,11 +77,10 @@ func (m *attempt) frozen() (Outcome, bool) {
 		h.Frozen = time.Time{}
 		return 0, true
 	}
-	if tf := timeOpt(cfg, "timeout_frozen_after"); tf > 0 && m.now.Sub(h.Received) > tf && h.Sender == "" {
-		m.logf("cancelled by timeout_frozen_after")
-		m.logf("Completed")
-		m.writeLogs()
-		m.d.Spool.Remove(m.lock)
+	if tf := timeOpt(cfg, "timeout_frozen_after"); tf > 0 && m.now.Sub(h.Received) > tf {
+		// A bounce is discarded, any other message bounced (spec,
+		// timeout_frozen_after).
+		m.cancel("timeout_frozen_after")
 		return Completed, false
 	}
 	if at := timeOpt(cfg, "auto_thaw"); at > 0 && h.Sender != "" && m.now.Sub(h.Frozen) >= at {
@@ -150,6 +149,9 @@ func (m *attempt) finish() (Outcome, error) {
 		h.Frozen = m.now
 		remaining = true
 	}
+	if remaining && !freeze {
+		m.delayWarning()
+	}
 	if remaining {
 		var tree []string
 		for a := range m.done {
@@ -170,13 +172,16 @@ func (m *attempt) finish() (Outcome, error) {
 			m.d.Log.Write(fmt.Sprintf("%s Error in sending bounce: %v", h.ID, err), mainlog.Main, mainlog.Panic)
 		}
 	}
+	if m.warning != nil {
+		m.warning()
+	}
 	if remaining {
 		if freeze {
 			return Frozen, nil
 		}
 		return Deferred, nil
 	}
-	m.logf("Completed")
+	m.logf("%s", m.completedLine())
 	m.writeLogs()
 	if err := m.d.Spool.Remove(m.lock); err != nil {
 		return Completed, fmt.Errorf("deliver: %w", err)
@@ -277,6 +282,12 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Router:   first.router,
 		Now:      m.d.Now,
 		Log:      func(text string) { m.logf("%s", text) },
+	}
+	if !m.h.DeliverFirsttime {
+		// Only messages tried before share connections: Exim continues
+		// a connection with messages waiting for its host (its
+		// wait-<transport> hints), never with ones not yet tried.
+		d.Pool = m.opts.Pool
 	}
 	for _, it := range b.items {
 		x := it.addr

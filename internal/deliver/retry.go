@@ -195,8 +195,17 @@ func (m *attempt) retryProcessing() {
 			timedOut = append(timedOut, it)
 		}
 	}
-	if len(timedOut) > 0 {
-		m.failChain = append(timedOut, m.failChain...)
+	// Each is put in front of the failed chain in turn, so the bounce
+	// lists the last logged first, except that addresses failed
+	// together by one host's connection error keep their order
+	// (observed with Exim 4.96).
+	for i := 0; i < len(timedOut); {
+		j := i + 1
+		for j < len(timedOut) && timedOut[i].hostLogged && timedOut[j].hostLogged && timedOut[j].hostAddr == timedOut[i].hostAddr {
+			j++
+		}
+		m.failChain = append(append([]*item{}, timedOut[i:j]...), m.failChain...)
+		i = j
 	}
 }
 

@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/transport"
 )
 
 // RunOptions describe one queue run (spec chapter "The Exim command
@@ -32,8 +34,9 @@ type RunOptions struct {
 }
 
 // QueueRun delivers every message in the queue once: "Start queue run"
-// and "End queue run" lines around attempts, in id order (arrival
-// order). queue_run_max bounds runs started by the daemon, not this.
+// and "End queue run" lines around attempts, in arrival order with
+// queue_run_in_order, else in a random order. queue_run_max bounds runs
+// started by the daemon, not this.
 func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	pid := os.Getpid()
 	flags := ""
@@ -46,7 +49,13 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("deliver: queue run: %w", err)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	if d.Config.Main.Bool("queue_run_in_order") {
+		sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
+	} else {
+		// Spec, queue_run_in_order: otherwise runs go "in an arbitrary
+		// order".
+		rand.Shuffle(len(entries), func(i, j int) { entries[i], entries[j] = entries[j], entries[i] })
+	}
 	var rre, sre *regexp.Regexp
 	if ro.Regex {
 		if ro.Recipient != "" {
@@ -56,6 +65,10 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 			sre, _ = regexp.Compile(ro.Sender)
 		}
 	}
+	// One pool for the run: connections stay open from one message to
+	// the next for the same host.
+	pool := &transport.Pool{}
+	defer pool.Close()
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			break
@@ -89,6 +102,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		}
 		o := ro.Options
 		o.QueueRun = true
+		o.Pool = pool
 		d.Message(ctx, e.ID, o)
 	}
 	return nil

@@ -32,6 +32,8 @@ type smtpConn struct {
 	tls     *tls.ConnectionState
 	timeout time.Duration // command_timeout
 	authed  string        // authenticator name after AUTH
+	// reused is set once the connection has come out of a Pool.
+	reused bool
 }
 
 // dial connects to h, from the interface address when set.
@@ -212,6 +214,7 @@ func (p *Pool) get(key string) *smtpConn {
 	}
 	c := cs[len(cs)-1]
 	p.conns[key] = cs[:len(cs)-1]
+	c.reused = true
 	return c
 }
 

@@ -85,7 +85,15 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 			}
 		}
 	}
-	if ok && d.Pool != nil {
+	// Exim continues a connection only after a delivery on it
+	// succeeded (observed with Exim 4.96).
+	delivered := false
+	for i := range st {
+		if st[i].res.Status == OK && st[i].res.HostAddr == h.Addr {
+			delivered = true
+		}
+	}
+	if ok && delivered && d.Pool != nil {
 		if r, err := c.cmd("RSET"); err == nil && r.Class() == 2 && d.Pool.put(key, c) {
 			return
 		}
@@ -244,6 +252,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	set := func(i int, r Result) {
 		r.Address = st[i].res.Address
 		r.Host, r.HostAddr = h.Name, h.Addr
+		r.Continued = c.reused
 		if port != 25 {
 			r.Port = port
 		}

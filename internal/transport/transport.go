@@ -150,6 +150,9 @@ type Result struct {
 	// Port its port when it was not 25.
 	Host, HostAddr string
 	Port           int
+	// Continued reports that the message went down a connection kept
+	// open from an earlier delivery (the "*" after H= in the log).
+	Continued bool
 	// Confirmation is the remote's final reply for this address (C= in
 	// the "=>" line, with log_selector +smtp_confirmation), e.g.
 	// "250 OK id=1abc-000001-AB".

@@ -198,7 +198,7 @@ func (p *parser) line(lg logical) error {
 	if strings.HasPrefix(t, "begin") && (len(t) == 5 || t[5] == ' ' || t[5] == '\t') {
 		return p.begin(lg)
 	}
-	if isMacroLine(t) && p.section != "retry" && p.section != "rewrite" {
+	if isMacroLine(t) && p.section != "retry" && p.section != "rewrite" && !(p.section != "" && isInstanceHeader(t)) {
 		indent := ""
 		if p.cur != nil || p.acl != nil {
 			indent = "    "
@@ -623,4 +623,19 @@ func derivedTransport(d *Driver) {
 			}
 		}
 	}
+}
+
+// isInstanceHeader reports whether a line names a driver instance or an
+// ACL ("NAME:" alone): after "begin", Exim takes such a line as a header
+// even when the name starts with an upper-case letter, where elsewhere it
+// would be a malformed macro definition.
+func isInstanceHeader(t string) bool {
+	i := 0
+	for i < len(t) && isNameChar(t[i]) {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	return strings.TrimSpace(t[i:]) == ":"
 }

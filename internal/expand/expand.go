@@ -128,6 +128,9 @@ type Context struct {
 	// Conds holds what the acl, authentication and delivery-state
 	// conditions need (cond_hooks.go).
 	Conds CondHooks
+	// Templates, when set, caches the parsed strings String expands
+	// (cache.go); nil parses every string each time.
+	Templates *Cache
 }
 
 // Forbid says which expansion features the caller has forbidden (Exim's
@@ -194,9 +197,14 @@ func (t *Template) Eval(ctx *Context) (string, error) {
 	return string(b), nil
 }
 
-// String parses and evaluates s in one step.
+// String parses and evaluates s in one step, through ctx.Templates when
+// it is set.
 func String(s string, ctx *Context) (string, error) {
-	t, err := Parse(s)
+	var c *Cache
+	if ctx != nil {
+		c = ctx.Templates
+	}
+	t, err := c.Parse(s)
 	if err != nil {
 		return "", err
 	}

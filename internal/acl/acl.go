@@ -100,6 +100,18 @@ type Result struct {
 	// RejectLogsSet is true.
 	RejectLogs    []mainlog.Which
 	RejectLogsSet bool
+	// SenderVerify is set when a verify = sender of this run failed or
+	// deferred: a rejection then logs "sender verify fail for <A>: M"
+	// (or "defer") and a permanent one starts its reply with
+	// "Verification failed for <A>" and M (specification chapter
+	// "Access control lists", section "Sender verification").
+	SenderVerify *SenderVerifyFailure
+}
+
+// SenderVerifyFailure is a sender verification that did not succeed.
+type SenderVerifyFailure struct {
+	Address, Message string
+	Deferred         bool
 }
 
 // Controls are the settings made by "control =" modifiers (Exim
@@ -135,10 +147,31 @@ type Controls struct {
 	Debug string
 }
 
+// senderResult is a cached sender verification: whether it succeeded
+// and the router's message.
+type senderResult struct {
+	ok  bool
+	msg string
+}
+
+// maxSenderCache bounds the sender verification cache of a session.
+const maxSenderCache = 100
+
+// VerifyDefer is the error a Verifier returns when an address could not
+// be verified for now (the router deferred): Log is the reason for the
+// log line, User the text for the client ("" for Exim's default, as when
+// the reason is a local problem rather than a :defer: message).
+type VerifyDefer struct{ Log, User string }
+
+// Error returns the log reason.
+func (e *VerifyDefer) Error() string { return e.Log }
+
 // Verifier performs the verify = ... conditions that need routing, DNS or
 // TLS state; the session's owner supplies it.
 type Verifier interface {
 	// VerifyRecipient routes the current recipient (verify = recipient).
+	// A failure returns the router's message ("Unrouteable address" when
+	// it gave none); a deferral returns a *VerifyDefer.
 	VerifyRecipient(s *Session, options string) (ok bool, message string, err error)
 	// VerifySender routes the sender (verify = sender).
 	VerifySender(s *Session, options string) (ok bool, message string, err error)
@@ -190,6 +223,11 @@ type Session struct {
 	Checker Checker
 	// Trace receives -bh style ">>> " commentary; nil for none.
 	Trace io.Writer
+	// ListCache is set by the engine while an ACL runs: the named list
+	// results of that run, which an address verification shares (Exim
+	// keeps them per recipient; specification chapter "Domain, host,
+	// address, and local part lists", section "Named list caching").
+	ListCache *lists.Cache
 	// Log is where logwrite and rejections go; nil for none.
 	Log *mainlog.Logger
 	// LogWrite, when set, is used instead of Log to write log lines
@@ -210,6 +248,9 @@ type Session struct {
 	Debug *debug.Logger
 
 	warned map[string]bool
+	// senderVerified caches sender verification results for the
+	// session, by address and options.
+	senderVerified map[string]senderResult
 	// rateMsg and rateConn cache ratelimit results per message and per
 	// connection, as Exim does for per_mail and per_conn.
 	rateMsg, rateConn map[string]float64

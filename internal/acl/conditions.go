@@ -271,13 +271,57 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 	switch base {
 	case "recipient":
 		ok, msg, err = ver.VerifyRecipient(r.s, opts)
-	case "sender", "header_sender":
+	case "sender":
+		// Exim keeps sender verification results for the session and
+		// says so in the -bh commentary (observed with Exim 4.96).
+		key := r.s.Vars["sender_address"] + "\x00" + opts
+		if c, hit := r.s.senderVerified[key]; hit {
+			r.trace(depth, "using cached sender verify result")
+			if c.ok {
+				return rcOK
+			}
+			r.s.Vars["sender_verify_failure"] = "route"
+			r.s.Vars["acl_verify_message"] = "Sender verify failed"
+			sr.condUser, sr.condLog, sr.verifyLog = "Sender verify failed", "Sender verify failed", true
+			return rcFail
+		}
+		ok, msg, err = ver.VerifySender(r.s, strings.TrimPrefix(v, "sender"))
+		if err == nil {
+			if r.s.senderVerified == nil || len(r.s.senderVerified) >= maxSenderCache {
+				r.s.senderVerified = map[string]senderResult{}
+			}
+			r.s.senderVerified[key] = senderResult{ok: ok, msg: msg}
+		}
+	case "header_sender":
 		ok, msg, err = ver.VerifySender(r.s, strings.TrimPrefix(v, "sender"))
 	case "helo":
 		r.trace(depth, "verifying EHLO/HELO argument \"%s\"", r.s.Vars["sender_helo_name"])
 		ok, err = ver.VerifyHELO(r.s)
 	case "reverse_host_lookup":
 		ok, err = ver.VerifyReverseHostLookup(r.s)
+	}
+	routed := base == "recipient" || base == "sender"
+	var vd *VerifyDefer
+	if routed && errors.As(err, &vd) {
+		// Specification chapter "Access control lists", section
+		// "Address verification": a sender that cannot be verified for
+		// now gets Exim's fixed texts; a recipient the router's.
+		sr.condUser, sr.condLog, sr.err, sr.verifyLog = vd.User, vd.Log, vd.Log, true
+		if base == "sender" {
+			r.senderVerify = &SenderVerifyFailure{Address: r.s.Vars["sender_address"], Message: vd.Log, Deferred: true}
+			sr.condUser, sr.condLog, sr.err = "", "Could not complete sender verify", "Could not complete sender verify"
+		}
+		return rcDefer
+	}
+	if routed && err == nil && !ok {
+		if base == "sender" {
+			r.senderVerify = &SenderVerifyFailure{Address: r.s.Vars["sender_address"], Message: msg}
+			r.s.Vars["sender_verify_failure"] = "route"
+			msg = "Sender verify failed"
+		} else {
+			r.s.Vars["recipient_verify_failure"] = "route"
+		}
+		sr.condLog, sr.verifyLog = msg, true
 	}
 	if msg != "" {
 		sr.condUser = msg

@@ -88,6 +88,8 @@ type run struct {
 	// logTarget is set by log_reject_target for the rest of the run.
 	logTarget    []mainlog.Which
 	logTargetSet bool
+	// senderVerify is the last sender verification that did not succeed.
+	senderVerify *SenderVerifyFailure
 }
 
 // outcome is the result of running one ACL.
@@ -124,6 +126,9 @@ func (e *Engine) RunACL(stage Stage, s *Session, text string) Result {
 	r := &run{e: e, s: s, stage: stage}
 	r.ctx = r.context()
 	r.env = r.listEnv()
+	saved := s.ListCache
+	s.ListCache = r.env.Cache
+	defer func() { s.ListCache = saved }()
 	name, err := r.expand(text)
 	if err != nil {
 		if expand.IsForced(err) {
@@ -138,7 +143,7 @@ func (e *Engine) RunACL(stage Stage, s *Session, text string) Result {
 
 // result turns an outcome into the Result for the caller.
 func (r *run) result(o outcome) Result {
-	res := Result{UserMessage: o.user, LogMessage: o.log, RejectLogs: r.logTarget, RejectLogsSet: r.logTargetSet}
+	res := Result{UserMessage: o.user, LogMessage: o.log, RejectLogs: r.logTarget, RejectLogsSet: r.logTargetSet, SenderVerify: r.senderVerify}
 	switch o.rc {
 	case rcOK:
 		res.Verdict = Accept
@@ -444,6 +449,10 @@ func (r *run) messages(sr stmtResult) (user, log string) {
 	if sr.logMessage != nil {
 		if v, err := r.expand(*sr.logMessage); err == nil && v != "" {
 			log = v
+			if sr.verifyLog && sr.condLog != "" {
+				// observed with Exim 4.96: "log_message: reason"
+				log = v + ": " + sr.condLog
+			}
 		}
 	}
 	delete(r.s.Vars, "acl_verify_message")

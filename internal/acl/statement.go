@@ -19,6 +19,9 @@ type stmtResult struct {
 	// condUser and condLog are messages a condition supplied (a nested
 	// ACL's, a verification failure's).
 	condUser, condLog string
+	// verifyLog is set when condLog is an address verification's
+	// message: a log_message then comes before it ("TEXT: MESSAGE").
+	verifyLog bool
 	// err is the text of an error or of a deferral's reason.
 	err string
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/debug"
+	"github.com/exigo-mta/exigo/internal/lists"
 )
 
 // The -bh commentary: Exim writes ">>> " lines for every statement,
@@ -72,7 +73,7 @@ func (w *listWriter) Write(p []byte) (int, error) {
 			continue
 		}
 		line = strings.TrimSuffix(line, "\n")
-		if strings.HasPrefix(line, " address match test:") {
+		if !lists.InCommentary(line) {
 			continue
 		}
 		if !strings.HasPrefix(line, " ") {

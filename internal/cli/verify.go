@@ -9,6 +9,8 @@ import (
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
+	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -25,8 +27,15 @@ type routeVerifier struct {
 	// vars are read by the routers through varsProxy; a route runs with
 	// the calling session's variables, one at a time.
 	vars expand.Vars
+	renv *router.Env
 	set  *router.Set
 	err  error
+	// senderCache keeps the named address list results of the senders
+	// option for one session and sender, as Exim keeps them for the
+	// message.
+	senderCache     *lists.Cache
+	cacheSession    *acl.Session
+	cacheSenderAddr string
 }
 
 // varsProxy lets one router set serve many sessions: Var reads the
@@ -52,6 +61,7 @@ func newRouteVerifier(cfg *config.Config, in *instance.Instance, env *Env) *rout
 		Debug:            env.Debug,
 		Now:              env.Now,
 	}
+	v.renv = renv
 	v.set, v.err = router.New(cfg, renv)
 	return v
 }
@@ -65,17 +75,43 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.vars = s.Vars
-	defer func() { v.vars = nil }()
+	env := s.Vars["sender_address"]
+	if v.cacheSession != s || v.cacheSenderAddr != env || v.senderCache == nil {
+		v.cacheSession, v.cacheSenderAddr, v.senderCache = s, env, lists.NewCache()
+	}
+	// a sender is verified as the address of a bounce would be: with
+	// the null sender (observed with Exim 4.96)
+	v.renv.Sender = env
+	if sender {
+		v.renv.Sender = ""
+	}
+	v.renv.Trace = s.Trace
+	v.renv.ListCache = s.ListCache
+	v.renv.SenderCache = v.senderCache
+	if s.LogPrefix != nil {
+		v.renv.Client = "host " + strings.TrimSuffix(strings.TrimPrefix(s.LogPrefix(), "H="), " ")
+	}
+	saveLog := v.renv.Log
+	switch {
+	case s.LogWrite != nil:
+		v.renv.Log = func(line string) { s.LogWrite(line) }
+	case s.Log != nil:
+		v.renv.Log = func(line string) { _ = s.Log.Write(line, mainlog.Main) }
+	}
+	defer func() {
+		v.vars = nil
+		v.renv.Trace, v.renv.ListCache, v.renv.SenderCache, v.renv.Client, v.renv.Log = nil, nil, nil, "", saveLog
+	}()
 	trace := func(format string, args ...any) {
 		if s.Trace != nil {
 			fmt.Fprintf(s.Trace, ">>> "+format+"\n", args...)
 		}
 	}
-	trace(">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>")
 	defer trace("----------- end verify ------------")
 	mode := router.Mode{Verify: true, Sender: sender}
 	a := router.NewAddress(addr)
 	for n := 0; n < maxAddresses; n++ {
+		trace(">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>")
 		trace("routing %s", a.Address)
 		res := v.set.Route(a, mode)
 		switch res.Status {
@@ -86,7 +122,11 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 			}
 			return false, msg, nil
 		case router.Defer:
-			return false, "", fmt.Errorf("%s", res.Message)
+			d := &acl.VerifyDefer{Log: res.Message}
+			if res.Public {
+				d.User = res.Message
+			}
+			return false, "", d
 		case router.Redirect:
 			if len(res.Children) == 1 {
 				a = res.Children[0]

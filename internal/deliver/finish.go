@@ -276,6 +276,7 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Ctx:      &expand.Context{Vars: varOverlay{m: av, next: m.vars()}, Lookups: m.d.Lookups, Now: m.d.Now},
 		Router:   first.router,
 		Now:      m.d.Now,
+		Log:      func(text string) { m.logf("%s", text) },
 	}
 	for _, it := range b.items {
 		x := it.addr

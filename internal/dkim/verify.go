@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -119,8 +120,9 @@ func ResolverLookup(r *dns.Resolver) KeyLookup {
 
 // Verify checks the DKIM-Signature fields of a received message (headers
 // as received, body with LF or CRLF line ends) and returns one Result per
-// signature in the order Exim processes them: from the last field to the
-// first. Exim ignores (no Result) fields whose tag list does not parse and
+// signature in the order Exim processes them: by preference of key type
+// (dkim_verify_keytypes) and hash (dkim_verify_hashes), in header order
+// among equals. Exim ignores (no Result) fields whose tag list does not parse and
 // signatures whose hash or key type dkim_verify_hashes or
 // dkim_verify_keytypes leave out. See the package comment for the DATA
 // stage's contract.
@@ -135,7 +137,7 @@ func Verify(ctx context.Context, hs message.Headers, body io.Reader, lookup KeyL
 		o.MinKeySizes = "rsa=1024 ed25519=250"
 	}
 	var sigs []*sigState
-	for i := len(hs) - 1; i >= 0; i-- {
+	for i := range hs {
 		h := hs[i]
 		if h.Type == '*' || !strings.EqualFold(h.Name, "DKIM-Signature") {
 			continue
@@ -144,6 +146,17 @@ func Verify(ctx context.Context, hs message.Headers, body io.Reader, lookup KeyL
 			sigs = append(sigs, s)
 		}
 	}
+	// Exim takes the signatures in the order of preference of
+	// dkim_verify_keytypes, then dkim_verify_hashes, and in header order
+	// among equals (observed with Exim 4.96).
+	sort.SliceStable(sigs, func(a, b int) bool {
+		ka, ha := algoRank(sigs[a].res.Algo, o)
+		kb, hb := algoRank(sigs[b].res.Algo, o)
+		if ka != kb {
+			return ka < kb
+		}
+		return ha < hb
+	})
 	// Body hashes, one pass over the body for all signatures.
 	var ws []io.Writer
 	var canons []*bodyCanon
@@ -165,8 +178,13 @@ func Verify(ctx context.Context, hs message.Headers, body io.Reader, lookup KeyL
 	out := make([]Result, 0, len(sigs))
 	passed := false
 	for _, s := range sigs {
-		if s.res.Status == "" && !(o.Minimal && passed) {
-			s.finish(ctx, hs, lookup, o)
+		if s.res.Status == "" {
+			if o.Minimal && passed {
+				// dkim_verify_minimal: the rest are left unverified.
+				s.res.Status, s.res.Detail = StatusNone, "not verified"
+			} else {
+				s.finish(ctx, hs, lookup, o)
+			}
 		}
 		if s.res.Status == StatusPass {
 			passed = true
@@ -265,6 +283,24 @@ func parseSignature(hs message.Headers, i int, o VerifyOptions) *sigState {
 	s.hdrCanon, s.bodyCanon = Canon(hc), Canon(bcn)
 	s.bodyHash = h.New()
 	return s
+}
+
+// algoRank is the position of an a= value's key type in
+// dkim_verify_keytypes and of its hash in dkim_verify_hashes (past the
+// end when absent).
+func algoRank(algo string, o VerifyOptions) (int, int) {
+	kt, hn, _ := strings.Cut(strings.ToLower(algo), "-")
+	return listIndex(o.KeyTypes, kt), listIndex(o.Hashes, hn)
+}
+
+func listIndex(list, item string) int {
+	l := splitColonList(list)
+	for i, e := range l {
+		if strings.EqualFold(e, item) {
+			return i
+		}
+	}
+	return len(l)
 }
 
 func inList(list, item string) bool {

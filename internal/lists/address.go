@@ -130,13 +130,26 @@ func (m *matcher) addressItem(pat, address, lp, dom string) (itemRes, error) {
 	)
 	if strings.HasPrefix(domPat, "+") {
 		var mt Match
-		mt, err = m.named(DomainList, domPat[1:], dom, dom, m.domainFunc(dom, true, true), 1)
+		var cached bool
+		mt, cached, err = m.named(DomainList, domPat[1:], dom, dom, m.domainFunc(dom, true, true), 1)
 		if err == nil {
-			m.debugf(" %s in %q? %s (matched %q)", dom, domPat, yesNo(mt.Matched), domPat)
+			suffix := ""
+			if cached && mt.Matched {
+				suffix = " - cached"
+			}
+			m.debugf(" %s in %q? %s (matched %q%s)", dom, domPat, yesNo(mt.Matched), domPat, suffix)
 		}
 		r = itemRes{ok: mt.Matched, data: mt.Data, vars: mt.Vars}
 	} else {
 		r, err = m.domainItem(domPat, dom, m.caseless, true)
+		if err == nil && patHasAt {
+			// Exim matches the domain part as a one-item domain list.
+			why := "end of list"
+			if r.ok {
+				why = fmt.Sprintf("matched %q", domPat)
+			}
+			m.debugf(" %s in %q? %s (%s)", dom, domPat, yesNo(r.ok), why)
+		}
 	}
 	if err != nil || !r.ok {
 		return itemRes{}, err

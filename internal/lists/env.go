@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/exigo-mta/exigo/internal/debug"
 )
@@ -194,4 +195,17 @@ func (e *ConfigError) Error() string { return e.Msg }
 func IsDefer(err error) bool {
 	var d *DeferError
 	return errors.As(err, &d)
+}
+
+// InCommentary reports whether a list matching debug line (as written to
+// Env.Debug) is one that Exim also shows in its "-bh" commentary: the
+// "subject in list? result" lines, but not the address match test or
+// named list cache lines.
+func InCommentary(line string) bool {
+	for _, p := range [...]string{" address match test:", " cached yes match for ", " cached no match for ", " cached lookup data = "} {
+		if strings.HasPrefix(line, p) {
+			return false
+		}
+	}
+	return true
 }

@@ -63,6 +63,7 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 		}
 		body = rest
 		neg := false
+		raw := it // as written, for the commentary ("! +name")
 		if strings.HasPrefix(it, "!") {
 			neg = true
 			it = strings.TrimLeft(it[1:], " \t\n\r")
@@ -88,13 +89,10 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 			continue
 		}
 		lastNeg = neg
-		orig := it
-		if neg {
-			orig = "!" + it
-		}
+		orig := raw
 		switch {
 		case strings.HasPrefix(it, "+"):
-			r, err := m.named(k, it[1:], subject, key, item, depth)
+			r, cached, err := m.named(k, it[1:], subject, key, item, depth)
 			if err != nil {
 				if k == HostList && IsDefer(err) {
 					if includeDefer {
@@ -107,7 +105,11 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 				return Match{}, err
 			}
 			if r.Matched {
-				return result(!neg, fmt.Sprintf("matched %q", orig), Match{Item: orig, Data: r.Data, Vars: r.Vars})
+				why := fmt.Sprintf("matched %q", orig)
+				if cached {
+					why += " - cached"
+				}
+				return result(!neg, why, Match{Item: orig, Data: r.Data, Vars: r.Vars})
 			}
 		case strings.HasPrefix(it, "/"):
 			r, line, err := m.file(k, it, item)
@@ -156,13 +158,24 @@ func yesNo(b bool) string {
 }
 
 // named matches a "+name" item, using and filling the cache where Exim
-// would (specification section "Named list caching").
-func (m *matcher) named(k Kind, name, subject, key string, item itemFunc, depth int) (Match, error) {
+// would (specification section "Named list caching"). cached reports a
+// result taken from the cache (Exim then says "- cached" after the match).
+func (m *matcher) named(k Kind, name, subject, key string, item itemFunc, depth int) (r Match, cached bool, err error) {
 	ck := cacheKey{kind: k, name: name, subject: key, caseful: !m.caseless}
 	if r, ok := m.env.Cache.get(ck); ok {
 		m.debugf(" cached %s match for +%s", yesNo(r.Matched), name)
-		return r, nil
+		if r.Matched {
+			m.debugf(" cached lookup data = %s", r.Data)
+		}
+		return r, true, nil
 	}
+	r, err = m.namedUncached(k, name, subject, key, item, depth, ck)
+	return r, false, err
+}
+
+// namedUncached tests a named list whose result is not in the cache, and
+// caches it when the list is constant.
+func (m *matcher) namedUncached(k Kind, name, subject, key string, item itemFunc, depth int, ck cacheKey) (Match, error) {
 	var def Named
 	ok := false
 	if m.env.NamedList != nil {

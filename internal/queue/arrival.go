@@ -68,6 +68,11 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 		}
 	}
 	b.WriteString(" S=" + strconv.FormatInt(a.Size, 10))
+	if a.DKIM != "" {
+		// Spec chapter "Log files": DKIM= is under the dkim selector,
+		// which the SMTP session applied.
+		b.WriteString(" DKIM=" + a.DKIM)
+	}
 	if a.MessageID != "" && sel.Has(mainlog.SelMsgID) && (!a.MessageIDCreated || sel.Has(mainlog.SelMsgIDCreated)) {
 		b.WriteString(" id=" + a.MessageID)
 	}
@@ -153,6 +158,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		Local: r.Local, Ident: renv.Ident, HeloName: env.HeloName,
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",
+		DKIM: env.DKIM,
 	}
 	if v := env.Vars; v != nil {
 		a.InterfaceAddress = v["received_ip_address"]

@@ -95,6 +95,9 @@ type Arrival struct {
 	Body []byte
 	// Size is S= ($message_size); 0 computes it from headers and body.
 	Size int64
+	// DKIM is the DKIM= field: the domain of the last DKIM signature
+	// that passed verification ("" for no field).
+	DKIM string
 	// Received is the arrival time; zero means now.
 	Received time.Time
 

@@ -3,6 +3,8 @@ package router
 import (
 	"strconv"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/lists"
 )
 
 // Kind says what an address stands for: a mailbox address, or one of the
@@ -60,6 +62,9 @@ type Address struct {
 	// marks one that forbid_pipe or forbid_file rules out.
 	setupErr  string
 	forbidden bool
+	// cache holds the named domain and local part list results of this
+	// address (Exim keeps them per address).
+	cache *lists.Cache
 }
 
 // NewAddress returns an address to route, split at its last "@".
@@ -154,6 +159,9 @@ type Result struct {
 	Children []*Address
 	// Message is the reason for Fail and Defer, as -bt prints it.
 	Message string
+	// Public is set on a Defer whose Message the configuration wrote
+	// (":defer: text"): Exim shows it to the SMTP client as well.
+	Public bool
 	// Unseen, when not nil, is a copy of the address to be routed as well,
 	// from the router after Router.
 	Unseen *Address

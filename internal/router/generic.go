@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
 )
@@ -126,6 +127,10 @@ func (e *expandErr) Unwrap() error { return e.err }
 
 func (c *call) listEnv() *lists.Env {
 	env := c.s.env
+	debugLog := env.Debug
+	if env.Trace != nil {
+		debugLog = debug.New(debug.Lists, traceLists{env.Trace})
+	}
 	return &lists.Env{
 		Lookups: env.Lookups,
 		NamedList: func(k lists.Kind, name string) (lists.Named, bool) {
@@ -138,7 +143,8 @@ func (c *call) listEnv() *lists.Env {
 		Expand:          func(s string) (string, error) { return c.expand(s) },
 		PrimaryHostname: env.PrimaryHostname,
 		Interfaces:      env.Interfaces,
-		Debug:           env.Debug,
+		Cache:           c.addr.cache,
+		Debug:           debugLog,
 	}
 }
 
@@ -220,7 +226,7 @@ func (c *call) run() (res Result, ran bool) {
 	}
 	if o.IsSet("local_parts") {
 		c.debugf("checking local_parts")
-		m, res, ok := c.match("local_parts", lists.LocalPartList, c.lp)
+		m, res, ok := c.match("local_parts", lists.LocalPartList, c.localPartSubject())
 		if res != nil {
 			return *res, true
 		}
@@ -301,6 +307,7 @@ func (c *call) run() (res Result, ran bool) {
 		c.v.m["address_data"] = v
 	}
 	c.debugf("calling %s router", c.r.Name)
+	c.s.tracef("calling %s router", c.r.Name)
 	if o.IsSet("unseen") {
 		v, err := c.expandBool("unseen")
 		if err != nil {
@@ -366,11 +373,31 @@ func (c *call) debugPrint() {
 	if !strings.HasSuffix(v, "\n") {
 		v += "\n"
 	}
-	if w := c.s.env.DebugPrint; w != nil {
+	if w := c.s.env.Trace; w != nil {
+		for _, line := range strings.Split(strings.TrimSuffix(v, "\n"), "\n") {
+			fmt.Fprintf(w, ">>> %s\n", line)
+		}
+	} else if w := c.s.env.DebugPrint; w != nil {
 		fmt.Fprint(w, v)
 	} else {
 		c.s.env.Debug.Printf(0xffffffff, "%s", v)
 	}
+}
+
+// localPartSubject is the local part that local_parts is matched with:
+// without its affixes but in its original case, which Exim shows in the
+// commentary (the list is matched caselessly unless caseful_local_part).
+func (c *call) localPartSubject() string {
+	a := c.addr
+	o := a.LocalPart
+	if len(o) < len(a.Prefix)+len(a.Suffix) {
+		return c.lp
+	}
+	o = o[len(a.Prefix) : len(o)-len(a.Suffix)]
+	if !strings.EqualFold(o, c.lp) {
+		return c.lp
+	}
+	return o
 }
 
 // match expands option name and matches subject against it.
@@ -384,6 +411,9 @@ func (c *call) match(name string, k lists.Kind, subject string) (lists.Match, *R
 		return lists.Match{}, &r, false
 	}
 	env := c.listEnv()
+	if k == lists.AddressList {
+		env.Cache = c.s.env.SenderCache
+	}
 	var m lists.Match
 	switch k {
 	case lists.DomainList:

@@ -90,6 +90,7 @@ func (c *call) resolveHosts(specs []hostSpec, how lookupKind) ([]Host, error) {
 	res := c.s.env.Resolver
 	for _, h := range specs {
 		if ip, err := netip.ParseAddr(h.name); err == nil {
+			c.traceByName(h.name, []netip.Addr{ip})
 			out = append(out, Host{Name: ip.String(), Addr: ip.String(), Port: h.port, MX: -1})
 			continue
 		}
@@ -119,6 +120,9 @@ func (c *call) resolveHosts(specs []hostSpec, how lookupKind) ([]Host, error) {
 		switch how {
 		case lookupByName:
 			ips, err = res.HostByName(h.name)
+			if err == nil {
+				c.traceByName(h.name, ips)
+			}
 		case lookupByDNS:
 			ips, err = res.Addrs(h.name)
 		default:
@@ -135,6 +139,25 @@ func (c *call) resolveHosts(specs []hostSpec, how lookupKind) ([]Host, error) {
 		}
 	}
 	return out, nil
+}
+
+// traceByName writes the -bh commentary of a host looked up through the
+// system resolver (an IP address is "looked up" that way too).
+func (c *call) traceByName(name string, ips []netip.Addr) {
+	if len(ips) == 0 || c.s.env.Trace == nil {
+		return
+	}
+	for _, ip := range ips {
+		if c.isLocal(ip.Unmap().String()) {
+			c.s.tracef("local host found for non-MX address")
+			break
+		}
+	}
+	c.s.tracef("fully qualified name = %s", name)
+	c.s.tracef("gethostbyname2 looked up these IP addresses:")
+	for _, ip := range ips {
+		c.s.tracef("  name=%s address=%s", name, ip.Unmap())
+	}
 }
 
 func isNotFound(err error) bool {

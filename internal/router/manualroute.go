@@ -150,7 +150,11 @@ func (manualDriver) route(c *call) Result {
 	hosts, r = c.applySelf(hosts, "remote host address is the local host")
 	if r != nil {
 		if r.Status == Defer || r.Status == Fail {
-			c.s.logf("remote host address is the local host: %s (while routing <%s>)", a.Domain, a.Address)
+			if c.mode.Verify && c.s.env.Client != "" {
+				c.s.logf("remote host address is the local host: %s (while verifying <%s> from %s)", a.Domain, a.Address, c.s.env.Client)
+			} else {
+				c.s.logf("remote host address is the local host: %s (while routing <%s>)", a.Domain, a.Address)
+			}
 		}
 		return *r
 	}

@@ -96,7 +96,7 @@ func (redirectDriver) route(c *call) Result {
 			}
 			return deferf("error in redirect data: \"%s\" is not permitted", txt)
 		}
-		return Result{Status: st, Message: l.message, Children: children}
+		return Result{Status: st, Message: l.message, Children: children, Public: st == Defer && l.message != ""}
 	case ":blackhole:":
 		if o.Bool("forbid_blackhole") {
 			return deferf("error in redirect data: \":blackhole:\" is not permitted")

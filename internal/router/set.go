@@ -2,10 +2,12 @@ package router
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/debug"
+	"github.com/exigo-mta/exigo/internal/lists"
 )
 
 // driver is what each router driver implements: route one address whose
@@ -118,9 +120,45 @@ func (s *Set) debugf(format string, args ...any) {
 	s.env.Debug.Printf(debug.Route, format, args...)
 }
 
+// tracef writes one line of -bh routing commentary (Env.Trace).
+func (s *Set) tracef(format string, args ...any) {
+	if s.env.Trace != nil {
+		fmt.Fprintf(s.env.Trace, ">>> "+format+"\n", args...)
+	}
+}
+
+// traceLists turns list matching debug lines into -bh commentary.
+type traceLists struct{ w io.Writer }
+
+func (t traceLists) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
+		if !lists.InCommentary(line) {
+			continue
+		}
+		fmt.Fprintf(t.w, ">>> %s\n", strings.TrimPrefix(line, " "))
+	}
+	return len(p), nil
+}
+
 func (s *Set) logf(format string, args ...any) {
 	if s.env.Log != nil {
 		s.env.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// traceResult writes the -bh commentary line for a router's result.
+func (s *Set) traceResult(r *Router, a *Address, res Result) {
+	switch res.Status {
+	case Decline:
+		s.tracef("%s router declined for %s", r.Name, a.Address)
+	case Pass:
+		s.tracef("%s router passed for %s", r.Name, a.Address)
+	case Fail:
+		s.tracef("%s router forced address failure", r.Name)
+	case Defer:
+		s.tracef("%s router: defer for %s\n>>>   message: %s", r.Name, a.Address, res.Message)
+	default:
+		s.tracef("routed by %s router", r.Name)
 	}
 }
 
@@ -141,6 +179,14 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 		// router that generated them.
 		return Result{Status: Accept, Transport: a.Transport, Message: a.setupErr, Forbidden: a.forbidden, Address: a}
 	}
+	if a.cache == nil {
+		// named list results are kept per address; a verification
+		// shares the ACL's (Env.ListCache).
+		a.cache = s.env.ListCache
+		if a.Parent != nil || a.cache == nil {
+			a.cache = lists.NewCache()
+		}
+	}
 	start := 0
 	if a.StartAt != "" {
 		if r := s.find(a.StartAt); r != nil {
@@ -158,11 +204,13 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 		if !ran {
 			continue
 		}
+		s.traceResult(r, a, res)
 		switch res.Status {
 		case Decline:
 			s.debugf("%s router declined for %s", r.Name, a.Address)
 			if !r.opts.Bool("more") {
 				s.debugf("\"more\" is false: skipping remaining routers")
+				s.tracef("\"more\" is false: skipping remaining routers\n>>> no more routers")
 				return Result{Status: Fail, Message: unrouteable, Address: a}
 			}
 			continue
@@ -196,6 +244,7 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 		return res
 	}
 	s.debugf("no more routers")
+	s.tracef("no more routers")
 	return Result{Status: Fail, Message: unrouteable, Address: a}
 }
 

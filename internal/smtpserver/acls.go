@@ -175,6 +175,19 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 	if code/100 == 4 {
 		rej = "temporarily rejected "
 	}
+	if sv := res.SenderVerify; sv != nil && res.Verdict != acl.Accept && res.Verdict != acl.Discard {
+		// Specification chapter "Access control lists", section
+		// "Sender verification": the failure is logged before the
+		// rejection and explained to the client.
+		how := "fail"
+		if sv.Deferred {
+			how = "defer"
+		}
+		s.log(fmt.Sprintf("H=%s sender verify %s for <%s>: %s", s.fullHost(), how, sv.Address, sv.Message), mainlog.Main, mainlog.Reject)
+		if code/100 == 5 && !sv.Deferred {
+			text = s.oneLine("Verification failed for <" + sv.Address + ">\n" + sv.Message + "\n" + text)
+		}
+	}
 	var line string
 	if stage == acl.Connect {
 		line = "H=" + s.fullHost() + " " + rej + "connection in \"connect\" ACL"

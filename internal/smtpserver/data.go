@@ -194,6 +194,21 @@ func (s *session) receive(data []byte, prefix string) error {
 		discard = s.discard
 	}
 	okCode, okText := 250, prefix+"OK id="+id
+	dkimField := ""
+	if discard == "" {
+		var res *acl.Result
+		dkimField, res = s.dkimStage(id, headers, body)
+		if res != nil {
+			code, text := s.failReply(acl.DKIM, res)
+			s.dkimRejectLog(id, *res)
+			s.reply(code, text)
+			s.resetTransaction()
+			if res.Verdict == acl.Drop {
+				return errClose
+			}
+			return nil
+		}
+	}
 	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
 		if m, ok := s.acls.Checker.(interface{ SetMessage([]byte) }); ok {
 			m.SetMessage(scanData(received, headers, body))
@@ -234,7 +249,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		Received: receivedText, Vars: s.vars,
+		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
 	}
 	logged := false
@@ -260,8 +275,14 @@ func (s *session) receive(data []byte, prefix string) error {
 			arrow = "(="
 		}
 		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), s.protocol(), size)
+		if dkimField != "" {
+			line += " DKIM=" + dkimField
+		}
 		if ctl.QueueName != "" {
 			line += " Q=" + ctl.QueueName
+		}
+		if mid := messageIDOf(headers); mid != "" {
+			line += " id=" + mid
 		}
 		s.log(line, mainlog.Main)
 		if discard == "" {
@@ -399,4 +420,20 @@ func (s *session) setBodyVars(data, body []byte) {
 	s.vars["message_linecount"] = strconv.Itoa(bytes.Count(data, []byte("\n")))
 	s.vars["body_linecount"] = strconv.Itoa(bytes.Count(body, []byte("\n")))
 	s.vars["body_zerocount"] = strconv.Itoa(bytes.Count(body, []byte{0}))
+}
+
+// messageIDOf is the Message-ID: header's value without the angle
+// brackets, as the "<=" line shows it (id=), or "".
+func messageIDOf(hs message.Headers) string {
+	for _, h := range hs {
+		if h.Type == '*' || !strings.EqualFold(h.Name, "message-id") {
+			continue
+		}
+		v := strings.TrimPrefix(strings.TrimSpace(h.Value()), "<")
+		if i := strings.IndexByte(v, '>'); i >= 0 {
+			v = v[:i]
+		}
+		return v
+	}
+	return ""
 }

@@ -59,6 +59,9 @@ type Envelope struct {
 	QueueName     string
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
+	// DKIM is the value of the DKIM= field of the "<=" line: the
+	// domain of the last signature that passed ("" for no field).
+	DKIM string
 	// Vars are the session's expansion variables when the message was
 	// accepted ($authenticated_id, $tls_in_cipher, $received_ip_address
 	// ...), for the receiver's log line and spool file. Read only.

@@ -322,9 +322,11 @@ func (o authVarsOverlay) Var(name string) (string, bool) {
 	return o.next.Var(name)
 }
 
-// messageSize is the size of the message as sent (CRLF line ends).
+// messageSize is the size of the message as sent (CRLF line ends),
+// without DKIM signatures: Exim's SIZE= does not count them.
 func (s *smtpTransport) messageSize(d *Delivery, wo writeOpts) int64 {
 	wo.dot = false
+	wo.sigs = ""
 	n, _ := writeMessage(io.Discard, d, &wo)
 	return n
 }

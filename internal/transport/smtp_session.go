@@ -10,9 +10,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/spool"
@@ -213,7 +215,26 @@ func tlsErrText(err error) string {
 func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, port int, st []rcptState, batch []int) bool {
 	o := s.opts
 	wo := writeOpts{crlf: true, dot: true}
-	if err := s.writeHeaderOpts(e, d, &wo); err != nil {
+	err := s.writeHeaderOpts(e, d, &wo)
+	if err == nil {
+		wo.sigs, err = s.dkimSignatures(e, d, &wo)
+	}
+	var strictErr *dkimStrictError
+	if errors.As(err, &strictErr) {
+		// Exim finds out while sending the data and defers every
+		// address with EACCES.
+		for _, i := range batch {
+			r := Result{Status: Defer, Errno: int(syscall.EACCES), Err: err, Message: "Permission denied",
+				Address: st[i].res.Address, Host: h.Name, HostAddr: h.Addr}
+			if port != 25 {
+				r.Port = port
+			}
+			st[i].res = r
+			st[i].done = true
+		}
+		return true
+	}
+	if err != nil {
 		for _, i := range batch {
 			st[i].res = withAddr(deferErr(err), st[i].res.Address)
 			st[i].done = true

@@ -236,6 +236,17 @@ type Delivery struct {
 	Submit func(ctx context.Context, m *NewMessage) error
 	// Pool, when set, holds open SMTP connections for reuse.
 	Pool *Pool
+	// Log, when set, writes a line to the main log (the caller puts
+	// the message id in front): the smtp transport's DKIM signing
+	// notes.
+	Log func(text string)
+}
+
+// log writes text with d.Log, if set.
+func (d *Delivery) log(text string) {
+	if d.Log != nil {
+		d.Log(text)
+	}
 }
 
 func (d *Delivery) now() time.Time {

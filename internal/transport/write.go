@@ -38,6 +38,9 @@ type writeOpts struct {
 	// (a trailing "*" matches a prefix).
 	add    []string
 	remove []string
+	// sigs are DKIM-Signature fields written above all other header
+	// lines (smtp transport dkim_* options).
+	sigs string
 }
 
 // writeHeaderOpts fills the generic parts of wo for d: the added header
@@ -174,6 +177,7 @@ func removed(h *message.Header, remove []string) bool {
 // LF-terminated, without the blank line after them.
 func headerBlock(hs message.Headers, wo *writeOpts) []byte {
 	var b bytes.Buffer
+	b.WriteString(wo.sigs)
 	b.WriteString(wo.returnPath)
 	b.WriteString(wo.envelopeTo)
 	b.WriteString(wo.deliveryDate)

@@ -132,6 +132,9 @@ type Context struct {
 	// rule's pattern match or a filter's "matches" condition sets them);
 	// nil means they start empty.
 	Numeric []string
+	// Templates, when set, caches the parsed strings String expands
+	// (cache.go); nil parses every string each time.
+	Templates *Cache
 }
 
 // Forbid says which expansion features the caller has forbidden (Exim's
@@ -198,9 +201,14 @@ func (t *Template) Eval(ctx *Context) (string, error) {
 	return string(b), nil
 }
 
-// String parses and evaluates s in one step.
+// String parses and evaluates s in one step, through ctx.Templates when
+// it is set.
 func String(s string, ctx *Context) (string, error) {
-	t, err := Parse(s)
+	var c *Cache
+	if ctx != nil {
+		c = ctx.Templates
+	}
+	t, err := c.Parse(s)
 	if err != nil {
 		return "", err
 	}

@@ -42,7 +42,10 @@ type Instance struct {
 	Resolver *dns.Resolver
 	Debug    *debug.Logger
 	Regexps  *lists.RegexpCache
-	now      func() time.Time
+	// Templates caches parsed expansion strings for every context the
+	// instance builds.
+	Templates *expand.Cache
+	now       func() time.Time
 	// ACL, when set, gives the ${acl} item and the acl condition a way to
 	// run ACLs over the given variables.
 	ACL func(vars expand.Vars) func(name string, args []string) (expand.ACLVerdict, string, error)
@@ -93,13 +96,14 @@ func New(cfg *config.Config, opts Options) *Instance {
 		lo.OpenMax = int(n)
 	}
 	return &Instance{
-		Config:   cfg,
-		Lookups:  lookup.New(lo),
-		Resolver: res,
-		Debug:    opts.Debug,
-		Regexps:  &lists.RegexpCache{},
-		now:      opts.Now,
-		ifaces:   localInterfaces(),
+		Config:    cfg,
+		Lookups:   lookup.New(lo),
+		Resolver:  res,
+		Debug:     opts.Debug,
+		Regexps:   &lists.RegexpCache{},
+		Templates: expand.NewCache(4096),
+		now:       opts.Now,
+		ifaces:    localInterfaces(),
 	}
 }
 
@@ -113,6 +117,7 @@ func (in *Instance) Context(vars expand.Vars, msg expand.Message) *expand.Contex
 		NamedList: in.namedList,
 		Debug:     in.Debug,
 		Now:       in.now,
+		Templates: in.Templates,
 	}
 	ctx.Conds.LDAPAuth = in.Lookups.LDAPAuth
 	if in.ACL != nil {

@@ -228,6 +228,13 @@ func (r *reader) read(dirfd int, name string) ([]byte, error) {
 			return r.buf[:n], nil
 		}
 		n += m
+		if n < len(r.buf) {
+			// A short read of a regular file is its end: -H files are
+			// never changed in place (a new one is written under a
+			// temporary name and renamed over it), so the file open here
+			// cannot grow. This saves a read(2) per message.
+			return r.buf[:n], nil
+		}
 	}
 }
 

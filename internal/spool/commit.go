@@ -71,10 +71,10 @@ func (s *Spool) Create(id ID) (*Data, error) {
 	}
 	dir := s.InputDir(id)
 	path := filepath.Join(dir, string(id)+"-D")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	f, err := openFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 	if errors.Is(err, os.ErrNotExist) && s.opts.Split {
 		if err = os.MkdirAll(dir, dirMode); err == nil {
-			f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+			f, err = openFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 		}
 	}
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Spool) writeTemp(r *request, h *Header) error {
 		return err
 	}
 	r.tmp = filepath.Join(r.dir, "hdr."+string(r.id))
-	f, err := os.OpenFile(r.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	f, err := openFile(r.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return fmt.Errorf("creating header file: %w", err)
 	}
@@ -294,7 +294,7 @@ func (s *Spool) flushGroup(group []*request) error {
 		} else if err := s.step("rename"); err != nil {
 			return err
 		}
-		if err := os.Rename(r.tmp, filepath.Join(r.dir, string(r.id)+"-H")); err != nil {
+		if err := rename(r.tmp, filepath.Join(r.dir, string(r.id)+"-H")); err != nil {
 			return fmt.Errorf("spool: renaming header of %s: %w", r.id, err)
 		}
 		r.renamed = true
@@ -373,12 +373,12 @@ func (s *Spool) undo(group []*request) {
 
 // syncDir fsyncs a directory, making its entries durable.
 func syncDir(dir string) error {
-	f, err := os.Open(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("spool: opening directory for sync: %w", err)
+		return fmt.Errorf("spool: opening directory for sync: %w", &os.PathError{Op: "open", Path: dir, Err: err})
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil && cerr != nil {
+	err = unix.Fsync(fd)
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {

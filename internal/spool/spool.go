@@ -195,7 +195,7 @@ func (s *Spool) Lock(id ID) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, string(id)+"-D"), os.O_RDWR, 0)
+	f, err := openFile(filepath.Join(dir, string(id)+"-D"), os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("spool: message %s: %w", id, err)
 	}
@@ -216,7 +216,7 @@ func (s *Spool) ReadHeader(id ID) (*Header, error) {
 }
 
 func readHeaderFile(path string) (*Header, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -231,10 +231,10 @@ func readHeaderFile(path string) (*Header, error) {
 // AppendMsglog appends text to id's message log, creating it.
 func (s *Spool) AppendMsglog(id ID, text string) error {
 	p := s.MsglogPath(id)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+	f, err := openFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
 	if errors.Is(err, fs.ErrNotExist) && s.opts.Split {
 		if err = os.MkdirAll(filepath.Dir(p), dirMode); err == nil {
-			f, err = os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+			f, err = openFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
 		}
 	}
 	if err != nil {

@@ -9,8 +9,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // # Process activity files (exigo's departure from Exim)
@@ -24,7 +27,8 @@ import (
 //
 //	SPOOL/exim-process.d/PID.SEQ      "%5d text\n" (PID, as Exim writes it)
 //
-// written when the activity starts and removed when it ends. exiwhat
+// written when the activity starts and emptied when it ends (an empty
+// file is kept for the next activity to reuse; see ProcessInfo). exiwhat
 // reads the directory, drops files of processes that no longer exist,
 // copies the lines into process_log_path (as Exim's exiwhat leaves
 // them there) and prints them ordered by PID. Because several
@@ -41,7 +45,19 @@ type ProcessInfo struct {
 	dir string
 	pid int
 	seq atomic.Int64
+
+	// Activity files of ended activities, emptied and kept for reuse.
+	// Creating and removing a file per connection costs an inode
+	// allocation and a directory update each time (the daemon's biggest
+	// cost after the spool itself); rewriting an existing empty file
+	// costs neither. exiwhat skips empty files.
+	mu   sync.Mutex
+	free []string
 }
+
+// maxFreeSlots bounds the empty activity files kept for reuse; beyond
+// it an ended activity's file is removed.
+const maxFreeSlots = 256
 
 // NewProcessInfo returns the recorder for this process under spool.
 func NewProcessInfo(spool string) *ProcessInfo {
@@ -56,15 +72,48 @@ func (p *ProcessInfo) Start(text string) (end func()) {
 	if p == nil {
 		return func() {}
 	}
-	n := p.seq.Add(1)
-	name := filepath.Join(p.dir, fmt.Sprintf("%d.%d", p.pid, n))
-	os.MkdirAll(p.dir, 0o750)
-	tmp := name + ".tmp"
 	line := fmt.Sprintf("%5d %s\n", p.pid, strings.ReplaceAll(text, "\n", " "))
-	if os.WriteFile(tmp, []byte(line), 0o640) == nil {
-		os.Rename(tmp, name)
+	p.mu.Lock()
+	var name string
+	if n := len(p.free); n > 0 {
+		name = p.free[n-1]
+		p.free = p.free[:n-1]
 	}
-	return func() { os.Remove(name) }
+	p.mu.Unlock()
+	if name == "" || !rewriteSlot(name, line) {
+		name = filepath.Join(p.dir, fmt.Sprintf("%d.%d", p.pid, p.seq.Add(1)))
+		os.MkdirAll(p.dir, 0o750)
+		tmp := name + ".tmp"
+		if os.WriteFile(tmp, []byte(line), 0o640) == nil {
+			os.Rename(tmp, name)
+		}
+	}
+	return func() {
+		keep := unix.Truncate(name, 0) == nil
+		if keep {
+			p.mu.Lock()
+			if keep = len(p.free) < maxFreeSlots; keep {
+				p.free = append(p.free, name)
+			}
+			p.mu.Unlock()
+		}
+		if !keep {
+			os.Remove(name)
+		}
+	}
+}
+
+// rewriteSlot writes line into the existing, empty activity file name
+// with plain system calls (os.OpenFile would try the file with the
+// network poller first).
+func rewriteSlot(name, line string) bool {
+	fd, err := unix.Open(name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	n, err := unix.Write(fd, []byte(line))
+	unix.Close(fd)
+	return err == nil && n == len(line)
 }
 
 // procLine is one activity line with its sort keys.

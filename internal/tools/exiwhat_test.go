@@ -53,3 +53,27 @@ func TestExiwhat(t *testing.T) {
 	var nilp *ProcessInfo
 	nilp.Start("x")()
 }
+
+// TestProcessInfoReuse checks that an ended activity's file is emptied
+// and reused by the next activity, and that exiwhat skips it meanwhile.
+func TestProcessInfoReuse(t *testing.T) {
+	spool := t.TempDir()
+	p := NewProcessInfo(spool)
+	p.Start("first")()
+	end := p.Start("second")
+	ents, _ := os.ReadDir(filepath.Join(spool, ProcessInfoDir))
+	if len(ents) != 1 {
+		t.Fatalf("%d activity files, want 1 (reused)", len(ents))
+	}
+	var out bytes.Buffer
+	Exiwhat(spool, "", &out)
+	if want := fmt.Sprintf("%5d second\n", os.Getpid()); out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	end()
+	out.Reset()
+	Exiwhat(spool, "", &out)
+	if out.String() != "No exim process data\n" {
+		t.Errorf("after end: %q", out.String())
+	}
+}

@@ -71,10 +71,12 @@ type Daemon struct {
 	// Hostname is $smtp_active_hostname for the daemon's own replies.
 	Hostname string
 
-	mu     sync.Mutex
-	lns    []net.Listener
-	conns  map[net.Conn]struct{}
-	perIP  map[netip.Addr]int
+	mu    sync.Mutex
+	lns   []net.Listener
+	conns map[net.Conn]struct{}
+	perIP map[netip.Addr]int
+	// freed is signalled when a session gives its slot back.
+	freed  chan struct{}
 	wg     sync.WaitGroup
 	closed bool
 	// Panics counts recovered session panics.
@@ -124,6 +126,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	d.mu.Lock()
 	d.conns = map[net.Conn]struct{}{}
 	d.perIP = map[netip.Addr]int{}
+	d.freed = make(chan struct{}, 1)
 	d.mu.Unlock()
 	var acceptWG sync.WaitGroup
 	for i, ln := range d.lns {
@@ -191,12 +194,33 @@ func addrOf(a net.Addr) (netip.Addr, int) {
 	return netip.Addr{}, 0
 }
 
+// slotGrace is how long a new connection may wait for a slot when
+// smtp_accept_max is reached before it is refused.
+const slotGrace = 250 * time.Millisecond
+
 // admit applies smtp_accept_max and smtp_accept_max_per_host, then
 // starts the session's goroutine. Texts as Exim 4.96 (spec chapter "Main
 // configuration", smtp_accept_max and smtp_accept_max_per_host).
 func (d *Daemon) admit(ctx context.Context, c net.Conn, l Listen) {
 	ip, port := addrOf(c.RemoteAddr())
 	d.mu.Lock()
+	// A session that has sent its last reply may not have given its slot
+	// back yet (its goroutine still has to run); Exim's count of child
+	// processes lags the same way. Wait a little for a slot before
+	// refusing.
+	deadline := time.Now().Add(slotGrace)
+	for d.MaxConn > 0 && len(d.conns) >= d.MaxConn && time.Now().Before(deadline) {
+		d.mu.Unlock()
+		select {
+		case <-d.freed:
+		case <-time.After(time.Until(deadline)):
+		case <-ctx.Done():
+		}
+		d.mu.Lock()
+		if ctx.Err() != nil {
+			break
+		}
+	}
 	total := len(d.conns)
 	if d.MaxConn > 0 && total >= d.MaxConn {
 		d.mu.Unlock()
@@ -241,6 +265,10 @@ func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Add
 			delete(d.perIP, ip)
 		}
 		d.mu.Unlock()
+		select {
+		case d.freed <- struct{}{}:
+		default:
+		}
 		d.wg.Done()
 	}()
 	local, lport := addrOf(c.LocalAddr())

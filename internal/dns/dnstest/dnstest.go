@@ -37,15 +37,25 @@ func Start(t testing.TB, addr, zone string) *Server {
 	if err := s.SetZone(zone); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		t.Fatalf("dnstest: %v", err)
-	}
-	s.Addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
+	// UDP and TCP must share a port; with a random port, the TCP one may
+	// be taken by someone else: try again with another.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ; try++ {
+		var err error
+		pc, err = net.ListenPacket("udp", addr)
+		if err != nil {
+			t.Fatalf("dnstest: %v", err)
+		}
+		s.Addr = pc.LocalAddr().String()
+		ln, err = net.Listen("tcp", s.Addr)
+		if err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatalf("dnstest: %v", err)
+		if try >= 20 || !strings.HasSuffix(addr, ":0") {
+			t.Fatalf("dnstest: %v", err)
+		}
 	}
 	s.udp = &mdns.Server{PacketConn: pc, Handler: s}
 	s.tcp = &mdns.Server{Listener: ln, Handler: s}

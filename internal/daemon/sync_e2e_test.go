@@ -46,6 +46,10 @@ func runRaw(port int, c rawCase) string {
 	var out strings.Builder
 	buf := make([]byte, 8192)
 	closed := false
+	// grace is how long to wait for more after a complete reply line;
+	// after the last step it is longer, so that a close that follows the
+	// last reply is seen even on a loaded machine.
+	grace := 150 * time.Millisecond
 	read := func(d time.Duration) {
 		if closed {
 			return
@@ -63,13 +67,16 @@ func runRaw(port int, c rawCase) string {
 			}
 			if !c.wait && n > 0 && strings.HasSuffix(string(buf[:n]), "\n") {
 				// Give pipelined replies a moment to follow.
-				conn.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+				conn.SetReadDeadline(time.Now().Add(grace))
 			}
 		}
 	}
 	read(time.Second)
 	for i, s := range c.steps {
 		conn.Write([]byte(s))
+		if i == len(c.steps)-1 {
+			grace = time.Second
+		}
 		if !c.wait || i < len(c.steps)-1 {
 			read(time.Second)
 		}

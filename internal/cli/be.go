@@ -132,6 +132,7 @@ func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok boo
 // the process's variables (no message in flight).
 func newExpandContext(inv *Invocation, env *Env, cfg *config.Config) (*expand.Context, error) {
 	vars := processVars(cfg)
+	callerVars(cfg, vars)
 	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
 	engine := acl.New(cfg)
 	engine.Context = func(s *acl.Session) *expand.Context { return in.Context(s.Vars, s.Message) }

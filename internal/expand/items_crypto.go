@@ -99,7 +99,7 @@ func parsePrvscheck(p *parser, name string) (node, error) {
 	if !ok {
 		return nil, errorf("Not enough arguments for '%s' (min is 1)", name)
 	}
-	rest, err := p.parseArgsAfter(name, 1, 2)
+	rest, err := p.itemArgs(name, 1, 2)
 	if err != nil {
 		return nil, err
 	}

@@ -23,44 +23,16 @@ var externalItems = map[string]itemDef{
 	"imapfolder":  argsAfter(1, 3, evalImapfolder),
 }
 
-// argsAfter is like generic, but with the "missing '}' after 'NAME'" text
-// that Exim gives for most items when the closing brace is missing.
+// argsAfter makes an item taking between min and max {} arguments that
+// receives them unevaluated (read by itemArgs, with Exim's texts).
 func argsAfter(min, max int, fn func(st *state, args []node) (string, error)) itemDef {
 	return itemDef{parse: func(p *parser, name string) (node, error) {
-		args, err := p.parseArgsAfter(name, min, max)
+		args, err := p.itemArgs(name, min, max)
 		if err != nil {
 			return nil, err
 		}
 		return &genericItem{name: name, args: args, fn: fn}, nil
 	}}
-}
-
-// parseArgsAfter reads between min and max "{...}" arguments and the
-// closing "}" of the item.
-func (p *parser) parseArgsAfter(name string, min, max int) ([]node, error) {
-	var args []node
-	for len(args) < max {
-		n, ok, err := p.parseArg()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		args = append(args, n)
-	}
-	if len(args) < min {
-		return nil, errorf("Not enough arguments for '%s' (min is %d)", name, min)
-	}
-	p.skipSpace()
-	if !p.eof() && p.peek() == '{' {
-		return nil, errorf("Too many arguments for '%s' (max is %d)", name, max)
-	}
-	if p.eof() || p.peek() != '}' {
-		return nil, errorf("missing '}' after '%s'", name)
-	}
-	p.pos++
-	return args, nil
 }
 
 // notIncluded is an item exigo does not provide (it has no embedded Perl
@@ -69,7 +41,7 @@ func (p *parser) parseArgsAfter(name string, min, max int) ([]node, error) {
 // Spec: "Expansion items", ${dlfunc...} and ${perl...}.
 func notIncluded(min, max int) itemDef {
 	return itemDef{parse: func(p *parser, name string) (node, error) {
-		args, err := p.parseArgsAfter(name, min, max)
+		args, err := p.itemArgs(name, min, max)
 		if err != nil {
 			return nil, err
 		}

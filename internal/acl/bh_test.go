@@ -198,23 +198,6 @@ func diffLines(want, got []string) string {
 	return b.String()
 }
 
-// testMessage gives header variables access to a header block.
-type testMessage struct{ hs message.Headers }
-
-func (m *testMessage) Header(name string, mode expand.HeaderMode) (string, bool) {
-	switch mode {
-	case expand.HeaderRaw:
-		return m.hs.Raw(name)
-	case expand.HeaderBasic:
-		return m.hs.Basic(name)
-	case expand.HeaderList:
-		return m.hs.List(name)
-	}
-	return m.hs.Decoded(name, "utf-8")
-}
-
-func (m *testMessage) Headers(raw bool) string { return m.hs.String() }
-
 // playBH plays a dialogue through the Engine the way Exim's -bh runs
 // ACLs, and returns the commentary and log lines it produced.
 func playBH(t *testing.T, path string, c bhCase) string {
@@ -348,7 +331,7 @@ func playBH(t *testing.T, path string, c bhCase) string {
 				hs = append(hs, message.Header{Name: name, Text: h + "\n", Type: ' '})
 			}
 			s.AddedHeaders = nil
-			s.Message = &testMessage{hs: hs}
+			s.Message = &expand.HeaderBlock{Block: hs}
 			vars["message_exim_id"] = "1abcde-000000-00"
 			if run(Data) == Drop {
 				return out.String()

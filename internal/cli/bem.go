@@ -9,37 +9,8 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
-	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/receive"
 )
-
-// testMessage is the message that -bem reads from a file, presented to the
-// expansion engine.
-type testMessage struct {
-	headers message.Headers
-	charset string
-}
-
-// Header implements expand.Message.
-func (m *testMessage) Header(name string, mode expand.HeaderMode) (string, bool) {
-	switch mode {
-	case expand.HeaderRaw:
-		return m.headers.Raw(name)
-	case expand.HeaderBasic:
-		return m.headers.Basic(name)
-	case expand.HeaderList:
-		return m.headers.List(name)
-	}
-	return m.headers.Decoded(name, m.charset)
-}
-
-// Headers implements expand.Message.
-func (m *testMessage) Headers(raw bool) string {
-	if raw {
-		return m.headers.String()
-	}
-	return m.headers.DecodedBlock(m.charset)
-}
 
 // callerUser returns the calling user as intake needs it.
 func callerUser() receive.User {
@@ -67,7 +38,7 @@ func isTrusted(cfg *config.Config, u receive.User) bool {
 // local message with the local fix-ups, but without a Received: header,
 // as Exim's -bem shows it) and sets the message variables in vars. It
 // returns the lines -bem prints before the results.
-func loadTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, now time.Time) (*testMessage, string, error) {
+func loadTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, now time.Time) (*expand.HeaderBlock, string, error) {
 	path := inv.ModeArg
 	f, err := os.Open(path)
 	if err != nil {
@@ -116,7 +87,7 @@ func loadTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, no
 	for k, v := range in.Vars(msg) {
 		vars[k] = v
 	}
-	return &testMessage{headers: msg.Headers, charset: opts.HeadersCharset}, notes, nil
+	return &expand.HeaderBlock{Block: msg.Headers, Charset: opts.HeadersCharset}, notes, nil
 }
 
 // overlay is a variable set with message variables over the process's.

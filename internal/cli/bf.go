@@ -120,7 +120,7 @@ func filterTrailer(out io.Writer, res *filter.Result) {
 
 // filterTestMessage reads the message to filter from r and sets the
 // message and address variables, printing the envelope as Exim does.
-func filterTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, r io.Reader, now time.Time, out io.Writer) (*testMessage, error) {
+func filterTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, r io.Reader, now time.Time, out io.Writer) (*expand.HeaderBlock, error) {
 	br := bufio.NewReader(r)
 	opts := receive.OptionsFromConfig(cfg)
 	u := callerUser()
@@ -193,5 +193,5 @@ func filterTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, 
 	if home := os.Getenv("HOME"); home != "" {
 		vars["home"] = home
 	}
-	return &testMessage{headers: msg.Headers, charset: opts.HeadersCharset}, nil
+	return &expand.HeaderBlock{Block: msg.Headers, Charset: opts.HeadersCharset}, nil
 }

@@ -117,7 +117,7 @@ func (m *attempt) bounceTo(to string, items []*item) error {
 		"bounce_return_size_limit": fmt.Sprint(shown),
 		"message_size":             fmt.Sprint(size),
 	}, next: m.vars()}
-	ctx := &expand.Context{Vars: vars, Message: headerView{h.Headers}, Lookups: d.Lookups, Now: d.Now}
+	ctx := &expand.Context{Vars: vars, Message: &expand.HeaderBlock{Block: h.Headers}, Lookups: d.Lookups, Now: d.Now}
 	tmpl, fromFile := m.templateItems("bounce_message_file")
 	item := func(i int) (string, bool) {
 		if !fromFile || i >= len(tmpl) || tmpl[i] == "" {

@@ -11,7 +11,6 @@ import (
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
-	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/queue"
 )
 
@@ -24,30 +23,6 @@ import (
 // delay_warning times the message's age has passed (one warning is sent
 // however many were passed); $warn_message_delay is the last time
 // passed, as "N minutes" under two hours and "N hours" from then on.
-
-// headerView presents the message's header lines to expansions ($h_...).
-type headerView struct{ hs message.Headers }
-
-// Header implements expand.Message.
-func (v headerView) Header(name string, mode expand.HeaderMode) (string, bool) {
-	switch mode {
-	case expand.HeaderRaw:
-		return v.hs.Raw(name)
-	case expand.HeaderBasic:
-		return v.hs.Basic(name)
-	case expand.HeaderList:
-		return v.hs.List(name)
-	}
-	return v.hs.Decoded(name, "UTF-8")
-}
-
-// Headers implements expand.Message.
-func (v headerView) Headers(raw bool) string {
-	if raw {
-		return v.hs.String()
-	}
-	return v.hs.DecodedBlock("UTF-8")
-}
 
 // warningTimes parses delay_warning; nil means no warnings.
 func warningTimes(cfg *config.Config) []time.Duration {
@@ -162,7 +137,7 @@ func (m *attempt) delayWarning() {
 			dom = ""
 		}
 	}
-	ctx := &expand.Context{Vars: varOverlay{m: expand.VarMap{"domain": dom}, next: m.vars()}, Message: headerView{h.Headers}, Lookups: m.d.Lookups, Now: m.d.Now}
+	ctx := &expand.Context{Vars: varOverlay{m: expand.VarMap{"domain": dom}, next: m.vars()}, Message: &expand.HeaderBlock{Block: h.Headers}, Lookups: m.d.Lookups, Now: m.d.Now}
 	cond, err := expand.String(m.d.Config.Main.String("delay_warning_condition"), ctx)
 	switch strings.ToLower(strings.TrimSpace(cond)) {
 	case "", "0", "no", "false":
@@ -190,7 +165,7 @@ func (m *attempt) sendWarning(to string, delay time.Duration, addrs []*item) err
 	boundary := fmt.Sprintf("%d-eximdsn-%d", m.now.Unix(), rand.Int32())
 	dtext := delayText(delay)
 	vars := varOverlay{m: expand.VarMap{"warn_message_delay": dtext, "warn_message_recipients": to}, next: m.vars()}
-	ctx := &expand.Context{Vars: vars, Message: headerView{h.Headers}, Lookups: m.d.Lookups, Now: m.d.Now}
+	ctx := &expand.Context{Vars: vars, Message: &expand.HeaderBlock{Block: h.Headers}, Lookups: m.d.Lookups, Now: m.d.Now}
 	items, fromFile := m.templateItems("warn_message_file")
 	item := func(i int) (string, bool) {
 		if !fromFile || i >= len(items) || items[i] == "" {

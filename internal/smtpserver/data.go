@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/smtp"
@@ -203,7 +204,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	if charset == "" {
 		charset = "UTF-8"
 	}
-	s.acls.Message = &headerView{hs: hs, charset: charset}
+	s.acls.Message = &expand.HeaderBlock{Block: hs, Charset: charset}
 	// During the DATA ACL, $message_size is the message as received
 	// (without the Received: header exigo adds), as in Exim.
 	s.vars["message_size"] = strconv.Itoa(len(data))

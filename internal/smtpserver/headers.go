@@ -3,41 +3,12 @@ package smtpserver
 import (
 	"strings"
 
-	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/message"
 )
 
 // Header lines that ACLs add and remove (Exim specification chapter
 // "Access control lists", sections "Adding header lines in ACLs" and
 // "Removing header lines in ACLs").
-
-// headerView presents the message's header block to expansions ($h_...,
-// $message_headers) while the DATA ACL runs.
-type headerView struct {
-	hs      message.Headers
-	charset string
-}
-
-// Header implements expand.Message.
-func (v *headerView) Header(name string, mode expand.HeaderMode) (string, bool) {
-	switch mode {
-	case expand.HeaderRaw:
-		return v.hs.Raw(name)
-	case expand.HeaderBasic:
-		return v.hs.Basic(name)
-	case expand.HeaderList:
-		return v.hs.List(name)
-	}
-	return v.hs.Decoded(name, v.charset)
-}
-
-// Headers implements expand.Message.
-func (v *headerView) Headers(raw bool) string {
-	if raw {
-		return v.hs.String()
-	}
-	return v.hs.DecodedBlock(v.charset)
-}
 
 // applyHeaderChanges removes the named headers (caselessly; they stay in
 // the block marked deleted, type '*', as in the spool's -H file) and then

@@ -64,13 +64,9 @@ func (r *receiving) waitDeliveries() {
 // runQueue implements -q and its variants, -R and -S (spec chapter "The
 // Exim command line"). With a time and -bd it is the daemon's business.
 func runQueue(inv *Invocation, env *Env) int {
-	cfg, code, ok := loadConfig(inv, env)
+	r, code, ok := receivingMode(inv, env)
 	if !ok {
 		return code
-	}
-	r, err := openReceiving(inv, env, cfg)
-	if err != nil {
-		return failf(env, "%v", err)
 	}
 	defer r.queue.IDs.Close()
 	d, err := r.deliverer(env)
@@ -122,13 +118,9 @@ func runOptions(q QueueRun) deliver.RunOptions {
 // runDeliverMessages implements -M: deliver the given messages whatever
 // their state (frozen or waiting for a retry time).
 func runDeliverMessages(inv *Invocation, env *Env) int {
-	cfg, code, ok := loadConfig(inv, env)
+	r, code, ok := receivingMode(inv, env)
 	if !ok {
 		return code
-	}
-	r, err := openReceiving(inv, env, cfg)
-	if err != nil {
-		return failf(env, "%v", err)
 	}
 	defer r.queue.IDs.Close()
 	d, err := r.deliverer(env)

@@ -124,3 +124,19 @@ func failf(env *Env, format string, args ...any) int {
 	fmt.Fprintf(env.Stderr, "exim: "+format+"\n", args...)
 	return 1
 }
+
+// receivingMode loads the configuration and opens the spool and logs, for
+// the modes that take or deliver messages (-bs, -bm, -q, -M). With ok false
+// the error has been printed and code is the exit code. The caller closes
+// r.queue.IDs.
+func receivingMode(inv *Invocation, env *Env) (r *receiving, code int, ok bool) {
+	cfg, code, ok := loadConfig(inv, env)
+	if !ok {
+		return nil, code, false
+	}
+	r, err := openReceiving(inv, env, cfg)
+	if err != nil {
+		return nil, failf(env, "%v", err), false
+	}
+	return r, 0, true
+}

@@ -16,15 +16,12 @@ import (
 // output, from the calling user (P=local-smtp or local-esmtp, U=login).
 // Spec: chapter "The Exim command line", option -bs.
 func runLocalSMTP(inv *Invocation, env *Env) int {
-	cfg, code, ok := loadConfig(inv, env)
+	r, code, ok := receivingMode(inv, env)
 	if !ok {
 		return code
 	}
-	r, err := openReceiving(inv, env, cfg)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
 	defer r.queue.IDs.Close()
+	cfg := r.cfg
 	u := callerUser()
 	rcv := &queue.SpoolReceiver{
 		Queue: r.queue, Options: &r.opts, Expand: r.expander(env.Now),
@@ -43,15 +40,12 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 // -i/-oi, -f, -F and -od*. Spec: chapter "The Exim command line" and
 // chapter "Message processing".
 func runSendmail(inv *Invocation, env *Env) int {
-	cfg, code, ok := loadConfig(inv, env)
+	r, code, ok := receivingMode(inv, env)
 	if !ok {
 		return code
 	}
-	r, err := openReceiving(inv, env, cfg)
-	if err != nil {
-		return failf(env, "%v", err)
-	}
 	defer r.queue.IDs.Close()
+	cfg := r.cfg
 	opts := r.opts
 	msg, err := receive.Read(env.Stdin, receive.ReadOptions{Format: receive.FormatLocal, DotEnds: !inv.IgnoreDot, SizeLimit: opts.MessageSizeLimit})
 	if err != nil {

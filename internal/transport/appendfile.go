@@ -168,24 +168,7 @@ func (a *appendfile) writeOptions(e *env, d *Delivery) (*writeOpts, error) {
 	wo.check = a.opts.String("check_string")
 	wo.escape = a.opts.String("escape_string")
 	if a.opts.Bool("use_bsmtp") {
-		wo.check, wo.escape, wo.endNL = ".", "..", true
-		// Batched SMTP has no prefix or suffix unless set (spec, use_bsmtp).
-		if !a.opts.IsSet("message_prefix") {
-			wo.prefix = ""
-		}
-		if !a.opts.IsSet("message_suffix") {
-			wo.suffix = ""
-		}
-		rp, _ := e.get("return_path")
-		var b strings.Builder
-		b.WriteString(wo.prefix)
-		fmt.Fprintf(&b, "MAIL FROM:<%s>\n", rp)
-		for _, ad := range d.Addresses {
-			fmt.Fprintf(&b, "RCPT TO:<%s>\n", rcptAddress(a.generic, ad))
-		}
-		b.WriteString("DATA\n")
-		wo.prefix = b.String()
-		wo.suffix = ".\n" + wo.suffix
+		a.bsmtp(e, d, wo)
 	}
 	if err := a.writeHeaderOpts(e, d, wo); err != nil {
 		return nil, err
@@ -195,6 +178,30 @@ func (a *appendfile) writeOptions(e *env, d *Delivery) (*writeOpts, error) {
 
 // rcptAddress is the address sent in RCPT: without affixes unless
 // rcpt_include_affixes is set.
+// bsmtp wraps the message in batched SMTP (use_bsmtp): MAIL, RCPT and
+// DATA before it, "." after it, dot-stuffing in between. Batched SMTP has
+// no prefix or suffix unless they are set. Spec: "Generic options for
+// transports" and the appendfile and pipe chapters, use_bsmtp.
+func (g *generic) bsmtp(e *env, d *Delivery, wo *writeOpts) {
+	wo.check, wo.escape, wo.endNL = ".", "..", true
+	if !g.opts.IsSet("message_prefix") {
+		wo.prefix = ""
+	}
+	if !g.opts.IsSet("message_suffix") {
+		wo.suffix = ""
+	}
+	rp, _ := e.get("return_path")
+	var b strings.Builder
+	b.WriteString(wo.prefix)
+	fmt.Fprintf(&b, "MAIL FROM:<%s>\n", rp)
+	for _, ad := range d.Addresses {
+		fmt.Fprintf(&b, "RCPT TO:<%s>\n", rcptAddress(g, ad))
+	}
+	b.WriteString("DATA\n")
+	wo.prefix = b.String()
+	wo.suffix = ".\n" + wo.suffix
+}
+
 func rcptAddress(g *generic, ad Address) string {
 	if g.opts.Bool("rcpt_include_affixes") || ad.LocalPart == "" || (ad.Prefix == "" && ad.Suffix == "") {
 		return ad.Address

@@ -129,24 +129,7 @@ func (p *pipe) deliver(ctx context.Context, e *env, d *Delivery) Result {
 		return deferErr(err)
 	}
 	if o.Bool("use_bsmtp") {
-		wo.check, wo.escape, wo.endNL = ".", "..", true
-		// Batched SMTP has no prefix or suffix unless set (spec, use_bsmtp).
-		if !p.opts.IsSet("message_prefix") {
-			wo.prefix = ""
-		}
-		if !p.opts.IsSet("message_suffix") {
-			wo.suffix = ""
-		}
-		rp, _ := e.get("return_path")
-		var b strings.Builder
-		b.WriteString(wo.prefix)
-		fmt.Fprintf(&b, "MAIL FROM:<%s>\n", rp)
-		for _, ad := range d.Addresses {
-			fmt.Fprintf(&b, "RCPT TO:<%s>\n", rcptAddress(p.generic, ad))
-		}
-		b.WriteString("DATA\n")
-		wo.prefix = b.String()
-		wo.suffix = ".\n" + wo.suffix
+		p.bsmtp(e, d, wo)
 	}
 	if err := p.writeHeaderOpts(e, d, wo); err != nil {
 		return deferErr(err)

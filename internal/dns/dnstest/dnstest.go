@@ -17,13 +17,16 @@ import (
 // Server answers queries from its records. Names listed in ServFail get
 // SERVFAIL; names with no records and no records below them get NXDOMAIN;
 // other names get NOERROR with the matching records (following CNAMEs in
-// the answer). Responses carry the AD bit when AD is set.
+// the answer). Responses carry the AD bit when SetAD is on, the query
+// asked for DNSSEC (DO or AD bit, as a validating resolver requires, RFC
+// 6840 section 5.7) and the name is not one made insecure by SetInsecure.
 type Server struct {
 	Addr string // host:port the server listens on (UDP and TCP)
 
 	mu       sync.Mutex
 	rrs      []mdns.RR
 	servFail map[string]bool
+	insecure map[string]bool
 	ad       bool
 	udp, tcp *mdns.Server
 }
@@ -33,7 +36,7 @@ type Server struct {
 // free port). The server stops when the test ends.
 func Start(t testing.TB, addr, zone string) *Server {
 	t.Helper()
-	s := &Server{servFail: map[string]bool{}}
+	s := &Server{servFail: map[string]bool{}, insecure: map[string]bool{}}
 	if err := s.SetZone(zone); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +102,18 @@ func (s *Server) SetAD(ad bool) {
 	s.mu.Unlock()
 }
 
+// SetInsecure replaces the set of names whose answers never carry the AD
+// bit (a zone that is not signed, or an answer the resolver could not
+// validate), whatever SetAD says.
+func (s *Server) SetInsecure(names ...string) {
+	s.mu.Lock()
+	s.insecure = map[string]bool{}
+	for _, n := range names {
+		s.insecure[mdns.CanonicalName(n)] = true
+	}
+	s.mu.Unlock()
+}
+
 // ServeDNS implements mdns.Handler.
 func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	s.mu.Lock()
@@ -107,7 +122,10 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	m.SetReply(req)
 	m.Authoritative = true
 	m.RecursionAvailable = true
-	m.AuthenticatedData = s.ad
+	wantsDNSSEC := req.AuthenticatedData
+	if o := req.IsEdns0(); o != nil && o.Do() {
+		wantsDNSSEC = true
+	}
 	if len(req.Question) != 1 {
 		m.Rcode = mdns.RcodeFormatError
 		w.WriteMsg(m)
@@ -115,6 +133,7 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	}
 	q := req.Question[0]
 	name := mdns.CanonicalName(q.Name)
+	m.AuthenticatedData = s.ad && wantsDNSSEC && !s.insecure[name]
 	if s.servFail[name] {
 		m.Rcode = mdns.RcodeServerFailure
 		w.WriteMsg(m)

@@ -6,7 +6,9 @@ import (
 	"os/user"
 	"strconv"
 
+	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/deliver"
+	"github.com/exigo-mta/exigo/internal/dns"
 	"github.com/exigo-mta/exigo/internal/lookup"
 	"github.com/exigo-mta/exigo/internal/queue"
 	"github.com/exigo-mta/exigo/internal/router"
@@ -38,7 +40,7 @@ func (r *receiving) deliverer(env *Env) (*deliver.Deliverer, error) {
 		Queue:      r.queue,
 		Vars:       r.vars,
 		Lookups:    modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
-		Resolver:   router.SystemResolver{},
+		Resolver:   routingResolver(r.cfg),
 		Interfaces: localInterfaces(),
 		EximUser:   eu,
 		Now:        env.Now,
@@ -171,4 +173,23 @@ func runGiveUp(inv *Invocation, env *Env) int {
 	}
 	r.waitDeliveries()
 	return 0
+}
+
+// routingResolver is the DNS resolver of delivery routing: the servers
+// of /etc/resolv.conf with dns_retrans and dns_retry, asking for DNSSEC
+// unless dns_dnssec_ok is 0, so that the dnslookup router can tell the
+// smtp transport which hosts DANE may apply to.
+func routingResolver(cfg *config.Config) router.Resolver {
+	res, err := dns.FromResolvConf("/etc/resolv.conf")
+	if err != nil {
+		res = dns.New("127.0.0.1:53")
+	}
+	if d := cfg.Main.Duration("dns_retrans"); d > 0 {
+		res.Timeout = d
+	}
+	if n, ok := cfg.Main.Int("dns_retry"); ok && n > 0 {
+		res.Retries = int(n)
+	}
+	n, ok := cfg.Main.Int("dns_dnssec_ok")
+	return router.DNSResolver{R: res, DNSSEC: !ok || n != 0}
 }

@@ -45,6 +45,9 @@ type item struct {
 	hostLogged bool
 	confirm    string
 	errCode    string
+	// tls is what the smtp transport's TLS session shows on the "=>"
+	// line (X=, CV=, DN=); tls.cipher is empty without TLS.
+	tls struct{ cipher, verified, peerDN string }
 	// more marks an address after the first of one transport run (->).
 	more bool
 	// routingFail marks a failure found while routing (no R= shown when
@@ -367,6 +370,7 @@ func (m *attempt) runTransport(b *batch) {
 		it.dt = dt
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
 		it.continued = r.Continued
+		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
 		it.msg, it.errno = r.Message, r.Errno
 		switch r.Status {
 		case transport.OK:
@@ -479,11 +483,33 @@ func (m *attempt) logDelivery(it *item) {
 	case it.more:
 		flag = "->"
 	}
-	line := fmt.Sprintf("%s %s R=%s T=%s%s", flag, m.lineAddress(it, true), it.router, it.transport, m.hostField(it))
+	line := fmt.Sprintf("%s %s R=%s T=%s%s%s", flag, m.lineAddress(it, true), it.router, it.transport, m.hostField(it), m.tlsFields(it))
 	if it.confirm != "" && m.d.Config != nil {
 		line += " C=" + quoteLog(it.confirm)
 	}
 	m.logf("%s%s", line, m.deliveryTimes(it))
+}
+
+// tlsFields are the X=, CV= and DN= fields of a delivery over TLS, as
+// log_selector tls_cipher, tls_certificate_verified and tls_peerdn ask
+// (spec chapter "Log files", section "Reducing or increasing what is
+// logged").
+func (m *attempt) tlsFields(it *item) string {
+	if it.tls.cipher == "" {
+		return ""
+	}
+	sel := m.d.selector()
+	s := ""
+	if sel.Has(mainlog.SelTLSCipher) {
+		s += " X=" + it.tls.cipher
+	}
+	if sel.Has(mainlog.SelTLSCertificateVerified) && it.tls.verified != "" {
+		s += " CV=" + it.tls.verified
+	}
+	if sel.Has(mainlog.SelTLSPeerDN) && it.tls.peerDN != "" {
+		s += ` DN=` + quoteLog(it.tls.peerDN)
+	}
+	return s
 }
 
 func (m *attempt) logFail(it *item) {

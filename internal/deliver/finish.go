@@ -310,7 +310,7 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		d.Addresses = append(d.Addresses, ta)
 	}
 	for _, hst := range first.hosts {
-		d.Hosts = append(d.Hosts, transport.Host{Name: hst.Name, Addr: hst.Addr, Port: hst.Port, MX: hst.MX})
+		d.Hosts = append(d.Hosts, transport.Host{Name: hst.Name, Addr: hst.Addr, Port: hst.Port, MX: hst.MX, DNSSEC: hst.DNSSEC})
 	}
 	return d
 }

@@ -143,6 +143,11 @@ type Host struct {
 	// MX is the MX preference, -1 when the host did not come from an MX
 	// record.
 	MX int
+	// DNSSEC reports that the MX (when there was one) and address
+	// records came from DNSSEC-authenticated answers, which DANE needs
+	// (spec chapter "Encrypted SMTP connections using TLS/SSL", section
+	// "DANE").
+	DNSSEC bool
 }
 
 // Result is what Set.Route decided for one address.

@@ -5,6 +5,7 @@ package router
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/lists"
@@ -120,7 +121,15 @@ func (c *call) dnsHosts(domain string) ([]Host, error) {
 			}
 		}
 	}
-	mxs, err := res.MX(domain)
+	sec, _ := res.(SecureResolver)
+	mxSecure := false
+	var mxs []MX
+	var err error
+	if sec != nil {
+		mxs, mxSecure, err = sec.MXSecure(domain)
+	} else {
+		mxs, err = res.MX(domain)
+	}
 	switch {
 	case errors.Is(err, ErrNoSuchDomain):
 		return nil, err
@@ -134,12 +143,12 @@ func (c *call) dnsHosts(domain string) ([]Host, error) {
 		sortMX(mxs)
 		var out []Host
 		for _, mx := range mxs {
-			ips, err := res.Addrs(mx.Host)
+			ips, secure, err := addrsSecure(res, sec, mx.Host)
 			if err != nil && !isNotFound(err) {
 				return nil, err
 			}
 			for _, ip := range ips {
-				out = append(out, Host{Name: mx.Host, Addr: ip.String(), MX: mx.Pref})
+				out = append(out, Host{Name: mx.Host, Addr: ip.String(), MX: mx.Pref, DNSSEC: mxSecure && secure})
 			}
 		}
 		if len(out) == 0 {
@@ -153,15 +162,25 @@ func (c *call) dnsHosts(domain string) ([]Host, error) {
 			return nil, ErrNoData
 		}
 	}
-	ips, err := res.Addrs(domain)
+	ips, secure, err := addrsSecure(res, sec, domain)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Host, 0, len(ips))
 	for _, ip := range ips {
-		out = append(out, Host{Name: domain, Addr: ip.String(), MX: -1})
+		out = append(out, Host{Name: domain, Addr: ip.String(), MX: -1, DNSSEC: secure})
 	}
 	return out, nil
+}
+
+// addrsSecure looks up the addresses of name, and whether the answers
+// were DNSSEC-authenticated when the resolver can tell.
+func addrsSecure(res Resolver, sec SecureResolver, name string) ([]netip.Addr, bool, error) {
+	if sec != nil {
+		return sec.AddrsSecure(name)
+	}
+	ips, err := res.Addrs(name)
+	return ips, false, err
 }
 
 // mxSelf handles MX lists that include the local host: MX records at or

@@ -65,7 +65,7 @@ func (l *lmtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	}
 	c.timeout = l.opts.Duration("timeout")
 	h := Host{Name: "localhost", Addr: "127.0.0.1", MX: -1}
-	if r := l.open(e, c, h); r != nil {
+	if r, _ := l.open(e, d, c, h, nil, true); r != nil {
 		c.close()
 		if cmd != nil {
 			cmd.Wait()

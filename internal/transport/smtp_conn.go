@@ -8,11 +8,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +27,7 @@ type smtpConn struct {
 	caps    ehloCaps
 	esmtp   bool
 	tls     *tls.ConnectionState
+	tlsInfo clientTLS     // what the log shows of the TLS session
 	timeout time.Duration // command_timeout
 	authed  string        // authenticator name after AUTH
 	// reused is set once the connection has come out of a Pool.
@@ -124,40 +122,6 @@ func (c *smtpConn) startTLS(cfg *tls.Config) error {
 	c.r = bufio.NewReaderSize(tc, 4096)
 	c.w = bufio.NewWriterSize(tc, 16*1024)
 	return nil
-}
-
-// tlsConfig builds the client TLS settings for h (tls_verify_hosts,
-// tls_verify_certificates, tls_sni, tls_certificate/tls_privatekey).
-func (s *smtpTransport) tlsConfig(e *env, h Host, verify bool) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: h.Name, InsecureSkipVerify: !verify, MinVersion: tls.VersionTLS12}
-	if sni, err := s.expandOpt(e, "tls_sni"); err == nil && sni != "" {
-		cfg.ServerName = sni
-	}
-	if net.ParseIP(strings.Trim(cfg.ServerName, "[]")) != nil {
-		cfg.ServerName = ""
-	}
-	if vc, err := s.expandOpt(e, "tls_verify_certificates"); err == nil && vc != "" && vc != "system" {
-		pem, err := os.ReadFile(vc)
-		if err != nil {
-			return nil, fmt.Errorf("reading tls_verify_certificates %s: %w", vc, err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		cfg.RootCAs = pool
-	}
-	cert, _ := s.expandOpt(e, "tls_certificate")
-	key, _ := s.expandOpt(e, "tls_privatekey")
-	if cert != "" {
-		if key == "" {
-			key = cert
-		}
-		kp, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("loading tls_certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{kp}
-	}
-	return cfg, nil
 }
 
 // authenticate tries the client authenticators whose public name the

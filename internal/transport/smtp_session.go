@@ -9,7 +9,6 @@ package transport
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -38,21 +37,33 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	key := poolKey(s.name, h, port)
 	c := d.Pool.get(key)
 	if c == nil {
+		dane, derr := s.daneFor(ctx, e, d, h, port, d.log)
+		if derr != nil {
+			// Logged without the host (observed with Exim 4.96).
+			hostErr(st, Host{}, 25, Result{Status: derr.status, Message: "DANE error: " + derr.text})
+			return
+		}
 		iface, err := s.expandOpt(e, "interface")
 		if err != nil {
 			hostErr(st, h, port, deferErr(err))
 			return
 		}
-		c, err = dial(ctx, h, port, iface, o.Duration("connect_timeout"))
-		if err != nil {
-			hostErr(st, h, port, netResult(err, ""))
-			return
-		}
-		c.timeout = o.Duration("command_timeout")
-		if r := s.open(e, c, h); r != nil {
+		for clear := false; ; clear = true {
+			c, err = dial(ctx, h, port, iface, o.Duration("connect_timeout"))
+			if err != nil {
+				hostErr(st, h, port, netResult(err, ""))
+				return
+			}
+			c.timeout = o.Duration("command_timeout")
+			r, tryClear := s.open(e, d, c, h, dane, clear)
+			if r == nil {
+				break
+			}
 			c.close()
-			hostErr(st, h, port, *r)
-			return
+			if !tryClear || clear {
+				hostErr(st, h, port, *r)
+				return
+			}
 		}
 	}
 	max, _ := o.Int("max_rcpt")
@@ -114,22 +125,25 @@ func contains(xs []int, x int) bool {
 }
 
 // open reads the greeting and says EHLO/HELO, then STARTTLS and AUTH as
-// configured. A non-nil result is a failure of the whole host.
-func (s *smtpTransport) open(e *env, c *smtpConn, h Host) *Result {
+// configured. A non-nil result is a failure of the whole host; with
+// tryClear set, the caller should connect again and deliver in clear
+// (clear set: no STARTTLS). dane, when set, makes a DANE-verified TLS
+// session a must.
+func (s *smtpTransport) open(e *env, d *Delivery, c *smtpConn, h Host, dane *daneState, clear bool) (res *Result, tryClear bool) {
 	r, err := c.read(c.timeout)
 	if err != nil {
 		x := netResult(err, "initial connection")
-		return &x
+		return &x, false
 	}
 	if r.Class() != 2 {
 		x := s.replyResult(r, "initial connection", 0, "")
 		x.Status = Defer
-		return &x
+		return &x, false
 	}
 	helo, err := s.expandOpt(e, "helo_data")
 	if err != nil {
 		x := deferErr(err)
-		return &x
+		return &x, false
 	}
 	if helo == "" {
 		helo = s.hostname
@@ -143,79 +157,84 @@ func (s *smtpTransport) open(e *env, c *smtpConn, h Host) *Result {
 		r, err := c.cmd("LHLO " + helo)
 		if err != nil {
 			x := netResult(err, "LHLO "+helo)
-			return &x
+			return &x, false
 		}
 		if r.Class() != 2 {
 			x := s.replyResult(r, "LHLO "+helo, 0, "")
 			x.Status = Defer
-			return &x
+			return &x, false
 		}
 		c.esmtp, c.caps = true, parseEHLO(r)
 	} else if r, after, err := c.hello(helo, esmtp); err != nil {
 		x := netResult(err, after)
-		return &x
+		return &x, false
 	} else if after != "" {
 		x := s.replyResult(r, after, 0, "")
 		x.Status = Defer
-		return &x
+		return &x, false
 	}
-	requireTLS := s.matchHosts(e, "hosts_require_tls", h)
-	if c.caps.startTLS && !s.matchHosts(e, "hosts_avoid_tls", h) {
-		verify := s.matchHosts(e, "tls_verify_hosts", h)
-		cfg, err := s.tlsConfig(e, h, verify)
+	// Spec chapter "The smtp transport" (hosts_require_tls,
+	// hosts_avoid_tls, tls_tempfail_tryclear) and section "DANE": with
+	// DANE, TLS is a must whatever hosts_require_tls says.
+	requireTLS := dane != nil || s.matchHosts(e, "hosts_require_tls", h)
+	if !clear && c.caps.startTLS && (dane != nil || !s.matchHosts(e, "hosts_avoid_tls", h)) {
+		plan, err := s.tlsPlanFor(e, h, dane, d.now)
 		if err != nil {
 			x := deferErr(err)
-			return &x
+			return &x, false
 		}
 		r, err := c.cmd("STARTTLS")
 		if err != nil {
 			x := netResult(err, "STARTTLS")
-			return &x
+			return &x, false
 		}
 		if r.Class() != 2 {
 			if requireTLS {
 				x := s.replyResult(r, "STARTTLS", ErrnoTLSRequired, ErrTLSRequired)
 				x.Status = Defer
-				return &x
+				return &x, false
 			}
 		} else {
-			if err := c.startTLS(cfg); err != nil {
-				x := Result{Status: Defer, Errno: ErrnoTLSFailure, Err: err, Message: "TLS session: " + tlsErrText(err)}
-				return &x
+			if err := c.startTLS(plan.cfg); err != nil {
+				text, isDANE := tlsFailure(err)
+				if isDANE {
+					d.log("DANE attempt failed; TLS connection to " + h.Name + " [" + h.Addr + "]: " + text)
+				}
+				x := Result{Status: Defer, Errno: ErrnoTLSFailure, Err: err, Message: "TLS session: " + text}
+				if !requireTLS && s.opts.Bool("tls_tempfail_tryclear") {
+					d.log("TLS session: " + text + ": delivering unencrypted to H=" + h.Name + " [" + h.Addr + "] (not in hosts_require_tls)")
+					return &x, true
+				}
+				return &x, false
 			}
+			c.tlsInfo = describeTLS(c.tls, plan.verified)
 			if _, after, err := c.hello(helo, true); err != nil || after != "" {
 				x := Result{Status: Defer, Message: "SMTP error after " + verb + " in TLS session"}
-				return &x
+				return &x, false
 			}
 		}
 	}
 	if requireTLS && c.tls == nil {
+		d.log("H=" + h.Name + " [" + h.Addr + "]: " + errNoTLS.Error())
 		x := Result{Status: Defer, Errno: ErrnoTLSRequired, ErrCode: ErrTLSRequired, Message: errNoTLS.Error()}
-		return &x
+		return &x, false
 	}
 	requireAuth := s.matchHosts(e, "hosts_require_auth", h)
 	if (requireAuth || s.matchHosts(e, "hosts_try_auth", h)) && len(c.caps.auth) > 0 {
 		okAuth, err := c.authenticate(s.clients, authExpander{e})
 		if err != nil && !okAuth {
 			x := Result{Status: Defer, ErrCode: ErrAuthFailed, Err: err, Message: "authentication attempt failed: " + err.Error()}
-			return &x
+			return &x, false
 		}
 		if requireAuth && !okAuth {
 			x := Result{Status: Defer, ErrCode: ErrAuthFailed, Message: "authentication required but authentication attempt(s) failed"}
-			return &x
+			return &x, false
 		}
 	} else if requireAuth {
 		x := Result{Status: Defer, ErrCode: ErrAuthFailed, Message: "authentication required but authentication attempt(s) failed"}
-		return &x
+		return &x, false
 	}
-	return nil
-}
-
-func tlsErrText(err error) string {
-	if _, ok := err.(*tls.CertificateVerificationError); ok {
-		return "(certificate verification failed): " + err.Error()
-	}
-	return err.Error()
+	return nil, false
 }
 
 // transaction sends one message to the addresses batch; it reports
@@ -257,7 +276,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 			r.Port = port
 		}
 		if c.tls != nil {
-			r.TLSCipher = tlsCipherName(c.tls)
+			r.TLSCipher, r.TLSVerified, r.TLSPeerDN = c.tlsInfo.cipher, c.tlsInfo.verified, c.tlsInfo.peerDN
 		}
 		st[i].res = r
 		st[i].done = r.Status != Defer
@@ -519,14 +538,6 @@ func dsnParams(a Address) string {
 		p += " ORCPT=" + a.ORcpt
 	}
 	return p
-}
-
-// tlsCipherName is the X= text, in the form Exim built with GnuTLS
-// logs: "TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256" is
-// what Exim shows; exigo shows the version and Go's cipher suite name.
-func tlsCipherName(cs *tls.ConnectionState) string {
-	v := map[uint16]string{tls.VersionTLS10: "TLS1.0", tls.VersionTLS11: "TLS1.1", tls.VersionTLS12: "TLS1.2", tls.VersionTLS13: "TLS1.3"}[cs.Version]
-	return v + ":" + tls.CipherSuiteName(cs.CipherSuite)
 }
 
 // dur is a timeout option, or the connection's command timeout where the

@@ -224,10 +224,20 @@ func TestSMTPStartTLS(t *testing.T) {
 	if strings.Count(log, "EHLO") != 2 || !strings.Contains(log, "STARTTLS") {
 		t.Errorf("%s", log)
 	}
-	// With verification the self-signed certificate fails.
+	if r.TLSVerified != "no" || r.TLSPeerDN != "CN=mx.test" {
+		t.Errorf("CV=%s DN=%s", r.TLSVerified, r.TLSPeerDN)
+	}
+	// With verification the self-signed certificate fails, and the
+	// message goes in clear (tls_tempfail_tryclear) unless TLS is
+	// required.
 	tr = newTransport(t, smtpConf+"  tls_verify_hosts = *\n", "t")
 	r = deliver(t, tr, smtpDelivery(t, srv.Port(), "ok@a.b"))[0]
-	if r.Status != Defer || r.Errno != -37 || !strings.Contains(r.Message, "certificate verification failed") {
+	if r.Status != OK || r.TLSCipher != "" {
+		t.Errorf("%+v", r)
+	}
+	tr = newTransport(t, smtpConf+"  tls_verify_hosts = *\n  hosts_require_tls = *\n", "t")
+	r = deliver(t, tr, smtpDelivery(t, srv.Port(), "ok@a.b"))[0]
+	if r.Status != Defer || r.Errno != -37 || r.Message != "TLS session: (certificate verification failed): certificate invalid" {
 		t.Errorf("%+v", r)
 	}
 	// hosts_avoid_tls sends in clear.

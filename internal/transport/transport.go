@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/dns"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -157,8 +158,16 @@ type Result struct {
 	// the "=>" line, with log_selector +smtp_confirmation), e.g.
 	// "250 OK id=1abc-000001-AB".
 	Confirmation string
-	// TLSCipher is the cipher when the connection used TLS (X=).
+	// TLSCipher is the cipher when the connection used TLS (X=), named
+	// as Exim built with GnuTLS names it.
 	TLSCipher string
+	// TLSVerified is CV= for a delivery over TLS: "yes" (the server's
+	// certificate was verified against tls_verify_certificates), "dane"
+	// (verified by DANE) or "no".
+	TLSVerified string
+	// TLSPeerDN is the server certificate's subject as GnuTLS formats it
+	// (DN=), empty when none.
+	TLSPeerDN string
 	// Chunking reports that BDAT was used (K in the log line).
 	Chunking bool
 	// Freeze asks the caller to freeze the message (freeze_exec_fail,
@@ -209,6 +218,10 @@ type Host struct {
 	Port int
 	// MX is the MX preference, -1 when not from an MX record.
 	MX int
+	// DNSSEC reports that the router found the host (its MX and address
+	// records) through DNSSEC-authenticated answers; only such hosts
+	// get DANE (spec section "DANE").
+	DNSSEC bool
 }
 
 // Delivery is one transport run.
@@ -239,6 +252,9 @@ type Delivery struct {
 	Submit func(ctx context.Context, m *NewMessage) error
 	// Pool, when set, holds open SMTP connections for reuse.
 	Pool *Pool
+	// Resolver answers the smtp transport's TLSA questions (DANE); nil
+	// means the servers of /etc/resolv.conf.
+	Resolver *dns.Resolver
 	// Log, when set, writes a line to the main log (the caller puts
 	// the message id in front): the smtp transport's DKIM signing
 	// notes.

@@ -251,6 +251,10 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 			reply("250 Reset OK")
 		case "QUIT":
 			reply("221 bye")
+			if tc, ok := w.(*tls.Conn); ok {
+				// A well-behaved server ends TLS with close_notify.
+				tc.Close()
+			}
 			return
 		default:
 			reply("500 unrecognized command")

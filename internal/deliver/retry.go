@@ -19,6 +19,13 @@ func hostError(it *item) bool {
 	case transport.ErrTimeout, transport.ErrRefused, transport.ErrLost:
 		return true
 	}
+	switch it.errno {
+	case transport.ErrnoTLSFailure, transport.ErrnoTLSRequired:
+		// A failed or missing TLS session is the host's problem
+		// (observed with Exim 4.96: "retry time not reached for any
+		// host" on the next queue run).
+		return it.host != ""
+	}
 	return it.errno > 0 && it.host != ""
 }
 

@@ -78,9 +78,16 @@ func (r tlsaRecord) matches(c *x509.Certificate) bool {
 	return bytes.Equal(in, r.data)
 }
 
-// errDANEDiffers is the GnuTLS text Exim logs when no TLSA record
-// matches the server's certificates.
-var errDANEDiffers = errors.New("Verification failed. The certificate differs. ")
+// GnuTLS's texts, as Exim logs them, for a chain that no TLSA record
+// matches: DANE-EE records that match no leaf, DANE-TA records that
+// match no certificate of the chain, and a DANE-TA anchored chain
+// whose leaf does not carry the host name.
+var (
+	errDANEDiffers = errors.New("Verification failed. The certificate differs. ")
+	errDANECA      = errors.New("Verification failed. CA constrains were violated. ")
+	errDANEBoth    = errors.New("Verification failed. CA constrains were violated. The certificate differs. ")
+	errDANEBadName = errors.New("certificate invalid")
+)
 
 // daneVerify checks the server's chain (leaf first, as sent) against the
 // records. A DANE-EE record must match the leaf; its name and dates are
@@ -89,8 +96,19 @@ var errDANEDiffers = errors.New("Verification failed. The certificate differs. "
 // leaf must be valid for host (RFC 7671 section 5.2; the spec: "server
 // certificates must have a correct name").
 func daneVerify(recs []tlsaRecord, chain []*x509.Certificate, host string, now time.Time) error {
+	haveTA := false
+	for _, r := range recs {
+		if r.usage == tlsaDANETA {
+			haveTA = true
+		}
+	}
+	// With both kinds, GnuTLS reports the DANE-TA failure (observed).
+	fail := errDANEDiffers
+	if haveTA {
+		fail = errDANECA
+	}
 	if len(chain) == 0 {
-		return errDANEDiffers
+		return fail
 	}
 	leaf := chain[0]
 	for _, r := range recs {
@@ -115,13 +133,19 @@ func daneVerify(recs []tlsaRecord, chain []*x509.Certificate, host string, now t
 			if i == 0 {
 				return nil // the leaf itself is the trust anchor
 			}
-			_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: host, CurrentTime: now})
-			if err == nil {
-				return nil
+			if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now}); err != nil {
+				continue
 			}
+			if leaf.VerifyHostname(host) != nil {
+				// Anchored, but not for this host: Exim's host name
+				// check fails after DANE passed (observed with Exim
+				// 4.96).
+				return errDANEBadName
+			}
+			return nil
 		}
 	}
-	return errDANEDiffers
+	return fail
 }
 
 // daneState is what the TLSA lookup decided for one host.
@@ -137,8 +161,13 @@ type daneState struct {
 // "DANE error: " in Exim's log.
 type daneError struct {
 	status Status
+	errno  int
 	text   string
 }
+
+// ErrnoDNSDefer is Exim's number for a DNS lookup that could not be
+// completed (a TLSA lookup that timed out or got SERVFAIL).
+const ErrnoDNSDefer = -36
 
 // daneFor decides DANE for h on port (spec section "DANE"): a host in
 // hosts_require_dane or hosts_try_dane whose address lookup was
@@ -153,7 +182,7 @@ func (s *smtpTransport) daneFor(ctx context.Context, e *env, d *Delivery, h Host
 	}
 	if !h.DNSSEC {
 		if require {
-			return nil, &daneError{Fail, h.Name + " lookup not DNSSEC"}
+			return nil, &daneError{Fail, 0, h.Name + " lookup not DNSSEC"}
 		}
 		return nil, nil
 	}
@@ -166,17 +195,17 @@ func (s *smtpTransport) daneFor(ctx context.Context, e *env, d *Delivery, h Host
 	switch a.Status {
 	case dns.Succeed:
 	case dns.Again:
-		return nil, &daneError{Defer, "tlsa lookup DEFER"}
+		return nil, &daneError{Defer, ErrnoDNSDefer, "tlsa lookup DEFER"}
 	default:
 		if require {
-			return nil, &daneError{Fail, "tlsa lookup FAIL"}
+			return nil, &daneError{Fail, 0, "tlsa lookup FAIL"}
 		}
 		return nil, nil
 	}
 	if !a.AD {
 		note("DANE error: TLSA lookup for " + h.Name + " not DNSSEC")
 		if require {
-			return nil, &daneError{Fail, "TLSA lookup for " + h.Name + " not DNSSEC"}
+			return nil, &daneError{Fail, 0, "TLSA lookup for " + h.Name + " not DNSSEC"}
 		}
 		return nil, nil
 	}
@@ -191,7 +220,7 @@ func (s *smtpTransport) daneFor(ctx context.Context, e *env, d *Delivery, h Host
 		// RFC 7672 section 2.2: only unusable records means no DANE, but
 		// TLS stays mandatory; exigo treats it as no TLSA.
 		if require {
-			return nil, &daneError{Fail, "tlsa lookup FAIL"}
+			return nil, &daneError{Fail, 0, "tlsa lookup FAIL"}
 		}
 		return nil, nil
 	}

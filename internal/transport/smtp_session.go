@@ -39,8 +39,12 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	if c == nil {
 		dane, derr := s.daneFor(ctx, e, d, h, port, d.log)
 		if derr != nil {
-			// Logged without the host (observed with Exim 4.96).
-			hostErr(st, Host{}, 25, Result{Status: derr.status, Message: "DANE error: " + derr.text})
+			// The address line shows no host; a deferral has a line of
+			// its own with it (observed with Exim 4.96).
+			if derr.status == Defer {
+				d.log("H=" + h.Name + " [" + h.Addr + "]: DANE error: " + derr.text)
+			}
+			hostErr(st, Host{}, 25, Result{Status: derr.status, Errno: derr.errno, Message: "DANE error: " + derr.text})
 			return
 		}
 		iface, err := s.expandOpt(e, "interface")

@@ -113,6 +113,9 @@ func (s *smtpTransport) tlsPlanFor(e *env, h Host, dane *daneState, now func() t
 		if cs := prio.Curves(); len(cs) > 0 {
 			cfg.CurvePreferences = cs
 		}
+		if cfg.MaxVersion == tls.VersionTLS12 {
+			cfg.CurvePreferences = []tls.CurveID{tls.CurveP256, tls.CurveP384, tls.CurveP521}
+		}
 	}
 	cert, err := s.expandOpt(e, "tls_certificate")
 	if err != nil {

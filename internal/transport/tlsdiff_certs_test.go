@@ -36,13 +36,16 @@ func newTestPKI(t testing.TB) *testPKI {
 	return p
 }
 
-var serial int64 = 100
+// newSerial is a random certificate serial number.
+func newSerial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	return n.Add(n, big.NewInt(1))
+}
 
 func makeCA(t testing.TB, cn string) (*x509.Certificate, crypto.Signer) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial++
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, Organization: []string{"Exigo Test"}},
+		SerialNumber: newSerial(), Subject: pkix.Name{CommonName: cn, Organization: []string{"Exigo Test"}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -57,9 +60,8 @@ func makeCA(t testing.TB, cn string) (*x509.Certificate, crypto.Signer) {
 
 func makeLeaf(t testing.TB, ca *x509.Certificate, caKey crypto.Signer, name string) tls.Certificate {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial++
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name, Organization: []string{"Exigo Test"}, Country: []string{"ES"}},
+		SerialNumber: newSerial(), Subject: pkix.Name{CommonName: name, Organization: []string{"Exigo Test"}, Country: []string{"ES"}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		DNSNames: []string{name}, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

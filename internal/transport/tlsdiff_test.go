@@ -2,9 +2,11 @@ package transport
 
 import (
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -69,6 +71,15 @@ type tlsDiffCase struct {
 	insecure []string
 	// noAD turns off the AD bit for every answer.
 	noAD bool
+	// servfail is a name that answers SERVFAIL.
+	servfail string
+	// tlsa2, when set, adds a second MX host, mx2.dane.example at
+	// 127.0.0.2, with these TLSA records.
+	tlsa2 []string
+	// main holds more main options.
+	main string
+	// steps are later commands (queue runs).
+	steps [][]string
 }
 
 var tlsDiffCases = []tlsDiffCase{
@@ -89,6 +100,29 @@ var tlsDiffCases = []tlsDiffCase{
 	{name: "dane_try_no_tlsa", server: "good", transport: "hosts_try_dane = *"},
 	{name: "dane_require_no_tlsa", server: "good", transport: "hosts_require_dane = *"},
 	{name: "dane_tlsa_no_ad", server: "good", transport: "hosts_try_dane = *", tlsa: []string{"3 1 1 OTHERSPKI256"}, insecure: []string{"_PORT._tcp.mx.dane.example"}},
+	{name: "dane_ee_301", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 0 1 LEAFCERT256"}},
+	{name: "dane_ee_312", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 2 LEAFSPKI512"}},
+	{name: "dane_ee_300", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 0 0 LEAFCERTFULL"}},
+	{name: "dane_ee_name_ignored", server: "wrongName", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 WRONGNAMESPKI256"}},
+	{name: "dane_ee_second_record", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 OTHERSPKI256", "3 1 1 LEAFSPKI256"}},
+	{name: "dane_ta_211", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"2 1 1 CA1SPKI256"}},
+	{name: "dane_ta_wrong_ca", server: "byCA2", transport: "hosts_require_dane = *", tlsa: []string{"2 0 1 CA1CERT256"}},
+	{name: "dane_mixed_mismatch", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 OTHERSPKI256", "2 0 1 CA2CERT256"}},
+	{name: "dane_mixed_ta_match", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 OTHERSPKI256", "2 0 1 CA1CERT256"}},
+	{name: "dane_ta_name_mismatch", server: "wrongName", transport: "hosts_require_dane = *", tlsa: []string{"2 0 1 CA1CERT256"}},
+	{name: "dane_ignores_verify_options", server: "good", transport: "tls_verify_certificates = CA2\ntls_verify_hosts = *", tlsa: []string{"3 1 1 LEAFSPKI256"}},
+	{name: "dane_no_starttls", server: "none", transport: "hosts_try_dane = *", tlsa: []string{"3 1 1 LEAFSPKI256"}},
+	{name: "dane_tlsa_servfail_try", server: "good", tlsa: []string{"3 1 1 LEAFSPKI256"}, servfail: "_PORT._tcp.mx.dane.example"},
+	{name: "dane_tlsa_servfail_require", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 LEAFSPKI256"}, servfail: "_PORT._tcp.mx.dane.example"},
+	{name: "dane_unusable_records", server: "good", tlsa: []string{"1 1 1 LEAFSPKI256"}},
+	{name: "dane_ciphers", server: "good", transport: "dane_require_tls_ciphers = NORMAL:-VERS-TLS1.3", tlsa: []string{"3 1 1 LEAFSPKI256"}},
+	{name: "require_ciphers_tls12", server: "good", transport: "tls_require_ciphers = NORMAL:-VERS-TLS1.3"},
+	{name: "verify_directory", server: "good", transport: "tls_verify_certificates = CADIR\ntls_verify_hosts = *"},
+	{name: "dnssec_off", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 LEAFSPKI256"}, main: "dns_dnssec_ok = 0"},
+	{name: "verify_fail_retry", server: "byCA2", transport: "tls_verify_certificates = CA1\ntls_verify_hosts = *\nhosts_require_tls = *", steps: [][]string{{"-q"}, {"-qf"}}},
+	{name: "dane_fail_retry", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 OTHERSPKI256"}, steps: [][]string{{"-q"}}},
+	{name: "dane_two_mx", server: "good", transport: "hosts_try_dane = *", tlsa: []string{"3 1 1 OTHERSPKI256"}, tlsa2: []string{"3 1 1 LEAFSPKI256"}},
+	{name: "verify_two_mx", server: "byCA2", transport: "tls_verify_certificates = CA1\ntls_verify_hosts = *\nhosts_require_tls = *"},
 	{name: "dane_require_mx_no_ad", server: "good", transport: "hosts_require_dane = *", tlsa: []string{"3 1 1 LEAFSPKI256"}, noAD: true},
 }
 
@@ -142,6 +176,11 @@ func TestTLSDifferential(t *testing.T) {
 	writePEM(t, filepath.Join(top, "ca2.pem"), pki.ca2)
 	dnsSrv := dnstest.Start(t, "127.0.0.1:53", "")
 	servers := map[string]*smtptest.Server{}
+	servers2 := map[string]*smtptest.Server{}
+	cadir := filepath.Join(top, "cadir")
+	os.Mkdir(cadir, 0o755)
+	writePEM(t, filepath.Join(cadir, "one.pem"), pki.ca1)
+	writePEM(t, filepath.Join(cadir, "two.pem"), pki.ca2)
 	for name, c := range map[string]*tls.Certificate{"good": &pki.good, "wrongName": &pki.wrongName, "byCA2": &pki.byCA2, "none": nil} {
 		s := &smtptest.Server{Pipelining: true}
 		if c != nil {
@@ -152,24 +191,47 @@ func TestTLSDifferential(t *testing.T) {
 		}
 		t.Cleanup(s.Close)
 		servers[name] = s
+		// The same server as a second MX host, on 127.0.0.2.
+		s2 := &smtptest.Server{Pipelining: true, TLS: s.TLS}
+		ln, err := net.Listen("tcp", "127.0.0.2:"+strconv.Itoa(s.Port()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2.Serve(ln)
+		t.Cleanup(s2.Close)
+		servers2[name] = s2
 	}
 	other := makeLeaf(t, pki.ca1, pki.ca1Key, "mx.dane.example")
 	hashes := map[string]string{
-		"LEAFSPKI256":  sha256hex(pki.good.Leaf.RawSubjectPublicKeyInfo),
-		"OTHERSPKI256": sha256hex(other.Leaf.RawSubjectPublicKeyInfo),
-		"CA1CERT256":   sha256hex(pki.ca1.Raw),
+		"LEAFSPKI256":      sha256hex(pki.good.Leaf.RawSubjectPublicKeyInfo),
+		"OTHERSPKI256":     sha256hex(other.Leaf.RawSubjectPublicKeyInfo),
+		"CA1CERT256":       sha256hex(pki.ca1.Raw),
+		"LEAFCERT256":      sha256hex(pki.good.Leaf.Raw),
+		"LEAFSPKI512":      sha512hex(pki.good.Leaf.RawSubjectPublicKeyInfo),
+		"LEAFCERTFULL":     hex.EncodeToString(pki.good.Leaf.Raw),
+		"WRONGNAMESPKI256": sha256hex(pki.wrongName.Leaf.RawSubjectPublicKeyInfo),
+		"CA2CERT256":       sha256hex(pki.ca2.Raw),
+		"CA1SPKI256":       sha256hex(pki.ca1.RawSubjectPublicKeyInfo),
 	}
 	for _, c := range tlsDiffCases {
 		t.Run(c.name, func(t *testing.T) {
 			srv := servers[c.server]
 			port := strconv.Itoa(srv.Port())
 			zone := "dane.example. MX 10 mx.dane.example.\nmx.dane.example. A 127.0.0.1\n"
-			for _, r := range c.tlsa {
-				for k, v := range hashes {
-					r = strings.ReplaceAll(r, k, v)
-				}
-				zone += "_" + port + "._tcp.mx.dane.example. TLSA " + r + "\n"
+			if c.tlsa2 != nil || c.name == "verify_two_mx" {
+				zone += "dane.example. MX 20 mx2.dane.example.\nmx2.dane.example. A 127.0.0.2\n"
 			}
+			addTLSA := func(host string, recs []string) {
+				for _, r := range recs {
+					// Longest names first: LEAFSPKI256 inside OTHER... does not clash.
+					for _, k := range []string{"WRONGNAMESPKI256", "LEAFCERTFULL", "LEAFSPKI512", "LEAFCERT256", "LEAFSPKI256", "OTHERSPKI256", "CA1CERT256", "CA2CERT256", "CA1SPKI256"} {
+						r = strings.ReplaceAll(r, k, hashes[k])
+					}
+					zone += "_" + port + "._tcp." + host + ". TLSA " + r + "\n"
+				}
+			}
+			addTLSA("mx.dane.example", c.tlsa)
+			addTLSA("mx2.dane.example", c.tlsa2)
 			if err := dnsSrv.SetZone(zone); err != nil {
 				t.Fatal(err)
 			}
@@ -179,10 +241,15 @@ func TestTLSDifferential(t *testing.T) {
 				insecure = append(insecure, strings.ReplaceAll(n, "PORT", port))
 			}
 			dnsSrv.SetInsecure(insecure...)
+			dnsSrv.ClearServFail()
+			if c.servfail != "" {
+				dnsSrv.ServFail(strings.ReplaceAll(c.servfail, "PORT", port))
+			}
+			srv2 := servers2[c.server]
 			run := func(bin string) string {
-				before := len(srv.Messages())
+				before, before2 := len(srv.Messages()), len(srv2.Messages())
 				log := runTLSDiff(t, bin, c, top, port, uid, gid)
-				return fmt.Sprintf("%s-- messages received: %d\n", log, len(srv.Messages())-before)
+				return fmt.Sprintf("%s-- messages received: %d at mx, %d at mx2\n", log, len(srv.Messages())-before, len(srv2.Messages())-before2)
 			}
 			want := run(exim)
 			got := run(exigo)
@@ -192,6 +259,11 @@ func TestTLSDifferential(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sha512hex(b []byte) string {
+	s := sha512.Sum512(b)
+	return hex.EncodeToString(s[:])
 }
 
 func sha256hex(b []byte) string {
@@ -211,17 +283,21 @@ func runTLSDiff(t *testing.T, bin string, c tlsDiffCase, top, port string, uid, 
 	os.Chown(filepath.Join(dir, "spool"), uid, gid)
 	tr := strings.ReplaceAll(c.transport, "CA1", filepath.Join(top, "ca1.pem"))
 	tr = strings.ReplaceAll(tr, "CA2", filepath.Join(top, "ca2.pem"))
+	tr = strings.ReplaceAll(tr, "CADIR", filepath.Join(top, "cadir"))
 	if tr != "" {
 		tr = "  " + strings.ReplaceAll(tr, "\n", "\n  ")
 	}
 	conf := strings.Replace(tlsDiffConf, "TRANSPORT", tr, 1)
-	conf = strings.Replace(conf, "MAIN", "", 1)
+	conf = strings.Replace(conf, "MAIN", c.main, 1)
 	conf = strings.ReplaceAll(conf, "DIR", dir)
 	conf = strings.ReplaceAll(conf, "PORT", port)
 	cf := filepath.Join(dir, "conf")
 	os.WriteFile(cf, []byte(conf), 0o644)
 	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n\nbody\n"
 	oracletest.Run(t, bin, msg, "-C", cf, "-odi", "-f", "sender@test.example", "rcpt@dane.example")
+	for _, step := range c.steps {
+		oracletest.Run(t, bin, "", append([]string{"-C", cf}, step...)...)
+	}
 	b, _ := os.ReadFile(filepath.Join(dir, "spool/log/mainlog"))
 	return maskTLSDiff(string(b), port)
 }
@@ -233,6 +309,7 @@ var tlsDiffMasks = []struct {
 	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `), ""},
 	{regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`), "ID"},
 	{regexp.MustCompile(`S=\d+`), "S=N"},
+	{regexp.MustCompile(`pid=\d+`), "pid=N"},
 	{regexp.MustCompile(`\(Exim 4\.96\)|\(Exim [^)]*exigo[^)]*\)|\(exigo[^)]*\)`), "(VERSION)"},
 }
 

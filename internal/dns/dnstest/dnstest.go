@@ -95,6 +95,13 @@ func (s *Server) ServFail(name string) {
 	s.mu.Unlock()
 }
 
+// ClearServFail undoes every ServFail.
+func (s *Server) ClearServFail() {
+	s.mu.Lock()
+	s.servFail = map[string]bool{}
+	s.mu.Unlock()
+}
+
 // SetAD sets whether answers carry the AD bit.
 func (s *Server) SetAD(ad bool) {
 	s.mu.Lock()

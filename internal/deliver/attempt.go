@@ -73,6 +73,9 @@ type attempt struct {
 
 	done  map[string]bool // the non-recipients tree
 	items []*item
+	// unjournaled are delivered addresses not yet in the -J file (see
+	// flushJournal).
+	unjournaled []string
 	// logs are the lines to write once outcomes are durable; failOrder is
 	// the chain of failed addresses in Exim's order (bounce text order).
 	logs      []string
@@ -212,6 +215,11 @@ func (m *attempt) run() (Outcome, error) {
 		}
 	}
 	m.deliverLocal(local)
+	if len(remote) > 0 {
+		// Remote deliveries can take long: make the local ones
+		// durable in the journal first.
+		m.flushJournal()
+	}
 	m.deliverRemote(remote)
 	if !m.d.DontDeliver {
 		// -N: no retry processing; deferred addresses stay (observed
@@ -264,12 +272,40 @@ type batch struct {
 
 // deliverLocal runs local transports, one address a run unless the
 // transport batches (batch.go).
+//
+// appendfile runs go at the same time (up to maxParallelFiles), so that
+// their file writes and fsyncs overlap and share directory fsyncs; other
+// drivers (pipe, lmtp, autoreply) run one after another, in Exim's
+// order. Outcomes are recorded and logged in run order either way.
 func (m *attempt) deliverLocal(items []*item) {
-	for _, run := range m.localRuns(items) {
+	runs := m.localRuns(items)
+	batches := make([]*batch, len(runs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelFiles)
+	for i, run := range runs {
 		b := &batch{t: m.d.transports[run[0].transport], items: run}
-		m.runBatch(b)
+		batches[i] = b
+		if len(runs) == 1 || b.t.Driver() != "appendfile" {
+			m.runTransport(b)
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			m.runTransport(b)
+		}()
+	}
+	wg.Wait()
+	for _, b := range batches {
+		m.recordBatch(b)
 	}
 }
+
+// maxParallelFiles bounds the appendfile runs of one message that run at
+// once.
+const maxParallelFiles = 16
 
 // deliverRemote groups remote addresses by transport and host list
 // (up to max_rcpt each, default 100) and runs up to remote_max_parallel
@@ -383,7 +419,7 @@ func (m *attempt) runTransport(b *batch) {
 	}
 }
 
-// recordBatch journals the delivered addresses of a run and logs every
+// recordBatch notes the delivered addresses of a run for the journal and logs every
 // outcome in Exim's order.
 func (m *attempt) recordBatch(b *batch) {
 	var ok []string
@@ -398,11 +434,7 @@ func (m *attempt) recordBatch(b *batch) {
 			}
 		}
 	}
-	if len(ok) > 0 {
-		if err := m.journal(ok); err != nil {
-			m.d.Log.Write(fmt.Sprintf("%s journal: %v", m.h.ID, err), mainlog.Panic)
-		}
-	}
+	m.unjournaled = append(m.unjournaled, ok...)
 	// A connection-level error (a system errno such as "Connection
 	// refused") is logged once for its host, on a line of its own, and
 	// the address lines then show no host (observed with Exim 4.96).

@@ -19,12 +19,32 @@ import (
 
 // # The -J journal
 //
-// One address a line, appended and fsync'd after each successful
-// transport run, as Exim's journal is (spec chapter "Format of spool
-// files": "the -J file ... lists addresses that have been delivered").
-// A later attempt that finds it adds its addresses to the non-recipients
-// tree before routing, so a crash after a delivery and before the -H
-// rewrite never delivers twice.
+// One address a line (spec chapter "Format of spool files": "the -J
+// file ... lists addresses that have been delivered"). A later attempt
+// that finds it adds its addresses to the non-recipients tree before
+// routing, so a crash after a delivery and before the -H rewrite does
+// not deliver twice.
+//
+// Exim appends and fsyncs the journal after every transport run. exigo
+// writes it only where it protects something for a while: before remote
+// deliveries start (they may take minutes), and if the -H rewrite fails.
+// Otherwise the end of the attempt follows the local runs at once and
+// its own durable step records the same facts: the -H rewrite with the
+// non-recipients tree, or the durable removal of a completed message.
+// The window in which a crash can repeat a delivery is the same; the
+// journal's file creation, fsync and removal per message are saved.
+
+// flushJournal appends the addresses delivered since the last flush to
+// the -J file and makes it durable.
+func (m *attempt) flushJournal() {
+	if len(m.unjournaled) == 0 {
+		return
+	}
+	if err := m.journal(m.unjournaled); err != nil {
+		m.d.Log.Write(fmt.Sprintf("%s journal: %v", m.h.ID, err), mainlog.Panic)
+	}
+	m.unjournaled = nil
+}
 
 func (m *attempt) journalPath() string {
 	return filepath.Join(m.lock.Dir, string(m.h.ID)+"-J")
@@ -160,12 +180,17 @@ func (m *attempt) finish() (Outcome, error) {
 		h.NonRecipients = spool.BuildTree(tree)
 		h.DeliverFirsttime = false
 		if err := m.d.Spool.Rewrite(m.lock, h); err != nil {
+			m.flushJournal()
 			m.writeLogs()
 			return Deferred, fmt.Errorf("deliver: %w", err)
 		}
 		os.Remove(m.journalPath())
 	}
-	m.msglog()
+	if remaining || m.d.Config.Main.Bool("preserve_message_logs") {
+		// A completed message's log would be removed with it at once,
+		// unless preserve_message_logs keeps it in msglog.OLD.
+		m.msglog()
+	}
 	m.writeLogs()
 	if bounce {
 		if err := m.sendBounce(); err != nil {
@@ -183,6 +208,9 @@ func (m *attempt) finish() (Outcome, error) {
 	}
 	m.logf("%s", m.completedLine())
 	m.writeLogs()
+	if m.d.Config.Main.Bool("preserve_message_logs") {
+		m.d.Spool.PreserveMsglog(m.h.ID)
+	}
 	if err := m.d.Spool.Remove(m.lock); err != nil {
 		return Completed, fmt.Errorf("deliver: %w", err)
 	}
@@ -192,7 +220,7 @@ func (m *attempt) finish() (Outcome, error) {
 // msglog appends the attempt's lines to the message log, without the
 // message id, as Exim's msglog files hold them.
 func (m *attempt) msglog() {
-	if len(m.logs) == 0 {
+	if len(m.logs) == 0 || !m.d.Config.Main.Bool("message_logs") {
 		return
 	}
 	var b strings.Builder

@@ -92,6 +92,23 @@ func (m *attempt) openRetryDB() *hintsdb.DB {
 	return db
 }
 
+// existingRetryKeys returns those of keys that have a retry record,
+// reading the database without taking it for writing.
+func (m *attempt) existingRetryKeys(keys []string) []string {
+	db, err := hintsdb.Open(m.d.Config.Main.String("spool_directory"), "retry", false)
+	if err != nil {
+		return nil
+	}
+	defer db.Close()
+	var out []string
+	for _, k := range keys {
+		if v, err := db.GetRaw(k); err == nil && v != nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // retryWait checks, before a remote delivery, whether every host of the
 // address is waiting for its retry time; if so the address is deferred
 // without an attempt: "retry time not reached for any host" (EXIM-NOTES;
@@ -164,11 +181,21 @@ func (m *attempt) retryProcessing() {
 			db.Close()
 		}
 	}()
+	// A delivery to a host clears its retry record. Most hosts have
+	// none: look first without taking the database for writing, which
+	// would queue every delivery of the process behind one lock.
+	var clear []string
 	for _, it := range m.items {
 		if it.state == delivered && it.host != "" {
-			if d := open(); d != nil {
-				d.Delete("T:" + it.host + ":" + it.hostAddr)
-			}
+			clear = append(clear, "T:"+it.host+":"+it.hostAddr)
+		}
+	}
+	if len(clear) > 0 {
+		clear = m.existingRetryKeys(clear)
+	}
+	for _, k := range clear {
+		if d := open(); d != nil {
+			d.Delete(k)
 		}
 	}
 	sched := retry.Schedule{IntervalMax: timeOpt(m.d.Config, "retry_interval_max"), DataExpire: timeOpt(m.d.Config, "retry_data_expire")}

@@ -49,7 +49,8 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("deliver: queue run: %w", err)
 	}
-	if d.Config.Main.Bool("queue_run_in_order") {
+	inOrder := d.Config.Main.Bool("queue_run_in_order")
+	if inOrder {
 		sort.Slice(entries, func(i, j int) bool { return entries[i].ID < entries[j].ID })
 	} else {
 		// Spec, queue_run_in_order: otherwise runs go "in an arbitrary
@@ -67,8 +68,22 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	}
 	// One pool for the run: connections stay open from one message to
 	// the next for the same host.
-	pool := &transport.Pool{}
+	//
+	// Messages are delivered by up to queueRunParallel goroutines at
+	// once (one at a time with queue_run_in_order, which promises an
+	// order): Exim's queue runner is serial, but it also forks a
+	// process per message; here the attempts share the process, their
+	// fsyncs overlap and their directory fsyncs are shared. The run
+	// returns when every attempt has ended, as Exim's does.
+	par := queueRunParallel
+	if inOrder {
+		par = 1
+	}
+	pool := &transport.Pool{Max: par}
 	defer pool.Close()
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			break
@@ -103,10 +118,19 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		o := ro.Options
 		o.QueueRun = true
 		o.Pool = pool
-		d.Message(ctx, e.ID, o)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d.Message(ctx, e.ID, o)
+		}()
 	}
 	return nil
 }
+
+// queueRunParallel bounds the attempts one queue run makes at once.
+const queueRunParallel = 16
 
 func match(s, pat string, re *regexp.Regexp) bool {
 	if re != nil {

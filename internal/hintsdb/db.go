@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -63,7 +64,17 @@ type DB struct {
 	Name     string
 	Path     string
 	readOnly bool
+	inproc   *sync.RWMutex
 }
+
+// inProcess holds, per database path, the lock that orders this
+// process's own opens. The file locks (fcntl on the lock file, flock
+// inside bbolt) order processes; but bbolt's flock belongs to one open
+// file, so two goroutines of one process opening the same database
+// would meet on it, and bbolt retries a held flock only every 50 ms.
+// Taking this lock first makes goroutines queue instead. It is process
+// state by nature, as the file locks are.
+var inProcess sync.Map // path -> *sync.RWMutex
 
 // ErrEximFormat is returned (wrapped) when the file is not a bbolt
 // database: most likely Exim's own Berkeley DB file.
@@ -119,6 +130,27 @@ func Open(spool, name string, write bool) (*DB, error) {
 	dir := filepath.Join(spool, "db")
 	lockPath := filepath.Join(dir, name+".lockfile")
 	path := filepath.Join(dir, name)
+	mv, _ := inProcess.LoadOrStore(path, &sync.RWMutex{})
+	mu := mv.(*sync.RWMutex)
+	if write {
+		mu.Lock()
+	} else {
+		mu.RLock()
+	}
+	db, err := open(dir, lockPath, path, name, write)
+	if err != nil {
+		if write {
+			mu.Unlock()
+		} else {
+			mu.RUnlock()
+		}
+		return nil, err
+	}
+	db.inproc = mu
+	return db, nil
+}
+
+func open(dir, lockPath, path, name string, write bool) (*DB, error) {
 	flags := os.O_RDONLY
 	if write {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -187,6 +219,14 @@ func (d *DB) Close() error {
 	err := d.bolt.Close()
 	if cerr := d.lock.Close(); err == nil {
 		err = cerr
+	}
+	if d.inproc != nil {
+		if d.readOnly {
+			d.inproc.RUnlock()
+		} else {
+			d.inproc.Unlock()
+		}
+		d.inproc = nil
 	}
 	return err
 }

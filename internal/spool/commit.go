@@ -71,10 +71,10 @@ func (s *Spool) Create(id ID) (*Data, error) {
 	}
 	dir := s.InputDir(id)
 	path := filepath.Join(dir, string(id)+"-D")
-	f, err := openFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	f, err := s.createRecycled(path, os.O_RDWR|os.O_CREATE|os.O_EXCL)
 	if errors.Is(err, os.ErrNotExist) && s.opts.Split {
 		if err = os.MkdirAll(dir, dirMode); err == nil {
-			f, err = openFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+			f, err = s.createRecycled(path, os.O_RDWR|os.O_CREATE|os.O_EXCL)
 		}
 	}
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Spool) writeTemp(r *request, h *Header) error {
 		return err
 	}
 	r.tmp = filepath.Join(r.dir, "hdr."+string(r.id))
-	f, err := openFile(r.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	f, err := s.createRecycled(r.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return fmt.Errorf("creating header file: %w", err)
 	}

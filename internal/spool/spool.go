@@ -3,6 +3,7 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/dirsync"
 	"io"
 	"io/fs"
 	"os"
@@ -33,6 +34,10 @@ type Options struct {
 type Spool struct {
 	opts Options
 	com  committer
+	// dirs shares the directory fsyncs of removals.
+	dirs dirsync.Syncer
+	// pool holds removed spool files for reuse (recycle.go).
+	pool recycler
 
 	stats struct {
 		messages, groups, syncs atomic.Int64
@@ -65,6 +70,7 @@ func Open(opts Options) (*Spool, error) {
 	}
 	s := &Spool{opts: opts}
 	s.com.s = s
+	s.pool.top = filepath.Join(opts.Dir, RecycleDir)
 	return s, nil
 }
 
@@ -250,19 +256,42 @@ func (s *Spool) AppendMsglog(id ID, text string) error {
 	return nil
 }
 
-// Remove deletes a locked message: the -H file first (after which the
-// message no longer exists), then the -J journal, the message log and
-// the -D file; then it releases the lock.
+// PreserveMsglog moves the message log of id to the msglog.OLD
+// directory instead of letting Remove delete it (main option
+// preserve_message_logs). Failures are ignored: the log is an aid.
+func (s *Spool) PreserveMsglog(id ID) {
+	old := filepath.Join(s.opts.Dir, "msglog.OLD")
+	if err := os.MkdirAll(old, dirMode); err != nil {
+		return
+	}
+	os.Rename(s.MsglogPath(id), filepath.Join(old, string(id)))
+}
+
+// Remove deletes a locked message: the -H file first, durably (after
+// which the message no longer exists, even after a crash: a completed
+// message is not delivered again), then the -J journal and the message
+// log; then it releases the lock and removes the -D file. The directory
+// fsync is shared with removals running at the same time. The -H and -D
+// files go to the recycling pool (see recycle.go); the -D file only
+// once its lock is released, because closing any descriptor of a file
+// drops the process's fcntl locks on it, and a recycled file may be
+// locked again as a new message's -D file.
 func (s *Spool) Remove(l *Lock) error {
 	base := filepath.Join(l.Dir, string(l.ID))
 	var first error
-	for _, p := range []string{base + "-H", base + "-J", s.MsglogPath(l.ID), base + "-D"} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
+	note := func(err error) {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
 			first = fmt.Errorf("spool: removing %s: %w", l.ID, err)
 		}
 	}
-	if err := l.Unlock(); err != nil && first == nil {
-		first = err
+	if err := s.pool.put(base + "-H"); err == nil {
+		note(s.dirs.Sync(l.Dir))
+	} else {
+		note(err)
 	}
+	note(os.Remove(base + "-J"))
+	note(os.Remove(s.MsglogPath(l.ID)))
+	note(l.Unlock())
+	note(s.pool.put(base + "-D"))
 	return first
 }

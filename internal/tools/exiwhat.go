@@ -46,13 +46,19 @@ type ProcessInfo struct {
 	pid int
 	seq atomic.Int64
 
-	// Activity files of ended activities, emptied and kept for reuse.
-	// Creating and removing a file per connection costs an inode
+	// Activity files of ended activities, emptied and kept open for
+	// reuse. Creating and removing a file per connection costs an inode
 	// allocation and a directory update each time (the daemon's biggest
-	// cost after the spool itself); rewriting an existing empty file
+	// cost after the spool itself); writing into an open empty file
 	// costs neither. exiwhat skips empty files.
 	mu   sync.Mutex
-	free []string
+	free []slot
+}
+
+// slot is one activity file, open for writing.
+type slot struct {
+	name string
+	fd   int
 }
 
 // maxFreeSlots bounds the empty activity files kept for reuse; beyond
@@ -72,48 +78,49 @@ func (p *ProcessInfo) Start(text string) (end func()) {
 	if p == nil {
 		return func() {}
 	}
-	line := fmt.Sprintf("%5d %s\n", p.pid, strings.ReplaceAll(text, "\n", " "))
+	line := []byte(fmt.Sprintf("%5d %s\n", p.pid, strings.ReplaceAll(text, "\n", " ")))
 	p.mu.Lock()
-	var name string
+	sl := slot{fd: -1}
 	if n := len(p.free); n > 0 {
-		name = p.free[n-1]
+		sl = p.free[n-1]
 		p.free = p.free[:n-1]
 	}
 	p.mu.Unlock()
-	if name == "" || !rewriteSlot(name, line) {
-		name = filepath.Join(p.dir, fmt.Sprintf("%d.%d", p.pid, p.seq.Add(1)))
-		os.MkdirAll(p.dir, 0o750)
-		tmp := name + ".tmp"
-		if os.WriteFile(tmp, []byte(line), 0o640) == nil {
-			os.Rename(tmp, name)
+	if sl.fd < 0 {
+		sl.name = filepath.Join(p.dir, fmt.Sprintf("%d.%d", p.pid, p.seq.Add(1)))
+		fd, err := openSlot(sl.name)
+		if err != nil {
+			os.MkdirAll(p.dir, 0o750)
+			fd, err = openSlot(sl.name)
 		}
+		if err != nil {
+			return func() {}
+		}
+		sl.fd = fd
 	}
+	// An empty file is skipped by exiwhat, so the line needs no
+	// temporary name: it appears whole or not at all in practice.
+	unix.Pwrite(sl.fd, line, 0)
 	return func() {
-		keep := unix.Truncate(name, 0) == nil
+		keep := unix.Ftruncate(sl.fd, 0) == nil
 		if keep {
 			p.mu.Lock()
 			if keep = len(p.free) < maxFreeSlots; keep {
-				p.free = append(p.free, name)
+				p.free = append(p.free, sl)
 			}
 			p.mu.Unlock()
 		}
 		if !keep {
-			os.Remove(name)
+			unix.Close(sl.fd)
+			os.Remove(sl.name)
 		}
 	}
 }
 
-// rewriteSlot writes line into the existing, empty activity file name
-// with plain system calls (os.OpenFile would try the file with the
-// network poller first).
-func rewriteSlot(name, line string) bool {
-	fd, err := unix.Open(name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	n, err := unix.Write(fd, []byte(line))
-	unix.Close(fd)
-	return err == nil && n == len(line)
+// openSlot creates an activity file with plain system calls (os.OpenFile
+// would try the file with the network poller first).
+func openSlot(name string) (int, error) {
+	return unix.Open(name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o640)
 }
 
 // procLine is one activity line with its sort keys.

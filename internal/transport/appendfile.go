@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/dirsync"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,6 +26,9 @@ type appendfile struct {
 	// (Exim waits for the clock to tick instead).
 	mu   sync.Mutex
 	last int64
+	// dirs shares directory fsyncs among concurrent deliveries into
+	// the same directory (one fsync of maildir new/ for many messages).
+	dirs dirsync.Syncer
 }
 
 func newAppendfile(g *generic) (*appendfile, error) {

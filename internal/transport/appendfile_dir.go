@@ -79,16 +79,6 @@ func (a *appendfile) writeNew(f *os.File, e *env, d *Delivery, used, quota int64
 
 var errQuota = errors.New("quota exceeded")
 
-// syncDir makes a directory entry durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
 // deliverMaildir writes tmp/<sec>.M<usec>P<pid>.<host>, then renames it
 // into new/ with maildir_tag added (spec sections "Maildir delivery",
 // "Using tags to record message sizes"). Exim 4.96 writes ".M" before
@@ -179,9 +169,9 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, errText(err))}
 	}
 	os.Remove(tmp)
-	// The file is durable; now its name. (A group flusher can take over
-	// this directory sync for many deliveries.)
-	if err := syncDir(filepath.Join(dir, "new")); err != nil {
+	// The file is durable; now its name, with one fsync of new/ shared
+	// by the deliveries finishing at the same time.
+	if err := a.dirs.Sync(filepath.Join(dir, "new")); err != nil {
 		return deferErr(fmt.Errorf("syncing %s/new: %w", dir, err))
 	}
 	if sizeFile != "" {
@@ -391,7 +381,7 @@ func (a *appendfile) deliverMailstore(e *env, d *Delivery, cred Cred, dir string
 	if err := os.Rename(base+".tmp", base+".env"); err != nil {
 		return deferErr(fmt.Errorf("renaming %s.tmp: %w", base, err))
 	}
-	if err := syncDir(dir); err != nil {
+	if err := a.dirs.Sync(dir); err != nil {
 		return deferErr(fmt.Errorf("syncing %s: %w", dir, err))
 	}
 	return Result{Status: OK}
@@ -443,7 +433,7 @@ func (a *appendfile) deliverPlainDir(e *env, d *Delivery, cred Cred, dir string)
 		os.Remove(tmp)
 		return deferErr(fmt.Errorf("renaming %s: %w", tmp, err))
 	}
-	if err := syncDir(dir); err != nil {
+	if err := a.dirs.Sync(dir); err != nil {
 		return deferErr(fmt.Errorf("syncing %s: %w", dir, err))
 	}
 	return Result{Status: OK}

@@ -1,0 +1,180 @@
+package spool
+
+// # Recycled spool files
+//
+// Every message costs the spool two new files (-D and -H) and, when it
+// is delivered, two removals. On ext4 each new file is an inode
+// allocation, and when the file system has no journal the allocator
+// skips every inode freed in the last half minute or so, reading its
+// inode table block to find that out: under a steady load of messages
+// created and removed, each allocation scans thousands of recently
+// freed inodes, and that scan becomes the largest CPU cost of the whole
+// server (of the maildir deliveries too, whose files land in the same
+// block group).
+//
+// So a removed -D or -H file is not unlinked but renamed into a
+// directory of this process's own, SPOOL/recycle/PID/, and a new -D or
+// header file is made by renaming one of those back into input/. A
+// rename moves a directory entry and allocates and frees nothing. The
+// pool is bounded (maxRecycled files); beyond it files are unlinked. A
+// recycled file is opened with O_TRUNC, so nothing of an old message
+// survives into a new one. The pools of processes that no longer exist
+// are removed by the next process that starts a pool. Exim ignores the
+// directory.
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// RecycleDir is the directory, under the spool directory, that holds
+// the per-process pools of recycled files.
+const RecycleDir = "recycle"
+
+// maxRecycled bounds one process's pool.
+const maxRecycled = 4096
+
+// recycler is one process's pool of spare files.
+type recycler struct {
+	top string // SPOOL/recycle
+
+	mu    sync.Mutex
+	dir   string // SPOOL/recycle/PID, "" until first used
+	bad   bool   // the pool directory cannot be made: never recycle
+	seq   int
+	spare []string
+}
+
+// put moves path into the pool, or removes it when the pool is full or
+// cannot be used. The error is that of the rename or removal.
+func (r *recycler) put(path string) error {
+	r.mu.Lock()
+	if !r.ready() || len(r.spare) >= maxRecycled {
+		r.mu.Unlock()
+		return os.Remove(path)
+	}
+	r.seq++
+	name := filepath.Join(r.dir, strconv.Itoa(r.seq))
+	r.mu.Unlock()
+	if err := unix.Rename(path, name); err != nil {
+		if err == unix.ENOENT {
+			return &os.PathError{Op: "rename", Path: path, Err: err}
+		}
+		return os.Remove(path)
+	}
+	r.mu.Lock()
+	r.spare = append(r.spare, name)
+	r.mu.Unlock()
+	return nil
+}
+
+// take renames a spare file to path and reports whether it did. With
+// noReplace it fails rather than replace an existing path. It never
+// returns a file: the caller opens path with O_TRUNC.
+func (r *recycler) take(path string, noReplace bool) bool {
+	for {
+		r.mu.Lock()
+		n := len(r.spare)
+		if n == 0 {
+			r.mu.Unlock()
+			return false
+		}
+		name := r.spare[n-1]
+		r.spare = r.spare[:n-1]
+		r.mu.Unlock()
+		var err error
+		if noReplace {
+			err = unix.Renameat2(unix.AT_FDCWD, name, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
+		} else {
+			err = unix.Rename(name, path)
+		}
+		switch {
+		case err == nil:
+			return true
+		case err == unix.EEXIST || err == unix.ENOTDIR || (err == unix.ENOENT && !exists(name)):
+			// The target exists, or the spare is gone (removed by
+			// someone): give back or drop the spare as fits.
+			if err == unix.EEXIST || err == unix.ENOTDIR {
+				r.giveBack(name)
+				return false
+			}
+			continue
+		default:
+			// Typically a missing target directory: the caller creates
+			// the file the usual way.
+			r.giveBack(name)
+			return false
+		}
+	}
+}
+
+func (r *recycler) giveBack(name string) {
+	r.mu.Lock()
+	r.spare = append(r.spare, name)
+	r.mu.Unlock()
+}
+
+func exists(p string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(p, &st) == nil
+}
+
+// ready makes the pool directory on first use and removes the pools of
+// processes that have ended. r.mu is held.
+func (r *recycler) ready() bool {
+	if r.dir != "" || r.bad {
+		return !r.bad
+	}
+	dir := filepath.Join(r.top, strconv.Itoa(os.Getpid()))
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		r.bad = true
+		return false
+	}
+	r.dir = dir
+	r.sweep()
+	return true
+}
+
+// sweep removes the pools of processes that no longer exist.
+func (r *recycler) sweep() {
+	ents, err := os.ReadDir(r.top)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); err == nil || errors.Is(err, unix.EPERM) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(r.top, e.Name()))
+	}
+}
+
+// spares returns how many files the pool holds (tests).
+func (s *Spool) spares() int {
+	s.pool.mu.Lock()
+	defer s.pool.mu.Unlock()
+	return len(s.pool.spare)
+}
+
+// createRecycled opens path for writing, truncated, from a spare file
+// when there is one, else as a new file. flag is as for openFile; with
+// O_EXCL the spare is renamed only where nothing exists.
+func (s *Spool) createRecycled(path string, flag int) (*os.File, error) {
+	if s.pool.take(path, flag&os.O_EXCL != 0) {
+		f, err := openFile(path, (flag&^(os.O_CREATE|os.O_EXCL))|os.O_TRUNC, fileMode)
+		if err == nil {
+			return f, nil
+		}
+		os.Remove(path)
+	}
+	return openFile(path, flag, fileMode)
+}

@@ -1,0 +1,113 @@
+package spool
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestRecycledFilesHoldOnlyTheNewMessage removes big messages, then
+// writes small ones into the recycled files: the new -D and -H files
+// must hold exactly the new message.
+func TestRecycledFilesHoldOnlyTheNewMessage(t *testing.T) {
+	for _, split := range []bool{false, true} {
+		dir := t.TempDir()
+		s, err := Open(Options{Dir: dir, Split: split})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := NewGenerator(os.Getpid(), -1, nil)
+		big := bytes.Repeat([]byte("0123456789abcdef\n"), 4096)
+		var old []ID
+		for i := range 10 {
+			id := g.New()
+			h := testHeader(id, "big"+strconv.Itoa(i)+"@y")
+			h.Headers[0].Text = "Subject: " + strings.Repeat("long ", 500) + "\n"
+			if err := s.Write(h, big); err != nil {
+				t.Fatal(err)
+			}
+			old = append(old, id)
+		}
+		for _, id := range old {
+			l, err := s.Lock(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Remove(l); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(s.InputDir(id), string(id)+"-H")); !os.IsNotExist(err) {
+				t.Fatalf("%s-H still there: %v", id, err)
+			}
+		}
+		if n := s.spares(); n != 20 {
+			t.Fatalf("pool holds %d files, want 20", n)
+		}
+		for i := range 10 {
+			id := g.New()
+			body := []byte("small " + strconv.Itoa(i) + "\n")
+			if err := s.Write(testHeader(id, "r"+strconv.Itoa(i)+"@y"), body); err != nil {
+				t.Fatal(err)
+			}
+			d, err := os.ReadFile(filepath.Join(s.InputDir(id), string(id)+"-D"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := string(id) + "-D\n" + string(body); string(d) != want {
+				t.Fatalf("-D file holds %q, want %q", d, want)
+			}
+			h, err := s.ReadHeader(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Recipients) != 1 || h.Recipients[0].Address != "r"+strconv.Itoa(i)+"@y" || h.Headers[0].Text != "Subject: t\n" {
+				t.Fatalf("header of %s read back wrong: %+v", id, h)
+			}
+		}
+		// 10 messages took 20 spares (a -D and a header file each).
+		if n := s.spares(); n != 0 {
+			t.Fatalf("pool holds %d files after reuse, want 0", n)
+		}
+		list, err := s.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 10 {
+			t.Fatalf("listed %d messages, want 10", len(list))
+		}
+	}
+}
+
+// TestRecycleSweepsEndedProcesses: the pool of a process that no longer
+// exists is removed when another process starts its pool.
+func TestRecycleSweepsEndedProcesses(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A pid far above pid_max belongs to no process.
+	stale := filepath.Join(dir, RecycleDir, "99999999")
+	if err := os.MkdirAll(stale, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(stale, "1"), []byte("x"), 0o640)
+	g, _ := NewGenerator(os.Getpid(), -1, nil)
+	id := g.New()
+	if err := s.Write(testHeader(id, "a@y"), []byte("b\n")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Lock(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("stale pool still there: %v", err)
+	}
+}

@@ -368,12 +368,6 @@ func (m *attempt) deliverRemote(items []*item) {
 	}
 }
 
-// runBatch runs one transport run and records its outcomes.
-func (m *attempt) runBatch(b *batch) {
-	m.runTransport(b)
-	m.recordBatch(b)
-}
-
 // runTransport calls the transport and copies its results into the
 // items.
 func (m *attempt) runTransport(b *batch) {

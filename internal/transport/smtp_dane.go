@@ -7,6 +7,8 @@
 
 package transport
 
+//lint:file-ignore ST1005 the DANE error texts are GnuTLS's, as Exim logs them
+
 import (
 	"bytes"
 	"context"
@@ -85,7 +87,6 @@ func (r tlsaRecord) matches(c *x509.Certificate) bool {
 var (
 	errDANEDiffers = errors.New("Verification failed. The certificate differs. ")
 	errDANECA      = errors.New("Verification failed. CA constrains were violated. ")
-	errDANEBoth    = errors.New("Verification failed. CA constrains were violated. The certificate differs. ")
 	errDANEBadName = errors.New("certificate invalid")
 )
 

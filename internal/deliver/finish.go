@@ -238,6 +238,9 @@ func (m *attempt) vars() expand.Vars {
 		mv["sender_address_local_part"] = h.Sender[:i]
 		mv["sender_address_domain"] = h.Sender[i+1:]
 	}
+	for k, s := range m.bodyVars() {
+		mv[k] = s
+	}
 	return varOverlay{m: mv, next: m.d.Vars}
 }
 
@@ -254,7 +257,7 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 	first := b.items[0]
 	a := first.addr
 	av := expand.VarMap{
-		"local_part":        a.LocalPart,
+		"local_part":        m.localPart(first),
 		"domain":            a.Domain,
 		"local_part_prefix": a.Prefix,
 		"local_part_suffix": a.Suffix,
@@ -278,7 +281,7 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Header:   m.h,
 		Body:     ra,
 		BodySize: size,
-		Ctx:      &expand.Context{Vars: varOverlay{m: av, next: m.vars()}, Lookups: m.d.Lookups, Now: m.d.Now},
+		Ctx:      &expand.Context{Vars: varOverlay{m: av, next: m.vars()}, Message: m.headerView(), Lookups: m.d.Lookups, Now: m.d.Now},
 		Router:   first.router,
 		Now:      m.d.Now,
 		Log:      func(text string) { m.logf("%s", text) },

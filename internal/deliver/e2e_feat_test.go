@@ -1,0 +1,119 @@
+package deliver_test
+
+import "testing"
+
+// featConf is the configuration of the end-to-end cases for header
+// variables at delivery time, duplicate addresses, filters and their
+// actions. A filter is the file filters/LOCALPART written by the case.
+const featConf = `exim_user = Debian-exim
+exim_group = Debian-exim
+deliver_drop_privilege = true
+spool_directory = DIR/spool
+log_file_path = DIR/spool/log/%slog
+primary_hostname = test.example
+qualify_domain = test.example
+domainlist local_domains = test.example
+never_users =
+keep_environment =
+RETRY_MAIN
+begin routers
+filters:
+  driver = redirect
+  local_parts = dsearch;DIR/filters
+  file = DIR/filters/$local_part_data
+  allow_filter
+  user = Debian-exim
+  file_transport = file_t
+  pipe_transport = pipe_t
+  reply_transport = reply_t
+aliases:
+  driver = redirect
+  local_parts = team : team2 : sub : p1 : p2 : pp : rem : rem2
+  data = ${if eq{$local_part}{team}{alice, bob}{${if eq{$local_part}{team2}{bob, carol, Alice}{${if eq{$local_part}{sub}{team, dave}{${if eq{$local_part}{pp}{|/bin/sh -c "cat >>DIR/mail/pipe-out"}{${if eq{$local_part}{rem}{rem2}{${if eq{$local_part}{rem2}{def@remote.example}{pp}}}}}}}}}}}}
+  pipe_transport = pipe_t
+urgent:
+  driver = accept
+  local_parts = alice : bob
+  condition = ${if match{$h_subject:}{urgent}}
+  headers_add = X-Body: [$message_body] [$message_body_end] $message_body_size $message_linecount $body_linecount $message_size
+  transport = mdir
+local:
+  driver = accept
+  domains = +local_domains
+  local_parts = alice : bob : carol : dave : Alice
+  transport = mdir
+relay:
+  driver = manualroute
+  domains = remote.example
+  route_list = * 127.0.0.1
+  self = send
+  transport = remote_smtp
+begin transports
+mdir:
+  driver = appendfile
+  directory = DIR/mail/$local_part_data
+  maildir_format
+  user = Debian-exim
+  headers_add = X-Subject: $h_subject: ${if def:message_headers{yes}{no}}
+file_t:
+  driver = appendfile
+  user = Debian-exim
+pipe_t:
+  driver = pipe
+  user = Debian-exim
+reply_t:
+  driver = autoreply
+  user = Debian-exim
+remote_smtp:
+  driver = smtp
+  port = PORT
+  allow_localhost
+begin retry
+RETRY_RULES
+`
+
+var featCases = []e2eCase{
+	// Header and body variables in router conditions, router and
+	// transport headers_add, and filter conditions.
+	{name: "hdr_urgent", rcpts: []string{"alice@test.example"}},
+	{name: "hdr_plain", rcpts: []string{"alice@test.example"}},
+	{name: "hdr_filter_urgent", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": hdrFilter}},
+	{name: "hdr_filter_plain", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": hdrFilter}},
+	{name: "hdr_filter_body", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": bodyFilter}},
+	{name: "hdr_filter_order", rcpts: []string{"alice@test.example", "f@test.example"}, files: map[string]string{"filters/f": hdrFilter}},
+	// Duplicate addresses.
+	{name: "dup_alias", rcpts: []string{"team@test.example", "team2@test.example", "alice@test.example"}},
+	{name: "dup_nested", rcpts: []string{"sub@test.example", "team@test.example"}},
+	{name: "dup_nested_rev", rcpts: []string{"team@test.example", "sub@test.example"}},
+	{name: "dup_nested_three", rcpts: []string{"carol@test.example", "sub@test.example", "dave@test.example"}},
+	{name: "dup_pipe_parents", rcpts: []string{"p1@test.example", "p2@test.example"}},
+	{name: "dup_pipe_top", rcpts: []string{"p1@test.example", "pp@test.example"}},
+	{name: "dup_pipe_top_rev", rcpts: []string{"pp@test.example", "p1@test.example"}},
+	{name: "dup_case", rcpts: []string{"alice@test.example", "alice@TEST.example", "bob@test.example", "Bob@test.example"}},
+	{name: "dup_deferred", rcpts: []string{"rem@test.example", "def@remote.example", "alice@test.example", "team@test.example"}, retry: true, steps: [][]string{{"-qf"}}},
+	{name: "dup_remote", rcpts: []string{"ok1@remote.example", "ok1@REMOTE.example", "ok2@remote.example"}},
+	{name: "rem_noretry", rcpts: []string{"rem@test.example", "sub@test.example"}},
+	{name: "dup_all_parents", rcpts: []string{"sub@test.example", "p1@test.example", "rem@test.example"}, main: "log_selector = +all_parents"},
+	{name: "dup_filter", rcpts: []string{"f@test.example", "bob@test.example"}, files: map[string]string{"filters/f": "# Exim filter\ndeliver bob@test.example\ndeliver alice\n"}},
+}
+
+const hdrFilter = `# Exim filter
+if $h_subject: contains "urgent" then
+  deliver bob@test.example
+elif $header_from: contains "Sender" and $message_headers contains "Message-Id" then
+  deliver carol@test.example
+endif
+`
+
+const bodyFilter = `# Exim filter
+if $message_body contains "line two" and $message_body_size is 18 then
+  deliver dave@test.example
+endif
+`
+
+func TestEndToEndFeatures(t *testing.T) {
+	for i := range featCases {
+		featCases[i].conf = featConf
+	}
+	runE2ECases(t, featCases)
+}

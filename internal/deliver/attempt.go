@@ -28,8 +28,12 @@ const (
 // item is one address of an attempt: a recipient or an address
 // generated from one by redirection.
 type item struct {
-	addr  *router.Address
-	top   string // the envelope recipient it came from
+	addr *router.Address
+	top  string // the envelope recipient it came from, as logs show it
+	// rcpt is the recipient entry it belongs to: top, except for an
+	// address that one_time made a recipient of its own (its top is
+	// then the address that generated it).
+	rcpt  string
 	state state
 	// router and transport that handled the address (R=, T=).
 	router, transport string
@@ -81,6 +85,11 @@ type attempt struct {
 	deferLog  []*item
 	// warning sends a delay warning that is due (nil: none).
 	warning func()
+	// keep holds recipients that stay undelivered with nothing left to
+	// route (one_time parents at the first attempt).
+	keep map[string]bool
+	// rcpts maps the addresses made from recipient entries to them.
+	rcpts map[*router.Address]string
 	// bvars caches bodyVars.
 	bvars expand.VarMap
 }
@@ -299,8 +308,8 @@ func (m *attempt) recordBatch(b *batch) {
 			it.more = !first
 			first = false
 			ok = append(ok, it.addr.Address)
-			if it.addr.Address != it.top {
-				ok = append(ok, it.top)
+			if it.addr.Address != it.rcpt {
+				ok = append(ok, it.rcpt)
 			}
 		}
 	}

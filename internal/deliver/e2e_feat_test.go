@@ -31,6 +31,11 @@ aliases:
   local_parts = team : team2 : sub : p1 : p2 : pp : rem : rem2
   data = ${if eq{$local_part}{team}{alice, bob}{${if eq{$local_part}{team2}{bob, carol, Alice}{${if eq{$local_part}{sub}{team, dave}{${if eq{$local_part}{pp}{|/bin/sh -c "cat >>DIR/mail/pipe-out"}{${if eq{$local_part}{rem}{rem2}{${if eq{$local_part}{rem2}{def@remote.example}{pp}}}}}}}}}}}}
   pipe_transport = pipe_t
+onetime:
+  driver = redirect
+  local_parts = ot : ot2
+  data = ${if eq{$local_part}{ot}{ot2, carol}{def@remote.example, def2@remote.example, ok1@remote.example}}
+  one_time
 urgent:
   driver = accept
   local_parts = alice : bob
@@ -94,6 +99,9 @@ var featCases = []e2eCase{
 	{name: "dup_remote", rcpts: []string{"ok1@remote.example", "ok1@REMOTE.example", "ok2@remote.example"}},
 	{name: "rem_noretry", rcpts: []string{"rem@test.example", "sub@test.example"}},
 	{name: "dup_all_parents", rcpts: []string{"sub@test.example", "p1@test.example", "rem@test.example"}, main: "log_selector = +all_parents"},
+	{name: "one_time", rcpts: []string{"ot@test.example", "alice@test.example"}, retry: true, steps: [][]string{{"@bp"}, {"-qf"}, {"@bp"}, {"-qf"}}},
+	{name: "one_time_queued", rcpts: []string{"ot@test.example"}, retry: true, steps: [][]string{{"-odq"}, {"-qf"}, {"@bp"}, {"-qf"}, {"@bp"}}},
+	{name: "one_time_noretry", rcpts: []string{"ot@test.example"}},
 	{name: "dup_filter", rcpts: []string{"f@test.example", "bob@test.example"}, files: map[string]string{"filters/f": "# Exim filter\ndeliver bob@test.example\ndeliver alice\n"}},
 }
 

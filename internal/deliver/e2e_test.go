@@ -291,10 +291,18 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	}
 	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\n" + body
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
+	bpN := 0
 	for _, s := range steps {
 		ids := logIDs(dir)
 		if s[0] == "@submit" {
 			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", "sender@test.example"), s[1:]...)...)
+			continue
+		}
+		if s[0] == "@bp" {
+			// The queue listing, kept beside the mailboxes.
+			r := oracletest.Run(t, bin, "", "-C", cf, "-bp")
+			os.WriteFile(filepath.Join(dir, "mail", "bp-"+strconv.Itoa(bpN)), []byte(r.Stdout), 0o644)
+			bpN++
 			continue
 		}
 		if s[0] == "@wait" {
@@ -385,6 +393,7 @@ var masks = []struct {
 	{regexp.MustCompile(`\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d [-+]\d{4}`), "DATE"},
 	{regexp.MustCompile(`\(Exim 4\.96\)|\(Exim [^)]*exigo[^)]*\)|\(exigo[^)]*\)`), "(VERSION)"},
 	{regexp.MustCompile(`(?m)^ *\d+\.M\d+P\d+\.test\.example`), "MAILDIRFILE"},
+	{regexp.MustCompile(`(?m)^ *\d+[mhd] +\d+ ID`), "AGE SIZE ID"},
 }
 
 // observe returns the masked main log, mailbox files and spool -D files.

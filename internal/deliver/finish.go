@@ -100,10 +100,12 @@ func (m *attempt) frozen() (Outcome, bool) {
 // freezing, and removal of a completed message.
 func (m *attempt) finish() (Outcome, error) {
 	h := m.h
+	m.keep = map[string]bool{}
+	m.oneTime()
 	byTop := map[string]bool{} // tops with an address still to do
 	for _, it := range m.items {
 		if it.state == deferred || it.state == pending {
-			byTop[it.top] = true
+			byTop[it.rcpt] = true
 		}
 	}
 	bounce := len(m.failChain) > 0
@@ -127,7 +129,7 @@ func (m *attempt) finish() (Outcome, error) {
 			m.done[it.addr.Address] = true
 		case failed:
 			if freeze {
-				byTop[it.top] = true
+				byTop[it.rcpt] = true
 				continue
 			}
 			m.done[it.addr.Address] = true
@@ -137,6 +139,9 @@ func (m *attempt) finish() (Outcome, error) {
 	for _, r := range h.Recipients {
 		if byTop[r.Address] {
 			remaining = true
+			continue
+		}
+		if m.keep[r.Address] {
 			continue
 		}
 		if !m.done[r.Address] {

@@ -39,14 +39,26 @@ const maxRouted = 100000
 func (m *attempt) route(set *router.Set) (local, remote []*item) {
 	h := m.h
 	tops := map[*router.Address]string{}
+	m.rcpts = map[*router.Address]string{}
 	var newAddrs []*router.Address
-	for _, r := range h.Recipients {
+	for i, r := range h.Recipients {
 		if m.done[r.Address] {
+			continue
+		}
+		if m.oneTimeParent(i) {
+			m.done[r.Address] = true
 			continue
 		}
 		a := router.NewAddress(r.Address)
 		newAddrs = append(newAddrs, a)
 		tops[a] = r.Address
+		m.rcpts[a] = r.Address
+		if r.PNo >= 0 && r.PNo < len(h.Recipients) {
+			// A one_time child: logged with the address that
+			// generated it (spec chapter "The redirect router",
+			// one_time).
+			tops[a] = h.Recipients[r.PNo].Address
+		}
 	}
 	specials := map[string]*item{} // pipes and files considered
 	n := 0
@@ -60,7 +72,7 @@ func (m *attempt) route(set *router.Set) (local, remote []*item) {
 				}
 				top := m.topOf(a, tops)
 				if orig := specials[key]; orig != nil {
-					m.items = append(m.items, &item{addr: a, top: top, dupOf: orig, router: orig.router, transport: orig.transport})
+					m.items = append(m.items, &item{addr: a, top: top, rcpt: m.rcptOf(a), dupOf: orig, router: orig.router, transport: orig.transport})
 					continue
 				}
 				it, isLocal := m.routeOne(set, a, tops, nil)
@@ -110,6 +122,17 @@ func (m *attempt) topOf(a *router.Address, tops map[*router.Address]string) stri
 	return top
 }
 
+// rcptOf returns the recipient entry a was generated from.
+func (m *attempt) rcptOf(a *router.Address) string {
+	for i := 0; a != nil && i < maxRouted; i++ {
+		if r, ok := m.rcpts[a]; ok {
+			return r
+		}
+		a = a.Parent
+	}
+	return ""
+}
+
 // routeOne routes one address. It records routing outcomes (failures,
 // deferrals, discards) and returns the item to hand to a transport, if
 // any, and whether that transport is local. The addresses a
@@ -121,23 +144,25 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 	// routing retry times (observed with Exim 4.96).
 	firstTry := m.h.DeliverFirsttime && !m.opts.QueueRun
 	if !m.opts.Force && !firstTry && m.addressRetryWait(a) {
-		it := &item{addr: a, top: top, state: deferred, errno: -52, msg: "retry time not reached"}
+		it := &item{addr: a, top: top, rcpt: m.rcptOf(a), state: deferred, errno: -52, msg: "retry time not reached"}
 		m.items = append(m.items, it)
 		m.logf("== %s routing defer (-52): retry time not reached", a.Address)
 		return nil, false
 	}
 	res := set.Route(a, router.Mode{})
-	it := &item{addr: a, top: top, router: res.Router}
+	it := &item{addr: a, top: top, rcpt: m.rcptOf(a), router: res.Router}
 	if it.router == "" && a.Kind != router.Mailbox && a.Parent != nil {
 		it.router = a.Parent.RoutedBy
 	}
 	if res.Address != nil {
 		it.addr = res.Address
 		tops[res.Address] = top
+		m.rcpts[res.Address] = it.rcpt
 	}
 	var generated []*router.Address
 	if res.Unseen != nil {
 		tops[res.Unseen] = top
+		m.rcpts[res.Unseen] = it.rcpt
 		generated = append(generated, res.Unseen)
 	}
 	defer func() {
@@ -152,6 +177,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 				continue
 			}
 			tops[c] = top
+			m.rcpts[c] = it.rcpt
 			generated = append(generated, c)
 		}
 		return nil, false
@@ -237,7 +263,7 @@ func (m *attempt) settleDuplicates() {
 			it.state = deferred
 		}
 		if it.state == delivered {
-			ok = append(ok, it.top)
+			ok = append(ok, it.rcpt)
 		}
 	}
 	if len(ok) > 0 {

@@ -62,6 +62,9 @@ type item struct {
 	discard bool
 	// dt is the time the transport run took (DT=).
 	dt time.Duration
+	// private marks a routing deferral whose text the configuration
+	// did not write: a bounce does not show it.
+	private bool
 	// dupOf is the address this one duplicates: it is not delivered
 	// and takes that address's outcome, silently.
 	dupOf *item

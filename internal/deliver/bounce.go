@@ -40,6 +40,10 @@ func bounceEntry(it *item) (text, diag string) {
 	switch {
 	case hostErr:
 		msg = "retry timeout exceeded"
+	case it.timedOut && it.private:
+		// Observed with Exim 4.96: an error in a filter file, or a
+		// filter's freeze text, is not shown to the sender.
+		msg = "retry timeout exceeded"
 	case it.timedOut:
 		msg += ": retry timeout exceeded"
 	}

@@ -26,6 +26,17 @@ filters:
   file_transport = file_t
   pipe_transport = pipe_t
   reply_transport = reply_t
+  allow_fail
+  allow_defer
+  allow_freeze
+strict:
+  driver = redirect
+  local_parts = dsearch;DIR/strict
+  data = ${readfile{DIR/strict/$local_part_data}}
+  allow_filter
+  user = Debian-exim
+  file_transport = file_t
+  pipe_transport = pipe_t
 aliases:
   driver = redirect
   local_parts = team : team2 : sub : p1 : p2 : pp : rem : rem2
@@ -102,6 +113,17 @@ var featCases = []e2eCase{
 	{name: "one_time", rcpts: []string{"ot@test.example", "alice@test.example"}, retry: true, steps: [][]string{{"@bp"}, {"-qf"}, {"@bp"}, {"-qf"}}},
 	{name: "one_time_queued", rcpts: []string{"ot@test.example"}, retry: true, steps: [][]string{{"-odq"}, {"-qf"}, {"@bp"}, {"-qf"}, {"@bp"}}},
 	{name: "one_time_noretry", rcpts: []string{"ot@test.example"}},
+	// Filter actions.
+	{name: "filter_actions", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": actionsFilter}},
+	{name: "filter_fail", rcpts: []string{"f@test.example", "carol@test.example"}, files: map[string]string{"filters/f": failFilter}},
+	{name: "filter_defer", rcpts: []string{"f@test.example", "carol@test.example"}, files: map[string]string{"filters/f": failFilter}},
+	{name: "filter_defer_retry", rcpts: []string{"f@test.example"}, retry: true, files: map[string]string{"filters/f": failFilter}},
+	{name: "filter_freeze", rcpts: []string{"f@test.example", "carol@test.example"}, files: map[string]string{"filters/f": failFilter}},
+	{name: "filter_fail_disabled", rcpts: []string{"s@test.example"}, files: map[string]string{"strict/s": failFilter}},
+	{name: "filter_error_file", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nif then\n"}},
+	{name: "filter_unseen_only", rcpts: []string{"fu@test.example"}, files: map[string]string{"filters/fu": "# Exim filter\nunseen deliver carol@test.example\n"}},
+	{name: "filter_unseen_alice", rcpts: []string{"alice@test.example"}, files: map[string]string{"filters/alice": "# Exim filter\nunseen deliver carol@test.example\n"}},
+	{name: "filter_seen_finish", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nunseen deliver carol@test.example\nseen finish\n"}},
 	{name: "dup_filter", rcpts: []string{"f@test.example", "bob@test.example"}, files: map[string]string{"filters/f": "# Exim filter\ndeliver bob@test.example\ndeliver alice\n"}},
 }
 
@@ -117,6 +139,21 @@ const bodyFilter = `# Exim filter
 if $message_body contains "line two" and $message_body_size is 18 then
   deliver dave@test.example
 endif
+`
+
+const actionsFilter = `# Exim filter
+logfile DIR/mail/flog
+logwrite "subject is $h_subject:"
+logwrite "from $h_from:"
+save DIR/mail/saved
+pipe "/bin/sh -c 'cat > DIR/mail/piped'"
+unseen deliver carol@test.example
+`
+
+const failFilter = `# Exim filter
+if $h_subject: contains "fail" then fail text "go away $local_part" endif
+if $h_subject: contains "defer" then defer text "later please" endif
+if $h_subject: contains "freeze" then freeze text "cold" endif
 `
 
 func TestEndToEndFeatures(t *testing.T) {

@@ -272,6 +272,7 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	}
 	if c.conf != "" {
 		os.Mkdir(filepath.Join(dir, "filters"), 0o755)
+		os.Mkdir(filepath.Join(dir, "strict"), 0o755)
 	}
 	for name, text := range c.files {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)

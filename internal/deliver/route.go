@@ -193,9 +193,13 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		return nil, false
 	case router.Defer:
 		it.state, it.msg, it.errno = deferred, res.Message, -1
+		if res.Errno != 0 {
+			it.errno = res.Errno
+		}
+		it.private = !res.Public
 		m.items = append(m.items, it)
 		m.deferLog = append([]*item{it}, m.deferLog...)
-		m.logf("== %s R=%s defer (-1)%s: %s", it.addr.Address, res.Router, m.deliverTime(it), res.Message)
+		m.logf("== %s R=%s defer (%d)%s: %s", it.addr.Address, res.Router, it.errno, m.deliverTime(it), res.Message)
 		return nil, false
 	}
 	it.transport, it.hosts = res.Transport, res.Hosts

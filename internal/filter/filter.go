@@ -30,7 +30,22 @@ type Filter struct {
 // system enables the commands only a system filter may use (fail, freeze,
 // defer, headers, $sn0..$sn9). Errors are *Error with Exim's text.
 func Parse(src string, system bool) (*Filter, error) {
-	p := &parser{lex: lexer{src: src, line: 1}, system: system}
+	return ParseWith(src, Options{System: system})
+}
+
+// Options qualify parsing. In a user filter (not System) the fail,
+// freeze and defer commands are errors unless the redirect router
+// allows them (allow_fail, allow_freeze, allow_defer). Spec chapter
+// "The redirect router", those options.
+type Options struct {
+	System                             bool
+	AllowFail, AllowFreeze, AllowDefer bool
+}
+
+// ParseWith parses an Exim filter file with the given options.
+func ParseWith(src string, o Options) (*Filter, error) {
+	system := o.System
+	p := &parser{lex: lexer{src: src, line: 1}, system: system, opts: o}
 	cmds, _, err := p.commands()
 	if err != nil {
 		return nil, err

@@ -159,6 +159,9 @@ type Result struct {
 	Children []*Address
 	// Message is the reason for Fail and Defer, as -bt prints it.
 	Message string
+	// Errno is Exim's error number for a Defer when it is not -1 (the
+	// "defer (N)" of the log line): -17 for an error in a filter.
+	Errno int
 	// Public is set on a Defer whose Message the configuration wrote
 	// (":defer: text"): Exim shows it to the SMTP client as well.
 	Public bool

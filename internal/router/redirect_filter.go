@@ -1,6 +1,9 @@
 package router
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/filter"
 )
@@ -15,10 +18,17 @@ func (c *call) runFilter(data string) (*rdList, *Result) {
 	if !filter.IsEximFilter(data) {
 		return nil, &Result{Status: Defer, Message: "error in filter data: Sieve filters are not supported by exigo"}
 	}
-	f, err := filter.Parse(data, false)
+	o := c.r.opts
+	where := "filter data"
+	if !o.IsSet("data") {
+		where = "filter file"
+	}
+	filterErr := func(err error) *Result {
+		return &Result{Status: Defer, Errno: -17, Message: fmt.Sprintf("error in %s: %s", where, err)}
+	}
+	f, err := filter.ParseWith(data, filter.Options{AllowFail: o.Bool("allow_fail"), AllowFreeze: o.Bool("allow_freeze"), AllowDefer: o.Bool("allow_defer")})
 	if err != nil {
-		r := deferf("error in filter data: %s", err)
-		return nil, &r
+		return nil, filterErr(err)
 	}
 	res, err := f.Run(&filter.Env{
 		Expand: func(s string, v filter.Vars) (string, error) {
@@ -31,8 +41,21 @@ func (c *call) runFilter(data string) (*rdList, *Result) {
 		Mailbox:      parseMailbox,
 	})
 	if err != nil {
-		r := deferf("error in filter data: %s", err)
-		return nil, &r
+		return nil, filterErr(err)
+	}
+	if !c.mode.Verify && !c.mode.AddressTest {
+		c.logwrite(res)
+	}
+	// Spec chapter "The redirect router", allow_fail, allow_defer and
+	// allow_freeze; in a user filter freeze defers the address
+	// (observed with Exim 4.96).
+	switch res.Outcome {
+	case filter.Fail:
+		return nil, &Result{Status: Fail, Message: res.Message}
+	case filter.Defer:
+		return nil, &Result{Status: Defer, Message: res.Message, Public: res.Message != ""}
+	case filter.Freeze:
+		return nil, &Result{Status: Defer, Message: res.Message}
 	}
 	l := &rdList{}
 	for _, d := range res.Deliveries {
@@ -75,4 +98,22 @@ func (v filterVars) Var(name string) (string, bool) {
 		return s, true
 	}
 	return v.base.Var(name)
+}
+
+// logwrite appends the lines of a filter's logwrite commands to its
+// logfile (mode 0600 when created). Filter document, chapter "Exim
+// filter files", section "The logwrite command".
+func (c *call) logwrite(res *filter.Result) {
+	if res.Logfile == "" || len(res.Logwrites) == 0 {
+		return
+	}
+	f, err := os.OpenFile(res.Logfile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		c.debugf("failed to open filter log file %s: %v", res.Logfile, err)
+		return
+	}
+	defer f.Close()
+	for _, l := range res.Logwrites {
+		f.WriteString(l)
+	}
 }

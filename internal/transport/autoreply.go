@@ -180,7 +180,8 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 		}
 	}
 	if a.opts.Bool("return_message") || reply["return_message"] == "true" {
-		b.WriteString("------ This is a copy of the message, including all the headers. ------\n")
+		// Observed with Exim 4.96: a blank line, the line, a blank line.
+		b.WriteString("\n------ This is a copy of the message, including all the headers.\n\n")
 		wo := &writeOpts{}
 		if err := a.writeHeaderOpts(e, d, wo); err != nil {
 			return deferErr(err)

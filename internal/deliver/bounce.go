@@ -225,6 +225,12 @@ func (m *attempt) bounceTo(to string, items []*item) error {
 // store submits a message generated here (a bounce) from <> to rcpt, as
 // the Exim user, with protocol "local".
 func (m *attempt) store(rcpt string, data []byte) error {
+	return m.storeTo([]string{rcpt}, data)
+}
+
+// storeTo submits a message generated here from <> to rcpts, as
+// store does.
+func (m *attempt) storeTo(rcpts []string, data []byte) error {
 	d := m.d
 	if d.Queue == nil {
 		return fmt.Errorf("no queue to store the message in")
@@ -237,7 +243,7 @@ func (m *attempt) store(rcpt string, data []byte) error {
 	u := d.EximUser
 	opts := receive.OptionsFromConfig(d.Config)
 	env := &receive.Envelope{
-		Sender: "", Recipients: []string{rcpt}, Protocol: "local",
+		Sender: "", Recipients: rcpts, Protocol: "local",
 		Local: true, Trusted: true,
 		User:  receive.User{Login: u.Login, UID: u.UID, GID: u.GID},
 		Ident: u.Login, AuthID: u.Login,

@@ -124,6 +124,12 @@ var featCases = []e2eCase{
 	{name: "filter_unseen_only", rcpts: []string{"fu@test.example"}, files: map[string]string{"filters/fu": "# Exim filter\nunseen deliver carol@test.example\n"}},
 	{name: "filter_unseen_alice", rcpts: []string{"alice@test.example"}, files: map[string]string{"filters/alice": "# Exim filter\nunseen deliver carol@test.example\n"}},
 	{name: "filter_seen_finish", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nunseen deliver carol@test.example\nseen finish\n"}},
+	{name: "filter_mail", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": mailFilter}, steps: [][]string{{"@submit", "f@test.example"}}},
+	{name: "filter_mail_default_to", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nmail text \"no to given\"\n"}},
+	{name: "filter_mail_reply_to", rcpts: []string{"f@test.example"}, head: "Reply-To: Replies <rt@test.example>\n", files: map[string]string{"filters/f": "# Exim filter\nmail subject \"about $h_subject:\" text \"to the reply address\" return message\n"}},
+	{name: "filter_seen_mail", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nseen mail to alice@test.example cc bob@test.example subject \"note\" extra_headers \"X-Note: yes\" text \"seen mail\"\n"}},
+	{name: "filter_mail_two", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nmail to \"A <alice@test.example>, bob@test.example\" text \"line\\n\" return message\n"}},
+	{name: "filter_vacation", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": vacationFilter, "vacmsg": "Away; you wrote about $h_subject:\n"}},
 	{name: "dup_filter", rcpts: []string{"f@test.example", "bob@test.example"}, files: map[string]string{"filters/f": "# Exim filter\ndeliver bob@test.example\ndeliver alice\n"}},
 }
 
@@ -148,6 +154,15 @@ logwrite "from $h_from:"
 save DIR/mail/saved
 pipe "/bin/sh -c 'cat > DIR/mail/piped'"
 unseen deliver carol@test.example
+`
+
+const mailFilter = `# Exim filter
+mail to $reply_address subject "Re: $h_subject:" text "auto text\n" once DIR/spool/once
+deliver alice@test.example
+`
+
+const vacationFilter = `# Exim filter
+vacation to "alice@test.example" file DIR/vacmsg once DIR/spool/vonce log DIR/spool/vlog
 `
 
 const failFilter = `# Exim filter

@@ -239,6 +239,9 @@ func (m *attempt) vars() expand.Vars {
 		"authenticated_id":  h.AuthID,
 		"sender_ident":      h.Ident,
 	}
+	if ra := m.replyAddress(); ra != "" {
+		mv["reply_address"] = ra
+	}
 	if i := strings.LastIndexByte(h.Sender, '@'); i >= 0 {
 		mv["sender_address_local_part"] = h.Sender[:i]
 		mv["sender_address_domain"] = h.Sender[i+1:]
@@ -290,6 +293,7 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Router:   first.router,
 		Now:      m.d.Now,
 		Log:      func(text string) { m.logf("%s", text) },
+		Submit:   m.submitReply,
 	}
 	if !m.h.DeliverFirsttime {
 		// Only messages tried before share connections: Exim continues
@@ -314,6 +318,8 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 			ta.Pipe = strings.TrimPrefix(x.Address, "|")
 		case router.File, router.Directory:
 			ta.File = x.Address
+		case router.Autoreply:
+			ta.Reply = x.Reply
 		}
 		d.Addresses = append(d.Addresses, ta)
 	}

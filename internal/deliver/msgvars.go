@@ -2,6 +2,8 @@ package deliver
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -96,4 +98,36 @@ func (m *attempt) bodyVars() expand.VarMap {
 		v["body_zerocount"] = "0"
 	}
 	return v
+}
+
+// replyAddress is $reply_address: the Reply-To: header if there is one
+// and it is not empty, else From:, with leading white space removed
+// and no other processing (spec chapter "String expansions", section
+// "Expansion variables").
+func (m *attempt) replyAddress() string {
+	value := func(name string) string {
+		for _, h := range m.h.Headers {
+			if h.Type != '*' && strings.EqualFold(h.Name, name) {
+				return strings.TrimRight(strings.TrimLeft(h.Value(), " \t\r\n"), "\n")
+			}
+		}
+		return ""
+	}
+	if v := value("reply-to"); v != "" {
+		return v
+	}
+	return value("from")
+}
+
+// submitReply stores a message that the autoreply transport made (from
+// <>, as Exim's "exim -t -oem -oi -f <>" child does) and delivers it at
+// once. The lines logged so far are written first, so that the new
+// message's lines follow them as in Exim's log.
+func (m *attempt) submitReply(_ context.Context, nm *transport.NewMessage) error {
+	m.msglog()
+	m.writeLogs()
+	if err := m.storeTo(nm.Recipients, nm.Data); err != nil {
+		return fmt.Errorf("deliver: autoreply: %w", err)
+	}
+	return nil
 }

@@ -109,6 +109,9 @@ func (c *call) children(l *rdList) ([]*Address, *Result) {
 				opt, forbid, ch.Kind = "file_transport", "forbid_file", File
 			case rdDirectory:
 				opt, forbid, ch.Kind = "directory_transport", "forbid_file", Directory
+			case rdReply:
+				opt, forbid, ch.Kind = "reply_transport", "forbid_filter_reply", Autoreply
+				ch.Reply = it.reply
 			}
 			if !o.IsSet(opt) {
 				ch.setupErr = fmt.Sprintf("%s unset in %s router", opt, c.r.Name)

@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/filter"
@@ -71,6 +72,10 @@ func (c *call) runFilter(data string) (*rdList, *Result) {
 		}
 		l.items = append(l.items, it)
 	}
+	for _, ml := range res.Mails {
+		rv := replyValues(ml, c.v)
+		l.items = append(l.items, rdItem{kind: rdReply, text: ">" + bareList(rv["to"]), reply: rv})
+	}
 	if !res.Significant {
 		if len(l.items) == 0 {
 			return nil, &Result{Status: Decline}
@@ -116,4 +121,64 @@ func (c *call) logwrite(res *filter.Result) {
 	for _, l := range res.Logwrites {
 		f.WriteString(l)
 	}
+}
+
+// replyValues turns a filter's mail or vacation command into the values
+// the autoreply transport takes. Without "to", the reply goes to
+// $reply_address. Filter document, chapter "Exim filter files",
+// sections "The mail command" and "The vacation command".
+func replyValues(ml filter.Mail, v expand.Vars) map[string]string {
+	r := map[string]string{}
+	for k, s := range ml.Fields {
+		r[k] = s
+	}
+	if _, ok := r["to"]; !ok {
+		r["to"], _ = v.Var("reply_address")
+	}
+	if s, ok := r["extra_headers"]; ok {
+		r["headers"] = s
+		delete(r, "extra_headers")
+	}
+	if ml.ExpandFile {
+		r["file_expand"] = "true"
+	}
+	if ml.Return {
+		r["return_message"] = "true"
+	}
+	return r
+}
+
+// bareList turns a header-style address list into its bare addresses
+// joined by commas, as the log shows an autoreply's recipients
+// (">a@b,c@d", observed with Exim 4.96).
+func bareList(s string) string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	flush := func(part string) {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			return
+		}
+		if a, err := parseMailbox(part); err == nil && a != "" {
+			part = a
+		}
+		out = append(out, part)
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			quoted = !quoted
+		case '<':
+			depth++
+		case '>':
+			depth--
+		case ',':
+			if !quoted && depth <= 0 {
+				flush(s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	flush(s[start:])
+	return strings.Join(out, ",")
 }

@@ -65,6 +65,9 @@ type item struct {
 	// private marks a routing deferral whose text the configuration
 	// did not write: a bounce does not show it.
 	private bool
+	// path is the file a file address was delivered to when the
+	// transport's file or directory option named it.
+	path string
 	// dupOf is the address this one duplicates: it is not delivered
 	// and takes that address's outcome, silently.
 	dupOf *item
@@ -280,6 +283,7 @@ func (m *attempt) runTransport(b *batch) {
 		rs = b.t.Deliver(m.ctx, m.delivery(b))
 	}
 	dt := time.Since(start)
+	m.filePaths(b)
 	for i, it := range b.items {
 		if i >= len(rs) {
 			it.state, it.msg, it.errno = deferred, "transport returned no result", -1
@@ -361,6 +365,9 @@ func (m *attempt) lineAddress(it *item, withOrig bool) string {
 	}
 	if local && a.Kind == router.Mailbox {
 		s = m.localPart(it)
+	}
+	if it.path != "" {
+		s = it.path
 	}
 	s += m.parents(it)
 	if (local || it.top != a.Address) && withOrig {
@@ -486,4 +493,32 @@ func quoteLog(s string) string {
 // timeOpt returns a time option of the main section (0 when unset).
 func timeOpt(cfg *config.Config, name string) time.Duration {
 	return cfg.Main.Duration(name)
+}
+
+// filePaths records, for file addresses delivered by a transport with
+// its own file (or directory) option, the path that option expands to
+// with $address_file set: the log shows it (observed with Exim 4.96
+// for a Sieve filter's keep and fileinto).
+func (m *attempt) filePaths(b *batch) {
+	td := m.d.Config.Transport(b.t.Name())
+	if td == nil {
+		return
+	}
+	opt := "file"
+	if !td.Options.IsSet(opt) {
+		if opt = "directory"; !td.Options.IsSet(opt) {
+			return
+		}
+	}
+	for _, it := range b.items {
+		if it.addr.Kind != router.File && it.addr.Kind != router.Directory {
+			continue
+		}
+		d := m.delivery(&batch{t: b.t, items: []*item{it}})
+		ctx := *d.Ctx
+		ctx.Vars = varOverlay{m: expand.VarMap{"address_file": it.addr.Address}, next: ctx.Vars}
+		if p, err := expand.String(td.Options.String(opt), &ctx); err == nil {
+			it.path = p
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package deliver_test
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // featConf is the configuration of the end-to-end cases for header
 // variables at delivery time, duplicate addresses, filters and their
@@ -74,6 +77,7 @@ mdir:
 file_t:
   driver = appendfile
   user = Debian-exim
+  file = ${if match{$address_file}{^/}{$address_file}{DIR/mail/F-$address_file}}
 pipe_t:
   driver = pipe
   user = Debian-exim
@@ -130,6 +134,18 @@ var featCases = []e2eCase{
 	{name: "filter_seen_mail", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nseen mail to alice@test.example cc bob@test.example subject \"note\" extra_headers \"X-Note: yes\" text \"seen mail\"\n"}},
 	{name: "filter_mail_two", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nmail to \"A <alice@test.example>, bob@test.example\" text \"line\\n\" return message\n"}},
 	{name: "filter_vacation", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": vacationFilter, "vacmsg": "Away; you wrote about $h_subject:\n"}},
+	// Sieve filters.
+	{name: "sieve_urgent", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": sieveScript}},
+	{name: "sieve_plain", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": sieveScript}},
+	{name: "sieve_other", rcpts: []string{"sv@test.example"}, head: "Reply-To: x@other.example\n", files: map[string]string{"filters/sv": strings.Replace(sieveScript, `"from"`, `"reply-to"`, 1)}},
+	{name: "sieve_error", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nreject \"no\";\n"}},
+	{name: "sieve_partial_error", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nrequire \"fileinto\";\nfileinto \"x\";\nredirect \"bob\";\n"}},
+	{name: "sieve_discard", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\ndiscard;\n"}},
+	{name: "sieve_copy_unrequired", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nredirect :copy \"bob@test.example\";\n"}},
+	{name: "sieve_copy", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nrequire [\"copy\", \"fileinto\"];\nredirect :copy \"bob@test.example\";\nfileinto :copy \"copied\";\n"}},
+	{name: "sieve_tests", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": sieveTests}},
+	{name: "sieve_vacation_disabled", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nrequire \"vacation\";\nvacation \"away\";\n"}},
+	{name: "sieve_stop_keep", rcpts: []string{"sv@test.example", "bob@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nkeep;\nstop;\nredirect \"carol@test.example\";\n"}},
 	{name: "dup_filter", rcpts: []string{"f@test.example", "bob@test.example"}, files: map[string]string{"filters/f": "# Exim filter\ndeliver bob@test.example\ndeliver alice\n"}},
 }
 
@@ -163,6 +179,39 @@ deliver alice@test.example
 
 const vacationFilter = `# Exim filter
 vacation to "alice@test.example" file DIR/vacmsg once DIR/spool/vonce log DIR/spool/vlog
+`
+
+const sieveScript = `# Sieve filter
+require ["fileinto", "copy"];
+if header :contains "subject" "urgent" {
+  redirect "bob@test.example";
+  fileinto :copy "urgent";
+} elsif address :is :domain "from" "test.example" {
+  fileinto "local";
+  stop;
+} else {
+  keep;
+}
+discard;
+`
+
+const sieveTests = `# Sieve filter
+require ["fileinto", "envelope", "subaddress", "comparator-i;ascii-numeric"];
+/* each true test files into a folder of its own */
+if exists ["subject", "from"] { fileinto "exists"; }
+if not exists "x-none" { fileinto "notexists"; }
+if size :under 1K { fileinto "small"; }
+if size :over 1M { fileinto "big"; }
+if allof (true, header :matches "subject" "case sieve_*") { fileinto "allof"; }
+if anyof (false, address :localpart "from" "SENDER") { fileinto "anyof"; }
+if envelope :is "from" "sender@test.example" { fileinto "envelope"; }
+if envelope :domain "to" "test.example" { fileinto "envto"; }
+if header :comparator "i;octet" :contains "subject" "CASE" { fileinto "octet"; }
+if header :contains "subject" text:
+sieve_tests
+.
+{ fileinto "text"; }
+if address :user "from" "sender" { fileinto "user"; }
 `
 
 const failFilter = `# Exim filter

@@ -184,7 +184,13 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 	case router.Discard:
 		it.state, it.discard = delivered, true
 		m.items = append(m.items, it)
-		m.logf("=> :blackhole: <%s> R=%s", top, res.Router)
+		// A Sieve filter's discard is logged as "discarded" (observed
+		// with Exim 4.96).
+		what := ":blackhole:"
+		if res.Message != "" {
+			what = res.Message
+		}
+		m.logf("=> %s <%s> R=%s", what, top, res.Router)
 		return nil, false
 	case router.Fail:
 		it.state, it.msg, it.routingFail = failed, res.Message, true

@@ -161,7 +161,7 @@ func sameAsAncestor(a *Address, addr string) bool {
 // isFilter reports whether redirection data is an Exim or Sieve filter.
 func isFilter(data string) bool {
 	t := strings.TrimLeft(data, " \t\r\n")
-	return filter.IsEximFilter(t) || hasPrefixFold(t, "#sieve filter")
+	return filter.IsEximFilter(t) || filter.IsSieveFilter(t)
 }
 
 func readLimited(path string) ([]byte, error) {

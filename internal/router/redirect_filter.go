@@ -17,7 +17,7 @@ import (
 // "Redirection data"; filter document, chapter "Exim filter files".
 func (c *call) runFilter(data string) (*rdList, *Result) {
 	if !filter.IsEximFilter(data) {
-		return nil, &Result{Status: Defer, Message: "error in filter data: Sieve filters are not supported by exigo"}
+		return c.runSieve(data)
 	}
 	o := c.r.opts
 	where := "filter data"

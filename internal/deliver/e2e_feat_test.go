@@ -29,6 +29,7 @@ filters:
   file_transport = file_t
   pipe_transport = pipe_t
   reply_transport = reply_t
+  sieve_vacation_directory = DIR/spool/vac
   allow_fail
   allow_defer
   allow_freeze
@@ -144,7 +145,11 @@ var featCases = []e2eCase{
 	{name: "sieve_copy_unrequired", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nredirect :copy \"bob@test.example\";\n"}},
 	{name: "sieve_copy", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nrequire [\"copy\", \"fileinto\"];\nredirect :copy \"bob@test.example\";\nfileinto :copy \"copied\";\n"}},
 	{name: "sieve_tests", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": sieveTests}},
-	{name: "sieve_vacation_disabled", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nrequire \"vacation\";\nvacation \"away\";\n"}},
+	{name: "sieve_vacation_disabled", rcpts: []string{"sv@test.example"}, files: map[string]string{"strict/sv": "# Sieve filter\nrequire \"vacation\";\nvacation \"away\";\n"}},
+	{name: "sieve_vacation", rcpts: []string{"sv@test.example"}, head: "To: Me <sv@test.example>\n", files: map[string]string{"filters/sv": sieveVacation}, steps: [][]string{{"@submit", "sv@test.example"}}},
+	{name: "sieve_vacation_not_to_me", rcpts: []string{"sv@test.example"}, head: "To: other@test.example\n", files: map[string]string{"filters/sv": sieveVacation}},
+	{name: "sieve_vacation_auto", rcpts: []string{"sv@test.example"}, head: "To: sv@test.example\nAuto-Submitted: auto-replied\n", files: map[string]string{"filters/sv": sieveVacation}},
+	{name: "sieve_vacation_options", rcpts: []string{"sv@test.example"}, head: "Cc: alias@test.example\n", files: map[string]string{"filters/sv": "# Sieve filter\nrequire \"vacation\";\nvacation :days 3 :subject \"Gone fishing\" :from \"me@test.example\" :addresses [\"alias@test.example\"] text:\nAway = out,\n  back soon.\n.\n;\n"}},
 	{name: "sieve_stop_keep", rcpts: []string{"sv@test.example", "bob@test.example"}, files: map[string]string{"filters/sv": "# Sieve filter\nkeep;\nstop;\nredirect \"carol@test.example\";\n"}},
 	{name: "dup_filter", rcpts: []string{"f@test.example", "bob@test.example"}, files: map[string]string{"filters/f": "# Exim filter\ndeliver bob@test.example\ndeliver alice\n"}},
 }
@@ -193,6 +198,11 @@ if header :contains "subject" "urgent" {
   keep;
 }
 discard;
+`
+
+const sieveVacation = `# Sieve filter
+require "vacation";
+vacation "I am away.";
 `
 
 const sieveTests = `# Sieve filter

@@ -127,22 +127,19 @@ func (l *sieveLexer) next() (sieveToken, error) {
 	case c >= '0' && c <= '9':
 		var n int64
 		for l.pos < len(l.src) && l.src[l.pos] >= '0' && l.src[l.pos] <= '9' {
-			n = n*10 + int64(l.src[l.pos]-'0')
-			if n > maxSieveNumber/1024/1024/1024/10 {
-				return t, l.errf("number overflow")
+			if n > (maxSieveNumber-9)/10 {
+				return t, l.errf("Numerical result out of range")
 			}
+			n = n*10 + int64(l.src[l.pos]-'0')
 			l.pos++
 		}
 		if l.pos < len(l.src) {
-			switch l.src[l.pos] {
-			case 'k', 'K':
-				n <<= 10
-				l.pos++
-			case 'm', 'M':
-				n <<= 20
-				l.pos++
-			case 'g', 'G':
-				n <<= 30
+			shift := map[byte]uint{'k': 10, 'K': 10, 'm': 20, 'M': 20, 'g': 30, 'G': 30}[l.src[l.pos]]
+			if shift > 0 {
+				if n > maxSieveNumber>>shift {
+					return t, l.errf("Numerical result out of range")
+				}
+				n <<= shift
 				l.pos++
 			}
 		}

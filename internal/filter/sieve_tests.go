@@ -170,7 +170,7 @@ func (r *sieveRun) compareTest(kind string, exec bool) (bool, error) {
 			values = r.env.Headers(name)
 		case "address":
 			for _, h := range r.env.Headers(name) {
-				for _, a := range splitAddressList(h) {
+				for _, a := range SplitAddressList(h) {
 					values = append(values, addressPart(a, o.part))
 				}
 			}
@@ -197,9 +197,9 @@ func (r *sieveRun) compareTest(kind string, exec bool) (bool, error) {
 	return false, nil
 }
 
-// splitAddressList returns the bare addresses of a header's address
+// SplitAddressList returns the bare addresses of a header's address
 // list (split at commas outside quotes and angle brackets).
-func splitAddressList(s string) []string {
+func SplitAddressList(s string) []string {
 	var out []string
 	depth, quoted, start := 0, false, 0
 	flush := func(part string) {

@@ -1,9 +1,11 @@
 // Package filter implements Exim's filter language for .forward files and
 // the system filter: parsing, running against a message, and the output
-// of filter testing (-bf, -bF). Sieve filters are not implemented.
+// of filter testing (-bf, -bF); and Sieve filters (RFC 5228) with the
+// extensions Exim 4.96 offers (RunSieve).
 //
 // Exim specification: the document "Exim's interfaces to mail filtering",
-// chapter "Exim filter files"; and chapter "System-wide message filtering".
+// chapters "Exim filter files" and "Sieve filter files"; and chapter
+// "System-wide message filtering".
 package filter
 
 import (

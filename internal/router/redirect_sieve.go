@@ -38,6 +38,18 @@ func (c *call) runSieve(data string) (*rdList, *Result) {
 	if err != nil {
 		c.debugf("Sieve error: %v", err)
 	}
+	if c.mode.AddressTest && c.s.env.DebugPrint != nil {
+		// -bt shows how the filter ended on its standard error
+		// (observed with Exim 4.96).
+		switch {
+		case err != nil:
+			fmt.Fprintf(c.s.env.DebugPrint, "Sieve error: %v\n", err)
+		case res.ImplicitKeep:
+			fmt.Fprint(c.s.env.DebugPrint, "Implicit keep\n")
+		default:
+			fmt.Fprint(c.s.env.DebugPrint, "No implicit keep\n")
+		}
+	}
 	l := &rdList{}
 	for _, a := range res.Actions {
 		if a.Kind == filter.Address {

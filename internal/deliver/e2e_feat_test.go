@@ -46,6 +46,10 @@ aliases:
   local_parts = team : team2 : sub : p1 : p2 : pp : rem : rem2
   data = ${if eq{$local_part}{team}{alice, bob}{${if eq{$local_part}{team2}{bob, carol, Alice}{${if eq{$local_part}{sub}{team, dave}{${if eq{$local_part}{pp}{|/bin/sh -c "cat >>DIR/mail/pipe-out"}{${if eq{$local_part}{rem}{rem2}{${if eq{$local_part}{rem2}{def@remote.example}{pp}}}}}}}}}}}}
   pipe_transport = pipe_t
+aliases2:
+  driver = redirect
+  local_parts = nb : rj
+  data = ${if eq{$local_part}{nb}{nobody@test.example}{rej@remote.example, ok1@remote.example}}
 onetime:
   driver = redirect
   local_parts = ot : ot2
@@ -113,6 +117,8 @@ var featCases = []e2eCase{
 	{name: "dup_case", rcpts: []string{"alice@test.example", "alice@TEST.example", "bob@test.example", "Bob@test.example"}},
 	{name: "dup_deferred", rcpts: []string{"rem@test.example", "def@remote.example", "alice@test.example", "team@test.example"}, retry: true, steps: [][]string{{"-qf"}}},
 	{name: "dup_remote", rcpts: []string{"ok1@remote.example", "ok1@REMOTE.example", "ok2@remote.example"}},
+	{name: "dup_unrouteable", rcpts: []string{"nb@test.example", "nobody@test.example"}},
+	{name: "dup_rejected", rcpts: []string{"rj@test.example", "rej@remote.example", "ok1@remote.example"}},
 	{name: "rem_noretry", rcpts: []string{"rem@test.example", "sub@test.example"}},
 	{name: "dup_all_parents", rcpts: []string{"sub@test.example", "p1@test.example", "rem@test.example"}, main: "log_selector = +all_parents"},
 	{name: "one_time", rcpts: []string{"ot@test.example", "alice@test.example"}, retry: true, steps: [][]string{{"@bp"}, {"-qf"}, {"@bp"}, {"-qf"}}},

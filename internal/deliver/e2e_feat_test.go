@@ -126,6 +126,7 @@ var featCases = []e2eCase{
 	{name: "one_time_noretry", rcpts: []string{"ot@test.example"}},
 	// Filter actions.
 	{name: "filter_actions", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": actionsFilter}},
+	{name: "filter_logwrite_no_logfile", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nlogwrite \"hello\"\n"}},
 	{name: "filter_fail", rcpts: []string{"f@test.example", "carol@test.example"}, files: map[string]string{"filters/f": failFilter}},
 	{name: "filter_defer", rcpts: []string{"f@test.example", "carol@test.example"}, files: map[string]string{"filters/f": failFilter}},
 	{name: "filter_defer_retry", rcpts: []string{"f@test.example"}, retry: true, files: map[string]string{"filters/f": failFilter}},

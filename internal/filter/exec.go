@@ -96,6 +96,9 @@ func (r *runner) command(c *command) error {
 		if err != nil {
 			return err
 		}
+		if r.env.NeedLogfile && r.res.Logfile == "" {
+			return &Error{Msg: `attempt to obey "logwrite" command without a previous "logfile"`}
+		}
 		s += "\n"
 		r.res.Logwrites = append(r.res.Logwrites, s)
 		r.printf("Logwrite \"%s\"\n", printable(s))

@@ -141,6 +141,9 @@ type Env struct {
 	Mailbox func(string) (string, error)
 	// Qualify is the domain added to unqualified deliver addresses.
 	Qualify string
+	// NeedLogfile makes a logwrite before any logfile an error (for
+	// real deliveries; -bf shows it anyway).
+	NeedLogfile bool
 	// Test receives Exim's filter-test lines when non-nil.
 	Test interface{ WriteString(string) (int, error) }
 }

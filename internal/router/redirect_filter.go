@@ -39,6 +39,7 @@ func (c *call) runFilter(data string) (*rdList, *Result) {
 			return expand.String(s, ctx)
 		},
 		ErrorMessage: isNullSender(c.v),
+		NeedLogfile:  !c.mode.Verify && !c.mode.AddressTest,
 		Mailbox:      parseMailbox,
 	})
 	if err != nil {

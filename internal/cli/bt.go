@@ -211,6 +211,10 @@ func orUnset(s string) string {
 // printSpecial shows a pipe, file or directory delivery.
 func (t *addressTester) printSpecial(a *router.Address, res router.Result) {
 	gen := a.Parent.Address
+	if a.Kind == router.Autoreply {
+		// An autoreply is shown as "mail TO" (observed with Exim 4.96).
+		a = &router.Address{Address: "mail " + strings.TrimPrefix(a.Address, ">")}
+	}
 	switch {
 	case res.Forbidden:
 		fmt.Fprintf(t.out, "%s -> %s *** forbidden ***\n", gen, a.Address)

@@ -141,6 +141,7 @@ var featCases = []e2eCase{
 	{name: "filter_mail_reply_to", rcpts: []string{"f@test.example"}, head: "Reply-To: Replies <rt@test.example>\n", files: map[string]string{"filters/f": "# Exim filter\nmail subject \"about $h_subject:\" text \"to the reply address\" return message\n"}},
 	{name: "filter_seen_mail", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nseen mail to alice@test.example cc bob@test.example subject \"note\" extra_headers \"X-Note: yes\" text \"seen mail\"\n"}},
 	{name: "filter_mail_two", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nmail to \"A <alice@test.example>, bob@test.example\" text \"line\\n\" return message\n"}},
+	{name: "filter_mail_order", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": "# Exim filter\nsave DIR/mail/saved\nmail to alice@test.example text \"first\"\npipe \"/bin/sh -c 'cat > DIR/mail/piped'\"\nmail to bob@test.example text \"second\"\n"}},
 	{name: "filter_vacation", rcpts: []string{"f@test.example"}, files: map[string]string{"filters/f": vacationFilter, "vacmsg": "Away; you wrote about $h_subject:\n"}},
 	// Sieve filters.
 	{name: "sieve_urgent", rcpts: []string{"sv@test.example"}, files: map[string]string{"filters/sv": sieveScript}},

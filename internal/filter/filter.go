@@ -73,6 +73,9 @@ type Delivery struct {
 	NoError  bool   // "noerror" prefix
 	ErrorsTo string // deliver's errors_to
 	Mode     string // save's octal mode, if any
+	// Seq is the position of the command among the deliveries and
+	// mails obeyed (they are set up in this order).
+	Seq int
 }
 
 // Mail is an autoreply request from mail or vacation. Fields are the
@@ -84,6 +87,9 @@ type Mail struct {
 	ExpandFile bool
 	Return     bool // "return message"
 	Unseen     bool
+	// Seq is the position of the command among the deliveries and
+	// mails obeyed.
+	Seq int
 }
 
 // Outcome says how filtering ended.

@@ -73,9 +73,13 @@ func (c *call) runFilter(data string) (*rdList, *Result) {
 		}
 		l.items = append(l.items, it)
 	}
+	// Autoreplies take their place among the deliveries in the order
+	// the filter set them up (observed with Exim 4.96 -bt).
 	for _, ml := range res.Mails {
 		rv := replyValues(ml, c.v)
-		l.items = append(l.items, rdItem{kind: rdReply, text: ">" + bareList(rv["to"]), reply: rv})
+		it := rdItem{kind: rdReply, text: ">" + bareList(rv["to"]), reply: rv}
+		at := min(ml.Seq, len(l.items))
+		l.items = append(l.items[:at], append([]rdItem{it}, l.items[at:]...)...)
 	}
 	if !res.Significant {
 		if len(l.items) == 0 {

@@ -220,9 +220,10 @@ func (r *sieveRun) command(t sieveToken, exec, top bool) error {
 		if !exec {
 			return nil
 		}
-		a := SieveAction{Kind: File, Text: n.text, Copy: cp}
+		text := r.str(n)
+		a := SieveAction{Kind: File, Text: text, Copy: cp}
 		if t.text == "redirect" {
-			addr, err := sieveAddress(n.text)
+			addr, err := sieveAddress(text)
 			if err != nil || addr == "" {
 				return r.errf("malformed recipient address")
 			}
@@ -311,7 +312,7 @@ func (r *sieveRun) stringList(msg string) ([]string, error) {
 		return nil, err
 	}
 	if t.kind == stString {
-		return []string{t.text}, nil
+		return []string{r.str(t)}, nil
 	}
 	if t.kind != stPunct || t.text != "[" {
 		return nil, r.errf("%s", msg)
@@ -325,7 +326,7 @@ func (r *sieveRun) stringList(msg string) ([]string, error) {
 		if t.kind != stString {
 			return nil, r.errf("%s", msg)
 		}
-		out = append(out, t.text)
+		out = append(out, r.str(t))
 		t, err = r.lex.next()
 		if err != nil {
 			return nil, err
@@ -348,7 +349,7 @@ func (r *sieveRun) vacation() (SieveVacation, error) {
 			return v, err
 		}
 		if t.kind == stString {
-			v.Reason = t.text
+			v.Reason = r.str(t)
 			break
 		}
 		if t.kind != stTag {
@@ -374,11 +375,11 @@ func (r *sieveRun) vacation() (SieveVacation, error) {
 			}
 			switch t.text {
 			case "subject":
-				v.Subject = n.text
+				v.Subject = r.str(n)
 			case "from":
-				v.From = n.text
+				v.From = r.str(n)
 			default:
-				v.Handle = n.text
+				v.Handle = r.str(n)
 			}
 		case "addresses":
 			l, err := r.stringList("addresses string list expected")

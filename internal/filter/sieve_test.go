@@ -105,10 +105,24 @@ func FuzzSieve(f *testing.F) {
 		"if anyof(not exists \"x\", size :over 10K) { redirect \"a@b\"; }",
 		"text:\nline\n..x\n.\n", "/* c */ # x\n", `if header :matches "s" "*?\*" {}`,
 		`require "vacation"; vacation :days 3 :subject "s" :addresses ["a"] :mime "r";`,
+		`require "encoded-character"; if header :is "s" "${hex:41 42}${unicode:263a}" {}`,
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		RunSieve("# Sieve filter\n"+s, sieveTestEnv())
 	})
+}
+
+func TestDecodeEncoded(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"${hex:41 42}c", "ABc"}, {"${unicode:263A}", "\u263a"}, {"${HEX: 41 }", "A"},
+		{"${hex:zz}", "${hex:zz}"}, {"${foo:41}", "${foo:41}"}, {"${hex:41", "${hex:41"},
+		{"a${hex:41}b${unicode:42}c", "aAbBc"}, {"${unicode:D800}", "${unicode:D800}"},
+	}
+	for _, c := range cases {
+		if got := decodeEncoded(c.in); got != c.want {
+			t.Errorf("decodeEncoded(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
 }

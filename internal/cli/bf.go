@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,10 @@ func runFilterTest(inv *Invocation, env *Env) int {
 		Test:          out,
 	}
 	for _, f := range files {
+		if !f.system && filter.IsSieveFilter(f.data) {
+			sieveTest(out, f.path, f.data, msg, vars)
+			continue
+		}
 		if !f.system && !filter.IsEximFilter(f.data) {
 			fmt.Fprintf(out, "Testing forward file file \"%s\"\n\n", f.path)
 			items, err := router.ForwardItems(f.data, vars["qualify_recipient"])
@@ -194,4 +199,25 @@ func filterTestMessage(inv *Invocation, cfg *config.Config, vars expand.VarMap, 
 		vars["home"] = home
 	}
 	return &expand.HeaderBlock{Block: msg.Headers, Charset: opts.HeadersCharset}, nil
+}
+
+// sieveTest runs a Sieve filter for -bf. Exim 4.96 shows only whether
+// the implicit keep is left, or the error (and exits 0 either way).
+// Filter document, chapter "Sieve filter files".
+func sieveTest(out io.Writer, path, data string, msg *expand.HeaderBlock, vars expand.VarMap) {
+	fmt.Fprintf(out, "Testing Sieve filter file \"%s\"\n\n", path)
+	size, _ := strconv.ParseInt(vars["message_size"], 10, 64)
+	rcpt := vars["local_part"] + "@" + vars["domain"]
+	res, err := filter.RunSieve(data, &filter.SieveEnv{
+		Headers: filter.SieveHeaders(msg.Block), Sender: vars["sender_address"],
+		Recipient: rcpt, Size: size, Vacation: true,
+	})
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "Sieve error: %v\n", err)
+	case res.ImplicitKeep:
+		fmt.Fprint(out, "Implicit keep\n")
+	default:
+		fmt.Fprint(out, "No implicit keep\n")
+	}
 }

@@ -176,7 +176,10 @@ func (t *addressTester) route(top *router.Address) {
 	}
 	for _, r := range append(local, remote...) {
 		a := r.Address
-		key := strings.ToLower(a.Address) + "\x00" + r.Transport
+		// -bt compares the addresses exactly as they are written
+		// (observed with Exim 4.96: Alice@x and alice@X are not
+		// duplicates of alice@x there).
+		key := a.Address + "\x00" + r.Transport
 		fmt.Fprint(t.out, a.Address)
 		if t.seen[key] {
 			fmt.Fprint(t.out, "   [duplicate, would not be delivered]")
@@ -208,6 +211,10 @@ func orUnset(s string) string {
 // printSpecial shows a pipe, file or directory delivery.
 func (t *addressTester) printSpecial(a *router.Address, res router.Result) {
 	gen := a.Parent.Address
+	if a.Kind == router.Autoreply {
+		// An autoreply is shown as "mail TO" (observed with Exim 4.96).
+		a = &router.Address{Address: "mail " + strings.TrimPrefix(a.Address, ">")}
+	}
 	switch {
 	case res.Forbidden:
 		fmt.Fprintf(t.out, "%s -> %s *** forbidden ***\n", gen, a.Address)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/router"
 	"github.com/exigo-mta/exigo/internal/spool"
@@ -27,8 +28,12 @@ const (
 // item is one address of an attempt: a recipient or an address
 // generated from one by redirection.
 type item struct {
-	addr  *router.Address
-	top   string // the envelope recipient it came from
+	addr *router.Address
+	top  string // the envelope recipient it came from, as logs show it
+	// rcpt is the recipient entry it belongs to: top, except for an
+	// address that one_time made a recipient of its own (its top is
+	// then the address that generated it).
+	rcpt  string
 	state state
 	// router and transport that handled the address (R=, T=).
 	router, transport string
@@ -60,6 +65,15 @@ type item struct {
 	discard bool
 	// dt is the time the transport run took (DT=).
 	dt time.Duration
+	// private marks a routing deferral whose text the configuration
+	// did not write: a bounce does not show it.
+	private bool
+	// path is the file a file address was delivered to when the
+	// transport's file or directory option named it.
+	path string
+	// dupOf is the address this one duplicates: it is not delivered
+	// and takes that address's outcome, silently.
+	dupOf *item
 }
 
 // attempt is one delivery attempt of one locked message.
@@ -83,6 +97,13 @@ type attempt struct {
 	deferLog  []*item
 	// warning sends a delay warning that is due (nil: none).
 	warning func()
+	// keep holds recipients that stay undelivered with nothing left to
+	// route (one_time parents at the first attempt).
+	keep map[string]bool
+	// rcpts maps the addresses made from recipient entries to them.
+	rcpts map[*router.Address]string
+	// bvars caches bodyVars.
+	bvars expand.VarMap
 }
 
 func (m *attempt) logf(format string, args ...any) {
@@ -115,105 +136,7 @@ func (m *attempt) run() (Outcome, error) {
 	if err != nil {
 		return Deferred, err
 	}
-	// Exim keeps new addresses on a chain built by prepending, so
-	// recipients are routed last first (observed with Exim 4.96).
-	var work []*router.Address
-	tops := map[*router.Address]string{}
-	for i := len(h.Recipients) - 1; i >= 0; i-- {
-		r := h.Recipients[i]
-		if m.done[r.Address] {
-			continue
-		}
-		a := router.NewAddress(r.Address)
-		work = append(work, a)
-		tops[a] = r.Address
-	}
-	var local, remote []*item
-	for n := 0; len(work) > 0 && n < 100000; n++ {
-		a := work[0]
-		work = work[1:]
-		top := tops[a]
-		if top == "" && a.Parent != nil {
-			top = tops[a.Parent]
-			tops[a] = top
-		}
-		// A new message's first delivery, outside a queue run, ignores
-		// routing retry times (observed with Exim 4.96).
-		firstTry := m.h.DeliverFirsttime && !m.opts.QueueRun
-		if !m.opts.Force && !firstTry && m.addressRetryWait(a) {
-			it := &item{addr: a, top: top, state: deferred, errno: -52, msg: "retry time not reached"}
-			m.items = append(m.items, it)
-			m.logf("== %s routing defer (-52): retry time not reached", a.Address)
-			continue
-		}
-		res := set.Route(a, router.Mode{})
-		it := &item{addr: a, top: top, router: res.Router}
-		if it.router == "" && a.Kind != router.Mailbox && a.Parent != nil {
-			it.router = a.Parent.RoutedBy
-		}
-		if res.Address != nil {
-			it.addr = res.Address
-			tops[res.Address] = top
-		}
-		if res.Unseen != nil {
-			tops[res.Unseen] = top
-			work = append([]*router.Address{res.Unseen}, work...)
-		}
-		switch res.Status {
-		case router.Redirect:
-			// Children go on the new-address chain one by one in front,
-			// so they are routed last first, like recipients.
-			var kids []*router.Address
-			for i := len(res.Children) - 1; i >= 0; i-- {
-				c := res.Children[i]
-				if m.done[c.Address] && c.Kind == router.Mailbox {
-					continue
-				}
-				tops[c] = top
-				kids = append(kids, c)
-			}
-			work = append(kids, work...)
-			continue
-		case router.Discard:
-			it.state, it.discard = delivered, true
-			m.items = append(m.items, it)
-			m.logf("=> :blackhole: <%s> R=%s", top, res.Router)
-			continue
-		case router.Fail:
-			it.state, it.msg, it.routingFail = failed, res.Message, true
-			m.items = append(m.items, it)
-			m.fail(it)
-			continue
-		case router.Defer:
-			it.state, it.msg, it.errno = deferred, res.Message, -1
-			m.items = append(m.items, it)
-			m.deferLog = append([]*item{it}, m.deferLog...)
-			m.logf("== %s R=%s defer (-1)%s: %s", it.addr.Address, res.Router, m.deliverTime(it), res.Message)
-			continue
-		}
-		it.transport, it.hosts = res.Transport, res.Hosts
-		if res.Message != "" {
-			it.state, it.msg = failed, res.Message
-			m.items = append(m.items, it)
-			m.fail(it)
-			continue
-		}
-		m.items = append(m.items, it)
-		t := m.d.transports[res.Transport]
-		if t == nil {
-			it.state, it.msg, it.errno = deferred, fmt.Sprintf("transport \"%s\" not found in %s router", res.Transport, res.Router), -30
-			m.deferLog = append([]*item{it}, m.deferLog...)
-			m.logDefer(it)
-			continue
-		}
-		// Addresses routed to transports are kept, like Exim's
-		// addr_local and addr_remote chains, in recipient order.
-		if t.Local() {
-			local = append([]*item{it}, local...)
-		} else {
-			remote = append([]*item{it}, remote...)
-		}
-	}
+	local, remote := m.route(set)
 	m.deliverLocal(local)
 	if len(remote) > 0 {
 		// Remote deliveries can take long: make the local ones
@@ -226,6 +149,7 @@ func (m *attempt) run() (Outcome, error) {
 		// with Exim 4.96).
 		m.retryProcessing()
 	}
+	m.settleDuplicates()
 	return m.finish()
 }
 
@@ -242,6 +166,7 @@ func (m *attempt) routers() (*router.Set, error) {
 		Lookups:          d.Lookups,
 		Resolver:         d.Resolver,
 		Interfaces:       d.Interfaces,
+		Message:          m.headerView(),
 		Sender:           m.h.Sender,
 		QualifyRecipient: qr,
 		PrimaryHostname:  d.Config.Main.String("primary_hostname"),
@@ -391,6 +316,7 @@ func (m *attempt) runTransport(b *batch) {
 		rs = b.t.Deliver(m.ctx, m.delivery(b))
 	}
 	dt := time.Since(start)
+	m.filePaths(b)
 	for i, it := range b.items {
 		if i >= len(rs) {
 			it.state, it.msg, it.errno = deferred, "transport returned no result", -1
@@ -423,8 +349,8 @@ func (m *attempt) recordBatch(b *batch) {
 			it.more = !first
 			first = false
 			ok = append(ok, it.addr.Address)
-			if it.addr.Address != it.top {
-				ok = append(ok, it.top)
+			if it.addr.Address != it.rcpt {
+				ok = append(ok, it.rcpt)
 			}
 		}
 	}
@@ -468,15 +394,53 @@ func (m *attempt) lineAddress(it *item, withOrig bool) string {
 		local = true
 	}
 	if local && a.Kind == router.Mailbox {
-		s = a.LocalPart
+		s = m.localPart(it)
 	}
-	if p := parentOf(a); p != nil && p.Address != it.top {
-		s += " (" + p.Address + ")"
+	if it.path != "" {
+		s = it.path
 	}
+	s += m.parents(it)
 	if (local || it.top != a.Address) && withOrig {
 		s += " <" + it.top + ">"
 	}
 	return s
+}
+
+// localPart is $local_part of a routed address: in lower case unless
+// the router that accepted it has caseful_local_part (spec chapter
+// "Generic options for routers", caseful_local_part).
+func (m *attempt) localPart(it *item) string {
+	lp := it.addr.LocalPart
+	if r := m.d.Config.Router(it.router); r != nil && r.Options.Bool("caseful_local_part") {
+		return lp
+	}
+	return strings.ToLower(lp)
+}
+
+// parents is the " (parent)" part of a log line: the immediate parent
+// of a pipe, file or autoreply address, or with log_selector
+// +all_parents every intermediate address, nearest first; never the
+// original recipient (observed with Exim 4.96; spec chapter "Log
+// files", all_parents).
+func (m *attempt) parents(it *item) string {
+	a := it.addr
+	if m.d.selector().Has(mainlog.SelAllParents) {
+		var ps []string
+		for p := parentOf(a); p != nil && p.Parent != nil; p = parentOf(p) {
+			ps = append(ps, p.Address)
+		}
+		if len(ps) == 0 {
+			return ""
+		}
+		return " (" + strings.Join(ps, ", ") + ")"
+	}
+	if a.Kind == router.Mailbox {
+		return ""
+	}
+	if p := parentOf(a); p != nil && p.Address != it.top {
+		return " (" + p.Address + ")"
+	}
+	return ""
 }
 
 // parentOf returns the nearest ancestor that is a different address
@@ -540,6 +504,15 @@ func (m *attempt) tlsFields(it *item) string {
 
 func (m *attempt) logFail(it *item) {
 	switch {
+	case it.timedOut && it.addr.Parent != nil:
+		// A generated address shows its immediate parent in angle
+		// brackets here, not the original recipient (observed with
+		// Exim 4.96).
+		s := it.addr.Address
+		if t := m.d.transports[it.transport]; t != nil && t.Local() && it.addr.Kind == router.Mailbox {
+			s = m.localPart(it)
+		}
+		m.logf("** %s <%s>: retry timeout exceeded", s, it.addr.Parent.Address)
 	case it.timedOut:
 		m.logf("** %s: retry timeout exceeded", m.lineAddress(it, true))
 	case it.routingFail:
@@ -572,4 +545,32 @@ func quoteLog(s string) string {
 // timeOpt returns a time option of the main section (0 when unset).
 func timeOpt(cfg *config.Config, name string) time.Duration {
 	return cfg.Main.Duration(name)
+}
+
+// filePaths records, for file addresses delivered by a transport with
+// its own file (or directory) option, the path that option expands to
+// with $address_file set: the log shows it (observed with Exim 4.96
+// for a Sieve filter's keep and fileinto).
+func (m *attempt) filePaths(b *batch) {
+	td := m.d.Config.Transport(b.t.Name())
+	if td == nil {
+		return
+	}
+	opt := "file"
+	if !td.Options.IsSet(opt) {
+		if opt = "directory"; !td.Options.IsSet(opt) {
+			return
+		}
+	}
+	for _, it := range b.items {
+		if it.addr.Kind != router.File && it.addr.Kind != router.Directory {
+			continue
+		}
+		d := m.delivery(&batch{t: b.t, items: []*item{it}})
+		ctx := *d.Ctx
+		ctx.Vars = varOverlay{m: expand.VarMap{"address_file": it.addr.Address}, next: ctx.Vars}
+		if p, err := expand.String(td.Options.String(opt), &ctx); err == nil {
+			it.path = p
+		}
+	}
 }

@@ -118,6 +118,8 @@ type e2eCase struct {
 	// after "Completed".
 	sortLog bool
 	steps   [][]string // later commands; $ID1.. are message ids in log order
+	// conf replaces e2eConf (same placeholders) when set.
+	conf string
 }
 
 var e2eCases = []e2eCase{
@@ -197,6 +199,12 @@ const warnFile = "Subject: WARN about $message_exim_id after $warn_message_delay
 const bounceFile = "Subject: BOUNCE for $bounce_recipient limit $bounce_return_size_limit\nX-B: 1\n****\nIntro for $bounce_recipient.\n****\nPipe text follows:\n****\nCOPY of message:\n****\nTRUNC $message_size limit $bounce_return_size_limit\n****\n"
 
 func TestEndToEnd(t *testing.T) {
+	runE2ECases(t, e2eCases)
+}
+
+// runE2ECases runs each case with real Exim and with exigo and compares
+// what they leave behind.
+func runE2ECases(t *testing.T, cases []e2eCase) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
 	if os.Getuid() != 0 {
@@ -225,7 +233,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	for _, c := range e2eCases {
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			want := runE2E(t, exim, c, srv.Port(), uid, gid)
 			got := runE2E(t, exigo, c, srv.Port(), uid, gid)
@@ -249,7 +257,11 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		os.Mkdir(filepath.Join(dir, d), 0o750)
 		os.Chown(filepath.Join(dir, d), uid, gid)
 	}
-	conf := strings.Replace(e2eConf, "RETRY_MAIN", c.main, 1)
+	conf := e2eConf
+	if c.conf != "" {
+		conf = c.conf
+	}
+	conf = strings.Replace(conf, "RETRY_MAIN", c.main, 1)
 	conf = strings.ReplaceAll(conf, "DIR", dir)
 	conf = strings.ReplaceAll(conf, "DOWNPORT", strconv.Itoa(downPort))
 	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
@@ -258,7 +270,12 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	} else {
 		conf = strings.Replace(conf, "RETRY_RULES", "", 1)
 	}
+	if c.conf != "" {
+		os.Mkdir(filepath.Join(dir, "filters"), 0o755)
+		os.Mkdir(filepath.Join(dir, "strict"), 0o755)
+	}
 	for name, text := range c.files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
 		os.WriteFile(filepath.Join(dir, name), []byte(strings.ReplaceAll(text, "DIR", dir)), 0o644)
 	}
 	cf := filepath.Join(dir, "conf")
@@ -275,10 +292,18 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	}
 	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\n" + body
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
+	bpN := 0
 	for _, s := range steps {
 		ids := logIDs(dir)
 		if s[0] == "@submit" {
 			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", "sender@test.example"), s[1:]...)...)
+			continue
+		}
+		if s[0] == "@bp" {
+			// The queue listing, kept beside the mailboxes.
+			r := oracletest.Run(t, bin, "", "-C", cf, "-bp")
+			os.WriteFile(filepath.Join(dir, "mail", "bp-"+strconv.Itoa(bpN)), []byte(r.Stdout), 0o644)
+			bpN++
 			continue
 		}
 		if s[0] == "@wait" {
@@ -369,6 +394,7 @@ var masks = []struct {
 	{regexp.MustCompile(`\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d [-+]\d{4}`), "DATE"},
 	{regexp.MustCompile(`\(Exim 4\.96\)|\(Exim [^)]*exigo[^)]*\)|\(exigo[^)]*\)`), "(VERSION)"},
 	{regexp.MustCompile(`(?m)^ *\d+\.M\d+P\d+\.test\.example`), "MAILDIRFILE"},
+	{regexp.MustCompile(`(?m)^ *\d+[mhd] +\d+ ID`), "AGE SIZE ID"},
 }
 
 // observe returns the masked main log, mailbox files and spool -D files.

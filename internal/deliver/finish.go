@@ -120,10 +120,12 @@ func (m *attempt) frozen() (Outcome, bool) {
 // freezing, and removal of a completed message.
 func (m *attempt) finish() (Outcome, error) {
 	h := m.h
+	m.keep = map[string]bool{}
+	m.oneTime()
 	byTop := map[string]bool{} // tops with an address still to do
 	for _, it := range m.items {
 		if it.state == deferred || it.state == pending {
-			byTop[it.top] = true
+			byTop[it.rcpt] = true
 		}
 	}
 	bounce := len(m.failChain) > 0
@@ -147,7 +149,7 @@ func (m *attempt) finish() (Outcome, error) {
 			m.done[it.addr.Address] = true
 		case failed:
 			if freeze {
-				byTop[it.top] = true
+				byTop[it.rcpt] = true
 				continue
 			}
 			m.done[it.addr.Address] = true
@@ -157,6 +159,9 @@ func (m *attempt) finish() (Outcome, error) {
 	for _, r := range h.Recipients {
 		if byTop[r.Address] {
 			remaining = true
+			continue
+		}
+		if m.keep[r.Address] {
 			continue
 		}
 		if !m.done[r.Address] {
@@ -262,9 +267,15 @@ func (m *attempt) vars() expand.Vars {
 		"authenticated_id":  h.AuthID,
 		"sender_ident":      h.Ident,
 	}
+	if ra := m.replyAddress(); ra != "" {
+		mv["reply_address"] = ra
+	}
 	if i := strings.LastIndexByte(h.Sender, '@'); i >= 0 {
 		mv["sender_address_local_part"] = h.Sender[:i]
 		mv["sender_address_domain"] = h.Sender[i+1:]
+	}
+	for k, s := range m.bodyVars() {
+		mv[k] = s
 	}
 	return varOverlay{m: mv, next: m.d.Vars}
 }
@@ -282,7 +293,7 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 	first := b.items[0]
 	a := first.addr
 	av := expand.VarMap{
-		"local_part":        a.LocalPart,
+		"local_part":        m.localPart(first),
 		"domain":            a.Domain,
 		"local_part_prefix": a.Prefix,
 		"local_part_suffix": a.Suffix,
@@ -306,10 +317,11 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Header:   m.h,
 		Body:     ra,
 		BodySize: size,
-		Ctx:      &expand.Context{Vars: varOverlay{m: av, next: m.vars()}, Lookups: m.d.Lookups, Now: m.d.Now},
+		Ctx:      &expand.Context{Vars: varOverlay{m: av, next: m.vars()}, Message: m.headerView(), Lookups: m.d.Lookups, Now: m.d.Now},
 		Router:   first.router,
 		Now:      m.d.Now,
 		Log:      func(text string) { m.logf("%s", text) },
+		Submit:   m.submitReply,
 	}
 	if !m.h.DeliverFirsttime {
 		// Only messages tried before share connections: Exim continues
@@ -334,6 +346,8 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 			ta.Pipe = strings.TrimPrefix(x.Address, "|")
 		case router.File, router.Directory:
 			ta.File = x.Address
+		case router.Autoreply:
+			ta.Reply = x.Reply
 		}
 		d.Addresses = append(d.Addresses, ta)
 	}

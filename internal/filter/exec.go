@@ -96,6 +96,9 @@ func (r *runner) command(c *command) error {
 		if err != nil {
 			return err
 		}
+		if r.env.NeedLogfile && r.res.Logfile == "" {
+			return &Error{Msg: `attempt to obey "logwrite" command without a previous "logfile"`}
+		}
 		s += "\n"
 		r.res.Logwrites = append(r.res.Logwrites, s)
 		r.printf("Logwrite \"%s\"\n", printable(s))
@@ -209,6 +212,7 @@ func (r *runner) delivery(c *command) error {
 	if !d.Unseen {
 		r.res.Significant = true
 	}
+	d.Seq = len(r.res.Deliveries) + len(r.res.Mails)
 	r.res.Deliveries = append(r.res.Deliveries, d)
 	if r.env.Test == nil {
 		return nil
@@ -260,6 +264,7 @@ func (r *runner) mail(c *command) error {
 	if c.seen == 1 {
 		r.res.Significant = true
 	}
+	m.Seq = len(r.res.Deliveries) + len(r.res.Mails)
 	r.res.Mails = append(r.res.Mails, m)
 	if r.env.Test == nil {
 		return nil

@@ -1,9 +1,11 @@
 // Package filter implements Exim's filter language for .forward files and
 // the system filter: parsing, running against a message, and the output
-// of filter testing (-bf, -bF). Sieve filters are not implemented.
+// of filter testing (-bf, -bF); and Sieve filters (RFC 5228) with the
+// extensions Exim 4.96 offers (RunSieve).
 //
 // Exim specification: the document "Exim's interfaces to mail filtering",
-// chapter "Exim filter files"; and chapter "System-wide message filtering".
+// chapters "Exim filter files" and "Sieve filter files"; and chapter
+// "System-wide message filtering".
 package filter
 
 import (
@@ -30,7 +32,22 @@ type Filter struct {
 // system enables the commands only a system filter may use (fail, freeze,
 // defer, headers, $sn0..$sn9). Errors are *Error with Exim's text.
 func Parse(src string, system bool) (*Filter, error) {
-	p := &parser{lex: lexer{src: src, line: 1}, system: system}
+	return ParseWith(src, Options{System: system})
+}
+
+// Options qualify parsing. In a user filter (not System) the fail,
+// freeze and defer commands are errors unless the redirect router
+// allows them (allow_fail, allow_freeze, allow_defer). Spec chapter
+// "The redirect router", those options.
+type Options struct {
+	System                             bool
+	AllowFail, AllowFreeze, AllowDefer bool
+}
+
+// ParseWith parses an Exim filter file with the given options.
+func ParseWith(src string, o Options) (*Filter, error) {
+	system := o.System
+	p := &parser{lex: lexer{src: src, line: 1}, system: system, opts: o}
 	cmds, _, err := p.commands()
 	if err != nil {
 		return nil, err
@@ -56,6 +73,9 @@ type Delivery struct {
 	NoError  bool   // "noerror" prefix
 	ErrorsTo string // deliver's errors_to
 	Mode     string // save's octal mode, if any
+	// Seq is the position of the command among the deliveries and
+	// mails obeyed (they are set up in this order).
+	Seq int
 }
 
 // Mail is an autoreply request from mail or vacation. Fields are the
@@ -67,6 +87,9 @@ type Mail struct {
 	ExpandFile bool
 	Return     bool // "return message"
 	Unseen     bool
+	// Seq is the position of the command among the deliveries and
+	// mails obeyed.
+	Seq int
 }
 
 // Outcome says how filtering ended.
@@ -124,6 +147,9 @@ type Env struct {
 	Mailbox func(string) (string, error)
 	// Qualify is the domain added to unqualified deliver addresses.
 	Qualify string
+	// NeedLogfile makes a logwrite before any logfile an error (for
+	// real deliveries; -bf shows it anyway).
+	NeedLogfile bool
 	// Test receives Exim's filter-test lines when non-nil.
 	Test interface{ WriteString(string) (int, error) }
 }

@@ -115,6 +115,7 @@ func (e *Error) Error() string {
 type parser struct {
 	lex    lexer
 	system bool
+	opts   Options
 	depth  int
 	// afterText is set when the last condition read ended with a string
 	// (not at the end of the file).
@@ -240,7 +241,8 @@ func (p *parser) command(it item) (*command, error) {
 		c.args, c.sub = []string{a}, v
 	case "fail", "freeze", "defer":
 		c.kind = map[string]cmdKind{"fail": cmdFail, "freeze": cmdFreeze, "defer": cmdDefer}[word]
-		if !p.system {
+		allowed := map[string]bool{"fail": p.opts.AllowFail, "freeze": p.opts.AllowFreeze, "defer": p.opts.AllowDefer}[word]
+		if !p.system && !allowed {
 			return nil, p.errf("filtering command \"%s\" is disabled:", word)
 		}
 		c.args = []string{""}

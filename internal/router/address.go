@@ -18,6 +18,7 @@ const (
 	Pipe                  // "|command"
 	File                  // "/path"
 	Directory             // "/path/"
+	Autoreply             // ">to": a filter's mail or vacation command
 )
 
 // Address is one address being routed. Fields below Parent are filled in
@@ -55,9 +56,13 @@ type Address struct {
 	// asked for (headers_add, headers_remove), in order.
 	HeadersAdd, HeadersRemove []string
 	// Transport is set on pipe and file children: the transport named by
-	// pipe_transport, file_transport or directory_transport.
+	// pipe_transport, file_transport or directory_transport (and
+	// reply_transport for an autoreply).
 	Transport string
-	depth     int
+	// Reply holds an autoreply's values (Autoreply kind), for the
+	// autoreply transport.
+	Reply map[string]string
+	depth int
 	// setupErr is why a pipe or file child has no transport; forbidden
 	// marks one that forbid_pipe or forbid_file rules out.
 	setupErr  string
@@ -164,6 +169,9 @@ type Result struct {
 	Children []*Address
 	// Message is the reason for Fail and Defer, as -bt prints it.
 	Message string
+	// Errno is Exim's error number for a Defer when it is not -1 (the
+	// "defer (N)" of the log line): -17 for an error in a filter.
+	Errno int
 	// Public is set on a Defer whose Message the configuration wrote
 	// (":defer: text"): Exim shows it to the SMTP client as well.
 	Public bool

@@ -109,6 +109,9 @@ func (c *call) children(l *rdList) ([]*Address, *Result) {
 				opt, forbid, ch.Kind = "file_transport", "forbid_file", File
 			case rdDirectory:
 				opt, forbid, ch.Kind = "directory_transport", "forbid_file", Directory
+			case rdReply:
+				opt, forbid, ch.Kind = "reply_transport", "forbid_filter_reply", Autoreply
+				ch.Reply = it.reply
 			}
 			if !o.IsSet(opt) {
 				ch.setupErr = fmt.Sprintf("%s unset in %s router", opt, c.r.Name)
@@ -158,7 +161,7 @@ func sameAsAncestor(a *Address, addr string) bool {
 // isFilter reports whether redirection data is an Exim or Sieve filter.
 func isFilter(data string) bool {
 	t := strings.TrimLeft(data, " \t\r\n")
-	return filter.IsEximFilter(t) || hasPrefixFold(t, "#sieve filter")
+	return filter.IsEximFilter(t) || filter.IsSieveFilter(t)
 }
 
 func readLimited(path string) ([]byte, error) {

@@ -19,6 +19,7 @@ const (
 	rdPipe
 	rdFile
 	rdDirectory
+	rdReply // an autoreply from a filter's mail or vacation command
 )
 
 // rdItem is one generated item.
@@ -27,6 +28,8 @@ type rdItem struct {
 	text string // address (unqualified as written), command or path
 	// local is set for "\local" items: qualify with the incoming domain.
 	local bool
+	// reply holds an autoreply's values (rdReply).
+	reply map[string]string
 }
 
 // rdList is the parsed redirection data.

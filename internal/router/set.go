@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -47,13 +48,21 @@ func New(cfg *config.Config, env *Env) (*Set, error) {
 		r := &Router{Name: d.Name, Driver: d.Driver, opts: d.Options, index: i}
 		drv, err := newDriver(r)
 		if err != nil {
-			return nil, &config.Error{Driver: d.Name + " router", Split: true, Msg: err.Error()}
+			var ns forRouterError
+			return nil, &config.Error{Driver: d.Name + " router", Split: !errors.As(err, &ns), Msg: err.Error()}
 		}
 		r.drv = drv
 		s.routers = append(s.routers, r)
 	}
 	return s, nil
 }
+
+// forRouterError is a set-up error that Exim reports as "Exim
+// configuration error for NAME router:" rather than with the router's
+// name on a line of its own.
+type forRouterError string
+
+func (e forRouterError) Error() string { return string(e) }
 
 func newDriver(r *Router) (driver, error) {
 	o := r.opts
@@ -68,6 +77,11 @@ func newDriver(r *Router) (driver, error) {
 		}
 		if o.IsSet("data") == o.IsSet("file") {
 			return nil, fmt.Errorf("one and only one of \"file\" or \"data\" must be set")
+		}
+		// Spec chapter "The redirect router", allow_filter: filters
+		// run as the router's user.
+		if o.Bool("allow_filter") && !o.IsSet("user") && !o.Bool("check_local_user") {
+			return nil, forRouterError("\"user\" or \"check_local_user\" must be set with \"allow_filter\"")
 		}
 		d = redirectDriver{}
 	case "manualroute":

@@ -67,7 +67,15 @@ func errUnwrap(err error) error {
 
 func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 	vals := map[string]string{}
+	var reply map[string]string
+	if len(d.Addresses) > 0 {
+		reply = d.Addresses[0].Reply
+	}
 	for _, n := range []string{"to", "cc", "bcc", "from", "reply_to", "subject", "headers", "text", "file", "log", "once", "once_repeat", "never_mail"} {
+		if reply != nil && n != "never_mail" {
+			vals[n] = reply[n]
+			continue
+		}
 		v, err := a.opt(e, n)
 		if err != nil {
 			if forced(err) {
@@ -102,7 +110,7 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 	}
 	var b bytes.Buffer
 	from := vals["from"]
-	if from == "" {
+	if from == "" && reply == nil {
 		lp, _ := e.get("local_part")
 		dom, _ := e.get("domain")
 		if lp != "" {
@@ -156,9 +164,9 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 	if f := vals["file"]; f != "" {
 		data, err := os.ReadFile(f)
 		switch {
-		case err != nil && !a.opts.Bool("file_optional"):
+		case err != nil && !a.opts.Bool("file_optional") && reply == nil:
 			return Result{Status: Defer, Err: err, Message: fmt.Sprintf("Failed to open file %s when sending message from %s transport: %s", f, a.name, errText(err))}
-		case err == nil && a.opts.Bool("file_expand"):
+		case err == nil && (a.opts.Bool("file_expand") || reply["file_expand"] == "true"):
 			sc := bufio.NewScanner(bytes.NewReader(data))
 			for sc.Scan() {
 				v, err := e.expand(sc.Text())
@@ -171,8 +179,9 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 			b.Write(data)
 		}
 	}
-	if a.opts.Bool("return_message") {
-		b.WriteString("------ This is a copy of the message, including all the headers. ------\n")
+	if a.opts.Bool("return_message") || reply["return_message"] == "true" {
+		// Observed with Exim 4.96: a blank line, the line, a blank line.
+		b.WriteString("\n------ This is a copy of the message, including all the headers.\n\n")
 		wo := &writeOpts{}
 		if err := a.writeHeaderOpts(e, d, wo); err != nil {
 			return deferErr(err)

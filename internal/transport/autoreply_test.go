@@ -37,7 +37,7 @@ func TestAutoreply(t *testing.T) {
 		t.Errorf("envelope %+v", m)
 	}
 	want := "From: vacation@test.example\nTo: Sender <sender@x.org>\nSubject: Re: \nIn-Reply-To: <m1@x.org>\nReferences: <m1@x.org>\nAuto-Submitted: auto-replied\n\nI am away.\n" +
-		"------ This is a copy of the message, including all the headers. ------\nSubject: hello\nMessage-ID: <m1@x.org>\n\nbody\n"
+		"\n------ This is a copy of the message, including all the headers.\n\nSubject: hello\nMessage-ID: <m1@x.org>\n\nbody\n"
 	if string(m.Data) != want {
 		t.Errorf("data\n got %q\nwant %q", m.Data, want)
 	}

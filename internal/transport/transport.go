@@ -206,6 +206,14 @@ type Address struct {
 	// Pipe is the command of a pipe address ($address_pipe), File the
 	// path of a file address ($address_file).
 	Pipe, File string
+	// Reply, when not nil, is an autoreply that a filter's mail or
+	// vacation command set up: the autoreply transport takes its
+	// values (to, cc, bcc, from, reply_to, subject, headers, text,
+	// file, log, once, once_repeat; file_expand and return_message
+	// as "true") from it instead of from its options. Spec chapter
+	// "The autoreply transport": "the options of the transport are
+	// ignored" when it is called from a filter's mail command.
+	Reply map[string]string
 }
 
 // Host is one host for a remote transport, in the order to try.

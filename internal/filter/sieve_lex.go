@@ -169,16 +169,6 @@ func (l *sieveLexer) next() (sieveToken, error) {
 // unread pushes t back.
 func (l *sieveLexer) unread(t sieveToken) { l.peek = &t }
 
-// peekTok returns the next token without consuming it.
-func (l *sieveLexer) peekTok() (sieveToken, error) {
-	t, err := l.next()
-	if err != nil {
-		return t, err
-	}
-	l.unread(t)
-	return t, nil
-}
-
 func isIdentStart(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

@@ -234,5 +234,8 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 	}()
 	d.Serve(ctx)
 	ids.Close()
+	mu.Lock()
+	r.queue.Spool.Close()
+	mu.Unlock()
 	return 0
 }

@@ -71,6 +71,7 @@ func runQueue(inv *Invocation, env *Env) int {
 		return code
 	}
 	defer r.queue.IDs.Close()
+	defer r.queue.Spool.Close()
 	d, err := r.deliverer(env)
 	if err != nil {
 		return failf(env, "%v", err)
@@ -125,6 +126,7 @@ func runDeliverMessages(inv *Invocation, env *Env) int {
 		return code
 	}
 	defer r.queue.IDs.Close()
+	defer r.queue.Spool.Close()
 	d, err := r.deliverer(env)
 	if err != nil {
 		return failf(env, "%v", err)
@@ -160,6 +162,7 @@ func runGiveUp(inv *Invocation, env *Env) int {
 		return failf(env, "%v", err)
 	}
 	defer r.queue.IDs.Close()
+	defer r.queue.Spool.Close()
 	d, err := r.deliverer(env)
 	if err != nil {
 		return failf(env, "%v", err)

@@ -21,6 +21,7 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 		return code
 	}
 	defer r.queue.IDs.Close()
+	defer r.queue.Spool.Close()
 	cfg := r.cfg
 	u := callerUser()
 	rcv := &queue.SpoolReceiver{
@@ -45,6 +46,7 @@ func runSendmail(inv *Invocation, env *Env) int {
 		return code
 	}
 	defer r.queue.IDs.Close()
+	defer r.queue.Spool.Close()
 	cfg := r.cfg
 	opts := r.opts
 	msg, err := receive.Read(env.Stdin, receive.ReadOptions{Format: receive.FormatLocal, DotEnds: !inv.IgnoreDot, SizeLimit: opts.MessageSizeLimit})

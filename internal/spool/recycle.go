@@ -13,21 +13,25 @@ package spool
 // block group).
 //
 // So a removed -D or -H file is not unlinked but renamed into a
-// directory of this process's own, SPOOL/recycle/PID/, and a new -D or
+// directory of this process's own, SPOOL/recycle/PID.N/, and a new -D or
 // header file is made by renaming one of those back into input/. A
 // rename moves a directory entry and allocates and frees nothing. The
-// pool is bounded (maxRecycled files); beyond it files are unlinked. A
-// recycled file is opened with O_TRUNC, so nothing of an old message
-// survives into a new one. The pools of processes that no longer exist
+// pool is bounded (maxRecycled files); beyond it files are unlinked.
+// A file is truncated as it enters the pool, so spares hold no disk
+// space, and opened with O_TRUNC when reused, so nothing of an old
+// message survives into a new one. The pools of processes that no longer exist
 // are removed by the next process that starts a pool. Exim ignores the
 // directory.
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,6 +70,12 @@ func (r *recycler) put(path string) error {
 			return &os.PathError{Op: "rename", Path: path, Err: err}
 		}
 		return os.Remove(path)
+	}
+	// A spare holds no data: its blocks go back to the file system now,
+	// not when (or if) it is reused.
+	if err := unix.Truncate(name, 0); err != nil {
+		os.Remove(name)
+		return nil
 	}
 	r.mu.Lock()
 	r.spare = append(r.spare, name)
@@ -130,7 +140,9 @@ func (r *recycler) ready() bool {
 	if r.dir != "" || r.bad {
 		return !r.bad
 	}
-	dir := filepath.Join(r.top, strconv.Itoa(os.Getpid()))
+	// PID.N: one process may open the spool more than once (a daemon
+	// re-reading its configuration), each with a pool of its own.
+	dir := filepath.Join(r.top, strconv.Itoa(os.Getpid())+"."+strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		r.bad = true
 		return false
@@ -147,8 +159,11 @@ func (r *recycler) sweep() {
 		return
 	}
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
+		p, _, _ := strings.Cut(e.Name(), ".")
+		pid, err := strconv.Atoi(p)
 		if err != nil || pid <= 0 || pid == os.Getpid() {
+			// not a pool, or this process's own (other pools of this
+			// process end with their spools)
 			continue
 		}
 		if err := unix.Kill(pid, 0); err == nil || errors.Is(err, unix.EPERM) {
@@ -156,6 +171,23 @@ func (r *recycler) sweep() {
 		}
 		os.RemoveAll(filepath.Join(r.top, e.Name()))
 	}
+}
+
+// Close removes this process's pool of spare files. The spool stays
+// usable; later removals unlink their files.
+func (s *Spool) Close() error {
+	r := &s.pool
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dir == "" {
+		return nil
+	}
+	err := os.RemoveAll(r.dir)
+	r.spare, r.bad = nil, true
+	if err != nil {
+		return fmt.Errorf("spool: removing spare files: %w", err)
+	}
+	return nil
 }
 
 // spares returns how many files the pool holds (tests).

@@ -90,7 +90,7 @@ func TestRecycleSweepsEndedProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A pid far above pid_max belongs to no process.
-	stale := filepath.Join(dir, RecycleDir, "99999999")
+	stale := filepath.Join(dir, RecycleDir, "99999999.abc")
 	if err := os.MkdirAll(stale, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -109,5 +109,41 @@ func TestRecycleSweepsEndedProcesses(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatalf("stale pool still there: %v", err)
+	}
+}
+
+// TestCloseRemovesPool: Close removes the process's pool and later
+// removals unlink their files.
+func TestCloseRemovesPool(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := NewGenerator(os.Getpid(), -1, nil)
+	remove := func() {
+		id := g.New()
+		if err := s.Write(testHeader(id, "a@y"), []byte("b\n")); err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.Lock(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Remove(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remove()
+	if s.spares() != 2 {
+		t.Fatalf("pool holds %d files, want 2", s.spares())
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	remove()
+	ents, _ := os.ReadDir(filepath.Join(dir, RecycleDir))
+	if len(ents) != 0 || s.spares() != 0 {
+		t.Fatalf("after Close: %d pool directories, %d spares", len(ents), s.spares())
 	}
 }

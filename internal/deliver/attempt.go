@@ -204,16 +204,28 @@ type batch struct {
 // order. Outcomes are recorded and logged in run order either way.
 func (m *attempt) deliverLocal(items []*item) {
 	runs := m.localRuns(items)
-	batches := make([]*batch, len(runs))
+	var group []*batch // appendfile runs going at once, in run order
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxParallelFiles)
-	for i, run := range runs {
+	// settle waits for the group and records its outcomes, so that a
+	// run with other side effects (an autoreply's new message, a pipe)
+	// comes after them in the log, as in Exim.
+	settle := func() {
+		wg.Wait()
+		for _, b := range group {
+			m.recordBatch(b)
+		}
+		group = group[:0]
+	}
+	for _, run := range runs {
 		b := &batch{t: m.d.transports[run[0].transport], items: run}
-		batches[i] = b
 		if len(runs) == 1 || b.t.Driver() != "appendfile" {
+			settle()
 			m.runTransport(b)
+			m.recordBatch(b)
 			continue
 		}
+		group = append(group, b)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -222,10 +234,7 @@ func (m *attempt) deliverLocal(items []*item) {
 			m.runTransport(b)
 		}()
 	}
-	wg.Wait()
-	for _, b := range batches {
-		m.recordBatch(b)
-	}
+	settle()
 }
 
 // maxParallelFiles bounds the appendfile runs of one message that run at

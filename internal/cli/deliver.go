@@ -37,7 +37,7 @@ func (r *receiving) deliverer(env *Env) (*deliver.Deliverer, error) {
 		Log:        r.log,
 		Queue:      r.queue,
 		Vars:       r.vars,
-		Lookups:    modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
+		Lookups:    modeLookups{lookup.New(lookup.Options{Debug: env.Debug, NoCache: r.longLived})},
 		Resolver:   router.SystemResolver{},
 		Interfaces: localInterfaces(),
 		EximUser:   eu,

@@ -123,6 +123,9 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 			return false, msg, nil
 		case router.Defer:
 			d := &acl.VerifyDefer{Log: res.Message}
+			if res.LookupMessage != "" {
+				d.Log = res.LookupMessage
+			}
 			if res.Public {
 				d.User = res.Message
 			}

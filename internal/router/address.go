@@ -159,6 +159,10 @@ type Result struct {
 	Children []*Address
 	// Message is the reason for Fail and Defer, as -bt prints it.
 	Message string
+	// LookupMessage, on a Defer caused by a lookup that deferred, is the
+	// lookup's own text (after "gave DEFER: "): a verification in an ACL
+	// logs it in place of Message, as Exim does.
+	LookupMessage string
 	// Public is set on a Defer whose Message the configuration wrote
 	// (":defer: text"): Exim shows it to the SMTP client as well.
 	Public bool

@@ -12,5 +12,8 @@
 // with the real servers started by the tests: clamd, a DNS server
 // (internal/dns/dnstest) and slapd.
 //
+// Set EXIGO_INTEGRATION_DUMP=1 to have the tests log Exim's masked
+// transcripts, logs and stored messages (go test -v).
+//
 // The package has no code of its own: only tests.
 package integration

@@ -164,7 +164,7 @@ func (t *addressTester) route(top *router.Address) {
 			t.parents(a)
 			t.fail()
 		case router.Defer:
-			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", a.Address, res.Message)
+			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", a.Address, deferText(res))
 			t.parents(a)
 			t.deferred()
 		}
@@ -238,7 +238,7 @@ func (t *addressTester) verify(top *router.Address) {
 			t.fail()
 			return
 		case router.Defer:
-			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", top.Address, res.Message)
+			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", top.Address, deferText(res))
 			t.deferred()
 			return
 		case router.Redirect:
@@ -250,4 +250,13 @@ func (t *addressTester) verify(top *router.Address) {
 		fmt.Fprintf(t.out, "%s verified\n", top.Address)
 		return
 	}
+}
+
+// deferText is the message of a deferred routing as -bt prints it: Exim's
+// words for a defer that carries none.
+func deferText(res router.Result) string {
+	if res.Message == "" {
+		return router.NoMessage
+	}
+	return res.Message
 }

@@ -182,7 +182,11 @@ func (m *attempt) run() (Outcome, error) {
 			it.state, it.msg, it.errno = deferred, res.Message, -1
 			m.items = append(m.items, it)
 			m.deferLog = append([]*item{it}, m.deferLog...)
-			m.logf("== %s R=%s defer (-1)%s: %s", it.addr.Address, res.Router, m.deliverTime(it), res.Message)
+			msg := res.Message
+			if msg == "" {
+				msg = router.NoMessage
+			}
+			m.logf("== %s R=%s defer (-1)%s: %s", it.addr.Address, res.Router, m.deliverTime(it), msg)
 			continue
 		}
 		it.transport, it.hosts = res.Transport, res.Hosts

@@ -34,6 +34,10 @@ func bounceEntry(it *item) (text, diag string) {
 	switch {
 	case hostErr:
 		msg = "retry timeout exceeded"
+	case it.timedOut && msg == "":
+		// A defer without a message (a lookup that deferred while
+		// routing): Exim 4.96 writes only this.
+		msg = "retry timeout exceeded"
 	case it.timedOut:
 		msg += ": retry timeout exceeded"
 	}

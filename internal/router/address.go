@@ -145,6 +145,9 @@ type Host struct {
 	MX int
 }
 
+// NoMessage is what Exim shows for a defer that carries no message.
+const NoMessage = "Temporary internal error"
+
 // Result is what Set.Route decided for one address.
 type Result struct {
 	Status Status

@@ -19,14 +19,14 @@ type redirectDriver struct{}
 // redirectExpandDefer is the defer of a redirect router whose data or
 // file option (raw) failed to expand. Exim words it `failed to expand
 // "RAW": ERR`, without the router's name; when a lookup deferred, the
-// delivery log and -bt say "Temporary internal error" and a
+// defer has no message (the delivery log and -bt say NoMessage, a bounce
+// after the retry timeout says only "retry timeout exceeded") and a
 // verification logs the lookup's own text (observed with Exim 4.96: an
 // LDAP server down while routing). Exim's -bh trace still shows the
-// whole text on its ">>>   message:" line; exigo's shows the same as
-// -bt.
+// whole text on its ">>>   message:" line; exigo's shows none.
 func redirectExpandDefer(raw string, err error) Result {
 	if expand.IsDefer(err) {
-		r := Result{Status: Defer, Message: "Temporary internal error"}
+		r := Result{Status: Defer}
 		msg := err.Error()
 		if i := strings.LastIndex(msg, " gave DEFER: "); i >= 0 {
 			r.LookupMessage = msg[i+len(" gave DEFER: "):]

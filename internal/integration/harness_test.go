@@ -254,14 +254,21 @@ func (d *daemon) swaks(args ...string) string {
 }
 
 // masks hide what legitimately differs between the two daemons and two
-// runs: message ids, times and dates, pids, ports and the client's
-// ephemeral port.
+// runs: message ids (also in Message-Id: headers), times and dates,
+// pids, ports, the client's ephemeral port and the random part of the
+// MIME boundaries of bounces.
 var masks = []struct {
 	re   *regexp.Regexp
 	with string
 }{
 	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`), "TIME"},
+	{regexp.MustCompile(`<E[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}@`), "<EMSGID@"},
 	{regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`), "MSGID"},
+	{regexp.MustCompile(`\b\d+-eximdsn-\d+\b`), "BOUNDARY"},
+	// The random number's width changes the length of a bounce's
+	// Content-Type: line in its -H file and the bounce's size.
+	{regexp.MustCompile(`(?m)^\d{3}(.*boundary=BOUNDARY)`), "NNN$1"},
+	{regexp.MustCompile(`( <= <> .* S=)\d+`), "${1}N"},
 	{regexp.MustCompile(`\b\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [-+]\d{4}`), "DATE"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
 	{regexp.MustCompile(`port \d+`), "port N"},
@@ -318,9 +325,11 @@ var daemonLines = regexp.MustCompile(`daemon started|exim \S+ daemon|SIGTERM|dae
 
 // compareLogs waits until both daemons' logs stop growing, then compares
 // their main, reject and panic logs line by line, leaving out lines that
-// match skip and passing each through fix when it is not nil. It returns
-// the number of lines compared.
-func (p pair) compareLogs(t *testing.T, skip *regexp.Regexp, fix func(string) string) int {
+// match skip. From the first line that matches sortFrom (when not nil)
+// on, the lines are compared sorted: there the daemons write from
+// processes that run at the same time (a bounce delivered while its
+// message is finished). It returns the number of lines compared.
+func (p pair) compareLogs(t *testing.T, skip, sortFrom *regexp.Regexp) int {
 	t.Helper()
 	p.settle()
 	n := 0
@@ -329,10 +338,15 @@ func (p pair) compareLogs(t *testing.T, skip *regexp.Regexp, fix func(string) st
 		for i, d := range p {
 			for _, l := range d.logLines(log, daemonLines) {
 				if skip == nil || !skip.MatchString(l) {
-					if fix != nil {
-						l = fix(l)
-					}
 					got[i] = append(got[i], l)
+				}
+			}
+			if sortFrom != nil {
+				for j, l := range got[i] {
+					if sortFrom.MatchString(l) {
+						sort.Strings(got[i][j:])
+						break
+					}
 				}
 			}
 		}
@@ -373,9 +387,10 @@ func (p pair) settle() {
 	}
 }
 
-// spoolHeaders returns, sorted, the header parts of the -H files of the
-// messages in d's queue (each after its recipients list), masked.
-func (d *daemon) spoolHeaders(t *testing.T) []string {
+// spoolMessages returns, sorted, the messages in d's queue: the header
+// part of each -H file (after its recipients list) and, when withBody,
+// the -D file after its first line (the id), masked.
+func (d *daemon) spoolMessages(t *testing.T, withBody bool) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(d.dir, "spool", "input", "*-H"))
 	var out []string
@@ -387,6 +402,14 @@ func (d *daemon) spoolHeaders(t *testing.T) []string {
 		s := string(b)
 		if i := strings.Index(s, "\n\n"); i >= 0 {
 			s = s[i+2:]
+		}
+		if withBody {
+			b, err := os.ReadFile(strings.TrimSuffix(f, "-H") + "-D")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, body, _ := strings.Cut(string(b), "\n")
+			s += "--- body\n" + body
 		}
 		out = append(out, mask(s))
 	}

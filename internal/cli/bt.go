@@ -55,6 +55,9 @@ func runAddressTest(inv *Invocation, env *Env) int {
 		Log: func(line string) {
 			fmt.Fprintf(env.Stderr, "LOG: MAIN\n  %s\n", line)
 		},
+		PanicLog: func(line string) {
+			fmt.Fprintf(env.Stderr, "LOG: MAIN PANIC\n  %s\n", line)
+		},
 	}
 	if inv.Mode == "-bt" {
 		renv.DebugPrint = env.Stderr

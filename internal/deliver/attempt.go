@@ -72,7 +72,9 @@ type attempt struct {
 	items []*item
 	// logs are the lines to write once outcomes are durable; failOrder is
 	// the chain of failed addresses in Exim's order (bounce text order).
-	logs      []string
+	logs []string
+	// panicAt marks the lines of logs that go to the panic log too.
+	panicAt   map[int]bool
 	failChain []*item
 	deferLog  []*item
 	// warning sends a delay warning that is due (nil: none).
@@ -84,10 +86,14 @@ func (m *attempt) logf(format string, args ...any) {
 }
 
 func (m *attempt) writeLogs() {
-	for _, l := range m.logs {
+	for i, l := range m.logs {
+		if m.panicAt[i] {
+			m.d.Log.Write(l, mainlog.Main, mainlog.Panic)
+			continue
+		}
 		m.d.Log.Write(l, mainlog.Main)
 	}
-	m.logs = nil
+	m.logs, m.panicAt = nil, nil
 }
 
 func (m *attempt) run() (Outcome, error) {
@@ -180,6 +186,11 @@ func (m *attempt) run() (Outcome, error) {
 			continue
 		case router.Defer:
 			it.state, it.msg, it.errno = deferred, res.Message, -1
+			if res.Precondition {
+				// Only the log shows the message (see
+				// router.Result.Precondition).
+				it.msg = ""
+			}
 			m.items = append(m.items, it)
 			m.deferLog = append([]*item{it}, m.deferLog...)
 			msg := res.Message
@@ -241,6 +252,13 @@ func (m *attempt) routers() (*router.Set, error) {
 		Now:              d.Now,
 		Log: func(line string) {
 			m.logf("%s", line)
+		},
+		PanicLog: func(line string) {
+			m.logf("%s", line)
+			if m.panicAt == nil {
+				m.panicAt = map[int]bool{}
+			}
+			m.panicAt[len(m.logs)-1] = true
 		},
 	}
 	set, err := router.New(d.Config, env)

@@ -166,6 +166,14 @@ type Result struct {
 	// lookup's own text (after "gave DEFER: "): a verification in an ACL
 	// logs it in place of Message, as Exim does.
 	LookupMessage string
+	// Precondition is set on a Defer from a precondition's list that
+	// failed to expand (domains, local_parts, senders): Exim's -bh
+	// commentary does not report it as the router's, and the bounce
+	// after the retry timeout gives no message for it (the log does).
+	Precondition bool
+	// traced, when set, is the message -bh's commentary shows for a
+	// Defer in place of Message.
+	traced string
 	// Public is set on a Defer whose Message the configuration wrote
 	// (":defer: text"): Exim shows it to the SMTP client as well.
 	Public bool

@@ -21,19 +21,18 @@ type redirectDriver struct{}
 // "RAW": ERR`, without the router's name; when a lookup deferred, the
 // defer has no message (the delivery log and -bt say NoMessage, a bounce
 // after the retry timeout says only "retry timeout exceeded") and a
-// verification logs the lookup's own text (observed with Exim 4.96: an
-// LDAP server down while routing). Exim's -bh trace still shows the
-// whole text on its ">>>   message:" line; exigo's shows none.
+// verification logs the lookup's own text, for a lookup that failed as
+// well (observed with Exim 4.96: an
+// LDAP server down while routing); -bh's commentary still shows the
+// whole text on its ">>>   message:" line.
 func redirectExpandDefer(raw string, err error) Result {
+	text := fmt.Sprintf("failed to expand \"%s\": %s", raw, err)
+	r := Result{Status: Defer, Message: text}
+	r.LookupMessage, _ = expand.LookupText(err)
 	if expand.IsDefer(err) {
-		r := Result{Status: Defer}
-		msg := err.Error()
-		if i := strings.LastIndex(msg, " gave DEFER: "); i >= 0 {
-			r.LookupMessage = msg[i+len(" gave DEFER: "):]
-		}
-		return r
+		r.Message, r.traced = "", text
 	}
-	return deferf("failed to expand \"%s\": %s", raw, err)
+	return r
 }
 
 // maxRedirectData caps the size of redirection data read from a file.

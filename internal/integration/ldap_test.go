@@ -191,6 +191,8 @@ func TestLDAP(t *testing.T) {
 	auth("LOGIN", "alice", "alicepw")
 	mail("down verify", "sender@client.example", "alice@example.net")
 	mail("down delivery", "sender@noverify.example", "alice@example.net")
+	mail("down local_parts verify", "sender@client.example", "alice@mail.example.net")
+	mail("down local_parts delivery", "sender@noverify.example", "bob@mail.example.net")
 
 	// The bounce is delivered (and frozen) while its message is being
 	// finished: the last lines come in either order.

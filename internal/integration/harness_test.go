@@ -67,6 +67,8 @@ func inNamespace(t *testing.T, name string) bool {
 		oracletest.Missing(t, "root and unshare(1) (to give the daemons a private network and DNS)")
 	}
 	bin := oracletest.Exigo(t)
+	// Each scenario has namespaces of its own: they can run together.
+	t.Parallel()
 	cmd := exec.Command(unshare, "-m", "-n", os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), netnsEnv+"=1", binEnv+"="+bin)
 	out, err := cmd.CombinedOutput()

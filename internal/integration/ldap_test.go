@@ -172,9 +172,9 @@ func TestLDAP(t *testing.T) {
 			auth(mech, u[0], u[1])
 		}
 	}
-	mail := func(name, from, to string) {
-		n += p.session(t, name, append([]string{"-f", from, "-t", to, "--ehlo", "client.example",
-			"--header", "Subject: " + name}, fixedHeaders...)...)
+	mail := func(name, from, to string, more ...string) {
+		args := append([]string{"-f", from, "-t", to, "--ehlo", "client.example", "--header", "Subject: " + name}, fixedHeaders...)
+		n += p.session(t, name, append(args, more...)...)
 		p.settle()
 	}
 	mail("to alice", "sender@client.example", "alice@example.net")
@@ -185,6 +185,9 @@ func TestLDAP(t *testing.T) {
 	mail("filter injection 2", "sender@client.example", "alice)(mail=*@example.net")
 	mail("uid directly", "sender@client.example", "alice@mail.example.net")
 	mail("uid injection", "sender@client.example", "*@mail.example.net")
+	// Authenticated senders: A= on the arrival line, esmtpa in Received:.
+	mail("authenticated PLAIN", "sender@client.example", "bob@example.net", "--auth", "PLAIN", "--auth-user", "a*b", "--auth-password", "starpw")
+	mail("authenticated LOGIN", "sender@client.example", "star@example.net", "--auth", "LOGIN", "--auth-user", "alice", "--auth-password", "alicepw")
 
 	s.stop()
 	auth("PLAIN", "alice", "alicepw")

@@ -199,7 +199,7 @@ func TestLDAP(t *testing.T) {
 
 	// The bounce is delivered (and frozen) while its message is being
 	// finished: the last lines come in either order.
-	lines := p.compareLogs(t, nil, regexp.MustCompile(`retry timeout exceeded`))
+	lines := p.compareLogs(t, regexp.MustCompile(`retry timeout exceeded`))
 	files := compareLists(t, "delivered files", p[0].mailFiles(t), p[1].mailFiles(t))
 	// The message whose delivery deferred is bounced at once (no retry
 	// rules), and the bounce, undeliverable, stays frozen in the queue.

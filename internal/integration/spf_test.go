@@ -76,7 +76,7 @@ func TestSPF(t *testing.T) {
 		n += p.session(t, "null sender "+helo, append([]string{"-f", "<>", "-t", "rcpt@test.example",
 			"--ehlo", helo, "--header", "Subject: SPF bounce from " + helo}, fixedHeaders...)...)
 	}
-	lines := p.compareLogs(t, nil, nil)
+	lines := p.compareLogs(t, nil)
 	hs := compareLists(t, "queued messages' headers", p[0].spoolMessages(t, false), p[1].spoolMessages(t, false))
 	t.Logf("%d sessions, %d log lines, %d queued messages compared", n, lines, hs)
 }

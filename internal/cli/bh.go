@@ -32,7 +32,7 @@ func runHostCheck(inv *Invocation, env *Env) int {
 	if !ok {
 		return code
 	}
-	parts, err := newSMTPParts(cfg, env)
+	parts, err := newSMTPParts(cfg, env, false)
 	if err != nil {
 		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 		return 1

@@ -55,6 +55,9 @@ func runAddressTest(inv *Invocation, env *Env) int {
 		Log: func(line string) {
 			fmt.Fprintf(env.Stderr, "LOG: MAIN\n  %s\n", line)
 		},
+		PanicLog: func(line string) {
+			fmt.Fprintf(env.Stderr, "LOG: MAIN PANIC\n  %s\n", line)
+		},
 	}
 	if inv.Mode == "-bt" {
 		renv.DebugPrint = env.Stderr
@@ -164,7 +167,7 @@ func (t *addressTester) route(top *router.Address) {
 			t.parents(a)
 			t.fail()
 		case router.Defer:
-			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", a.Address, res.Message)
+			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", a.Address, deferText(res))
 			t.parents(a)
 			t.deferred()
 		}
@@ -245,7 +248,7 @@ func (t *addressTester) verify(top *router.Address) {
 			t.fail()
 			return
 		case router.Defer:
-			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", top.Address, res.Message)
+			fmt.Fprintf(t.out, "%s cannot be resolved at this time: %s\n", top.Address, deferText(res))
 			t.deferred()
 			return
 		case router.Redirect:
@@ -257,4 +260,13 @@ func (t *addressTester) verify(top *router.Address) {
 		fmt.Fprintf(t.out, "%s verified\n", top.Address)
 		return
 	}
+}
+
+// deferText is the message of a deferred routing as -bt prints it: Exim's
+// words for a defer that carries none.
+func deferText(res router.Result) string {
+	if res.Message == "" {
+		return router.NoMessage
+	}
+	return res.Message
 }

@@ -39,7 +39,7 @@ func (r *receiving) deliverer(env *Env) (*deliver.Deliverer, error) {
 		Log:        r.log,
 		Queue:      r.queue,
 		Vars:       r.vars,
-		Lookups:    modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
+		Lookups:    modeLookups{lookup.New(lookup.Options{Debug: env.Debug, NoCache: r.longLived})},
 		Resolver:   routingResolver(r.cfg),
 		Interfaces: localInterfaces(),
 		EximUser:   eu,

@@ -27,6 +27,8 @@ type receiving struct {
 	smtp  *smtpParts
 	dl    *deliver.Deliverer
 	sched *deliver.Scheduler
+	// longLived is set for the daemon: lookups keep no results.
+	longLived bool
 }
 
 // openReceiving opens the spool and logs of cfg. Errors are reported as
@@ -60,11 +62,14 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 	if cfg.Main.Bool("queue_only") {
 		q.Mode = queue.QueueOnly
 	}
-	parts, err := newSMTPParts(cfg, env)
+	// The daemon is one process for all connections and deliveries,
+	// each of which is a process with its own lookup cache in Exim.
+	longLived := inv.Mode == "-bd" || inv.Mode == "-bdf"
+	parts, err := newSMTPParts(cfg, env, longLived)
 	if err != nil {
 		return nil, err
 	}
-	r := &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts}
+	r := &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts, longLived: longLived}
 	dl, err := r.deliverer(env)
 	if err != nil {
 		return nil, err

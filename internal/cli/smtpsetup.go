@@ -24,9 +24,11 @@ type smtpParts struct {
 }
 
 // newSMTPParts builds the shared parts; errors are configuration errors
-// in Exim's words (a bad authenticator or tls_require_ciphers).
-func newSMTPParts(cfg *config.Config, env *Env) (*smtpParts, error) {
-	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+// in Exim's words (a bad authenticator or tls_require_ciphers). A
+// long-lived daemon serves every connection from these parts: its
+// lookups keep no results (Exim gives each connection a process).
+func newSMTPParts(cfg *config.Config, env *Env, longLived bool) (*smtpParts, error) {
+	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now, NoLookupCache: longLived})
 	engine := acl.New(cfg)
 	engine.Context = func(s *acl.Session) *expand.Context {
 		ctx := in.Context(s.Vars, s.Message)

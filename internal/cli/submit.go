@@ -76,8 +76,11 @@ func runSendmail(inv *Invocation, env *Env) int {
 	if inv.SenderSet {
 		s := strings.Trim(inv.Sender, "<>")
 		switch {
-		case trusted, s == "":
+		case trusted:
 			renv.Sender = qualify(s, opts.QualifyDomain)
+			renv.SenderSet = true
+		case s == "":
+			renv.Sender = ""
 		default:
 			// Spec "Trusted and admin users": an untrusted -f is ignored
 			// unless untrusted_set_sender allows it; <> is always allowed.

@@ -91,16 +91,19 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 	if s.LogPrefix != nil {
 		v.renv.Client = "host " + strings.TrimSuffix(strings.TrimPrefix(s.LogPrefix(), "H="), " ")
 	}
-	saveLog := v.renv.Log
+	saveLog, savePanic := v.renv.Log, v.renv.PanicLog
 	switch {
 	case s.LogWrite != nil:
 		v.renv.Log = func(line string) { s.LogWrite(line) }
+		v.renv.PanicLog = func(line string) { s.LogWrite(line, mainlog.Main, mainlog.Panic) }
 	case s.Log != nil:
 		v.renv.Log = func(line string) { _ = s.Log.Write(line, mainlog.Main) }
+		v.renv.PanicLog = func(line string) { _ = s.Log.Write(line, mainlog.Main, mainlog.Panic) }
 	}
 	defer func() {
 		v.vars = nil
 		v.renv.Trace, v.renv.ListCache, v.renv.SenderCache, v.renv.Client, v.renv.Log = nil, nil, nil, "", saveLog
+		v.renv.PanicLog = savePanic
 	}()
 	trace := func(format string, args ...any) {
 		if s.Trace != nil {
@@ -123,6 +126,9 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 			return false, msg, nil
 		case router.Defer:
 			d := &acl.VerifyDefer{Log: res.Message}
+			if res.LookupMessage != "" {
+				d.Log = res.LookupMessage
+			}
 			if res.Public {
 				d.User = res.Message
 			}

@@ -92,7 +92,9 @@ type attempt struct {
 	unjournaled []string
 	// logs are the lines to write once outcomes are durable; failOrder is
 	// the chain of failed addresses in Exim's order (bounce text order).
-	logs      []string
+	logs []string
+	// panicAt marks the lines of logs that go to the panic log too.
+	panicAt   map[int]bool
 	failChain []*item
 	deferLog  []*item
 	// warning sends a delay warning that is due (nil: none).
@@ -111,10 +113,14 @@ func (m *attempt) logf(format string, args ...any) {
 }
 
 func (m *attempt) writeLogs() {
-	for _, l := range m.logs {
+	for i, l := range m.logs {
+		if m.panicAt[i] {
+			m.d.Log.Write(l, mainlog.Main, mainlog.Panic)
+			continue
+		}
 		m.d.Log.Write(l, mainlog.Main)
 	}
-	m.logs = nil
+	m.logs, m.panicAt = nil, nil
 }
 
 func (m *attempt) run() (Outcome, error) {
@@ -173,6 +179,13 @@ func (m *attempt) routers() (*router.Set, error) {
 		Now:              d.Now,
 		Log: func(line string) {
 			m.logf("%s", line)
+		},
+		PanicLog: func(line string) {
+			m.logf("%s", line)
+			if m.panicAt == nil {
+				m.panicAt = map[int]bool{}
+			}
+			m.panicAt[len(m.logs)-1] = true
 		},
 	}
 	set, err := router.New(d.Config, env)

@@ -49,6 +49,10 @@ func bounceEntry(it *item) (text, diag string) {
 		// Observed with Exim 4.96: an error in a filter file, or a
 		// filter's freeze text, is not shown to the sender.
 		msg = "retry timeout exceeded"
+	case it.timedOut && msg == "":
+		// A defer without a message (a lookup that deferred while
+		// routing): Exim 4.96 writes only this.
+		msg = "retry timeout exceeded"
 	case it.timedOut:
 		msg += ": retry timeout exceeded"
 	}

@@ -203,9 +203,18 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 			it.errno = res.Errno
 		}
 		it.private = !res.Public
+		if res.Precondition {
+			// Only the log shows the message (see
+			// router.Result.Precondition).
+			it.msg = ""
+		}
 		m.items = append(m.items, it)
 		m.deferLog = append([]*item{it}, m.deferLog...)
-		m.logf("== %s R=%s defer (%d)%s: %s", it.addr.Address, res.Router, it.errno, m.deliverTime(it), res.Message)
+		msg := res.Message
+		if msg == "" {
+			msg = router.NoMessage
+		}
+		m.logf("== %s R=%s defer (%d)%s: %s", it.addr.Address, res.Router, it.errno, m.deliverTime(it), msg)
 		return nil, false
 	}
 	it.transport, it.hosts = res.Transport, res.Hosts

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/debug"
@@ -30,6 +31,9 @@ type Error struct {
 	// Defer is set when a lookup deferred (a temporary problem), so that an
 	// ACL or router can defer rather than fail.
 	Defer bool
+	// Lookup is set when a lookup failed or deferred; Msg is then the
+	// lookup's own text.
+	Lookup bool
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -48,6 +52,19 @@ func IsForced(err error) bool {
 func IsDefer(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Defer
+}
+
+// LookupText returns the text of a lookup that failed or deferred
+// (after "gave DEFER: " for a defer) when err comes from one.
+func LookupText(err error) (string, bool) {
+	var e *Error
+	if !errors.As(err, &e) || !e.Lookup {
+		return "", false
+	}
+	if _, after, ok := strings.Cut(e.Msg, " gave DEFER: "); ok && e.Defer {
+		return after, true
+	}
+	return e.Msg, true
 }
 
 // Vars supplies the values of Exim variables. The expansion package knows

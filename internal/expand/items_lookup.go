@@ -109,7 +109,7 @@ func (n *lookupNode) eval(st *state, b *[]byte) error {
 			return e
 		}
 		var d *lookup.DeferError
-		return &Error{Msg: err.Error(), Defer: errors.As(err, &d)}
+		return &Error{Msg: err.Error(), Defer: errors.As(err, &d), Lookup: true}
 	}
 	saved := st.value
 	st.value = val

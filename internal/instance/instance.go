@@ -33,6 +33,9 @@ type Options struct {
 	// ResolvConf is the resolver configuration file; empty means
 	// /etc/resolv.conf. Tests point it at their own DNS server.
 	ResolvConf string
+	// NoLookupCache is set by a long-lived daemon: lookups keep no
+	// results between calls (see lookup.Options.NoCache).
+	NoLookupCache bool
 }
 
 // Instance is a configuration with its shared live parts.
@@ -79,6 +82,7 @@ func New(cfg *config.Config, opts Options) *Instance {
 		Debug:        opts.Debug,
 		SQLiteDBFile: cfg.Main.String("sqlite_dbfile"),
 		Now:          opts.Now,
+		NoCache:      opts.NoLookupCache,
 		LDAP: lookup.LDAPOptions{
 			DefaultServers: cfg.Main.String("ldap_default_servers"),
 			StartTLS:       cfg.Main.Bool("ldap_start_tls"),

@@ -153,3 +153,36 @@ func TestDebugLines(t *testing.T) {
 		}
 	}
 }
+
+// TestNoCache checks that a registry with NoCache (a long-lived daemon)
+// sees every change: no result is reused and no file is kept open.
+func TestNoCache(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "c.txt", "k old\n")
+	r := New(Options{NoCache: true})
+	var got []string
+	for _, s := range cacheSteps {
+		switch {
+		case s.write != "":
+			writeFile(t, dir, "c.txt", s.write)
+		case s.rename != "":
+			writeFile(t, dir, "w2", s.rename)
+			if err := os.Rename(filepath.Join(dir, "w2"), file); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			v, found, err := r.Find(s.typ, file, s.key, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !found {
+				v = "nf"
+			}
+			got = append(got, v)
+		}
+	}
+	want := []string{"old", "new", "jnew", "new", "new", "zz", "renamed", "k renamed"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

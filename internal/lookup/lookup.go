@@ -120,6 +120,14 @@ type Options struct {
 	Now func() time.Time
 	// LDAP holds the ldap_* main options.
 	LDAP LDAPOptions
+	// NoCache makes every lookup ask its file or server afresh. Exim
+	// caches results only within one process (spec chapter "File and
+	// database lookups", "Lookup caching"), and its daemon gives every
+	// SMTP connection and every delivery a process of its own; a
+	// long-lived exigo daemon serving them all from one registry sets
+	// NoCache, so that no connection or delivery sees results cached
+	// by another (a changed directory entry, a server that has gone).
+	NoCache bool
 }
 
 // Expander expands a string (used for wildlsearch keys); may be nil, in

@@ -13,7 +13,7 @@ func (r *Registry) query(st *typeSpec, q string) (string, bool, error) {
 	r.mu.Lock()
 	e, ok := r.cache[ck]
 	r.mu.Unlock()
-	if ok && st.opts["cache"] != "no_rd" && (e.expires.IsZero() || now.Before(e.expires)) {
+	if ok && !r.opts.NoCache && st.opts["cache"] != "no_rd" && (e.expires.IsZero() || now.Before(e.expires)) {
 		r.debugf("cached data used for lookup of %s", q)
 		return r.yield(e.value, e.found)
 	}
@@ -45,8 +45,10 @@ func (r *Registry) query(st *typeSpec, q string) (string, bool, error) {
 	if ttl >= 0 {
 		ne.expires = now.Add(ttl)
 	}
-	r.mu.Lock()
-	r.cache[ck] = ne
-	r.mu.Unlock()
+	if !r.opts.NoCache {
+		r.mu.Lock()
+		r.cache[ck] = ne
+		r.mu.Unlock()
+	}
 	return r.yield(v, found)
 }

@@ -117,13 +117,27 @@ func (r *Registry) findOne(st *typeSpec, file, key string, x Expander, depth int
 	ck := cacheKey{st.name + "," + cacheOpts(st), file, key}
 	r.debugf("internal_search_find: file=%q\n  type=%s key=%q opts=%s", file, st.name, key, optString(st))
 	r.mu.Lock()
-	if e, ok := r.cache[ck]; ok && st.opts["cache"] != "no_rd" {
+	if e, ok := r.cache[ck]; ok && !r.opts.NoCache && st.opts["cache"] != "no_rd" {
 		r.mu.Unlock()
 		r.debugf("cached data used for lookup of %s\n  in %s", key, file)
 		return r.yield(e.value, e.found)
 	}
-	h, err := r.openLocked(st, file)
-	r.mu.Unlock()
+	var (
+		h   handle
+		err error
+	)
+	if r.opts.NoCache {
+		// A file of its own for this lookup, closed after it: the next
+		// one sees the file as it is then (a long-lived daemon).
+		r.mu.Unlock()
+		r.debugf("search_open: %s %q", st.name, file)
+		if h, err = openHandle(st.name, file); err == nil {
+			defer h.close()
+		}
+	} else {
+		h, err = r.openLocked(st, file)
+		r.mu.Unlock()
+	}
 	if err != nil {
 		return "", false, err
 	}
@@ -133,9 +147,11 @@ func (r *Registry) findOne(st *typeSpec, file, key string, x Expander, depth int
 		r.debugf("lookup deferred: %v", err)
 		return "", false, err
 	}
-	r.mu.Lock()
-	r.cache[ck] = cacheEntry{value: v, found: found}
-	r.mu.Unlock()
+	if !r.opts.NoCache {
+		r.mu.Lock()
+		r.cache[ck] = cacheEntry{value: v, found: found}
+		r.mu.Unlock()
+	}
 	return r.yield(v, found)
 }
 

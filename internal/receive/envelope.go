@@ -40,6 +40,10 @@ type Envelope struct {
 	User User
 	// FullName is the -F value, or "" to use the user's gecos.
 	FullName string
+	// SenderSet is true when a trusted caller set Sender with -f: a
+	// From: header that intake adds is then made from Sender (with
+	// FullName as its phrase), and none is added for the null sender.
+	SenderSet bool
 
 	// HostAddress, HostName, HostPort, Helo, Ident and RcvHost are the
 	// remote host's $sender_host_address, $sender_host_name,

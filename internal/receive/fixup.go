@@ -318,6 +318,15 @@ func (in *Intake) fromValue() string {
 	if e.Local && strings.HasPrefix(e.Protocol, "local-") && strings.Contains(e.Protocol, "smtp") {
 		return e.Sender
 	}
+	// A sender set with -f by a trusted caller (observed with Exim 4.96:
+	// "-f s@x.example" gives "From: s@x.example", with -F "Name
+	// <s@x.example>", and -f <> no From: at all).
+	if e.Local && e.SenderSet {
+		if e.Sender == "" || e.FullName == "" {
+			return e.Sender
+		}
+		return quotePhrase(e.FullName) + " <" + e.Sender + ">"
+	}
 	return in.constructed()
 }
 

@@ -155,6 +155,9 @@ type Host struct {
 	DNSSEC bool
 }
 
+// NoMessage is what Exim shows for a defer that carries no message.
+const NoMessage = "Temporary internal error"
+
 // Result is what Set.Route decided for one address.
 type Result struct {
 	Status Status
@@ -172,6 +175,18 @@ type Result struct {
 	// Errno is Exim's error number for a Defer when it is not -1 (the
 	// "defer (N)" of the log line): -17 for an error in a filter.
 	Errno int
+	// LookupMessage, on a Defer caused by a lookup that deferred, is the
+	// lookup's own text (after "gave DEFER: "): a verification in an ACL
+	// logs it in place of Message, as Exim does.
+	LookupMessage string
+	// Precondition is set on a Defer from a precondition's list that
+	// failed to expand (domains, local_parts, senders): Exim's -bh
+	// commentary does not report it as the router's, and the bounce
+	// after the retry timeout gives no message for it (the log does).
+	Precondition bool
+	// traced, when set, is the message -bh's commentary shows for a
+	// Defer in place of Message.
+	traced string
 	// Public is set on a Defer whose Message the configuration wrote
 	// (":defer: text"): Exim shows it to the SMTP client as well.
 	Public bool

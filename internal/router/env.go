@@ -66,6 +66,9 @@ type Env struct {
 	// Log receives main log lines that routing writes (-bt shows them
 	// on stderr as "LOG: MAIN").
 	Log func(line string)
+	// PanicLog receives lines for the main and panic logs (-bt shows
+	// them as "LOG: MAIN PANIC"); nil sends them to Log.
+	PanicLog func(line string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Run runs a queryprogram command: argv, uid, gid, and the command's

@@ -402,12 +402,14 @@ func (c *call) localPartSubject() string {
 
 // match expands option name and matches subject against it.
 func (c *call) match(name string, k lists.Kind, subject string) (lists.Match, *Result, bool) {
-	list, err := c.expandOpt(name)
+	raw := c.r.opts.String(name)
+	list, err := c.expand(raw)
 	if expand.IsForced(err) {
 		return lists.Match{}, nil, false
 	}
 	if err != nil {
-		r := deferf("%v", err)
+		r := listExpandDefer(name, raw, err)
+		c.s.panicf("failed to expand \"%s\" while checking a list: %s", raw, err)
 		return lists.Match{}, &r, false
 	}
 	env := c.listEnv()
@@ -431,6 +433,20 @@ func (c *call) match(name string, k lists.Kind, subject string) (lists.Match, *R
 		return m, &r, false
 	}
 	return m, nil, m.Matched
+}
+
+// listExpandDefer is the defer of a router whose list option name (raw:
+// domains, local_parts, senders) failed to expand. As observed with Exim
+// 4.96, the list is expanded while it is checked: the failure goes to the
+// main log as "failed to expand "RAW" while checking a list: ERR", the
+// router defers with "NAME check lookup or other defer" (the line goes to
+// the panic log too), and a
+// verification logs the lookup's own text when a lookup failed or
+// deferred (an LDAP server down).
+func listExpandDefer(name, raw string, err error) Result {
+	r := Result{Status: Defer, Message: name + " check lookup or other defer", Precondition: true}
+	r.LookupMessage, _ = expand.LookupText(err)
+	return r
 }
 
 // requireFiles implements require_files: each item a file that must exist,

@@ -16,6 +16,25 @@ import (
 
 type redirectDriver struct{}
 
+// redirectExpandDefer is the defer of a redirect router whose data or
+// file option (raw) failed to expand. Exim words it `failed to expand
+// "RAW": ERR`, without the router's name; when a lookup deferred, the
+// defer has no message (the delivery log and -bt say NoMessage, a bounce
+// after the retry timeout says only "retry timeout exceeded") and a
+// verification logs the lookup's own text, for a lookup that failed as
+// well (observed with Exim 4.96: an
+// LDAP server down while routing); -bh's commentary still shows the
+// whole text on its ">>>   message:" line.
+func redirectExpandDefer(raw string, err error) Result {
+	text := fmt.Sprintf("failed to expand \"%s\": %s", raw, err)
+	r := Result{Status: Defer, Message: text}
+	r.LookupMessage, _ = expand.LookupText(err)
+	if expand.IsDefer(err) {
+		r.Message, r.traced = "", text
+	}
+	return r
+}
+
 // maxRedirectData caps the size of redirection data read from a file.
 const maxRedirectData = 4 << 20
 
@@ -24,23 +43,23 @@ func (redirectDriver) route(c *call) Result {
 	var data string
 	if o.IsSet("data") {
 		c.debugf("rda_interpret (string): '%s'", o.String("data"))
-		v, err := c.expandOpt("data")
+		v, err := c.expand(o.String("data"))
 		if expand.IsForced(err) {
 			c.debugf("forced failure in expansion of \"%s\"", o.String("data"))
 			return Result{Status: Decline}
 		}
 		if err != nil {
-			return deferf("%v", err)
+			return redirectExpandDefer(o.String("data"), err)
 		}
 		data = v
 	} else {
 		c.debugf("rda_interpret (file): '%s'", o.String("file"))
-		path, err := c.expandOpt("file")
+		path, err := c.expand(o.String("file"))
 		if expand.IsForced(err) {
 			return Result{Status: Decline}
 		}
 		if err != nil {
-			return deferf("%v", err)
+			return redirectExpandDefer(o.String("file"), err)
 		}
 		b, err := readLimited(path)
 		if errors.Is(err, fs.ErrNotExist) {

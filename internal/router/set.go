@@ -160,6 +160,15 @@ func (s *Set) logf(format string, args ...any) {
 	}
 }
 
+// panicf writes a line to the main and panic logs.
+func (s *Set) panicf(format string, args ...any) {
+	if s.env.PanicLog == nil {
+		s.logf(format, args...)
+		return
+	}
+	s.env.PanicLog(fmt.Sprintf(format, args...))
+}
+
 // traceResult writes the -bh commentary line for a router's result.
 func (s *Set) traceResult(r *Router, a *Address, res Result) {
 	switch res.Status {
@@ -170,7 +179,14 @@ func (s *Set) traceResult(r *Router, a *Address, res Result) {
 	case Fail:
 		s.tracef("%s router forced address failure", r.Name)
 	case Defer:
-		s.tracef("%s router: defer for %s\n>>>   message: %s", r.Name, a.Address, res.Message)
+		if res.Precondition {
+			return
+		}
+		msg := res.Message
+		if res.traced != "" {
+			msg = res.traced
+		}
+		s.tracef("%s router: defer for %s\n>>>   message: %s", r.Name, a.Address, msg)
 	default:
 		s.tracef("routed by %s router", r.Name)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/mimeacl"
 	"github.com/exigo-mta/exigo/internal/smtp"
 )
 
@@ -209,6 +210,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	// (without the Received: header exigo adds), as in Exim.
 	s.vars["message_size"] = strconv.Itoa(len(data))
 	s.setBodyVars(data, body)
+	s.vars["mime_part_count"] = "-1"
 	// A message whose recipients were all discarded is not given to the
 	// DATA ACL; it is "delivered" to a blackhole.
 	discard := ""
@@ -231,11 +233,37 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 	}
-	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
-		if m, ok := s.acls.Checker.(interface{ SetMessage([]byte) }); ok {
+	main := s.srv.Config.Main
+	var scan *mimeacl.Scan
+	if discard == "" && (main.String("acl_smtp_mime") != "" || main.String("acl_smtp_data") != "") {
+		scan = s.newScan(id, hs, body)
+		defer scan.Unspool()
+		saved := s.acls.Checker
+		s.acls.Checker = scanChecker{next: saved, scan: scan}
+		defer func() { s.acls.Checker = saved }()
+		if m, ok := saved.(interface{ SetMessage([]byte) }); ok {
 			m.SetMessage(scanData(received, headers, body))
 		}
+		if res := s.mimeStage(scan, hs, body); res != nil {
+			if res.Verdict == acl.Discard {
+				discard = "MIME"
+				okCode, okText = s.acceptReply(*res, okCode, okText)
+			} else {
+				scan.Unspool()
+				code, text := s.failReply(acl.MIME, res)
+				s.logRejectionHeaders(*res, rejectLine(*res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "during MIME ACL checks"), hs)
+				s.reply(code, text)
+				s.resetTransaction()
+				if res.Verdict == acl.Drop {
+					return errClose
+				}
+				return nil
+			}
+		}
+	}
+	if main.String("acl_smtp_data") != "" && discard == "" {
 		res := s.runACL(acl.Data)
+		scan.Unspool()
 		switch res.Verdict {
 		case acl.Accept:
 			okCode, okText = s.acceptReply(res, okCode, okText)
@@ -253,6 +281,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 	}
+	scan.Unspool()
 	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
 	size := liveSize(hs) + int64(len(body)) + 1
 	s.vars["message_size"] = strconv.FormatInt(size, 10)

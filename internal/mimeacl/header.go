@@ -24,9 +24,9 @@ import (
 
 // headerFields are the part header fields the MIME ACL reads.
 type headerFields struct {
-	contentType, charset, boundary     string
+	contentType, charset, boundary    string
 	description, disposition, id, cte string
-	filename                           string
+	filename                          string
 }
 
 // apply reads one unfolded header line ("Name: value") into f. Later

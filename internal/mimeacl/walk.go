@@ -23,9 +23,9 @@ type Part struct {
 	// $mime_boundary, $mime_content_description,
 	// $mime_content_disposition, $mime_content_id,
 	// $mime_content_transfer_encoding and $mime_filename.
-	ContentType, Charset, Boundary                string
+	ContentType, Charset, Boundary                 string
 	Description, Disposition, ID, TransferEncoding string
-	Filename                                      string
+	Filename                                       string
 	// Multipart, CoverLetter and RFC822 are $mime_is_multipart,
 	// $mime_is_coverletter and $mime_is_rfc822.
 	Multipart, CoverLetter, RFC822 bool

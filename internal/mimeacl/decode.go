@@ -26,47 +26,83 @@ var base64Value = func() [256]byte {
 	return t
 }()
 
-// decodeBase64 decodes base64 as Exim's MIME decoder does (observed with
+// Decoder is the state Exim's MIME decoder keeps between decodings: its
+// line buffer, which is reused without being cleared. A group of four
+// that starts with "=" leaves a byte of the buffer unwritten, and that
+// byte (from an earlier line, part or message) is what comes out; exigo
+// reproduces that (observed with Exim 4.96). The zero Decoder is ready
+// for use; a session keeps one for all its messages.
+type Decoder struct{ buf []byte }
+
+// at returns a pointer to byte i of the buffer, growing it.
+func (d *Decoder) at(i int) *byte {
+	for i >= len(d.buf) {
+		d.buf = append(d.buf, make([]byte, 256)...)
+	}
+	return &d.buf[i]
+}
+
+// Base64 decodes base64 as Exim's MIME decoder does (observed with
 // Exim 4.96): line ends are skipped; any other byte outside the
 // alphabet is skipped and reported as an anomaly; "=" takes a place in
 // its group of four without adding bits; a group cut short still gives
 // the byte it started (so "a" gives "h" and "aGVsbG8" "hello\x00").
-func decodeBase64(src []byte) (out []byte, broken bool) {
+// Each input line is decoded into the start of the buffer, the byte
+// being built carried to the next line.
+func (d *Decoder) Base64(src []byte) (out []byte, broken bool) {
 	out = make([]byte, 0, len(src)*3/4+1)
-	var cur byte
 	pos := 0
-	for _, c := range src {
-		if c == '\n' || c == '\r' {
-			continue
+	for len(src) > 0 {
+		line := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i+1], src[i+1:]
+		} else {
+			src = nil
 		}
-		if c == '=' {
+		j := 0
+		for _, c := range line {
+			if c == '\n' || c == '\r' {
+				continue
+			}
+			if c == '=' {
+				pos = (pos + 1) % 4
+				continue
+			}
+			v := base64Value[c]
+			if v == 0xff {
+				broken = true
+				continue
+			}
+			switch pos {
+			case 0:
+				*d.at(j) = v << 2
+			case 1:
+				*d.at(j) |= v >> 4
+				j++
+				*d.at(j) = v << 4
+			case 2:
+				*d.at(j) |= v >> 2
+				j++
+				*d.at(j) = v << 6
+			case 3:
+				*d.at(j) |= v
+				j++
+			}
 			pos = (pos + 1) % 4
-			continue
 		}
-		v := base64Value[c]
-		if v == 0xff {
-			broken = true
-			continue
-		}
-		switch pos {
-		case 0:
-			cur = v << 2
-		case 1:
-			out = append(out, cur|v>>4)
-			cur = v << 4
-		case 2:
-			out = append(out, cur|v>>2)
-			cur = v << 6
-		case 3:
-			out = append(out, cur|v)
-			cur = 0
-		}
-		pos = (pos + 1) % 4
+		out = append(out, d.buf[:j]...)
+		*d.at(0) = *d.at(j)
 	}
 	if pos != 0 {
-		out = append(out, cur)
+		out = append(out, *d.at(0))
 	}
 	return out, broken
+}
+
+// decodeBase64 decodes with a fresh buffer.
+func decodeBase64(src []byte) ([]byte, bool) {
+	var d Decoder
+	return d.Base64(src)
 }
 
 // decodeQP decodes quoted-printable as Exim's MIME decoder does
@@ -118,12 +154,16 @@ func decodeQP(src []byte) (out []byte, broken bool) {
 }
 
 // Decode returns the part's content decoded by its transfer encoding
-// (base64 and quoted-printable; anything else as it is), with the
-// anomaly level and text ("" and 0 when none).
-func (p *Part) Decode() (data []byte, level int, text string) {
+// (base64 and quoted-printable; anything else as it is) with dec's
+// buffer (nil: a fresh one), with the anomaly level and text ("" and 0
+// when none).
+func (p *Part) Decode(dec *Decoder) (data []byte, level int, text string) {
 	switch p.TransferEncoding {
 	case "base64":
-		d, broken := decodeBase64(p.Content)
+		if dec == nil {
+			dec = &Decoder{}
+		}
+		d, broken := dec.Base64(p.Content)
 		if broken {
 			return d, AnomalyBrokenBase64, textBrokenBase64
 		}

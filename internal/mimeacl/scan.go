@@ -36,9 +36,12 @@ type Scan struct {
 	Message []byte
 	// Trace receives -bh commentary; nil for none.
 	Trace io.Writer
+	// Decoder is the MIME decoder's buffer, shared by the messages of
+	// a session (nil: one for this message).
+	Decoder *Decoder
 
 	part    *Part
-	seq     int
+	seq     map[string]int
 	spooled bool
 }
 
@@ -212,10 +215,19 @@ func (sc *Scan) decode(vars expand.VarMap, arg string) (bool, error) {
 		return false, err
 	}
 	var path string
+	// Files are numbered in each directory from 00000, taking the
+	// first number not in use (observed with Exim 4.96).
 	seqName := func(dir string) string {
-		p := filepath.Join(dir, fmt.Sprintf("%s-%05d", sc.ID, sc.seq))
-		sc.seq++
-		return p
+		if sc.seq == nil {
+			sc.seq = map[string]int{}
+		}
+		for n := sc.seq[dir]; ; n++ {
+			p := filepath.Join(dir, fmt.Sprintf("%s-%05d", sc.ID, n))
+			if _, err := os.Lstat(p); err != nil {
+				sc.seq[dir] = n + 1
+				return p
+			}
+		}
 	}
 	switch {
 	case arg == "default":
@@ -229,7 +241,7 @@ func (sc *Scan) decode(vars expand.VarMap, arg string) (bool, error) {
 	default:
 		path = filepath.Join(sc.Dir, arg)
 	}
-	data, level, text := sc.part.Decode()
+	data, level, text := sc.part.Decode(sc.Decoder)
 	if err := os.WriteFile(path, data, 0o640); err != nil {
 		return false, fmt.Errorf("decode: %w", err)
 	}
@@ -265,7 +277,7 @@ func matchLines(vars expand.VarMap, data []byte, list string) (bool, error) {
 }
 
 // matchAll tries, for each subject in turn, each expression of the
-// colon-separated list; the first match sets $regex_match_string to the
+// colon-separated list, last first; the first match sets $regex_match_string to the
 // expression and $regex1... to its captures.
 func matchAll(vars expand.VarMap, subjects [][]byte, list string) (bool, error) {
 	var res []*pcre.Regexp
@@ -279,7 +291,10 @@ func matchAll(vars expand.VarMap, subjects [][]byte, list string) (bool, error) 
 		texts = append(texts, item)
 	}
 	for _, s := range subjects {
-		for i, re := range res {
+		// Exim tries the expressions last first (observed with
+		// Exim 4.96).
+		for i := len(res) - 1; i >= 0; i-- {
+			re := res[i]
 			groups, ok, err := re.Match(string(s))
 			if err != nil {
 				return false, err

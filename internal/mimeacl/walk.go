@@ -50,14 +50,18 @@ type frame struct {
 // attached message/rfc822 part (after decoding it), and so on. fn
 // returning false stops the walk. Walk returns the part count of the
 // message itself, which $mime_part_count keeps after the MIME ACL.
-func Walk(header, body []byte, fn func(*Part) bool) (count int) {
+// Attached messages are decoded with dec (nil: a fresh Decoder).
+func Walk(dec *Decoder, header, body []byte, fn func(*Part) bool) (count int) {
+	if dec == nil {
+		dec = &Decoder{}
+	}
 	var pending [][]byte
-	count, ok := walkOne(header, body, false, fn, &pending)
+	count, ok := walkOne(dec, header, body, false, fn, &pending)
 	for n := 0; ok && len(pending) > 0 && n < maxAttached; n++ {
 		msg := pending[0]
 		pending = pending[1:]
 		h, b := SplitMessage(msg)
-		_, ok = walkOne(h, b, true, fn, &pending)
+		_, ok = walkOne(dec, h, b, true, fn, &pending)
 	}
 	return count
 }
@@ -76,11 +80,11 @@ func SplitMessage(msg []byte) (header, body []byte) {
 
 // walkOne walks one message; attached messages found are appended to
 // pending.
-func walkOne(header, body []byte, rfc822 bool, fn func(*Part) bool, pending *[][]byte) (int, bool) {
+func walkOne(dec *Decoder, header, body []byte, rfc822 bool, fn func(*Part) bool, pending *[][]byte) (int, bool) {
 	var stack []frame
 	count := 0
 	p := newPart(header, 0, rfc822, true, body)
-	if !visit(p, fn, pending, &stack) {
+	if !visit(dec, p, fn, pending, &stack) {
 		return count, false
 	}
 	pos := 0
@@ -119,7 +123,7 @@ func walkOne(header, body []byte, rfc822 bool, fn func(*Part) bool, pending *[][
 		top.children++
 		count++
 		p := newPart(hdr, count, rfc822, cover, body[cstart:cend])
-		if !visit(p, fn, pending, &stack) {
+		if !visit(dec, p, fn, pending, &stack) {
 			return count, false
 		}
 	}
@@ -128,7 +132,7 @@ func walkOne(header, body []byte, rfc822 bool, fn func(*Part) bool, pending *[][
 
 // visit calls fn for a part, then opens it when it is a multipart and
 // queues it when it is an attached message.
-func visit(p *Part, fn func(*Part) bool, pending *[][]byte, stack *[]frame) bool {
+func visit(dec *Decoder, p *Part, fn func(*Part) bool, pending *[][]byte, stack *[]frame) bool {
 	if !fn(p) {
 		return false
 	}
@@ -137,7 +141,7 @@ func visit(p *Part, fn func(*Part) bool, pending *[][]byte, stack *[]frame) bool
 		*stack = append(*stack, frame{boundary: p.Boundary, cover: p.CoverLetter, allSame: same})
 	}
 	if p.ContentType == "message/rfc822" && len(*pending) < maxAttached {
-		d, _, _ := p.Decode()
+		d, _, _ := p.Decode(dec)
 		*pending = append(*pending, d)
 	}
 	return true

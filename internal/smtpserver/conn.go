@@ -17,6 +17,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/mimeacl"
 	"github.com/exigo-mta/exigo/internal/smtp"
 	"github.com/exigo-mta/exigo/internal/tlsserver"
 )
@@ -87,6 +88,9 @@ type session struct {
 	// answered as overlongChunks unrecognized commands.
 	overlong       string
 	overlongChunks int
+	// mimeDecoder is the MIME decoder's buffer, kept for the session as
+	// Exim keeps it for its process.
+	mimeDecoder mimeacl.Decoder
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped

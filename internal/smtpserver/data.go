@@ -185,6 +185,9 @@ func (s *session) receive(data []byte, prefix string) error {
 	rest, _ := io.ReadAll(br)
 	body := append([]byte(first), rest...)
 	id := s.newMessageID()
+	// Log lines about this message name it themselves (-bh prefixes
+	// later lines with the last message's id).
+	s.msgID = ""
 	s.vars["message_exim_id"] = id
 	s.vars["message_id"] = id
 	if len(s.recipients) == 1 {
@@ -246,8 +249,8 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 		if res := s.mimeStage(scan, hs, body); res != nil {
 			if res.Verdict == acl.Discard {
+				// The reply stays "OK id=" (observed with Exim 4.96).
 				discard = "MIME"
-				okCode, okText = s.acceptReply(*res, okCode, okText)
 			} else {
 				scan.Unspool()
 				code, text := s.failReply(acl.MIME, res)

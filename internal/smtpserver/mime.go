@@ -57,6 +57,7 @@ func (s *session) newScan(id string, hs message.Headers, body []byte) *mimeacl.S
 	}
 	mbox := mimeacl.MBox(s.srv.now(), s.sender, s.recipients, headerBytes(hs), body)
 	sc := mimeacl.NewScan(dir, id, mbox)
+	sc.Decoder = &s.mimeDecoder
 	if s.srv.HostChecking {
 		sc.Trace = s.srv.Trace
 	}
@@ -82,7 +83,7 @@ func (s *session) mimeStage(scan *mimeacl.Scan, hs message.Headers, body []byte)
 	}
 	var res acl.Result
 	failed := false
-	count := mimeacl.Walk(header, body, func(p *mimeacl.Part) bool {
+	count := mimeacl.Walk(scan.Decoder, header, body, func(p *mimeacl.Part) bool {
 		scan.SetPart(p, s.vars)
 		res = s.runACL(acl.MIME)
 		if res.Verdict != acl.Accept {

@@ -206,6 +206,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bd":   runDaemon,
 	"-bdf":  runDaemon,
 	"-bs":   runLocalSMTP,
+	"-bS":   runBatchSMTP,
 	"-bm":   runSendmail,
 	"-brt":  runRetryTest,
 	"-brw":  runRewriteTest,

@@ -20,6 +20,10 @@ const (
 // runACL sets the command variables and runs the ACL of a stage.
 func (s *session) runACL(stage acl.Stage) acl.Result {
 	s.acls.Vars = s.vars
+	if s.srv.Batched {
+		// Batched SMTP runs no SMTP ACL.
+		return acl.Result{Verdict: acl.Accept}
+	}
 	if s.srv.ACL == nil {
 		if stage == acl.RCPT {
 			return acl.Result{Verdict: acl.Deny}

@@ -91,6 +91,8 @@ type session struct {
 	// mimeDecoder is the MIME decoder's buffer, kept for the session as
 	// Exim keeps it for its process.
 	mimeDecoder mimeacl.Decoder
+	// batch is the state of batched SMTP input (-bS).
+	batch batchState
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -142,6 +144,9 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 }
 
 func (s *session) run() error {
+	if s.srv.Batched {
+		return s.runBatch()
+	}
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -169,6 +174,39 @@ func (s *session) run() error {
 		}
 		if err := s.command(line); err != nil {
 			return err
+		}
+	}
+}
+
+// runBatch reads batched SMTP input (see batch.go) until QUIT, the end
+// of input or the first error.
+func (s *session) runBatch() error {
+	for {
+		line, err := s.readLine()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading batched SMTP: %w", err)
+		}
+		s.batch.line++
+		if s.overlong != "" {
+			s.lastLine = s.overlong
+			s.overlong, s.overlongChunks = "", 0
+			s.reply(500, "Command unrecognized")
+		} else if done, err := s.batchCommand(line); err != nil {
+			return err
+		} else if !done {
+			err := s.command(line)
+			if err != nil && !errors.Is(err, errClose) {
+				return err
+			}
+			if s.batch.err == nil && errors.Is(err, errClose) {
+				return nil
+			}
+		}
+		if s.batch.err != nil {
+			return s.batch.err
 		}
 	}
 }
@@ -231,6 +269,10 @@ func (s *session) duration() string {
 
 // reply sends an SMTP reply, one line per "\n"-separated line of text.
 func (s *session) reply(code int, text string) {
+	if s.srv.Batched {
+		s.batchReply(code, text)
+		return
+	}
 	s.w.WriteString(smtp.FormatReply(code, text))
 }
 
@@ -280,6 +322,10 @@ func (s *session) hostAddr() string {
 
 // fullHost is $sender_fullhost: "(helo) [ip]" or "[ip]".
 func (s *session) fullHost() string {
+	if s.srv.Batched && !s.peer.Addr.IsValid() {
+		// Batched input names the caller (observed with Exim 4.96).
+		return s.vars["sender_ident"]
+	}
 	h := "[" + s.hostAddr() + "]"
 	if s.helo != "" {
 		h = "(" + s.helo + ") " + h
@@ -315,6 +361,9 @@ func (s *session) protocol() string {
 		if s.auth.done {
 			p += "a"
 		}
+	}
+	if s.srv.Batched {
+		p = "bsmtp"
 	}
 	if s.srv.Local {
 		p = "local-" + p

@@ -47,6 +47,12 @@ func (s *session) cmdDATA(arg string) error {
 		return s.synprotError(501, "unexpected argument data")
 	}
 	if len(s.recipients) == 0 && s.discarded == 0 {
+		if s.srv.Batched && !s.senderSet {
+			return s.synprotError(503, "MAIL FROM:<sender> command must precede DATA")
+		}
+		if s.srv.Batched {
+			return s.synprotError(503, "RCPT TO:<recipient> must precede DATA")
+		}
 		return s.noRecipients("DATA")
 	}
 	code, text := smtp.C354StartData, `Enter message, ending with "." on a line by itself`
@@ -69,6 +75,9 @@ func (s *session) cmdDATA(arg string) error {
 	limit := s.sizeLimit()
 	if !s.esmtp || true {
 		s.hostOption("ignore_fromline_hosts")
+	}
+	if s.srv.Batched {
+		return s.batchData(limit)
 	}
 	var buf bytes.Buffer
 	dr := smtp.NewDotReader(s.r)
@@ -238,7 +247,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	}
 	main := s.srv.Config.Main
 	var scan *mimeacl.Scan
-	if discard == "" && (main.String("acl_smtp_mime") != "" || main.String("acl_smtp_data") != "") {
+	if discard == "" && !s.srv.Batched && (main.String("acl_smtp_mime") != "" || main.String("acl_smtp_data") != "") {
 		scan = s.newScan(id, hs, body)
 		defer scan.Unspool()
 		saved := s.acls.Checker

@@ -31,6 +31,9 @@ func (s *session) synprotError(code int, text string) error {
 // (Exim specification chapter "SMTP processing", sections "Unrecognized
 // SMTP commands" and "Syntax and protocol errors in SMTP commands").
 func (s *session) unrecognized(line string) error {
+	if s.srv.Batched {
+		return s.synprotError(500, "Command unrecognized")
+	}
 	s.unknown++
 	max, _ := s.srv.Config.Main.Int("smtp_max_unknown_commands")
 	if int64(s.unknown) > max {

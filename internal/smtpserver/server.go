@@ -147,6 +147,9 @@ type Server struct {
 	Now func() time.Time
 	// Local marks -bs sessions (protocols local-smtp, local-esmtp).
 	Local bool
+	// Batched is -bS: batched SMTP input, answered only with a
+	// *BatchError from Serve at the first error (see batch.go).
+	Batched bool
 	// Instance supplies lookups, named lists and list matching for
 	// expansions; nil gives expansions without them.
 	Instance *instance.Instance

@@ -203,6 +203,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bv":   runAddressTest,
 	"-bvs":  runAddressTest,
 	"-bh":   runHostCheck,
+	"-bhc":  runHostCheck,
 	"-bd":   runDaemon,
 	"-bdf":  runDaemon,
 	"-bs":   runLocalSMTP,

@@ -36,7 +36,18 @@ type routeVerifier struct {
 	senderCache     *lists.Cache
 	cacheSession    *acl.Session
 	cacheSenderAddr string
+	// callouts is how callouts are made: calloutsDo (the daemon, -bs,
+	// -bhc), or calloutsOmit (-bh, which says so and assumes success).
+	callouts calloutMode
 }
+
+// calloutMode says whether verify = .../callout calls out.
+type calloutMode int
+
+const (
+	calloutsDo calloutMode = iota
+	calloutsOmit
+)
 
 // varsProxy lets one router set serve many sessions: Var reads the
 // variables of the session whose address is being routed.
@@ -68,7 +79,7 @@ func newRouteVerifier(cfg *config.Config, in *instance.Instance, env *Env) *rout
 
 // route verifies addr for the session s; it writes Exim's -bh framing
 // lines around the routing.
-func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, string, error) {
+func (v *routeVerifier) route(s *acl.Session, addr string, sender bool, options string) (bool, string, error) {
 	if v.err != nil {
 		return false, "", v.err
 	}
@@ -133,6 +144,9 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 				continue
 			}
 		}
+		if res.Status == router.Accept {
+			return v.callout(s, res, sender, options)
+		}
 		return true, "", nil
 	}
 	return true, "", nil
@@ -141,7 +155,7 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 // VerifyRecipient implements acl.Verifier.
 func (v *routeVerifier) VerifyRecipient(s *acl.Session, options string) (bool, string, error) {
 	addr := s.Vars["local_part"] + "@" + s.Vars["domain"]
-	return v.route(s, addr, false)
+	return v.route(s, addr, false, options)
 }
 
 // VerifySender implements acl.Verifier. The null sender always verifies.
@@ -153,7 +167,7 @@ func (v *routeVerifier) VerifySender(s *acl.Session, options string) (bool, stri
 	if !strings.Contains(sender, "@") {
 		sender += "@" + v.cfg.Main.String("qualify_domain")
 	}
-	return v.route(s, sender, true)
+	return v.route(s, sender, true, options)
 }
 
 // VerifyHELO implements acl.Verifier: the HELO name must be the client's

@@ -1,0 +1,457 @@
+package callout
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/hintsdb"
+)
+
+// Host is one host to call, as routing found it.
+type Host struct {
+	Name, Addr string
+	Port       int
+}
+
+// String is how Exim names a host in messages: "name [address]".
+func (h Host) String() string { return h.Name + " [" + h.Addr + "]" }
+
+// Expiry are the cache lifetimes (main options callout_negative_expire,
+// callout_positive_expire, callout_domain_negative_expire and
+// callout_domain_positive_expire).
+type Expiry struct {
+	Negative, Positive, DomainNegative, DomainPositive time.Duration
+}
+
+// DefaultExpiry are Exim's defaults.
+var DefaultExpiry = Expiry{Negative: 2 * time.Hour, Positive: 24 * time.Hour, DomainNegative: 3 * time.Hour, DomainPositive: 7 * 24 * time.Hour}
+
+// Request is one callout.
+type Request struct {
+	// Address is the address verified; Sender is set for a sender
+	// verification.
+	Address string
+	Sender  bool
+	// From is the address for MAIL ("" for <>).
+	From string
+	// Helo is the name sent with EHLO/HELO.
+	Helo string
+	// Hosts are tried in order.
+	Hosts   []Host
+	Options Options
+	// RandomLocalPart is callout_random_local_part expanded.
+	RandomLocalPart string
+	// Spool is the spool directory holding db/callout; "" for no cache.
+	Spool  string
+	Expire Expiry
+	// Trace receives -bh commentary (">>> " lines); nil for none.
+	Trace io.Writer
+	Now   func() time.Time
+}
+
+// Status is a callout's outcome.
+type Status int
+
+// The outcomes.
+const (
+	OK Status = iota
+	Fail
+	Defer
+)
+
+// Result is what a callout found.
+type Result struct {
+	Status Status
+	// Failure is the value of $recipient_verify_failure or
+	// $sender_verify_failure: "mail", "recipient", "postmaster" or
+	// "random" ("random" also on success when the domain accepts any
+	// local part, as Exim sets it).
+	Failure string
+	// Cached is set when the result came from the cache (Exim then has
+	// no details: "Previous (cached) callout verification failure").
+	Cached bool
+	// Host, Sent and Response describe the failing exchange.
+	Host, Sent, Response string
+	// Reason is the log text: "host [ip] : SMTP error from remote mail
+	// server after RCPT TO:<a>: 550 ...".
+	Reason string
+}
+
+// CachedText is the message of a failure found in the cache.
+const CachedText = "Previous (cached) callout verification failure"
+
+// CachedDomainText is the message of a failure of the domain found in
+// the cache (its postmaster refused, or its MAIL FROM:<>).
+const CachedDomainText = "(result of earlier verification reused)."
+
+func (r *Request) trace(format string, args ...any) {
+	if r.Trace != nil {
+		text := fmt.Sprintf(format, args...)
+		fmt.Fprintf(r.Trace, ">>> %s\n", strings.ReplaceAll(text, "\n", "\n>>> "))
+	}
+}
+
+func (r *Request) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// domainOf is the domain of an address.
+func domainOf(a string) string {
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		return strings.ToLower(a[i+1:])
+	}
+	return ""
+}
+
+// addressKey is the cache key of the address record: the address, with
+// the sender in front when a non-empty sender was used for a recipient
+// (specification section "Additional parameters for callouts").
+func (r *Request) addressKey() string {
+	if r.From != "" && !r.Sender {
+		return "<" + r.From + ">" + r.Address
+	}
+	return r.Address
+}
+
+// Verify performs the callout: the cache first, then the hosts in turn
+// until one gives a definite answer.
+func Verify(r *Request) Result {
+	dom := domainOf(r.Address)
+	var db *hintsdb.DB
+	if r.Spool != "" && !r.Options.NoCache {
+		if d, err := hintsdb.Open(r.Spool, "callout", true); err == nil {
+			db = d
+			defer db.Close()
+		}
+	}
+	var drec hintsdb.CalloutRecord
+	haveDomain := false
+	now := r.now()
+	if db != nil {
+		if found, _ := db.Get(dom, &drec); found {
+			exp := r.Expire.DomainPositive
+			if drec.Result == hintsdb.CalloutReject || drec.Postmaster == hintsdb.CalloutReject {
+				exp = r.Expire.DomainNegative
+			}
+			haveDomain = now.Sub(drec.TimeStamp) < exp
+		}
+		if haveDomain {
+			r.trace("callout cache: found domain record for %s", dom)
+			switch {
+			case drec.Result == hintsdb.CalloutReject:
+				r.trace("callout cache: domain gave initial rejection, or does not accept HELO or MAIL FROM:<>")
+				return Result{Status: Fail, Failure: "mail", Cached: true}
+			case r.Options.Random && drec.Random == hintsdb.CalloutAccept:
+				r.trace("callout cache: domain accepts random addresses")
+				return Result{Status: OK, Failure: "random", Cached: true}
+			case r.Options.Postmaster && drec.Postmaster == hintsdb.CalloutReject:
+				r.trace("callout cache: domain does not accept RFC 2821 postmaster address")
+				return Result{Status: Fail, Failure: "postmaster", Cached: true}
+			}
+		} else {
+			drec = hintsdb.CalloutRecord{}
+			r.trace("callout cache: no domain record found for %s", dom)
+		}
+		var arec hintsdb.CalloutRecord
+		key := r.addressKey()
+		if found, _ := db.Get(key, &arec); found {
+			exp := r.Expire.Positive
+			if arec.Result != hintsdb.CalloutAccept {
+				exp = r.Expire.Negative
+			}
+			if now.Sub(arec.TimeStamp) < exp {
+				r.trace("callout cache: found address record for %s", key)
+				if arec.Result == hintsdb.CalloutAccept {
+					r.trace("callout cache: address record is positive")
+					return Result{Status: OK, Cached: true}
+				}
+				r.trace("callout cache: address record is negative")
+				return Result{Status: Fail, Failure: "recipient", Cached: true}
+			}
+		}
+		r.trace("callout cache: no address record found for %s", key)
+	}
+	start := now
+	var res Result
+	connected := false
+	for i, h := range r.Hosts {
+		if i > 0 && r.now().Sub(start) > r.Options.MaxWait {
+			break
+		}
+		var ok bool
+		res, ok = r.call(h, &drec)
+		if ok {
+			connected = true
+			break
+		}
+	}
+	if len(r.Hosts) == 0 {
+		res = Result{Status: Defer, Reason: "no hosts"}
+	}
+	if db != nil && connected {
+		drec.TimeStamp = r.now()
+		if drec.Result == hintsdb.CalloutUnknown {
+			drec.Result = hintsdb.CalloutAccept
+		}
+		if err := db.Put(dom, &drec); err == nil {
+			r.trace("wrote callout cache domain record for %s:\n  result=%d postmaster=%d random=%d", dom, drec.Result, drec.Postmaster, drec.Random)
+		}
+		if (res.Status == OK && res.Failure != "random") || (res.Status == Fail && res.Failure == "recipient") {
+			rec := hintsdb.CalloutRecord{TimeStamp: r.now(), Result: hintsdb.CalloutAccept}
+			what := "positive"
+			if res.Status == Fail {
+				rec.Result, what = hintsdb.CalloutReject, "negative"
+			}
+			if err := db.Put(r.addressKey(), &rec); err == nil {
+				r.trace("wrote %s callout cache address record for %s", what, r.addressKey())
+			}
+		}
+	}
+	return res
+}
+
+// conn is an SMTP client connection with Exim-style commentary.
+type conn struct {
+	r    *Request
+	c    net.Conn
+	br   *bufio.Reader
+	host Host
+}
+
+// reply reads one reply: its code and its lines joined by "\n".
+func (c *conn) reply() (int, string, error) {
+	var lines []string
+	for n := 0; n < 100; n++ {
+		c.c.SetReadDeadline(time.Now().Add(c.r.Options.Timeout))
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			return 0, "", err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		lines = append(lines, line)
+		if len(line) < 4 || line[3] != '-' {
+			break
+		}
+	}
+	c.r.trace("  SMTP<< %s", strings.Join(lines, "\n         "))
+	code, _ := strconv.Atoi(lines[len(lines)-1][:min(3, len(lines[len(lines)-1]))])
+	return code, strings.Join(lines, "\n"), nil
+}
+
+// cmd sends a command and reads its reply.
+func (c *conn) cmd(line string) (int, string, error) {
+	c.r.trace("  SMTP>> %s", line)
+	c.c.SetWriteDeadline(time.Now().Add(c.r.Options.Timeout))
+	if _, err := io.WriteString(c.c, line+"\r\n"); err != nil {
+		return 0, "", err
+	}
+	return c.reply()
+}
+
+// ioReason is the log text of a connection problem.
+func ioReason(h Host, err error) string {
+	text := err.Error()
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		text = "Connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		text = "Connection reset by peer"
+	case errors.Is(err, io.EOF):
+		text = "Remote host closed connection"
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			text = "Connection timed out"
+		}
+	}
+	return h.String() + " : " + text
+}
+
+// call talks to one host. ok is false when the host could not be
+// reached (the next one is tried).
+func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
+	port := h.Port
+	if port == 0 {
+		port = 25
+	}
+	r.trace("Connecting to %s [%s]:%d ...", h.Name, h.Addr, port)
+	nc, err := net.DialTimeout("tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)), r.Options.Connect)
+	if err != nil {
+		r.trace("  failed: %v", err)
+		return Result{Status: Defer, Reason: ioReason(h, err)}, false
+	}
+	defer nc.Close()
+	r.trace(" connected")
+	c := &conn{r: r, c: nc, br: bufio.NewReader(nc), host: h}
+	deferIO := func(err error) (Result, bool) {
+		return Result{Status: Defer, Reason: ioReason(h, err)}, true
+	}
+	smtpErr := func(code int, sent, resp string, failure string) (Result, bool) {
+		res := Result{Host: h.Name, Sent: sent, Response: resp, Failure: failure}
+		if strings.HasPrefix(sent, "MAIL FROM:") {
+			res.Reason = fmt.Sprintf("%s : response to \"%s\" was: %s", h, sent, resp)
+		} else {
+			res.Reason = fmt.Sprintf("%s : SMTP error from remote mail server after %s: %s", h, sent, resp)
+		}
+		res.Status = Defer
+		if code >= 500 {
+			res.Status = Fail
+		}
+		return res, true
+	}
+	code, text, err := c.reply()
+	if err != nil {
+		return deferIO(err)
+	}
+	if code/100 != 2 {
+		if code >= 500 {
+			drec.Result = hintsdb.CalloutReject
+		}
+		return smtpErr(code, "initial connection", text, "mail")
+	}
+	hello := "EHLO " + r.Helo
+	code, text, err = c.cmd(hello)
+	if err == nil && code/100 != 2 {
+		hello = "HELO " + r.Helo
+		code, text, err = c.cmd(hello)
+	}
+	if err != nil {
+		return deferIO(err)
+	}
+	if code/100 != 2 {
+		if code >= 500 {
+			drec.Result = hintsdb.CalloutReject
+		}
+		return smtpErr(code, hello, text, "mail")
+	}
+	pipelining := strings.HasPrefix(hello, "EHLO") && advertises(text, "PIPELINING")
+	quit := func() {
+		c.cmd("QUIT")
+		r.trace("  SMTP(close)>>")
+	}
+	// mailRcpt sends MAIL and RCPT (together when the server pipelines,
+	// as Exim does) and returns the RCPT's reply; a refused MAIL ends
+	// the callout with failure (or "postmaster" in that check).
+	mailRcpt := func(from, rcpt, failure string) (int, string, *Result) {
+		mailCmd := "MAIL FROM:<" + from + ">"
+		rcptCmd := "RCPT TO:<" + rcpt + ">"
+		var mcode, code int
+		var mtext, text string
+		var err error
+		if pipelining {
+			r.trace("  SMTP|> %s", mailCmd)
+			r.trace("  SMTP>> %s", rcptCmd)
+			nc.SetWriteDeadline(time.Now().Add(r.Options.Timeout))
+			if _, err = io.WriteString(nc, mailCmd+"\r\n"+rcptCmd+"\r\n"); err == nil {
+				if mcode, mtext, err = c.reply(); err == nil {
+					code, text, err = c.reply()
+				}
+			}
+		} else {
+			mcode, mtext, err = c.cmd(mailCmd)
+			if err == nil && mcode/100 == 2 {
+				code, text, err = c.cmd(rcptCmd)
+			}
+		}
+		if err != nil {
+			res, _ := deferIO(err)
+			return 0, "", &res
+		}
+		if mcode/100 != 2 {
+			if mcode >= 500 && from == "" && failure == "mail" {
+				drec.Result = hintsdb.CalloutReject
+			}
+			res, _ := smtpErr(mcode, mailCmd, mtext, failure)
+			quit()
+			return 0, "", &res
+		}
+		if failure == "mail" {
+			drec.Result = hintsdb.CalloutAccept
+		}
+		return code, text, nil
+	}
+	dom := domainOf(r.Address)
+	if r.Options.Random && r.RandomLocalPart != "" && drec.Random == hintsdb.CalloutUnknown {
+		code, _, res := mailRcpt(r.From, r.RandomLocalPart+"@"+dom, "mail")
+		if res != nil {
+			return *res, true
+		}
+		if code/100 == 2 {
+			drec.Random, drec.RandomStamp = hintsdb.CalloutAccept, r.now()
+			quit()
+			return Result{Status: OK, Failure: "random"}, true
+		}
+		if code >= 500 {
+			drec.Random, drec.RandomStamp = hintsdb.CalloutReject, r.now()
+		}
+		if _, _, err := c.cmd("RSET"); err != nil {
+			return deferIO(err)
+		}
+	}
+	code, text, res := mailRcpt(r.From, r.Address, "mail")
+	if res != nil {
+		return *res, true
+	}
+	if code/100 != 2 {
+		res, ok := smtpErr(code, "RCPT TO:<"+r.Address+">", text, "recipient")
+		quit()
+		return res, ok
+	}
+	if r.Options.Postmaster && drec.Postmaster == hintsdb.CalloutUnknown {
+		if _, _, err := c.cmd("RSET"); err != nil {
+			return deferIO(err)
+		}
+		sent := "RCPT TO:<postmaster@" + dom + ">"
+		code, text, res := mailRcpt(r.Options.PostmasterFrom, "postmaster@"+dom, "postmaster")
+		if res != nil {
+			// A refused MAIL is the postmaster check's failure
+			// (observed with Exim 4.96).
+			if res.Status == Fail {
+				drec.Postmaster, drec.PostmasterStamp = hintsdb.CalloutReject, r.now()
+			}
+			return *res, true
+		}
+		if code >= 500 && r.Options.FullPostmaster {
+			// The failure reported stays that of postmaster@domain
+			// (observed with Exim 4.96).
+			c2, _, err := c.cmd("RCPT TO:<postmaster>")
+			if err != nil {
+				return deferIO(err)
+			}
+			if c2/100 == 2 {
+				code = c2
+			}
+		}
+		if code/100 != 2 {
+			if code >= 500 {
+				drec.Postmaster, drec.PostmasterStamp = hintsdb.CalloutReject, r.now()
+			}
+			res, ok := smtpErr(code, sent, text, "postmaster")
+			quit()
+			return res, ok
+		}
+		drec.Postmaster, drec.PostmasterStamp = hintsdb.CalloutAccept, r.now()
+	}
+	quit()
+	return Result{Status: OK}, true
+}
+
+// advertises reports whether an EHLO reply lists the extension.
+func advertises(reply, ext string) bool {
+	for _, l := range strings.Split(reply, "\n") {
+		if len(l) > 4 && strings.EqualFold(strings.Fields(l[4:] + " ")[0], ext) {
+			return true
+		}
+	}
+	return false
+}

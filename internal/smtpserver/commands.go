@@ -229,7 +229,7 @@ func (s *session) resetTransaction() {
 	s.rcptReply, s.rcptSame, s.rcptPending = "", false, false
 	s.mailFailed = false
 	s.discard, s.discardLog, s.discarded = "", "", 0
-	s.bodyType, s.utf8 = "", false
+	s.bodyType, s.utf8, s.prdr = "", false, false
 	delete(s.vars, "sender_address")
 	delete(s.vars, "sender_address_local_part")
 	delete(s.vars, "sender_address_domain")

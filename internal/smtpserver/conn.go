@@ -93,6 +93,8 @@ type session struct {
 	mimeDecoder mimeacl.Decoder
 	// batch is the state of batched SMTP input (-bS).
 	batch batchState
+	// prdr is set when MAIL asked for PRDR (see prdr.go).
+	prdr bool
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped

@@ -273,6 +273,26 @@ func (s *session) receive(data []byte, prefix string) error {
 			}
 		}
 	}
+	prdr := discard == "" && s.prdrActive()
+	if prdr {
+		total := len(s.recipients)
+		out := s.prdrStage(id)
+		switch {
+		case out.accepted == 0:
+			scan.Unspool()
+			if out.refused == total {
+				s.reply(550, "id="+id+" message rejected for all recipients")
+			} else {
+				s.reply(250, "id="+id+" message accepted for some recipients")
+			}
+			s.resetTransaction()
+			return nil
+		case out.accepted == total:
+			okText = "id=" + id + " message accepted"
+		default:
+			okText = "id=" + id + " message accepted for some recipients"
+		}
+	}
 	if main.String("acl_smtp_data") != "" && discard == "" {
 		res := s.runACL(acl.Data)
 		scan.Unspool()
@@ -314,7 +334,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
-		Controls: s.acls.Controls,
+		Controls: s.acls.Controls, PRDR: prdr,
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {
@@ -339,7 +359,11 @@ func (s *session) receive(data []byte, prefix string) error {
 		if ctl.FakeReject {
 			arrow = "(="
 		}
-		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), s.protocol(), size)
+		proto := s.protocol()
+		if prdr {
+			proto += " PRDR"
+		}
+		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), proto, size)
 		if dkimField != "" {
 			line += " DKIM=" + dkimField
 		}
@@ -376,7 +400,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		s.msgID = id
 	}
 	s.reply(okCode, okText)
-	if s.srv.HostChecking && s.srv.Notify != nil {
+	if s.srv.HostChecking && s.srv.Notify != nil && !prdr {
 		s.w.Flush()
 		io.WriteString(s.srv.Notify, "\n**** SMTP testing: that is not a real message id!\n\n")
 	}

@@ -19,7 +19,8 @@ func (s *session) mailParam(name string, hasValue bool) bool {
 	case "SMTPUTF8":
 		return s.utf8Adv && !hasValue
 	case "PRDR":
-		return s.srv.Config.Main.Bool("prdr_enable")
+		// Known even when not advertised (observed with Exim 4.96).
+		return true
 	}
 	return false
 }
@@ -78,6 +79,8 @@ func (s *session) mail(arg string) error {
 			}
 		case "SMTPUTF8":
 			s.utf8 = true
+		case "PRDR":
+			s.prdr = s.srv.Config.Main.Bool("prdr_enable")
 		}
 	}
 	if limit := s.sizeLimit(); limit > 0 && size > limit {
@@ -121,11 +124,19 @@ func (s *session) mail(arg string) error {
 			}
 			return nil
 		}
-		s.reply(s.acceptReply(res, 250, "OK"))
+		s.reply(s.acceptReply(res, 250, s.mailOK()))
 		return nil
 	}
-	s.reply(250, "OK")
+	s.reply(250, s.mailOK())
 	return nil
+}
+
+// mailOK is the text of MAIL's 250.
+func (s *session) mailOK() string {
+	if s.prdr {
+		return "OK, PRDR Requested"
+	}
+	return "OK"
 }
 
 // rcptParam reports whether a RCPT parameter is known (DSN's NOTIFY and

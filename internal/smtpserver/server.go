@@ -61,6 +61,9 @@ type Envelope struct {
 	// submission and its options, suppress_local_fixups ...), for the
 	// Receiver's fix-ups.
 	Controls acl.Controls
+	// PRDR is set when the message was received with PRDR (the "<="
+	// line shows it after P=).
+	PRDR bool
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// DKIM is the value of the DKIM= field of the "<=" line: the

@@ -182,8 +182,8 @@ type VerifyFailure struct{ User, Log, Detail, Failure string }
 func (e *VerifyFailure) Error() string { return e.Log }
 
 // VerifyError is the error a Verifier returns when the verification
-// could not be tried as asked (a callout option that does not apply):
-// the condition defers with Text in the log.
+// could not be tried as asked (a bad or misplaced callout option): the
+// condition is in error, with Text in the log.
 type VerifyError struct{ Text string }
 
 // Error returns the text.

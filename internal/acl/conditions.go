@@ -324,8 +324,8 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 	}
 	var ve *VerifyError
 	if routed && errors.As(err, &ve) {
-		sr.condLog, sr.err = ve.Text, ve.Text
-		return rcDefer
+		sr.err = ve.Text
+		return rcError
 	}
 	var vd *VerifyDefer
 	if routed && errors.As(err, &vd) {

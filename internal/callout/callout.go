@@ -2,6 +2,7 @@ package callout
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +54,12 @@ type Request struct {
 	Expire Expiry
 	// Trace receives -bh commentary (">>> " lines); nil for none.
 	Trace io.Writer
-	Now   func() time.Time
+	// HostOption matches a host against a host list option of the
+	// transport (hosts_require_tls ...) for the commentary and returns
+	// the result and its commentary ("no (option unset)"); nil takes
+	// every option as unset (hosts_try_fastopen as "*").
+	HostOption func(option string, h Host) (bool, string)
+	Now        func() time.Time
 }
 
 // Status is a callout's outcome.
@@ -82,6 +88,9 @@ type Result struct {
 	// Reason is the log text: "host [ip] : SMTP error from remote mail
 	// server after RCPT TO:<a>: 550 ...".
 	Reason string
+	// addressAccepted is set when the address itself was accepted
+	// (a later postmaster check may still fail).
+	addressAccepted bool
 }
 
 // CachedText is the message of a failure found in the cache.
@@ -118,7 +127,7 @@ func domainOf(a string) string {
 // (specification section "Additional parameters for callouts").
 func (r *Request) addressKey() string {
 	if r.From != "" && !r.Sender {
-		return "<" + r.From + ">" + r.Address
+		return r.Address + "/<" + r.From + ">"
 	}
 	return r.Address
 }
@@ -133,6 +142,9 @@ func Verify(r *Request) Result {
 			db = d
 			defer db.Close()
 		}
+	}
+	if r.Options.NoCache {
+		r.trace("callout cache: disabled by no_cache")
 	}
 	var drec hintsdb.CalloutRecord
 	haveDomain := false
@@ -155,7 +167,7 @@ func Verify(r *Request) Result {
 				r.trace("callout cache: domain accepts random addresses")
 				return Result{Status: OK, Failure: "random", Cached: true}
 			case r.Options.Postmaster && drec.Postmaster == hintsdb.CalloutReject:
-				r.trace("callout cache: domain does not accept RFC 2821 postmaster address")
+				r.trace("callout cache: domain does not accept RCPT TO:<postmaster@domain>")
 				return Result{Status: Fail, Failure: "postmaster", Cached: true}
 			}
 		} else {
@@ -206,10 +218,13 @@ func Verify(r *Request) Result {
 		if err := db.Put(dom, &drec); err == nil {
 			r.trace("wrote callout cache domain record for %s:\n  result=%d postmaster=%d random=%d", dom, drec.Result, drec.Postmaster, drec.Random)
 		}
-		if (res.Status == OK && res.Failure != "random") || (res.Status == Fail && res.Failure == "recipient") {
+		// The address's own answer is kept, even when the postmaster
+		// check failed after it was accepted (observed with Exim 4.96).
+		accepted := (res.Status == OK && res.Failure != "random") || res.addressAccepted
+		if accepted || (res.Status == Fail && res.Failure == "recipient") {
 			rec := hintsdb.CalloutRecord{TimeStamp: r.now(), Result: hintsdb.CalloutAccept}
 			what := "positive"
-			if res.Status == Fail {
+			if !accepted {
 				rec.Result, what = hintsdb.CalloutReject, "negative"
 			}
 			if err := db.Put(r.addressKey(), &rec); err == nil {
@@ -226,6 +241,8 @@ type conn struct {
 	c    net.Conn
 	br   *bufio.Reader
 	host Host
+	// cmdlog is Exim's summary of the exchange ("220:EHLO:250-:...").
+	cmdlog []string
 }
 
 // reply reads one reply: its code and its lines joined by "\n".
@@ -245,17 +262,56 @@ func (c *conn) reply() (int, string, error) {
 	}
 	c.r.trace("  SMTP<< %s", strings.Join(lines, "\n         "))
 	code, _ := strconv.Atoi(lines[len(lines)-1][:min(3, len(lines[len(lines)-1]))])
+	tok := strconv.Itoa(code)
+	if len(lines) > 1 {
+		tok += "-"
+	}
+	c.cmdlog = append(c.cmdlog, tok)
 	return code, strings.Join(lines, "\n"), nil
 }
 
 // cmd sends a command and reads its reply.
 func (c *conn) cmd(line string) (int, string, error) {
 	c.r.trace("  SMTP>> %s", line)
-	c.c.SetWriteDeadline(time.Now().Add(c.r.Options.Timeout))
-	if _, err := io.WriteString(c.c, line+"\r\n"); err != nil {
+	if err := c.send(line); err != nil {
 		return 0, "", err
 	}
 	return c.reply()
+}
+
+// send writes commands in one go, as Exim flushes its command buffer,
+// and notes them in the cmdlog (all but the last marked "|" as
+// pipelined).
+func (c *conn) send(lines ...string) error {
+	var b strings.Builder
+	for i, l := range lines {
+		b.WriteString(l + "\r\n")
+		verb := strings.ToUpper(strings.Fields(l + " x")[0])
+		if i < len(lines)-1 {
+			verb += "|"
+		}
+		c.cmdlog = append(c.cmdlog, verb)
+	}
+	c.r.trace("cmd buf flush %d bytes", b.Len())
+	c.c.SetWriteDeadline(time.Now().Add(c.r.Options.Timeout))
+	_, err := io.WriteString(c.c, b.String())
+	return err
+}
+
+// hostOption writes the commentary line for a host list option of the
+// transport, as Exim's SMTP client does.
+func (r *Request) hostOption(h Host, name string) bool {
+	if r.HostOption != nil {
+		ok, text := r.HostOption(name, h)
+		r.trace("%s in %s? %s", h.Addr, name, text)
+		return ok
+	}
+	if name == "hosts_try_fastopen" {
+		r.trace("%s in %s? yes (matched \"*\")", h.Addr, name)
+		return true
+	}
+	r.trace("%s in %s? no (option unset)", h.Addr, name)
+	return false
 }
 
 // ioReason is the log text of a connection problem.
@@ -284,15 +340,33 @@ func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
 	if port == 0 {
 		port = 25
 	}
-	r.trace("Connecting to %s [%s]:%d ...", h.Name, h.Addr, port)
+	// The commentary of Exim's SMTP client (observed with Exim 4.96,
+	// for a transport with default options).
+	r.hostOption(h, "hosts_require_dane")
+	r.trace("interface=NULL port=%d", port)
+	r.hostOption(h, "hosts_pipe_connect")
+	if r.Trace != nil {
+		// The option's line continues this one.
+		text := fmt.Sprintf(">>> Connecting to %s [%s]:%d ... ", h.Name, h.Addr, port)
+		r.Trace = &prefixOnce{w: r.Trace, prefix: text}
+		r.hostOption(h, "hosts_try_fastopen")
+		r.Trace = r.Trace.(*prefixOnce).w
+	} else {
+		r.hostOption(h, "hosts_try_fastopen")
+	}
 	nc, err := net.DialTimeout("tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)), r.Options.Connect)
+	r.trace(" connected")
 	if err != nil {
-		r.trace("  failed: %v", err)
+		r.trace("  SMTP(close)>>")
+		r.trace("cmdlog: '(unset)'")
 		return Result{Status: Defer, Reason: ioReason(h, err)}, false
 	}
 	defer nc.Close()
-	r.trace(" connected")
 	c := &conn{r: r, c: nc, br: bufio.NewReader(nc), host: h}
+	defer func() {
+		r.trace("  SMTP(close)>>")
+		r.trace("cmdlog: '%s'", strings.Join(c.cmdlog, ":"))
+	}()
 	deferIO := func(err error) (Result, bool) {
 		return Result{Status: Defer, Reason: ioReason(h, err)}, true
 	}
@@ -319,6 +393,7 @@ func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
 		}
 		return smtpErr(code, "initial connection", text, "mail")
 	}
+	r.hostOption(h, "hosts_avoid_esmtp")
 	hello := "EHLO " + r.Helo
 	code, text, err = c.cmd(hello)
 	if err == nil && code/100 != 2 {
@@ -335,9 +410,13 @@ func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
 		return smtpErr(code, hello, text, "mail")
 	}
 	pipelining := strings.HasPrefix(hello, "EHLO") && advertises(text, "PIPELINING")
+	r.hostOption(h, "hosts_require_tls")
+	if pipelining && r.hostOption(h, "hosts_avoid_pipelining") {
+		pipelining = false
+	}
+	r.hostOption(h, "hosts_require_auth")
 	quit := func() {
 		c.cmd("QUIT")
-		r.trace("  SMTP(close)>>")
 	}
 	// mailRcpt sends MAIL and RCPT (together when the server pipelines,
 	// as Exim does) and returns the RCPT's reply; a refused MAIL ends
@@ -351,8 +430,7 @@ func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
 		if pipelining {
 			r.trace("  SMTP|> %s", mailCmd)
 			r.trace("  SMTP>> %s", rcptCmd)
-			nc.SetWriteDeadline(time.Now().Add(r.Options.Timeout))
-			if _, err = io.WriteString(nc, mailCmd+"\r\n"+rcptCmd+"\r\n"); err == nil {
+			if err = c.send(mailCmd, rcptCmd); err == nil {
 				if mcode, mtext, err = c.reply(); err == nil {
 					code, text, err = c.reply()
 				}
@@ -408,6 +486,7 @@ func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
 		return res, ok
 	}
 	if r.Options.Postmaster && drec.Postmaster == hintsdb.CalloutUnknown {
+		r.trace("Cutthrough cancelled by presence of postmaster verify")
 		if _, _, err := c.cmd("RSET"); err != nil {
 			return deferIO(err)
 		}
@@ -419,6 +498,7 @@ func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
 			if res.Status == Fail {
 				drec.Postmaster, drec.PostmasterStamp = hintsdb.CalloutReject, r.now()
 			}
+			res.addressAccepted = true
 			return *res, true
 		}
 		if code >= 500 && r.Options.FullPostmaster {
@@ -437,6 +517,7 @@ func (r *Request) call(h Host, drec *hintsdb.CalloutRecord) (Result, bool) {
 				drec.Postmaster, drec.PostmasterStamp = hintsdb.CalloutReject, r.now()
 			}
 			res, ok := smtpErr(code, sent, text, "postmaster")
+			res.addressAccepted = true
 			quit()
 			return res, ok
 		}
@@ -454,4 +535,24 @@ func advertises(reply, ext string) bool {
 		}
 	}
 	return false
+}
+
+// prefixOnce replaces the ">>> " of the first line written through it
+// with prefix.
+type prefixOnce struct {
+	w      io.Writer
+	prefix string
+	done   bool
+}
+
+func (p *prefixOnce) Write(b []byte) (int, error) {
+	if !p.done {
+		p.done = true
+		out := append([]byte(p.prefix), bytes.TrimPrefix(b, []byte(">>> "))...)
+		if _, err := p.w.Write(out); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return p.w.Write(b)
 }

@@ -114,6 +114,7 @@ func (v *routeVerifier) callout(s *acl.Session, res router.Result, sender bool, 
 		return true, "", nil
 	case callout.Defer:
 		if opts.DeferOK {
+			v.deferOverridden = true
 			return true, "", nil
 		}
 		short := "Could not complete " + what + " verify callout"

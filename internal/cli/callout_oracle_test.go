@@ -75,8 +75,8 @@ var (
 )
 
 // runCallout runs bin -bhc with a fresh spool (so a fresh callout
-// cache) and a fresh test server, and returns the replies, the log
-// lines and the commands the server received.
+// cache) and a fresh test server, and returns the replies, the
+// commentary and log lines, and the commands the server received.
 func runCallout(t *testing.T, bin, verify, script string, closed bool) string {
 	t.Helper()
 	srv := calloutServer(t)
@@ -104,12 +104,12 @@ func runCallout(t *testing.T, bin, verify, script string, closed bool) string {
 	var b strings.Builder
 	b.WriteString(res.Stdout + "\n== log\n")
 	for _, l := range strings.Split(res.Stderr, "\n") {
-		if !strings.HasPrefix(l, ">>>") {
-			b.WriteString(l + "\n")
-		}
+		b.WriteString(l + "\n")
 	}
 	b.WriteString("== server\n" + strings.Join(srv.Log(), "\n"))
-	return calloutDate.ReplaceAllString(calloutRandom.ReplaceAllString(b.String(), "RANDOM"), "<DATE>")
+	out := strings.ReplaceAll(b.String(), fmt.Sprint(port), "PORT")
+	out = strings.ReplaceAll(out, dir, "DIR")
+	return calloutDate.ReplaceAllString(calloutRandom.ReplaceAllString(out, "RANDOM"), "<DATE>")
 }
 
 // TestCalloutOracle runs each testdata/callout/*.txt case (a "#verify"

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/callout"
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
@@ -39,6 +40,9 @@ type routeVerifier struct {
 	// callouts is how callouts are made: calloutsDo (the daemon, -bs,
 	// -bhc), or calloutsOmit (-bh, which says so and assumes success).
 	callouts calloutMode
+	// deferOverridden is set by a callout whose deferral defer_ok
+	// turned into success (the commentary says so after the routing).
+	deferOverridden bool
 }
 
 // calloutMode says whether verify = .../callout calls out.
@@ -118,6 +122,12 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool, options 
 			fmt.Fprintf(s.Trace, ">>> "+format+"\n", args...)
 		}
 	}
+	defer func() {
+		if v.deferOverridden {
+			v.deferOverridden = false
+			trace("verify defer overridden by callout_defer_ok")
+		}
+	}()
 	defer trace("----------- end verify ------------")
 	mode := router.Mode{Verify: true, Sender: sender}
 	a := router.NewAddress(addr)
@@ -155,6 +165,11 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool, options 
 // VerifyRecipient implements acl.Verifier.
 func (v *routeVerifier) VerifyRecipient(s *acl.Session, options string) (bool, string, error) {
 	addr := s.Vars["local_part"] + "@" + s.Vars["domain"]
+	// Callout options are checked before routing (observed with Exim
+	// 4.96).
+	if _, _, err := callout.Parse(options, "recipient/"+options); err != nil {
+		return false, "", &acl.VerifyError{Text: err.Error()}
+	}
 	return v.route(s, addr, false, options)
 }
 
@@ -166,6 +181,11 @@ func (v *routeVerifier) VerifySender(s *acl.Session, options string) (bool, stri
 	}
 	if !strings.Contains(sender, "@") {
 		sender += "@" + v.cfg.Main.String("qualify_domain")
+	}
+	if o, ok, err := callout.Parse(options, "sender"+options); err != nil {
+		return false, "", &acl.VerifyError{Text: err.Error()}
+	} else if ok && (o.UseSender || o.UsePostmaster) {
+		return false, "", &acl.VerifyError{Text: "use_sender or use_postmaster cannot be used for a sender verify callout"}
 	}
 	return v.route(s, sender, true, options)
 }

@@ -28,7 +28,7 @@ var commands = []command{
 	{"RCPT TO:", false, false, (*session).cmdRCPT, "RCPT"},
 	{"DATA", true, false, (*session).cmdDATA, "DATA"},
 	{"BDAT", true, false, (*session).cmdBDAT, "BDAT"},
-	{"RSET", true, false, (*session).cmdRSET, "RSET"},
+	{"RSET", true, true, (*session).cmdRSET, "RSET"},
 	{"NOOP", true, true, (*session).cmdNOOP, "NOOP"},
 	{"QUIT", true, false, (*session).cmdQUIT, "QUIT"},
 	{"HELP", true, true, (*session).cmdHELP, "HELP"},

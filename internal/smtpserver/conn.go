@@ -75,6 +75,7 @@ type session struct {
 	quiet                                     bool
 	started                                   func()
 	freeRSETUsed, nonmailChecked, nonmailHost bool
+	freeRSET                                  bool
 	auth                                      authState
 	// conn is the network connection when there is one (the daemon), for
 	// STARTTLS; tls is the TLS state once negotiated.

@@ -53,6 +53,11 @@ func (s *session) countNonmail(c *command, arg string) error {
 		s.freeRSETUsed = true
 		return nil
 	}
+	if c.name == "RSET" && !s.freeRSET {
+		// Nor is the first RSET (observed with Exim 4.96).
+		s.freeRSET = true
+		return nil
+	}
 	if !s.nonmailChecked {
 		s.nonmailChecked = true
 		s.nonmailHost = s.hostOption("smtp_accept_max_nonmail_hosts")

@@ -247,27 +247,64 @@ type conn struct {
 
 // reply reads one reply: its code and its lines joined by "\n".
 func (c *conn) reply() (int, string, error) {
-	var lines []string
-	for n := 0; n < 100; n++ {
-		c.c.SetReadDeadline(time.Now().Add(c.r.Options.Timeout))
-		line, err := c.br.ReadString('\n')
-		if err != nil {
-			return 0, "", err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		lines = append(lines, line)
-		if len(line) < 4 || line[3] != '-' {
-			break
-		}
+	c.c.SetReadDeadline(time.Now().Add(c.r.Options.Timeout))
+	code, lines, err := readReply(c.br)
+	if err != nil {
+		return 0, "", err
 	}
 	c.r.trace("  SMTP<< %s", strings.Join(lines, "\n         "))
-	code, _ := strconv.Atoi(lines[len(lines)-1][:min(3, len(lines[len(lines)-1]))])
 	tok := strconv.Itoa(code)
 	if len(lines) > 1 {
 		tok += "-"
 	}
 	c.cmdlog = append(c.cmdlog, tok)
 	return code, strings.Join(lines, "\n"), nil
+}
+
+// Limits on a server's reply: lines longer are cut, and a reply of
+// more lines ends there.
+const (
+	maxReplyLine  = 4096
+	maxReplyLines = 100
+)
+
+// errBadReply is a reply that does not start with three digits.
+var errBadReply = errors.New("malformed SMTP reply")
+
+// readReply reads one SMTP reply (its continuation lines too) and
+// returns its code and lines (without line ends).
+func readReply(br *bufio.Reader) (int, []string, error) {
+	var lines []string
+	for len(lines) < maxReplyLines {
+		var line []byte
+		for {
+			chunk, err := br.ReadSlice('\n')
+			if len(line) < maxReplyLine {
+				line = append(line, chunk[:min(len(chunk), maxReplyLine-len(line))]...)
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if err != nil {
+				return 0, nil, err
+			}
+			break
+		}
+		text := strings.TrimRight(string(line), "\r\n")
+		lines = append(lines, text)
+		if len(text) < 4 || text[3] != '-' {
+			break
+		}
+	}
+	last := lines[len(lines)-1]
+	if len(last) < 3 {
+		return 0, lines, errBadReply
+	}
+	code, err := strconv.Atoi(last[:3])
+	if err != nil || code < 100 || code > 599 {
+		return 0, lines, errBadReply
+	}
+	return code, lines, nil
 }
 
 // cmd sends a command and reads its reply.

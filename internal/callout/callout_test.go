@@ -1,6 +1,8 @@
 package callout
 
 import (
+	"bufio"
+	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -89,6 +91,27 @@ func FuzzParse(f *testing.F) {
 		o, ok, err := Parse(s, s)
 		if err == nil && ok && (o.Connect <= 0 && o.Timeout > 0) {
 			t.Fatalf("no connect timeout: %+v", o)
+		}
+	})
+}
+
+// FuzzReadReply reads arbitrary server replies: no panics, and the
+// limits hold.
+func FuzzReadReply(f *testing.F) {
+	f.Add([]byte("250-a\r\n250 b\r\n"))
+	f.Add([]byte("2\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		code, lines, err := readReply(bufio.NewReaderSize(bytes.NewReader(in), 16))
+		if err == nil && (code < 100 || code > 599) {
+			t.Fatalf("code %d", code)
+		}
+		if len(lines) > maxReplyLines {
+			t.Fatalf("%d lines", len(lines))
+		}
+		for _, l := range lines {
+			if len(l) > maxReplyLine {
+				t.Fatalf("line of %d", len(l))
+			}
 		}
 	})
 }

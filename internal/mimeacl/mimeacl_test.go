@@ -143,7 +143,8 @@ func TestWalk(t *testing.T) {
 
 func TestMatchAllLastFirst(t *testing.T) {
 	vars := map[string]string{}
-	ok, err := matchLines(vars, []byte("first second third\n"), "(fir)st : (sec)ond : (t)(hi)rd")
+	var sc *Scan
+	ok, err := sc.matchLines(vars, []byte("first second third\n"), "(fir)st : (sec)ond : (t)(hi)rd")
 	if err != nil || !ok || vars["regex_match_string"] != "(t)(hi)rd" || vars["regex1"] != "t" || vars["regex2"] != "hi" {
 		t.Errorf("got %v %v %v", ok, err, vars)
 	}

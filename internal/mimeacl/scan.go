@@ -39,6 +39,8 @@ type Scan struct {
 	// Decoder is the MIME decoder's buffer, shared by the messages of
 	// a session (nil: one for this message).
 	Decoder *Decoder
+	// Log writes a warning to the main log; nil drops it.
+	Log func(text string)
 
 	part    *Part
 	seq     map[string]int
@@ -168,13 +170,13 @@ func (sc *Scan) Check(vars expand.VarMap, cond, arg string) (handled, ok bool, e
 		return true, ok, err
 	case "regex":
 		if sc.part != nil {
-			ok, err = matchLines(vars, sc.part.Content, arg)
+			ok, err = sc.matchLines(vars, sc.part.Content, arg)
 			return true, ok, err
 		}
 		if err := sc.Spool(); err != nil {
 			return true, false, err
 		}
-		ok, err = matchLines(vars, sc.Message, arg)
+		ok, err = sc.matchLines(vars, sc.Message, arg)
 		return true, ok, err
 	case "mime_regex":
 		if sc.part == nil {
@@ -192,7 +194,7 @@ func (sc *Scan) Check(vars expand.VarMap, cond, arg string) (handled, ok bool, e
 		if len(data) > maxMIMERegex {
 			data = data[:maxMIMERegex]
 		}
-		ok, err = matchAll(vars, [][]byte{data}, arg)
+		ok, err = sc.matchAll(vars, [][]byte{data}, arg)
 		return true, ok, err
 	}
 	return false, false, nil
@@ -272,20 +274,26 @@ func splitLines(data []byte) [][]byte {
 
 // matchLines matches the regular expressions of list against each line
 // of data in turn.
-func matchLines(vars expand.VarMap, data []byte, list string) (bool, error) {
-	return matchAll(vars, splitLines(data), list)
+func (sc *Scan) matchLines(vars expand.VarMap, data []byte, list string) (bool, error) {
+	return sc.matchAll(vars, splitLines(data), list)
 }
 
 // matchAll tries, for each subject in turn, each expression of the
 // colon-separated list, last first; the first match sets $regex_match_string to the
 // expression and $regex1... to its captures.
-func matchAll(vars expand.VarMap, subjects [][]byte, list string) (bool, error) {
+//
+// An expression that does not compile is logged and skipped (observed
+// with Exim 4.96).
+func (sc *Scan) matchAll(vars expand.VarMap, subjects [][]byte, list string) (bool, error) {
 	var res []*pcre.Regexp
 	var texts []string
 	for _, item := range lists.Split(list, ':') {
 		re, err := pcre.Compile(item)
 		if err != nil {
-			return false, fmt.Errorf("regex acl condition warning - error in regex '%s': %v", item, err)
+			if sc != nil && sc.Log != nil {
+				sc.Log(fmt.Sprintf("regex acl condition warning - error in regex '%s': %v, skipped.", item, err))
+			}
+			continue
 		}
 		res = append(res, re)
 		texts = append(texts, item)

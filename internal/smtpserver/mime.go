@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/mimeacl"
 )
@@ -58,6 +59,7 @@ func (s *session) newScan(id string, hs message.Headers, body []byte) *mimeacl.S
 	mbox := mimeacl.MBox(s.srv.now(), s.sender, s.recipients, headerBytes(hs), body)
 	sc := mimeacl.NewScan(dir, id, mbox)
 	sc.Decoder = &s.mimeDecoder
+	sc.Log = func(text string) { s.log(id+" "+text, mainlog.Main) }
 	if s.srv.HostChecking {
 		sc.Trace = s.srv.Trace
 	}

@@ -210,8 +210,12 @@ func (sc *Scan) decode(vars expand.VarMap, arg string) (bool, error) {
 	if sc.part == nil {
 		return false, errors.New("decode outside the MIME ACL")
 	}
-	if arg == "0" || strings.EqualFold(arg, "false") || arg == "" {
+	if arg == "0" || strings.EqualFold(arg, "false") {
 		return false, nil
+	}
+	if arg == "" {
+		// An empty name is the default (observed with Exim 4.96).
+		arg = "default"
 	}
 	if err := sc.Spool(); err != nil {
 		return false, err
@@ -241,7 +245,18 @@ func (sc *Scan) decode(vars expand.VarMap, arg string) (bool, error) {
 			path = arg
 		}
 	default:
-		path = filepath.Join(sc.Dir, arg)
+		// Not cleaned: Exim uses the name as it is.
+		path = sc.Dir + "/" + arg
+	}
+	// A name made from the part's proposed file name is tainted, and
+	// Exim refuses to write to it (observed with Exim 4.96). exigo has
+	// no taint tracking; it takes a name holding $mime_filename's
+	// value as made from it.
+	if arg != "default" && sc.part.Filename != "" && strings.Contains(arg, sc.part.Filename) {
+		if sc.Log != nil {
+			sc.Log(fmt.Sprintf("Tainted filename '%s'", path))
+		}
+		return false, errors.New("")
 	}
 	data, level, text := sc.part.Decode(sc.Decoder)
 	if err := os.WriteFile(path, data, 0o640); err != nil {

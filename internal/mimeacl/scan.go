@@ -32,8 +32,10 @@ const (
 type Scan struct {
 	// Dir is the scan directory; ID the message id.
 	Dir, ID string
-	// Message is the message as Exim writes it for scanning (see MBox).
-	Message []byte
+	// message is the message as Exim writes it for scanning (see
+	// MBox), built by build when first needed.
+	message []byte
+	build   func() []byte
 	// Trace receives -bh commentary; nil for none.
 	Trace io.Writer
 	// Decoder is the MIME decoder's buffer, shared by the messages of
@@ -48,9 +50,18 @@ type Scan struct {
 }
 
 // NewScan returns the scanning state of message id, with its scan
-// directory under the spool directory.
-func NewScan(spoolDir, id string, message []byte) *Scan {
-	return &Scan{Dir: filepath.Join(spoolDir, "scan", id), ID: id, Message: message}
+// directory under the spool directory; message builds the message as
+// the scanners see it (MBox), once and only when it is needed.
+func NewScan(spoolDir, id string, message func() []byte) *Scan {
+	return &Scan{Dir: filepath.Join(spoolDir, "scan", id), ID: id, build: message}
+}
+
+// Message returns the message as the scanners see it.
+func (sc *Scan) Message() []byte {
+	if sc.message == nil && sc.build != nil {
+		sc.message = sc.build()
+	}
+	return sc.message
 }
 
 // MBox builds the message as Exim writes it for content scanning (its
@@ -80,7 +91,7 @@ func (sc *Scan) Spool() error {
 	if err := os.MkdirAll(sc.Dir, 0o750); err != nil {
 		return fmt.Errorf("creating scan directory: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(sc.Dir, sc.ID+".eml"), sc.Message, 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(sc.Dir, sc.ID+".eml"), sc.Message(), 0o640); err != nil {
 		return fmt.Errorf("writing scan file: %w", err)
 	}
 	sc.spooled = true
@@ -176,7 +187,7 @@ func (sc *Scan) Check(vars expand.VarMap, cond, arg string) (handled, ok bool, e
 		if err := sc.Spool(); err != nil {
 			return true, false, err
 		}
-		ok, err = sc.matchLines(vars, sc.Message, arg)
+		ok, err = sc.matchLines(vars, sc.Message(), arg)
 		return true, ok, err
 	case "mime_regex":
 		if sc.part == nil {

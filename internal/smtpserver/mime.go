@@ -56,8 +56,10 @@ func (s *session) newScan(id string, hs message.Headers, body []byte) *mimeacl.S
 	if err != nil || dir == "" {
 		dir = s.srv.Config.Main.String("spool_directory")
 	}
-	mbox := mimeacl.MBox(s.srv.now(), s.sender, s.recipients, headerBytes(hs), body)
-	sc := mimeacl.NewScan(dir, id, mbox)
+	now, sender, rcpts := s.srv.now(), s.sender, s.recipients
+	sc := mimeacl.NewScan(dir, id, func() []byte {
+		return mimeacl.MBox(now, sender, rcpts, headerBytes(hs), body)
+	})
 	sc.Decoder = &s.mimeDecoder
 	sc.Log = func(text string) { s.log(id+" "+text, mainlog.Main) }
 	if s.srv.HostChecking {

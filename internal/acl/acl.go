@@ -109,9 +109,12 @@ type Result struct {
 }
 
 // SenderVerifyFailure is a sender verification that did not succeed.
+// Message is the reason for the log ("" for none); Detail, when set,
+// replaces it in a permanent rejection's reply (a callout's "Called:",
+// "Sent:" and "Response:" lines).
 type SenderVerifyFailure struct {
-	Address, Message string
-	Deferred         bool
+	Address, Message, Detail string
+	Deferred                 bool
 }
 
 // Controls are the settings made by "control =" modifiers (Exim
@@ -161,7 +164,30 @@ const maxSenderCache = 100
 // be verified for now (the router deferred): Log is the reason for the
 // log line, User the text for the client ("" for Exim's default, as when
 // the reason is a local problem rather than a :defer: message).
-type VerifyDefer struct{ Log, User string }
+//
+// Short, when set, is what a sender verification that defers logs and
+// answers instead of Exim's "Could not complete sender verify" (a
+// callout's "Could not complete sender verify callout").
+type VerifyDefer struct{ Log, User, Short string }
+
+// VerifyFailure is the error a Verifier returns with ok false when the
+// failure has more to say than one message (a callout's): User is the
+// client's text (and $acl_verify_message), Log the log reason, Detail
+// the reply lines of a sender verification, Failure the value of
+// $recipient_verify_failure or $sender_verify_failure. It is not a
+// deferral.
+type VerifyFailure struct{ User, Log, Detail, Failure string }
+
+// Error returns the log reason.
+func (e *VerifyFailure) Error() string { return e.Log }
+
+// VerifyError is the error a Verifier returns when the verification
+// could not be tried as asked (a bad or misplaced callout option): the
+// condition is in error, with Text in the log.
+type VerifyError struct{ Text string }
+
+// Error returns the text.
+func (e *VerifyError) Error() string { return e.Text }
 
 // Error returns the log reason.
 func (e *VerifyDefer) Error() string { return e.Log }

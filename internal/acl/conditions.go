@@ -270,12 +270,16 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 	var err error
 	switch base {
 	case "recipient":
+		delete(r.s.Vars, "recipient_verify_failure")
 		ok, msg, err = ver.VerifyRecipient(r.s, opts)
 	case "sender":
 		// Exim keeps sender verification results for the session and
 		// says so in the -bh commentary (observed with Exim 4.96).
 		key := r.s.Vars["sender_address"] + "\x00" + opts
-		if c, hit := r.s.senderVerified[key]; hit {
+		// Callouts have their own cache (observed with Exim 4.96: the
+		// address is routed and the callout cache read again).
+		callout := strings.Contains(opts, "callout")
+		if c, hit := r.s.senderVerified[key]; hit && !callout {
 			r.trace(depth, "using cached sender verify result")
 			if c.ok {
 				return rcOK
@@ -285,8 +289,9 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 			sr.condUser, sr.condLog, sr.verifyLog = "Sender verify failed", "Sender verify failed", true
 			return rcFail
 		}
+		delete(r.s.Vars, "sender_verify_failure")
 		ok, msg, err = ver.VerifySender(r.s, strings.TrimPrefix(v, "sender"))
-		if err == nil {
+		if err == nil && !callout {
 			if r.s.senderVerified == nil || len(r.s.senderVerified) >= maxSenderCache {
 				r.s.senderVerified = map[string]senderResult{}
 			}
@@ -301,6 +306,27 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 		ok, err = ver.VerifyReverseHostLookup(r.s)
 	}
 	routed := base == "recipient" || base == "sender"
+	var vf *VerifyFailure
+	if routed && errors.As(err, &vf) {
+		// Specification chapter "Access control lists", section
+		// "Callout verification".
+		if base == "sender" {
+			r.senderVerify = &SenderVerifyFailure{Address: r.s.Vars["sender_address"], Message: vf.Log, Detail: vf.Detail}
+			r.s.Vars["sender_verify_failure"] = vf.Failure
+			sr.condUser, sr.condLog = "Sender verify failed", "Sender verify failed"
+		} else {
+			r.s.Vars["recipient_verify_failure"] = vf.Failure
+			sr.condUser, sr.condLog = vf.User, vf.Log
+		}
+		sr.verifyLog = true
+		r.s.Vars["acl_verify_message"] = sr.condUser
+		return rcFail
+	}
+	var ve *VerifyError
+	if routed && errors.As(err, &ve) {
+		sr.err = ve.Text
+		return rcError
+	}
 	var vd *VerifyDefer
 	if routed && errors.As(err, &vd) {
 		// Specification chapter "Access control lists", section
@@ -309,7 +335,11 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 		sr.condUser, sr.condLog, sr.err, sr.verifyLog = vd.User, vd.Log, vd.Log, true
 		if base == "sender" {
 			r.senderVerify = &SenderVerifyFailure{Address: r.s.Vars["sender_address"], Message: vd.Log, Deferred: true}
-			sr.condUser, sr.condLog, sr.err = "", "Could not complete sender verify", "Could not complete sender verify"
+			short := "Could not complete sender verify"
+			if vd.Short != "" {
+				short = vd.Short
+			}
+			sr.condUser, sr.condLog, sr.err = vd.Short, short, short
 		}
 		return rcDefer
 	}

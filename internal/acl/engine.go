@@ -469,9 +469,14 @@ func (r *run) warnDone(sr stmtResult) {
 			r.logWarning(v, true)
 		}
 	}
-	if sr.message != nil && r.stage.receivesMessage() {
+	if sr.message != nil {
 		if v, err := r.expand(*sr.message); err == nil && v != "" {
-			r.addHeaders(v)
+			if r.stage.receivesMessage() {
+				r.addHeaders(v)
+			} else {
+				// observed with Exim 4.96
+				r.log(fmt.Sprintf("ACL \"warn\" with \"message\" setting found in a non-message (%s) ACL: cannot specify header lines here: message ignored", r.stage.stageName()), mainlog.Main)
+			}
 		}
 	}
 }

@@ -31,7 +31,45 @@ func (r *run) logwrite(v string) {
 			v = strings.TrimLeft(v[i+2:], " \t")
 		}
 	}
-	r.log(v, to...)
+	r.log(printing(v), to...)
+}
+
+// printing escapes what cannot be printed in a log line as Exim does
+// for logwrite (observed with Exim 4.96): tabs stay, "\n", "\r", "\b",
+// "\f" and "\v" become those escapes, other control characters and
+// bytes above 126 become a backslash and three octal digits.
+func printing(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c > 0x7e {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\t' || (c >= 0x20 && c <= 0x7e):
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\b':
+			b.WriteString(`\b`)
+		case c == '\f':
+			b.WriteString(`\f`)
+		case c == '\v':
+			b.WriteString(`\v`)
+		default:
+			fmt.Fprintf(&b, "\\%03o", c)
+		}
+	}
+	return b.String()
 }
 
 // logRejectTarget sets the logs rejections go to for the rest of the run.

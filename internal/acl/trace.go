@@ -30,7 +30,16 @@ func (r *run) trace(depth int, format string, args ...any) {
 	if r.s.Trace == nil {
 		return
 	}
-	fmt.Fprintf(r.s.Trace, ">>> %s%s\n", indent(depth), fmt.Sprintf(format, args...))
+	fmt.Fprintf(r.s.Trace, ">>> %s%s\n", indent(depth), continued(fmt.Sprintf(format, args...)))
+}
+
+// continued prefixes the lines after the first of a commentary text
+// with ">>> ", as Exim's debug output does.
+func continued(s string) string {
+	if !strings.Contains(s, "\n") {
+		return s
+	}
+	return strings.ReplaceAll(s, "\n", "\n>>> ")
 }
 
 // tracer returns trace bound to a depth.
@@ -46,7 +55,7 @@ func (r *run) traceCheck(depth int, label, raw, expanded string, showExpanded bo
 	}
 	r.trace(depth, "check %s = %s", label, raw)
 	if showExpanded && expanded != raw {
-		fmt.Fprintf(r.s.Trace, ">>>%s= %s\n", strings.Repeat(" ", len(" check "+label+" ")), expanded)
+		fmt.Fprintf(r.s.Trace, ">>>%s= %s\n", strings.Repeat(" ", len(" check "+label+" ")), continued(expanded))
 	}
 }
 

@@ -48,6 +48,9 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		Vars:         processVars(cfg),
 		Now:          env.Now,
 	}
+	if !inv.HostCheckCallouts {
+		parts.ver.callouts = calloutsOmit
+	}
 	parts.apply(srv)
 	srv.TLS = nil // -bh has no connection to negotiate TLS on
 	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+smtpserver.FormatHostAddr(peer.Addr)+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")

@@ -36,6 +36,42 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 	return 0
 }
 
+// runBatchSMTP implements -bS, batched SMTP input: messages given as
+// SMTP commands on standard input, nothing answered, the first error
+// reported on standard output and standard error in Exim's words and
+// ending the batch (exit code 1 when messages were accepted before it,
+// 2 otherwise). Spec: chapter "SMTP processing", section "Incoming
+// batched SMTP".
+func runBatchSMTP(inv *Invocation, env *Env) int {
+	r, code, ok := receivingMode(inv, env)
+	if !ok {
+		return code
+	}
+	defer r.queue.IDs.Close()
+	cfg := r.cfg
+	u := callerUser()
+	rcv := &queue.SpoolReceiver{
+		Queue: r.queue, Options: &r.opts, Expand: r.expander(env.Now),
+		Login: u.Login, UID: u.UID, GID: u.GID,
+		Local: true, Trusted: isTrusted(cfg, u), User: u, Mode: deliveryMode(inv),
+	}
+	srv := r.smtpServer(env, rcv, true)
+	srv.Batched = true
+	err := srv.Serve(context.Background(), env.Stdin, env.Stdout, smtpserver.Peer{})
+	r.waitDeliveries()
+	var be *smtpserver.BatchError
+	if errors.As(err, &be) {
+		fmt.Fprint(env.Stdout, be.Stdout())
+		fmt.Fprint(env.Stderr, be.Stderr())
+		return be.ExitCode()
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
 // runSendmail implements -bm (the default when recipients or -t are
 // given), the sendmail interface: a message on standard input, with -t,
 // -i/-oi, -f, -F and -od*. Spec: chapter "The Exim command line" and

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/callout"
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
@@ -36,7 +37,21 @@ type routeVerifier struct {
 	senderCache     *lists.Cache
 	cacheSession    *acl.Session
 	cacheSenderAddr string
+	// callouts is how callouts are made: calloutsDo (the daemon, -bs,
+	// -bhc), or calloutsOmit (-bh, which says so and assumes success).
+	callouts calloutMode
+	// deferOverridden is set by a callout whose deferral defer_ok
+	// turned into success (the commentary says so after the routing).
+	deferOverridden bool
 }
+
+// calloutMode says whether verify = .../callout calls out.
+type calloutMode int
+
+const (
+	calloutsDo calloutMode = iota
+	calloutsOmit
+)
 
 // varsProxy lets one router set serve many sessions: Var reads the
 // variables of the session whose address is being routed.
@@ -68,7 +83,7 @@ func newRouteVerifier(cfg *config.Config, in *instance.Instance, env *Env) *rout
 
 // route verifies addr for the session s; it writes Exim's -bh framing
 // lines around the routing.
-func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, string, error) {
+func (v *routeVerifier) route(s *acl.Session, addr string, sender bool, options string) (bool, string, error) {
 	if v.err != nil {
 		return false, "", v.err
 	}
@@ -110,6 +125,12 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 			fmt.Fprintf(s.Trace, ">>> "+format+"\n", args...)
 		}
 	}
+	defer func() {
+		if v.deferOverridden {
+			v.deferOverridden = false
+			trace("verify defer overridden by callout_defer_ok")
+		}
+	}()
 	defer trace("----------- end verify ------------")
 	mode := router.Mode{Verify: true, Sender: sender}
 	a := router.NewAddress(addr)
@@ -139,6 +160,9 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 				continue
 			}
 		}
+		if res.Status == router.Accept {
+			return v.callout(s, res, sender, options)
+		}
 		return true, "", nil
 	}
 	return true, "", nil
@@ -147,7 +171,12 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool) (bool, s
 // VerifyRecipient implements acl.Verifier.
 func (v *routeVerifier) VerifyRecipient(s *acl.Session, options string) (bool, string, error) {
 	addr := s.Vars["local_part"] + "@" + s.Vars["domain"]
-	return v.route(s, addr, false)
+	// Callout options are checked before routing (observed with Exim
+	// 4.96).
+	if _, _, err := callout.Parse(options, "recipient/"+options); err != nil {
+		return false, "", &acl.VerifyError{Text: err.Error()}
+	}
+	return v.route(s, addr, false, options)
 }
 
 // VerifySender implements acl.Verifier. The null sender always verifies.
@@ -159,7 +188,12 @@ func (v *routeVerifier) VerifySender(s *acl.Session, options string) (bool, stri
 	if !strings.Contains(sender, "@") {
 		sender += "@" + v.cfg.Main.String("qualify_domain")
 	}
-	return v.route(s, sender, true)
+	if o, ok, err := callout.Parse(options, "sender"+options); err != nil {
+		return false, "", &acl.VerifyError{Text: err.Error()}
+	} else if ok && (o.UseSender || o.UsePostmaster) {
+		return false, "", &acl.VerifyError{Text: "use_sender or use_postmaster cannot be used for a sender verify callout"}
+	}
+	return v.route(s, sender, true, options)
 }
 
 // VerifyHELO implements acl.Verifier: the HELO name must be the client's

@@ -51,6 +51,9 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 		b.WriteString(" U=" + a.Ident)
 	}
 	b.WriteString(" P=" + a.Protocol)
+	if a.PRDR {
+		b.WriteString(" PRDR")
+	}
 	if a.TLSCipher != "" && sel.Has(mainlog.SelTLSCipher) {
 		b.WriteString(" X=" + a.TLSCipher)
 		if sel.Has(mainlog.SelTLSCertificateVerified) {
@@ -164,7 +167,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	}
 	a := &Arrival{
 		ID: id, Sender: env.Sender, Recipients: renv.Recipients, Headers: hs, Body: body,
-		Login: r.Login, UID: r.UID, GID: r.GID, Protocol: env.Protocol,
+		Login: r.Login, UID: r.UID, GID: r.GID, Protocol: env.Protocol, PRDR: env.PRDR,
 		Local: r.Local, Ident: renv.Ident, HeloName: env.HeloName,
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",

@@ -107,6 +107,9 @@ type Arrival struct {
 	UID, GID int
 	// Protocol is $received_protocol ("esmtp", "local-smtp", "local" ...).
 	Protocol string
+	// PRDR is set for a message received with PRDR: the "<=" line says
+	// so after P=.
+	PRDR bool
 	// Local is a message from a local process: U= is logged, Ident is
 	// the caller, unqualified addresses were allowed.
 	Local bool

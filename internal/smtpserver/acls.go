@@ -20,6 +20,10 @@ const (
 // runACL sets the command variables and runs the ACL of a stage.
 func (s *session) runACL(stage acl.Stage) acl.Result {
 	s.acls.Vars = s.vars
+	if s.srv.Batched {
+		// Batched SMTP runs no SMTP ACL.
+		return acl.Result{Verdict: acl.Accept}
+	}
 	if s.srv.ACL == nil {
 		if stage == acl.RCPT {
 			return acl.Result{Verdict: acl.Deny}
@@ -184,9 +188,17 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 		if sv.Deferred {
 			how = "defer"
 		}
-		s.log(fmt.Sprintf("H=%s sender verify %s for <%s>: %s", s.fullHost(), how, sv.Address, sv.Message), mainlog.Main, mainlog.Reject)
+		line := fmt.Sprintf("H=%s sender verify %s for <%s>", s.fullHost(), how, sv.Address)
+		if sv.Message != "" {
+			line += ": " + sv.Message
+		}
+		s.log(line, mainlog.Main, mainlog.Reject)
 		if code/100 == 5 && !sv.Deferred {
-			text = s.oneLine("Verification failed for <" + sv.Address + ">\n" + sv.Message + "\n" + text)
+			detail := sv.Message
+			if sv.Detail != "" {
+				detail = sv.Detail
+			}
+			text = s.oneLine("Verification failed for <" + sv.Address + ">\n" + detail + "\n" + text)
 		}
 	}
 	var line string

@@ -28,7 +28,7 @@ var commands = []command{
 	{"RCPT TO:", false, false, (*session).cmdRCPT, "RCPT"},
 	{"DATA", true, false, (*session).cmdDATA, "DATA"},
 	{"BDAT", true, false, (*session).cmdBDAT, "BDAT"},
-	{"RSET", true, false, (*session).cmdRSET, "RSET"},
+	{"RSET", true, true, (*session).cmdRSET, "RSET"},
 	{"NOOP", true, true, (*session).cmdNOOP, "NOOP"},
 	{"QUIT", true, false, (*session).cmdQUIT, "QUIT"},
 	{"HELP", true, true, (*session).cmdHELP, "HELP"},
@@ -229,7 +229,7 @@ func (s *session) resetTransaction() {
 	s.rcptReply, s.rcptSame, s.rcptPending = "", false, false
 	s.mailFailed = false
 	s.discard, s.discardLog, s.discarded = "", "", 0
-	s.bodyType, s.utf8 = "", false
+	s.bodyType, s.utf8, s.prdr = "", false, false
 	delete(s.vars, "sender_address")
 	delete(s.vars, "sender_address_local_part")
 	delete(s.vars, "sender_address_domain")

@@ -17,6 +17,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/mimeacl"
 	"github.com/exigo-mta/exigo/internal/smtp"
 	"github.com/exigo-mta/exigo/internal/tlsserver"
 )
@@ -74,6 +75,7 @@ type session struct {
 	quiet                                     bool
 	started                                   func()
 	freeRSETUsed, nonmailChecked, nonmailHost bool
+	freeRSET                                  bool
 	auth                                      authState
 	// conn is the network connection when there is one (the daemon), for
 	// STARTTLS; tls is the TLS state once negotiated.
@@ -87,6 +89,13 @@ type session struct {
 	// answered as overlongChunks unrecognized commands.
 	overlong       string
 	overlongChunks int
+	// mimeDecoder is the MIME decoder's buffer, kept for the session as
+	// Exim keeps it for its process.
+	mimeDecoder mimeacl.Decoder
+	// batch is the state of batched SMTP input (-bS).
+	batch batchState
+	// prdr is set when MAIL asked for PRDR (see prdr.go).
+	prdr bool
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -138,6 +147,9 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 }
 
 func (s *session) run() error {
+	if s.srv.Batched {
+		return s.runBatch()
+	}
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -165,6 +177,39 @@ func (s *session) run() error {
 		}
 		if err := s.command(line); err != nil {
 			return err
+		}
+	}
+}
+
+// runBatch reads batched SMTP input (see batch.go) until QUIT, the end
+// of input or the first error.
+func (s *session) runBatch() error {
+	for {
+		line, err := s.readLine()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading batched SMTP: %w", err)
+		}
+		s.batch.line++
+		if s.overlong != "" {
+			s.lastLine = s.overlong
+			s.overlong, s.overlongChunks = "", 0
+			s.reply(500, "Command unrecognized")
+		} else if done, err := s.batchCommand(line); err != nil {
+			return err
+		} else if !done {
+			err := s.command(line)
+			if err != nil && !errors.Is(err, errClose) {
+				return err
+			}
+			if s.batch.err == nil && errors.Is(err, errClose) {
+				return nil
+			}
+		}
+		if s.batch.err != nil {
+			return s.batch.err
 		}
 	}
 }
@@ -227,6 +272,10 @@ func (s *session) duration() string {
 
 // reply sends an SMTP reply, one line per "\n"-separated line of text.
 func (s *session) reply(code int, text string) {
+	if s.srv.Batched {
+		s.batchReply(code, text)
+		return
+	}
 	s.w.WriteString(smtp.FormatReply(code, text))
 }
 
@@ -276,6 +325,10 @@ func (s *session) hostAddr() string {
 
 // fullHost is $sender_fullhost: "(helo) [ip]" or "[ip]".
 func (s *session) fullHost() string {
+	if s.srv.Batched && !s.peer.Addr.IsValid() {
+		// Batched input names the caller (observed with Exim 4.96).
+		return s.vars["sender_ident"]
+	}
 	h := "[" + s.hostAddr() + "]"
 	if s.helo != "" {
 		h = "(" + s.helo + ") " + h
@@ -311,6 +364,9 @@ func (s *session) protocol() string {
 		if s.auth.done {
 			p += "a"
 		}
+	}
+	if s.srv.Batched {
+		p = "bsmtp"
 	}
 	if s.srv.Local {
 		p = "local-" + p

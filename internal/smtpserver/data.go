@@ -13,6 +13,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/mimeacl"
 	"github.com/exigo-mta/exigo/internal/smtp"
 )
 
@@ -46,6 +47,12 @@ func (s *session) cmdDATA(arg string) error {
 		return s.synprotError(501, "unexpected argument data")
 	}
 	if len(s.recipients) == 0 && s.discarded == 0 {
+		if s.srv.Batched && !s.senderSet {
+			return s.synprotError(503, "MAIL FROM:<sender> command must precede DATA")
+		}
+		if s.srv.Batched {
+			return s.synprotError(503, "RCPT TO:<recipient> must precede DATA")
+		}
 		return s.noRecipients("DATA")
 	}
 	code, text := smtp.C354StartData, `Enter message, ending with "." on a line by itself`
@@ -68,6 +75,9 @@ func (s *session) cmdDATA(arg string) error {
 	limit := s.sizeLimit()
 	if !s.esmtp || true {
 		s.hostOption("ignore_fromline_hosts")
+	}
+	if s.srv.Batched {
+		return s.batchData(limit)
 	}
 	var buf bytes.Buffer
 	dr := smtp.NewDotReader(s.r)
@@ -184,6 +194,9 @@ func (s *session) receive(data []byte, prefix string) error {
 	rest, _ := io.ReadAll(br)
 	body := append([]byte(first), rest...)
 	id := s.newMessageID()
+	// Log lines about this message name it themselves (-bh prefixes
+	// later lines with the last message's id).
+	s.msgID = ""
 	s.vars["message_exim_id"] = id
 	s.vars["message_id"] = id
 	if len(s.recipients) == 1 {
@@ -209,6 +222,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	// (without the Received: header exigo adds), as in Exim.
 	s.vars["message_size"] = strconv.Itoa(len(data))
 	s.setBodyVars(data, body)
+	s.vars["mime_part_count"] = "-1"
 	// A message whose recipients were all discarded is not given to the
 	// DATA ACL; it is "delivered" to a blackhole.
 	discard := ""
@@ -231,11 +245,57 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 	}
-	if s.srv.Config.Main.String("acl_smtp_data") != "" && discard == "" {
-		if m, ok := s.acls.Checker.(interface{ SetMessage([]byte) }); ok {
+	main := s.srv.Config.Main
+	var scan *mimeacl.Scan
+	if discard == "" && !s.srv.Batched && (main.String("acl_smtp_mime") != "" || main.String("acl_smtp_data") != "") {
+		scan = s.newScan(id, hs, body)
+		defer scan.Unspool()
+		saved := s.acls.Checker
+		s.acls.Checker = scanChecker{next: saved, scan: scan}
+		defer func() { s.acls.Checker = saved }()
+		if m, ok := saved.(interface{ SetMessage([]byte) }); ok {
 			m.SetMessage(scanData(received, headers, body))
 		}
+		if res := s.mimeStage(scan, hs, body); res != nil {
+			if res.Verdict == acl.Discard {
+				// The reply stays "OK id=" (observed with Exim 4.96).
+				discard = "MIME"
+			} else {
+				scan.Unspool()
+				code, text := s.failReply(acl.MIME, res)
+				s.logRejectionHeaders(*res, rejectLine(*res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "during MIME ACL checks"), hs)
+				s.reply(code, text)
+				s.resetTransaction()
+				if res.Verdict == acl.Drop {
+					return errClose
+				}
+				return nil
+			}
+		}
+	}
+	prdr := discard == "" && s.prdrActive()
+	if prdr {
+		total := len(s.recipients)
+		out := s.prdrStage(id)
+		switch {
+		case out.accepted == 0:
+			scan.Unspool()
+			if out.refused == total {
+				s.reply(550, "id="+id+" message rejected for all recipients")
+			} else {
+				s.reply(250, "id="+id+" message accepted for some recipients")
+			}
+			s.resetTransaction()
+			return nil
+		case out.accepted == total:
+			okText = "id=" + id + " message accepted"
+		default:
+			okText = "id=" + id + " message accepted for some recipients"
+		}
+	}
+	if main.String("acl_smtp_data") != "" && discard == "" {
 		res := s.runACL(acl.Data)
+		scan.Unspool()
 		switch res.Verdict {
 		case acl.Accept:
 			okCode, okText = s.acceptReply(res, okCode, okText)
@@ -253,6 +313,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 	}
+	scan.Unspool()
 	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
 	size := liveSize(hs) + int64(len(body)) + 1
 	s.vars["message_size"] = strconv.FormatInt(size, 10)
@@ -273,7 +334,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
-		Controls: s.acls.Controls,
+		Controls: s.acls.Controls, PRDR: prdr,
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {
@@ -298,7 +359,11 @@ func (s *session) receive(data []byte, prefix string) error {
 		if ctl.FakeReject {
 			arrow = "(="
 		}
-		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), s.protocol(), size)
+		proto := s.protocol()
+		if prdr {
+			proto += " PRDR"
+		}
+		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), proto, size)
 		if dkimField != "" {
 			line += " DKIM=" + dkimField
 		}
@@ -335,7 +400,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		s.msgID = id
 	}
 	s.reply(okCode, okText)
-	if s.srv.HostChecking && s.srv.Notify != nil {
+	if s.srv.HostChecking && s.srv.Notify != nil && !prdr {
 		s.w.Flush()
 		io.WriteString(s.srv.Notify, "\n**** SMTP testing: that is not a real message id!\n\n")
 	}

@@ -31,6 +31,9 @@ func (s *session) synprotError(code int, text string) error {
 // (Exim specification chapter "SMTP processing", sections "Unrecognized
 // SMTP commands" and "Syntax and protocol errors in SMTP commands").
 func (s *session) unrecognized(line string) error {
+	if s.srv.Batched {
+		return s.synprotError(500, "Command unrecognized")
+	}
 	s.unknown++
 	max, _ := s.srv.Config.Main.Int("smtp_max_unknown_commands")
 	if int64(s.unknown) > max {
@@ -48,6 +51,11 @@ func (s *session) countNonmail(c *command, arg string) error {
 	if (c.name == "HELO" || c.name == "EHLO") && !s.freeRSETUsed {
 		// The first greeting is not counted.
 		s.freeRSETUsed = true
+		return nil
+	}
+	if c.name == "RSET" && !s.freeRSET {
+		// Nor is the first RSET (observed with Exim 4.96).
+		s.freeRSET = true
 		return nil
 	}
 	if !s.nonmailChecked {

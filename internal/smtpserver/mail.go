@@ -19,7 +19,8 @@ func (s *session) mailParam(name string, hasValue bool) bool {
 	case "SMTPUTF8":
 		return s.utf8Adv && !hasValue
 	case "PRDR":
-		return s.srv.Config.Main.Bool("prdr_enable")
+		// Known even when not advertised (observed with Exim 4.96).
+		return true
 	}
 	return false
 }
@@ -37,13 +38,16 @@ func (s *session) cmdMAIL(arg string) error {
 }
 
 func (s *session) mail(arg string) error {
-	if !s.heloDone && s.hostOption("hosts_require_helo") {
+	if !s.heloDone && !s.srv.Batched && s.hostOption("hosts_require_helo") {
 		// Not counted as a protocol error (as Exim does).
 		s.log(fmt.Sprintf("rejected MAIL from %s: no HELO/EHLO given", s.fullHost()), mainlog.Main, mainlog.Reject)
 		s.reply(503, "HELO or EHLO required")
 		return nil
 	}
 	if s.senderSet {
+		if s.srv.Batched {
+			return s.synprotError(503, "Sender already given")
+		}
 		return s.synprotError(503, "sender already given")
 	}
 	if arg == "" {
@@ -75,6 +79,8 @@ func (s *session) mail(arg string) error {
 			}
 		case "SMTPUTF8":
 			s.utf8 = true
+		case "PRDR":
+			s.prdr = s.srv.Config.Main.Bool("prdr_enable")
 		}
 	}
 	if limit := s.sizeLimit(); limit > 0 && size > limit {
@@ -85,10 +91,10 @@ func (s *session) mail(arg string) error {
 	}
 	addr, err := smtp.ParseAddress(addrText, true)
 	if err != nil {
-		return s.synprotError(501, addrText+": "+err.Error())
+		return s.synprotError(501, s.addrError(addrText, err))
 	}
 	if addr != "" && !strings.Contains(addr, "@") {
-		if !s.hostOptionQuiet("sender_unqualified_hosts") {
+		if !s.srv.Batched && !s.hostOptionQuiet("sender_unqualified_hosts") {
 			return s.synprotError(501, addrText+": sender address must contain a domain")
 		}
 		addr += "@" + s.srv.Config.Main.String("qualify_domain")
@@ -118,11 +124,19 @@ func (s *session) mail(arg string) error {
 			}
 			return nil
 		}
-		s.reply(s.acceptReply(res, 250, "OK"))
+		s.reply(s.acceptReply(res, 250, s.mailOK()))
 		return nil
 	}
-	s.reply(250, "OK")
+	s.reply(250, s.mailOK())
 	return nil
+}
+
+// mailOK is the text of MAIL's 250.
+func (s *session) mailOK() string {
+	if s.prdr {
+		return "OK, PRDR Requested"
+	}
+	return "OK"
 }
 
 // rcptParam reports whether a RCPT parameter is known (DSN's NOTIFY and
@@ -138,6 +152,9 @@ func (s *session) rcptParam(name string, _ bool) bool {
 // cmdRCPT handles RCPT TO:.
 func (s *session) cmdRCPT(arg string) error {
 	if !s.senderSet {
+		if s.srv.Batched {
+			return s.rcptError(503, "No sender yet given")
+		}
 		return s.rcptError(503, "sender not yet given")
 	}
 	if arg == "" {
@@ -149,13 +166,13 @@ func (s *session) cmdRCPT(arg string) error {
 	}
 	addr, err := smtp.ParseAddress(addrText, false)
 	if err != nil {
-		return s.rcptError(501, addrText+": "+err.Error())
+		return s.rcptError(501, s.addrError(addrText, err))
 	}
 	if !strings.Contains(addr, "@") {
 		switch {
 		case strings.EqualFold(addr, "postmaster"):
 			addr += "@" + s.qualifyRecipient()
-		case s.hostOptionQuiet("recipient_unqualified_hosts"):
+		case s.srv.Batched, s.hostOptionQuiet("recipient_unqualified_hosts"):
 			addr += "@" + s.qualifyRecipient()
 		default:
 			return s.rcptError(501, addrText+": recipient address must contain a domain")
@@ -250,4 +267,14 @@ func (s *session) rcptError(code int, text string) error {
 		return nil
 	}
 	return s.synprotError(code, text)
+}
+
+// addrError is the reply text for an address that does not parse: the
+// address and the error, or in batched SMTP only the error (observed
+// with Exim 4.96).
+func (s *session) addrError(addrText string, err error) string {
+	if s.srv.Batched {
+		return err.Error()
+	}
+	return addrText + ": " + err.Error()
 }

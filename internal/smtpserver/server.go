@@ -61,6 +61,9 @@ type Envelope struct {
 	// submission and its options, suppress_local_fixups ...), for the
 	// Receiver's fix-ups.
 	Controls acl.Controls
+	// PRDR is set when the message was received with PRDR (the "<="
+	// line shows it after P=).
+	PRDR bool
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// DKIM is the value of the DKIM= field of the "<=" line: the
@@ -147,6 +150,9 @@ type Server struct {
 	Now func() time.Time
 	// Local marks -bs sessions (protocols local-smtp, local-esmtp).
 	Local bool
+	// Batched is -bS: batched SMTP input, answered only with a
+	// *BatchError from Serve at the first error (see batch.go).
+	Batched bool
 	// Instance supplies lookups, named lists and list matching for
 	// expansions; nil gives expansions without them.
 	Instance *instance.Instance

@@ -79,19 +79,25 @@ func List(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
 	if !o.Unsorted {
 		slices.SortFunc(entries, less)
 	}
+	return listEntries(w, dirs, entries, now, o, listBlock, listAhead)
+}
+
+// listEntries formats the entries in blocks of block messages, at most
+// ahead blocks ahead of the writer, and writes them in order.
+func listEntries(w io.Writer, dirs *spoolDirs, entries []dirEntry, now time.Time, o ListOptions, block, ahead int) error {
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	nblocks := (len(entries) + listBlock - 1) / listBlock
+	nblocks := (len(entries) + block - 1) / block
 	workers = max(1, min(workers, nblocks))
 	out := make([][]byte, nblocks)
 	done := make([]chan struct{}, nblocks)
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
-	tokens := make(chan struct{}, listAhead)
-	free := make(chan []byte, listAhead+workers)
+	tokens := make(chan struct{}, ahead)
+	free := make(chan []byte, ahead+workers)
 	stop := make(chan struct{})
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -119,7 +125,7 @@ func List(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
 				default:
 					b = make([]byte, 0, 64<<10)
 				}
-				lo, hi := bi*listBlock, min((bi+1)*listBlock, len(entries))
+				lo, hi := bi*block, min((bi+1)*block, len(entries))
 				for _, e := range entries[lo:hi] {
 					id = e.appendID(id[:0])
 					b = rd.format(b, dirs.fds[e.dir()], id, e.journal(), nowSec, o)

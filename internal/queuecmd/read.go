@@ -174,6 +174,11 @@ func (r *reader) addJournal(dirfd int, id []byte) {
 	if err != nil {
 		return
 	}
+	r.s.delivered = appendJournal(r.s.delivered, data)
+}
+
+// appendJournal appends the addresses of a -J file's bytes to dst.
+func appendJournal(dst [][]byte, data []byte) [][]byte {
 	for len(data) > 0 {
 		n := bytes.IndexByte(data, '\n') + 1
 		if n == 0 || n > journalChunk {
@@ -187,8 +192,9 @@ func (r *reader) addJournal(dirfd int, id []byte) {
 		if len(line) > 0 {
 			line = line[:len(line)-1]
 		}
-		r.s.delivered = append(r.s.delivered, line)
+		dst = append(dst, line)
 	}
+	return dst
 }
 
 // isDelivered reports whether addr is among the delivered addresses.

@@ -184,29 +184,37 @@ func scanHeader(b []byte, s *summary) error {
 func isYN(c byte) bool { return c == 'Y' || c == 'N' }
 
 // recipientAddress returns the address of a recipient line, without the
-// optional fields Exim appends: " errors_to LEN,PNO" and, with flag bit
-// 2, " orcpt LEN,DSN" before it, all closed by "#FLAGS" (chapter "Format
-// of spool files"). A line whose tail does not decode is all address.
+// optional fields Exim appends (chapter "Format of spool files"): with
+// flag bit 1, " errors_to LEN,PNO" at the end; with bit 2,
+// " orcpt LEN,DSN" before that; all closed by "#FLAGS". Exim 4.96
+// writes both (#3). Found by running its -bp on such lines: when it
+// strips the errors_to field it also drops the character before it, so
+// a line with bit 1 alone ("#1", from older releases) lists its address
+// one character short, and with bit 2 the DSN number loses its last
+// digit (which does not change the address). A line whose tail does not
+// decode is all address.
 func recipientAddress(line []byte) []byte {
 	hash := bytes.LastIndexByte(line, '#')
 	if hash < 0 {
 		return line
 	}
-	flags, ok := parseInt(line[hash+1:])
-	if !ok || flags <= 0 || flags&1 == 0 {
+	flags, ok := atoi(line[hash+1:])
+	if !ok || flags&3 == 0 {
 		return line
 	}
-	rest, ok := cutLengthField(line[:hash])
-	if !ok {
-		return line
+	rest := line[:hash]
+	if flags&1 != 0 {
+		if rest, ok = cutLengthField(rest); !ok {
+			return line
+		}
+		if len(rest) > 0 {
+			rest = rest[:len(rest)-1]
+		}
 	}
 	if flags&2 != 0 {
 		if rest, ok = cutLengthField(rest); !ok {
 			return line
 		}
-	}
-	if len(rest) == 0 {
-		return line
 	}
 	return rest
 }
@@ -225,7 +233,10 @@ func parseInt(b []byte) (int64, bool) {
 	return n, ok
 }
 
-// cutLengthField removes " TEXT LEN,NUM" from the end of s.
+// cutLengthField removes " TEXT LEN,NUM" from the end of s: TEXT is the
+// LEN bytes before the last space, and the byte before TEXT (the
+// separating space) goes too. Like Exim, it does not check that this
+// byte is a space.
 func cutLengthField(s []byte) ([]byte, bool) {
 	sp := bytes.LastIndexByte(s, ' ')
 	if sp < 0 {
@@ -233,12 +244,8 @@ func cutLengthField(s []byte) ([]byte, bool) {
 	}
 	l, _, found := bytes.Cut(s[sp+1:], []byte(","))
 	n, ok := parseInt(l)
-	if !found || !ok || n < 0 {
+	if !found || !ok || n < 0 || n+1 > int64(sp) {
 		return nil, false
 	}
-	s = s[:sp]
-	if n+1 > int64(len(s)) || s[int64(len(s))-n-1] != ' ' {
-		return nil, false
-	}
-	return s[:int64(len(s))-n-1], true
+	return s[:int64(sp)-n-1], true
 }

@@ -17,7 +17,8 @@ const msgIDLen = 16
 
 // dirEntry is one message found in a directory of the spool, packed in
 // 16 bytes so that a queue of 100,000 messages takes 1.6 MB and sorts
-// fast. The message id is kept in the order -bp sorts by (see less):
+// fast. The message id is kept in the order -bp sorts by (see
+// sortEntries):
 //
 //	k1: id[0:6] (arrival second) and id[14:16] (fraction), big-endian
 //	k2: id[7:13] (process part) in the top 48 bits, then the directory
@@ -54,21 +55,53 @@ func (e dirEntry) dir() int      { return int(e.k2>>1) & 0x7fff }
 func (e dirEntry) journal() bool { return e.k2&1 != 0 }
 func (e *dirEntry) setJournal()  { e.k2 |= 1 }
 
-// less orders entries as Exim's -bp does: by arrival second, then the
-// fraction part, then the process part (observed with Exim 4.96; the
-// spec says only "chronological order of message arrival").
-func less(a, b dirEntry) int {
-	switch {
-	case a.k1 < b.k1:
-		return -1
-	case a.k1 > b.k1:
-		return 1
-	case a.k2 < b.k2:
-		return -1
-	case a.k2 > b.k2:
-		return 1
+// sortEntries orders entries as Exim's -bp does: by arrival second,
+// then the fraction part; messages equal in both keep the order in
+// which the directories were read (observed with Exim 4.96 on 20,000
+// messages, 62 such ties, all in getdents order; the spec says only
+// "chronological order of message arrival"). It is a stable LSD radix
+// sort on k1, skipping the bytes all entries share; tmp is scratch space
+// of the same length.
+func sortEntries(entries, tmp []dirEntry) {
+	if len(entries) < 2 {
+		return
 	}
-	return 0
+	var same [8]bool
+	first := entries[0].k1
+	for b := 0; b < 8; b++ {
+		same[b] = true
+	}
+	for _, e := range entries {
+		d := e.k1 ^ first
+		for b := 0; b < 8; b++ {
+			if d>>(8*b)&0xff != 0 {
+				same[b] = false
+			}
+		}
+	}
+	src, dst := entries, tmp[:len(entries)]
+	for b := 0; b < 8; b++ {
+		if same[b] {
+			continue
+		}
+		shift := 8 * b
+		var count [257]int
+		for _, e := range src {
+			count[int(e.k1>>shift&0xff)+1]++
+		}
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for _, e := range src {
+			c := e.k1 >> shift & 0xff
+			dst[count[c]] = e
+			count[c]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &entries[0] {
+		copy(entries, src)
+	}
 }
 
 // readNames calls fn with each name in the directory open as fd, reading

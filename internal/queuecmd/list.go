@@ -4,7 +4,6 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +76,7 @@ func List(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
 	}
 	defer dirs.close()
 	if !o.Unsorted {
-		slices.SortFunc(entries, less)
+		sortEntries(entries, make([]dirEntry, len(entries)))
 	}
 	return listEntries(w, dirs, entries, now, o, listBlock, listAhead)
 }

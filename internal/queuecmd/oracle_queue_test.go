@@ -66,6 +66,7 @@ func makeGeneratedSpool(t *testing.T) (conf string, ids []string) {
 	write(at(4, "-H"), "garbage\n")
 	write(at(5, "-H"), "")
 	write(filepath.Join(input, "notes"), "x")
+	os.MkdirAll(filepath.Join(input, "A"), 0o750)
 	write(filepath.Join(input, "A", "1xWrpf-0004bL-1-H"), "short id\n")
 	os.Mkdir(filepath.Join(input, "zz"), 0o750)
 	return filepath.Join(dir, "conf"), ids

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/exigo-mta/exigo/internal/spool"
 	"github.com/exigo-mta/exigo/internal/spool/spooltest"
 )
 
@@ -63,6 +64,26 @@ func makeGeneratedSpool(t *testing.T) (conf string, ids []string) {
 	write(at(1, "-J"), "")
 	write(at(2, "-J"), "only@generated.example\n")
 	os.Remove(at(3, "-D"))
+	// A -H file far larger than the reader's first buffer: 3000
+	// recipients, 40 of them delivered.
+	big, _ := os.ReadFile(hs[6])
+	h, err := spool.Parse(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []string
+	for i := 0; i < 3000; i++ {
+		r := spool.NewRecipient("many" + strconv.Itoa(i) + "@big.example")
+		h.Recipients = append(h.Recipients, r)
+		if i%75 == 0 {
+			done = append(done, r.Address)
+		}
+	}
+	h.NonRecipients = spool.BuildTree(append(done, "gen@big.example"))
+	if big, err = h.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	write(hs[6], string(big))
 	write(at(4, "-H"), "garbage\n")
 	write(at(5, "-H"), "")
 	write(filepath.Join(input, "notes"), "x")
@@ -82,7 +103,7 @@ func TestGeneratedQueueAgainstExim(t *testing.T) {
 	conf, ids := makeGeneratedSpool(t)
 	all, _ := runExim(t, conf, "-bpa")
 	for _, want := range []string{"*** frozen ***", "\n        D ", "\n       +D zz@generated.example\n",
-		"\n       +D generated@", "*** spool format error", " (someone)", "d ", "h ", "m ", "     1x"} {
+		"\n       +D generated@", "\n       +D gen@big.example\n", "        D many75@big.example\n", "*** spool format error", " (someone)", "d ", "h ", "m ", "     1x"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the spool lacks a case: Exim's -bpa has no %q", want)
 		}
@@ -90,6 +111,7 @@ func TestGeneratedQueueAgainstExim(t *testing.T) {
 	cases := [][]string{
 		{"-bp"}, {"-bpa"}, {"-bpu"}, {"-bpc"}, {"-bpr"}, {"-bpra"}, {"-bpru"},
 		{"-bp", ids[0], ids[2], ids[3]}, {"-bpa", ids[0]}, {"-bpu", ids[0], ids[4], ids[5]},
+		{"-bpa", ids[6]}, {"-bpu", ids[6]},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c, " "), func(t *testing.T) {

@@ -50,7 +50,7 @@ func WriteQueue(o Options) error {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(abs, "log"), 0o750); err != nil {
-		return fmt.Errorf("log directory: %w", err)
+		return fmt.Errorf("spooltest: log directory: %w", err)
 	}
 	conf := fmt.Sprintf(`spool_directory = %[1]s/spool
 log_file_path = %[1]s/log/%%slog
@@ -70,7 +70,7 @@ t:
   file = /dev/null
 `, abs, o.Split)
 	if err := os.WriteFile(filepath.Join(abs, "conf"), []byte(conf), 0o644); err != nil {
-		return fmt.Errorf("conf: %w", err)
+		return fmt.Errorf("spooltest: conf: %w", err)
 	}
 	g := &gen{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: time.Now().Unix(), seen: map[spool.ID]bool{}}
 	bodies := map[int][]byte{}
@@ -82,13 +82,13 @@ t:
 		}
 		d := sp.InputDir(h.ID)
 		if err := os.MkdirAll(d, 0o750); err != nil {
-			return fmt.Errorf("input directory: %w", err)
+			return fmt.Errorf("spooltest: input directory: %w", err)
 		}
 		if err := writeData(filepath.Join(d, string(h.ID)+"-D"), h.ID, size, bodies); err != nil {
 			return err
 		}
 		if err := os.WriteFile(filepath.Join(d, string(h.ID)+"-H"), b, 0o640); err != nil {
-			return fmt.Errorf("-H file: %w", err)
+			return fmt.Errorf("spooltest: -H file: %w", err)
 		}
 	}
 	return nil
@@ -106,11 +106,11 @@ func writeData(path string, id spool.ID, size int, bodies map[int][]byte) error 
 		data = append(data, bodies[size]...)
 	}
 	if err := os.WriteFile(path, data, 0o640); err != nil {
-		return fmt.Errorf("-D file: %w", err)
+		return fmt.Errorf("spooltest: -D file: %w", err)
 	}
 	if size > 16<<10 {
 		if err := os.Truncate(path, int64(len(data)+size)); err != nil {
-			return fmt.Errorf("-D file: %w", err)
+			return fmt.Errorf("spooltest: -D file: %w", err)
 		}
 	}
 	return nil

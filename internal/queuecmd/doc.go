@@ -4,11 +4,18 @@
 // -Mvh, -Mvb, -Mvc, -Mvl, -Mar, -Mmd, -Mmad, -Mes, and -Mg for bounce
 // messages), with Exim 4.96's output texts, log lines and exit codes.
 //
-// Listing is built for large queues: -bpc counts directory entries
-// without opening a file, and -bp reads the -H files in parallel with a
-// scanner that extracts only what the listing shows (sender, arrival
-// time, frozen flag, recipients, delivered addresses and the header
-// size), using openat/fstatat relative to the input directory.
+// Listing is built for large queues. The directories (input/ and its
+// split sub-directories, read in parallel with raw getdents64) give
+// 16-byte entries; -bpc counts them without opening a file. -bp sorts
+// them as Exim does (a stable radix sort on arrival second and
+// fraction) and reads the -H files in parallel, each message costing
+// four system calls (openat, read and close of the -H file relative to
+// its directory, statx of the -D file) and no allocation: the scanner
+// extracts only what the listing shows (sender, arrival time, frozen
+// flag, recipients, delivered addresses, header size) and the output is
+// written in blocks, in order, with a bounded number in flight. A -J
+// journal left by an interrupted delivery is read too: its addresses
+// count as delivered, as in Exim's listing.
 //
 // Exim specification: chapter "The Exim command line" (options -bp...,
 // -M...), chapter "Format of spool files", chapter "Log files".

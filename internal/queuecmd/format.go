@@ -11,8 +11,13 @@ import (
 // unit. The thresholds were found by running Exim 4.96; the spec
 // (chapter "The Exim command line", -bp) shows only "25m".
 func FormatAge(age time.Duration) string {
+	return string(appendAge(nil, int64(age/time.Second)))
+}
+
+// appendAge appends the age column for an age in whole seconds.
+func appendAge(b []byte, sec int64) []byte {
 	// Exim works in whole seconds and C integer division (toward zero).
-	m := int64(age/time.Second) / 60
+	m := sec / 60
 	unit := byte('m')
 	v := m
 	if m > 90 {
@@ -21,11 +26,11 @@ func FormatAge(age time.Duration) string {
 			v, unit = (v+12)/24, 'd'
 		}
 	}
-	s := strconv.FormatInt(v, 10)
-	if len(s) < 2 {
-		s = " " + s
+	if v >= 0 && v < 10 {
+		b = append(b, ' ')
 	}
-	return s + string(unit)
+	b = strconv.AppendInt(b, v, 10)
+	return append(b, unit)
 }
 
 // FormatSize renders a message size as the -bp size column does, five
@@ -35,26 +40,36 @@ func FormatAge(age time.Duration) string {
 // that is reproduced. A size that could not be found (no -D file) is
 // five spaces.
 func FormatSize(size int64, known bool) string {
+	return string(appendSize(nil, size, known))
+}
+
+// appendSize appends the size column (see FormatSize).
+func appendSize(b []byte, size int64, known bool) []byte {
 	if !known {
-		return "     "
+		return append(b, "     "...)
 	}
 	v := int64(int32(uint32(size)))
 	const k, m = 1024, 1024 * 1024
-	var s string
+	var buf [24]byte
+	s := buf[:0]
 	switch {
 	case v < k:
-		s = strconv.FormatInt(v, 10)
+		s = strconv.AppendInt(s, v, 10)
 	case v < 10*k:
-		s = strconv.FormatFloat(float64(v)/k, 'f', 1, 64) + "K"
+		s = strconv.AppendFloat(s, float64(v)/k, 'f', 1, 64)
+		s = append(s, 'K')
 	case v < m:
-		s = strconv.FormatInt((v+k/2)/k, 10) + "K"
+		s = strconv.AppendInt(s, (v+k/2)/k, 10)
+		s = append(s, 'K')
 	case v < 10*m:
-		s = strconv.FormatFloat(float64(v)/m, 'f', 1, 64) + "M"
+		s = strconv.AppendFloat(s, float64(v)/m, 'f', 1, 64)
+		s = append(s, 'M')
 	default:
-		s = strconv.FormatInt((v+m/2)/m, 10) + "M"
+		s = strconv.AppendInt(s, (v+m/2)/m, 10)
+		s = append(s, 'M')
 	}
-	for len(s) < 5 {
-		s = " " + s
+	for i := len(s); i < 5; i++ {
+		b = append(b, ' ')
 	}
-	return s
+	return append(b, s...)
 }

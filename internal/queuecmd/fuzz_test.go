@@ -16,11 +16,11 @@ func FuzzScanHeader(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := scanHeader(b)
-		if err != nil {
+		r := newReader()
+		if scanHeader(b, &r.s) != nil {
 			return
 		}
-		_ = appendRecipients(nil, s, ListOptions{Generated: true})
+		_ = r.appendRecipients(nil, ListOptions{Generated: true})
 		h, err := spool.Parse(b)
 		if err == nil {
 			addDelivered(h.NonRecipients, []string{"x@y", "a@b", "m@n"})

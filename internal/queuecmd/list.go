@@ -1,13 +1,11 @@
 package queuecmd
 
 import (
-	"bufio"
 	"io"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +23,7 @@ type ListOptions struct {
 	Generated bool
 	// IDs, when not empty, lists just these messages, in this order.
 	IDs []string
-	// Workers is how many -H files are read at once (0: twice GOMAXPROCS).
+	// Workers is how many -H files are read at once (0: GOMAXPROCS).
 	Workers int
 }
 
@@ -50,76 +48,86 @@ func ModeOptions(mode string) ListOptions {
 
 // Count returns the number of messages in the queue, as -bpc prints it:
 // the -H files in input/ and its split sub-directories. No file is
-// opened.
+// opened; the directories are read in parallel.
 func Count(spoolDir string) (int, error) {
-	_, fds, _, n, err := scanDirs(spoolDir, true)
-	if err != nil {
-		return 0, err
-	}
-	closeAll(fds)
-	return n, nil
+	_, _, n, err := scanDirs(spoolDir, true)
+	return n, err
 }
 
-// sortKey orders ids as Exim's -bp does: by arrival second, then the
-// fraction part, then the process part (observed with Exim 4.96; the
-// spec says only "chronological order of message arrival").
-func sortKey(id string) string {
-	return id[0:6] + id[14:16] + id[7:13]
-}
+// listBlock is how many messages one worker formats at a time, and
+// listAhead how many blocks may be formatted ahead of the writer: the
+// memory a listing holds is bounded by these, not by the queue.
+const (
+	listBlock = 256
+	listAhead = 8
+)
 
-// List writes the queue listing to w.
+// List writes the queue listing to w. The directories are read first
+// (the entries take 16 bytes a message), sorted unless o.Unsorted, then
+// the -H files are read and formatted by o.Workers goroutines in blocks
+// that are written in order as they complete.
 func List(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
-	var (
-		dirs    []string
-		fds     []int
-		entries []dirEntry
-		err     error
-	)
 	if len(o.IDs) > 0 {
-		dirs, fds, entries, err = locateIDs(spoolDir, o.IDs)
-	} else {
-		dirs, fds, entries, _, err = scanDirs(spoolDir, false)
+		return listIDs(w, spoolDir, now, o)
 	}
+	dirs, entries, _, err := scanDirs(spoolDir, false)
 	if err != nil {
 		return err
 	}
-	defer closeAll(fds)
-	_ = dirs
-	if len(o.IDs) == 0 && !o.Unsorted {
-		keys := make([]string, len(entries))
-		for i, e := range entries {
-			keys[i] = sortKey(e.id)
-		}
-		sort.Sort(byKey{entries, keys})
+	defer dirs.close()
+	if !o.Unsorted {
+		sortEntries(entries, make([]dirEntry, len(entries)))
 	}
-	bw := bufio.NewWriterSize(w, 256<<10)
+	return listEntries(w, dirs, entries, now, o, listBlock, listAhead)
+}
+
+// listEntries formats the entries in blocks of block messages, at most
+// ahead blocks ahead of the writer, and writes them in order.
+func listEntries(w io.Writer, dirs *spoolDirs, entries []dirEntry, now time.Time, o ListOptions, block, ahead int) error {
 	workers := o.Workers
 	if workers <= 0 {
-		workers = 2 * runtime.GOMAXPROCS(0)
+		workers = runtime.GOMAXPROCS(0)
 	}
-	const block = 128
 	nblocks := (len(entries) + block - 1) / block
+	workers = max(1, min(workers, nblocks))
 	out := make([][]byte, nblocks)
 	done := make([]chan struct{}, nblocks)
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
-	next := make(chan int, nblocks)
-	for i := 0; i < nblocks; i++ {
-		next <- i
-	}
-	close(next)
+	tokens := make(chan struct{}, ahead)
+	free := make(chan []byte, ahead+workers)
+	stop := make(chan struct{})
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < workers && w < nblocks; w++ {
+	nowSec := now.Unix()
+	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rd := &reader{buf: make([]byte, 16<<10)}
-			for bi := range next {
-				lo, hi := bi*block, min((bi+1)*block, len(entries))
+			rd := newReader()
+			var id []byte
+			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-stop:
+					return
+				}
+				bi := int(next.Add(1) - 1)
+				if bi >= nblocks {
+					<-tokens
+					return
+				}
 				var b []byte
+				select {
+				case b = <-free:
+				default:
+					b = make([]byte, 0, 64<<10)
+				}
+				lo, hi := bi*block, min((bi+1)*block, len(entries))
 				for _, e := range entries[lo:hi] {
-					b = rd.format(b, fds[e.dir], e.id, now, o)
+					id = e.appendID(id[:0])
+					b = rd.format(b, dirs.fds[e.dir()], id, e.journal(), nowSec, o)
 				}
 				out[bi] = b
 				close(done[bi])
@@ -127,221 +135,59 @@ func List(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
 		}()
 	}
 	var werr error
-	for i := 0; i < nblocks; i++ {
+	for i := 0; i < nblocks && werr == nil; i++ {
 		<-done[i]
-		if werr == nil {
-			_, werr = bw.Write(out[i])
+		_, werr = w.Write(out[i])
+		select {
+		case free <- out[i][:0]:
+		default:
 		}
 		out[i] = nil
+		<-tokens
 	}
+	close(stop)
 	wg.Wait()
-	if werr != nil {
-		return werr
-	}
-	return bw.Flush()
+	return werr
 }
 
-type byKey struct {
-	e []dirEntry
-	k []string
-}
-
-func (b byKey) Len() int           { return len(b.e) }
-func (b byKey) Less(i, j int) bool { return b.k[i] < b.k[j] }
-func (b byKey) Swap(i, j int) {
-	b.e[i], b.e[j] = b.e[j], b.e[i]
-	b.k[i], b.k[j] = b.k[j], b.k[i]
-}
-
-// locateIDs finds each requested message in input/ or its split
-// sub-directory; a message found in neither is listed from input/, where
-// reading it fails with Exim's "spool read error".
-func locateIDs(spoolDir string, ids []string) ([]string, []int, []dirEntry, error) {
+// listIDs lists the messages o.IDs names, in that order. Each is looked
+// for in input/, then in its split sub-directory; a message found in
+// neither is listed from input/, where reading it fails with Exim's
+// "spool read error".
+func listIDs(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
 	top := filepath.Join(spoolDir, "input")
 	fd, err := openDir(top)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	dirs, fds := []string{top}, []int{fd}
+	dirs := &spoolDirs{}
+	dirs.add(top, fd)
+	defer dirs.close()
 	index := map[string]int{}
-	var entries []dirEntry
-	for _, id := range ids {
+	rd := newReader()
+	var b []byte
+	for _, id := range o.IDs {
 		d := 0
-		if len(id) == msgIDLen {
-			var st unix.Stat_t
-			if unix.Fstatat(fd, id+"-H", &st, 0) != nil {
-				sub := id[5:6]
-				i, ok := index[sub]
-				if !ok {
-					if sfd, err := openDir(filepath.Join(top, sub)); err == nil {
-						dirs, fds = append(dirs, filepath.Join(top, sub)), append(fds, sfd)
-						i = len(fds) - 1
-						index[sub] = i
-					} else {
-						i = -1
-						index[sub] = -1
-					}
+		var st unix.Stat_t
+		if len(id) == msgIDLen && unix.Fstatat(fd, id+"-H", &st, 0) != nil {
+			sub := id[5:6]
+			i, ok := index[sub]
+			if !ok {
+				i = -1
+				if sfd, err := openDir(filepath.Join(top, sub)); err == nil {
+					i = dirs.add(filepath.Join(top, sub), sfd)
 				}
-				if i > 0 && unix.Fstatat(fds[i], id+"-H", &st, 0) == nil {
-					d = i
-				}
+				index[sub] = i
+			}
+			if i > 0 && unix.Fstatat(dirs.fds[i], id+"-H", &st, 0) == nil {
+				d = i
 			}
 		}
-		entries = append(entries, dirEntry{id: id, dir: d})
-	}
-	return dirs, fds, entries, nil
-}
-
-// reader reads -H files with a reusable buffer.
-type reader struct {
-	buf []byte
-}
-
-// read returns the content of name in the directory dirfd.
-func (r *reader) read(dirfd int, name string) ([]byte, error) {
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	for err == unix.EINTR {
-		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	n := 0
-	for {
-		if n == len(r.buf) {
-			if len(r.buf) >= maxHeaderFile {
-				return nil, errFormat
-			}
-			nb := make([]byte, 2*len(r.buf))
-			copy(nb, r.buf)
-			r.buf = nb
-		}
-		m, err := unix.Read(fd, r.buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			return r.buf[:n], nil
-		}
-		n += m
-		if n < len(r.buf) {
-			// A short read of a regular file is its end: -H files are
-			// never changed in place (a new one is written under a
-			// temporary name and renamed over it), so the file open here
-			// cannot grow. This saves a read(2) per message.
-			return r.buf[:n], nil
+		journal := unix.Fstatat(dirs.fds[d], id+"-J", &st, 0) == nil
+		b = rd.format(b[:0], dirs.fds[d], []byte(id), journal, now.Unix(), o)
+		if _, err := w.Write(b); err != nil {
+			return err
 		}
 	}
-}
-
-// maxHeaderFile caps how much of a -H file is read.
-const maxHeaderFile = 64 << 20
-
-// format appends the listing of one message to b.
-func (r *reader) format(b []byte, dirfd int, id string, now time.Time, o ListOptions) []byte {
-	data, err := r.read(dirfd, id+"-H")
-	if err != nil {
-		if err == errFormat {
-			return appendError(b, id, "spool format error: size="+strconv.Itoa(len(r.buf)))
-		}
-		return appendError(b, id, "spool read error: "+errnoText(err))
-	}
-	s, err := scanHeader(data)
-	if err != nil {
-		return appendError(b, id, "spool format error: size="+strconv.Itoa(len(data)))
-	}
-	var st unix.Stat_t
-	size, known := int64(0), false
-	if unix.Fstatat(dirfd, id+"-D", &st, 0) == nil {
-		// The body is the -D file less its first line ("ID-D\n"); the
-		// blank line between headers and body counts one byte.
-		size, known = s.headerSize+1+st.Size-(msgIDLen+3), true
-	}
-	age := now.Sub(time.Unix(s.received, 0))
-	b = append(b, FormatAge(age)...)
-	b = append(b, ' ')
-	b = append(b, FormatSize(size, known)...)
-	b = append(b, ' ')
-	b = append(b, id...)
-	b = append(b, " <"...)
-	b = append(b, s.sender...)
-	b = append(b, '>')
-	if s.untrusted {
-		b = append(b, " ("...)
-		b = append(b, s.user...)
-		b = append(b, ')')
-	}
-	if s.frozen {
-		b = append(b, " *** frozen ***"...)
-	}
-	b = append(b, '\n')
-	b = appendRecipients(b, s, o)
-	return append(b, '\n')
-}
-
-// appendRecipients writes the recipient lines: ten columns of indent,
-// "D" in the ninth for a delivered address (spec chapter "The Exim
-// command line", -bp), and for -bpa the delivered addresses that are not
-// original recipients with "+D".
-func appendRecipients(b []byte, s *summary, o ListOptions) []byte {
-	var done map[string]bool
-	if len(s.delivered) > 0 {
-		done = make(map[string]bool, len(s.delivered))
-		for _, a := range s.delivered {
-			done[a] = true
-		}
-	}
-	for _, r := range s.recipients {
-		if done[r] {
-			if o.Undelivered {
-				continue
-			}
-			b = append(b, "        D "...)
-		} else {
-			b = append(b, "          "...)
-		}
-		b = append(b, r...)
-		b = append(b, '\n')
-	}
-	if o.Generated && len(s.delivered) > 0 {
-		orig := make(map[string]bool, len(s.recipients))
-		for _, r := range s.recipients {
-			orig[r] = true
-		}
-		sorted := append([]string(nil), s.delivered...)
-		sort.Strings(sorted)
-		for _, a := range sorted {
-			if !orig[a] {
-				b = append(b, "       +D "...)
-				b = append(b, a...)
-				b = append(b, '\n')
-			}
-		}
-	}
-	return b
-}
-
-// appendError writes Exim's entry for a message whose -H file could not
-// be read: the id alone, the problem in "***", and the blank line.
-func appendError(b []byte, id, text string) []byte {
-	b = append(b, "      "...)
-	b = append(b, id...)
-	b = append(b, "\n    *** "...)
-	b = append(b, text...)
-	return append(b, " ***\n\n"...)
-}
-
-// errnoText is the C library's text for an errno, as Exim prints it
-// (strerror): Go's texts are the same words in lower case, so only the
-// first letter changes.
-func errnoText(err error) string {
-	s := err.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
+	return nil
 }

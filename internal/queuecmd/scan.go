@@ -3,8 +3,6 @@ package queuecmd
 import (
 	"bytes"
 	"errors"
-	"strconv"
-	"strings"
 )
 
 // # What -bp needs from a -H file
@@ -20,15 +18,17 @@ import (
 // errFormat marks a -H file the scanner cannot read.
 var errFormat = errors.New("spool format error")
 
-// summary is what a listing shows of one message.
+// summary is what a listing shows of one message. Its slices point into
+// the bytes scanned, and it is reused from one message to the next so
+// that listing a queue allocates nothing per message.
 type summary struct {
-	user       string
-	sender     string
+	user       []byte
+	sender     []byte
 	received   int64
 	frozen     bool
 	untrusted  bool
-	delivered  []string // the non-recipients tree, in file order
-	recipients []string
+	delivered  [][]byte // the non-recipients tree, in file order
+	recipients [][]byte
 	headerSize int64
 }
 
@@ -51,37 +51,52 @@ func (r *lineReader) next() ([]byte, bool) {
 	return l, true
 }
 
-// scanHeader extracts a summary from the bytes of a -H file, checking
-// only what it reads.
-func scanHeader(b []byte) (*summary, error) {
+// atoi parses an unsigned decimal number that fits an int64.
+func atoi(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' || n > (1<<63-1)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+		if n > 1<<63-1 {
+			return 0, false
+		}
+	}
+	return int64(n), true
+}
+
+// scanHeader extracts a summary from the bytes of a -H file into s,
+// checking only what it reads.
+func scanHeader(b []byte, s *summary) error {
 	r := &lineReader{b: b}
-	s := &summary{}
+	*s = summary{delivered: s.delivered[:0], recipients: s.recipients[:0]}
 	l, ok := r.next() // ID-H
 	if !ok || !bytes.HasSuffix(l, []byte("-H")) {
-		return nil, errFormat
+		return errFormat
 	}
 	if l, ok = r.next(); !ok {
-		return nil, errFormat
+		return errFormat
 	}
-	user, _, _ := bytes.Cut(l, []byte(" "))
-	s.user = string(user)
+	s.user, _, _ = bytes.Cut(l, []byte(" "))
 	if l, ok = r.next(); !ok || len(l) < 2 || l[0] != '<' || l[len(l)-1] != '>' {
-		return nil, errFormat
+		return errFormat
 	}
-	s.sender = string(l[1 : len(l)-1])
+	s.sender = l[1 : len(l)-1]
 	if l, ok = r.next(); !ok {
-		return nil, errFormat
+		return errFormat
 	}
 	sec, _, _ := bytes.Cut(l, []byte(" "))
-	t, err := strconv.ParseInt(string(sec), 10, 64)
-	if err != nil {
-		return nil, errFormat
+	if s.received, ok = parseInt(sec); !ok {
+		return errFormat
 	}
-	s.received = t
 	for {
 		start := r.pos
 		if l, ok = r.next(); !ok {
-			return nil, errFormat
+			return errFormat
 		}
 		if len(l) == 0 || l[0] != '-' {
 			r.pos = start
@@ -100,26 +115,26 @@ func scanHeader(b []byte) (*summary, error) {
 			bytes.HasPrefix(name, []byte("acl ")):
 			// The value follows on its own, LEN bytes and a newline.
 			sp := bytes.LastIndexByte(name, ' ')
-			n, err := strconv.Atoi(string(name[sp+1:]))
-			if err != nil || n < 0 || n >= len(b)-r.pos {
-				return nil, errFormat
+			n, ok := parseInt(name[sp+1:])
+			if !ok || n < 0 || n >= int64(len(b)-r.pos) {
+				return errFormat
 			}
-			r.pos += n + 1
+			r.pos += int(n) + 1
 		}
 	}
 	// The non-recipients tree: "XX", or pre-order "YN addr" lines.
 	need := 1
 	for need > 0 {
 		if l, ok = r.next(); !ok {
-			return nil, errFormat
+			return errFormat
 		}
 		if need == 1 && len(s.delivered) == 0 && string(l) == "XX" {
 			break
 		}
 		if len(l) < 3 || l[2] != ' ' || !isYN(l[0]) || !isYN(l[1]) {
-			return nil, errFormat
+			return errFormat
 		}
-		s.delivered = append(s.delivered, string(l[3:]))
+		s.delivered = append(s.delivered, l[3:])
 		need--
 		if l[0] == 'Y' {
 			need++
@@ -129,21 +144,20 @@ func scanHeader(b []byte) (*summary, error) {
 		}
 	}
 	if l, ok = r.next(); !ok {
-		return nil, errFormat
+		return errFormat
 	}
-	n, err := strconv.Atoi(string(l))
-	if err != nil || n < 0 || n > len(b) {
-		return nil, errFormat
+	n, ok := parseInt(l)
+	if !ok || n < 0 || n > int64(len(b)) {
+		return errFormat
 	}
-	s.recipients = make([]string, 0, n)
-	for i := 0; i < n; i++ {
+	for i := int64(0); i < n; i++ {
 		if l, ok = r.next(); !ok {
-			return nil, errFormat
+			return errFormat
 		}
-		s.recipients = append(s.recipients, recipientAddress(string(l)))
+		s.recipients = append(s.recipients, recipientAddress(l))
 	}
 	if l, ok = r.next(); !ok || len(l) != 0 {
-		return nil, errFormat
+		return errFormat
 	}
 	// Headers: "NNNf text", text being NNN bytes.
 	for p := r.pos; p < len(b); {
@@ -152,65 +166,86 @@ func scanHeader(b []byte) (*summary, error) {
 			d++
 		}
 		if d == p || d+2 > len(b) || d-p > 9 {
-			return nil, errFormat
+			return errFormat
 		}
-		size, _ := strconv.Atoi(string(b[p:d]))
-		next := d + 2 + size
+		size, _ := atoi(b[p:d])
+		next := d + 2 + int(size)
 		if next > len(b) {
-			return nil, errFormat
+			return errFormat
 		}
 		if b[d] != '*' {
-			s.headerSize += int64(size)
+			s.headerSize += size
 		}
 		p = next
 	}
-	return s, nil
+	return nil
 }
 
 func isYN(c byte) bool { return c == 'Y' || c == 'N' }
 
 // recipientAddress returns the address of a recipient line, without the
-// optional fields Exim appends: " errors_to LEN,PNO" and, with flag bit
-// 2, " orcpt LEN,DSN" before it, all closed by "#FLAGS" (chapter "Format
-// of spool files"). A line whose tail does not decode is all address.
-func recipientAddress(line string) string {
-	hash := strings.LastIndexByte(line, '#')
+// optional fields Exim appends (chapter "Format of spool files"): with
+// flag bit 1, " errors_to LEN,PNO" at the end; with bit 2,
+// " orcpt LEN,DSN" before that; all closed by "#FLAGS". Exim 4.96
+// writes both (#3). Found by running its -bp on such lines: when it
+// strips the errors_to field it also drops the character before it, so
+// a line with bit 1 alone ("#1", from older releases) lists its address
+// one character short, and with bit 2 the DSN number loses its last
+// digit (which does not change the address). A line whose tail does not
+// decode is all address.
+func recipientAddress(line []byte) []byte {
+	hash := bytes.LastIndexByte(line, '#')
 	if hash < 0 {
 		return line
 	}
-	flags, err := strconv.Atoi(line[hash+1:])
-	if err != nil || flags <= 0 || flags&1 == 0 {
+	flags, ok := atoi(line[hash+1:])
+	if !ok || flags&3 == 0 {
 		return line
 	}
-	rest, ok := cutLengthField(line[:hash])
-	if !ok {
-		return line
+	rest := line[:hash]
+	if flags&1 != 0 {
+		if rest, ok = cutLengthField(rest); !ok {
+			return line
+		}
+		if len(rest) > 0 {
+			rest = rest[:len(rest)-1]
+		}
 	}
 	if flags&2 != 0 {
 		if rest, ok = cutLengthField(rest); !ok {
 			return line
 		}
 	}
-	if rest == "" {
-		return line
-	}
 	return rest
 }
 
-// cutLengthField removes " TEXT LEN,NUM" from the end of s.
-func cutLengthField(s string) (string, bool) {
-	sp := strings.LastIndexByte(s, ' ')
+// parseInt parses a decimal number as strconv.Atoi does (optional sign;
+// a value that would overflow is refused).
+func parseInt(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg, b = b[0] == '-', b[1:]
+	}
+	n, ok := atoi(b)
+	if neg {
+		n = -n
+	}
+	return n, ok
+}
+
+// cutLengthField removes " TEXT LEN,NUM" from the end of s: TEXT is the
+// LEN bytes before the last space, and the byte before TEXT (the
+// separating space) goes too. Like Exim, it does not check that this
+// byte is a space.
+func cutLengthField(s []byte) ([]byte, bool) {
+	sp := bytes.LastIndexByte(s, ' ')
 	if sp < 0 {
-		return "", false
+		return nil, false
 	}
-	l, _, found := strings.Cut(s[sp+1:], ",")
-	n, err := strconv.Atoi(l)
-	if !found || err != nil || n < 0 {
-		return "", false
+	l, _, found := bytes.Cut(s[sp+1:], []byte(","))
+	n, ok := parseInt(l)
+	if !found || !ok || n < 0 || n+1 > int64(sp) {
+		return nil, false
 	}
-	s = s[:sp]
-	if n+1 > len(s) || s[len(s)-n-1] != ' ' {
-		return "", false
-	}
-	return s[:len(s)-n-1], true
+	return s[:int64(sp)-n-1], true
 }

@@ -1,0 +1,301 @@
+package queuecmd
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// reader reads and formats messages for a listing. Each listing
+// goroutine has one; its buffers are reused from message to message, and
+// the system calls take the file name from a buffer of its own, so that
+// a message costs four system calls (open, read and close of the -H
+// file, statx of the -D file) and no allocation.
+type reader struct {
+	buf   []byte // the -H file
+	jbuf  []byte // the -J file
+	name  []byte // "<id>-X\0"
+	s     summary
+	done  [][]byte // delivered addresses, sorted
+	rcpts [][]byte // recipients, sorted, for -bpa with many
+}
+
+func newReader() *reader {
+	return &reader{buf: make([]byte, 16<<10), name: make([]byte, 0, 64)}
+}
+
+// maxHeaderFile caps how much of a -H file is read.
+const maxHeaderFile = 64 << 20
+
+// maxJournal caps how much of a -J file is read.
+const maxJournal = 16 << 20
+
+// path sets r.name to id, "-", suffix and a NUL, and returns a pointer
+// to it for a system call.
+func (r *reader) path(id []byte, suffix byte) *byte {
+	r.name = append(append(r.name[:0], id...), '-', suffix, 0)
+	return &r.name[0]
+}
+
+// openat opens the NUL-terminated name in dirfd for reading.
+func openat(dirfd int, name *byte) (int, error) {
+	for {
+		fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+			uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return -1, e
+		}
+		return int(fd), nil
+	}
+}
+
+// fileSize returns the size of the NUL-terminated name in dirfd, as
+// stat(2) gives it (following a symbolic link).
+func fileSize(dirfd int, name *byte) (int64, bool) {
+	var st unix.Statx_t
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+			0, uintptr(unix.STATX_SIZE), uintptr(unsafe.Pointer(&st)), 0)
+		if e == unix.EINTR {
+			continue
+		}
+		return int64(st.Size), e == 0
+	}
+}
+
+// readFile reads the NUL-terminated name in dirfd into *buf, growing it
+// up to limit; it returns errFormat past the limit.
+func readFile(dirfd int, name *byte, buf *[]byte, limit int) ([]byte, error) {
+	fd, err := openat(dirfd, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+	b := *buf
+	n := 0
+	for {
+		if n == len(b) {
+			if len(b) >= limit {
+				return nil, errFormat
+			}
+			nb := make([]byte, 2*len(b))
+			copy(nb, b)
+			b = nb
+			*buf = b
+		}
+		r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return nil, e
+		}
+		m := int(r)
+		if m == 0 {
+			return b[:n], nil
+		}
+		n += m
+		if n < len(b) {
+			// A short read of a regular file is its end: -H files are
+			// never changed in place (a new one is written under a
+			// temporary name and renamed over it), so the file open here
+			// cannot grow. This saves a read(2) per message.
+			return b[:n], nil
+		}
+	}
+}
+
+// format appends the listing of one message to b; id is the message id
+// (or, for a listing of named messages, whatever the caller gave) and
+// journal says whether it has a -J file.
+func (r *reader) format(b []byte, dirfd int, id []byte, journal bool, now int64, o ListOptions) []byte {
+	data, err := readFile(dirfd, r.path(id, 'H'), &r.buf, maxHeaderFile)
+	if err != nil {
+		if err == errFormat {
+			return appendError(b, id, "spool format error: size=", len(r.buf))
+		}
+		return appendError(b, id, "spool read error: "+errnoText(err), -1)
+	}
+	s := &r.s
+	if scanHeader(data, s) != nil {
+		return appendError(b, id, "spool format error: size=", len(data))
+	}
+	size, known := fileSize(dirfd, r.path(id, 'D'))
+	if known {
+		// The body is the -D file less its first line ("ID-D\n"); the
+		// blank line between headers and body counts one byte.
+		size = s.headerSize + 1 + size - (msgIDLen + 3)
+	}
+	if journal {
+		r.addJournal(dirfd, id)
+	}
+	b = appendAge(b, now-s.received)
+	b = append(b, ' ')
+	b = appendSize(b, size, known)
+	b = append(b, ' ')
+	b = append(b, id...)
+	b = append(b, " <"...)
+	b = append(b, s.sender...)
+	b = append(b, '>')
+	if s.untrusted {
+		b = append(b, " ("...)
+		b = append(b, s.user...)
+		b = append(b, ')')
+	}
+	if s.frozen {
+		b = append(b, " *** frozen ***"...)
+	}
+	b = append(b, '\n')
+	b = r.appendRecipients(b, o)
+	return append(b, '\n')
+}
+
+// journalChunk is the longest journal line Exim takes at once: a longer
+// line is read as several, each a chunk of this many bytes.
+const journalChunk = 16383
+
+// addJournal adds the addresses of the message's -J file to the
+// delivered ones. The -J file (chapter "Format of spool files") records
+// addresses delivered during an interrupted delivery, one a line; Exim's
+// listing counts them as delivered. As observed with Exim 4.96, each line
+// (or each 16383-byte piece of a longer one) loses its last byte, which
+// is the newline except on an unterminated last line, and a NUL ends it.
+func (r *reader) addJournal(dirfd int, id []byte) {
+	if r.jbuf == nil {
+		r.jbuf = make([]byte, 4<<10)
+	}
+	data, err := readFile(dirfd, r.path(id, 'J'), &r.jbuf, maxJournal)
+	if err != nil {
+		return
+	}
+	r.s.delivered = appendJournal(r.s.delivered, data)
+}
+
+// appendJournal appends the addresses of a -J file's bytes to dst.
+func appendJournal(dst [][]byte, data []byte) [][]byte {
+	for len(data) > 0 {
+		n := bytes.IndexByte(data, '\n') + 1
+		if n == 0 || n > journalChunk {
+			n = min(len(data), journalChunk)
+		}
+		line := data[:n]
+		data = data[n:]
+		if i := bytes.IndexByte(line, 0); i >= 0 {
+			line = line[:i]
+		}
+		if len(line) > 0 {
+			line = line[:len(line)-1]
+		}
+		dst = append(dst, line)
+	}
+	return dst
+}
+
+// isDelivered reports whether addr is among the delivered addresses.
+func (s *summary) isDelivered(addr []byte) bool {
+	for _, d := range s.delivered {
+		if bytes.Equal(d, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendRecipients writes the recipient lines: ten columns of indent,
+// "D" in the ninth for a delivered address (spec chapter "The Exim
+// command line", -bp), and for -bpa the delivered addresses that are not
+// original recipients with "+D", in byte order (Exim walks its tree).
+func (r *reader) appendRecipients(b []byte, o ListOptions) []byte {
+	s := &r.s
+	if len(s.delivered) > 8 {
+		// Many delivered addresses: search them sorted.
+		r.done = append(r.done[:0], s.delivered...)
+		slices.SortFunc(r.done, bytes.Compare)
+		r.done = slices.CompactFunc(r.done, bytes.Equal)
+	}
+	delivered := func(a []byte) bool {
+		if len(s.delivered) > 8 {
+			_, found := slices.BinarySearchFunc(r.done, a, bytes.Compare)
+			return found
+		}
+		return s.isDelivered(a)
+	}
+	for _, a := range s.recipients {
+		if len(s.delivered) > 0 && delivered(a) {
+			if o.Undelivered {
+				continue
+			}
+			b = append(b, "        D "...)
+		} else {
+			b = append(b, "          "...)
+		}
+		b = append(b, a...)
+		b = append(b, '\n')
+	}
+	if o.Generated && len(s.delivered) > 0 {
+		if len(s.delivered) <= 8 {
+			r.done = append(r.done[:0], s.delivered...)
+			slices.SortFunc(r.done, bytes.Compare)
+			r.done = slices.CompactFunc(r.done, bytes.Equal)
+		}
+		rcpts := s.recipients
+		if len(rcpts) > 8 {
+			r.rcpts = append(r.rcpts[:0], rcpts...)
+			slices.SortFunc(r.rcpts, bytes.Compare)
+			rcpts = r.rcpts
+		}
+		for _, a := range r.done {
+			if !isRecipient(rcpts, a) {
+				b = append(b, "       +D "...)
+				b = append(b, a...)
+				b = append(b, '\n')
+			}
+		}
+	}
+	return b
+}
+
+// isRecipient reports whether a is in rs, which is sorted when long.
+func isRecipient(rs [][]byte, a []byte) bool {
+	if len(rs) > 8 {
+		_, found := slices.BinarySearchFunc(rs, a, bytes.Compare)
+		return found
+	}
+	for _, r := range rs {
+		if bytes.Equal(r, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendError writes Exim's entry for a message whose -H file could not
+// be read: the id alone, the problem in "***" (text, then n unless it
+// is negative), and the blank line.
+func appendError(b []byte, id []byte, text string, n int) []byte {
+	b = append(b, "      "...)
+	b = append(b, id...)
+	b = append(b, "\n    *** "...)
+	b = append(b, text...)
+	if n >= 0 {
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, " ***\n\n"...)
+}
+
+// errnoText is the C library's text for an errno, as Exim prints it
+// (strerror): Go's texts are the same words in lower case, so only the
+// first letter changes.
+func errnoText(err error) string {
+	s := err.Error()
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}

@@ -158,9 +158,6 @@ func spoolName(name []byte) byte {
 	return 0
 }
 
-// isHeaderName reports whether name is "<message id>-H".
-func isHeaderName(name []byte) bool { return spoolName(name) == 'H' }
-
 // base62 marks the bytes that are base-62 digits.
 var base62 = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
@@ -348,17 +345,14 @@ func scanDirs(spoolDir string, countOnly bool) (*spoolDirs, []dirEntry, int, err
 // markJournals sets the journal flag of the entries that have a -J file
 // in the same directory (rare: a delivery was interrupted).
 func markJournals(entries []dirEntry, results []scanResult) {
-	type key struct {
-		k1, k2 uint64
-	}
-	has := map[key]bool{}
+	has := map[dirEntry]bool{}
 	for _, r := range results {
 		for _, j := range r.journals {
-			has[key{j.k1, j.k2}] = true
+			has[j] = true
 		}
 	}
 	for i := range entries {
-		if has[key{entries[i].k1, entries[i].k2}] {
+		if has[dirEntry{entries[i].k1, entries[i].k2}] {
 			entries[i].setJournal()
 		}
 	}

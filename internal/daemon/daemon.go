@@ -97,6 +97,45 @@ func (d *Daemon) Bind() error {
 	return nil
 }
 
+// Inherit uses already bound sockets, one per Listens entry in order
+// (the daemon that a Supervisor started gets them as fds), instead of
+// binding.
+func (d *Daemon) Inherit(files []*os.File) error {
+	if len(files) != len(d.Listens) {
+		return fmt.Errorf("inherited %d sockets for %d listening addresses", len(files), len(d.Listens))
+	}
+	for _, f := range files {
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			d.closeListeners()
+			return fmt.Errorf("inherited socket: %w", err)
+		}
+		d.lns = append(d.lns, ln)
+	}
+	return nil
+}
+
+// Files returns the bound sockets as files (duplicates), in Listens
+// order, for a Supervisor to pass on; the listeners are then closed.
+func (d *Daemon) Files() ([]*os.File, error) {
+	var out []*os.File
+	for _, ln := range d.lns {
+		tl, ok := ln.(*net.TCPListener)
+		if !ok {
+			return nil, fmt.Errorf("not a TCP listener: %T", ln)
+		}
+		f, err := tl.File()
+		if err != nil {
+			return nil, fmt.Errorf("listening socket: %w", err)
+		}
+		out = append(out, f)
+	}
+	d.closeListeners()
+	d.lns = nil
+	return out, nil
+}
+
 func (l Listen) addrText() string {
 	if l.All {
 		return "(any)"

@@ -388,7 +388,7 @@ func (m *attempt) runTransport(b *batch) {
 			rs = append(rs, r)
 		}
 	} else {
-		rs = b.t.Deliver(m.ctx, m.delivery(b))
+		rs = m.deliverBatch(b)
 	}
 	dt := time.Since(start)
 	for i, it := range b.items {

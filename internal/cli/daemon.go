@@ -161,6 +161,11 @@ func detach(env *Env) int {
 // serveDaemon runs the daemon until SIGTERM/SIGINT or ctx ends. ready,
 // when set, is called with the bound addresses (tests, --run-local).
 func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Config, ready func([]string)) int {
+	// Signals are caught from the start: a supervisor forwards them as
+	// soon as the daemon runs.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	plan, err := listenPlan(inv, cfg)
 	if err != nil {
 		return failf(env, "%v", err)
@@ -299,9 +304,6 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 			}
 		}()
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	go func() {
 		for {
 			select {

@@ -468,7 +468,7 @@ func (m *attempt) lineAddress(it *item, withOrig bool) string {
 		local = true
 	}
 	if local && a.Kind == router.Mailbox {
-		s = a.LocalPart
+		s = bareLocalPart(a)
 	}
 	if p := parentOf(a); p != nil && p.Address != it.top {
 		s += " (" + p.Address + ")"

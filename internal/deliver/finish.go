@@ -326,12 +326,23 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 	return d
 }
 
+// bareLocalPart is a's local part without the affixes its router
+// removed: $local_part, and what a local delivery's log line shows (spec
+// chapter "Generic options for routers", local_part_prefix).
+func bareLocalPart(a *router.Address) string {
+	lp := a.LocalPart
+	if len(lp) >= len(a.Prefix)+len(a.Suffix) && strings.HasPrefix(lp, a.Prefix) && strings.HasSuffix(lp, a.Suffix) {
+		return lp[len(a.Prefix) : len(lp)-len(a.Suffix)]
+	}
+	return lp
+}
+
 // addressVars are the variables of the first address of b.
 func (m *attempt) addressVars(b *batch) expand.VarMap {
 	first := b.items[0]
 	a := first.addr
 	av := expand.VarMap{
-		"local_part":        a.LocalPart,
+		"local_part":        bareLocalPart(a),
 		"domain":            a.Domain,
 		"local_part_prefix": a.Prefix,
 		"local_part_suffix": a.Suffix,

@@ -13,6 +13,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/daemon"
 	"github.com/exigo-mta/exigo/internal/deliver"
 	"github.com/exigo-mta/exigo/internal/lookup"
+	"golang.org/x/sys/unix"
 )
 
 // runLocalDelivery is the hidden --local-delivery mode: the worker the
@@ -26,6 +27,12 @@ import (
 func runLocalDelivery(env *Env) int {
 	if os.Geteuid() == 0 {
 		fmt.Fprintln(env.Stderr, "exim: local delivery worker must not run as root")
+		return 1
+	}
+	// Other processes of the user (its pipe commands among them) may
+	// not trace the worker, which holds the whole -H file.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintf(env.Stderr, "exim: local delivery: prctl: %v\n", err)
 		return 1
 	}
 	var in daemon.WorkerInput

@@ -5,11 +5,17 @@
 // recovers panics per connection, re-reads the configuration on SIGHUP
 // and drains on SIGTERM.
 //
-// Privilege separation (DESIGN.md) is only begun: started as root, the
-// daemon binds its ports, writes the pid file and then drops to
-// exim_user/exim_group for everything else (DropPrivileges). The root
-// supervisor that would start local deliveries as other users is not
-// built yet.
+// # Privilege separation
+//
+// Started as root (DESIGN.md, "Privilege separation"), the command line
+// binds the sockets and writes the pid file, then a Supervisor stays
+// behind as root and starts the daemon proper as exim_user, with the
+// sockets inherited (Inherit) and a socketpair on which the daemon's
+// Client asks for local deliveries as other users. The supervisor checks
+// each request against the configuration (CheckRequest), then runs
+// "exigo --local-delivery" as the user with the message's spool files
+// passed as open read-only fds, and hands the worker's answer back.
+// Signals sent to the supervisor are forwarded to the daemon.
 //
 // Exim specification: chapter 13 "Starting the daemon and the use of
 // network interfaces", -bd/-bdf/-oX/-oP in chapter "The Exim command

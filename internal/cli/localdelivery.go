@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/exigo-mta/exigo/internal/config"
@@ -16,35 +19,35 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runLocalDelivery is the hidden --local-delivery mode: the worker the
-// root supervisor starts, already running as the delivery's uid and gid,
-// to run one local transport (DESIGN.md, "Privilege separation"). It
-// reads a daemon.WorkerInput on stdin, the message's -D, -H and the
-// configuration file from the fds the supervisor opened (the delivery
-// user can read none of them by name), and writes a
-// deliver.LocalResponse on stdout. SIGTERM cancels the run (its
-// transports defer).
+// runLocalDelivery is the hidden --local-delivery mode: a worker the
+// root supervisor starts, already running as a delivery's uid and gid,
+// to run local transports as that user (DESIGN.md, "Privilege
+// separation"). It reads a daemon.WorkerInput on stdin and the
+// configuration from the fd the supervisor opened (the user may not be
+// able to read it by name), then serves runs over the supervisor's
+// socket until it closes: each brings the message's -D and -H files as
+// open fds and gets a deliver.LocalResponse back. SIGTERM cancels the
+// run in progress (its transports defer); the worker answers and exits.
 func runLocalDelivery(env *Env) int {
 	if os.Geteuid() == 0 {
 		fmt.Fprintln(env.Stderr, "exim: local delivery worker must not run as root")
 		return 1
 	}
 	// Other processes of the user (its pipe commands among them) may
-	// not trace the worker, which holds the whole -H file.
+	// not trace the worker, which holds whole -H files.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: local delivery: prctl: %v\n", err)
 		return 1
 	}
 	var in daemon.WorkerInput
-	if err := json.NewDecoder(io.LimitReader(env.Stdin, 16<<20)).Decode(&in); err != nil || in.Request == nil {
+	if err := json.NewDecoder(io.LimitReader(env.Stdin, 1<<20)).Decode(&in); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: local delivery: bad input: %v\n", err)
 		return 1
 	}
-	data := os.NewFile(daemon.WorkerDataFD, "data")
-	hdr := os.NewFile(daemon.WorkerHeaderFD, "header")
 	conf := os.NewFile(daemon.WorkerConfigFD, "config")
-	if data == nil || hdr == nil || conf == nil {
-		fmt.Fprintln(env.Stderr, "exim: local delivery: spool files not passed")
+	sock := os.NewFile(daemon.WorkerSocketFD, "supervisor")
+	if conf == nil || sock == nil {
+		fmt.Fprintln(env.Stderr, "exim: local delivery: no supervisor")
 		return 1
 	}
 	text, err := io.ReadAll(conf)
@@ -58,6 +61,13 @@ func runLocalDelivery(env *Env) int {
 		fmt.Fprintf(env.Stderr, "exim: local delivery: %v\n", err)
 		return 1
 	}
+	fc, err := net.FileConn(sock)
+	sock.Close()
+	uc, ok := fc.(*net.UnixConn)
+	if err != nil || !ok {
+		fmt.Fprintf(env.Stderr, "exim: local delivery: supervisor socket: %v\n", err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	w := &deliver.LocalWorker{
@@ -66,14 +76,55 @@ func runLocalDelivery(env *Env) int {
 		Lookups: modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
 		Now:     env.Now,
 	}
-	resp, err := w.RunLocal(ctx, in.Request, hdr, data)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "exim: local delivery: %v\n", err)
-		return 1
-	}
-	if err := json.NewEncoder(env.Stdout).Encode(resp); err != nil {
-		fmt.Fprintf(env.Stderr, "exim: local delivery: %v\n", err)
-		return 1
+	var busy sync.Mutex
+	go func() {
+		// SIGTERM while idle: stop waiting for the next run.
+		<-ctx.Done()
+		busy.Lock()
+		uc.CloseRead()
+		busy.Unlock()
+	}()
+	for ctx.Err() == nil {
+		req, data, hdr, err := daemon.ReadRequest(uc)
+		if err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return 0
+			}
+			fmt.Fprintf(env.Stderr, "exim: local delivery: %v\n", err)
+			return 1
+		}
+		busy.Lock()
+		if _, err := uc.Write([]byte{daemon.AckByte}); err != nil {
+			data.Close()
+			hdr.Close()
+			busy.Unlock()
+			return 1
+		}
+		resp := runOne(ctx, w, req, data, hdr)
+		b, err := json.Marshal(resp)
+		if err == nil {
+			err = daemon.WriteFrame(uc, b)
+		}
+		busy.Unlock()
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "exim: local delivery: %v\n", err)
+			return 1
+		}
 	}
 	return 0
+}
+
+// runOne runs one request and closes its spool files.
+func runOne(ctx context.Context, w *deliver.LocalWorker, req *deliver.LocalRequest, data, hdr *os.File) *deliver.LocalResponse {
+	defer data.Close()
+	defer hdr.Close()
+	st, err := hdr.Stat()
+	if err != nil {
+		return &deliver.LocalResponse{Error: fmt.Sprintf("header file: %v", err)}
+	}
+	resp, err := w.RunLocal(ctx, req, io.NewSectionReader(hdr, 0, st.Size()), data)
+	if err != nil {
+		return &deliver.LocalResponse{Error: err.Error()}
+	}
+	return resp
 }

@@ -201,6 +201,30 @@ func childOf(t *testing.T, pid int) int {
 	return 0
 }
 
+// workersOf returns the pids of the local-delivery workers running as
+// uid.
+func workersOf(uid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cl, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if !strings.Contains(string(cl), "--local-delivery") {
+			continue
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" && f[1] == strconv.Itoa(uid) {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
 // procUID returns the real and effective uid of pid.
 func procUID(t *testing.T, pid int) string {
 	t.Helper()
@@ -312,10 +336,11 @@ func TestPrivsepDifferential(t *testing.T) {
 }
 
 // TestPrivsepSignals checks the supervisor's process handling: the pid
-// file holds its pid, SIGHUP reaches the daemon (which still delivers
-// as other users afterwards), SIGTERM lets a session in progress finish
-// and stops both processes, and a daemon that dies takes the supervisor
-// with it.
+// file holds its pid; deliveries as one user share a worker, and one
+// that died is replaced; SIGHUP reaches the daemon (which still delivers
+// as other users afterwards) and retires the workers; SIGTERM lets a
+// session in progress finish and stops every process; and a daemon
+// that dies takes the supervisor with it.
 func TestPrivsepSignals(t *testing.T) {
 	needRoot(t)
 	bin := oracletest.Exigo(t)
@@ -337,18 +362,52 @@ func TestPrivsepSignals(t *testing.T) {
 	}
 	child := childOf(t, cmd.Process.Pid)
 
-	// SIGHUP: the daemon re-reads its configuration and delivers on.
-	cmd.Process.Signal(syscall.SIGHUP)
-	waitLog(t, dir, fmt.Sprintf("pid=%d: SIGHUP received: re-exec daemon", cmd.Process.Pid), 1)
-	if err := sendGo(addr, "a@client.example", "pipe-"+login+"@test.example", "Subject: hup\r\n\r\nbody\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	log := waitLog(t, dir, "Completed", 1)
-	if !strings.Contains(log, "=> "+login+" <pipe-"+login+"@test.example> R=pipeuser T=idpipe") {
-		t.Errorf("no delivery after SIGHUP:\n%s", log)
+	// Two deliveries as the user share one worker, which stays.
+	for i := 1; i <= 2; i++ {
+		if err := sendGo(addr, "a@client.example", "pipe-"+login+"@test.example", "Subject: reuse\r\n\r\nbody\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		waitLog(t, dir, "Completed", i)
+		if ws := workersOf(uid); len(ws) != 1 {
+			t.Errorf("after delivery %d: workers %v, want one", i, ws)
+		}
 	}
 	if b, _ := os.ReadFile(filepath.Join(home, "id.out")); strings.TrimSpace(string(b)) != strconv.Itoa(uid) {
 		t.Errorf("pipe ran as uid %q, want %d", strings.TrimSpace(string(b)), uid)
+	}
+	// A worker that dies while idle is replaced.
+	for _, pid := range workersOf(uid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err := sendGo(addr, "a@client.example", login+"@test.example", "Subject: after kill\r\n\r\nbody\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	log := waitLog(t, dir, "Completed", 3)
+	if n := strings.Count(log, "=> "+login+" <"+login+"@test.example> R=local T=maildir"); n != 1 {
+		t.Errorf("delivery after a worker was killed: %d lines, want 1:\n%s", n, log)
+	}
+
+	// SIGHUP: the daemon re-reads its configuration, old workers go,
+	// and deliveries as other users go on.
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, dir, fmt.Sprintf("pid=%d: SIGHUP received: re-exec daemon", cmd.Process.Pid), 1)
+	deadline := time.Now().Add(3 * time.Second)
+	for len(workersOf(uid)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ws := workersOf(uid); len(ws) > 0 {
+		t.Errorf("workers %v still running after SIGHUP", ws)
+	}
+	os.Remove(filepath.Join(home, "id.out"))
+	if err := sendGo(addr, "a@client.example", "pipe-"+login+"@test.example", "Subject: hup\r\n\r\nbody\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	log = waitLog(t, dir, "Completed", 4)
+	if n := strings.Count(log, "=> "+login+" <pipe-"+login+"@test.example> R=pipeuser T=idpipe"); n != 3 {
+		t.Errorf("%d pipe deliveries, want 3:\n%s", n, log)
+	}
+	if b, _ := os.ReadFile(filepath.Join(home, "id.out")); strings.TrimSpace(string(b)) != strconv.Itoa(uid) {
+		t.Errorf("after SIGHUP, pipe ran as uid %q, want %d", strings.TrimSpace(string(b)), uid)
 	}
 
 	// SIGTERM in the middle of a transaction: the session finishes.
@@ -395,9 +454,12 @@ func TestPrivsepSignals(t *testing.T) {
 	if _, err := os.Stat(pidFile); err == nil {
 		t.Errorf("pid file left behind")
 	}
+	if ws := workersOf(uid); len(ws) > 0 {
+		t.Errorf("workers %v still running after SIGTERM", ws)
+	}
 	// The message accepted while draining is logged and on the queue
 	// (or already delivered).
-	log = waitLog(t, dir, " <= ", 2)
+	log = waitLog(t, dir, " <= ", 5)
 	if in, _ := filepath.Glob(filepath.Join(dir, "spool", "input", "*-H")); len(in) == 0 && !strings.Contains(log, "=> "+login+" <"+login+"@test.example> R=local T=maildir") {
 		t.Errorf("message accepted while draining is neither queued nor delivered:\n%s", log)
 	}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,31 +28,20 @@ import (
 const ChildEnv = "EXIGO_PRIVSEP_CHILD"
 
 // LocalDeliveryOption is the hidden long option (DESIGN.md, "Names
-// outside Exim's grammar") that starts the local-delivery worker: it
-// reads a WorkerInput on its standard input, the message's -D file on
-// fd 3, its -H file on fd 4 and the configuration file on fd 5, runs
-// one transport and writes a deliver.LocalResponse on its standard
-// output.
+// outside Exim's grammar") that starts a local-delivery worker: it reads
+// a WorkerInput on its standard input and the configuration file on
+// WorkerConfigFD, then serves runs on WorkerSocketFD (see workers.go for
+// the protocol).
 const LocalDeliveryOption = "--local-delivery"
 
 // WorkerInput is what the supervisor writes to a worker's standard
 // input.
 type WorkerInput struct {
 	// ConfigPath is the configuration file's name (its contents come on
-	// fd 5); Macros are the daemon's -D macros.
+	// WorkerConfigFD); Macros are the daemon's -D macros.
 	ConfigPath string         `json:"config_path"`
 	Macros     []config.Macro `json:"macros,omitempty"`
-	// Request is the run, as the daemon asked and the supervisor
-	// checked it.
-	Request *deliver.LocalRequest `json:"request"`
 }
-
-// Worker fds, counted from 3 as os/exec's ExtraFiles.
-const (
-	WorkerDataFD   = 3
-	WorkerHeaderFD = 4
-	WorkerConfigFD = 5
-)
 
 // maxFrame bounds one request or answer on the supervisor's socket and
 // a worker's output.
@@ -97,12 +85,15 @@ type Supervisor struct {
 	// Stderr receives the supervisor's own complaints (the daemon logs
 	// the outcomes of its requests).
 	Stderr io.Writer
-	// MaxWorkers bounds the workers running at once (0: 64).
+	// MaxWorkers bounds the runs in progress at once (0: 64).
 	MaxWorkers int
+	// IdleWorker is how long a worker is kept for the next run as its
+	// user (0: DefaultIdleWorker; negative: one worker per run).
+	IdleWorker time.Duration
 
-	mu      sync.Mutex
-	workers map[*exec.Cmd]struct{}
-	sem     chan struct{}
+	mu   sync.Mutex
+	sem  chan struct{}
+	pool pool
 }
 
 // Run starts the daemon and supervises it until it exits; it returns
@@ -114,7 +105,6 @@ func (s *Supervisor) Run() (int, error) {
 		s.MaxWorkers = 64
 	}
 	s.sem = make(chan struct{}, s.MaxWorkers)
-	s.workers = map[*exec.Cmd]struct{}{}
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return 1, fmt.Errorf("socketpair: %w", err)
@@ -167,6 +157,7 @@ func (s *Supervisor) Run() (int, error) {
 					s.mu.Lock()
 					s.Config = cfg
 					s.mu.Unlock()
+					s.pool.retire(false)
 				} else {
 					fmt.Fprintf(s.Stderr, "exim supervisor: keeping the old configuration: %v\n", err)
 				}
@@ -174,7 +165,7 @@ func (s *Supervisor) Run() (int, error) {
 			cmd.Process.Signal(sig)
 		case err := <-done:
 			conn.Close()
-			s.stopWorkers()
+			s.pool.stop()
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
 				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -187,26 +178,6 @@ func (s *Supervisor) Run() (int, error) {
 			}
 			return 0, nil
 		}
-	}
-}
-
-// stopWorkers sends SIGTERM to the workers still running and waits up
-// to a few seconds for them.
-func (s *Supervisor) stopWorkers() {
-	s.mu.Lock()
-	for c := range s.workers {
-		c.Process.Signal(syscall.SIGTERM)
-	}
-	s.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		n := len(s.workers)
-		s.mu.Unlock()
-		if n == 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -270,9 +241,10 @@ func (s *Supervisor) Serve(conn net.Conn) {
 	}
 }
 
-// RunWorker checks req against the configuration, then runs one worker
-// as req.UID/req.GID with the message's spool files open for reading,
-// and returns its output (a deliver.LocalResponse, not parsed here).
+// RunWorker checks req against the configuration, then hands it to a
+// worker running as req.UID/req.GID (an idle one if there is one) with
+// the message's spool files open for reading, and returns the worker's
+// answer (a deliver.LocalResponse, not parsed here).
 func (s *Supervisor) RunWorker(ctx context.Context, req *deliver.LocalRequest) ([]byte, error) {
 	s.mu.Lock()
 	cfg := s.Config
@@ -286,75 +258,43 @@ func (s *Supervisor) RunWorker(ctx context.Context, req *deliver.LocalRequest) (
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	dir := cfg.Main.String("spool_directory")
-	data, hdr, err := openSpoolFiles(dir, req.MessageID)
+	data, hdr, err := openSpoolFiles(cfg.Main.String("spool_directory"), req.MessageID)
 	if err != nil {
 		return nil, err
 	}
 	defer data.Close()
 	defer hdr.Close()
-	conf, err := os.Open(cfg.Path)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	defer conf.Close()
-	in, err := json.Marshal(WorkerInput{ConfigPath: cfg.Path, Macros: s.Macros, Request: req})
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(s.Exe, LocalDeliveryOption)
-	cmd.Dir = "/"
-	cmd.Env = workerEnv()
-	cmd.Stdin = bytes.NewReader(in)
-	out := &capped{max: maxFrame}
-	errOut := &capped{max: 4096}
-	cmd.Stdout, cmd.Stderr = out, errOut
-	cmd.ExtraFiles = []*os.File{data, hdr, conf}
 	groups := []uint32{uint32(req.GID)}
 	if req.Initgroups {
 		groups = userGroups(req.User, req.GID)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: uint32(req.UID), Gid: uint32(req.GID), Groups: groups},
+	key := workerKey{uid: req.UID, gid: req.GID, groups: groupsKey(groups)}
+	idle := s.IdleWorker
+	if idle == 0 {
+		idle = DefaultIdleWorker
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting worker as uid %d: %w", req.UID, err)
-	}
-	s.track(cmd, true)
-	defer s.track(cmd, false)
-	stop := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			cmd.Process.Signal(syscall.SIGTERM)
-		case <-stop:
+	for try := 0; ; try++ {
+		w := s.pool.get(key)
+		if w == nil {
+			s.pool.mu.Lock()
+			gen, closed := s.pool.gen, s.pool.closed
+			s.pool.mu.Unlock()
+			if closed {
+				return nil, errors.New("supervisor is stopping")
+			}
+			if w, err = s.startWorker(cfg, key, groups, gen); err != nil {
+				return nil, err
+			}
 		}
-	}()
-	err = cmd.Wait()
-	close(stop)
-	if out.over {
-		return nil, errors.New("worker output too long")
-	}
-	if err != nil {
-		msg := bytes.TrimSpace(errOut.buf.Bytes())
-		if len(msg) > 0 {
-			return nil, fmt.Errorf("%v: %s", err, msg)
+		out, err := w.run(ctx, req, data, hdr)
+		if idle < 0 {
+			w.spoilt = true
 		}
-		return nil, fmt.Errorf("worker %v", err)
-	}
-	return out.buf.Bytes(), nil
-}
-
-func (s *Supervisor) track(c *exec.Cmd, add bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.workers == nil {
-		s.workers = map[*exec.Cmd]struct{}{}
-	}
-	if add {
-		s.workers[c] = struct{}{}
-	} else {
-		delete(s.workers, c)
+		s.pool.put(w, idle, 4)
+		if errors.Is(err, errNotSent) && try < 2 {
+			continue
+		}
+		return out, err
 	}
 }
 
@@ -366,20 +306,4 @@ func workerEnv() []string {
 		env = append(env, "TZ="+tz)
 	}
 	return env
-}
-
-// capped is a buffer that keeps at most max bytes and notes an overflow.
-type capped struct {
-	buf  bytes.Buffer
-	max  int
-	over bool
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.max - c.buf.Len(); len(p) > room {
-		c.over = true
-		c.buf.Write(p[:max(room, 0)])
-		return len(p), nil
-	}
-	return c.buf.Write(p)
 }

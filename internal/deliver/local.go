@@ -60,6 +60,9 @@ type LocalResponse struct {
 	// Logs are main log lines the transport wrote (without the message
 	// id, which the caller puts in front).
 	Logs []string `json:"logs,omitempty"`
+	// Error, when set, says why the worker could not run the transport
+	// (every address is then deferred).
+	Error string `json:"error,omitempty"`
 }
 
 // WireResult is a transport.Result in a form that survives JSON: the
@@ -125,6 +128,9 @@ func (m *attempt) deliverBatch(b *batch) []transport.Result {
 		Addresses: td.Addresses, Vars: m.requestVars(b),
 	}
 	resp, err := m.d.Local.RunLocal(m.ctx, req)
+	if err == nil && resp.Error != "" {
+		err = errors.New(resp.Error)
+	}
 	if err == nil && len(resp.Results) != len(td.Addresses) {
 		err = fmt.Errorf("worker returned %d results for %d addresses", len(resp.Results), len(td.Addresses))
 	}

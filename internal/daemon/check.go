@@ -31,6 +31,8 @@ var localDrivers = map[string]bool{"appendfile": true, "pipe": true, "lmtp": tru
 //     no source at all means exim_user, which the daemon never asks for;
 //   - likewise the group: the transport's, else the router's group
 //     option, else the primary group of the user;
+//   - supplementary groups only with initgroups set, and only those of
+//     the login that has the uid;
 //   - never root (Debian's fixed_never_users) nor a never_users entry,
 //     never gid 0 unless a group option names it.
 func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
@@ -93,7 +95,14 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 			userGID = append(userGID, gid)
 		}
 	case strings.Contains(u, "$"):
-		userGID = nil // expanded: any uid (checked above against never_users)
+		// Expanded: any uid (checked above against never_users); the
+		// group, unless set, is that user's primary group.
+		userGID = []int{}
+		if pw, err := user.LookupId(strconv.Itoa(req.UID)); err == nil {
+			if gid, err := strconv.Atoi(pw.Gid); err == nil {
+				userGID = append(userGID, gid)
+			}
+		}
 	default:
 		uid, gid, err := lookupUser(u)
 		if err != nil || uid != req.UID {
@@ -108,7 +117,7 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 		for _, gid := range userGID {
 			ok = ok || gid == req.GID
 		}
-		if !ok && (userGID != nil || req.GID == 0) {
+		if !ok {
 			return fmt.Errorf("gid %d is not the primary group of the delivery user", req.GID)
 		}
 	case strings.Contains(g, "$"):
@@ -119,6 +128,17 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 		gid, err := lookupGroup(g)
 		if err != nil || gid != req.GID {
 			return fmt.Errorf("gid %d is not group %q of %s %s", req.GID, g, src, nameOf(td, rd, src))
+		}
+	}
+	// Supplementary groups: only where the configuration asks for them,
+	// and only the delivery user's own.
+	if req.Initgroups {
+		if !td.Options.Bool("initgroups") && !rd.Options.Bool("initgroups") {
+			return fmt.Errorf("neither transport %s nor router %s sets initgroups", td.Name, rd.Name)
+		}
+		pw, err := user.Lookup(req.User)
+		if err != nil || pw.Uid != strconv.Itoa(req.UID) {
+			return fmt.Errorf("user %q is not uid %d", req.User, req.UID)
 		}
 	}
 	return nil

@@ -44,6 +44,10 @@ fixedt:
   command = /bin/true
   user = daemon
   group = bin
+groups:
+  driver = appendfile
+  file = /tmp/mbox
+  initgroups
 remote:
   driver = smtp
 `
@@ -75,6 +79,22 @@ func TestCheckRequest(t *testing.T) {
 		{"router user other uid", checkReq("fixed", "mbox", "anyone", 3, 3), "not user \"daemon\" of router fixed"},
 		{"expanded user", checkReq("expanded", "mbox", "anyone", 3, 3), ""},
 		{"expanded user gid 0", checkReq("expanded", "mbox", "anyone", 3, 0), "primary group"},
+		{"expanded user other gid", checkReq("expanded", "mbox", "anyone", 3, 42), "primary group"},
+		{"initgroups not configured", func() *deliver.LocalRequest {
+			r := checkReq("localuser", "mbox", "daemon", 1, 1)
+			r.Initgroups, r.User = true, "daemon"
+			return r
+		}(), "initgroups"},
+		{"initgroups", func() *deliver.LocalRequest {
+			r := checkReq("localuser", "groups", "daemon", 1, 1)
+			r.Initgroups, r.User = true, "daemon"
+			return r
+		}(), ""},
+		{"initgroups of another login", func() *deliver.LocalRequest {
+			r := checkReq("localuser", "groups", "daemon", 1, 1)
+			r.Initgroups, r.User = true, "root"
+			return r
+		}(), "is not uid 1"},
 		{"expanded user never_users", checkReq("expanded", "mbox", "bin", 2, 2), "never_users"},
 		{"no user anywhere", checkReq("nouser", "mbox", "daemon", 1, 1), "sets a user"},
 		{"transport user and group", checkReq("nouser", "fixedt", "x", 1, 2), ""},

@@ -12,9 +12,10 @@
 // behind as root and starts the daemon proper as exim_user, with the
 // sockets inherited (Inherit) and a socketpair on which the daemon's
 // Client asks for local deliveries as other users. The supervisor checks
-// each request against the configuration (CheckRequest), then runs
-// "exigo --local-delivery" as the user with the message's spool files
-// passed as open read-only fds, and hands the worker's answer back.
+// each request against the configuration (CheckRequest), then hands it
+// to a worker, "exigo --local-delivery" running as the user (kept for
+// the next run as that user), with the message's spool files passed as
+// open read-only fds, and hands the worker's answer back.
 // Signals sent to the supervisor are forwarded to the daemon.
 //
 // Exim specification: chapter 13 "Starting the daemon and the use of

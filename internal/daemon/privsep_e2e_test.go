@@ -20,8 +20,9 @@ import (
 )
 
 // privsepConfig delivers to local users (check_local_user): a maildir
-// in the home directory, and for "pipe-" local parts a pipe that writes
-// the uid it runs as into the home directory.
+// in the home directory, for "pipe-" local parts a pipe that writes the
+// uid it runs as into the home directory, and for "slow-" ones a pipe
+// that takes a minute.
 func privsepConfig(dir string) string {
 	return fmt.Sprintf(`primary_hostname = test.example
 spool_directory = %[1]s/spool
@@ -37,6 +38,11 @@ pipeuser:
   local_part_prefix = pipe-
   check_local_user
   transport = idpipe
+slowuser:
+  driver = accept
+  local_part_prefix = slow-
+  check_local_user
+  transport = slowpipe
 local:
   driver = accept
   check_local_user
@@ -49,6 +55,9 @@ maildir:
 idpipe:
   driver = pipe
   command = /bin/sh -c "id -u > $home/id.out"
+slowpipe:
+  driver = pipe
+  command = /bin/sleep 60
 `, dir)
 }
 
@@ -474,5 +483,75 @@ func TestPrivsepSignals(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatalf("supervisor still running after its daemon was killed")
+	}
+}
+
+// procsOf returns the pids of the processes running as uid.
+func procsOf(uid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		for _, l := range strings.Split(string(st), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" && f[1] == strconv.Itoa(uid) {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// TestPrivsepStopBusy stops the daemon while a worker runs a slow pipe
+// as another user: the supervisor tells the worker to stop, the pipe is
+// killed, and nothing of the user's is left running.
+func TestPrivsepStopBusy(t *testing.T) {
+	needRoot(t)
+	bin := oracletest.Exigo(t)
+	top, err := os.MkdirTemp("", "exigo-privbusy-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(top) })
+	os.Chmod(top, 0o755)
+	login, uid := throwawayUser(t, filepath.Join(top, "home"))
+	dir, conf := privsepDir(t, top, "exigo")
+	port := freePort(t)
+	cmd := startPrivsep(t, bin, conf, filepath.Join(dir, "pid"), port)
+	if err := sendGo(fmt.Sprintf("127.0.0.1:%d", port), "a@client.example", "slow-"+login+"@test.example", "Subject: slow\r\n\r\nbody\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(procsOf(uid)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ps := procsOf(uid); len(ps) < 2 {
+		t.Fatalf("worker and pipe not running: %v", ps)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("supervisor did not stop")
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("stopping took %v", d)
+	}
+	deadline = time.Now().Add(3 * time.Second)
+	for len(procsOf(uid)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ps := procsOf(uid); len(ps) > 0 {
+		t.Errorf("processes of the user still running: %v", ps)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "log", "mainlog"))
+	if strings.Contains(string(b), " => ") {
+		t.Errorf("the slow pipe counts as delivered:\n%s", b)
 	}
 }

@@ -28,7 +28,8 @@ var localDrivers = map[string]bool{"appendfile": true, "pipe": true, "lmtp": tru
 //   - the transport's user option, else the router's, else the local
 //     part's passwd entry when the router has check_local_user; a fixed
 //     user option must match exactly; an expanded one allows any uid;
-//     no source at all means exim_user, which the daemon never asks for;
+//     no source at all means exim_user (the daemon asks for it only with
+//     another group);
 //   - likewise the group: the transport's, else the router's group
 //     option, else the primary group of the user;
 //   - supplementary groups only with initgroups set, and only those of
@@ -74,10 +75,15 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 	// The uid.
 	var userGID []int // primary groups of the users the uid may come from
 	switch u, src := pick(td, rd, "user"); {
-	case src == "":
-		if !rd.Options.Bool("check_local_user") {
+	case src == "" && !rd.Options.Bool("check_local_user"):
+		// No user anywhere: the delivery runs as exim_user, which the
+		// daemon asks for only when a group option changes the gid.
+		euid, egid, err := EximIDs(cfg.Main.String("exim_user"), cfg.Main.String("exim_group"))
+		if err != nil || euid != req.UID {
 			return fmt.Errorf("neither transport %s nor router %s sets a user", td.Name, rd.Name)
 		}
+		userGID = append(userGID, egid)
+	case src == "":
 		for _, a := range req.Addresses {
 			// check_local_user looks up the local part without its
 			// affixes (spec chapter "Generic options for routers").

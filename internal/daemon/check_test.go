@@ -16,9 +16,11 @@ import (
 )
 
 // checkConfig has routers and transports of every kind the supervisor
-// has to judge. The users are the system's "daemon" (uid 1) and "bin"
-// (uid 2); bin is on never_users.
+// has to judge. The users are the system's "daemon" (uid 1, exim_user
+// here) and "bin" (uid 2, on never_users).
 const checkConfig = `never_users = bin
+exim_user = daemon
+exim_group = daemon
 begin routers
 localuser:
   driver = accept
@@ -48,6 +50,10 @@ groups:
   driver = appendfile
   file = /tmp/mbox
   initgroups
+mailgroup:
+  driver = appendfile
+  file = /tmp/mbox
+  group = bin
 remote:
   driver = smtp
 `
@@ -96,7 +102,11 @@ func TestCheckRequest(t *testing.T) {
 			return r
 		}(), "is not uid 1"},
 		{"expanded user never_users", checkReq("expanded", "mbox", "bin", 2, 2), "never_users"},
-		{"no user anywhere", checkReq("nouser", "mbox", "daemon", 1, 1), "sets a user"},
+	
+		{"no user anywhere", checkReq("nouser", "mbox", "x", 3, 3), "sets a user"},
+		{"exim_user with its group", checkReq("nouser", "mbox", "x", 1, 1), ""},
+		{"exim_user with another group", checkReq("nouser", "mbox", "x", 1, 2), "primary group"},
+		{"exim_user with the transport's group", checkReq("nouser", "mailgroup", "x", 1, 2), ""},
 		{"transport user and group", checkReq("nouser", "fixedt", "x", 1, 2), ""},
 		{"transport group other gid", checkReq("nouser", "fixedt", "x", 1, 1), "not group \"bin\""},
 		{"remote transport", checkReq("localuser", "remote", "daemon", 1, 1), "not a local transport"},

@@ -102,7 +102,7 @@ func TestCheckRequest(t *testing.T) {
 			return r
 		}(), "is not uid 1"},
 		{"expanded user never_users", checkReq("expanded", "mbox", "bin", 2, 2), "never_users"},
-	
+
 		{"no user anywhere", checkReq("nouser", "mbox", "x", 3, 3), "sets a user"},
 		{"exim_user with its group", checkReq("nouser", "mbox", "x", 1, 1), ""},
 		{"exim_user with another group", checkReq("nouser", "mbox", "x", 1, 2), "primary group"},

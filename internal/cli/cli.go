@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/daemon"
 	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/queuecmd"
 )
@@ -168,6 +169,9 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Now: time.Now}
 	if len(argv) == 0 {
 		argv = []string{"exim"}
+	}
+	if len(argv) == 2 && argv[1] == daemon.LocalDeliveryOption {
+		return runLocalDelivery(env)
 	}
 	if len(argv) > 1 && argv[1] == RunLocalOption {
 		return runLocal(argv[2:], env)

@@ -41,7 +41,102 @@ func runDaemon(inv *Invocation, env *Env) int {
 	if inv.Mode == "-bd" && os.Getenv(detachedEnv) == "" {
 		return detach(env)
 	}
+	if os.Getenv(daemon.ChildEnv) == "" && os.Geteuid() == 0 {
+		uid, gid, err := daemon.EximIDs(cfg.Main.String("exim_user"), cfg.Main.String("exim_group"))
+		if err != nil {
+			return failf(env, "failed to drop privileges: %v", err)
+		}
+		if uid != 0 {
+			return superviseDaemon(inv, env, cfg, uid, gid)
+		}
+	}
 	return serveDaemon(context.Background(), inv, env, cfg, nil)
+}
+
+// listenPlan is the daemon's sockets.
+func listenPlan(inv *Invocation, cfg *config.Config) ([]daemon.Listen, error) {
+	interfaces := ""
+	if cfg.Main.IsSet("local_interfaces") {
+		interfaces = cfg.Main.String("local_interfaces")
+	}
+	return daemon.Plan(interfaces, cfg.Main.String("daemon_smtp_ports"), inv.ListenPorts, cfg.Main.String("tls_on_connect_ports"), inv.TLSOnConnect)
+}
+
+// pidFilePath is where the daemon's pid goes ("" for none).
+func pidFilePath(inv *Invocation, cfg *config.Config) string {
+	if inv.PIDFile == "" && inv.ListenPorts == "" {
+		// Spec -oX: with -oX and no -oP, no pid file is written.
+		return cfg.Main.String("pid_file_path")
+	}
+	return inv.PIDFile
+}
+
+// superviseDaemon is -bd/-bdf started as root (DESIGN.md, "Privilege
+// separation"): bind the sockets and write the pid file as root, then
+// stay behind as the root supervisor of the daemon proper, which runs
+// as exim_user (the same command line, started again with the sockets
+// inherited) and asks the supervisor for local deliveries as other
+// users. The pid file holds the supervisor's pid, which forwards
+// SIGHUP and SIGTERM.
+func superviseDaemon(inv *Invocation, env *Env, cfg *config.Config, uid, gid int) int {
+	plan, err := listenPlan(inv, cfg)
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	d := &daemon.Daemon{Listens: plan}
+	if err := d.Bind(); err != nil {
+		return failf(env, "%v", err)
+	}
+	files, err := d.Files()
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	if p := pidFilePath(inv, cfg); p != "" {
+		if err := daemon.WritePIDFile(p); err != nil {
+			fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		} else {
+			defer os.Remove(p)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return failf(env, "cannot find own executable: %v", err)
+	}
+	sup := &daemon.Supervisor{
+		Exe: exe, Args: os.Args, UID: uid, GID: gid, Listeners: files,
+		Config: cfg, Macros: inv.Macros, Stderr: env.Stderr,
+		Reload: func() (*config.Config, error) {
+			return config.Load(configFile(inv), config.Options{Macros: inv.Macros})
+		},
+	}
+	code, err := sup.Run()
+	if err != nil {
+		return failf(env, "%v", err)
+	}
+	return code
+}
+
+// inherited returns the sockets and the supervisor client of a daemon
+// started by a supervisor (nil, nil, nil when there is none).
+func inherited() ([]*os.File, *daemon.Client, error) {
+	v := os.Getenv(daemon.ChildEnv)
+	if v == "" {
+		return nil, nil, nil
+	}
+	os.Unsetenv(daemon.ChildEnv)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 1000 {
+		return nil, nil, fmt.Errorf("bad %s=%q", daemon.ChildEnv, v)
+	}
+	var files []*os.File
+	for i := 0; i < n; i++ {
+		files = append(files, os.NewFile(uintptr(3+i), "listener"))
+	}
+	c, err := daemon.NewClient(os.NewFile(uintptr(3+n), "supervisor"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, c, nil
 }
 
 // detach starts this command again in a new session, in the
@@ -66,11 +161,12 @@ func detach(env *Env) int {
 // serveDaemon runs the daemon until SIGTERM/SIGINT or ctx ends. ready,
 // when set, is called with the bound addresses (tests, --run-local).
 func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Config, ready func([]string)) int {
-	interfaces := ""
-	if cfg.Main.IsSet("local_interfaces") {
-		interfaces = cfg.Main.String("local_interfaces")
-	}
-	plan, err := daemon.Plan(interfaces, cfg.Main.String("daemon_smtp_ports"), inv.ListenPorts, cfg.Main.String("tls_on_connect_ports"), inv.TLSOnConnect)
+	// Signals are caught from the start: a supervisor forwards them as
+	// soon as the daemon runs.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	plan, err := listenPlan(inv, cfg)
 	if err != nil {
 		return failf(env, "%v", err)
 	}
@@ -97,13 +193,21 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 		// nil until that package is merged.
 		TLS: nil,
 	}
-	if err := d.Bind(); err != nil {
+	files, sup, err := inherited()
+	if err != nil {
 		return failf(env, "%v", err)
 	}
-	pidFile := inv.PIDFile
-	if pidFile == "" && inv.ListenPorts == "" {
-		// Spec -oX: with -oX and no -oP, no pid file is written.
-		pidFile = cfg.Main.String("pid_file_path")
+	// pid is the pid admins signal: the supervisor's when there is one.
+	pid := os.Getpid()
+	pidFile := pidFilePath(inv, cfg)
+	if sup != nil {
+		defer sup.Close()
+		pid, pidFile = os.Getppid(), ""
+		if err := d.Inherit(files); err != nil {
+			return failf(env, "%v", err)
+		}
+	} else if err := d.Bind(); err != nil {
+		return failf(env, "%v", err)
 	}
 	if pidFile != "" {
 		if err := daemon.WritePIDFile(pidFile); err != nil {
@@ -121,6 +225,9 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 	if err != nil {
 		return failf(env, "%v", err)
 	}
+	if sup != nil {
+		r.dl.Local = sup
+	}
 	current = build(cfg, r)
 	ids := r.queue.IDs
 	d.Log = r.log
@@ -134,7 +241,7 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 		if iv := inv.Queue.Interval; iv > 0 {
 			runs = "-q" + config.FormatTime(int64(iv/time.Second))
 		}
-		r.log.Write(fmt.Sprintf("exim %s daemon started: pid=%d, %s, listening for SMTP on %s", Version, os.Getpid(), runs, daemon.Describe(plan)), mainlog.Main)
+		r.log.Write(fmt.Sprintf("exim %s daemon started: pid=%d, %s, listening for SMTP on %s", Version, pid, runs, daemon.Describe(plan)), mainlog.Main)
 	}
 	started()
 	// exiwhat: the daemon's line, and one per incoming connection (spec
@@ -197,9 +304,6 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 			}
 		}()
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	go func() {
 		for {
 			select {
@@ -210,7 +314,7 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 					cancel()
 					return
 				}
-				r.log.Write(fmt.Sprintf("pid=%d: SIGHUP received: re-exec daemon", os.Getpid()), mainlog.Main)
+				r.log.Write(fmt.Sprintf("pid=%d: SIGHUP received: re-exec daemon", pid), mainlog.Main)
 				ncfg, err := config.Load(configFile(inv), config.Options{Macros: inv.Macros})
 				if err != nil {
 					r.log.Write(config.PanicText(err), mainlog.Panic)
@@ -220,6 +324,9 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 				if err != nil {
 					r.log.Write(err.Error(), mainlog.Panic)
 					continue
+				}
+				if sup != nil {
+					nr.dl.Local = sup
 				}
 				// One id generator per process: two would repeat ids.
 				nr.queue.IDs = ids

@@ -5,11 +5,18 @@
 // recovers panics per connection, re-reads the configuration on SIGHUP
 // and drains on SIGTERM.
 //
-// Privilege separation (DESIGN.md) is only begun: started as root, the
-// daemon binds its ports, writes the pid file and then drops to
-// exim_user/exim_group for everything else (DropPrivileges). The root
-// supervisor that would start local deliveries as other users is not
-// built yet.
+// # Privilege separation
+//
+// Started as root (DESIGN.md, "Privilege separation"), the command line
+// binds the sockets and writes the pid file, then a Supervisor stays
+// behind as root and starts the daemon proper as exim_user, with the
+// sockets inherited (Inherit) and a socketpair on which the daemon's
+// Client asks for local deliveries as other users. The supervisor checks
+// each request against the configuration (CheckRequest), then hands it
+// to a worker, "exigo --local-delivery" running as the user (kept for
+// the next run as that user), with the message's spool files passed as
+// open read-only fds, and hands the worker's answer back.
+// Signals sent to the supervisor are forwarded to the daemon.
 //
 // Exim specification: chapter 13 "Starting the daemon and the use of
 // network interfaces", -bd/-bdf/-oX/-oP in chapter "The Exim command
@@ -95,6 +102,45 @@ func (d *Daemon) Bind() error {
 		d.lns = append(d.lns, ln)
 	}
 	return nil
+}
+
+// Inherit uses already bound sockets, one per Listens entry in order
+// (the daemon that a Supervisor started gets them as fds), instead of
+// binding.
+func (d *Daemon) Inherit(files []*os.File) error {
+	if len(files) != len(d.Listens) {
+		return fmt.Errorf("inherited %d sockets for %d listening addresses", len(files), len(d.Listens))
+	}
+	for _, f := range files {
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			d.closeListeners()
+			return fmt.Errorf("inherited socket: %w", err)
+		}
+		d.lns = append(d.lns, ln)
+	}
+	return nil
+}
+
+// Files returns the bound sockets as files (duplicates), in Listens
+// order, for a Supervisor to pass on; the listeners are then closed.
+func (d *Daemon) Files() ([]*os.File, error) {
+	var out []*os.File
+	for _, ln := range d.lns {
+		tl, ok := ln.(*net.TCPListener)
+		if !ok {
+			return nil, fmt.Errorf("not a TCP listener: %T", ln)
+		}
+		f, err := tl.File()
+		if err != nil {
+			return nil, fmt.Errorf("listening socket: %w", err)
+		}
+		out = append(out, f)
+	}
+	d.closeListeners()
+	d.lns = nil
+	return out, nil
 }
 
 func (l Listen) addrText() string {

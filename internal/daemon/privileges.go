@@ -13,9 +13,10 @@ import (
 // its pid file. It is a no-op when not running as root. group "" means
 // the user's primary group.
 //
-// This is the first half of DESIGN.md's privilege separation; the root
-// supervisor that keeps running for deliveries as other users is not
-// built, so a daemon started as root cannot deliver as other users yet.
+// A daemon started from the command line as root does not use it: it
+// keeps a root Supervisor and runs as exim_user in a process of its own.
+// DropPrivileges serves --run-local, whose deliveries all run as its
+// exim_user.
 func DropPrivileges(userName, groupName string) error {
 	if syscall.Getuid() != 0 {
 		return nil
@@ -39,6 +40,17 @@ func DropPrivileges(userName, groupName string) error {
 		return fmt.Errorf("setuid(%d): %w", uid, err)
 	}
 	return nil
+}
+
+// EximIDs returns the uid and gid of exim_user and exim_group (group ""
+// means the user's primary group).
+func EximIDs(userName, groupName string) (uid, gid int, err error) {
+	uid, gid, err = lookupUser(userName)
+	if err != nil || groupName == "" {
+		return uid, gid, err
+	}
+	gid, err = lookupGroup(groupName)
+	return uid, gid, err
 }
 
 func lookupUser(name string) (int, int, error) {

@@ -335,7 +335,7 @@ func (m *attempt) runTransport(b *batch) {
 			rs = append(rs, r)
 		}
 	} else {
-		rs = b.t.Deliver(m.ctx, m.delivery(b))
+		rs = m.deliverBatch(b)
 	}
 	dt := time.Since(start)
 	m.filePaths(b)
@@ -428,11 +428,12 @@ func (m *attempt) lineAddress(it *item, withOrig bool) string {
 	return s
 }
 
-// localPart is $local_part of a routed address: in lower case unless
-// the router that accepted it has caseful_local_part (spec chapter
-// "Generic options for routers", caseful_local_part).
+// localPart is $local_part of a routed address: without the affixes
+// its router removed, in lower case unless that router has
+// caseful_local_part (spec chapter "Generic options for routers",
+// caseful_local_part).
 func (m *attempt) localPart(it *item) string {
-	lp := it.addr.LocalPart
+	lp := bareLocalPart(it.addr)
 	if r := m.d.Config.Router(it.router); r != nil && r.Options.Bool("caseful_local_part") {
 		return lp
 	}

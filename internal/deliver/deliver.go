@@ -52,6 +52,11 @@ type Deliverer struct {
 	// DontDeliver is -N: addresses are routed, but transports are not
 	// run; deliveries are logged with "*>".
 	DontDeliver bool
+	// Local, when set, runs local transports that want a uid or gid
+	// this process does not have (and, not being root, cannot take):
+	// the daemon's client of its root supervisor. Nil runs every
+	// transport in this process.
+	Local LocalRunner
 
 	transports map[string]transport.Transport
 	retry      *retry.Rules

@@ -32,6 +32,11 @@
 //     bounce_return_size_limit and one bounce per errors_to address
 //     (bounce.go); -Mg and timeout_frozen_after (giveup.go).
 //   - batch_max for local transports (batch.go).
+//   - A local transport that wants a uid or gid the process does not
+//     have, in a process that is not root (the daemon as exim_user), runs
+//     through Deliverer.Local, a LocalRunner (local.go); LocalWorker is
+//     the other end, in the worker the root supervisor starts as that
+//     user.
 //   - Queue runs in random order unless queue_run_in_order; they share
 //     a transport.Pool, so messages tried before continue an open SMTP
 //     connection ("H=host [ip]*").

@@ -256,6 +256,11 @@ func (v varOverlay) Var(name string) (string, bool) {
 
 // vars returns the message's variables over the process's.
 func (m *attempt) vars() expand.Vars {
+	return varOverlay{m: m.messageVars(), next: m.d.Vars}
+}
+
+// messageVars are the message's own variables.
+func (m *attempt) messageVars() expand.VarMap {
 	h := m.h
 	mv := expand.VarMap{
 		"message_exim_id":   string(h.ID),
@@ -277,7 +282,7 @@ func (m *attempt) vars() expand.Vars {
 	for k, s := range m.bodyVars() {
 		mv[k] = s
 	}
-	return varOverlay{m: mv, next: m.d.Vars}
+	return mv
 }
 
 // delivery builds the transport's view of one run.
@@ -291,33 +296,11 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		ra = strings.NewReader("")
 	}
 	first := b.items[0]
-	a := first.addr
-	av := expand.VarMap{
-		"local_part":        m.localPart(first),
-		"domain":            a.Domain,
-		"local_part_prefix": a.Prefix,
-		"local_part_suffix": a.Suffix,
-		"local_part_data":   a.LocalPartData,
-		"domain_data":       a.DomainData,
-		"address_data":      a.AddressData,
-		"home":              a.Home,
-		"original_local_part": func() string {
-			lp, _ := router.Split(first.top)
-			return lp
-		}(),
-		"original_domain": func() string {
-			_, d := router.Split(first.top)
-			return d
-		}(),
-	}
-	if p := a.Parent; p != nil {
-		av["parent_local_part"], av["parent_domain"] = p.LocalPart, p.Domain
-	}
 	d := &transport.Delivery{
 		Header:   m.h,
 		Body:     ra,
 		BodySize: size,
-		Ctx:      &expand.Context{Vars: varOverlay{m: av, next: m.vars()}, Message: m.headerView(), Lookups: m.d.Lookups, Now: m.d.Now},
+		Ctx:      &expand.Context{Vars: varOverlay{m: m.addressVars(b), next: m.vars()}, Message: m.headerView(), Lookups: m.d.Lookups, Now: m.d.Now},
 		Router:   first.router,
 		Now:      m.d.Now,
 		Log:      func(text string) { m.logf("%s", text) },
@@ -355,4 +338,43 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		d.Hosts = append(d.Hosts, transport.Host{Name: hst.Name, Addr: hst.Addr, Port: hst.Port, MX: hst.MX, DNSSEC: hst.DNSSEC})
 	}
 	return d
+}
+
+// bareLocalPart is a's local part without the affixes its router
+// removed: $local_part, and what a local delivery's log line shows (spec
+// chapter "Generic options for routers", local_part_prefix).
+func bareLocalPart(a *router.Address) string {
+	lp := a.LocalPart
+	if len(lp) >= len(a.Prefix)+len(a.Suffix) && strings.HasPrefix(lp, a.Prefix) && strings.HasSuffix(lp, a.Suffix) {
+		return lp[len(a.Prefix) : len(lp)-len(a.Suffix)]
+	}
+	return lp
+}
+
+// addressVars are the variables of the first address of b.
+func (m *attempt) addressVars(b *batch) expand.VarMap {
+	first := b.items[0]
+	a := first.addr
+	av := expand.VarMap{
+		"local_part":        m.localPart(first),
+		"domain":            a.Domain,
+		"local_part_prefix": a.Prefix,
+		"local_part_suffix": a.Suffix,
+		"local_part_data":   a.LocalPartData,
+		"domain_data":       a.DomainData,
+		"address_data":      a.AddressData,
+		"home":              a.Home,
+		"original_local_part": func() string {
+			lp, _ := router.Split(first.top)
+			return lp
+		}(),
+		"original_domain": func() string {
+			_, d := router.Split(first.top)
+			return d
+		}(),
+	}
+	if p := a.Parent; p != nil {
+		av["parent_local_part"], av["parent_domain"] = p.LocalPart, p.Domain
+	}
+	return av
 }

@@ -61,6 +61,9 @@ func Exigo(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		// A daemon started as root runs the binary again as exim_user
+		// and as delivery users: they must reach it.
+		os.Chmod(dir, 0o755)
 		buildPath = filepath.Join(dir, "exigo")
 		cmd := exec.Command("go", "build", "-o", buildPath, "github.com/exigo-mta/exigo/cmd/exigo")
 		cmd.Dir = moduleRoot()

@@ -22,13 +22,14 @@
 // A local transport runs with a uid and gid (Exim specification chapter
 // "Environment for running local transports"). Local.Credentials tells the
 // caller which ones the transport wants for a delivery. When that uid is
-// the process's own, the caller calls Deliver in-process. When it is not,
-// the design (DESIGN.md, privilege separation) is that the root supervisor
-// starts a local-delivery worker running as that uid, which calls Deliver
-// in its own process. Until that worker exists, a process running as root
-// may call Deliver directly: the pipe transport then runs its command
-// with SysProcAttr.Credential, and appendfile creates files and
-// directories as root and hands them to the delivery uid with fchown.
+// the process's own, the caller calls Deliver in-process. When it is not
+// and the process is the daemon running as exim_user, the caller hands the
+// run to the root supervisor (deliver.LocalRunner), which starts a
+// local-delivery worker running as that uid; the worker calls Deliver in
+// its own process. A process running as root (-q, -M, -odi run by root)
+// calls Deliver directly: the pipe transport then runs its command with
+// SysProcAttr.Credential, and appendfile creates files and directories as
+// root and hands them to the delivery uid with fchown.
 //
 // Exim specification: chapters "Generic options for transports",
 // "Environment for running local transports", "Address batching in local

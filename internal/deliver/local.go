@@ -1,0 +1,224 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/transport"
+)
+
+// LocalRunner runs a local transport as another user, in a process of
+// its own (DESIGN.md, "Privilege separation"). The daemon, which runs as
+// exim_user, sets Deliverer.Local to a client of its root supervisor;
+// the supervisor checks the request against the configuration and
+// starts a worker running as req.UID/req.GID, which calls RunLocal.
+//
+// RunLocal returns one result per address of req, in order, or an error
+// when the worker could not be started or gave no answer (every address
+// is then deferred). Cancelling ctx asks the worker to stop; its
+// transports then defer, as an in-process run does.
+type LocalRunner interface {
+	RunLocal(ctx context.Context, req *LocalRequest) (*LocalResponse, error)
+}
+
+// LocalRequest is one transport run handed to a LocalRunner: everything
+// the worker needs besides the configuration and the message's spool
+// files, which the supervisor opens itself.
+type LocalRequest struct {
+	// MessageID names the message (its -D and -H files).
+	MessageID string `json:"message_id"`
+	// Transport and Router are the instance names (T= and R=).
+	Transport string `json:"transport"`
+	Router    string `json:"router"`
+	// UID and GID are the credentials the transport asked for
+	// (transport.Credentialed); Initgroups adds the user's supplementary
+	// groups; User is the login name when known.
+	UID        int    `json:"uid"`
+	GID        int    `json:"gid"`
+	Initgroups bool   `json:"initgroups,omitempty"`
+	User       string `json:"user,omitempty"`
+	// Addresses are the addresses of the run.
+	Addresses []transport.Address `json:"addresses"`
+	// Vars are the message's and the first address's variables; the
+	// worker layers them over its own process variables.
+	Vars map[string]string `json:"vars"`
+}
+
+// LocalResponse is what a worker sends back.
+type LocalResponse struct {
+	// Results holds one result per address of the request.
+	Results []WireResult `json:"results"`
+	// Logs are main log lines the transport wrote (without the message
+	// id, which the caller puts in front).
+	Logs []string `json:"logs,omitempty"`
+	// Error, when set, says why the worker could not run the transport
+	// (every address is then deferred).
+	Error string `json:"error,omitempty"`
+}
+
+// WireResult is a transport.Result in a form that survives JSON: the
+// error becomes its text.
+type WireResult struct {
+	transport.Result
+	Err    string      `json:"err,omitempty"`
+	Shadow *WireResult `json:"shadow,omitempty"`
+}
+
+// ToWire converts transport results for a LocalResponse.
+func ToWire(rs []transport.Result) []WireResult {
+	out := make([]WireResult, len(rs))
+	for i, r := range rs {
+		out[i] = toWire(r)
+	}
+	return out
+}
+
+func toWire(r transport.Result) WireResult {
+	w := WireResult{Result: r}
+	if r.Err != nil {
+		w.Err = r.Err.Error()
+	}
+	w.Result.Err = nil
+	if r.Shadow != nil {
+		s := toWire(*r.Shadow)
+		w.Shadow = &s
+		w.Result.Shadow = nil
+	}
+	return w
+}
+
+func fromWire(w WireResult) transport.Result {
+	r := w.Result
+	if w.Err != "" {
+		r.Err = errors.New(w.Err)
+	}
+	if w.Shadow != nil {
+		s := fromWire(*w.Shadow)
+		r.Shadow = &s
+	}
+	return r
+}
+
+// deliverBatch runs b's transport: in this process, or through d.Local
+// when the transport must run as a uid or gid this process does not
+// have and cannot take (it is not root).
+func (m *attempt) deliverBatch(b *batch) []transport.Result {
+	td := m.delivery(b)
+	ct, ok := b.t.(transport.Credentialed)
+	if !ok || m.d.Local == nil || !b.t.Local() || os.Geteuid() == 0 {
+		return b.t.Deliver(m.ctx, td)
+	}
+	cred, err := ct.Credentials(td)
+	if err != nil || (cred.UID == os.Geteuid() && cred.GID == os.Getegid()) {
+		// In-process: the transport reports a forbidden uid itself.
+		return b.t.Deliver(m.ctx, td)
+	}
+	req := &LocalRequest{
+		MessageID: string(m.h.ID), Transport: b.t.Name(), Router: td.Router,
+		UID: cred.UID, GID: cred.GID, Initgroups: cred.Initgroups, User: cred.User,
+		Addresses: td.Addresses, Vars: m.requestVars(b),
+	}
+	resp, err := m.d.Local.RunLocal(m.ctx, req)
+	if err == nil && resp.Error != "" {
+		err = errors.New(resp.Error)
+	}
+	if err == nil && len(resp.Results) != len(td.Addresses) {
+		err = fmt.Errorf("worker returned %d results for %d addresses", len(resp.Results), len(td.Addresses))
+	}
+	if err != nil {
+		r := transport.Result{Status: transport.Defer, Err: err, Errno: transport.ErrnoNone,
+			Message: fmt.Sprintf("local delivery process for %s transport failed: %v", b.t.Name(), err)}
+		out := make([]transport.Result, len(td.Addresses))
+		for i, a := range td.Addresses {
+			out[i] = r
+			out[i].Address = a.Address
+		}
+		return out
+	}
+	for _, l := range resp.Logs {
+		m.logf("%s", l)
+	}
+	out := make([]transport.Result, len(resp.Results))
+	for i, w := range resp.Results {
+		out[i] = fromWire(w)
+	}
+	return out
+}
+
+// requestVars flattens the variables of b's delivery that do not come
+// from the process: the message's and the first address's.
+func (m *attempt) requestVars(b *batch) map[string]string {
+	out := map[string]string{}
+	for k, v := range m.messageVars() {
+		out[k] = v
+	}
+	for k, v := range m.addressVars(b) {
+		out[k] = v
+	}
+	return out
+}
+
+// LocalWorker is what a local-delivery worker needs besides the request:
+// the configuration, its process variables and lookups.
+type LocalWorker struct {
+	// Config is the configuration (read by the worker from the file the
+	// supervisor opened for it).
+	Config *config.Config
+	// Vars are the worker's process variables; the request's are laid
+	// over them.
+	Vars expand.Vars
+	// Lookups performs the transport's lookups.
+	Lookups lists.Lookuper
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// RunLocal is the worker's side of a LocalRunner request: it builds the
+// transport named in req, reads the message from the open -H and -D
+// files, runs the transport (in this process, whose uid is req.UID) and
+// returns the results.
+func (w *LocalWorker) RunLocal(ctx context.Context, req *LocalRequest, header io.Reader, data *os.File) (*LocalResponse, error) {
+	td := w.Config.Transport(req.Transport)
+	if td == nil {
+		return nil, fmt.Errorf("no transport %q in the configuration", req.Transport)
+	}
+	t, err := transport.New(w.Config, td)
+	if err != nil {
+		return nil, fmt.Errorf("transport %s: %w", req.Transport, err)
+	}
+	h, err := spool.ReadHeader(header)
+	if err != nil {
+		return nil, fmt.Errorf("message %s: %w", req.MessageID, err)
+	}
+	if string(h.ID) != req.MessageID {
+		return nil, fmt.Errorf("header file is for %s, not %s", h.ID, req.MessageID)
+	}
+	body, err := transport.BodyReader(data)
+	if err != nil {
+		return nil, err
+	}
+	resp := &LocalResponse{}
+	vars := expand.VarMap{}
+	for k, v := range req.Vars {
+		vars[k] = v
+	}
+	d := &transport.Delivery{
+		Header: h, Body: body, BodySize: body.Size(),
+		Addresses: req.Addresses,
+		Ctx:       &expand.Context{Vars: varOverlay{m: vars, next: w.Vars}, Lookups: w.Lookups, Now: w.Now},
+		Router:    req.Router,
+		Now:       w.Now,
+		Log:       func(text string) { resp.Logs = append(resp.Logs, strings.TrimRight(text, "\n")) },
+	}
+	resp.Results = ToWire(t.Deliver(ctx, d))
+	return resp, nil
+}

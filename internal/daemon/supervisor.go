@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -149,6 +150,9 @@ func (s *Supervisor) Run() (int, error) {
 	go s.Serve(conn)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	// The supervisor now only waits and answers narrow requests: give
+	// back the memory that starting up used.
+	debug.FreeOSMemory()
 	for {
 		select {
 		case sig := <-sigs:

@@ -90,7 +90,13 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 	// The lines acl_not_smtp_start queued are in place before the other
 	// ACLs look at the message (observed with Exim 4.96).
 	hs := ns.takeHeaderChanges(msg.Headers)
-	ns.setMessage(string(id), hs, in.Vars(msg))
+	vars := in.Vars(msg)
+	if msg.Size() == 0 {
+		// An empty message is one empty line to the ACLs (observed
+		// with Exim 4.96).
+		vars["message_size"], vars["message_linecount"] = "1", "1"
+	}
+	ns.setMessage(string(id), hs, vars)
 	setRecipientVars(ns.sess.Vars, renv.Recipients)
 	if !ns.mime(string(id), hs, body, renv.Sender, renv.Recipients, now) {
 		return 1
@@ -227,10 +233,9 @@ func (r *receiving) errorMessage(env *Env, sub *submission, id, to string, hs me
 	} else {
 		add(" ------\n\n")
 	}
+	// The copy has every header line, deleted ones too (observed).
 	for _, h := range hs {
-		if h.Type != '*' {
-			add(h.Text)
-		}
+		add(h.Text)
 	}
 	add("\n")
 	b = append(b, copyBody...)

@@ -142,6 +142,13 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 	if ctl.Freeze {
 		r.log.Write(string(id)+" frozen by ACL", mainlog.Main)
 	}
+	if ctl.Queue {
+		where := ""
+		if ctl.QueueName != "" {
+			where = " in " + ctl.QueueName
+		}
+		r.log.Write(string(id)+" no immediate delivery: queued"+where+" by ACL", mainlog.Main)
+	}
 	return 0
 }
 

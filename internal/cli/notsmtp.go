@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/mimeacl"
+	"github.com/exigo-mta/exigo/internal/queue"
 	"github.com/exigo-mta/exigo/internal/smtpserver"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -204,21 +204,7 @@ func rejectTexts(res acl.Result) (logText, userText string) {
 }
 
 // aclVars are the ACL variables the ACLs set, as the -H file saves
-// them: connection variables first, each kind in name order.
+// them.
 func (n *notSMTP) aclVars() []spool.ACLVar {
-	var out []spool.ACLVar
-	for _, kind := range []byte{'c', 'm'} {
-		prefix := "acl_" + string(kind)
-		var names []string
-		for k := range n.sess.Vars {
-			if strings.HasPrefix(k, prefix) && len(k) > len(prefix) {
-				names = append(names, k)
-			}
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			out = append(out, spool.ACLVar{Kind: kind, Name: k[len(prefix):], Value: n.sess.Vars[k]})
-		}
-	}
-	return out
+	return queue.ACLVarsOf(n.sess.Vars)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/smtp"
 )
@@ -222,6 +223,10 @@ func (s *session) notSMTPCheck(id string, hs message.Headers) (res acl.Result, o
 		return acl.Result{Verdict: acl.Accept}, true
 	}
 	s.acls.Vars = s.vars
+	if hb, ok := s.acls.Message.(*expand.HeaderBlock); ok {
+		// The ACL sees the lines acl_not_smtp_start added.
+		s.acls.Message = &expand.HeaderBlock{Block: hs, Charset: hb.Charset}
+	}
 	res = s.srv.ACL.Run(acl.NotSMTP, s.acls)
 	if res.Verdict == acl.Accept || res.Verdict == acl.Discard {
 		return res, true

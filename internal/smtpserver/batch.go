@@ -235,6 +235,9 @@ func (s *session) notSMTPCheck(id string, hs message.Headers) (res acl.Result, o
 	if deny.Verdict != acl.Error {
 		deny.Verdict = acl.Deny
 	}
+	if deny.UserMessage == "" {
+		deny.UserMessage = "local configuration problem"
+	}
 	code, text := s.failReply(acl.NotSMTP, &deny)
 	logText := res.LogMessage
 	if logText == "" {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/queue"
-	"github.com/exigo-mta/exigo/internal/receive"
 	"github.com/exigo-mta/exigo/internal/smtpserver"
 )
 
@@ -83,82 +81,44 @@ func runSendmail(inv *Invocation, env *Env) int {
 	}
 	defer r.queue.IDs.Close()
 	defer r.queue.Spool.Close()
-	cfg := r.cfg
 	opts := r.opts
-	msg, err := receive.Read(env.Stdin, receive.ReadOptions{Format: receive.FormatLocal, DotEnds: !inv.IgnoreDot, SizeLimit: opts.MessageSizeLimit})
-	if err != nil {
-		var se *receive.SizeError
-		if errors.As(err, &se) {
-			return failf(env, "%s", se.Local())
-		}
-		return failf(env, "%v", err)
-	}
-	defer msg.Body.Close()
 	u := callerUser()
-	trusted := isTrusted(cfg, u)
-	renv := &receive.Envelope{
-		Sender:   u.Login + "@" + opts.QualifyDomain,
-		Protocol: "local",
-		Local:    true, Trusted: trusted, User: u, FullName: inv.FullName,
-		Ident: u.Login, AuthID: u.Login,
-		SuppressLocalFixups:  inv.SuppressFixups,
-		UnqualifiedSender:    !inv.NoQualify,
-		UnqualifiedRecipient: !inv.NoQualify,
+	trusted := isTrusted(r.cfg, u)
+	sub := &submission{
+		input: env.Stdin, user: u, trusted: trusted, ident: u.Login,
+		fullName: inv.FullName, protocol: "local",
+		sender:  u.Login + "@" + opts.QualifyDomain,
+		extract: inv.ExtractRecipients, ignoreDot: inv.IgnoreDot,
+		noQualify: inv.NoQualify, suppressFixups: inv.SuppressFixups,
+		errorMode: inv.ErrorMode, mode: deliveryMode(inv),
 	}
 	if inv.Host.Protocol != "" && trusted {
-		renv.Protocol = inv.Host.Protocol
+		sub.protocol = inv.Host.Protocol
 	}
-	untrustedSender := false
 	if inv.SenderSet {
 		s := strings.Trim(inv.Sender, "<>")
 		switch {
 		case trusted:
-			renv.Sender = qualify(s, opts.QualifyDomain)
-			renv.SenderSet = true
+			sub.sender = qualify(s, opts.QualifyDomain)
+			sub.senderSet = true
 		case s == "":
-			renv.Sender = ""
+			sub.sender = ""
 		default:
 			// Spec "Trusted and admin users": an untrusted -f is ignored
 			// unless untrusted_set_sender allows it; <> is always allowed.
-			untrustedSender = true
+			sub.untrustedSender = true
 		}
 	}
 	for _, a := range inv.Args {
 		for _, one := range strings.Split(a, ",") {
 			if one = strings.TrimSpace(one); one != "" {
-				renv.Recipients = append(renv.Recipients, qualify(one, opts.QualifyRecipient))
+				sub.recipients = append(sub.recipients, qualify(one, opts.QualifyRecipient))
 			}
 		}
 	}
-	id := r.queue.NewID()
-	now := env.Now()
-	original := queue.MessageIDOf(msg.Headers)
-	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: now, Expand: r.expander(env.Now), Extract: inv.ExtractRecipients, NoQualify: inv.NoQualify}
-	if err := in.FixUp(msg); err != nil {
-		return failf(env, "%v", err)
-	}
-	if len(renv.Recipients) == 0 {
-		if inv.ExtractRecipients {
-			return failf(env, "no recipients found in headers")
-		}
-		return failf(env, "no recipients")
-	}
-	body, err := msg.Body.Bytes()
-	if err != nil {
-		return failf(env, "%v", err)
-	}
-	a := &queue.Arrival{
-		ID: id, Sender: renv.Sender, Recipients: renv.Recipients, Headers: msg.Headers, Body: body,
-		Received: now, Login: u.Login, UID: u.UID, GID: u.GID, Protocol: renv.Protocol,
-		Local: true, Ident: u.Login, MessageID: queue.MessageIDOf(msg.Headers), MessageIDCreated: original == "",
-		SenderSetUntrusted: untrustedSender,
-	}
-	if err := r.queue.Store(context.Background(), a, deliveryMode(inv)); err != nil {
-		fmt.Fprintf(os.Stderr, "exim: %v\n", err)
-		return 1
-	}
+	code = r.submit(env, sub)
 	r.waitDeliveries()
-	return 0
+	return code
 }
 
 // qualify adds the domain to an address without one.

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -179,6 +180,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		a.HostName = v["sender_host_name"]
 		a.TLSCipher = v["tls_in_cipher"]
 		a.TLSVerified = v["tls_in_certificate_verified"] == "1"
+		a.ACLVars = ACLVarsOf(v)
 		if id := v["authenticated_id"]; id != "" || v["sender_host_authenticated"] != "" {
 			a.AuthName, a.AuthID = v["sender_host_authenticated"], id
 			a.AuthSender = v["authenticated_sender"]
@@ -189,4 +191,25 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	}
 	env.Size = a.Size
 	return string(id), nil
+}
+
+// ACLVarsOf returns the ACL variables (acl_c..., acl_m...) among vars as
+// the -H file saves them: connection variables first, each kind in
+// name order (spec chapter "Format of spool files", -aclc and -aclm).
+func ACLVarsOf(vars map[string]string) []spool.ACLVar {
+	var out []spool.ACLVar
+	for _, kind := range []byte{'c', 'm'} {
+		prefix := "acl_" + string(kind)
+		var names []string
+		for k := range vars {
+			if strings.HasPrefix(k, prefix) && len(k) > len(prefix) {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			out = append(out, spool.ACLVar{Kind: kind, Name: k[len(prefix):], Value: vars[k]})
+		}
+	}
+	return out
 }

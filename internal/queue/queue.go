@@ -141,6 +141,9 @@ type Arrival struct {
 	BounceFor string
 	// LocalError marks a bounce generated locally (-localerror).
 	LocalError bool
+	// ACLVars are the ACL variables saved with the message (-aclc,
+	// -aclm lines).
+	ACLVars []spool.ACLVar
 }
 
 // Store writes the message durably to the spool (returning only once it
@@ -221,6 +224,7 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 		h.Frozen = a.Received
 	}
 	h.LocalError = a.LocalError
+	h.ACLVars = a.ACLVars
 	h.TLSResumption = "A"
 	for _, r := range a.Recipients {
 		h.Recipients = append(h.Recipients, spool.NewRecipient(r))

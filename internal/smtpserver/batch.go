@@ -8,6 +8,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/smtp"
 )
 
@@ -193,4 +196,62 @@ func (s *session) batchData(limit int64) error {
 	}
 	s.batch.inData = false
 	return s.receive(data, "")
+}
+
+// notSMTPStart runs acl_not_smtp_start when a batch reaches DATA; its
+// verdict is ignored, its controls and header lines apply to the
+// message. Exim specification chapter "Access control lists", section
+// "The non-SMTP ACLs": batched SMTP is not SMTP for the ACLs.
+func (s *session) notSMTPStart() {
+	if s.srv.ACL == nil || s.srv.Config.Main.String(acl.NotSMTPStart.OptionName()) == "" {
+		return
+	}
+	// $message_size is -1 until the message is read (observed).
+	s.vars["message_size"] = "-1"
+	delete(s.vars, "message_exim_id")
+	delete(s.vars, "message_id")
+	s.acls.Vars = s.vars
+	s.srv.ACL.Run(acl.NotSMTPStart, s.acls)
+}
+
+// notSMTPCheck runs acl_not_smtp on a message of a batch, hs its header
+// lines. Any rejection is permanent: it is logged ("rejected by
+// non-SMTP ACL", with the envelope and headers in the reject log) and
+// ends the batch with a 550 error; ok is then false.
+func (s *session) notSMTPCheck(id string, hs message.Headers) (res acl.Result, ok bool) {
+	if s.srv.ACL == nil || s.srv.Config.Main.String(acl.NotSMTP.OptionName()) == "" {
+		return acl.Result{Verdict: acl.Accept}, true
+	}
+	s.acls.Vars = s.vars
+	if hb, ok := s.acls.Message.(*expand.HeaderBlock); ok {
+		// The ACL sees the lines acl_not_smtp_start added.
+		s.acls.Message = &expand.HeaderBlock{Block: hs, Charset: hb.Charset}
+	}
+	res = s.srv.ACL.Run(acl.NotSMTP, s.acls)
+	if res.Verdict == acl.Accept || res.Verdict == acl.Discard {
+		return res, true
+	}
+	deny := res
+	if deny.Verdict != acl.Error {
+		deny.Verdict = acl.Deny
+	}
+	if deny.UserMessage == "" {
+		deny.UserMessage = "local configuration problem"
+	}
+	code, text := s.failReply(acl.NotSMTP, &deny)
+	logText := res.LogMessage
+	if logText == "" {
+		logText = res.UserMessage
+	}
+	if logText == "" {
+		logText = "NULL"
+	}
+	s.logRejectionHeaders(res, fmt.Sprintf("%s F=<%s> rejected by non-SMTP ACL: %s", id, s.sender, logText), hs)
+	s.reply(code, text)
+	if s.batch.err != nil {
+		// The error came after the message: no command is at fault.
+		s.batch.err.Command = ""
+	}
+	s.resetTransaction()
+	return res, false
 }

@@ -77,6 +77,7 @@ func (s *session) cmdDATA(arg string) error {
 		s.hostOption("ignore_fromline_hosts")
 	}
 	if s.srv.Batched {
+		s.notSMTPStart()
 		return s.batchData(limit)
 	}
 	var buf bytes.Buffer
@@ -211,7 +212,15 @@ func (s *session) receive(data []byte, prefix string) error {
 	hs := make(message.Headers, 0, len(headers)+len(s.acls.AddedHeaders)+1)
 	hs = append(hs, message.Header{Name: "Received", Text: received, Type: 'P'})
 	hs = append(hs, headers...)
-	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
+	// In a batch the lines the non-SMTP ACLs add go after the local
+	// fix-ups, which the Receiver makes (observed with Exim 4.96).
+	var batchAdded []string
+	if s.srv.Batched {
+		batchAdded = s.acls.AddedHeaders
+		hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, nil)
+	} else {
+		hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
+	}
 	s.acls.AddedHeaders, s.acls.RemovedHeaders = nil, nil
 	charset := s.srv.Config.Main.String("headers_charset")
 	if charset == "" {
@@ -293,6 +302,16 @@ func (s *session) receive(data []byte, prefix string) error {
 			okText = "id=" + id + " message accepted for some recipients"
 		}
 	}
+	discardLog := ""
+	if s.srv.Batched && discard == "" {
+		res, ok := s.notSMTPCheck(id, applyHeaderChanges(append(message.Headers(nil), hs...), nil, batchAdded))
+		if !ok {
+			return nil
+		}
+		if res.Verdict == acl.Discard {
+			discard, discardLog = "non-SMTP", res.LogMessage
+		}
+	}
 	if main.String("acl_smtp_data") != "" && discard == "" {
 		res := s.runACL(acl.Data)
 		scan.Unspool()
@@ -314,6 +333,10 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 	}
 	scan.Unspool()
+	if s.srv.Batched {
+		batchAdded = append(batchAdded, s.acls.AddedHeaders...)
+		s.acls.AddedHeaders = nil
+	}
 	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
 	size := liveSize(hs) + int64(len(body)) + 1
 	s.vars["message_size"] = strconv.FormatInt(size, 10)
@@ -335,6 +358,12 @@ func (s *session) receive(data []byte, prefix string) error {
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
 		Controls: s.acls.Controls, PRDR: prdr,
+	}
+	for _, t := range batchAdded {
+		for _, p := range []string{":at_start:", ":after_received:", ":at_start_rfc:"} {
+			t = strings.TrimPrefix(t, p)
+		}
+		env.AddedHeaders = append(env.AddedHeaders, t)
 	}
 	logged := false
 	if discard == "" && s.srv.Receiver != nil {
@@ -394,7 +423,11 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 	}
 	if discard != "" {
-		s.log(fmt.Sprintf("%s => blackhole (%s ACL discarded recipients)", id, discard), mainlog.Main)
+		line := fmt.Sprintf("%s => blackhole (%s ACL discarded recipients)", id, discard)
+		if discardLog != "" {
+			line += ": " + discardLog
+		}
+		s.log(line, mainlog.Main)
 		s.log(fmt.Sprintf("%s Completed", id), mainlog.Main)
 	} else if s.srv.HostChecking {
 		s.msgID = id

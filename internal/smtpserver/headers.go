@@ -163,3 +163,17 @@ func rejectLogHeaders(sender string, recipients []string, hs message.Headers) []
 	}
 	return out
 }
+
+// ApplyHeaderChanges applies the header lines ACLs removed and added to
+// a message's header block, as after the DATA ACL (see
+// applyHeaderChanges); the non-SMTP ACLs of local submission use it too.
+func ApplyHeaderChanges(hs message.Headers, removed, added []string) message.Headers {
+	return applyHeaderChanges(hs, removed, added)
+}
+
+// RejectLogHeaders are the envelope and header lines the reject log
+// gets after a rejection once the message was read (see
+// rejectLogHeaders).
+func RejectLogHeaders(sender string, recipients []string, hs message.Headers) []string {
+	return rejectLogHeaders(sender, recipients, hs)
+}

@@ -49,9 +49,11 @@ type Envelope struct {
 	SMTPUTF8 bool
 	// Size is the message size as Exim logs it (S=).
 	Size int64
-	// AddedHeaders is nil: the headers given to Receive already have
-	// what the ACLs' add_header and remove_header asked for (removed
-	// lines stay, marked deleted with type '*').
+	// AddedHeaders is nil except in batched SMTP: the headers given to
+	// Receive already have what the ACLs' add_header and remove_header
+	// asked for (removed lines stay, marked deleted with type '*'). In
+	// a batch it holds the lines the non-SMTP ACLs added, which go
+	// after the local fix-ups.
 	AddedHeaders []string
 	// Freeze, Queue and QueueName are what the ACLs asked for with
 	// control = freeze, control = queue (or queue_only) and queue =.

@@ -17,9 +17,17 @@ func FuzzLogLine(f *testing.F) {
 	f.Add("Nov 14 22:13:30 host exim[1]: 2023-11-14 22:13:30 H=(x) [1.2.3.4] F=<a@b> rejected RCPT <c@d>: no\n")
 	f.Add("2023-11-14 22:13:32 1r0000-993908-Zq ** a@b: " + strings.Repeat("word ", 40) + "\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		s := NewEximstats()
-		s.Read(strings.NewReader(text))
-		s.Report(io.Discard, EximstatsOptions{Hist: 4})
+		for _, args := range [][]string{{"-h4"}, {"-nvr", "-bydomain", "-byemail", "-byedomain", "-bylocaldomain", "-tnl", "-t3", "-show_rt", "-show_dt"}, {"-include_original_destination", "-q5,60"}} {
+			o, err := ParseEximstats(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := NewEximstats(o)
+			if err := s.Read(strings.NewReader(text)); err != nil {
+				t.Fatal(err)
+			}
+			s.Report(io.Discard)
+		}
 		for _, o := range []ExigrepOptions{
 			{Pattern: "a", QueueTime: -1},
 			{Pattern: "a", Invert: true, QueueTime: -1},

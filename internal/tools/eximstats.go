@@ -42,9 +42,6 @@ type EximstatsOptions struct {
 // 3h 6h 12h 1d.
 var defaultQueueTimes = []int{60, 300, 900, 1800, 3600, 10800, 21600, 43200, 86400}
 
-// defaultShowTimes are the buckets of -show_rt and -show_dt without a list.
-var defaultShowTimes = []int{1, 5, 10, 30, 60, 300, 900, 1800, 3600}
-
 // parseTimeList parses a comma-separated list of seconds, sorted.
 func parseTimeList(s string) ([]int, error) {
 	var l []int
@@ -56,6 +53,9 @@ func parseTimeList(s string) ([]int, error) {
 		l = append(l, n)
 	}
 	sort.Ints(l)
+	for len(l) > 0 && l[0] == 0 { // a zero bucket would stay empty
+		l = l[1:]
+	}
 	return l, nil
 }
 
@@ -113,7 +113,7 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 			o.EmptyOK = true
 		case a == "-txt" || a == "-txt=-":
 		case strings.HasPrefix(a, "-show_rt"), strings.HasPrefix(a, "-show_dt"):
-			l := defaultShowTimes
+			l := defaultQueueTimes
 			if len(a) > 8 {
 				if l, err = parseTimeList(a[8:]); err != nil {
 					return o, err
@@ -140,9 +140,6 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 			l, err := parseTimeList(a[2:])
 			if err != nil {
 				return o, err
-			}
-			if len(l) == 1 && l[0] == 0 {
-				l = nil
 			}
 			o.QueueTimes = l
 		case strings.HasPrefix(a, "-") && a != "-":

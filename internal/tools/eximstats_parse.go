@@ -39,10 +39,9 @@ type statMessage struct {
 	haveSize         bool
 	arrival          int64 // seconds, from the "<=" line's time stamp
 	relayFrom        string
+	proto            string
 	delayed, errored bool
 	remote           bool
-	dtMax            int64
-	haveDT           bool
 }
 
 // tally counts messages and their volume under one key; addrs counts
@@ -91,7 +90,9 @@ type Eximstats struct {
 	relayHidden       int
 	queueAll          []int // per bucket of o.QueueTimes, plus "over"
 	queueRemote       []int
-	rt, dt            []int
+	rtAll             []int
+	rtProto           map[string][]int
+	dtAll, dtRemote   []int
 	sources           [byKinds]tallies
 	dests             [byKinds]tallies
 	localSenders      tallies
@@ -121,33 +122,38 @@ func NewEximstats(o EximstatsOptions) *Eximstats {
 	}
 	s.queueAll = make([]int, len(o.QueueTimes)+1)
 	s.queueRemote = make([]int, len(o.QueueTimes)+1)
-	s.rt = make([]int, len(o.ShowRT)+1)
-	s.dt = make([]int, len(o.ShowDT)+1)
+	s.rtAll = make([]int, len(o.ShowRT)+1)
+	s.rtProto = map[string][]int{}
+	s.dtAll = make([]int, len(o.ShowDT)+1)
+	s.dtRemote = make([]int, len(o.ShowDT)+1)
 	return s
 }
 
 var (
-	statLineRE  = regexp.MustCompile(`^((\d{4})-(\d\d)-(\d\d)\s(\d\d):(\d\d):(\d\d))(\.\d+)?(\s[-+]\d\d\d\d)?(\s\[\d+\])?`)
-	statFlagRE  = regexp.MustCompile(`^([<>=*-]+|SA)$`)
-	statRejRE   = regexp.MustCompile(`rejected|refused|dropped`)
-	statIDRE    = regexp.MustCompile(`^[-0-9a-zA-Z]+$`)
-	statWantRE  = regexp.MustCompile(`<=|=>|->|==|\*\*|Co|SA|Re`)
-	statIP1RE   = regexp.MustCompile(`\bH=(?:|.*? )(\[[^]]+\])`)
-	statIP2RE   = regexp.MustCompile(`Connection from (\[\S+\])`)
-	statIP3RE   = regexp.MustCompile(`SMTP call from .*?(\[\S+\])`)
-	statHostRE  = regexp.MustCompile(`\bH=(\S+)`)
-	statUserRE  = regexp.MustCompile(`\sU=(\S+)`)
-	statSizeRE  = regexp.MustCompile(`\sS=(\d+)( |$)`)
-	statTRE     = regexp.MustCompile(`\sT=(\S+)`)
-	statDTRE    = regexp.MustCompile(`\sDT=(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
-	statQTRE    = regexp.MustCompile(`\sQT=(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
-	statHeloRE  = regexp.MustCompile(`^rejected [HE][HE]LO from .*?(\[.+?\]):`)
-	statTemp1RE = regexp.MustCompile(`(temporarily rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
-	statTemp2RE = regexp.MustCompile(`temporarily refused connection|temporarily rejected connection in .*?ACL`)
-	statLocalRE = regexp.MustCompile(`^(\S+(?: \([^)]*\))?)( <[^>]*>)?`)
-	statDomRE   = regexp.MustCompile(`^[^.]+\.([^.]+\..*)$`)
-	statPDomRE  = regexp.MustCompile(`^\([^.]+(\.[^.]+\..*)$`)
-	statIPRE    = regexp.MustCompile(`^[\d.]+$`)
+	statLineRE   = regexp.MustCompile(`^((\d{4})-(\d\d)-(\d\d)\s(\d\d):(\d\d):(\d\d))(\.\d+)?(\s[-+]\d\d\d\d)?(\s\[\d+\])?`)
+	statFlagRE   = regexp.MustCompile(`^([<>=*-]+|SA)$`)
+	statRejRE    = regexp.MustCompile(`rejected|refused|dropped`)
+	statIDRE     = regexp.MustCompile(`^[-0-9a-zA-Z]+$`)
+	statWantRE   = regexp.MustCompile(`<=|=>|->|==|\*\*|Co|SA|Re`)
+	statIP1RE    = regexp.MustCompile(`\bH=(?:|.*? )(\[[^]]+\])`)
+	statIP2RE    = regexp.MustCompile(`Connection from (\[\S+\])`)
+	statIP3RE    = regexp.MustCompile(`SMTP call from .*?(\[\S+\])`)
+	statHostRE   = regexp.MustCompile(`\bH=(\S+)`)
+	statUserRE   = regexp.MustCompile(`\sU=(\S+)`)
+	statSizeRE   = regexp.MustCompile(`\sS=(\d+)( |$)`)
+	statTRE      = regexp.MustCompile(`\sT=(\S+)`)
+	statDTRE     = regexp.MustCompile(`\sDT=(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
+	statQTRE     = regexp.MustCompile(`\sQT=(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
+	statHeloRE   = regexp.MustCompile(`^rejected [HE][HE]LO from .*?(\[.+?\]):`)
+	statTemp1RE  = regexp.MustCompile(`(temporarily rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
+	statTemp2RE  = regexp.MustCompile(`temporarily refused connection|temporarily rejected connection in .*?ACL`)
+	statLocalRE  = regexp.MustCompile(`^(\S+(?: \([^)]*\))?)( <[^>]*>)?`)
+	statDomRE    = regexp.MustCompile(`^[^.]+\.([^.]+\..*)$`)
+	statPDomRE   = regexp.MustCompile(`^\([^.]+(\.[^.]+\..*)$`)
+	statIPRE     = regexp.MustCompile(`^[\d.]+$`)
+	statSAHostRE = regexp.MustCompile(`From <[^>]*> \(host=.*?(\[[^]]+\])\)`)
+	statProtoRE  = regexp.MustCompile(`\sP=(\S+)`)
+	statOrigRE   = regexp.MustCompile(`^(\S+ (?:<[^>]*>)?)`)
 )
 
 // substr is Perl's substr on a byte string: out-of-range starts give "".
@@ -195,6 +201,15 @@ func addrDomain(a string) string {
 	return ""
 }
 
+// origDestKey is the address key -include_original_destination files
+// a line under: the address and the original one in angle brackets.
+func origDestKey(rest string) string {
+	if m := statOrigRE.FindStringSubmatch(rest); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // durationField returns the seconds of a QT= or DT= field.
 func durationField(re *regexp.Regexp, rest string) (int64, bool) {
 	m := re.FindStringSubmatch(rest)
@@ -233,6 +248,13 @@ func (s *Eximstats) Line(line string) {
 	num := func(i int) int { n, _ := strconv.Atoi(m[i]); return n }
 	hour, minute := num(5), num(6)
 	secs := time.Date(num(2), time.Month(num(3)), num(4), hour, minute, num(7), 0, time.UTC).Unix()
+	if z := m[9]; z != "" { // +hhmm: the time stamp is local time there
+		off := int64((int(z[2]-'0')*10+int(z[3]-'0'))*3600 + (int(z[4]-'0')*10+int(z[5]-'0'))*60)
+		if z[1] == '-' {
+			off = -off
+		}
+		secs -= off
+	}
 	extra := 0
 	if m[9] != "" {
 		extra = 6
@@ -280,11 +302,19 @@ func (s *Eximstats) Line(line string) {
 		s.end = tod
 	}
 	slot := hour*60 + minute // the log may hold hours past 23 and minutes past 59
+	if s.o.NoTransportRE != nil && (flag == "=>" || flag == "->" || flag == "==" || flag == "**") {
+		if f := statTRE.FindStringSubmatch(rest); f != nil && s.o.NoTransportRE.MatchString(f[1]) {
+			return
+		}
+	}
 	switch flag {
 	case "<=":
 		s.arrival(msg, rest, secs, slot)
 	case "=>", "->":
 		s.delivery(msg, flag, rest, slot)
+		if flag == "=>" && !statTRE.MatchString(rest) {
+			s.reject(rest) // eximstats counts a delivery without a transport (:blackhole:) as a rejection
+		}
 	case "==":
 		if msg.haveSize && !msg.delayed {
 			s.delayed++
@@ -332,6 +362,9 @@ func (s *Eximstats) arrival(msg *statMessage, rest string, secs int64, slot int)
 	msg.arrival = secs
 	host := hostOf(rest)
 	sender, _, _ := strings.Cut(rest, " ")
+	if p := statProtoRE.FindStringSubmatch(rest); p != nil {
+		msg.proto = p[1]
+	}
 	if host != "local" {
 		msg.relayFrom = strings.ToLower(host + ipOf(rest) + " " + sender)
 	} else if u := statUserRE.FindStringSubmatch(rest); u != nil {
@@ -340,6 +373,10 @@ func (s *Eximstats) arrival(msg *statMessage, rest string, secs int64, slot int)
 	edom := addrDomain(sender)
 	if sender == "<>" {
 		edom = "<>"
+	}
+	if s.o.OrigDest {
+		sender = origDestKey(rest)
+		edom = sender
 	}
 	keys := [byKinds]string{host, hostDomain(host), sender, edom}
 	for i, k := range keys {
@@ -364,9 +401,7 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 		}
 	}
 	if s.o.OrigDest {
-		if em := regexp.MustCompile(`^(\S+ (?:<[^>]*>)?)`).FindStringSubmatch(rest); em != nil {
-			email = em[1]
-		}
+		email = origDestKey(rest)
 		edom = email
 	}
 	keys := [byKinds]string{host, hostDomain(host), email, edom}
@@ -405,9 +440,11 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	} else {
 		msg.remote = true
 	}
-	if dt, ok := durationField(statDTRE, rest); ok {
-		if !msg.haveDT || dt > msg.dtMax {
-			msg.dtMax, msg.haveDT = dt, true
+	if dt, ok := durationField(statDTRE, rest); ok && s.o.ShowDT != nil {
+		b := bucket(s.o.ShowDT, dt)
+		s.dtAll[b]++
+		if host != "local" {
+			s.dtRemote[b]++
 		}
 	}
 	if host == "local" || msg.relayFrom == "" {
@@ -435,26 +472,31 @@ func bucket(limits []int, t int64) int {
 }
 
 func (s *Eximstats) completed(msg *statMessage, id, rest string, secs int64) {
-	if msg.haveSize {
-		q := secs - msg.arrival
-		b := bucket(s.o.QueueTimes, q)
-		s.queueAll[b]++
-		if msg.remote {
-			s.queueRemote[b]++
-		}
-		if qt, ok := durationField(statQTRE, rest); ok {
-			s.rt[bucket(s.o.ShowRT, qt)]++
-		}
+	// A message whose "<=" line is not in the log counts as arriving at
+	// the epoch.
+	b := bucket(s.o.QueueTimes, secs-msg.arrival)
+	s.queueAll[b]++
+	if msg.remote {
+		s.queueRemote[b]++
 	}
-	if msg.haveDT {
-		s.dt[bucket(s.o.ShowDT, msg.dtMax)]++
+	// -show_rt: the receipt time is QT= less the time from the "<=" line
+	// to this one.
+	if qt, ok := durationField(statQTRE, rest); ok && s.o.ShowRT != nil {
+		b := bucket(s.o.ShowRT, qt-(secs-msg.arrival))
+		s.rtAll[b]++
+		if msg.proto != "" {
+			if s.rtProto[msg.proto] == nil {
+				s.rtProto[msg.proto] = make([]int, len(s.o.ShowRT)+1)
+			}
+			s.rtProto[msg.proto][b]++
+		}
 	}
 	delete(s.messages, id)
 }
 
 func (s *Eximstats) spamAssassin(msg *statMessage, rest string) {
-	ip := ipOf(rest)
-	if f := regexp.MustCompile(`\(host=\S* (\[[^]]+\])\)`).FindStringSubmatch(rest); f != nil {
+	ip := ""
+	if f := statSAHostRE.FindStringSubmatch(rest); f != nil {
 		ip = f[1]
 	}
 	switch {

@@ -78,14 +78,18 @@ func (s *Eximstats) Report(w io.Writer) {
 		histogram(w, "Deliveries", "delivery", s.delHist[:], o.Hist)
 	}
 	if len(o.QueueTimes) > 0 {
-		timeTable(w, "Time spent on the queue: all messages", o.QueueTimes, s.queueAll)
-		timeTable(w, "Time spent on the queue: messages with at least one remote delivery", o.QueueTimes, s.queueRemote)
-	}
-	if o.ShowRT != nil {
-		timeTable(w, "Receipt times", o.ShowRT, s.rt)
+		timeTable(w, "Time spent on the queue: all messages", o.QueueTimes, s.queueAll, false)
+		timeTable(w, "Time spent on the queue: messages with at least one remote delivery", o.QueueTimes, s.queueRemote, false)
 	}
 	if o.ShowDT != nil {
-		timeTable(w, "Delivery times", o.ShowDT, s.dt)
+		timeTable(w, "Delivery times: all messages", o.ShowDT, s.dtAll, false)
+		timeTable(w, "Delivery times: messages with at least one remote delivery", o.ShowDT, s.dtRemote, false)
+	}
+	if o.ShowRT != nil {
+		timeTable(w, "Receipt times: all messages", o.ShowRT, s.rtAll, true)
+		for _, p := range sortedKeys(s.rtProto) {
+			timeTable(w, "Receipt times: "+p+" messages", o.ShowRT, s.rtProto[p], true)
+		}
 	}
 	if !o.NoRelay {
 		s.relayList(w)
@@ -197,8 +201,9 @@ func timeLabel(t int) string {
 }
 
 // timeTable prints a table of times against buckets (queue, receipt or
-// delivery times).
-func timeTable(w io.Writer, title string, limits []int, counts []int) {
+// delivery times). The first row says "Under", or every row but "Over"
+// with allUnder (receipt times).
+func timeTable(w io.Writer, title string, limits []int, counts []int, allUnder bool) {
 	underline(w, title)
 	fmt.Fprint(w, "\n")
 	total := 0
@@ -213,10 +218,10 @@ func timeTable(w io.Writer, title string, limits []int, counts []int) {
 		cum += c
 		var label string
 		switch {
-		case i == 0:
-			label = "Under " + fmt.Sprintf("%4s", timeLabel(limits[0]))
 		case i == len(limits):
 			label = "Over  " + fmt.Sprintf("%4s", timeLabel(limits[i-1]))
+		case cum == c:
+			label = "Under " + fmt.Sprintf("%4s", timeLabel(limits[i]))
 		default:
 			label = "      " + fmt.Sprintf("%4s", timeLabel(limits[i]))
 		}

@@ -2,55 +2,142 @@ package tools
 
 import (
 	"bytes"
-	"regexp"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// statSections splits an eximstats text report into sections keyed by
-// their underlined titles; the header line is the section "".
-func statSections(s string) map[string]string {
-	m := map[string]string{}
-	lines := strings.Split(s, "\n")
-	title := ""
-	for i := 0; i < len(lines); i++ {
-		if i+1 < len(lines) && lines[i] != "" && regexp.MustCompile(`^-+$`).MatchString(lines[i+1]) && len(lines[i+1]) == len(lines[i]) {
-			title = lines[i]
-			i++
-			continue
-		}
-		m[title] += lines[i] + "\n"
-	}
-	return m
+// statOracleLogs are the logs every option set is tried on: Exim's own
+// and a synthetic one, a bigger log real Exim 4.96 wrote for the scenario
+// of testdata/eximstats/gen.sh, and the log exigo wrote for it.
+var statOracleLogs = [][]string{
+	{"testdata/logs/exim-run.log"},
+	{"testdata/logs/synthetic.log"},
+	{"testdata/logs/synthetic.log", "testdata/logs/exim-run.log"},
+	{"testdata/eximstats/exim-big.log"},
+	{"testdata/eximstats/exigo-big.log"},
+	{"testdata/eximstats/probes.log"},
 }
 
-// TestEximstatsOracle compares each section exigo prints with the same
-// section of /usr/sbin/eximstats' report on the same logs.
-func TestEximstatsOracle(t *testing.T) {
-	script := needScript(t, "eximstats")
-	for _, args := range [][]string{
-		{"testdata/logs/exim-run.log"},
-		{"testdata/logs/synthetic.log"},
-		{"testdata/logs/synthetic.log", "testdata/logs/exim-run.log"},
-		{"-nvr", "testdata/logs/synthetic.log"},
-		{"-h4", "testdata/logs/synthetic.log"},
-		{"-h0", "-nt", "-ne", "testdata/logs/synthetic.log"},
-		{"-h12", "testdata/logs/exim-run.log"},
-	} {
-		want, _, _ := runScript(t, ".", append([]string{script}, args...)...)
-		var out, errb bytes.Buffer
-		if code := RunEximstats(args, strings.NewReader(""), &out, &errb); code != 0 {
-			t.Fatalf("%q: exit %d %s", args, code, errb.String())
+// statOracleOptions are the option sets compared on every log.
+var statOracleOptions = [][]string{
+	{},
+	{"-nvr"},
+	{"-h4", "-t5"},
+	{"-h0", "-nt", "-ne", "-nr"},
+	{"-h12", "-tnl"},
+	{"-h60", "-q10,100,1000,50000"},
+	{"-q0", "-t0"},
+	{"-q120,60", "-t2", "-tnl"},
+	{"-bydomain"},
+	{"-byemail", "-byhost"},
+	{"-byedomain", "-bylocaldomain"},
+	{"-byemaildomain", "-bydomain", "-byemail", "-byhost", "-nvr", "-t3"},
+	{"-bylocaldomain", "-include_original_destination"},
+	{"-include_original_destination", "-byemail", "-byedomain"},
+	{"-nr/alice/", "-nt/remote/"},
+	{"-emptyok", "-h2"},
+	{"-show_rt", "-show_dt"},
+	{"-show_rt1,2,10", "-show_dt0,5,60", "-h5"},
+	{"-txt", "-h3", "-h20", "-h30"},
+}
+
+// statCompare runs both eximstats on args and reports any difference.
+func statCompare(t *testing.T, script string, args []string) bool {
+	t.Helper()
+	want, werr, wcode := runScript(t, ".", append([]string{script}, args...)...)
+	var out, errb bytes.Buffer
+	code := RunEximstats(args, strings.NewReader(""), &out, &errb)
+	if code != wcode || out.String() != want || errb.String() != werr {
+		t.Errorf("%q: exit %d, want %d; stderr %q, want %q\n%s", args, code, wcode, errb.String(), werr, lineDiff(out.String(), want))
+		return false
+	}
+	return true
+}
+
+// lineDiff shows the first lines where got and want part.
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
 		}
-		got, ws := statSections(out.String()), statSections(want)
-		for title, body := range got {
-			if _, ok := ws[title]; !ok {
-				t.Errorf("%q: section %q not in eximstats' report", args, title)
-				continue
-			}
-			if strings.TrimRight(ws[title], "\n") != strings.TrimRight(body, "\n") {
-				t.Errorf("%q: section %q\n got %q\nwant %q", args, title, body, ws[title])
-			}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b || i >= len(g) || i >= len(w) {
+			return "first difference at line " + itoa(i+1) + ":\n got " + quoteLine(a) + "\nwant " + quoteLine(b)
 		}
 	}
+	return "same lines"
+}
+
+func quoteLine(s string) string { return "\"" + strings.ReplaceAll(s, "\t", "\\t") + "\"" }
+
+func itoa(n int) string {
+	var b []byte
+	for {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+		if n == 0 {
+			return string(b)
+		}
+	}
+}
+
+// TestEximstatsOracle compares exigo's whole report, byte for byte, with
+// /usr/sbin/eximstats' on the same logs and options.
+func TestEximstatsOracle(t *testing.T) {
+	script := needScript(t, "eximstats")
+	n := 0
+	for _, logs := range statOracleLogs {
+		for _, opts := range statOracleOptions {
+			statCompare(t, script, append(append([]string{}, opts...), logs...))
+			n++
+		}
+	}
+	t.Logf("%d cases", n)
+}
+
+// TestEximstatsOracleEdges covers empty input, missing files and bad
+// options.
+func TestEximstatsOracleEdges(t *testing.T) {
+	script := needScript(t, "eximstats")
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.log")
+	noise := filepath.Join(dir, "noise.log")
+	os.WriteFile(empty, nil, 0o644)
+	os.WriteFile(noise, []byte("2023-11-14 10:00:00 Start queue run: pid=1\ngarbage\n"), 0o644)
+	for _, args := range [][]string{
+		{empty}, {"-emptyok", empty}, {noise}, {"-emptyok", noise}, {"-emptyok", "-h0", "-q0", "-t0", noise},
+	} {
+		statCompare(t, script, args)
+	}
+}
+
+// TestEximstatsOracleRandom compares the reports on random logs.
+func TestEximstatsOracleRandom(t *testing.T) {
+	script := needScript(t, "eximstats")
+	dir := t.TempDir()
+	n := 0
+	for seed := int64(1); seed <= 12; seed++ {
+		name := filepath.Join(dir, "gen"+itoa(int(seed))+".log")
+		if err := os.WriteFile(name, []byte(genStatLog(seed, int(seed)*25)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for i, opts := range statOracleOptions {
+			if i%4 != int(seed)%4 && i != 0 {
+				continue
+			}
+			if !statCompare(t, script, append(append([]string{}, opts...), name)) {
+				keep := filepath.Join(os.TempDir(), "eximstats-gen"+itoa(int(seed))+".log")
+				os.WriteFile(keep, []byte(genStatLog(seed, int(seed)*25)), 0o644)
+				t.Logf("log kept as %s", keep)
+			}
+			n++
+		}
+	}
+	t.Logf("%d cases", n)
 }

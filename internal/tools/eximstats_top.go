@@ -15,22 +15,22 @@ func (s *Eximstats) topLists(w io.Writer) {
 	s.countTable(w, "mail temporary rejection reason", s.tempReasons)
 	for k := range byKinds {
 		if s.by[k] {
-			s.volumeTables(w, "sending "+byNames[k].noun, s.sources[k], false, true)
+			s.volumeTables(w, "sending "+byNames[k].noun, s.sources[k], false)
 		}
 	}
-	if len(s.localSenders) > 0 {
-		s.volumeTables(w, "local sender", s.localSenders, false, false)
+	if len(s.localSenders) > 0 && !s.o.TopNoLocal {
+		s.volumeTables(w, "local sender", s.localSenders, false)
 	}
 	for k := range byKinds {
 		if s.by[k] {
-			s.volumeTables(w, byNames[k].noun+" destination", s.dests[k], true, true)
+			s.volumeTables(w, byNames[k].noun+" destination", s.dests[k], true)
 		}
 	}
-	if len(s.localDests) > 0 {
-		s.volumeTables(w, "local destination", s.localDests, true, false)
+	if len(s.localDests) > 0 && !s.o.TopNoLocal {
+		s.volumeTables(w, "local destination", s.localDests, true)
 	}
 	if s.o.ByLocalDomain && len(s.localDomainDests) > 0 {
-		s.volumeTables(w, "local domain destination", s.localDomainDests, true, false)
+		s.volumeTables(w, "local domain destination", s.localDomainDests, true)
 	}
 	s.countTable(w, "rejected ip", s.rejectIPs)
 	s.countTable(w, "temporarily rejected ip", s.tempRejectIPs)
@@ -55,20 +55,12 @@ func (s *Eximstats) countTable(w io.Writer, noun string, m map[string]int) {
 	fmt.Fprint(w, "\n")
 }
 
-// isLocalKey tells whether -tnl leaves a key out.
-func isLocalKey(k string) bool {
-	return k == "local" || k == "localdomain"
-}
-
 // volumeTables prints a table by message count and one by volume.
-func (s *Eximstats) volumeTables(w io.Writer, noun string, t tallies, dest, sourceOrDest bool) {
+func (s *Eximstats) volumeTables(w io.Writer, noun string, t tallies, dest bool) {
 	round := !s.o.NoVolumeRound
 	var keys []string
 	for _, k := range sortedKeys(t) {
 		if t[k].count == 0 {
-			continue
-		}
-		if s.o.TopNoLocal && sourceOrDest && isLocalKey(k) {
 			continue
 		}
 		keys = append(keys, k)

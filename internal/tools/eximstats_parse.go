@@ -153,6 +153,8 @@ var (
 	statIPRE     = regexp.MustCompile(`^[\d.]+$`)
 	statSAHostRE = regexp.MustCompile(`From <[^>]*> \(host=.*?(\[[^]]+\])\)`)
 	statProtoRE  = regexp.MustCompile(`\sP=(\S+)`)
+	statParentRE = regexp.MustCompile(`^\S+ (?:\([^)]*\) )?<([^>]*)>`)
+	statLastAtRE = regexp.MustCompile(`^(.*@)(\S+)$`)
 	statOrigRE   = regexp.MustCompile(`^(\S+ (?:<[^>]*>)?)`)
 )
 
@@ -376,7 +378,9 @@ func (s *Eximstats) arrival(msg *statMessage, rest string, secs int64, slot int)
 	}
 	if s.o.OrigDest {
 		sender = origDestKey(rest)
-		edom = sender
+		if edom != "<>" {
+			edom = sender
+		}
 	}
 	keys := [byKinds]string{host, hostDomain(host), sender, edom}
 	for i, k := range keys {
@@ -403,6 +407,9 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	if s.o.OrigDest {
 		email = origDestKey(rest)
 		edom = email
+		if m := statLastAtRE.FindStringSubmatch(edom); m != nil {
+			edom = m[1] + strings.ToLower(m[2])
+		}
 	}
 	keys := [byKinds]string{host, hostDomain(host), email, edom}
 	if flag == "->" {
@@ -440,18 +447,20 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	} else {
 		msg.remote = true
 	}
+	// -show_dt: a delivery counts as remote once its message has had a
+	// remote delivery.
 	if dt, ok := durationField(statDTRE, rest); ok && s.o.ShowDT != nil {
 		b := bucket(s.o.ShowDT, dt)
 		s.dtAll[b]++
-		if host != "local" {
+		if msg.remote {
 			s.dtRemote[b]++
 		}
 	}
 	if host == "local" || msg.relayFrom == "" {
 		return
 	}
-	if after := strings.TrimPrefix(rest, addr+" "); strings.HasPrefix(after, "<") {
-		return
+	if p := statParentRE.FindStringSubmatch(rest); p != nil && !strings.EqualFold(p[1], addr) {
+		return // an address a redirection made is not a relay
 	}
 	key := msg.relayFrom + " \n      => " + strings.ToLower(host+ipOf(rest)+" "+addr)
 	if s.o.NoRelayRE != nil && s.o.NoRelayRE.MatchString(key) {

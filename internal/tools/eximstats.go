@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,7 +72,17 @@ func slashPattern(opt, p string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-// ParseEximstats parses eximstats' options.
+// malformed is eximstats' complaint about an option.
+func malformed(a string) error {
+	//lint:ignore ST1005 the text is eximstats'
+	return fmt.Errorf("Unknown or malformed option %s", a)
+}
+
+// errUsage asks for the usage text without an error message.
+var errUsage = errors.New("usage")
+
+// ParseEximstats parses eximstats' options. Its errors are eximstats'
+// texts; errUsage stands for -help.
 func ParseEximstats(args []string) (EximstatsOptions, error) {
 	o := EximstatsOptions{Hist: 1, Top: 50, QueueTimes: defaultQueueTimes}
 	var err error
@@ -81,7 +92,7 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 			o.NoTransport = true
 		case strings.HasPrefix(a, "-nt/"):
 			if o.NoTransportRE, err = slashPattern("-nt", a[3:]); err != nil {
-				return o, err
+				o.NoTransport = true
 			}
 		case a == "-ne":
 			o.NoErrors = true
@@ -89,7 +100,7 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 			o.NoRelay = true
 		case strings.HasPrefix(a, "-nr/"):
 			if o.NoRelayRE, err = slashPattern("-nr", a[3:]); err != nil {
-				return o, err
+				o.NoRelay = true
 			}
 		case a == "-nvr":
 			o.NoVolumeRound = true
@@ -116,7 +127,7 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 			l := defaultQueueTimes
 			if len(a) > 8 {
 				if l, err = parseTimeList(a[8:]); err != nil {
-					return o, err
+					return o, malformed(a)
 				}
 			}
 			if a[6] == 'r' {
@@ -126,24 +137,29 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 			}
 		case strings.HasPrefix(a, "-h") && len(a) > 2 && a[2] >= '0' && a[2] <= '9':
 			n, err := strconv.Atoi(a[2:])
-			if err != nil || (n != 0 && 60%n != 0) {
-				return o, fmt.Errorf("bad -h value %q", a)
+			if err != nil {
+				return o, malformed(a)
+			}
+			if n != 0 && 60%n != 0 {
+				return o, errors.New("-h must specify a factor of 60")
 			}
 			o.Hist = n
 		case strings.HasPrefix(a, "-t") && len(a) > 2 && a[2] >= '0' && a[2] <= '9':
 			n, err := strconv.Atoi(a[2:])
 			if err != nil {
-				return o, fmt.Errorf("bad -t value %q", a)
+				return o, malformed(a)
 			}
 			o.Top = n
 		case strings.HasPrefix(a, "-q") && len(a) > 2:
 			l, err := parseTimeList(a[2:])
 			if err != nil {
-				return o, err
+				return o, malformed(a)
 			}
 			o.QueueTimes = l
+		case a == "-help" || a == "--help" || a == "-h":
+			return o, errUsage
 		case strings.HasPrefix(a, "-") && a != "-":
-			return o, fmt.Errorf("unknown option %s", a)
+			return o, malformed(a)
 		default:
 			o.Files = args[i:]
 			return o, nil
@@ -157,7 +173,12 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := ParseEximstats(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "eximstats: %v\n", err)
+		if err != errUsage {
+			fmt.Fprintf(stderr, "Eximstats: %v\n", err)
+		}
+		if err == errUsage || strings.HasPrefix(err.Error(), "Unknown") {
+			fmt.Fprint(stdout, eximstatsUsage)
+		}
 		return 1
 	}
 	s := NewEximstats(o)
@@ -168,13 +189,16 @@ func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		}
 	}
 	for _, name := range o.Files {
+		if f, err := os.Open(name); err != nil {
+			fmt.Fprintf(stderr, "Failed to read %s: %s", name, errText(err))
+			continue
+		} else {
+			f.Close()
+		}
 		r, err := openLog(name)
 		if err != nil {
-			if os.IsNotExist(err) {
-				continue
-			}
-			fmt.Fprintf(stderr, "eximstats: %v\n", err)
-			return 1
+			fmt.Fprintf(stderr, "Failed to read %s: %v", name, err)
+			continue
 		}
 		err = s.Read(r)
 		r.Close()

@@ -112,6 +112,10 @@ func TestEximstatsOracleEdges(t *testing.T) {
 	os.WriteFile(noise, []byte("2023-11-14 10:00:00 Start queue run: pid=1\ngarbage\n"), 0o644)
 	for _, args := range [][]string{
 		{empty}, {"-emptyok", empty}, {noise}, {"-emptyok", noise}, {"-emptyok", "-h0", "-q0", "-t0", noise},
+		{filepath.Join(dir, "missing.log")}, {"-emptyok", filepath.Join(dir, "missing.log")},
+		{filepath.Join(dir, "missing.log"), "testdata/logs/exim-run.log"},
+		{"-x"}, {"-h7"}, {"-help"}, {"--help"}, {"-h"}, {"-q", noise}, {"-qx", noise}, {"-t", noise}, {"-tx", noise},
+		{"-q5,x", noise}, {"-show_rtx", noise}, {"-nr/", "-nt/", "testdata/logs/exim-run.log"},
 	} {
 		statCompare(t, script, args)
 	}

@@ -81,15 +81,19 @@ func (g *statGen) message() {
 	g.seq++
 	id := fmt.Sprintf("1r%04d-%06d-AA", g.seq, g.r.Intn(1000000))
 	size := g.r.Intn(100000)
-	switch g.r.Intn(8) {
+	switch g.r.Intn(10) {
 	case 0:
 		size = g.r.Intn(100)
 	case 1:
 		size = g.r.Intn(50000000)
+	case 2:
+		size = g.r.Intn(3000000000)
 	}
 	from := g.pick(genSenders...)
 	if g.r.Intn(3) == 0 {
 		g.line("%s <= %s U=%s P=local S=%d", id, from, g.pick("root", "Debian-exim", "joe"), size)
+	} else if g.r.Intn(8) == 0 {
+		g.line("%s <= %s %s U=%s P=%s S=%d", id, from, g.pick(genHosts...), g.pick("root", "joe"), g.pick("smtp", "esmtpa", "local-bsmtp"), size)
 	} else if g.r.Intn(10) > 0 {
 		g.line("%s <= %s %s P=esmtps X=TLS1.3 S=%d id=%d@x", id, from, g.pick(genHosts...), size, g.seq)
 	}
@@ -114,6 +118,9 @@ func (g *statGen) message() {
 		case 8:
 			g.line("%s => %s R=bh", id, g.pick(genRcpts...))
 		}
+		if g.r.Intn(15) == 0 {
+			g.line("%s *> %s R=dnslookup T=remote_smtp %s", id, g.pick(genRcpts...), g.pick(genHosts...))
+		}
 	}
 	switch g.r.Intn(12) {
 	case 0:
@@ -122,6 +129,9 @@ func (g *statGen) message() {
 		g.line("%s SA: Action: flagged as Spam but accepted: score=10.0 (host=x [10.2.2.2]) for r@t", id)
 	case 2:
 		g.line("%s SA: Action: scanned but message isn't spam: score=1.0 (host=x [10.2.2.3]) for r@t", id)
+	case 3:
+		g.line("%s Completed", id)
+		g.line("%s Completed QT=1h", id)
 	default:
 		qt := ""
 		if g.r.Intn(2) == 0 {

@@ -289,8 +289,13 @@ func (s *Eximstats) Line(line string) {
 	if !statWantRE.MatchString(flag) {
 		return
 	}
-	s.lines++
 	rest := substr(line, 40+extra, len(line))
+	if s.o.NoTransportRE != nil && (flag == "=>" || flag == "->" || flag == "==" || flag == "**") {
+		if f := statTRE.FindStringSubmatch(rest); f != nil && s.o.NoTransportRE.MatchString(f[1]) {
+			return
+		}
+	}
+	s.lines++
 	msg := s.messages[id]
 	if msg == nil {
 		msg = &statMessage{}
@@ -304,11 +309,6 @@ func (s *Eximstats) Line(line string) {
 		s.end = tod
 	}
 	slot := hour*60 + minute // the log may hold hours past 23 and minutes past 59
-	if s.o.NoTransportRE != nil && (flag == "=>" || flag == "->" || flag == "==" || flag == "**") {
-		if f := statTRE.FindStringSubmatch(rest); f != nil && s.o.NoTransportRE.MatchString(f[1]) {
-			return
-		}
-	}
 	switch flag {
 	case "<=":
 		s.arrival(msg, rest, secs, slot)

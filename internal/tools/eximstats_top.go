@@ -97,7 +97,7 @@ func (s *Eximstats) volumeTables(w io.Writer, noun string, t tallies, dest bool)
 				break
 			}
 			e := t[k]
-			avg := roundedBytes(e.bytes, round) / int64(e.count)
+			avg := average(e.bytes, e.count, round)
 			if addrs {
 				fmt.Fprintf(w, "%10d %10d %10s %10s   %s\n", e.count, e.addrs, volume(e.bytes, round), volume(avg, round), k)
 			} else {
@@ -106,4 +106,30 @@ func (s *Eximstats) volumeTables(w io.Writer, noun string, t tallies, dest bool)
 		}
 		fmt.Fprint(w, "\n")
 	}
+}
+
+// average is eximstats' average volume: it keeps volumes as gigabytes
+// and bytes (rounded to what the report shows) and divides the two
+// apart, each in whole numbers.
+func average(bytes int64, count int, round bool) int64 {
+	g, rem := bytes/gig, bytes%gig
+	if rem == 0 && g > 0 {
+		g--
+		rem = gig
+	}
+	if round {
+		switch {
+		case g == 0:
+			rem = roundedBytes(rem, true)
+		case g < 10:
+			rem = (rem + 512*1024) / (1024 * 1024) * (1024 * 1024)
+			if rem >= gig {
+				g, rem = g+1, rem-gig
+			}
+		default:
+			g, rem = g+(rem+gig/2)/gig, 0
+		}
+	}
+	n := int64(count)
+	return (g/n)*gig + rem/n
 }

@@ -45,6 +45,17 @@ var (
 		"H=%s [%s] rejected connection in \"connect\" ACL: blacklisted",
 		"H=(%s) [%s] F=<x@y> rejected MAIL <x@y>: sender verify failed",
 		"1r%04d-000001-AA H=%s [%s] F=<d@e> temporarily rejected after DATA: try later",
+		"H=%s [%s] F=<x@y> rejected RCPT <bad@test>",
+		"H=%s [%s] F=<x@y> rejected RCPT <bad@test>: a: b: c",
+		"H=%s [%s]:1025 I=[10.0.0.1]:25 F=<x@y> rejected RCPT <bad@test>: Rejected by SpamAssassin",
+		"H=%s [%s] rejected AUTH login: bad password",
+		"SMTP call from %s [%s] dropped: too many unrecognized commands",
+		"SMTP call from %s [%s] dropped: too many nonmail commands",
+		"H=%s [%s] refused connection in \"connect\" ACL",
+		"H=%s [%s] temporarily refused connection: load",
+		"1r%04d-000001-AA H=%s [%s] F=<d@e> rejected after DATA: malware detected: Eicar",
+		"1r%04d-000001-AA H=%s [%s] F=<d@e> rejected after DATA: This message contains a virus (Eicar).",
+		"1r%04d-000001-AA H=(%s) [%s] F=<d@e> rejected after DATA:",
 	}
 )
 
@@ -94,6 +105,10 @@ func (g *statGen) message() {
 		g.line("%s <= %s U=%s P=local S=%d", id, from, g.pick("root", "Debian-exim", "joe"), size)
 	} else if g.r.Intn(8) == 0 {
 		g.line("%s <= %s %s U=%s P=%s S=%d", id, from, g.pick(genHosts...), g.pick("root", "joe"), g.pick("smtp", "esmtpa", "local-bsmtp"), size)
+	} else if g.r.Intn(8) == 0 {
+		g.line("%s <= %s P=local S=%d", id, from, size)
+	} else if g.r.Intn(8) == 0 {
+		g.line("%s <= %s H=%s A=plain:%s P=esmtpa S=%d", id, from, g.pick(genHosts...)[2:], g.pick("u1", "u2@x.example"), size)
 	} else if g.r.Intn(10) > 0 {
 		g.line("%s <= %s %s P=esmtps X=TLS1.3 S=%d id=%d@x", id, from, g.pick(genHosts...), size, g.seq)
 	}
@@ -129,6 +144,7 @@ func (g *statGen) message() {
 		g.line("%s SA: Action: flagged as Spam but accepted: score=10.0 (host=x [10.2.2.2]) for r@t", id)
 	case 2:
 		g.line("%s SA: Action: scanned but message isn't spam: score=1.0 (host=x [10.2.2.3]) for r@t", id)
+		g.line("%s SA: Action: flagged as Spam but accepted: score=9.0 (scanned in 1/1 secs | Message-Id: x). From <a@b> (host=x [10.2.2.4]) for r@t", id)
 	case 3:
 		g.line("%s Completed", id)
 		g.line("%s Completed QT=1h", id)

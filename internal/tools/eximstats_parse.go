@@ -369,8 +369,11 @@ func (s *Eximstats) arrival(msg *statMessage, rest string, secs int64, slot int)
 	}
 	if host != "local" {
 		msg.relayFrom = strings.ToLower(host + ipOf(rest) + " " + sender)
-	} else if u := statUserRE.FindStringSubmatch(rest); u != nil {
-		s.localSenders.add(u[1], 1, 0, size)
+	}
+	if s.userTable(host) {
+		if u := statUserRE.FindStringSubmatch(rest); u != nil {
+			s.localSenders.add(u[1], 1, 0, size)
+		}
 	}
 	edom := addrDomain(sender)
 	if sender == "<>" {
@@ -417,7 +420,7 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 		for i, k := range keys {
 			s.dests[i].add(k, 0, 1, 0)
 		}
-		if host == "local" {
+		if s.userTable(host) {
 			s.localDests.add(local, 0, 1, 0)
 		}
 		return
@@ -437,14 +440,15 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	for i, k := range keys {
 		s.dests[i].add(k, 1, 1, msg.size)
 	}
-	if host == "local" {
+	if s.userTable(host) {
 		s.localDests.add(local, 1, 1, msg.size)
 		if i := strings.Index(local, "<"); i >= 0 {
 			if d := addrDomain(strings.TrimSuffix(local[i+1:], ">")); d != "" {
 				s.localDomainDests.add(d, 1, 1, msg.size)
 			}
 		}
-	} else {
+	}
+	if host != "local" {
 		msg.remote = true
 	}
 	// -show_dt: a delivery counts as remote once its message has had a
@@ -468,6 +472,16 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 		return
 	}
 	s.relayed[key]++
+}
+
+// userTable tells whether a line from or to host goes into the local
+// senders and destinations tables: local ones unless -tnl, remote ones
+// with -t_remote_users.
+func (s *Eximstats) userTable(host string) bool {
+	if host == "local" {
+		return !s.o.TopNoLocal
+	}
+	return s.o.RemoteUsers
 }
 
 // bucket is the index of the first limit above t, or len(limits).

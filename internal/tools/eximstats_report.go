@@ -210,7 +210,7 @@ func timeTable(w io.Writer, title string, limits []int, counts []int, allUnder b
 	for _, c := range counts {
 		total += c
 	}
-	cum := 0
+	cum, cumPct := 0, 0.0
 	for i, c := range counts {
 		if c == 0 {
 			continue
@@ -225,7 +225,9 @@ func timeTable(w io.Writer, title string, limits []int, counts []int, allUnder b
 		default:
 			label = "      " + fmt.Sprintf("%4s", timeLabel(limits[i]))
 		}
-		fmt.Fprintf(w, "%s %8d %5.1f%%  %5.1f%%\n", label, c, float64(c)*100/float64(total), float64(cum)*100/float64(total))
+		pct := float64(c) * 100 / float64(total)
+		cumPct += pct // eximstats adds up the percentages, not the counts
+		fmt.Fprintf(w, "%s %8d %5.1f%%  %5.1f%%\n", label, c, pct, cumPct)
 	}
 	fmt.Fprint(w, "\n")
 }

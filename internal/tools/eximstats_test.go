@@ -42,6 +42,8 @@ var statOracleOptions = [][]string{
 	{"-show_rt", "-show_dt"},
 	{"-show_rt1,2,10", "-show_dt0,5,60", "-h5"},
 	{"-txt", "-h3", "-h20", "-h30"},
+	{"-t_remote_users", "-t1", "-h10"},
+	{"-t_remote_users", "-tnl", "-byemail"},
 }
 
 // statCompare runs both eximstats on args and reports any difference.

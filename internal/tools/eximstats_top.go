@@ -18,7 +18,7 @@ func (s *Eximstats) topLists(w io.Writer) {
 			s.volumeTables(w, "sending "+byNames[k].noun, s.sources[k], false)
 		}
 	}
-	if len(s.localSenders) > 0 && !s.o.TopNoLocal {
+	if len(s.localSenders) > 0 {
 		s.volumeTables(w, "local sender", s.localSenders, false)
 	}
 	for k := range byKinds {
@@ -26,7 +26,7 @@ func (s *Eximstats) topLists(w io.Writer) {
 			s.volumeTables(w, byNames[k].noun+" destination", s.dests[k], true)
 		}
 	}
-	if len(s.localDests) > 0 && !s.o.TopNoLocal {
+	if len(s.localDests) > 0 {
 		s.volumeTables(w, "local destination", s.localDests, true)
 	}
 	if s.o.ByLocalDomain && len(s.localDomainDests) > 0 {
@@ -44,7 +44,7 @@ func (s *Eximstats) countTable(w io.Writer, noun string, m map[string]int) {
 	}
 	keys := sortedKeys(m)
 	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
-	underline(w, fmt.Sprintf("Top %d %ss by message count", s.o.Top, noun))
+	underline(w, s.topTitle(noun, "message count"))
 	fmt.Fprintf(w, "  Messages   %s\n", ucfirst(noun))
 	for i, k := range keys {
 		if i >= s.o.Top {
@@ -86,7 +86,7 @@ func (s *Eximstats) volumeTables(w io.Writer, noun string, t tallies, dest bool)
 		if byVol {
 			by = "volume"
 		}
-		underline(w, fmt.Sprintf("Top %d %ss by %s", s.o.Top, noun, by))
+		underline(w, s.topTitle(noun, by))
 		if addrs {
 			fmt.Fprintf(w, "  Messages  Addresses      Bytes    Average   %s\n", ucfirst(noun))
 		} else {
@@ -132,4 +132,13 @@ func average(bytes int64, count int, round bool) int64 {
 	}
 	n := int64(count)
 	return (g/n)*gig + rem/n
+}
+
+// topTitle is a top table's title: "Top 50 sending hosts by volume", or
+// "Top sending host by volume" with -t1.
+func (s *Eximstats) topTitle(noun, by string) string {
+	if s.o.Top == 1 {
+		return fmt.Sprintf("Top %s by %s", noun, by)
+	}
+	return fmt.Sprintf("Top %d %ss by %s", s.o.Top, noun, by)
 }

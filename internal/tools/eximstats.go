@@ -36,7 +36,15 @@ type EximstatsOptions struct {
 	EmptyOK       bool           // -emptyok: no valid line is not an error
 	ShowRT        []int          // -show_rt<list>: receipt time buckets (nil: not shown)
 	ShowDT        []int          // -show_dt<list>: delivery time buckets (nil: not shown)
+	Patterns      []StatPattern  // -pattern "description" /pattern/
 	Files         []string
+}
+
+// StatPattern is one -pattern option: lines its RE matches are counted
+// under Desc.
+type StatPattern struct {
+	Desc string
+	RE   *regexp.Regexp
 }
 
 // defaultQueueTimes are eximstats' queue time buckets: 1m 5m 15m 30m 1h
@@ -86,8 +94,19 @@ var errUsage = errors.New("usage")
 func ParseEximstats(args []string) (EximstatsOptions, error) {
 	o := EximstatsOptions{Hist: 1, Top: 50, QueueTimes: defaultQueueTimes}
 	var err error
-	for i, a := range args {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		switch {
+		case a == "-pattern":
+			if i+2 >= len(args) {
+				return o, malformed(a)
+			}
+			re, err := slashPattern("-pattern ", args[i+2])
+			if err != nil {
+				return o, malformed(a)
+			}
+			o.Patterns = append(o.Patterns, StatPattern{Desc: args[i+1], RE: re})
+			i += 2
 		case a == "-nt":
 			o.NoTransport = true
 		case strings.HasPrefix(a, "-nt/"):

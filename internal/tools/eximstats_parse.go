@@ -99,6 +99,8 @@ type Eximstats struct {
 	localDests        tallies
 	localDomainDests  tallies
 	messages          map[string]*statMessage
+	patternCount      []int
+	patternHist       [][24 * 60]int
 }
 
 // NewEximstats returns empty totals for a report with options o.
@@ -120,6 +122,8 @@ func NewEximstats(o EximstatsOptions) *Eximstats {
 	for i := range s.sources {
 		s.sources[i], s.dests[i] = tallies{}, tallies{}
 	}
+	s.patternCount = make([]int, len(o.Patterns))
+	s.patternHist = make([][24 * 60]int, len(o.Patterns))
 	s.queueAll = make([]int, len(o.QueueTimes)+1)
 	s.queueRemote = make([]int, len(o.QueueTimes)+1)
 	s.rtAll = make([]int, len(o.ShowRT)+1)
@@ -274,6 +278,14 @@ func (s *Eximstats) Line(line string) {
 		extra += len(m[10])
 		if length < 38+extra {
 			return
+		}
+	}
+	for i, p := range s.o.Patterns {
+		if p.RE.MatchString(line) {
+			s.patternCount[i]++
+			if slot := hour*60 + minute; slot < len(s.patternHist[i]) {
+				s.patternHist[i][slot]++
+			}
 		}
 	}
 	id := substr(line, 20+extra, 16)

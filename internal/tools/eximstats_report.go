@@ -63,6 +63,18 @@ func (s *Eximstats) Report(w io.Writer) {
 	o := s.o
 	fmt.Fprintf(w, "\nExim statistics from %s to %s\n", s.begin, s.end)
 	s.grandTotal(w)
+	if len(o.Patterns) > 0 {
+		fmt.Fprint(w, "User Specified Patterns\n-----------------------\n                       Total\n")
+		for i, p := range o.Patterns {
+			fmt.Fprintf(w, "  %-18s  %6d\n", p.Desc, s.patternCount[i])
+		}
+		fmt.Fprint(w, "\n")
+		if o.Hist > 0 {
+			for i, p := range o.Patterns {
+				histogram(w, p.Desc, "occurence", s.patternHist[i][:], o.Hist)
+			}
+		}
+	}
 	if !o.NoTransport {
 		fmt.Fprint(w, "Deliveries by transport\n-----------------------\n                      Volume    Messages\n")
 		for _, t := range sortedKeys(s.transportCount) {

@@ -44,6 +44,9 @@ var statOracleOptions = [][]string{
 	{"-txt", "-h3", "-h20", "-h30"},
 	{"-t_remote_users", "-t1", "-h10"},
 	{"-t_remote_users", "-tnl", "-byemail"},
+	{"-pattern", "Refused connections", "/refused connection/", "-pattern", "Rejects", "/rejected/", "-h2"},
+	{"-bylocaldomain", "-t_remote_users", "-pattern", "Five x", "/x{5}/", "-h0"},
+	{"-bylocaldomain", "-tnl", "-include_original_destination"},
 }
 
 // statCompare runs both eximstats on args and reports any difference.

@@ -98,8 +98,13 @@ func itoa(n int) string {
 func TestEximstatsOracle(t *testing.T) {
 	script := needScript(t, "eximstats")
 	n := 0
-	for _, logs := range statOracleLogs {
-		for _, opts := range statOracleOptions {
+	for li, logs := range statOracleLogs {
+		for oi, opts := range statOracleOptions {
+			// Every option set on the log real Exim wrote, a quarter of
+			// them (in turn) on each of the others: the suite stays fast.
+			if logs[0] != "testdata/eximstats/exim-big.log" && oi != 0 && oi%4 != li%4 {
+				continue
+			}
 			statCompare(t, script, append(append([]string{}, opts...), logs...))
 			n++
 		}
@@ -131,7 +136,7 @@ func TestEximstatsOracleEdges(t *testing.T) {
 func TestEximstatsOracleRandom(t *testing.T) {
 	script := needScript(t, "eximstats")
 	dir := t.TempDir()
-	n, seeds := 0, int64(12)
+	n, seeds := 0, int64(8)
 	if v := os.Getenv("EXIGO_EXIMSTATS_SOAK_SEEDS"); v != "" { // a longer run by hand
 		fmt.Sscan(v, &seeds)
 	}
@@ -141,7 +146,7 @@ func TestEximstatsOracleRandom(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, opts := range statOracleOptions {
-			if i%4 != int(seed)%4 && i != 0 && seeds <= 12 {
+			if i%8 != int(seed)%8 && i != 0 && seeds <= 8 {
 				continue
 			}
 			if !statCompare(t, script, append(append([]string{}, opts...), name)) {

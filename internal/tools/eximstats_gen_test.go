@@ -18,6 +18,16 @@ type statGen struct {
 
 func (g *statGen) pick(l ...string) string { return l[g.r.Intn(len(l))] }
 
+// host picks a host field, now and then one of many made-up hosts so
+// that the top lists overflow.
+func (g *statGen) host() string {
+	if g.r.Intn(3) == 0 {
+		n := g.r.Intn(120)
+		return fmt.Sprintf("H=h%d.net%d.example [10.%d.%d.%d]", n, n%7, n%5, n%11, n)
+	}
+	return g.pick(genHosts...)
+}
+
 var (
 	genHosts = []string{
 		"H=mx1.example.com [192.0.2.1]", "H=relay.example.net [192.0.2.44]:2525", "H=(helo) [203.0.113.9]",
@@ -110,7 +120,10 @@ func (g *statGen) message() {
 	} else if g.r.Intn(8) == 0 {
 		g.line("%s <= %s H=%s A=plain:%s P=esmtpa S=%d", id, from, g.pick(genHosts...)[2:], g.pick("u1", "u2@x.example"), size)
 	} else if g.r.Intn(10) > 0 {
-		g.line("%s <= %s %s P=esmtps X=TLS1.3 S=%d id=%d@x", id, from, g.pick(genHosts...), size, g.seq)
+		if g.r.Intn(3) == 0 {
+			from = fmt.Sprintf("s%d@d%d.example", g.r.Intn(80), g.r.Intn(9))
+		}
+		g.line("%s <= %s %s P=esmtps X=TLS1.3 S=%d id=%d@x", id, from, g.host(), size, g.seq)
 	}
 	for n := g.r.Intn(4); n >= 0; n-- {
 		tail := ""
@@ -121,7 +134,7 @@ func (g *statGen) message() {
 		case 0, 1:
 			g.line("%s => %s R=local T=%s%s", id, g.pick(genLocal...), g.pick("local_delivery", "pipe", "file"), tail)
 		case 2, 3:
-			g.line("%s => %s R=dnslookup T=remote_smtp %s C=\"250 OK\"%s", id, g.pick(genRcpts...), g.pick(genHosts...), tail)
+			g.line("%s => %s R=dnslookup T=remote_smtp %s C=\"250 OK\"%s", id, g.pick(genRcpts...), g.host(), tail)
 		case 4:
 			g.line("%s -> %s R=dnslookup T=remote_smtp %s%s", id, g.pick(genRcpts...), g.pick(genHosts...), tail)
 		case 5:

@@ -54,6 +54,7 @@ type tally struct {
 // tallies is one top table's data.
 type tallies map[string]*tally
 
+// add counts messages, addresses and bytes under key.
 func (t tallies) add(key string, count, addrs int, bytes int64) {
 	e := t[key]
 	if e == nil {
@@ -343,7 +344,7 @@ func (s *Eximstats) Line(line string) {
 	case "Co":
 		s.completed(msg, id, rest, secs)
 	case "SA":
-		s.spamAssassin(msg, rest)
+		s.spamAssassin(rest)
 	case "Re":
 		s.reject(rest)
 	}
@@ -367,6 +368,7 @@ func hostOf(rest string) string {
 	return "local"
 }
 
+// arrival counts a "<=" line: the message's size, time and origin.
 func (s *Eximstats) arrival(msg *statMessage, rest string, secs int64, slot int) {
 	var size int64
 	if f := statSizeRE.FindStringSubmatch(rest); f != nil {
@@ -408,6 +410,8 @@ func (s *Eximstats) arrival(msg *statMessage, rest string, secs int64, slot int)
 	}
 }
 
+// delivery counts a "=>" line (a message delivered) or a "->" line (one
+// more address in the same delivery).
 func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	host := hostOf(rest)
 	addr, _, _ := strings.Cut(rest, " ")
@@ -506,6 +510,8 @@ func bucket(limits []int, t int64) int {
 	return len(limits)
 }
 
+// completed counts a "Completed" line: the time the message spent on the
+// queue, and with -show_rt its receipt time.
 func (s *Eximstats) completed(msg *statMessage, id, rest string, secs int64) {
 	// A message whose "<=" line is not in the log counts as arriving at
 	// the epoch.
@@ -529,7 +535,9 @@ func (s *Eximstats) completed(msg *statMessage, id, rest string, secs int64) {
 	delete(s.messages, id)
 }
 
-func (s *Eximstats) spamAssassin(msg *statMessage, rest string) {
+// spamAssassin counts SpamAssassin's verdicts ("SA:" lines) by the
+// address of the host its "From <...> (host=...)" part names.
+func (s *Eximstats) spamAssassin(rest string) {
 	ip := ""
 	if f := statSAHostRE.FindStringSubmatch(rest); f != nil {
 		ip = f[1]
@@ -540,7 +548,6 @@ func (s *Eximstats) spamAssassin(msg *statMessage, rest string) {
 	case strings.Contains(rest, "isn't spam"):
 		s.hamIPs[ip]++
 	}
-	_ = msg
 }
 
 var (
@@ -586,6 +593,8 @@ func rejectReason(rest string) string {
 	return "Unknown"
 }
 
+// reject counts a rejection or temporary rejection by host address and
+// reason.
 func (s *Eximstats) reject(rest string) {
 	ip := ipOf(rest)
 	if f := statHeloRE.FindStringSubmatch(rest); ip == "local" && f != nil {

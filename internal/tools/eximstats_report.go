@@ -136,7 +136,6 @@ func (s *Eximstats) grandTotal(w io.Writer) {
 	fmt.Fprint(w, "\nGrand total summary\n-------------------\n")
 	fmt.Fprintf(w, "%s At least one address\n", strings.Repeat(" ", 56+9*len(kinds)))
 	fmt.Fprintf(w, "  TOTAL               Volume   Messages Addresses%s      Delayed       Failed\n", head)
-	const f1 = "  %-16s %9s     %6s    %6s"
 	pct := func(n int) float64 {
 		if s.received == 0 {
 			return 0

@@ -177,7 +177,7 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 			o.QueueTimes = l
 		case a == "-help" || a == "--help" || a == "-h":
 			return o, errUsage
-		case strings.HasPrefix(a, "-") && a != "-":
+		case strings.HasPrefix(a, "-"):
 			return o, malformed(a)
 		default:
 			o.Files = args[i:]

@@ -15,14 +15,19 @@ import (
 // volume formats a byte count as eximstats does: up to 9999 bytes as is,
 // then KB, MB or GB, rounded; raw with -nvr.
 func volume(x int64, round bool) string {
-	if !round {
-		return strconv.FormatInt(x, 10)
-	}
 	g := x / gig
 	x -= g * gig
 	if x == 0 && g > 0 { // eximstats keeps a whole gigabyte in the bytes
 		g--
 		x = gig
+	}
+	return volumePair(g, x, round)
+}
+
+// volumePair formats a volume eximstats keeps as gigabytes and bytes.
+func volumePair(g, x int64, round bool) string {
+	if !round {
+		return strconv.FormatInt(g*gig+x, 10)
 	}
 	switch {
 	case g <= 0 && x < 10000:

@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// statOracleLogs are the logs every option set is tried on: Exim's own
+// statOracleLogs are the logs the option sets are tried on: Exim's own
 // and a synthetic one, a bigger log real Exim 4.96 wrote for the scenario
-// of testdata/eximstats/gen.sh, and the log exigo wrote for it.
+// of testdata/eximstats/gen.sh, the log exigo wrote for it, and hand-made
+// probes of odd lines (probes.log, edge.log) and large volumes (gig.log).
 var statOracleLogs = [][]string{
 	{"testdata/logs/exim-run.log"},
 	{"testdata/logs/synthetic.log"},
@@ -19,6 +20,7 @@ var statOracleLogs = [][]string{
 	{"testdata/eximstats/exim-big.log"},
 	{"testdata/eximstats/exigo-big.log"},
 	{"testdata/eximstats/probes.log"},
+	{"testdata/eximstats/edge.log", "testdata/eximstats/gig.log"},
 }
 
 // statOracleOptions are the option sets compared on every log.
@@ -125,7 +127,7 @@ func TestEximstatsOracleEdges(t *testing.T) {
 		{empty}, {"-emptyok", empty}, {noise}, {"-emptyok", noise}, {"-emptyok", "-h0", "-q0", "-t0", noise},
 		{filepath.Join(dir, "missing.log")}, {"-emptyok", filepath.Join(dir, "missing.log")},
 		{filepath.Join(dir, "missing.log"), "testdata/logs/exim-run.log"},
-		{"-x"}, {"-h7"}, {"-help"}, {"--help"}, {"-h"}, {"-q", noise}, {"-qx", noise}, {"-t", noise}, {"-tx", noise},
+		{"-x"}, {"-", noise}, {"-h7"}, {"-help"}, {"--help"}, {"-h"}, {"-q", noise}, {"-qx", noise}, {"-t", noise}, {"-tx", noise},
 		{"-q5,x", noise}, {"-show_rtx", noise}, {"-nr/", "-nt/", "testdata/logs/exim-run.log"},
 	} {
 		statCompare(t, script, args)

@@ -99,9 +99,9 @@ func (s *Eximstats) volumeTables(w io.Writer, noun string, t tallies, dest bool)
 			e := t[k]
 			avg := average(e.bytes, e.count, round)
 			if addrs {
-				fmt.Fprintf(w, "%10d %10d %10s %10s   %s\n", e.count, e.addrs, volume(e.bytes, round), volume(avg, round), k)
+				fmt.Fprintf(w, "%10d %10d %10s %10s   %s\n", e.count, e.addrs, volume(e.bytes, round), avg, k)
 			} else {
-				fmt.Fprintf(w, "%10d %10s %10s   %s\n", e.count, volume(e.bytes, round), volume(avg, round), k)
+				fmt.Fprintf(w, "%10d %10s %10s   %s\n", e.count, volume(e.bytes, round), avg, k)
 			}
 		}
 		fmt.Fprint(w, "\n")
@@ -111,12 +111,8 @@ func (s *Eximstats) volumeTables(w io.Writer, noun string, t tallies, dest bool)
 // average is eximstats' average volume: it keeps volumes as gigabytes
 // and bytes (rounded to what the report shows) and divides the two
 // apart, each in whole numbers.
-func average(bytes int64, count int, round bool) int64 {
+func average(bytes int64, count int, round bool) string {
 	g, rem := bytes/gig, bytes%gig
-	if rem == 0 && g > 0 {
-		g--
-		rem = gig
-	}
 	if round {
 		switch {
 		case g == 0:
@@ -131,7 +127,7 @@ func average(bytes int64, count int, round bool) int64 {
 		}
 	}
 	n := int64(count)
-	return (g/n)*gig + rem/n
+	return volumePair(g/n, rem/n, round)
 }
 
 // topTitle is a top table's title: "Top 50 sending hosts by volume", or

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -147,8 +148,8 @@ var (
 	statUserRE   = regexp.MustCompile(`\sU=(\S+)`)
 	statSizeRE   = regexp.MustCompile(`\sS=(\d+)( |$)`)
 	statTRE      = regexp.MustCompile(`\sT=(\S+)`)
-	statDTRE     = regexp.MustCompile(`\sDT=(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
-	statQTRE     = regexp.MustCompile(`\sQT=(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
+	statDTRE     = regexp.MustCompile(`\sDT=(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
+	statQTRE     = regexp.MustCompile(`\sQT=(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
 	statHeloRE   = regexp.MustCompile(`^rejected [HE][HE]LO from .*?(\[.+?\]):`)
 	statTemp1RE  = regexp.MustCompile(`(temporarily rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
 	statTemp2RE  = regexp.MustCompile(`temporarily refused connection|temporarily rejected connection in .*?ACL`)
@@ -217,16 +218,16 @@ func origDestKey(rest string) string {
 	return ""
 }
 
-// durationField returns the seconds of a QT= or DT= field.
+// durationField returns the seconds of a QT= or DT= field (1w2d3h4m5s;
+// what does not parse counts as 0) and whether the line has one.
 func durationField(re *regexp.Regexp, rest string) (int64, bool) {
 	m := re.FindStringSubmatch(rest)
-	if m == nil || m[0] == " QT=" || m[0] == " DT=" {
+	if m == nil {
 		return 0, false
 	}
 	var t int64
-	for i, mul := range []int64{86400, 3600, 60, 1} {
-		if m[i+1] != "" {
-			n, _ := strconv.ParseInt(m[i+1], 10, 64)
+	for i, mul := range []int64{604800, 86400, 3600, 60, 1} {
+		if n, err := strconv.ParseInt(m[i+1], 10, 64); err == nil && n <= math.MaxInt64/4/mul {
 			t += n * mul
 		}
 	}

@@ -72,8 +72,11 @@ var (
 // stamp writes a time stamp, sometimes with fractions, a zone or a pid.
 func (g *statGen) stamp() {
 	g.now = g.now.Add(time.Duration(g.r.Intn(400)) * time.Second)
-	if g.r.Intn(40) == 0 {
+	switch g.r.Intn(40) {
+	case 0:
 		g.now = g.now.Add(time.Duration(g.r.Intn(30)) * time.Hour)
+	case 1: // logs from several hosts, or a clock put back
+		g.now = g.now.Add(-time.Duration(g.r.Intn(3000)) * time.Second)
 	}
 	if g.r.Intn(50) == 0 {
 		g.b.WriteString("Nov 14 22:13:30 mailhost exim[123]: ")

@@ -11,7 +11,8 @@ import (
 
 // statOracleLogs are the logs the option sets are tried on: Exim's own
 // and a synthetic one, a bigger log real Exim 4.96 wrote for the scenario
-// of testdata/eximstats/gen.sh, the log exigo wrote for it, and hand-made
+// of testdata/eximstats/gen.sh and the log exigo wrote for it (each also
+// with log_selector = +all), and hand-made
 // probes of odd lines (probes.log, edge.log) and large volumes (gig.log).
 var statOracleLogs = [][]string{
 	{"testdata/logs/exim-run.log"},
@@ -19,6 +20,8 @@ var statOracleLogs = [][]string{
 	{"testdata/logs/synthetic.log", "testdata/logs/exim-run.log"},
 	{"testdata/eximstats/exim-big.log"},
 	{"testdata/eximstats/exigo-big.log"},
+	{"testdata/eximstats/exim-all.log"},
+	{"testdata/eximstats/exigo-all.log"},
 	{"testdata/eximstats/probes.log"},
 	{"testdata/eximstats/edge.log", "testdata/eximstats/gig.log"},
 }

@@ -1,4 +1,7 @@
-# Drives one MTA ($1: exim or exigo) through the eximstats scenario.
+# Drives one MTA ($1: exim or exigo) through the eximstats scenario and
+# prints its mainlog: exim-big.log (exim) and exigo-big.log (exigo) with
+# conf; exim-all.log and exigo-all.log with conf.all (log_selector = +all,
+# set C below). Needs sink.py listening on 127.0.0.1:2525 and root.
 
 M=$1; C=/tmp/big/conf
 cd /tmp/big && rm -rf spool mail && mkdir -p spool/log mail && chmod 777 mail && chown -R Debian-exim:Debian-exim spool

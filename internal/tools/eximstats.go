@@ -37,6 +37,7 @@ type EximstatsOptions struct {
 	ShowRT        []int          // -show_rt<list>: receipt time buckets (nil: not shown)
 	ShowDT        []int          // -show_dt<list>: delivery time buckets (nil: not shown)
 	Patterns      []StatPattern  // -pattern "description" /pattern/
+	TxtFile       string         // -txt=file: the report goes there ("-": stdout)
 	Files         []string
 }
 
@@ -142,6 +143,8 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 		case a == "-emptyok":
 			o.EmptyOK = true
 		case a == "-txt" || a == "-txt=-":
+		case strings.HasPrefix(a, "-txt="):
+			o.TxtFile = a[5:]
 		case strings.HasPrefix(a, "-show_rt"), strings.HasPrefix(a, "-show_dt"):
 			l := defaultQueueTimes
 			if len(a) > 8 {
@@ -230,10 +233,28 @@ func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, "**** No valid log lines read\n")
 		return 1
 	}
-	bw := bufio.NewWriter(stdout)
+	if o.TxtFile == "" {
+		return writeReport(s, stdout, stderr)
+	}
+	f, err := os.Create(o.TxtFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "new IO::File %s failed: %s\n", o.TxtFile, errText(err))
+		return 2
+	}
+	code := writeReport(s, f, stderr)
+	if err := f.Close(); err != nil && code == 0 {
+		fmt.Fprintf(stderr, "eximstats: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// writeReport writes the report to w and returns the exit code.
+func writeReport(s *Eximstats, w, stderr io.Writer) int {
+	bw := bufio.NewWriter(w)
 	s.Report(bw)
 	if err := bw.Flush(); err != nil {
-		fmt.Fprintf(stderr, "eximstats: %v\n", err)
+		fmt.Fprintf(stderr, "eximstats: writing the report: %v\n", err)
 		return 1
 	}
 	return 0

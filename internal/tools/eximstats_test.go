@@ -126,6 +126,15 @@ func TestEximstatsOracleEdges(t *testing.T) {
 	noise := filepath.Join(dir, "noise.log")
 	os.WriteFile(empty, nil, 0o644)
 	os.WriteFile(noise, []byte("2023-11-14 10:00:00 Start queue run: pid=1\ngarbage\n"), 0o644)
+	out := filepath.Join(dir, "report.txt")
+	var got bytes.Buffer
+	if code := RunEximstats([]string{"-txt=" + out, "testdata/logs/exim-run.log"}, strings.NewReader(""), &got, &got); code != 0 || got.Len() != 0 {
+		t.Errorf("-txt=file: exit %d, %q", code, got.String())
+	}
+	report, _ := os.ReadFile(out)
+	if want, _, _ := runScript(t, ".", script, "testdata/logs/exim-run.log"); string(report) != want {
+		t.Errorf("-txt=file wrote\n%s", lineDiff(string(report), want))
+	}
 	for _, args := range [][]string{
 		{empty}, {"-emptyok", empty}, {noise}, {"-emptyok", noise}, {"-emptyok", "-h0", "-q0", "-t0", noise},
 		{filepath.Join(dir, "missing.log")}, {"-emptyok", filepath.Join(dir, "missing.log")},

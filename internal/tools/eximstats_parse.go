@@ -483,8 +483,10 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	if p := statParentRE.FindStringSubmatch(rest); p != nil && !strings.EqualFold(p[1], addr) {
 		return // an address a redirection made is not a relay
 	}
-	key := msg.relayFrom + " \n      => " + strings.ToLower(host+ipOf(rest)+" "+addr)
-	if s.o.NoRelayRE != nil && s.o.NoRelayRE.MatchString(key) {
+	to := strings.ToLower(host + ipOf(rest) + " " + addr)
+	key := msg.relayFrom + " \n      => " + to
+	// -nr/pattern/ is matched against "H=host[ip] A=sender => H=host[ip] A=recipient".
+	if s.o.NoRelayRE != nil && s.o.NoRelayRE.MatchString("H="+strings.Replace(msg.relayFrom, " ", " A=", 1)+" => H="+strings.Replace(to, " ", " A=", 1)) {
 		s.relayHidden++
 		return
 	}

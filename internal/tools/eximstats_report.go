@@ -260,7 +260,10 @@ func (s *Eximstats) relayList(w io.Writer) {
 		fmt.Fprintf(w, "%7d %s\n", s.relayed[k], k)
 		total += s.relayed[k]
 	}
-	fmt.Fprintf(w, "\nTotal: %d (plus %d unshown)\n\n", total, s.relayHidden)
+	if total > 0 {
+		fmt.Fprint(w, "\n")
+	}
+	fmt.Fprintf(w, "Total: %d (plus %d unshown)\n\n", total, s.relayHidden)
 }
 
 // histogram prints one "per hour" histogram with hist divisions an hour.

@@ -43,6 +43,8 @@ var statOracleOptions = [][]string{
 	{"-bylocaldomain", "-include_original_destination"},
 	{"-include_original_destination", "-byemail", "-byedomain"},
 	{"-nr/alice/", "-nt/remote/"},
+	{"-nr/^H=(mail|mx).* A=[xy]@/", "-nt/^local/"},
+	{"-nr/./", "-h0"},
 	{"-emptyok", "-h2"},
 	{"-show_rt", "-show_dt"},
 	{"-show_rt1,2,10", "-show_dt0,5,60", "-h5"},

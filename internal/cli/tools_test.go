@@ -44,7 +44,7 @@ func TestLogToolNames(t *testing.T) {
 		{[]string{"exicyclog", "-x"}, "", 1, "** exicyclog: unknown option -x\n"},
 		{[]string{"exigo", "--tool", "exicyclog", "-l", "syslog"}, "", 1, "*** Exim is logging to syslog - no log files to cycle ***\n"},
 		{[]string{"exigo", "--tool", "exicyclog", "-l", dir + "/%slog"}, "", 0, ""},
-		{[]string{"eximstats", "-h0", "-nt"}, "", 0, "\nExim statistics from 9999-99-99 99:99:99 to 0000-00-00 00:00:00\n"},
+		{[]string{"eximstats", "-emptyok", "-h0", "-nt"}, "", 0, "\nExim statistics from 9999-99-99 99:99:99 to 0000-00-00 00:00:00\n"},
 		{[]string{"exiwhat", "--version"}, "", 0, "exiwhat: exiwhat\n"},
 	} {
 		var out bytes.Buffer

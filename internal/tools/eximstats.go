@@ -2,47 +2,186 @@ package tools
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// EximstatsOptions are the eximstats options exigo implements. Spec:
-// chapter "Exim utilities", section "Mail statistics (eximstats)".
+// EximstatsOptions are the eximstats options exigo implements (the plain
+// text report only). Spec: chapter "Exim utilities", section "Mail
+// statistics (eximstats)".
 type EximstatsOptions struct {
-	Hist          int  // -h<n>: histogram divisions per hour (0: none; 1 by default)
-	NoTransport   bool // -nt
-	NoErrors      bool // -ne
-	NoVolumeRound bool // -nvr
+	Hist          int            // -h<n>: histogram divisions per hour (0: none; 1 by default)
+	NoTransport   bool           // -nt: no "Deliveries by transport"
+	NoTransportRE *regexp.Regexp // -nt/pattern/: leave out the transports it matches
+	NoErrors      bool           // -ne: no "List of errors"
+	NoRelay       bool           // -nr: no "Relayed messages"
+	NoRelayRE     *regexp.Regexp // -nr/pattern/: count but do not show the relays it matches
+	NoVolumeRound bool           // -nvr: volumes in bytes, not KB/MB/GB
+	QueueTimes    []int          // -q<list>: queue time buckets in seconds; empty: no queue times
+	Top           int            // -t<n>: length of the top lists (0: none)
+	TopNoLocal    bool           // -tnl: leave local sources and destinations out of the top lists
+	RemoteUsers   bool           // -t_remote_users
+	ByHost        bool           // -byhost (the default when no other -by option is given)
+	ByDomain      bool           // -bydomain
+	ByEmail       bool           // -byemail
+	ByEdomain     bool           // -byedomain, -byemaildomain
+	ByLocalDomain bool           // -bylocaldomain
+	OrigDest      bool           // -include_original_destination
+	EmptyOK       bool           // -emptyok: no valid line is not an error
+	ShowRT        []int          // -show_rt<list>: receipt time buckets (nil: not shown)
+	ShowDT        []int          // -show_dt<list>: delivery time buckets (nil: not shown)
+	Patterns      []StatPattern  // -pattern "description" /pattern/
+	TxtFile       string         // -txt=file: the report goes there ("-": stdout)
 	Files         []string
 }
 
-// ParseEximstats parses eximstats' options. Options for sections exigo
-// does not print yet (-nr, -q, -t, -tnl, -by*) are accepted and ignored.
+// StatPattern is one -pattern option: lines its RE matches are counted
+// under Desc.
+type StatPattern struct {
+	Desc string
+	RE   *regexp.Regexp
+}
+
+// defaultQueueTimes are eximstats' queue time buckets: 1m 5m 15m 30m 1h
+// 3h 6h 12h 1d.
+var defaultQueueTimes = []int{60, 300, 900, 1800, 3600, 10800, 21600, 43200, 86400}
+
+// parseTimeList parses a comma-separated list of seconds, sorted.
+func parseTimeList(s string) ([]int, error) {
+	var l []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad time %q in list %q", f, s)
+		}
+		l = append(l, n)
+	}
+	sort.Ints(l)
+	for len(l) > 0 && l[0] == 0 { // a zero bucket would stay empty
+		l = l[1:]
+	}
+	return l, nil
+}
+
+// slashPattern parses the /pattern/ of -nr/pattern/ and -nt/pattern/.
+func slashPattern(opt, p string) (*regexp.Regexp, error) {
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] != '/' {
+		return nil, fmt.Errorf("bad option %s%s", opt, p)
+	}
+	re, err := regexp.Compile(p[1 : len(p)-1])
+	if err != nil {
+		return nil, fmt.Errorf("bad pattern in %s%s: %w", opt, p, err)
+	}
+	return re, nil
+}
+
+// malformed is eximstats' complaint about an option.
+func malformed(a string) error {
+	//lint:ignore ST1005 the text is eximstats'
+	return fmt.Errorf("Unknown or malformed option %s", a)
+}
+
+// errUsage asks for the usage text without an error message.
+var errUsage = errors.New("usage")
+
+// ParseEximstats parses eximstats' options. Its errors are eximstats'
+// texts; errUsage stands for -help.
 func ParseEximstats(args []string) (EximstatsOptions, error) {
-	o := EximstatsOptions{Hist: 1}
-	for i, a := range args {
+	o := EximstatsOptions{Hist: 1, Top: 50, QueueTimes: defaultQueueTimes}
+	var err error
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		switch {
+		case a == "-pattern":
+			if i+2 >= len(args) {
+				return o, malformed(a)
+			}
+			re, err := slashPattern("-pattern ", args[i+2])
+			if err != nil {
+				return o, malformed(a)
+			}
+			o.Patterns = append(o.Patterns, StatPattern{Desc: args[i+1], RE: re})
+			i += 2
 		case a == "-nt":
 			o.NoTransport = true
+		case strings.HasPrefix(a, "-nt/"):
+			if o.NoTransportRE, err = slashPattern("-nt", a[3:]); err != nil {
+				o.NoTransport = true
+			}
 		case a == "-ne":
 			o.NoErrors = true
+		case a == "-nr":
+			o.NoRelay = true
+		case strings.HasPrefix(a, "-nr/"):
+			if o.NoRelayRE, err = slashPattern("-nr", a[3:]); err != nil {
+				o.NoRelay = true
+			}
 		case a == "-nvr":
 			o.NoVolumeRound = true
+		case a == "-tnl":
+			o.TopNoLocal = true
+		case a == "-t_remote_users":
+			o.RemoteUsers = true
+		case a == "-byhost":
+			o.ByHost = true
+		case a == "-bydomain":
+			o.ByDomain = true
+		case a == "-byemail":
+			o.ByEmail = true
+		case a == "-byedomain" || a == "-byemaildomain":
+			o.ByEdomain = true
+		case a == "-bylocaldomain":
+			o.ByLocalDomain = true
+		case a == "-include_original_destination":
+			o.OrigDest = true
+		case a == "-emptyok":
+			o.EmptyOK = true
+		case a == "-txt" || a == "-txt=-":
+		case strings.HasPrefix(a, "-txt="):
+			o.TxtFile = a[5:]
+		case strings.HasPrefix(a, "-show_rt"), strings.HasPrefix(a, "-show_dt"):
+			l := defaultQueueTimes
+			if len(a) > 8 {
+				if l, err = parseTimeList(a[8:]); err != nil {
+					return o, malformed(a)
+				}
+			}
+			if a[6] == 'r' {
+				o.ShowRT = l
+			} else {
+				o.ShowDT = l
+			}
 		case strings.HasPrefix(a, "-h") && len(a) > 2 && a[2] >= '0' && a[2] <= '9':
 			n, err := strconv.Atoi(a[2:])
-			if err != nil || (n != 0 && 60%n != 0) {
-				return o, fmt.Errorf("bad -h value %q", a)
+			if err != nil {
+				return o, malformed(a)
+			}
+			if n != 0 && 60%n != 0 {
+				return o, errors.New("-h must specify a factor of 60")
 			}
 			o.Hist = n
-		case a == "-nr" || a == "-tnl" || a == "-byhost" || a == "-bydomain" || a == "-byemail" ||
-			a == "-byedomain" || a == "-byemaildomain" || a == "-emptyok" || strings.HasPrefix(a, "-q") ||
-			(strings.HasPrefix(a, "-t") && len(a) > 2 && a[2] >= '0' && a[2] <= '9'):
-		case strings.HasPrefix(a, "-") && a != "-":
-			return o, fmt.Errorf("unknown option %s", a)
+		case strings.HasPrefix(a, "-t") && len(a) > 2 && a[2] >= '0' && a[2] <= '9':
+			n, err := strconv.Atoi(a[2:])
+			if err != nil {
+				return o, malformed(a)
+			}
+			o.Top = n
+		case strings.HasPrefix(a, "-q") && len(a) > 2:
+			l, err := parseTimeList(a[2:])
+			if err != nil {
+				return o, malformed(a)
+			}
+			o.QueueTimes = l
+		case a == "-help" || a == "--help" || a == "-h":
+			return o, errUsage
+		case strings.HasPrefix(a, "-"):
+			return o, malformed(a)
 		default:
 			o.Files = args[i:]
 			return o, nil
@@ -51,393 +190,20 @@ func ParseEximstats(args []string) (EximstatsOptions, error) {
 	return o, nil
 }
 
-// gig is the unit in which eximstats carries large volumes.
-const gig = 1 << 30
-
-// statMessage is what eximstats remembers of a message until Completed.
-type statMessage struct {
-	size             int64
-	haveSize         bool
-	delayed, errored bool
-}
-
-// Eximstats holds the totals gathered from log lines.
-type Eximstats struct {
-	begin, end        string
-	received          int
-	receivedVol       int64
-	receivedHosts     map[string]bool
-	delivered         int
-	deliveredAddrs    int
-	deliveredVol      int64
-	deliveredHosts    map[string]bool
-	delayed, failed   int
-	transportCount    map[string]int
-	transportVol      map[string]int64
-	recvHist, delHist [24 * 60]int // per minute of the day
-	errors            map[string]int
-	rejectIPs         map[string]int
-	tempRejectIPs     map[string]int
-	messages          map[string]*statMessage
-}
-
-// NewEximstats returns empty totals.
-func NewEximstats() *Eximstats {
-	return &Eximstats{
-		begin: "9999-99-99 99:99:99", end: "0000-00-00 00:00:00",
-		receivedHosts: map[string]bool{}, deliveredHosts: map[string]bool{},
-		transportCount: map[string]int{}, transportVol: map[string]int64{},
-		errors: map[string]int{}, rejectIPs: map[string]int{}, tempRejectIPs: map[string]int{},
-		messages: map[string]*statMessage{},
-	}
-}
-
-var (
-	statLineRE  = regexp.MustCompile(`^(\d{4}-\d\d-\d\d\s(\d\d):(\d\d):\d\d)(\.\d+)?(\s[-+]\d\d\d\d)?(\s\[\d+\])?`)
-	statFlagRE  = regexp.MustCompile(`^([<>=*-]+|SA)$`)
-	statRejRE   = regexp.MustCompile(`rejected|refused|dropped`)
-	statIDRE    = regexp.MustCompile(`^[-0-9a-zA-Z]+$`)
-	statWantRE  = regexp.MustCompile(`<=|=>|->|==|\*\*|Co|SA|Re`)
-	statIP1RE   = regexp.MustCompile(`\bH=(?:|.*? )(\[[^]]+\])`)
-	statIP2RE   = regexp.MustCompile(`Connection from (\[\S+\])`)
-	statIP3RE   = regexp.MustCompile(`SMTP call from .*?(\[\S+\])`)
-	statHostRE  = regexp.MustCompile(`\bH=(\S+)`)
-	statSizeRE  = regexp.MustCompile(`\sS=(\d+)( |$)`)
-	statTRE     = regexp.MustCompile(`\sT=(\S+)`)
-	statHeloRE  = regexp.MustCompile(`^rejected [HE][HE]LO from .*?(\[.+?\]):`)
-	statTemp1RE = regexp.MustCompile(`(temporarily rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
-	statTemp2RE = regexp.MustCompile(`temporarily refused connection|temporarily rejected connection in .*?ACL`)
-)
-
-// Line adds one log line (without its newline) to the totals. Lines
-// that are not about messages or rejections are ignored. Spec: chapter
-// "Log files", section "Log line flags".
-func (s *Eximstats) Line(line string) {
-	if len(line) == 0 || line[0] < '0' || line[0] > '9' {
-		if loc := exigrepSyslogRE.FindStringIndex(line); loc != nil {
-			line = line[loc[1]:]
-		} else {
-			return
-		}
-	}
-	length := len(line) + 1 // eximstats counts the newline
-	if length < 38 {
-		return
-	}
-	m := statLineRE.FindStringSubmatch(line)
-	if m == nil {
-		return
-	}
-	tod := m[1] + m[5]
-	hour, _ := strconv.Atoi(m[2])
-	minute, _ := strconv.Atoi(m[3])
-	extra := 0
-	if m[5] != "" {
-		extra = 6
-		if length < 44 {
-			return
-		}
-	}
-	if m[4] != "" {
-		extra += len(m[4])
-		if length < 38+extra {
-			return
-		}
-	}
-	if m[6] != "" {
-		extra += len(m[6])
-		if length < 38+extra {
-			return
-		}
-	}
-	id := substr(line, 20+extra, 16)
-	flag := substr(line, 37+extra, 2)
-	if !statFlagRE.MatchString(flag) && statRejRE.MatchString(line) {
-		flag = "Re"
-		extra -= 3
-		if !statIDRE.MatchString(id) {
-			id = ""
-			extra -= 17
-		}
-	}
-	if !statWantRE.MatchString(flag) {
-		return
-	}
-	rest := substr(line, 40+extra, len(line))
-	msg := s.messages[id]
-	if msg == nil && id != "" {
-		msg = &statMessage{}
-		s.messages[id] = msg
-	}
-	if msg == nil {
-		msg = &statMessage{}
-	}
-	ip := "local"
-	for _, re := range []*regexp.Regexp{statIP1RE, statIP2RE, statIP3RE} {
-		if f := re.FindStringSubmatch(rest); f != nil {
-			ip = f[1]
-			break
-		}
-	}
-	host := "local"
-	if f := statHostRE.FindStringSubmatch(rest); f != nil {
-		host = f[1]
-	}
-	if tod < s.begin {
-		s.begin = tod
-	} else if tod > s.end {
-		s.end = tod
-	}
-	slot := hour*60 + minute // the log may hold hours past 23 and minutes past 59
-	switch flag {
-	case "<=":
-		var size int64
-		if f := statSizeRE.FindStringSubmatch(rest); f != nil {
-			size, _ = strconv.ParseInt(f[1], 10, 64)
-		}
-		msg.size, msg.haveSize = size, true
-		s.receivedHosts[host] = true
-		s.received++
-		s.receivedVol += size
-		if slot < len(s.recvHist) {
-			s.recvHist[slot]++
-		}
-	case "=>":
-		s.deliveredHosts[host] = true
-		s.delivered++
-		s.deliveredAddrs++
-		s.deliveredVol += msg.size
-		t := ":blackhole:"
-		if f := statTRE.FindStringSubmatch(rest); f != nil {
-			t = f[1]
-		}
-		s.transportCount[t]++
-		s.transportVol[t] += msg.size
-		if slot < len(s.delHist) {
-			s.delHist[slot]++
-		}
-	case "->":
-		s.deliveredAddrs++
-	case "==":
-		if msg.haveSize && !msg.delayed {
-			s.delayed++
-			msg.delayed = true
-		}
-	case "**":
-		if msg.haveSize && !msg.errored {
-			s.failed++
-			msg.errored = true
-		}
-		s.errors[rest]++
-	case "Co":
-		delete(s.messages, id)
-	}
-	if flag == "Re" || (flag == "=>" && !statTRE.MatchString(rest)) {
-		if f := statHeloRE.FindStringSubmatch(rest); ip == "local" && f != nil {
-			ip = f[1]
-		}
-		if !strings.Contains(rest, "SpamAssassin") && (statTemp1RE.MatchString(rest) || statTemp2RE.MatchString(rest)) {
-			s.tempRejectIPs[ip]++
-		} else {
-			s.rejectIPs[ip]++
-		}
-	}
-}
-
-// substr is Perl's substr on a byte string: out-of-range starts give "".
-func substr(s string, start, n int) string {
-	if start < 0 {
-		start += len(s)
-		if start < 0 {
-			start = 0
-		}
-	}
-	if start >= len(s) {
-		return ""
-	}
-	if start+n > len(s) {
-		n = len(s) - start
-	}
-	return s[start : start+n]
-}
-
-// Read adds every line of r.
-func (s *Eximstats) Read(r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	for sc.Scan() {
-		s.Line(sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading log: %w", err)
-	}
-	return nil
-}
-
-// volume formats a byte count as eximstats does: up to 9999 bytes as is,
-// then KB, MB or GB, rounded; raw with -nvr.
-func volume(x int64, round bool) string {
-	if !round {
-		return strconv.FormatInt(x, 10)
-	}
-	g := x / gig
-	x -= g * gig
-	if x == 0 && g > 0 { // eximstats keeps a whole gigabyte in the bytes
-		g--
-		x = gig
-	}
-	switch {
-	case g <= 0 && x < 10000:
-		return fmt.Sprintf("%6d", x)
-	case g <= 0 && x < 10000000:
-		return fmt.Sprintf("%4dKB", (x+512)/1024)
-	case g <= 0:
-		return fmt.Sprintf("%4dMB", (x+512*1024)/(1024*1024))
-	case g < 10:
-		return fmt.Sprintf("%4dMB", g*1024+(x+512*1024)/(1024*1024))
-	}
-	return fmt.Sprintf("%4dGB", g+(x+gig/2)/gig)
-}
-
-// Report writes the text report: header, grand total summary,
-// deliveries by transport, the per-hour histograms and the list of
-// errors. Spec: chapter "Exim utilities", section "Mail statistics".
-func (s *Eximstats) Report(w io.Writer, o EximstatsOptions) {
-	round := !o.NoVolumeRound
-	fmt.Fprintf(w, "\nExim statistics from %s to %s\n", s.begin, s.end)
-	fmt.Fprint(w, "\nGrand total summary\n-------------------\n")
-	fmt.Fprint(w, "                                                                  At least one address\n")
-	fmt.Fprint(w, "  TOTAL               Volume   Messages Addresses     Hosts      Delayed       Failed\n")
-	const f1 = "  %-16s %9s     %6d    %6s    %6s"
-	pct := func(n int) float64 {
-		if s.received == 0 {
-			return 0
-		}
-		return float64(n) * 100 / float64(s.received)
-	}
-	fmt.Fprintf(w, f1+"  %6d %4.1f%% %6d %4.1f%%\n", "Received", volume(s.receivedVol, round), s.received, "",
-		strconv.Itoa(len(s.receivedHosts)), s.delayed, pct(s.delayed), s.failed, pct(s.failed))
-	fmt.Fprintf(w, f1+"\n", "Delivered", volume(s.deliveredVol, round), s.delivered, strconv.Itoa(s.deliveredAddrs), strconv.Itoa(len(s.deliveredHosts)))
-	for _, r := range []struct {
-		name string
-		ips  map[string]int
-	}{{"Rejects", s.rejectIPs}, {"Temp Rejects", s.tempRejectIPs}} {
-		n := 0
-		for _, c := range r.ips {
-			n += c
-		}
-		if n > 0 {
-			fmt.Fprintf(w, f1+"\n", r.name, "", n, "", strconv.Itoa(len(r.ips)))
-		}
-	}
-	fmt.Fprint(w, "\n")
-	if !o.NoTransport {
-		fmt.Fprint(w, "Deliveries by transport\n-----------------------\n                      Volume    Messages\n")
-		for _, t := range sortedKeys(s.transportCount) {
-			fmt.Fprintf(w, "  %-18s  %6s      %6d\n", t, volume(s.transportVol[t], round), s.transportCount[t])
-		}
-		fmt.Fprint(w, "\n")
-	}
-	if o.Hist > 0 {
-		histogram(w, "Messages received", "message", s.recvHist[:], o.Hist)
-		histogram(w, "Deliveries", "delivery", s.delHist[:], o.Hist)
-	}
-	if !o.NoErrors && len(s.errors) > 0 {
-		s.errorList(w)
-	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// histogram prints one "per hour" histogram with hist divisions an hour.
-func histogram(w io.Writer, text, unit string, perMinute []int, hist int) {
-	interval := 60 / hist
-	counts := make([]int, 24*60/interval)
-	for i, c := range perMinute {
-		counts[i/interval] += c
-	}
-	maxd := 0
-	for _, c := range counts {
-		maxd = max(maxd, c)
-	}
-	scale := (maxd + 25) / 50
-	if scale == 0 {
-		scale = 1
-	}
-	if scale != 1 {
-		if strings.HasSuffix(unit, "y") {
-			unit = unit[:len(unit)-1] + "ies"
-		} else {
-			unit += "s"
-		}
-	}
-	per := fmt.Sprintf("%d minutes", interval)
-	switch interval {
-	case 60:
-		per = "hour"
-	case 1:
-		per = "minute"
-	}
-	title := fmt.Sprintf("%s per %s (each dot is %d %s)", text, per, scale, unit)
-	fmt.Fprintf(w, "%s\n%s\n\n", title, strings.Repeat("-", len(title)))
-	for i, c := range counts {
-		h, m := i*interval/60, i*interval%60
-		switch {
-		case hist == 1:
-			fmt.Fprintf(w, "%02d-%02d", h, h+1)
-		case m == 0:
-			fmt.Fprintf(w, "%02d:%02d", h, m)
-		default:
-			fmt.Fprintf(w, "  :%02d", m)
-		}
-		fmt.Fprintf(w, " %6d %s\n", c, strings.Repeat(".", c/scale))
-	}
-	fmt.Fprint(w, "\n")
-}
-
-var spacesRE = regexp.MustCompile(`\s\s+`)
-
-// wrapRE splits an over-long error text after at least 50 characters.
-var wrapRE = regexp.MustCompile(`^(.{50}\S*)\s+(.+)`)
-
-// errorList prints "List of errors", long texts folded as eximstats does.
-func (s *Eximstats) errorList(w io.Writer) {
-	fmt.Fprint(w, "List of errors\n--------------\n\n")
-	total := 0
-	for _, k := range sortedKeys(s.errors) {
-		text := spacesRE.ReplaceAllString(k, " ")
-		total += s.errors[k]
-		fmt.Fprintf(w, "%5d ", s.errors[k])
-		for len(text) > 65 {
-			m := wrapRE.FindStringSubmatch(text)
-			if m == nil {
-				break
-			}
-			fmt.Fprintf(w, "%s\n\t    ", m[1])
-			text = m[2]
-		}
-		fmt.Fprintf(w, "%s\n\n", text)
-	}
-	t := fmt.Sprintf("Errors encountered: %d", total)
-	fmt.Fprintf(w, "%s\n%s\n", t, strings.Repeat("-", len(t)))
-}
-
 // RunEximstats is the eximstats command: it reads the named logs (or
 // stdin) and writes the text report.
 func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := ParseEximstats(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "eximstats: %v\n", err)
+		if err != errUsage {
+			fmt.Fprintf(stderr, "Eximstats: %v\n", err)
+		}
+		if err == errUsage || strings.HasPrefix(err.Error(), "Unknown") {
+			fmt.Fprint(stdout, eximstatsUsage)
+		}
 		return 1
 	}
-	s := NewEximstats()
+	s := NewEximstats(o)
 	if len(o.Files) == 0 {
 		if err := s.Read(stdin); err != nil {
 			fmt.Fprintf(stderr, "eximstats: %v\n", err)
@@ -445,10 +211,16 @@ func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		}
 	}
 	for _, name := range o.Files {
+		if f, err := os.Open(name); err != nil {
+			fmt.Fprintf(stderr, "Failed to read %s: %s", name, errText(err))
+			continue
+		} else {
+			f.Close()
+		}
 		r, err := openLog(name)
 		if err != nil {
-			fmt.Fprintf(stderr, "eximstats: %v\n", err)
-			return 1
+			fmt.Fprintf(stderr, "Failed to read %s: %v", name, err)
+			continue
 		}
 		err = s.Read(r)
 		r.Close()
@@ -457,8 +229,33 @@ func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	bw := bufio.NewWriter(stdout)
-	s.Report(bw, o)
-	bw.Flush()
+	if s.lines == 0 && !o.EmptyOK {
+		fmt.Fprint(stderr, "**** No valid log lines read\n")
+		return 1
+	}
+	if o.TxtFile == "" {
+		return writeReport(s, stdout, stderr)
+	}
+	f, err := os.Create(o.TxtFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "new IO::File %s failed: %s\n", o.TxtFile, errText(err))
+		return 2
+	}
+	code := writeReport(s, f, stderr)
+	if err := f.Close(); err != nil && code == 0 {
+		fmt.Fprintf(stderr, "eximstats: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// writeReport writes the report to w and returns the exit code.
+func writeReport(s *Eximstats, w, stderr io.Writer) int {
+	bw := bufio.NewWriter(w)
+	s.Report(bw)
+	if err := bw.Flush(); err != nil {
+		fmt.Fprintf(stderr, "eximstats: writing the report: %v\n", err)
+		return 1
+	}
 	return 0
 }

@@ -17,9 +17,17 @@ func FuzzLogLine(f *testing.F) {
 	f.Add("Nov 14 22:13:30 host exim[1]: 2023-11-14 22:13:30 H=(x) [1.2.3.4] F=<a@b> rejected RCPT <c@d>: no\n")
 	f.Add("2023-11-14 22:13:32 1r0000-993908-Zq ** a@b: " + strings.Repeat("word ", 40) + "\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		s := NewEximstats()
-		s.Read(strings.NewReader(text))
-		s.Report(io.Discard, EximstatsOptions{Hist: 4})
+		for _, args := range [][]string{{"-h4"}, {"-nvr", "-bydomain", "-byemail", "-byedomain", "-bylocaldomain", "-tnl", "-t3", "-show_rt", "-show_dt"}, {"-include_original_destination", "-q5,60"}} {
+			o, err := ParseEximstats(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := NewEximstats(o)
+			if err := s.Read(strings.NewReader(text)); err != nil {
+				t.Fatal(err)
+			}
+			s.Report(io.Discard)
+		}
 		for _, o := range []ExigrepOptions{
 			{Pattern: "a", QueueTime: -1},
 			{Pattern: "a", Invert: true, QueueTime: -1},
@@ -32,6 +40,31 @@ func FuzzLogLine(f *testing.F) {
 			if out.Len() > 3*len(text)+200*strings.Count(text, "\n")+200 {
 				t.Fatalf("output %d bytes for %d bytes of input", out.Len(), len(text))
 			}
+		}
+	})
+}
+
+// FuzzEximstatsArgs feeds arbitrary command lines (NUL-separated) and a
+// log to eximstats: option parsing and the report must not panic, and a
+// rejected command line must say why.
+func FuzzEximstatsArgs(f *testing.F) {
+	f.Add("-h4\x00-q10,100\x00-t3\x00-bydomain", "2023-11-14 22:13:32 1r0000-993908-Zq <= a@b H=x [1.2.3.4] S=100\n")
+	f.Add("-nr/x/\x00-nt/y/\x00-show_rt1,2\x00-show_dt\x00-pattern\x00d\x00/a+/", "2023-11-14 22:13:32 1r0000-993908-Zq => a@b R=r T=y H=x [1.2.3.4] DT=3s\n")
+	f.Add("-include_original_destination\x00-byemail\x00-byedomain\x00-t_remote_users\x00-tnl\x00-t1", "2023-11-14 22:13:32 1r0000-993908-Zq Completed QT=1h2m3s\n")
+	f.Add("-q0\x00-h0\x00-emptyok\x00-nvr\x00-x", "")
+	f.Fuzz(func(t *testing.T, argv, text string) {
+		if len(argv) > 400 || len(text) > 4000 {
+			return
+		}
+		args := strings.Split(argv, "\x00")
+		for i, a := range args {
+			if !strings.HasPrefix(a, "-") { // no file names: the log comes on stdin
+				args[i] = "-" + a
+			}
+		}
+		var out, errb bytes.Buffer
+		if code := RunEximstats(args, strings.NewReader(text), &out, &errb); code != 0 && errb.Len() == 0 && out.Len() == 0 {
+			t.Fatalf("%q: exit %d with nothing said", args, code)
 		}
 	})
 }

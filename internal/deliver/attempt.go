@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,8 +49,16 @@ type item struct {
 	// hostLogged: the host's connection error had its own "H=" line,
 	// so the "==" line shows no host.
 	hostLogged bool
-	confirm    string
-	errCode    string
+	// conn is what the log selectors outgoing_port, outgoing_interface,
+	// pipelining and delivery_size add about the transport run.
+	conn struct {
+		port, localPort int
+		localAddr       string
+		pipelined       bool
+		size            int64
+	}
+	confirm string
+	errCode string
 	// tls is what the smtp transport's TLS session shows on the "=>"
 	// line (X=, CV=, DN=); tls.cipher is empty without TLS.
 	tls struct{ cipher, verified, peerDN string }
@@ -348,6 +357,8 @@ func (m *attempt) runTransport(b *batch) {
 		it.dt = dt
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
 		it.continued = r.Continued
+		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
+		it.conn.pipelined, it.conn.size = r.Pipelined, r.Size
 		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
 		it.msg, it.errno = r.Message, r.Errno
 		switch r.Status {
@@ -481,11 +492,42 @@ func (m *attempt) hostField(it *item) string {
 	if it.host == "" || it.hostLogged {
 		return ""
 	}
+	sel := m.d.selector()
 	s := " H=" + it.host + " [" + it.hostAddr + "]"
+	if sel.Has(mainlog.SelOutgoingPort) && it.conn.port > 0 {
+		s += ":" + strconv.Itoa(it.conn.port)
+	}
 	if it.continued {
 		s += "*"
 	}
+	if sel.Has(mainlog.SelOutgoingInterface) && it.conn.localAddr != "" {
+		s += " I=[" + it.conn.localAddr + "]:" + strconv.Itoa(it.conn.localPort)
+	}
 	return s
+}
+
+// senderFields are the F= and P= fields of log_selector
+// sender_on_delivery and return_path_on_delivery (spec chapter "Log
+// files"); P= only where a transport ran (observed with Exim 4.96).
+func (m *attempt) senderFields(it *item) string {
+	sel := m.d.selector()
+	s := ""
+	if sel.Has(mainlog.SelSenderOnDelivery) {
+		s += " F=<" + m.h.Sender + ">"
+	}
+	if sel.Has(mainlog.SelReturnPathOnDelivery) && it.transport != "" && !it.routingFail {
+		s += " P=<" + m.returnPath(it) + ">"
+	}
+	return s
+}
+
+// returnPath is the return path the delivery of it used: the router's
+// errors_to when it set one, else the sender.
+func (m *attempt) returnPath(it *item) string {
+	if it.addr != nil && it.addr.ErrorsTo != "" {
+		return it.addr.ErrorsTo
+	}
+	return m.h.Sender
 }
 
 func (m *attempt) logDelivery(it *item) {
@@ -496,8 +538,20 @@ func (m *attempt) logDelivery(it *item) {
 	case it.more:
 		flag = "->"
 	}
-	line := fmt.Sprintf("%s %s R=%s T=%s%s%s", flag, m.lineAddress(it, true), it.router, it.transport, m.hostField(it), m.tlsFields(it))
-	if it.confirm != "" && m.d.Config != nil {
+	sel := m.d.selector()
+	size := ""
+	if sel.Has(mainlog.SelDeliverySize) {
+		n := it.conn.size
+		if n == 0 {
+			n, _ = strconv.ParseInt(m.bodyVars()["message_size"], 10, 64)
+		}
+		size = " S=" + strconv.FormatInt(n, 10)
+	}
+	line := fmt.Sprintf("%s %s%s R=%s T=%s%s%s%s", flag, m.lineAddress(it, true), m.senderFields(it), it.router, it.transport, size, m.hostField(it), m.tlsFields(it))
+	if sel.Has(mainlog.SelPipelining) && it.conn.pipelined {
+		line += " L"
+	}
+	if it.confirm != "" && m.d.Config != nil && sel.Has(mainlog.SelSMTPConfirmation) {
 		line += " C=" + quoteLog(it.confirm)
 	}
 	m.logf("%s%s", line, m.deliveryTimes(it))
@@ -543,9 +597,9 @@ func (m *attempt) logFail(it *item) {
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
 		}
-		m.logf("** %s%s: %s%s", m.lineAddress(it, true), r, it.msg, m.deliverTime(it))
+		m.logf("** %s%s%s: %s%s", m.lineAddress(it, true), m.senderFields(it), r, it.msg, m.deliverTime(it))
 	default:
-		m.logf("** %s R=%s T=%s%s: %s%s", m.lineAddress(it, true), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
+		m.logf("** %s%s R=%s T=%s%s: %s%s", m.lineAddress(it, true), m.senderFields(it), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
@@ -77,18 +78,49 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 		// which the SMTP session applied.
 		b.WriteString(" DKIM=" + a.DKIM)
 	}
-	if a.MessageID != "" && sel.Has(mainlog.SelMsgID) && (!a.MessageIDCreated || sel.Has(mainlog.SelMsgIDCreated)) {
-		b.WriteString(" id=" + a.MessageID)
+	if sel.Has(mainlog.Sel8BitMIME) {
+		// M8S=0 without BODY=, 1 for 7BIT, 2 for 8BITMIME.
+		m8s := "0"
+		switch strings.ToUpper(a.BodyType) {
+		case "7BIT":
+			m8s = "1"
+		case "8BITMIME":
+			m8s = "2"
+		}
+		b.WriteString(" M8S=" + m8s)
+	}
+	if sel.Has(mainlog.SelReceiveTime) {
+		b.WriteString(" RT=" + receiveTime(a.ReceiveTime, sel.Has(mainlog.SelMillisec)))
+	}
+	if a.MessageID != "" && sel.Has(mainlog.SelMsgID) {
+		switch {
+		case !a.MessageIDCreated:
+			b.WriteString(" id=" + a.MessageID)
+		case sel.Has(mainlog.SelMsgIDCreated):
+			b.WriteString(" id*=" + a.MessageID)
+		}
 	}
 	if sel.Has(mainlog.SelSubject) {
 		if s, ok := a.Headers.Raw("Subject"); ok {
 			b.WriteString(" T=" + strconv.Quote(strings.TrimSpace(s)))
 		}
 	}
+	if sel.Has(mainlog.SelReceivedSender) {
+		b.WriteString(" from <" + a.Sender + ">")
+	}
 	if sel.Has(mainlog.SelReceivedRecipients) {
 		b.WriteString(" for " + strings.Join(a.Recipients, " "))
 	}
 	return b.String()
+}
+
+// receiveTime formats RT=: whole seconds, or with log_selector
+// +millisec three decimals, as Exim writes QT= and DT=.
+func receiveTime(d time.Duration, millisec bool) string {
+	if millisec {
+		return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
+	}
+	return strconv.Itoa(int(d/time.Second)) + "s"
 }
 
 // SpoolReceiver implements smtpserver.Receiver (for the daemon and -bs)
@@ -172,7 +204,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		Local: r.Local, Ident: renv.Ident, HeloName: env.HeloName,
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",
-		DKIM: env.DKIM,
+		DKIM: env.DKIM, BodyType: env.BodyType,
 	}
 	if v := env.Vars; v != nil {
 		a.InterfaceAddress = v["received_ip_address"]

@@ -95,6 +95,12 @@ type Arrival struct {
 	Body []byte
 	// Size is S= ($message_size); 0 computes it from headers and body.
 	Size int64
+	// BodyType is the BODY= parameter of MAIL ("7BIT", "8BITMIME" or
+	// ""): M8S= with log_selector +8bitmime.
+	BodyType string
+	// ReceiveTime is how long receiving the message took (RT= with
+	// log_selector +receive_time).
+	ReceiveTime time.Duration
 	// DKIM is the DKIM= field: the domain of the last DKIM signature
 	// that passed verification ("" for no field).
 	DKIM string

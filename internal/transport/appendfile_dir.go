@@ -178,7 +178,7 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		appendSizeLine(sizeFile, n, 1)
 	}
 	a.quotaWarn(e, used, used+n)
-	return Result{Status: OK}
+	return Result{Status: OK, Size: n}
 }
 
 func cleanTag(s string) string {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"syscall"
@@ -272,6 +273,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		}
 		return true
 	}
+	var pipelinedTx bool
 	set := func(i int, r Result) {
 		r.Address = st[i].res.Address
 		r.Host, r.HostAddr = h.Name, h.Addr
@@ -279,6 +281,11 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		if port != 25 {
 			r.Port = port
 		}
+		r.RemotePort = port
+		if la, ok := c.nc.LocalAddr().(*net.TCPAddr); ok {
+			r.LocalAddr, r.LocalPort = la.IP.String(), la.Port
+		}
+		r.Pipelined = pipelinedTx
 		if c.tls != nil {
 			r.TLSCipher, r.TLSVerified, r.TLSPeerDN = c.tlsInfo.cipher, c.tlsInfo.verified, c.tlsInfo.peerDN
 		}
@@ -303,6 +310,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		}
 	}
 	pipelined := c.caps.pipelining && !s.matchHosts(e, "hosts_avoid_pipelining", h)
+	pipelinedTx = pipelined
 	chunking := c.caps.chunking && s.matchHosts(e, "hosts_try_chunking", h)
 	rcpts := make([]string, len(batch))
 	for k, i := range batch {

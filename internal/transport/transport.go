@@ -152,6 +152,18 @@ type Result struct {
 	// Port its port when it was not 25.
 	Host, HostAddr string
 	Port           int
+	// RemotePort is the port connected to, and LocalAddr and LocalPort
+	// the connection's own end (":port" after H= and I= in the log with
+	// log_selector +outgoing_port and +outgoing_interface).
+	RemotePort int
+	LocalAddr  string
+	LocalPort  int
+	// Pipelined reports that the transaction used PIPELINING (L in the
+	// log with log_selector +pipelining).
+	Pipelined bool
+	// Size is the number of bytes the transport wrote or sent for the
+	// message, when it knows (S= with log_selector +delivery_size).
+	Size int64
 	// Continued reports that the message went down a connection kept
 	// open from an earlier delivery (the "*" after H= in the log).
 	Continued bool

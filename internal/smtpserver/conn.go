@@ -330,6 +330,11 @@ func (s *session) fullHost() string {
 		return s.vars["sender_ident"]
 	}
 	h := "[" + s.hostAddr() + "]"
+	if s.logsPort() {
+		// With log_selector +incoming_port (Exim specification chapter
+		// "Log files", incoming_port).
+		h += ":" + strconv.Itoa(s.peer.Port)
+	}
 	if s.helo != "" {
 		h = "(" + s.helo + ") " + h
 	}
@@ -341,7 +346,7 @@ func (s *session) setConnVars() {
 	if s.peer.Addr.IsValid() {
 		s.vars["sender_host_address"] = s.hostAddr()
 		s.vars["sender_host_port"] = strconv.Itoa(s.peer.Port)
-		s.vars["sender_fullhost"] = "[" + s.hostAddr() + "]"
+		s.vars["sender_fullhost"] = s.fullHost()
 		s.vars["sender_rcvhost"] = s.rcvHost()
 	}
 	if s.peer.LocalAddr.IsValid() {

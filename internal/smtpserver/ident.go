@@ -250,7 +250,7 @@ func (s *session) ident() {
 // expansions", $sender_rcvhost.
 func (s *session) rcvHost() string {
 	var extra []string
-	if sel, err := mainlog.ParseSelector(s.srv.Config.Main.String("log_selector")); err == nil && sel.Has(mainlog.SelIncomingPort) {
+	if s.logsPort() {
 		extra = append(extra, "port="+strconv.Itoa(s.peer.Port))
 	}
 	if s.helo != "" {
@@ -264,6 +264,17 @@ func (s *session) rcvHost() string {
 		h += " (" + strings.Join(extra, " ") + ")"
 	}
 	return h
+}
+
+// logsPort reports whether the client's port is part of its description
+// (log_selector has incoming_port and the port is known: -bh without a
+// port gives none).
+func (s *session) logsPort() bool {
+	if s.peer.Port == 0 || !s.peer.Addr.IsValid() {
+		return false
+	}
+	sel, err := mainlog.ParseSelector(s.srv.Config.Main.String("log_selector"))
+	return err == nil && sel.Has(mainlog.SelIncomingPort)
 }
 
 // logHost is the client as log lines name it: $sender_fullhost, then

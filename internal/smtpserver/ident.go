@@ -173,10 +173,22 @@ var errIdentTooLong = errors.New("ident reply too long")
 // local's address, within timeout for the whole exchange. It returns the
 // printable user id, or "" with the reason when there is none.
 func LookupIdent(ctx context.Context, timeout time.Duration, local, remote netip.AddrPort) (string, error) {
+	return queryIdent(ctx, timeout, netip.AddrPortFrom(local.Addr(), 0).String(),
+		netip.AddrPortFrom(remote.Addr(), identPort).String(), int(remote.Port()), int(local.Port()))
+}
+
+// queryIdent connects from localAddr to the ident service at identAddr,
+// asks about clientPort and serverPort and reads the reply, all within
+// timeout; the reply is read into a bounded buffer (see identBuffer).
+func queryIdent(ctx context.Context, timeout time.Duration, localAddr, identAddr string, clientPort, serverPort int) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: local.Addr().AsSlice(), Zone: local.Addr().Zone()}}
-	c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(remote.Addr(), identPort).String())
+	la, err := net.ResolveTCPAddr("tcp", localAddr)
+	if err != nil {
+		return "", fmt.Errorf("ident local address: %w", err)
+	}
+	d := net.Dialer{LocalAddr: la}
+	c, err := d.DialContext(ctx, "tcp", identAddr)
 	if err != nil {
 		return "", fmt.Errorf("ident connection: %w", err)
 	}
@@ -186,7 +198,7 @@ func LookupIdent(ctx context.Context, timeout time.Duration, local, remote netip
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
-	q := identQuery(int(remote.Port()), int(local.Port()))
+	q := identQuery(clientPort, serverPort)
 	if _, err := c.Write([]byte(q)); err != nil {
 		return "", fmt.Errorf("ident query: %w", err)
 	}
@@ -202,7 +214,7 @@ func LookupIdent(ctx context.Context, timeout time.Duration, local, remote netip
 			return "", fmt.Errorf("ident reply: %w", err)
 		}
 	}
-	user, ok := ParseIdentReply(buf[:n], int(remote.Port()), int(local.Port()))
+	user, ok := ParseIdentReply(buf[:n], clientPort, serverPort)
 	if !ok {
 		return "", fmt.Errorf("ident reply %q not understood", strings.TrimRight(string(buf[:n]), "\r\n"))
 	}

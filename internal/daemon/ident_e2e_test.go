@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,7 +193,6 @@ spool_directory = @DIR@/spool
 log_file_path = @DIR@/log/%slog
 queue_only = true
 host_lookup =
-log_selector = +incoming_port
 @EXTRA@
 acl_smtp_connect = acl_c
 acl_smtp_mail = acl_m
@@ -238,6 +238,9 @@ type identDaemon struct {
 func startIdentDaemon(t *testing.T, name, bin, extra string) *identDaemon {
 	t.Helper()
 	dir, conf := runDir(t, "")
+	if !strings.Contains(extra, "log_selector") {
+		extra += "\nlog_selector = +incoming_port"
+	}
 	if !strings.Contains(extra, "rfc1413_query_timeout") {
 		extra += "\nrfc1413_query_timeout = 1s"
 	}
@@ -381,21 +384,57 @@ func TestIdentDifferential(t *testing.T) {
 			stop(t, d.cmd)
 		}
 	}
-	// No identd at all: the call is refused.
+	// No identd at all: the call is refused. Then one that never
+	// accepts: the connection times out, which +ident_timeout logs.
 	id.stop()
-	ds := [2]*identDaemon{startIdentDaemon(t, "exim", exim, ""), startIdentDaemon(t, "exigo", bin, "")}
-	var res [2]string
-	for i, d := range ds {
-		tr, err := identSession(d.addr, identSessionCmds)
-		if err != nil {
-			t.Errorf("refused: %s: %v", d.name, err)
+	for _, c := range []struct{ name, extra string }{
+		{"refused", ""},
+		{"connect-timeout", "log_selector = +incoming_port +ident_timeout"},
+	} {
+		if c.name == "connect-timeout" {
+			fullBacklog(t)
 		}
-		res[i] = identMask(tr) + "\n" + identMask(d.newLog()) + "\n" + identMask(d.spooled(tr))
-		stop(t, d.cmd)
+		ds := [2]*identDaemon{startIdentDaemon(t, "exim", exim, c.extra), startIdentDaemon(t, "exigo", bin, c.extra)}
+		var res [2]string
+		for i, d := range ds {
+			tr, err := identSession(d.addr, identSessionCmds)
+			if err != nil {
+				t.Errorf("%s: %s: %v", c.name, d.name, err)
+			}
+			res[i] = identMask(tr) + "\n" + identMask(d.newLog()) + "\n" + identMask(d.spooled(tr))
+			stop(t, d.cmd)
+		}
+		if res[0] != res[1] {
+			t.Errorf("%s: results differ\n--- exim\n%s\n--- exigo\n%s", c.name, res[0], res[1])
+		}
+		if c.name == "connect-timeout" && !strings.Contains(res[0], "ident connection to 127.0.0.1 timed out") {
+			t.Errorf("connect-timeout: no time-out line logged:\n%s", res[0])
+		}
+		compared++
 	}
-	if res[0] != res[1] {
-		t.Errorf("refused: results differ\n--- exim\n%s\n--- exigo\n%s", res[0], res[1])
-	}
-	compared++
 	t.Logf("%d ident cases compared (transcript, main log, -H file)", compared)
+}
+
+// fullBacklog listens on 127.0.0.1:113 with a backlog of one that a
+// connection nobody accepts fills: later connections wait for a SYN-ACK
+// that does not come, until they time out.
+func fullBacklog(t *testing.T) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: 113, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:113", 200*time.Millisecond); err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}
 }

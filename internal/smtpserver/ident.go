@@ -165,6 +165,10 @@ func identPrintable(s string) string {
 	return b.String()
 }
 
+// errIdentConnectTimeout is a connection to the ident port that did not
+// complete within the timeout.
+var errIdentConnectTimeout = errors.New("ident connection timed out")
+
 // errIdentTooLong is a reply that filled the buffer without a newline.
 var errIdentTooLong = errors.New("ident reply too long")
 
@@ -190,6 +194,9 @@ func queryIdent(ctx context.Context, timeout time.Duration, localAddr, identAddr
 	d := net.Dialer{LocalAddr: la}
 	c, err := d.DialContext(ctx, "tcp", identAddr)
 	if err != nil {
+		if ne := net.Error(nil); ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
+			return "", errIdentConnectTimeout
+		}
 		return "", fmt.Errorf("ident connection: %w", err)
 	}
 	defer c.Close()
@@ -249,6 +256,14 @@ func (s *session) ident() {
 		return
 	}
 	user, err := LookupIdent(s.ctx, d, netip.AddrPortFrom(s.peer.LocalAddr, uint16(s.peer.LocalPort)), netip.AddrPortFrom(s.peer.Addr, uint16(s.peer.Port)))
+	if errors.Is(err, errIdentConnectTimeout) && s.ctx.Err() == nil {
+		// Only a connection that times out is logged, with
+		// log_selector +ident_timeout (Exim specification chapter "Log
+		// files"); a reply that does not come in time is not.
+		if sel, err := mainlog.ParseSelector(s.srv.Config.Main.String("log_selector")); err == nil && sel.Has(mainlog.SelIdentTimeout) {
+			s.log("ident connection to "+s.hostAddr()+" timed out", mainlog.Main)
+		}
+	}
 	if err != nil || user == "" {
 		return
 	}

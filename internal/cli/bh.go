@@ -48,6 +48,11 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		Vars:         processVars(cfg),
 		Now:          env.Now,
 	}
+	if inv.Host.Ident != "" {
+		// -oMt: -bh makes no RFC 1413 call, but takes the identity
+		// given (spec chapter "The Exim command line", -bh, Warning 1).
+		srv.Vars["sender_ident"] = inv.Host.Ident
+	}
 	if !inv.HostCheckCallouts {
 		parts.ver.callouts = calloutsOmit
 	}

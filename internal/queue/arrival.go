@@ -174,6 +174,10 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	if v := env.Vars; v != nil {
 		renv.AuthID, renv.AuthSender = v["authenticated_id"], v["authenticated_sender"]
 	}
+	if !r.Local && env.Vars != nil {
+		// $sender_ident from an RFC 1413 call: U= and -ident.
+		renv.Ident = env.Vars["sender_ident"]
+	}
 	if r.Local {
 		renv.Ident = r.User.Login
 		renv.UnqualifiedSender, renv.UnqualifiedRecipient = true, true

@@ -126,7 +126,7 @@ func (s *session) cmdAUTH(arg string) error {
 		s.vars["authenticated_fail_id"] = o.FailID
 	}
 	if o.LogText != "" {
-		s.log(a.FailureLogLine(s.fullHost(), o), mainlog.Main, mainlog.Reject)
+		s.log(a.FailureLogLine(s.logHost(), o), mainlog.Main, mainlog.Reject)
 	}
 	s.reply(code, text)
 	return nil

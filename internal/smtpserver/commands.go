@@ -171,7 +171,7 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 	if stage == acl.EXPN && code == 252 {
 		code = 550
 	}
-	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), name+" "+arg, code)
+	s.logReject(res, fmt.Sprintf("H=%s ", s.logHost()), name+" "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
 		return errClose
@@ -203,7 +203,7 @@ func (s *session) cmdETRN(arg string) error {
 	if s.senderSet {
 		return s.synprotError(503, "ETRN is not permitted inside a transaction")
 	}
-	s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.fullHost()), mainlog.Main)
+	s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.logHost()), mainlog.Main)
 	res := s.runACL(acl.ETRN)
 	if res.Verdict == acl.Accept {
 		if s.srv.Config.Main.String("smtp_etrn_command") == "" && !strings.HasPrefix(arg, "#") {
@@ -213,7 +213,7 @@ func (s *session) cmdETRN(arg string) error {
 		return nil
 	}
 	code, text := s.failReply(acl.ETRN, &res)
-	s.logReject(res, fmt.Sprintf("H=%s ", s.fullHost()), "ETRN "+arg, code)
+	s.logReject(res, fmt.Sprintf("H=%s ", s.logHost()), "ETRN "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
 		return errClose
@@ -270,7 +270,7 @@ func (s *session) syncError(line string) bool {
 	}
 	s.reply(554, "SMTP synchronization error")
 	s.log(fmt.Sprintf("SMTP protocol synchronization error (next input sent too soon: pipelining %s advertised): rejected \"%s\" H=%s next input=\"%s\"",
-		was, printable([]byte(line)), s.fullHost(), printable(next)), mainlog.Main, mainlog.Reject)
+		was, printable([]byte(line)), s.logHost(), printable(next)), mainlog.Main, mainlog.Reject)
 	return true
 }
 

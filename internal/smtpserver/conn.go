@@ -122,7 +122,7 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		HostChecking: srv.HostChecking,
 		Verifier:     srv.Verifier,
 		LogWrite:     s.logACL,
-		LogPrefix:    func() string { return "H=" + s.fullHost() + " " },
+		LogPrefix:    func() string { return "H=" + s.logHost() + " " },
 		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
 	if srv.NewChecker != nil {
@@ -248,7 +248,7 @@ func (s *session) readLine() (string, error) {
 func (s *session) lostInput(err error) error {
 	if isTimeout(err) {
 		s.reply(421, s.hostname()+": SMTP command timeout - closing connection")
-		s.log("SMTP command timeout on connection from "+s.fullHost(), mainlog.Main)
+		s.log("SMTP command timeout on connection from "+s.logHost(), mainlog.Main)
 		return nil
 	}
 	if !errors.Is(err, io.EOF) {
@@ -259,7 +259,7 @@ func (s *session) lostInput(err error) error {
 	// accepted MAIL), never for -bs; the line says how long the session
 	// lasted.
 	if !s.srv.HostChecking && s.peer.Addr.IsValid() && s.senderSet {
-		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=%s", s.fullHost(), s.duration()), mainlog.Main)
+		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=%s", s.logHost(), s.duration()), mainlog.Main)
 	}
 	return nil
 }
@@ -330,6 +330,11 @@ func (s *session) fullHost() string {
 		return s.vars["sender_ident"]
 	}
 	h := "[" + s.hostAddr() + "]"
+	if s.logsPort() {
+		// With log_selector +incoming_port (Exim specification chapter
+		// "Log files", incoming_port).
+		h += ":" + strconv.Itoa(s.peer.Port)
+	}
 	if s.helo != "" {
 		h = "(" + s.helo + ") " + h
 	}
@@ -341,8 +346,8 @@ func (s *session) setConnVars() {
 	if s.peer.Addr.IsValid() {
 		s.vars["sender_host_address"] = s.hostAddr()
 		s.vars["sender_host_port"] = strconv.Itoa(s.peer.Port)
-		s.vars["sender_fullhost"] = "[" + s.hostAddr() + "]"
-		s.vars["sender_rcvhost"] = "[" + s.hostAddr() + "]"
+		s.vars["sender_fullhost"] = s.fullHost()
+		s.vars["sender_rcvhost"] = s.rcvHost()
 	}
 	if s.peer.LocalAddr.IsValid() {
 		s.vars["interface_address"] = s.peer.LocalAddr.String()
@@ -395,11 +400,14 @@ func (s *session) context() *expand.Context {
 // smtp_banner in chapter "Main configuration".
 func (s *session) start() error {
 	cfg := s.srv.Config.Main
+	// The RFC 1413 call comes first, before any host check (observed
+	// with Exim 4.96 -d+ident).
+	s.ident()
 	s.hostOption("hosts_connection_nolog")
 	s.hostOption("host_lookup")
 	if s.hostOption("host_reject_connection") {
 		s.reply(554, "SMTP service not available")
-		s.log(fmt.Sprintf("refused connection from %s (host_reject_connection)", s.fullHost()), mainlog.Main, mainlog.Reject)
+		s.log(fmt.Sprintf("refused connection from %s (host_reject_connection)", s.logHost()), mainlog.Main, mainlog.Reject)
 		return errClose
 	}
 	s.hostOption("sender_unqualified_hosts")

@@ -62,7 +62,7 @@ func (s *session) cmdDATA(arg string) error {
 		}
 		res := s.runACL(acl.Predata)
 		if res.Verdict != acl.Accept {
-			s.aclReject(acl.Predata, res, "H="+s.fullHost()+" ", "DATA")
+			s.aclReject(acl.Predata, res, "H="+s.logHost()+" ", "DATA")
 			if res.Verdict == acl.Drop {
 				return errClose
 			}
@@ -114,7 +114,7 @@ func (s *session) lostData(err error, read []byte) error {
 			id = s.newMessageID() + " "
 		}
 		s.reply(421, s.hostname()+" SMTP incoming data timeout - closing connection.")
-		s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.fullHost(), s.sender), mainlog.Main)
+		s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.logHost(), s.sender), mainlog.Main)
 		return errClose
 	}
 	if errors.Is(err, smtp.ErrIncompleteData) {
@@ -126,7 +126,7 @@ func (s *session) lostData(err error, read []byte) error {
 		case bytes.Contains(read, []byte("\n")):
 			where = " (after header)"
 		}
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.fullHost(), where), mainlog.Main)
+		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.logHost(), where), mainlog.Main)
 		return errClose
 	}
 	return fmt.Errorf("reading message data: %w", err)
@@ -135,7 +135,7 @@ func (s *session) lostData(err error, read []byte) error {
 // tooBig refuses a message over message_size_limit.
 func (s *session) tooBig(read int64) error {
 	limit := s.sizeLimit()
-	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> H=%s: message too big: read=%d max=%d", s.sender, s.fullHost(), read, limit), mainlog.Main, mainlog.Reject)
+	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> H=%s: message too big: read=%d max=%d", s.sender, s.logHost(), read, limit), mainlog.Main, mainlog.Reject)
 	s.reply(552, "Message size exceeds maximum permitted")
 	s.resetTransaction()
 	return nil
@@ -168,7 +168,7 @@ func (s *session) cmdBDAT(arg string) error {
 	b := bytes.NewBuffer(chunk)
 	if _, err := io.CopyN(b, s.r, size); err != nil {
 		s.reply(421, s.hostname()+" lost input connection")
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.fullHost()), mainlog.Main)
+		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)
 		return errClose
 	}
 	s.bdat = append(s.bdat, b.Bytes()...)
@@ -272,7 +272,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			} else {
 				scan.Unspool()
 				code, text := s.failReply(acl.MIME, res)
-				s.logRejectionHeaders(*res, rejectLine(*res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "during MIME ACL checks"), hs)
+				s.logRejectionHeaders(*res, rejectLine(*res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.logHost(), s.sender), "during MIME ACL checks"), hs)
 				s.reply(code, text)
 				s.resetTransaction()
 				if res.Verdict == acl.Drop {
@@ -323,7 +323,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			okCode, okText = s.acceptReply(res, okCode, okText)
 		default:
 			code, text := s.failReply(acl.Data, &res)
-			s.logRejectionHeaders(res, rejectLine(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.fullHost(), s.sender), "after DATA"), hs)
+			s.logRejectionHeaders(res, rejectLine(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.logHost(), s.sender), "after DATA"), hs)
 			s.reply(code, text)
 			s.resetTransaction()
 			if res.Verdict == acl.Drop {
@@ -371,7 +371,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			logged = al.LogsArrival()
 		}
 		if _, err := s.srv.Receiver.Receive(s.ctx, env, headers, body); err != nil {
-			s.log(fmt.Sprintf("%s H=%s F=<%s> temporarily rejected after DATA: %v", id, s.fullHost(), s.sender, err), mainlog.Main, mainlog.Panic)
+			s.log(fmt.Sprintf("%s H=%s F=<%s> temporarily rejected after DATA: %v", id, s.logHost(), s.sender, err), mainlog.Main, mainlog.Panic)
 			s.reply(451, textTempFail)
 			s.resetTransaction()
 			return nil
@@ -392,7 +392,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		if prdr {
 			proto += " PRDR"
 		}
-		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.fullHost(), proto, size)
+		line := fmt.Sprintf("%s %s %s H=%s P=%s S=%d", id, arrow, senderLog(s.sender), s.logHost(), proto, size)
 		if dkimField != "" {
 			line += " DKIM=" + dkimField
 		}

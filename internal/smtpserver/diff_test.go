@@ -15,6 +15,7 @@ import (
 // A -bh case file (testdata/bh/NAME.txt) has three parts:
 //
 //	#ip 10.0.0.1          (optional; the -bh argument)
+//	#args -oMt alice      (optional; more arguments after -bh IP)
 //	#conf                 the configuration, up to #script
 //	#script               the client's lines, each sent with CRLF;
 //	                      a line "#raw "text"" sends a Go-quoted string
@@ -24,6 +25,7 @@ import (
 //	                      so that the mark is removed)
 type bhCase struct {
 	ip, conf, script, known string
+	args                    []string
 }
 
 func parseCase(t *testing.T, text string) bhCase {
@@ -35,6 +37,9 @@ func parseCase(t *testing.T, text string) bhCase {
 		switch {
 		case strings.HasPrefix(trim, "#ip "):
 			c.ip = strings.TrimSpace(trim[4:])
+			continue
+		case strings.HasPrefix(trim, "#args "):
+			c.args = strings.Fields(trim[6:])
 			continue
 		case strings.HasPrefix(trim, "#known-diff "):
 			c.known = strings.TrimSpace(trim[12:])
@@ -142,8 +147,9 @@ func TestDifferentialBH(t *testing.T) {
 			}
 			c := parseCase(t, string(b))
 			conf := writeCaseConfig(t, c.conf)
-			want := oracletest.Run(t, exim, c.script, "-C", conf, "-bh", c.ip)
-			got := oracletest.Run(t, exigo, c.script, "-C", conf, "-bh", c.ip)
+			args := append([]string{"-C", conf, "-bh", c.ip}, c.args...)
+			want := oracletest.Run(t, exim, c.script, args...)
+			got := oracletest.Run(t, exigo, c.script, args...)
 			same := normalize(want.Stdout) == normalize(got.Stdout) && normalize(want.Stderr) == normalize(got.Stderr)
 			if c.known != "" {
 				if same {

@@ -44,7 +44,7 @@ func (s *session) hello(verb, arg string) error {
 		if shown == "" {
 			shown = "(no argument given)"
 		}
-		s.log(fmt.Sprintf("rejected %s from %s: syntactically invalid argument(s): %s", verb, s.fullHost(), shown), mainlog.Main, mainlog.Reject)
+		s.log(fmt.Sprintf("rejected %s from %s: syntactically invalid argument(s): %s", verb, s.logHost(), shown), mainlog.Main, mainlog.Reject)
 		return s.synprotError(501, "Syntactically invalid "+verb+" argument(s)")
 	}
 	s.domainOption(arg, "helo_lookup_domains")
@@ -54,7 +54,7 @@ func (s *session) hello(verb, arg string) error {
 	s.vars["sender_helo_name"] = arg
 	s.vars["sender_fullhost"] = s.fullHost()
 	if s.peer.Addr.IsValid() {
-		s.vars["sender_rcvhost"] = "[" + s.hostAddr() + "] (helo=" + arg + ")"
+		s.vars["sender_rcvhost"] = s.rcvHost()
 	}
 	s.esmtp = verb == "EHLO"
 	s.vars["received_protocol"] = s.protocol()
@@ -68,7 +68,7 @@ func (s *session) hello(verb, arg string) error {
 		}
 		if !ok {
 			s.heloDone, s.esmtp = false, false
-			s.log(fmt.Sprintf("rejected \"%s %s\" from %s", verb, arg, s.fullHost()), mainlog.Main, mainlog.Reject)
+			s.log(fmt.Sprintf("rejected \"%s %s\" from %s", verb, arg, s.logHost()), mainlog.Main, mainlog.Reject)
 			s.reply(550, verb+" argument does not match calling host")
 			return nil
 		}
@@ -77,7 +77,7 @@ func (s *session) hello(verb, arg string) error {
 	if s.srv.Config.Main.String("acl_smtp_helo") != "" {
 		res = s.runACL(acl.HELO)
 		if res.Verdict != acl.Accept {
-			s.aclReject(acl.HELO, res, "H="+s.fullHost()+" ", "EHLO or HELO "+arg)
+			s.aclReject(acl.HELO, res, "H="+s.logHost()+" ", "EHLO or HELO "+arg)
 			s.helo, s.heloDone, s.esmtp = oldHelo, oldDone, oldESMTP
 			if oldHelo == "" {
 				delete(s.vars, "sender_helo_name")
@@ -90,9 +90,13 @@ func (s *session) hello(verb, arg string) error {
 	}
 	s.heloDone = true
 	code, greeting := 250, fmt.Sprintf("%s Hello %s [%s]", s.hostname(), arg, s.hostAddr())
-	if !s.peer.Addr.IsValid() && s.vars["sender_ident"] != "" {
-		// A local session (-bs): "Hello <login> at <helo>".
-		greeting = fmt.Sprintf("%s Hello %s at %s", s.hostname(), s.vars["sender_ident"], arg)
+	if id := s.vars["sender_ident"]; id != "" {
+		// A local session (-bs) or an identified client (RFC 1413):
+		// "Hello <login> at <helo>", then the address of a remote one.
+		greeting = fmt.Sprintf("%s Hello %s at %s", s.hostname(), id, arg)
+		if s.peer.Addr.IsValid() {
+			greeting += " [" + s.hostAddr() + "]"
+		}
 	}
 	if res.UserMessage != "" {
 		// The ACL's message replaces the greeting line; it may have

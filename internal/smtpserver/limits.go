@@ -18,7 +18,7 @@ func (s *session) synprotError(code int, text string) error {
 	if max > 0 && int64(s.synprot) > max {
 		s.reply(code, text+"\nToo many syntax or protocol errors")
 		s.log(fmt.Sprintf("SMTP call from %s dropped: too many syntax or protocol errors (last command was \"%s\",  C=%s)",
-			s.fullHost(), s.lastLine, strings.Join(s.cmdList, ",")), mainlog.Main, mainlog.Reject)
+			s.logHost(), s.lastLine, strings.Join(s.cmdList, ",")), mainlog.Main, mainlog.Reject)
 		return errClose
 	}
 	s.reply(code, text)
@@ -38,7 +38,7 @@ func (s *session) unrecognized(line string) error {
 	max, _ := s.srv.Config.Main.Int("smtp_max_unknown_commands")
 	if int64(s.unknown) > max {
 		s.reply(500, "Too many unrecognized commands")
-		s.log(fmt.Sprintf("SMTP call from %s dropped: too many unrecognized commands (last was \"%s\")", s.fullHost(), line), mainlog.Main, mainlog.Reject)
+		s.log(fmt.Sprintf("SMTP call from %s dropped: too many unrecognized commands (last was \"%s\")", s.logHost(), line), mainlog.Main, mainlog.Reject)
 		return errClose
 	}
 	return s.synprotError(500, "unrecognized command")
@@ -71,7 +71,7 @@ func (s *session) countNonmail(c *command, arg string) error {
 		return nil
 	}
 	s.reply(554, "Too many nonmail commands")
-	s.log(fmt.Sprintf("SMTP call from %s dropped: too many nonmail commands (last was \"%s\")", s.fullHost(), s.lastLine), mainlog.Main, mainlog.Reject)
+	s.log(fmt.Sprintf("SMTP call from %s dropped: too many nonmail commands (last was \"%s\")", s.logHost(), s.lastLine), mainlog.Main, mainlog.Reject)
 	return errClose
 }
 

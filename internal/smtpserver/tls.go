@@ -52,9 +52,9 @@ func (s *session) cmdSTARTTLS(arg string) error {
 				}
 				s.log(l.Text, to...)
 			}
-			s.log(se.LogText(s.fullHost()), mainlog.Main)
+			s.log(se.LogText(s.logHost()), mainlog.Main)
 		} else {
-			s.log("TLS error on connection from "+s.fullHost()+": "+err.Error(), mainlog.Main)
+			s.log("TLS error on connection from "+s.logHost()+": "+err.Error(), mainlog.Main)
 		}
 		s.reply(454, "TLS currently unavailable")
 		return nil
@@ -67,12 +67,12 @@ func (s *session) cmdSTARTTLS(arg string) error {
 	if err != nil {
 		var he *tlsserver.HandshakeError
 		if errors.As(err, &he) {
-			s.log(he.LogText(s.fullHost()), mainlog.Main)
+			s.log(he.LogText(s.logHost()), mainlog.Main)
 			if he.Timeout {
-				s.log("SMTP command timeout on connection from "+s.fullHost(), mainlog.Main)
+				s.log("SMTP command timeout on connection from "+s.logHost(), mainlog.Main)
 			}
 		} else {
-			s.log("TLS error on connection from "+s.fullHost()+": "+err.Error(), mainlog.Main)
+			s.log("TLS error on connection from "+s.logHost()+": "+err.Error(), mainlog.Main)
 		}
 		return errClose
 	}
@@ -98,7 +98,7 @@ func (s *session) startTLS(c net.Conn, state *tlsserver.State) {
 // of tls_on_connect_ports. false means the connection is to be closed.
 func (s *session) tlsOnConnect() bool {
 	if s.srv.TLS == nil || s.conn == nil {
-		s.log("TLS error on connection from "+s.fullHost()+" (tls_on_connect): TLS support not available", mainlog.Main)
+		s.log("TLS error on connection from "+s.logHost()+" (tls_on_connect): TLS support not available", mainlog.Main)
 		return false
 	}
 	tconn, state, err := s.srv.TLS.Server(s.conn, tlsSession{s})
@@ -107,11 +107,11 @@ func (s *session) tlsOnConnect() bool {
 		var se *tlsserver.SetupError
 		switch {
 		case errors.As(err, &he):
-			s.log(he.LogText(s.fullHost()), mainlog.Main)
+			s.log(he.LogText(s.logHost()), mainlog.Main)
 		case errors.As(err, &se):
-			s.log(se.LogText(s.fullHost()), mainlog.Main)
+			s.log(se.LogText(s.logHost()), mainlog.Main)
 		default:
-			s.log("TLS error on connection from "+s.fullHost()+": "+err.Error(), mainlog.Main)
+			s.log("TLS error on connection from "+s.logHost()+": "+err.Error(), mainlog.Main)
 		}
 		return false
 	}

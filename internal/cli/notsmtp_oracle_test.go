@@ -161,8 +161,17 @@ var nsCases = []struct {
 	{"error_message_rejected", "rejectall", []string{"-odq", "-f", "a@b.example", "x@test.example"}, "Subject: anything\n\nhello\n"},
 	{"suppress_fixups", "fixups", []string{"-odq", "-f", "a@b.example", "x@test.example"}, "Subject: good\n\nhello\n"},
 	{"suppress_fixups_deny", "fixups", []string{"-odq", "-f", "a@b.example", "x@test.example"}, "Subject: bad\n\nhello\n"},
+	// -bs from a trusted caller with -oMa: the session is as if from
+	// that host.
+	{"bs_oMa", "all", []string{"-odq", "-bs", "-oMa", "192.0.2.7.1234", "-oMs", "h4.delta.example", "-oMi", "192.0.2.1"}, nsSMTP},
+	{"bs_oMa_noname", "all", []string{"-odq", "-bs", "-oMa", "192.0.2.7"}, nsSMTP},
+	{"bs_oMa_oMt", "all", []string{"-odq", "-bs", "-oMa", "[192.0.2.8]:25", "-oMt", "someone", "-oMs", "other.example"}, nsSMTP},
+	{"bs_local", "all", []string{"-odq", "-bs"}, nsSMTP},
 	{"batch_accept", "all", []string{"-odq", "-bS"}, "MAIL FROM:<a@b.example>\nRCPT TO:<x@test.example>\nDATA\nSubject: good\nX-Remove: 1\n\nhello\n.\nMAIL FROM:<a@b.example>\nRCPT TO:<y@test.example>\nDATA\nSubject: good2\n\nhi\n.\nQUIT\n"},
 }
+
+// nsSMTP is a -bs session.
+const nsSMTP = "EHLO h4.delta.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@test.example>\r\nDATA\r\nSubject: good\r\n\r\nbody\r\n.\r\nQUIT\r\n"
 
 var (
 	nsMaskID    = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)

@@ -22,13 +22,43 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 	defer r.queue.Spool.Close()
 	cfg := r.cfg
 	u := callerUser()
+	trusted := isTrusted(cfg, u)
 	rcv := &queue.SpoolReceiver{
 		Queue: r.queue, Options: &r.opts, Expand: r.expander(env.Now),
 		Login: u.Login, UID: u.UID, GID: u.GID,
-		Local: true, Trusted: isTrusted(cfg, u), User: u, Mode: deliveryMode(inv),
+		Local: true, Trusted: trusted, User: u, Mode: deliveryMode(inv),
 	}
-	srv := r.smtpServer(env, rcv, true)
-	if err := srv.Serve(context.Background(), env.Stdin, env.Stdout, smtpserver.Peer{}); err != nil {
+	peer := smtpserver.Peer{}
+	remote := false
+	if trusted && inv.Host.Address != "" {
+		// -oMa from a trusted caller: the session is as if from that
+		// host (spec chapter "The Exim command line", -oMa, -oMs, -oMi,
+		// -oMt): no local fix-ups, the host in the log and Received:.
+		if p, err := parseHostArg(strings.Trim(strings.Replace(inv.Host.Address, "]:", ".", 1), "[]")); err == nil {
+			peer, remote = p, true
+			if inv.Host.Interface != "" {
+				if ip, err := parseHostArg(strings.Trim(strings.Replace(inv.Host.Interface, "]:", ".", 1), "[]")); err == nil {
+					peer.LocalAddr, peer.LocalPort = ip.Addr, ip.Port
+				}
+			}
+		}
+	}
+	var srv *smtpserver.Server
+	if remote {
+		rcv.Local, rcv.TaintedHost = false, true
+		srv = r.smtpServer(env, rcv, false)
+		srv.TLS = nil
+		srv.Vars["sender_ident"] = u.Login
+		if inv.Host.Ident != "" {
+			srv.Vars["sender_ident"] = inv.Host.Ident
+		}
+		if inv.Host.Name != "" {
+			srv.Vars["sender_host_name"] = inv.Host.Name
+		}
+	} else {
+		srv = r.smtpServer(env, rcv, true)
+	}
+	if err := srv.Serve(context.Background(), env.Stdin, env.Stdout, peer); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 	}
 	return 0

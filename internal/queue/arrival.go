@@ -140,6 +140,9 @@ type SpoolReceiver struct {
 	Local bool
 	// Trusted is a trusted -bs caller (no Sender: header for them).
 	Trusted bool
+	// TaintedHost marks a session whose host came from the command line
+	// (-bs with -oMa): its values are tainted in the -H file.
+	TaintedHost bool
 	// User is the -bs caller.
 	User receive.User
 	// Mode is the delivery mode after storing.
@@ -208,7 +211,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		Local: r.Local, Ident: renv.Ident, HeloName: env.HeloName,
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",
-		DKIM: env.DKIM, BodyType: env.BodyType,
+		DKIM: env.DKIM, BodyType: env.BodyType, TaintedHost: r.TaintedHost,
 	}
 	if v := env.Vars; v != nil {
 		a.InterfaceAddress = v["received_ip_address"]

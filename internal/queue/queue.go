@@ -101,6 +101,9 @@ type Arrival struct {
 	// ReceiveTime is how long receiving the message took (RT= with
 	// log_selector +receive_time).
 	ReceiveTime time.Duration
+	// TaintedHost marks the host and interface values as tainted in the
+	// -H file: they came from the command line (-bs with -oMa).
+	TaintedHost bool
 	// DKIM is the DKIM= field: the domain of the last DKIM signature
 	// that passed verification ("" for no field).
 	DKIM string
@@ -205,6 +208,11 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	}
 	if a.HostAddress != "" {
 		h.HostAddress = "[" + a.HostAddress + "]:" + strconv.Itoa(a.HostPort)
+	}
+	if a.TaintedHost {
+		for _, n := range []string{"host_address", "host_name", "interface_address"} {
+			h.Tainted[n] = true
+		}
 	}
 	if a.HostName != "" {
 		h.HostName = a.HostName

@@ -188,7 +188,7 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 		if sv.Deferred {
 			how = "defer"
 		}
-		line := fmt.Sprintf("H=%s sender verify %s for <%s>", s.logHost(), how, sv.Address)
+		line := fmt.Sprintf("%s sender verify %s for <%s>", s.hostEq(), how, sv.Address)
 		if sv.Message != "" {
 			line += ": " + sv.Message
 		}
@@ -203,7 +203,7 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 	}
 	var line string
 	if stage == acl.Connect {
-		line = "H=" + s.logHost() + " " + rej + "connection in \"connect\" ACL"
+		line = s.hostEq() + " " + rej + "connection in \"connect\" ACL"
 	} else {
 		line = prefix + rej + what
 	}

@@ -171,7 +171,7 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 	if stage == acl.EXPN && code == 252 {
 		code = 550
 	}
-	s.logReject(res, fmt.Sprintf("H=%s ", s.logHost()), name+" "+arg, code)
+	s.logReject(res, s.hostEq() + " ", name+" "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
 		return errClose
@@ -213,7 +213,7 @@ func (s *session) cmdETRN(arg string) error {
 		return nil
 	}
 	code, text := s.failReply(acl.ETRN, &res)
-	s.logReject(res, fmt.Sprintf("H=%s ", s.logHost()), "ETRN "+arg, code)
+	s.logReject(res, s.hostEq() + " ", "ETRN "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
 		return errClose
@@ -269,8 +269,8 @@ func (s *session) syncError(line string) bool {
 		was = "was"
 	}
 	s.reply(554, "SMTP synchronization error")
-	s.log(fmt.Sprintf("SMTP protocol synchronization error (next input sent too soon: pipelining %s advertised): rejected \"%s\" H=%s next input=\"%s\"",
-		was, printable([]byte(line)), s.logHost(), printable(next)), mainlog.Main, mainlog.Reject)
+	s.log(fmt.Sprintf("SMTP protocol synchronization error (next input sent too soon: pipelining %s advertised): rejected \"%s\" %s next input=\"%s\"",
+		was, printable([]byte(line)), s.hostEq(), printable(next)), mainlog.Main, mainlog.Reject)
 	return true
 }
 

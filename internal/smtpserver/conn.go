@@ -122,7 +122,7 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		HostChecking: srv.HostChecking,
 		Verifier:     srv.Verifier,
 		LogWrite:     s.logACL,
-		LogPrefix:    func() string { return "H=" + s.logHost() + " " },
+		LogPrefix:    func() string { return s.hostEq() + " " },
 		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
 	if srv.NewChecker != nil {
@@ -325,8 +325,9 @@ func (s *session) hostAddr() string {
 
 // fullHost is $sender_fullhost: "(helo) [ip]" or "[ip]".
 func (s *session) fullHost() string {
-	if s.srv.Batched && !s.peer.Addr.IsValid() {
-		// Batched input names the caller (observed with Exim 4.96).
+	if !s.peer.Addr.IsValid() && (s.srv.Batched || s.vars["sender_ident"] != "") {
+		// Batched input and local SMTP name the caller (observed with
+		// Exim 4.96).
 		return s.vars["sender_ident"]
 	}
 	h := "[" + s.hostAddr() + "]"
@@ -335,8 +336,12 @@ func (s *session) fullHost() string {
 		// "Log files", incoming_port).
 		h += ":" + strconv.Itoa(s.peer.Port)
 	}
-	if s.helo != "" {
+	name := s.vars["sender_host_name"]
+	if s.helo != "" && !strings.EqualFold(s.helo, name) {
 		h = "(" + s.helo + ") " + h
+	}
+	if name != "" {
+		h = name + " " + h
 	}
 	return h
 }

@@ -62,7 +62,7 @@ func (s *session) cmdDATA(arg string) error {
 		}
 		res := s.runACL(acl.Predata)
 		if res.Verdict != acl.Accept {
-			s.aclReject(acl.Predata, res, "H="+s.logHost()+" ", "DATA")
+			s.aclReject(acl.Predata, res, s.hostEq()+" ", "DATA")
 			if res.Verdict == acl.Drop {
 				return errClose
 			}
@@ -135,7 +135,7 @@ func (s *session) lostData(err error, read []byte) error {
 // tooBig refuses a message over message_size_limit.
 func (s *session) tooBig(read int64) error {
 	limit := s.sizeLimit()
-	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> H=%s: message too big: read=%d max=%d", s.sender, s.logHost(), read, limit), mainlog.Main, mainlog.Reject)
+	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> %s: message too big: read=%d max=%d", s.sender, s.hostEq(), read, limit), mainlog.Main, mainlog.Reject)
 	s.reply(552, "Message size exceeds maximum permitted")
 	s.resetTransaction()
 	return nil
@@ -272,7 +272,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			} else {
 				scan.Unspool()
 				code, text := s.failReply(acl.MIME, res)
-				s.logRejectionHeaders(*res, rejectLine(*res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.logHost(), s.sender), "during MIME ACL checks"), hs)
+				s.logRejectionHeaders(*res, rejectLine(*res, fmt.Sprintf("%s %s F=<%s> ", id, s.hostEq(), s.sender), "during MIME ACL checks"), hs)
 				s.reply(code, text)
 				s.resetTransaction()
 				if res.Verdict == acl.Drop {
@@ -323,7 +323,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			okCode, okText = s.acceptReply(res, okCode, okText)
 		default:
 			code, text := s.failReply(acl.Data, &res)
-			s.logRejectionHeaders(res, rejectLine(res, fmt.Sprintf("%s H=%s F=<%s> ", id, s.logHost(), s.sender), "after DATA"), hs)
+			s.logRejectionHeaders(res, rejectLine(res, fmt.Sprintf("%s %s F=<%s> ", id, s.hostEq(), s.sender), "after DATA"), hs)
 			s.reply(code, text)
 			s.resetTransaction()
 			if res.Verdict == acl.Drop {
@@ -371,7 +371,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			logged = al.LogsArrival()
 		}
 		if _, err := s.srv.Receiver.Receive(s.ctx, env, headers, body); err != nil {
-			s.log(fmt.Sprintf("%s H=%s F=<%s> temporarily rejected after DATA: %v", id, s.logHost(), s.sender, err), mainlog.Main, mainlog.Panic)
+			s.log(fmt.Sprintf("%s %s F=<%s> temporarily rejected after DATA: %v", id, s.hostEq(), s.sender, err), mainlog.Main, mainlog.Panic)
 			s.reply(451, textTempFail)
 			s.resetTransaction()
 			return nil

@@ -165,7 +165,7 @@ func (s *session) dkimRejectLog(id string, res acl.Result) {
 	lastID := s.msgID
 	s.msgID = ""
 	defer func() { s.msgID = lastID }()
-	who := "H=" + s.logHost()
+	who := s.hostEq()
 	if !s.peer.Addr.IsValid() {
 		who = "U=" + s.vars["sender_ident"]
 	}

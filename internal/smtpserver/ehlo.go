@@ -77,7 +77,7 @@ func (s *session) hello(verb, arg string) error {
 	if s.srv.Config.Main.String("acl_smtp_helo") != "" {
 		res = s.runACL(acl.HELO)
 		if res.Verdict != acl.Accept {
-			s.aclReject(acl.HELO, res, "H="+s.logHost()+" ", "EHLO or HELO "+arg)
+			s.aclReject(acl.HELO, res, s.hostEq()+" ", "EHLO or HELO "+arg)
 			s.helo, s.heloDone, s.esmtp = oldHelo, oldDone, oldESMTP
 			if oldHelo == "" {
 				delete(s.vars, "sender_helo_name")
@@ -89,11 +89,17 @@ func (s *session) hello(verb, arg string) error {
 		}
 	}
 	s.heloDone = true
-	code, greeting := 250, fmt.Sprintf("%s Hello %s [%s]", s.hostname(), arg, s.hostAddr())
+	// The host is named by its host name when one is known, else by
+	// the HELO argument.
+	who := arg
+	if n := s.vars["sender_host_name"]; n != "" {
+		who = n
+	}
+	code, greeting := 250, fmt.Sprintf("%s Hello %s [%s]", s.hostname(), who, s.hostAddr())
 	if id := s.vars["sender_ident"]; id != "" {
 		// A local session (-bs) or an identified client (RFC 1413):
 		// "Hello <login> at <helo>", then the address of a remote one.
-		greeting = fmt.Sprintf("%s Hello %s at %s", s.hostname(), id, arg)
+		greeting = fmt.Sprintf("%s Hello %s at %s", s.hostname(), id, who)
 		if s.peer.Addr.IsValid() {
 			greeting += " [" + s.hostAddr() + "]"
 		}

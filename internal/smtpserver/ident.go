@@ -271,22 +271,33 @@ func (s *session) ident() {
 	s.vars["sender_rcvhost"] = s.rcvHost()
 }
 
-// rcvHost is $sender_rcvhost: "[ip]", then in parentheses the port (when
-// log_selector has incoming_port), the HELO name and the ident
-// ("[ip] (port=n helo=name ident=user)"). Spec chapter "String
-// expansions", $sender_rcvhost.
+// rcvHost is $sender_rcvhost (spec chapter "String expansions"): the
+// verified host name, or the address in brackets, then in parentheses
+// the address and port (after a name) or "port=n" (after an address;
+// the port only when log_selector has incoming_port), the HELO name
+// unless it is the host name or the address, and the ident:
+// "name ([ip]:port helo=x ident=user)", "[ip] (port=n helo=x)".
 func (s *session) rcvHost() string {
 	var extra []string
-	if s.logsPort() {
+	name := s.vars["sender_host_name"]
+	addr := "[" + s.hostAddr() + "]"
+	h := addr
+	if name != "" {
+		h = name
+		a := addr
+		if s.logsPort() {
+			a += ":" + strconv.Itoa(s.peer.Port)
+		}
+		extra = append(extra, a)
+	} else if s.logsPort() {
 		extra = append(extra, "port="+strconv.Itoa(s.peer.Port))
 	}
-	if s.helo != "" {
+	if s.helo != "" && !strings.EqualFold(s.helo, name) && s.helo != addr && s.helo != s.hostAddr() {
 		extra = append(extra, "helo="+s.helo)
 	}
 	if id := s.vars["sender_ident"]; id != "" {
 		extra = append(extra, "ident="+id)
 	}
-	h := "[" + s.hostAddr() + "]"
 	if len(extra) > 0 {
 		h += " (" + strings.Join(extra, " ") + ")"
 	}
@@ -307,6 +318,18 @@ func (s *session) logsPort() bool {
 // logHost is the client as log lines name it: $sender_fullhost, then
 // " U=ident" when an identity is known (as Exim writes every line about
 // a remote client).
+// hostEq is how log lines name the client: "H=" and logHost, or, for a
+// local session (-bs without -oMa), "U=" and the caller (observed with
+// Exim 4.96).
+func (s *session) hostEq() string {
+	if !s.peer.Addr.IsValid() && !s.srv.Batched {
+		if id := s.vars["sender_ident"]; id != "" {
+			return "U=" + id
+		}
+	}
+	return "H=" + s.logHost()
+}
+
 func (s *session) logHost() string {
 	h := s.fullHost()
 	if id := s.vars["sender_ident"]; id != "" && s.peer.Addr.IsValid() {

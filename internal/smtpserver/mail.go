@@ -75,7 +75,7 @@ func (s *session) mail(arg string) error {
 			}
 		case "AUTH":
 			if p.Value != "<>" {
-				s.log(fmt.Sprintf("ignoring AUTH=%s from H=%s (client not authenticated)", p.Value, s.logHost()), mainlog.Main)
+				s.log(fmt.Sprintf("ignoring AUTH=%s from %s (client not authenticated)", p.Value, s.hostEq()), mainlog.Main)
 			}
 		case "SMTPUTF8":
 			s.utf8 = true
@@ -85,7 +85,7 @@ func (s *session) mail(arg string) error {
 	}
 	if limit := s.sizeLimit(); limit > 0 && size > limit {
 		addr, _ := smtp.ParseAddress(addrText, true)
-		s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, "H="+s.logHost(), size, limit), mainlog.Main, mainlog.Reject)
+		s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, s.hostEq(), size, limit), mainlog.Main, mainlog.Reject)
 		s.reply(552, "Message size exceeds maximum permitted")
 		return nil
 	}
@@ -118,7 +118,7 @@ func (s *session) mail(arg string) error {
 			for _, v := range []string{"sender_address", "sender_address_local_part", "sender_address_domain"} {
 				delete(s.vars, v)
 			}
-			s.aclReject(acl.MAIL, res, "H="+s.logHost()+" ", "MAIL <"+addr+">")
+			s.aclReject(acl.MAIL, res, s.hostEq()+" ", "MAIL <"+addr+">")
 			if res.Verdict == acl.Drop {
 				return errClose
 			}
@@ -207,7 +207,7 @@ func (s *session) cmdRCPT(arg string) error {
 		s.reply(s.acceptReply(res, 250, "Accepted"))
 		return nil
 	default:
-		text := s.aclReject(acl.RCPT, res, fmt.Sprintf("H=%s F=<%s> ", s.logHost(), s.sender), "RCPT <"+addr+">")
+		text := s.aclReject(acl.RCPT, res, fmt.Sprintf("%s F=<%s> ", s.hostEq(), s.sender), "RCPT <"+addr+">")
 		s.noteRcptFail(text)
 		if res.Verdict == acl.Drop {
 			return errClose
@@ -224,7 +224,7 @@ func (s *session) cmdRCPT(arg string) error {
 // discardRcpt logs a discarded recipient ("discarded by STAGE ACL", with
 // the ACL's log text).
 func (s *session) discardRcpt(addr, stage, text string) {
-	line := fmt.Sprintf("H=%s F=<%s> RCPT <%s>: discarded by %s ACL", s.logHost(), s.sender, addr, stage)
+	line := fmt.Sprintf("%s F=<%s> RCPT <%s>: discarded by %s ACL", s.hostEq(), s.sender, addr, stage)
 	if text != "" {
 		line += ": " + text
 	}

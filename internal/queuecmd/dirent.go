@@ -420,6 +420,7 @@ func (c *listingCache) fresh(s *dirState, r *scanResult, countOnly bool) {
 		s.recs = make([][]byte, r.count)
 	}
 }
+
 // markJournals sets the journal flag of the entries that have a -J file
 // in the same directory (rare: a delivery was interrupted).
 func markJournals(entries []dirEntry, results []scanResult) {

@@ -53,7 +53,7 @@ const (
 	maxCacheDirs = 1 + 62
 	// maxCacheFile bounds the file read and the records collected to
 	// write it: a queue past this is listed without a cache.
-	maxCacheFile = 512 << 20
+	maxCacheFile = 256 << 20
 	// maxCacheIndex bounds the index: 63 records of at most 128 bytes.
 	maxCacheIndex = maxCacheDirs * 128
 	// cacheHeadLen is how much of the file -bpc reads: all the index.

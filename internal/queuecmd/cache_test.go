@@ -2,6 +2,8 @@ package queuecmd
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -220,4 +222,47 @@ func TestCountCache(t *testing.T) {
 			t.Errorf("step %d: count %d (want %d), %d directories read", i, n, want, read)
 		}
 	}
+}
+
+// FuzzCacheContent reaches past the checksums: an arbitrary index with
+// a correct CRC, and an arbitrary blob of count records written with a
+// correct CRC.
+func FuzzCacheContent(f *testing.F) {
+	var blob []byte
+	blob = appendRecord(blob, []byte("1xWrpf-0004bL-14"), 1795770087, []byte(" 1.2K 1xWrpf-0004bL-14 <a@b>\n        D x@y\n       +D g@y\n"))
+	good := encodeCache([]cacheDir{{name: "", subs: "A"}, {name: "A", count: 1, full: true, blob: blob}})
+	f.Add(uint32(2), good[16:len(good)-len(blob)-4], blob, uint32(1))
+	f.Fuzz(func(t *testing.T, ndirs uint32, index, blob []byte, count uint32) {
+		file := []byte(cacheMagic)
+		file = binary.LittleEndian.AppendUint32(file, ndirs)
+		file = binary.LittleEndian.AppendUint32(file, uint32(len(index)))
+		file = append(file, index...)
+		file = binary.LittleEndian.AppendUint32(file, crc32.Checksum(file, castagnoli))
+		file = append(file, blob...)
+		if dirs, err := parseCacheIndex(file, int64(len(file))); err == nil {
+			for i := range dirs {
+				dirs[i].loadBlob(file)
+			}
+		}
+		d := []cacheDir{{name: "A", count: count % 1000, full: true, blob: blob}}
+		file = encodeCache(d)
+		dirs, err := parseCacheIndex(file, int64(len(file)))
+		if err != nil {
+			if len(blob) >= int(d[0].count)*recHead {
+				t.Fatalf("encoded file refused: %v", err)
+			}
+			return
+		}
+		if dirs[0].loadBlob(file) != nil {
+			return
+		}
+		for j := range dirs[0].offs {
+			_, recv, flags, body := dirs[0].record(uint32(j))
+			for _, o := range []ListOptions{{}, {Undelivered: true}, {Generated: true}} {
+				if out := appendCached(nil, recv, flags, body, 0, o); !bytes.HasSuffix(out, []byte("\n\n")) {
+					t.Fatalf("entry %q does not end in a blank line", out)
+				}
+			}
+		}
+	})
 }

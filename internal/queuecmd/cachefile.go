@@ -148,10 +148,14 @@ func parseCacheIndex(head []byte, fileSize int64) ([]cacheDir, error) {
 
 // cutShort cuts a string of a length byte and that many bytes.
 func cutShort(p []byte) (string, []byte, bool) {
-	if len(p) < 1 || len(p) < 1+int(p[0]) {
+	if len(p) < 1 {
 		return "", nil, false
 	}
-	return string(p[1 : 1+p[0]]), p[1+p[0]:], true
+	n := 1 + int(p[0])
+	if len(p) < n {
+		return "", nil, false
+	}
+	return string(p[1:n]), p[n:], true
 }
 
 // loadBlob checks the directory's blob, taken from file (the whole

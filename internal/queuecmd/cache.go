@@ -1,6 +1,7 @@
 package queuecmd
 
 import (
+	"bufio"
 	"io"
 	"os"
 	"path/filepath"
@@ -197,8 +198,14 @@ func (c *listingCache) save(states []*dirState) {
 	if c == nil || !c.writable || c.collected.Load() > maxCacheFile {
 		return
 	}
-	var dirs []cacheDir
 	fresh := false
+	for _, s := range states {
+		fresh = fresh || s.collect && !s.failed.Load()
+	}
+	if !fresh {
+		return
+	}
+	var dirs []cacheDir
 	for _, s := range states {
 		switch {
 		case s.from != nil:
@@ -208,40 +215,31 @@ func (c *listingCache) save(states []*dirState) {
 			}
 			dirs = append(dirs, d)
 		case s.collect && !s.failed.Load():
-			fresh = true
 			d := cacheDir{name: s.name, dev: s.dev, ino: s.ino, mtime: s.mtime, ctime: s.ctime,
 				built: c.built, count: s.count, subs: s.subs}
 			if s.recs != nil {
 				d.full = true
-				n := 0
 				for _, r := range s.recs {
 					if r == nil {
 						d.full = false
 						break
 					}
-					n += len(r)
 				}
 				if d.full {
-					d.blob = make([]byte, 0, n)
-					for _, r := range s.recs {
-						d.blob = append(d.blob, r...)
-					}
+					d.parts = s.recs
 				}
 			}
 			dirs = append(dirs, d)
 		}
 	}
-	if !fresh {
-		return
-	}
-	writeCacheFile(c.dbDir, encodeCache(dirs))
+	writeCacheFile(c.dbDir, dirs)
 }
 
-// writeCacheFile replaces the cache file with data: a temporary file in
+// writeCacheFile replaces the cache file with one of dirs: a temporary file in
 // the same directory, renamed over it. The file (and SPOOL/db, when it
 // has to be made) gets the owner of the directory above it, as Exim's
 // hints databases have the Exim user's.
-func writeCacheFile(dbDir string, data []byte) {
+func writeCacheFile(dbDir string, dirs []cacheDir) {
 	var st unix.Stat_t
 	if err := unix.Stat(dbDir, &st); os.IsNotExist(err) {
 		if unix.Stat(filepath.Dir(dbDir), &st) != nil || os.Mkdir(dbDir, 0o750) != nil {
@@ -257,7 +255,10 @@ func writeCacheFile(dbDir string, data []byte) {
 	}
 	f.Chmod(0o640)
 	f.Chown(int(st.Uid), int(st.Gid))
-	_, err = f.Write(data)
+	w := bufio.NewWriterSize(f, 256<<10)
+	if err = encodeCacheTo(w, dirs); err == nil {
+		err = w.Flush()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -222,6 +222,21 @@ func TestCountCache(t *testing.T) {
 			t.Errorf("step %d: count %d (want %d), %d directories read", i, n, want, read)
 		}
 	}
+	// A directory changes; a count caches its count and keeps the
+	// others' records, which a listing then uses.
+	subs, _ := filepath.Glob(filepath.Join(spoolDir, "input", "?"))
+	os.WriteFile(filepath.Join(subs[0], "x"), nil, 0o600)
+	os.Remove(filepath.Join(subs[0], "x"))
+	later = time.Now().Add(3 * time.Second).UnixNano()
+	if n, read := scan(true); n != want || read != 1 {
+		t.Errorf("after a change: count %d (want %d), %d directories read (want 1)", n, want, read)
+	}
+	if n, read := scan(false); n != want || read != 1 {
+		t.Errorf("listing after a change: count %d (want %d), %d directories read (want 1)", n, want, read)
+	}
+	if n, read := scan(false); n != want || read != 0 {
+		t.Errorf("listing again: count %d (want %d), %d directories read (want 0)", n, want, read)
+	}
 }
 
 // FuzzCacheContent reaches past the checksums: an arbitrary index with

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 )
 
 // # The listing cache file
@@ -86,6 +87,9 @@ type cacheDir struct {
 	// the offset of each record in it, in directory order.
 	blob []byte
 	offs []uint32
+	// parts, when writing, are the records of a directory read afresh
+	// (blob is then nil).
+	parts [][]byte
 }
 
 // parseCacheIndex reads the header and index of a cache file from head
@@ -221,9 +225,18 @@ func bodyFlags(body []byte) byte {
 	return f
 }
 
-// encodeCache writes a cache file of the directories; a full one takes
-// its records from blob (set by the caller).
+// encodeCache returns a cache file of the directories (see
+// encodeCacheTo).
 func encodeCache(dirs []cacheDir) []byte {
+	var b bytes.Buffer
+	encodeCacheTo(&b, dirs)
+	return b.Bytes()
+}
+
+// encodeCacheTo writes a cache file of the directories to w; a full one
+// takes its records from blob, or from parts when blob is nil, which
+// are written as they are (no copy of the whole is made).
+func encodeCacheTo(w io.Writer, dirs []cacheDir) error {
 	var index []byte
 	for i := range dirs {
 		d := &dirs[i]
@@ -256,18 +269,40 @@ func encodeCache(dirs []cacheDir) []byte {
 		p += 1 + len(d.name) + 44 + 1 + len(d.subs)
 		p++
 		if d.full {
+			size, crc := uint64(len(d.blob)), crc32.Checksum(d.blob, castagnoli)
+			if d.blob == nil {
+				for _, r := range d.parts {
+					size += uint64(len(r))
+					crc = crc32.Update(crc, castagnoli, r)
+				}
+			}
 			binary.LittleEndian.PutUint64(out[p:], off)
-			binary.LittleEndian.PutUint64(out[p+8:], uint64(len(d.blob)))
-			binary.LittleEndian.PutUint32(out[p+16:], crc32.Checksum(d.blob, castagnoli))
+			binary.LittleEndian.PutUint64(out[p+8:], size)
+			binary.LittleEndian.PutUint32(out[p+16:], crc)
 			p += 20
-			off += uint64(len(d.blob))
+			off += size
 		}
 	}
 	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
+	if _, err := w.Write(out); err != nil {
+		return err
+	}
 	for i := range dirs {
-		if dirs[i].full {
-			out = append(out, dirs[i].blob...)
+		d := &dirs[i]
+		if !d.full {
+			continue
+		}
+		if d.blob != nil {
+			if _, err := w.Write(d.blob); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, r := range d.parts {
+			if _, err := w.Write(r); err != nil {
+				return err
+			}
 		}
 	}
-	return out
+	return nil
 }

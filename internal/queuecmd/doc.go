@@ -17,6 +17,12 @@
 // journal left by an interrupted delivery is read too: its addresses
 // count as delivered, as in Exim's listing.
 //
+// A listing cache, SPOOL/db/exigo-listing (cache.go, cachefile.go),
+// keeps what each directory printed while the directory's mtime and
+// ctime stay as they were (and were more than two seconds old when it
+// was read): an unchanged directory then costs one fstat, and -bpc
+// reads only the cache's index.
+//
 // Exim specification: chapter "The Exim command line" (options -bp...,
 // -M...), chapter "Format of spool files", chapter "Log files".
 package queuecmd

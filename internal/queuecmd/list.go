@@ -48,10 +48,16 @@ func ModeOptions(mode string) ListOptions {
 
 // Count returns the number of messages in the queue, as -bpc prints it:
 // the -H files in input/ and its split sub-directories. No file is
-// opened; the directories are read in parallel.
+// opened; the directories are read in parallel, except those whose
+// count the listing cache (cache.go) holds, which are only stat'ed.
 func Count(spoolDir string) (int, error) {
-	_, _, n, err := scanDirs(spoolDir, true)
-	return n, err
+	c := openCache(spoolDir, false)
+	dirs, _, n, err := scanDirsCache(spoolDir, true, c)
+	if err != nil {
+		return 0, err
+	}
+	c.save(dirs.state)
+	return n, nil
 }
 
 // listBlock is how many messages one worker formats at a time, and
@@ -70,7 +76,8 @@ func List(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
 	if len(o.IDs) > 0 {
 		return listIDs(w, spoolDir, now, o)
 	}
-	dirs, entries, _, err := scanDirs(spoolDir, false)
+	c := openCache(spoolDir, true)
+	dirs, entries, _, err := scanDirsCache(spoolDir, false, c)
 	if err != nil {
 		return err
 	}
@@ -78,12 +85,16 @@ func List(w io.Writer, spoolDir string, now time.Time, o ListOptions) error {
 	if !o.Unsorted {
 		sortEntries(entries, make([]dirEntry, len(entries)))
 	}
-	return listEntries(w, dirs, entries, now, o, listBlock, listAhead)
+	if err := listEntries(w, dirs, entries, now, o, listBlock, listAhead, c); err != nil {
+		return err
+	}
+	c.save(dirs.state)
+	return nil
 }
 
 // listEntries formats the entries in blocks of block messages, at most
 // ahead blocks ahead of the writer, and writes them in order.
-func listEntries(w io.Writer, dirs *spoolDirs, entries []dirEntry, now time.Time, o ListOptions, block, ahead int) error {
+func listEntries(w io.Writer, dirs *spoolDirs, entries []dirEntry, now time.Time, o ListOptions, block, ahead int, c *listingCache) error {
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -106,7 +117,7 @@ func listEntries(w io.Writer, dirs *spoolDirs, entries []dirEntry, now time.Time
 		go func() {
 			defer wg.Done()
 			rd := newReader()
-			var id []byte
+			var id, body, arena []byte
 			for {
 				select {
 				case tokens <- struct{}{}:
@@ -126,8 +137,21 @@ func listEntries(w io.Writer, dirs *spoolDirs, entries []dirEntry, now time.Time
 				}
 				lo, hi := bi*block, min((bi+1)*block, len(entries))
 				for _, e := range entries[lo:hi] {
-					id = e.appendID(id[:0])
-					b = rd.format(b, dirs.fds[e.dir()], id, e.journal(), nowSec, o)
+					var st *dirState
+					if dirs.state != nil {
+						st = dirs.state[e.dir()]
+					}
+					switch {
+					case st != nil && st.from != nil:
+						_, recv, flags, body := st.from.record(e.rec)
+						b = appendCached(b, recv, flags, body, nowSec, o)
+					case st != nil && st.collect:
+						id = e.appendID(id[:0])
+						b, body, arena = rd.collect(b, dirs.fds[e.dir()], id, body, arena, nowSec, o, c, st, e.rec)
+					default:
+						id = e.appendID(id[:0])
+						b = rd.format(b, dirs.fds[e.dir()], id, e.journal(), nowSec, o)
+					}
 				}
 				out[bi] = b
 				close(done[bi])

@@ -207,7 +207,7 @@ func TestListBounded(t *testing.T) {
 	}
 	defer dirs.close()
 	sortEntries(entries, make([]dirEntry, len(entries)))
-	if err := listEntries(&out, dirs, entries, now, ListOptions{Workers: 3}, block, ahead); err != nil {
+	if err := listEntries(&out, dirs, entries, now, ListOptions{Workers: 3}, block, ahead, nil); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(out.String(), "\n")

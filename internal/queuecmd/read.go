@@ -115,18 +115,32 @@ func readFile(dirfd int, name *byte, buf *[]byte, limit int) ([]byte, error) {
 // (or, for a listing of named messages, whatever the caller gave) and
 // journal says whether it has a -J file.
 func (r *reader) format(b []byte, dirfd int, id []byte, journal bool, now int64, o ListOptions) []byte {
+	b, size, known, ok := r.load(b, dirfd, id, journal)
+	if !ok {
+		return b
+	}
+	b = appendAge(b, now-r.s.received)
+	b = r.appendBody(b, id, size, known, o)
+	return append(b, '\n')
+}
+
+// load reads the message's -H file (and -J file when journal is set)
+// into r.s and finds its size from the -D file. When the -H file cannot
+// be read it appends Exim's error entry for the message to b and
+// returns false.
+func (r *reader) load(b []byte, dirfd int, id []byte, journal bool) (_ []byte, size int64, known, ok bool) {
 	data, err := readFile(dirfd, r.path(id, 'H'), &r.buf, maxHeaderFile)
 	if err != nil {
 		if err == errFormat {
-			return appendError(b, id, "spool format error: size=", len(r.buf))
+			return appendError(b, id, "spool format error: size=", len(r.buf)), 0, false, false
 		}
-		return appendError(b, id, "spool read error: "+errnoText(err), -1)
+		return appendError(b, id, "spool read error: "+errnoText(err), -1), 0, false, false
 	}
 	s := &r.s
 	if scanHeader(data, s) != nil {
-		return appendError(b, id, "spool format error: size=", len(data))
+		return appendError(b, id, "spool format error: size=", len(data)), 0, false, false
 	}
-	size, known := fileSize(dirfd, r.path(id, 'D'))
+	size, known = fileSize(dirfd, r.path(id, 'D'))
 	if known {
 		// The body is the -D file less its first line ("ID-D\n"); the
 		// blank line between headers and body counts one byte.
@@ -135,7 +149,14 @@ func (r *reader) format(b []byte, dirfd int, id []byte, journal bool, now int64,
 	if journal {
 		r.addJournal(dirfd, id)
 	}
-	b = appendAge(b, now-s.received)
+	return b, size, known, true
+}
+
+// appendBody appends what follows the age column of a loaded message's
+// entry: size, id, sender and flags, then the address lines (not the
+// closing blank line).
+func (r *reader) appendBody(b []byte, id []byte, size int64, known bool, o ListOptions) []byte {
+	s := &r.s
 	b = append(b, ' ')
 	b = appendSize(b, size, known)
 	b = append(b, ' ')
@@ -152,7 +173,60 @@ func (r *reader) format(b []byte, dirfd int, id []byte, journal bool, now int64,
 		b = append(b, " *** frozen ***"...)
 	}
 	b = append(b, '\n')
-	b = r.appendRecipients(b, o)
+	return r.appendRecipients(b, o)
+}
+
+// collect appends the entry of a message of a directory being cached,
+// and stores its record: the -bpa text is made (in body, scratch
+// space) and the entry printed from it, so that the listing is the one
+// the record will give. Records are cut from arena, which is renewed
+// when full; the updated scratch space and arena are returned.
+func (r *reader) collect(b []byte, dirfd int, id, body, arena []byte, now int64, o ListOptions, c *listingCache, st *dirState, i uint32) (_, _, _ []byte) {
+	b, size, known, ok := r.load(b, dirfd, id, false)
+	if !ok {
+		st.failed.Store(true)
+		return b, body, arena
+	}
+	body = r.appendBody(body[:0], id, size, known, ListOptions{Generated: true})
+	need := recHead + len(body)
+	if cap(arena)-len(arena) < need {
+		arena = make([]byte, 0, max(1<<20, need))
+	}
+	start := len(arena)
+	arena = appendRecord(arena, id, r.s.received, body)
+	rec := arena[start:len(arena):len(arena)]
+	c.collect(st, i, rec)
+	return appendCached(b, r.s.received, rec[msgIDLen+8], body, now, o), body, arena
+}
+
+// appendCached appends a message's entry from its cached record: the
+// age column from the arrival time, then the record's text (the -bpa
+// entry) with the lines the mode leaves out dropped: "D" lines for
+// -bpu, "+D" lines unless -bpa.
+func appendCached(b []byte, received int64, flags byte, body []byte, now int64, o ListOptions) []byte {
+	b = appendAge(b, now-received)
+	skipD := o.Undelivered && flags&recDelivered != 0
+	skipG := !o.Generated && flags&recGenerated != 0
+	if !skipD && !skipG {
+		b = append(b, body...)
+		return append(b, '\n')
+	}
+	nl := bytes.IndexByte(body, '\n') + 1
+	b = append(b, body[:nl]...)
+	for rest := body[nl:]; len(rest) > 0; {
+		n := bytes.IndexByte(rest, '\n') + 1
+		if n == 0 {
+			n = len(rest)
+		}
+		line := rest[:n]
+		rest = rest[n:]
+		if len(line) >= 10 && line[8] == 'D' && line[9] == ' ' {
+			if line[7] == '+' && skipG || line[7] == ' ' && skipD {
+				continue
+			}
+		}
+		b = append(b, line...)
+	}
 	return append(b, '\n')
 }
 

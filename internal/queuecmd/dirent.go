@@ -421,14 +421,14 @@ func (c *listingCache) fresh(s *dirState, r *scanResult, countOnly bool) {
 // markJournals sets the journal flag of the entries that have a -J file
 // in the same directory (rare: a delivery was interrupted).
 func markJournals(entries []dirEntry, results []scanResult) {
-	has := map[dirEntry]bool{}
+	has := map[[2]uint64]bool{}
 	for _, r := range results {
 		for _, j := range r.journals {
-			has[j] = true
+			has[[2]uint64{j.k1, j.k2}] = true
 		}
 	}
 	for i := range entries {
-		if has[dirEntry{entries[i].k1, entries[i].k2}] {
+		if has[[2]uint64{entries[i].k1, entries[i].k2}] {
 			entries[i].setJournal()
 		}
 	}

@@ -171,7 +171,7 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 	if stage == acl.EXPN && code == 252 {
 		code = 550
 	}
-	s.logReject(res, s.hostEq() + " ", name+" "+arg, code)
+	s.logReject(res, s.hostEq()+" ", name+" "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
 		return errClose
@@ -213,7 +213,7 @@ func (s *session) cmdETRN(arg string) error {
 		return nil
 	}
 	code, text := s.failReply(acl.ETRN, &res)
-	s.logReject(res, s.hostEq() + " ", "ETRN "+arg, code)
+	s.logReject(res, s.hostEq()+" ", "ETRN "+arg, code)
 	s.reply(code, text)
 	if res.Verdict == acl.Drop {
 		return errClose

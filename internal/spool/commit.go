@@ -17,8 +17,10 @@ package spool
 //     its result or to be handed the lead. No timer: a lone message is
 //     flushed at once, and under load groups grow by themselves.
 //  5. The leader makes the group's file contents durable: fdatasync of
-//     every -D and hdr. file, in parallel (or one syncfs of the spool's
-//     file system when Options.SyncFS is set).
+//     every -D and hdr. file, in parallel, or one syncfs of the spool's
+//     file system when Options.SyncFS is set or when the group has
+//     several files and little else is waiting to be written
+//     (littleDirtyData).
 //  6. It renames each hdr.ID to ID-H: the message now exists.
 //  7. It fsyncs each directory of the group once, making the -D entries
 //     and the renames durable together. (This relies on the file system
@@ -314,7 +316,7 @@ func (s *Spool) flushGroup(group []*request) error {
 
 // syncFiles runs step 5.
 func (s *Spool) syncFiles(group []*request) error {
-	if s.opts.SyncFS {
+	if s.opts.SyncFS || 2*len(group) >= syncfsMinFiles && littleDirtyData() {
 		s.stats.syncs.Add(1)
 		if err := unix.Syncfs(int(group[0].hdr.Fd())); err != nil {
 			return fmt.Errorf("spool: syncfs: %w", err)

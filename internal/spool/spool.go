@@ -21,9 +21,10 @@ type Options struct {
 	// Split is split_spool_directory: input and msglog are divided into
 	// sub-directories named by the sixth character of the id.
 	Split bool
-	// SyncFS makes a group durable with one syncfs(2) of the spool's
-	// file system instead of one fdatasync(2) per file; worth it only when
-	// the spool has a file system of its own.
+	// SyncFS makes every group durable with one syncfs(2) of the spool's
+	// file system instead of one fdatasync(2) per file; without it,
+	// syncfs is used only for groups of several files while little
+	// else is waiting to be written (see littleDirtyData).
 	SyncFS bool
 	// MaxParallelSync bounds the fdatasync calls run at once (default 64).
 	MaxParallelSync int

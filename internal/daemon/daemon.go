@@ -241,8 +241,11 @@ func addrOf(a net.Addr) (netip.Addr, int) {
 }
 
 // slotGrace is how long a new connection may wait for a slot when
-// smtp_accept_max is reached before it is refused.
-const slotGrace = 250 * time.Millisecond
+// smtp_accept_max is reached before it is refused. A session that has
+// answered QUIT gives its slot back only when its goroutine next runs,
+// which on a busy machine (deliveries using every CPU) can take well
+// over a few hundred milliseconds; the client meanwhile connects again.
+const slotGrace = 2 * time.Second
 
 // admit applies smtp_accept_max and smtp_accept_max_per_host, then
 // starts the session's goroutine. Texts as Exim 4.96 (spec chapter "Main

@@ -48,7 +48,7 @@ var allowedIn = map[string]stageSet{
 	"hosts":          ^notSMTPStages,
 	"spf":            ^(setOf(Connect, HELO, EXPN, ETRN, StartTLS) | notSMTPStages),
 	"spf_guess":      ^(setOf(Connect, HELO, EXPN, ETRN, StartTLS) | notSMTPStages),
-	"malware":        bodyStages,
+	"malware":        bodyStages &^ mimeStages, // not in MIME ACLs (observed with Exim 4.96)
 	"spam":           bodyStages,
 	"regex":          bodyStages,
 	"decode":         mimeStages,

@@ -137,17 +137,7 @@ func (m *attempt) bounceTo(to string, items []*item) error {
 		"message_size":             fmt.Sprint(size),
 	}, next: m.vars()}
 	ctx := &expand.Context{Vars: vars, Message: &expand.HeaderBlock{Block: h.Headers}, Lookups: d.Lookups, Now: d.Now}
-	tmpl, fromFile := m.templateItems("bounce_message_file")
-	item := func(i int) (string, bool) {
-		if !fromFile || i >= len(tmpl) || tmpl[i] == "" {
-			return "", false
-		}
-		s, err := expand.String(tmpl[i], ctx)
-		if err != nil {
-			return "", false
-		}
-		return s, true
-	}
+	item, fromFile := m.templateItem("bounce_message_file", ctx)
 	var failedList []string
 	for _, it := range items {
 		failedList = append(failedList, it.addr.Address)

@@ -73,6 +73,24 @@ func delayText(d time.Duration) string {
 	return fmt.Sprintf("%d hours", int(d/time.Hour))
 }
 
+// templateItem returns the expander of the items of the message file
+// named by option, and whether that file is used: item(i) is the i-th
+// item expanded in ctx, false when the file is not used, the item is
+// absent or empty, or its expansion fails (Exim's default text then).
+func (m *attempt) templateItem(option string, ctx *expand.Context) (item func(int) (string, bool), fromFile bool) {
+	items, fromFile := m.templateItems(option)
+	return func(i int) (string, bool) {
+		if !fromFile || i >= len(items) || items[i] == "" {
+			return "", false
+		}
+		s, err := expand.String(items[i], ctx)
+		if err != nil {
+			return "", false
+		}
+		return s, true
+	}, fromFile
+}
+
 // templateItems reads a bounce_message_file or warn_message_file: text
 // items separated by lines of exactly four asterisks. ok is false (and
 // the failure logged) when the file cannot be read.
@@ -166,17 +184,7 @@ func (m *attempt) sendWarning(to string, delay time.Duration, addrs []*item) err
 	dtext := delayText(delay)
 	vars := varOverlay{m: expand.VarMap{"warn_message_delay": dtext, "warn_message_recipients": to}, next: m.vars()}
 	ctx := &expand.Context{Vars: vars, Message: &expand.HeaderBlock{Block: h.Headers}, Lookups: m.d.Lookups, Now: m.d.Now}
-	items, fromFile := m.templateItems("warn_message_file")
-	item := func(i int) (string, bool) {
-		if !fromFile || i >= len(items) || items[i] == "" {
-			return "", false
-		}
-		s, err := expand.String(items[i], ctx)
-		if err != nil {
-			return "", false
-		}
-		return s, true
-	}
+	item, _ := m.templateItem("warn_message_file", ctx)
 	var msg bytes.Buffer
 	msg.WriteString("Auto-Submitted: auto-replied\n")
 	fmt.Fprintf(&msg, "From: Mail Delivery System <Mailer-Daemon@%s>\n", qd)

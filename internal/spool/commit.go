@@ -20,7 +20,7 @@ package spool
 //     every -D and hdr. file, in parallel, or one syncfs of the spool's
 //     file system when Options.SyncFS is set or when the group has
 //     several files and little else is waiting to be written
-//     (littleDirtyData).
+//     (filesync.LittleDirtyData).
 //  6. It renames each hdr.ID to ID-H: the message now exists.
 //  7. It fsyncs each directory of the group once, making the -D entries
 //     and the renames durable together. (This relies on the file system
@@ -46,6 +46,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/exigo-mta/exigo/internal/filesync"
 
 	"golang.org/x/sys/unix"
 )
@@ -316,7 +318,7 @@ func (s *Spool) flushGroup(group []*request) error {
 
 // syncFiles runs step 5.
 func (s *Spool) syncFiles(group []*request) error {
-	if s.opts.SyncFS || 2*len(group) >= syncfsMinFiles && littleDirtyData() {
+	if s.opts.SyncFS || 2*len(group) >= syncfsMinFiles && filesync.LittleDirtyData() {
 		s.stats.syncs.Add(1)
 		if err := unix.Syncfs(int(group[0].hdr.Fd())); err != nil {
 			return fmt.Errorf("spool: syncfs: %w", err)

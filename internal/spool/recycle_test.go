@@ -147,22 +147,3 @@ func TestCloseRemovesPool(t *testing.T) {
 		t.Fatalf("after Close: %d pool directories, %d spares", len(ents), s.spares())
 	}
 }
-
-func TestPendingWrites(t *testing.T) {
-	for _, c := range []struct {
-		in    string
-		total int64
-		ok    bool
-	}{
-		{"MemTotal:       24576000 kB\nDirty:              1204 kB\nWriteback:            16 kB\nAnonPages: 1 kB\n", (1204 + 16) << 10, true},
-		{"Dirty:              0 kB\nWriteback:            0 kB\n", 0, true},
-		{"Dirty:              12 kB\n", 0, false},
-		{"Dirty: x kB\nWriteback: 1 kB\n", 0, false},
-		{"", 0, false},
-	} {
-		total, ok := pendingWrites([]byte(c.in))
-		if ok != c.ok || ok && total != c.total {
-			t.Errorf("pendingWrites(%q) = %d, %v; want %d, %v", c.in, total, ok, c.total, c.ok)
-		}
-	}
-}

@@ -24,7 +24,7 @@ type Options struct {
 	// SyncFS makes every group durable with one syncfs(2) of the spool's
 	// file system instead of one fdatasync(2) per file; without it,
 	// syncfs is used only for groups of several files while little
-	// else is waiting to be written (see littleDirtyData).
+	// else is waiting to be written (see filesync.LittleDirtyData).
 	SyncFS bool
 	// MaxParallelSync bounds the fdatasync calls run at once (default 64).
 	MaxParallelSync int

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/exigo-mta/exigo/internal/dirsync"
+	"github.com/exigo-mta/exigo/internal/filesync"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,6 +30,12 @@ type appendfile struct {
 	// dirs shares directory fsyncs among concurrent deliveries into
 	// the same directory (one fsync of maildir new/ for many messages).
 	dirs dirsync.Syncer
+	// files shares file flushes among concurrent deliveries of new
+	// files (one syncfs for many maildir files when little is dirty).
+	files filesync.Syncer
+	// procFD reports once whether /proc/self/fd is there to give an
+	// unnamed file a name (linkat with AT_SYMLINK_FOLLOW).
+	procFD func() bool
 }
 
 func newAppendfile(g *generic) (*appendfile, error) {
@@ -52,7 +59,10 @@ func newAppendfile(g *generic) (*appendfile, error) {
 	if !o.Bool("use_lockfile") && !o.Bool("use_fcntl_lock") && !o.Bool("use_flock_lock") && !o.Bool("use_mbx_lock") && o.IsSet("file") {
 		return nil, cfgErr(g, "no locking configured")
 	}
-	a := &appendfile{generic: g}
+	a := &appendfile{generic: g, procFD: sync.OnceValue(func() bool {
+		_, err := os.Stat("/proc/self/fd")
+		return err == nil
+	})}
 	if err := g.withShadow(); err != nil {
 		return nil, err
 	}

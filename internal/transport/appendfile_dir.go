@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/exigo-mta/exigo/internal/spool"
 )
 
@@ -56,12 +58,48 @@ func (a *appendfile) newFile(path string, cred Cred) (*os.File, error) {
 	return f, nil
 }
 
+// newAnonFile opens an unnamed file in dir (O_TMPFILE) with the
+// transport's mode, owned by the delivery user. It returns nil and no
+// error when the kernel or the file system has no unnamed files, or
+// /proc is not there to name one later; the caller then creates a named
+// file. An unnamed file needs no directory entry until it is complete
+// (nothing to remove afterwards, and concurrent deliveries do not
+// contend for tmp/), and a crash leaves nothing behind in tmp/.
+func (a *appendfile) newAnonFile(dir string, cred Cred) (*os.File, error) {
+	if !a.procFD() {
+		return nil, nil
+	}
+	mode, _ := a.opts.Int("mode")
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, uint32(mode))
+	if err != nil {
+		if err == unix.EOPNOTSUPP || err == unix.EISDIR || err == unix.EINVAL {
+			return nil, nil
+		}
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), dir)
+	f.Chmod(fs.FileMode(mode))
+	if os.Geteuid() == 0 && cred.UID != 0 {
+		f.Chown(cred.UID, cred.GID)
+	}
+	return f, nil
+}
+
 // writeNew writes the message to f, syncs and closes it; quota is the
 // limit on the mailbox after the write (0 none) given the size used.
 func (a *appendfile) writeNew(f *os.File, e *env, d *Delivery, used, quota int64) (int64, error) {
+	n, err := a.writeSynced(f, e, d, used, quota)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// writeSynced writes the message to f and makes it durable, leaving f
+// open.
+func (a *appendfile) writeSynced(f *os.File, e *env, d *Delivery, used, quota int64) (int64, error) {
 	wo, err := a.writeOptions(e, d)
 	if err != nil {
-		f.Close()
 		return 0, err
 	}
 	n, err := writeMessage(f, d, wo)
@@ -69,10 +107,7 @@ func (a *appendfile) writeNew(f *os.File, e *env, d *Delivery, used, quota int64
 		err = errQuota
 	}
 	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+		err = a.files.Sync(f)
 	}
 	return n, err
 }
@@ -117,11 +152,17 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		quota = 0
 	}
 	retries, _ := o.Int("maildir_retries")
+	f, err := a.newAnonFile(filepath.Join(dir, "tmp"), cred)
+	if err != nil {
+		tmp := filepath.Join(dir, "tmp")
+		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file in %s: %s", tmp, errText(err))}
+	}
+	if f != nil {
+		return a.finishMaildir(ctx, e, d, f, dir, int(retries), used, quota, sizeFile)
+	}
 	var name, tmp string
-	var f *os.File
 	for try := 0; ; try++ {
-		now := a.uniqueTime(d.now())
-		name = fmt.Sprintf("%d.M%dP%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), a.hostname)
+		name = a.maildirName(d)
 		tmp = filepath.Join(dir, "tmp", name)
 		var err error
 		f, err = a.newFile(tmp, cred)
@@ -146,29 +187,88 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		return a.writeFailure(err, tmp)
 	}
 	e.vars["message_size"] = strconv.FormatInt(n, 10)
-	final := name
-	if raw := o.String("maildir_tag"); raw != "" {
-		tag, err := e.expand(raw)
-		if err != nil && !forced(err) {
-			os.Remove(tmp)
-			//lint:ignore ST1005 the text is Exim's
-			return deferErr(fmt.Errorf("Expansion of \"%s\" (maildir_tag for %s transport) failed: %w", raw, a.name, err))
-		}
-		tag = cleanTag(tag)
-		if tag != "" {
-			if isAlnum(tag[0]) {
-				tag = ":" + tag
-			}
-			final += tag
-		}
+	tag, res := a.maildirTag(e)
+	if res != nil {
+		os.Remove(tmp)
+		return *res
 	}
-	dst := filepath.Join(dir, "new", final)
+	dst := filepath.Join(dir, "new", name+tag)
 	// link, not rename: never replace an existing message.
 	if err := os.Link(tmp, dst); err != nil {
 		os.Remove(tmp)
 		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, errText(err))}
 	}
 	os.Remove(tmp)
+	return a.maildirDone(dir, sizeFile, e, n, used)
+}
+
+// maildirName is a new maildir file name, <sec>.M<usec>P<pid>.<host>.
+func (a *appendfile) maildirName(d *Delivery) string {
+	now := a.uniqueTime(d.now())
+	return fmt.Sprintf("%d.M%dP%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), a.hostname)
+}
+
+// maildirTag is the expanded maildir_tag, cleaned and with its leading
+// colon; res is set when the expansion failed.
+func (a *appendfile) maildirTag(e *env) (string, *Result) {
+	raw := a.opts.String("maildir_tag")
+	if raw == "" {
+		return "", nil
+	}
+	tag, err := e.expand(raw)
+	if err != nil && !forced(err) {
+		//lint:ignore ST1005 the text is Exim's
+		r := deferErr(fmt.Errorf("Expansion of \"%s\" (maildir_tag for %s transport) failed: %w", raw, a.name, err))
+		return "", &r
+	}
+	tag = cleanTag(tag)
+	if tag != "" && isAlnum(tag[0]) {
+		tag = ":" + tag
+	}
+	return tag, nil
+}
+
+// finishMaildir writes the message to f, an unnamed file in the
+// maildir's tmp/, makes it durable and gives it its name in new/.
+func (a *appendfile) finishMaildir(ctx context.Context, e *env, d *Delivery, f *os.File, dir string, retries int, used, quota int64, sizeFile string) Result {
+	name := a.maildirName(d)
+	n, err := a.writeSynced(f, e, d, used, quota)
+	if err != nil {
+		f.Close()
+		if errors.Is(err, errQuota) {
+			return quotaResult("tmp/" + name)
+		}
+		return a.writeFailure(err, filepath.Join(dir, "tmp", name))
+	}
+	e.vars["message_size"] = strconv.FormatInt(n, 10)
+	tag, res := a.maildirTag(e)
+	if res != nil {
+		f.Close()
+		return *res
+	}
+	proc := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	for try := 0; ; try++ {
+		dst := filepath.Join(dir, "new", name+tag)
+		// linkat never replaces an existing message.
+		err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
+		if err == nil {
+			break
+		}
+		if err != unix.EEXIST || try >= retries || !sleepCtx(ctx, time.Microsecond) {
+			f.Close()
+			tmp := filepath.Join(dir, "tmp", name)
+			return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, errText(err))}
+		}
+		name = a.maildirName(d)
+	}
+	if err := f.Close(); err != nil {
+		return deferErr(fmt.Errorf("closing %s: %w", name, err))
+	}
+	return a.maildirDone(dir, sizeFile, e, n, used)
+}
+
+// maildirDone makes the new name durable and updates maildirsize.
+func (a *appendfile) maildirDone(dir, sizeFile string, e *env, n, used int64) Result {
 	// The file is durable; now its name, with one fsync of new/ shared
 	// by the deliveries finishing at the same time.
 	if err := a.dirs.Sync(filepath.Join(dir, "new")); err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/message"
@@ -201,7 +202,12 @@ func headerBlock(hs message.Headers, wo *writeOpts) []byte {
 // of bytes written.
 func writeMessage(w io.Writer, d *Delivery, wo *writeOpts) (int64, error) {
 	cw := &countWriter{w: w}
-	bw := bufio.NewWriterSize(cw, 64*1024)
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(cw)
+	defer func() {
+		bw.Reset(nil)
+		writerPool.Put(bw)
+	}()
 	if _, err := bw.WriteString(wo.prefix); err != nil {
 		return cw.n, err
 	}
@@ -221,7 +227,10 @@ func writeMessage(w io.Writer, d *Delivery, wo *writeOpts) (int64, error) {
 		}
 	}
 	if !wo.headersOnly && d.Body != nil {
-		if _, err := io.Copy(lw, io.NewSectionReader(d.Body, 0, d.BodySize)); err != nil {
+		buf := copyPool.Get().(*[]byte)
+		_, err := io.CopyBuffer(lw, io.NewSectionReader(d.Body, 0, d.BodySize), *buf)
+		copyPool.Put(buf)
+		if err != nil {
 			return cw.n, fmt.Errorf("reading message body: %w", err)
 		}
 	}
@@ -240,6 +249,15 @@ func writeMessage(w io.Writer, d *Delivery, wo *writeOpts) (int64, error) {
 	}
 	return cw.n, nil
 }
+
+// writerPool and copyPool hold the buffers of writeMessage: a fan-out
+// delivery writes one message many times at once, and fresh 64 KiB and
+// 32 KiB buffers per write would be most of the garbage the process
+// makes.
+var (
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64*1024) }}
+	copyPool   = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+)
 
 // countWriter counts bytes written.
 type countWriter struct {

@@ -219,11 +219,20 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		a.HostName = v["sender_host_name"]
 		a.TLSCipher = v["tls_in_cipher"]
 		a.TLSVerified = v["tls_in_certificate_verified"] == "1"
+		a.TLSVer, a.TLSPeerDN, a.TLSSNI = v["tls_in_ver"], v["tls_in_peerdn"], v["tls_in_sni"]
+		a.TLSResumption, _ = strconv.Atoi(v["tls_in_resumption"])
+		a.TLSOCSP, _ = strconv.Atoi(v["tls_in_ocsp"])
+		a.MaxLineLength, err = strconv.Atoi(v["max_received_linelength"])
+		a.HasMaxLineLength = err == nil
 		a.ACLVars = ACLVarsOf(v)
 		if id := v["authenticated_id"]; id != "" || v["sender_host_authenticated"] != "" {
 			a.AuthName, a.AuthID = v["sender_host_authenticated"], id
 			a.AuthSender = v["authenticated_sender"]
+			a.AuthPubname = env.AuthPublicName
 		}
+	}
+	if env.TLS != nil {
+		a.TLSOurCert, a.TLSPeerCert = CertPEM(env.TLS.OurCert), CertPEM(env.TLS.PeerCert)
 	}
 	if err := r.Queue.Store(ctx, a, r.Mode); err != nil {
 		return "", err

@@ -133,9 +133,26 @@ type Arrival struct {
 	// AuthName is the authenticator's driver name, AuthID the
 	// $authenticated_id (A=name:id), AuthSender $authenticated_sender.
 	AuthName, AuthID, AuthSender string
+	// AuthPubname is the authenticator's public name
+	// (-host_auth_pubname).
+	AuthPubname string
 	// TLSCipher is $tls_in_cipher (X=); TLSVerified gives CV=yes.
 	TLSCipher   string
 	TLSVerified bool
+	// TLSVer ($tls_in_ver), TLSPeerDN ($tls_in_peerdn), TLSSNI
+	// ($tls_in_sni) and TLSResumption ($tls_in_resumption, the bits of
+	// -tls_resumption) describe the TLS session; TLSOurCert and
+	// TLSPeerCert are the certificates in PEM form ("" for none).
+	TLSVer, TLSPeerDN, TLSSNI string
+	TLSOurCert, TLSPeerCert   string
+	TLSResumption             int
+	// TLSOCSP is $tls_in_ocsp (-tls_ocsp when not 0).
+	TLSOCSP int
+	// MaxLineLength is $max_received_linelength, the longest line as
+	// received, when HasMaxLineLength; otherwise the -H file gets an
+	// approximation from the stored text.
+	MaxLineLength    int
+	HasMaxLineLength bool
 	// MessageID is the Message-ID: header's value as received, logged as
 	// id=; Created says exigo added it (logged only with
 	// +msg_id_created).
@@ -224,11 +241,21 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	h.ReceivedProtocol = a.Protocol
 	if a.AuthName != "" {
 		h.HostAuth = a.AuthName
+		h.HostAuthPubname = a.AuthPubname
 		h.AuthID = a.AuthID
 		h.AuthSender = a.AuthSender
 	}
-	h.TLSCipher = a.TLSCipher
+	// Exim 4.96 marks the authenticated id and sender tainted whatever
+	// server_set_id expanded from (observed with a constant).
+	for name, v := range map[string]string{"auth_id": h.AuthID, "auth_sender": h.AuthSender} {
+		if v != "" {
+			h.Tainted[name] = true
+		}
+	}
 	h.BodyLinecount, h.MaxReceivedLinelength = lineCounts(a.Headers, a.Body)
+	if a.HasMaxLineLength {
+		h.MaxReceivedLinelength = a.MaxLineLength
+	}
 	if a.Local {
 		h.AllowUnqualifiedRecipient = true
 		h.AllowUnqualifiedSender = true
@@ -239,7 +266,7 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	}
 	h.LocalError = a.LocalError
 	h.ACLVars = a.ACLVars
-	h.TLSResumption = "A"
+	tlsHeader(h, a)
 	for _, r := range a.Recipients {
 		h.Recipients = append(h.Recipients, spool.NewRecipient(r))
 	}

@@ -75,6 +75,13 @@ type Envelope struct {
 	// accepted ($authenticated_id, $tls_in_cipher, $received_ip_address
 	// ...), for the receiver's log line and spool file. Read only.
 	Vars expand.VarMap
+	// TLS is the session's TLS state when the message came over TLS (nil
+	// otherwise): the certificates and version for the -H file's
+	// -tls_ourcert, -tls_peercert and -tls_ver lines. Read only.
+	TLS *tlsserver.State
+	// AuthPublicName is the public name of the authenticator the client
+	// used (-host_auth_pubname), "" when it did not authenticate.
+	AuthPublicName string
 }
 
 // IDSource is implemented by Receivers that hand out the message ids (the

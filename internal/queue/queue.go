@@ -124,6 +124,13 @@ type Arrival struct {
 	Local bool
 	// Ident is -ident (the login for local messages).
 	Ident string
+	// NotSMTP is a local message that did not come over SMTP (-bm, -t)
+	// and whose sender the caller did not set: its -H file has -local.
+	NotSMTP bool
+	// Tainted names -H option lines whose values came from outside
+	// (the command line, e.g. -oMr gives --received_protocol), without
+	// hyphens.
+	Tainted []string
 	// HeloName, HostAddress, HostPort, HostName describe the SMTP client.
 	HeloName, HostAddress, HostName string
 	HostPort                        int
@@ -131,7 +138,9 @@ type Arrival struct {
 	InterfaceAddress string
 	InterfacePort    int
 	// AuthName is the authenticator's driver name, AuthID the
-	// $authenticated_id (A=name:id), AuthSender $authenticated_sender.
+	// $authenticated_id (A=name:id), AuthSender $authenticated_sender;
+	// AuthID and AuthSender are written to the -H file even without
+	// AuthName (a local message's defaults, or -oMai).
 	AuthName, AuthID, AuthSender string
 	// AuthPubname is the authenticator's public name
 	// (-host_auth_pubname).
@@ -239,18 +248,14 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	}
 	h.Ident = a.Ident
 	h.ReceivedProtocol = a.Protocol
+	h.HostAuth = a.AuthName
 	if a.AuthName != "" {
-		h.HostAuth = a.AuthName
 		h.HostAuthPubname = a.AuthPubname
-		h.AuthID = a.AuthID
-		h.AuthSender = a.AuthSender
 	}
-	// Exim 4.96 marks the authenticated id and sender tainted whatever
-	// server_set_id expanded from (observed with a constant).
-	for name, v := range map[string]string{"auth_id": h.AuthID, "auth_sender": h.AuthSender} {
-		if v != "" {
-			h.Tainted[name] = true
-		}
+	h.AuthID = a.AuthID
+	h.AuthSender = a.AuthSender
+	for _, name := range a.Tainted {
+		h.Tainted[name] = true
 	}
 	h.BodyLinecount, h.MaxReceivedLinelength = lineCounts(a.Headers, a.Body)
 	if a.HasMaxLineLength {
@@ -265,6 +270,7 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 		h.Frozen = a.Received
 	}
 	h.LocalError = a.LocalError
+	h.Local = a.NotSMTP
 	h.ACLVars = a.ACLVars
 	tlsHeader(h, a)
 	for _, r := range a.Recipients {

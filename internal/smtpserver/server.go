@@ -162,6 +162,10 @@ type Server struct {
 	// Batched is -bS: batched SMTP input, answered only with a
 	// *BatchError from Serve at the first error (see batch.go).
 	Batched bool
+	// BatchProtocol is, for -bS, the received protocol a trusted caller
+	// set with -oMr ("" for local-bsmtp). Spec chapter "The Exim
+	// command line", -oMr: it applies to -bS, not to -bs or -bh.
+	BatchProtocol string
 	// Instance supplies lookups, named lists and list matching for
 	// expansions; nil gives expansions without them.
 	Instance *instance.Instance

@@ -145,7 +145,11 @@ func (m *attempt) delayWarning() {
 	if times == nil {
 		return
 	}
-	n, delay := warningsDue(times, m.now.Sub(h.Received))
+	// The age in whole seconds (observed: Exim 4.96 sends the second
+	// warning of delay_warning = 30m to a message received exactly an
+	// hour before, whatever its -received_time_usec).
+	age := time.Duration(m.now.Unix()-h.Received.Unix()) * time.Second
+	n, delay := warningsDue(times, age)
 	if n <= h.WarningCount {
 		return
 	}

@@ -1,6 +1,7 @@
 package queue_test
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -177,19 +178,24 @@ func headerFiles(t *testing.T, dir string) []string {
 	return out
 }
 
-// smtpCase is one message sent with swaks.
+// smtpCase is one message sent with swaks, or (raw) as these lines
+// over a plain connection.
 type smtpCase struct {
 	name string
 	args []string
+	raw  []string
 }
 
 var smtpCases = []smtpCase{
-	{"plain", nil},
-	{"tls", []string{"--tls"}},
-	{"auth", []string{"--auth", "PLAIN", "--auth-user", "user", "--auth-password", "secret"}},
-	{"tls-auth", []string{"--tls", "--auth", "PLAIN", "--auth-user", "user", "--auth-password", "secret"}},
-	{"tls-cert-sni-login", []string{"--tls", "--tls-sni", "sni.example", "--auth", "LOGIN", "--auth-user", "user", "--auth-password", "secret"}},
-	{"long-line", []string{"--data", "Subject: long\nMessage-ID: <long@x>\nX-Folded: a\n\t" + strings.Repeat("f", 300) + "\n\n.." + strings.Repeat("d", 600) + "\n" + strings.Repeat("b", 400) + "\n"}},
+	{name: "plain"},
+	{name: "tls", args: []string{"--tls"}},
+	{name: "auth", args: []string{"--auth", "PLAIN", "--auth-user", "user", "--auth-password", "secret"}},
+	{name: "tls-auth", args: []string{"--tls", "--auth", "PLAIN", "--auth-user", "user", "--auth-password", "secret"}},
+	{name: "tls-cert-sni-login", args: []string{"--tls", "--tls-sni", "sni.example", "--auth", "LOGIN", "--auth-user", "user", "--auth-password", "secret"}},
+	// AUTH= on MAIL (RFC 4954) gives --auth_sender, xtext-decoded.
+	{name: "auth-sender", raw: []string{"EHLO client.test", "AUTH PLAIN AHVzZXIAc2VjcmV0", "MAIL FROM:<a@b.example> AUTH=a+2Bs@b.example", "RCPT TO:<x@y.example>", "DATA",
+		"Subject: as\r\nMessage-ID: <as@x>\r\n\r\nbody\r\n.", "QUIT"}},
+	{name: "long-line", args: []string{"--data", "Subject: long\nMessage-ID: <long@x>\nX-Folded: a\n\t" + strings.Repeat("f", 300) + "\n\n.." + strings.Repeat("d", 600) + "\n" + strings.Repeat("b", 400) + "\n"}},
 }
 
 // runSMTPCases starts bin's daemon on dir's configuration, sends every
@@ -227,7 +233,9 @@ func runSMTPCases(t *testing.T, bin, dir string) []string {
 		if c.name == "tls-cert-sni-login" {
 			args = append(args, "--tls-cert", filepath.Join(dir, "client.pem"), "--tls-key", filepath.Join(dir, "client.key"))
 		}
-		if out, err := exec.Command("swaks", append(args, c.args...)...).CombinedOutput(); err != nil {
+		if c.raw != nil {
+			rawSession(t, port, c.raw)
+		} else if out, err := exec.Command("swaks", append(args, c.args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("%s: swaks %s: %v\n%s", bin, c.name, err, out)
 		}
 		for start := time.Now(); len(headerFiles(t, dir)) <= i; {
@@ -240,6 +248,34 @@ func runSMTPCases(t *testing.T, bin, dir string) []string {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return headerFiles(t, dir)
+}
+
+// rawSession sends lines one at a time, reading each reply (all lines
+// of a multi-line one) before the next.
+func rawSession(t *testing.T, port int, lines []string) {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	readReply := func() string {
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil || len(l) < 4 || l[3] != '-' {
+				return l
+			}
+		}
+	}
+	readReply()
+	for _, l := range lines {
+		fmt.Fprintf(c, "%s\r\n", l)
+		if reply := readReply(); strings.HasPrefix(reply, "5") || strings.HasPrefix(reply, "4") {
+			t.Fatalf("%s: %s", l, reply)
+		}
+	}
 }
 
 // TestSpoolHeaderSMTPDifferential sends the same messages to real
@@ -266,7 +302,7 @@ func TestSpoolHeaderSMTPDifferential(t *testing.T) {
 	all := strings.Join(got, "")
 	for _, l := range []string{"-host_auth_pubname PLAIN", "-host_auth_pubname LOGIN", "--auth_id fixedid", "-tls_ver TLS1.3",
 		"-tls_ourcert -----BEGIN CERTIFICATE-----\\n", "--tls_peercert -----BEGIN", "--tls_peerdn O=Org\\, Inc,CN=client.example",
-		"--tls_sni sni.example", "-tls_certificate_verified", "-tls_resumption B", "-max_received_linelength 602"} {
+		"--tls_sni sni.example", "-tls_certificate_verified", "-tls_resumption B", "-max_received_linelength 602", "--auth_sender a+s@b.example"} {
 		if !strings.Contains(all, l) {
 			t.Errorf("exigo's -H files lack %q:\n%s", l, all)
 		}

@@ -28,3 +28,44 @@ func TestMaxReceivedLineLength(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthSenderParam checks the AUTH= decoding against Exim 4.96's
+// answers.
+func TestAuthSenderParam(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"<>", "", true},
+		{"as@b.example", "as@b.example", true},
+		{"a+2Bb@c.example", "a+b@c.example", true},
+		{"a+2b@c.example", "a+@c.example", true},
+		{"ab", "ab", true},
+		{"<as@b.example>", "<as@b.example>", true},
+		{"a+ZZb@c.example", "", false},
+		{"a+", "", false},
+		{"a+2", "", false},
+	} {
+		got, ok := authSenderParam(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%q: got %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// FuzzAuthSenderParam checks that decoding never panics and that a
+// value without "+" decodes to itself.
+func FuzzAuthSenderParam(f *testing.F) {
+	for _, s := range []string{"<>", "a+2Bb@c", "a+", "+", "++41", "a+zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := authSenderParam(s)
+		if ok && len(got) > len(s) {
+			t.Fatalf("%q decoded longer: %q", s, got)
+		}
+		if !strings.Contains(s, "+") && s != "<>" && (!ok || got != s) {
+			t.Fatalf("%q: got %q, %v", s, got, ok)
+		}
+	})
+}

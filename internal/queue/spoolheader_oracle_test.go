@@ -179,11 +179,13 @@ func headerFiles(t *testing.T, dir string) []string {
 }
 
 // smtpCase is one message sent with swaks, or (raw) as these lines
-// over a plain connection.
+// over a plain connection, or (ocsp) with openssl s_client asking for
+// an OCSP status.
 type smtpCase struct {
 	name string
 	args []string
 	raw  []string
+	ocsp bool
 }
 
 var smtpCases = []smtpCase{
@@ -195,6 +197,7 @@ var smtpCases = []smtpCase{
 	// AUTH= on MAIL (RFC 4954) gives --auth_sender, xtext-decoded.
 	{name: "auth-sender", raw: []string{"EHLO client.test", "AUTH PLAIN AHVzZXIAc2VjcmV0", "MAIL FROM:<a@b.example> AUTH=a+2Bs@b.example", "RCPT TO:<x@y.example>", "DATA",
 		"Subject: as\r\nMessage-ID: <as@x>\r\n\r\nbody\r\n.", "QUIT"}},
+	{name: "tls-ocsp-request", ocsp: true},
 	{name: "long-line", args: []string{"--data", "Subject: long\nMessage-ID: <long@x>\nX-Folded: a\n\t" + strings.Repeat("f", 300) + "\n\n.." + strings.Repeat("d", 600) + "\n" + strings.Repeat("b", 400) + "\n"}},
 }
 
@@ -233,10 +236,15 @@ func runSMTPCases(t *testing.T, bin, dir string) []string {
 		if c.name == "tls-cert-sni-login" {
 			args = append(args, "--tls-cert", filepath.Join(dir, "client.pem"), "--tls-key", filepath.Join(dir, "client.key"))
 		}
-		if c.raw != nil {
+		switch {
+		case c.ocsp:
+			opensslSession(t, port)
+		case c.raw != nil:
 			rawSession(t, port, c.raw)
-		} else if out, err := exec.Command("swaks", append(args, c.args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: swaks %s: %v\n%s", bin, c.name, err, out)
+		default:
+			if out, err := exec.Command("swaks", append(args, c.args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("%s: swaks %s: %v\n%s", bin, c.name, err, out)
+			}
 		}
 		for start := time.Now(); len(headerFiles(t, dir)) <= i; {
 			if time.Since(start) > 5*time.Second {
@@ -248,6 +256,23 @@ func runSMTPCases(t *testing.T, bin, dir string) []string {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return headerFiles(t, dir)
+}
+
+// opensslSession sends a message over STARTTLS with openssl s_client,
+// which asks for an OCSP status (-status) and sends SNI.
+func opensslSession(t *testing.T, port int) {
+	t.Helper()
+	cmd := exec.Command("openssl", "s_client", "-starttls", "smtp", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-status", "-servername", "sni.example", "-quiet")
+	pr, pw, _ := os.Pipe()
+	cmd.Stdin = pr
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		pw.WriteString("EHLO client.test\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\nSubject: ocsp\r\nMessage-ID: <ocsp@x>\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+		time.Sleep(500 * time.Millisecond)
+		pw.Close()
+	}()
+	cmd.Output()
+	pr.Close()
 }
 
 // rawSession sends lines one at a time, reading each reply (all lines
@@ -285,8 +310,10 @@ func TestSpoolHeaderSMTPDifferential(t *testing.T) {
 		t.Skip("live daemons: slow")
 	}
 	exim := oracletest.Exim(t)
-	if _, err := exec.LookPath("swaks"); err != nil {
-		oracletest.Missing(t, "swaks")
+	for _, tool := range []string{"swaks", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			oracletest.Missing(t, tool)
+		}
 	}
 	bin := oracletest.Exigo(t)
 	dir := shDir(t)
@@ -302,7 +329,7 @@ func TestSpoolHeaderSMTPDifferential(t *testing.T) {
 	all := strings.Join(got, "")
 	for _, l := range []string{"-host_auth_pubname PLAIN", "-host_auth_pubname LOGIN", "--auth_id fixedid", "-tls_ver TLS1.3",
 		"-tls_ourcert -----BEGIN CERTIFICATE-----\\n", "--tls_peercert -----BEGIN", "--tls_peerdn O=Org\\, Inc,CN=client.example",
-		"--tls_sni sni.example", "-tls_certificate_verified", "-tls_resumption B", "-max_received_linelength 602", "--auth_sender a+s@b.example"} {
+		"--tls_sni sni.example", "-tls_certificate_verified", "-tls_resumption B", "-max_received_linelength 602", "--auth_sender a+s@b.example", "-tls_ocsp 1"} {
 		if !strings.Contains(all, l) {
 			t.Errorf("exigo's -H files lack %q:\n%s", l, all)
 		}

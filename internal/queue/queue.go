@@ -280,8 +280,9 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	return h
 }
 
-// lineCounts returns $body_linecount and the longest line of the message
-// ($max_received_linelength, approximated from the stored text).
+// lineCounts returns $body_linecount and the longest line of the stored
+// message: an approximation of $max_received_linelength for arrivals
+// that do not know it (Arrival.HasMaxLineLength).
 func lineCounts(hs message.Headers, body []byte) (int, int) {
 	longest := 0
 	for i, h := range hs {

@@ -40,6 +40,17 @@ type submission struct {
 	mode      queue.DeliveryMode
 	// bounceFor is, for an error message, the rejected message's id.
 	bounceFor string
+	// authName, authID and authSender are $sender_host_authenticated
+	// (-oMaa), $authenticated_id and $authenticated_sender: for a local
+	// message the caller's login and login@qualify_domain unless a
+	// trusted caller gave -oMai or -oMas (spec chapter "The Exim
+	// command line"). tainted names the -H lines whose values came from
+	// the command line.
+	authName, authID, authSender string
+	tainted                      []string
+	// notSMTP gives the -H file -local: the message is the caller's
+	// own (no -f).
+	notSMTP bool
 }
 
 // submit receives one local message: acl_not_smtp_start, reading,
@@ -116,6 +127,8 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 		SenderSetUntrusted: sub.untrustedSender, Frozen: ctl.Freeze,
 		BounceFor: sub.bounceFor, LocalError: sub.bounceFor != "",
 		ACLVars: ns.aclVars(),
+		NotSMTP: sub.notSMTP, AuthName: sub.authName, AuthID: sub.authID, AuthSender: sub.authSender,
+		Tainted: sub.tainted, MaxLineLength: msg.MaxLineLength, HasMaxLineLength: true,
 	}
 	if res.Verdict == acl.Discard {
 		// A discarded message is logged as received and at once as

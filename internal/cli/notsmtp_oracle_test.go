@@ -178,9 +178,8 @@ var (
 	nsMaskMsgID = regexp.MustCompile(`<E[^@>]*@`)
 	nsMaskDate  = regexp.MustCompile(`[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [-+]\d{4}`)
 	nsStamp     = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
-	// nsHLine are -H lines that hold times, or exigo's approximate
-	// -max_received_linelength.
-	nsHLine = regexp.MustCompile(`(?m)^(\d+ \d+|-received_time_usec .*|-received_time_complete .*|-max_received_linelength .*)\n`)
+	// nsHLine are -H lines that hold times.
+	nsHLine = regexp.MustCompile(`(?m)^(\d+ \d+|-received_time_usec .*|-received_time_complete .*)\n`)
 	// The re-exec of Exim with -C loses root; it says so everywhere.
 	nsFrozen   = regexp.MustCompile(`(?m)^-frozen \d+$`)
 	nsLostPriv = regexp.MustCompile(`(?m)^.*exim user lost privilege for using -C option\n`)

@@ -58,6 +58,9 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 	} else {
 		srv = r.smtpServer(env, rcv, true)
 	}
+	if trusted {
+		setAuthID(srv, inv)
+	}
 	if err := srv.Serve(context.Background(), env.Stdin, env.Stdout, peer); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 	}
@@ -85,6 +88,13 @@ func runBatchSMTP(inv *Invocation, env *Env) int {
 	}
 	srv := r.smtpServer(env, rcv, true)
 	srv.Batched = true
+	if rcv.Trusted {
+		// -oMr and -oMai apply to -bS (spec chapter "The Exim command
+		// line"); their values are tainted in the -H file (observed).
+		srv.BatchProtocol = inv.Host.Protocol
+		rcv.TaintedProtocol = inv.Host.Protocol != ""
+		setAuthID(srv, inv)
+	}
 	err := srv.Serve(context.Background(), env.Stdin, env.Stdout, smtpserver.Peer{})
 	r.waitDeliveries()
 	var be *smtpserver.BatchError
@@ -122,8 +132,32 @@ func runSendmail(inv *Invocation, env *Env) int {
 		noQualify: inv.NoQualify, suppressFixups: inv.SuppressFixups,
 		errorMode: inv.ErrorMode, mode: deliveryMode(inv),
 	}
-	if inv.Host.Protocol != "" && trusted {
-		sub.protocol = inv.Host.Protocol
+	if !inv.SenderSet {
+		// Without -f the message is the caller's own: Exim 4.96 writes
+		// -local and the default $authenticated_id and
+		// $authenticated_sender (observed; any -f, even one naming the
+		// default sender, drops all three).
+		sub.notSMTP = true
+		sub.authID, sub.authSender = u.Login, u.Login+"@"+opts.QualifyDomain
+	}
+	if trusted {
+		// -oMr, -oMaa, -oMai and -oMas from a trusted caller; their
+		// values are tainted in the -H file (observed with Exim 4.96).
+		for _, o := range []struct {
+			v    string
+			to   *string
+			line string
+		}{
+			{inv.Host.Protocol, &sub.protocol, "received_protocol"},
+			{inv.Host.Authenticator, &sub.authName, "host_auth"},
+			{inv.Host.AuthID, &sub.authID, "auth_id"},
+			{inv.Host.AuthSender, &sub.authSender, "auth_sender"},
+		} {
+			if o.v != "" {
+				*o.to = o.v
+				sub.tainted = append(sub.tainted, o.line)
+			}
+		}
 	}
 	if inv.SenderSet {
 		s := strings.Trim(inv.Sender, "<>")
@@ -157,4 +191,14 @@ func qualify(addr, domain string) string {
 		return addr
 	}
 	return addr + "@" + domain
+}
+
+// setAuthID gives an SMTP session from standard input a trusted
+// caller's -oMai value as $authenticated_id (spec chapter "The Exim
+// command line", -oMai). -oMas is not applied: Exim 4.96 writes no
+// -auth_sender for -bs or -bS (observed).
+func setAuthID(srv *smtpserver.Server, inv *Invocation) {
+	if inv.Host.AuthID != "" {
+		srv.Vars["authenticated_id"] = inv.Host.AuthID
+	}
 }

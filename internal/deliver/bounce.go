@@ -3,17 +3,25 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/queue"
 	"github.com/exigo-mta/exigo/internal/receive"
 	"github.com/exigo-mta/exigo/internal/router"
+	"github.com/exigo-mta/exigo/internal/smtpserver"
+	"github.com/exigo-mta/exigo/internal/spool"
 	"github.com/exigo-mta/exigo/internal/transport"
 )
 
@@ -221,10 +229,18 @@ func (m *attempt) bounceTo(to string, items []*item) error {
 	return m.store(to, msg.Bytes())
 }
 
-// store submits a message generated here (a bounce) from <> to rcpt, as
-// the Exim user, with protocol "local".
+// store submits a message generated here (a bounce or a warning) from
+// <> to rcpt, as the Exim user, with protocol "local". A message the
+// non-SMTP ACL refuses is logged as Exim 4.96 logs its failed child
+// process, and is not an error.
 func (m *attempt) store(rcpt string, data []byte) error {
-	return m.storeTo([]string{rcpt}, data)
+	err := m.storeTo([]string{rcpt}, data)
+	var rej *generatedRejected
+	if errors.As(err, &rej) {
+		m.d.Log.Write(fmt.Sprintf("%s Process failed (1) when writing error message to %s", m.h.ID, rcpt), mainlog.Main)
+		return nil
+	}
+	return err
 }
 
 // storeTo submits a message generated here from <> to rcpts, as
@@ -254,6 +270,8 @@ func (m *attempt) storeTo(rcpts []string, data []byte) error {
 		return expand.String(text, ctx)
 	}
 	intake := &receive.Intake{Options: &opts, Envelope: env, ID: string(id), Now: now, Expand: exp}
+	ns := m.newGeneratedACL(rcpts)
+	ns.run(acl.NotSMTPStart)
 	if err := intake.FixUp(in); err != nil {
 		return fmt.Errorf("bounce: %w", err)
 	}
@@ -261,13 +279,174 @@ func (m *attempt) storeTo(rcpts []string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("bounce: %w", err)
 	}
+	hs := ns.takeHeaderChanges(in.Headers)
+	ns.setMessage(id, hs, intake.Vars(in), env.Recipients)
+	res := ns.run(acl.NotSMTP)
+	switch res.Verdict {
+	case acl.Accept, acl.Discard:
+		hs = ns.takeHeaderChanges(hs)
+	default:
+		return m.generatedReject(id, env.Recipients, hs, res)
+	}
 	a := &queue.Arrival{
-		ID: id, Sender: "", Recipients: env.Recipients, Headers: in.Headers, Body: body,
+		ID: id, Sender: "", Recipients: env.Recipients, Headers: hs, Body: body,
 		Received: now, Login: u.Login, UID: u.UID, GID: u.GID, Protocol: "local",
 		Local: true, Ident: u.Login, MessageID: queue.MessageIDOf(in.Headers), MessageIDCreated: true,
 		BounceFor: string(m.h.ID), LocalError: true,
+		ACLVars: queue.ACLVarsOf(ns.sess.Vars), MaxLineLength: in.MaxLineLength, HasMaxLineLength: true,
+	}
+	if res.Verdict == acl.Discard {
+		return m.generatedDiscard(a, res)
 	}
 	return d.Queue.Store(m.ctx, a, queue.Foreground)
+}
+
+// The non-SMTP ACLs for the messages delivery itself creates. Exim
+// 4.96 submits a bounce, a delay warning or an autoreply through a
+// child "exim -t -oem -oi -f <>" process, so acl_not_smtp_start and
+// acl_not_smtp run on them as on any local message (spec chapter
+// "Access control lists", section "The non-SMTP ACLs"; observed: a
+// deny logs "F=<> rejected by non-SMTP ACL", then "Error while reading
+// message with no usable sender address (R=id)", and the original
+// message "Process failed (1) when writing error message to addr").
+// The MIME ACL and the verify conditions are not available here.
+
+// generatedACL is the ACL state of one generated message.
+type generatedACL struct {
+	m      *attempt
+	engine *acl.Engine
+	sess   *acl.Session
+}
+
+// generatedRejected is the error of a generated message the non-SMTP
+// ACL refused; its log lines are written already.
+type generatedRejected struct{ text string }
+
+func (e *generatedRejected) Error() string { return "rejected by non-SMTP ACL: " + e.text }
+
+// newGeneratedACL returns the ACL state of a message from <> to rcpts,
+// submitted by the Exim user with protocol "local".
+func (m *attempt) newGeneratedACL(rcpts []string) *generatedACL {
+	d := m.d
+	e := acl.New(d.Config)
+	e.Lookups = d.Lookups
+	e.Now = d.Now
+	e.Context = func(s *acl.Session) *expand.Context {
+		return &expand.Context{Vars: varOverlay{m: s.Vars, next: d.Vars}, Message: s.Message, Lookups: d.Lookups, Now: d.Now}
+	}
+	vars := expand.VarMap{
+		"sender_address": "", "sender_ident": d.EximUser.Login, "received_protocol": "local",
+		"message_size": "0", "message_exim_id": "",
+		"recipients": strings.Join(rcpts, ", "), "recipients_count": strconv.Itoa(len(rcpts)),
+	}
+	sess := &acl.Session{Vars: vars, LogWrite: func(text string, to ...mainlog.Which) { d.Log.Write(text, to...) }}
+	return &generatedACL{m: m, engine: e, sess: sess}
+}
+
+// run runs the stage's ACL when it is configured; otherwise it accepts.
+func (g *generatedACL) run(stage acl.Stage) acl.Result {
+	if g.m.d.Config.Main.String(stage.OptionName()) == "" {
+		return acl.Result{Verdict: acl.Accept}
+	}
+	return g.engine.Run(stage, g.sess)
+}
+
+// setMessage shows the message to the ACL: its id, header lines and
+// the message variables.
+func (g *generatedACL) setMessage(id spool.ID, hs message.Headers, vars map[string]string, rcpts []string) {
+	for k, v := range vars {
+		g.sess.Vars[k] = v
+	}
+	g.sess.Vars["message_exim_id"] = string(id)
+	g.sess.Vars["message_id"] = string(id)
+	g.sess.Vars["recipients"] = strings.Join(rcpts, ", ")
+	g.sess.Vars["recipients_count"] = strconv.Itoa(len(rcpts))
+	cs := g.m.d.Config.Main.String("headers_charset")
+	if cs == "" {
+		cs = "UTF-8"
+	}
+	g.sess.Message = &expand.HeaderBlock{Block: hs, Charset: cs}
+}
+
+// takeHeaderChanges applies the header lines the ACLs queued to hs.
+func (g *generatedACL) takeHeaderChanges(hs message.Headers) message.Headers {
+	if len(g.sess.AddedHeaders) == 0 && len(g.sess.RemovedHeaders) == 0 {
+		return hs
+	}
+	hs = smtpserver.ApplyHeaderChanges(hs, g.sess.RemovedHeaders, g.sess.AddedHeaders)
+	g.sess.AddedHeaders, g.sess.RemovedHeaders = nil, nil
+	return hs
+}
+
+// rejectLogger is implemented by *mainlog.Logger: a rejection with the
+// message's envelope and header lines in the reject log.
+type rejectLogger interface {
+	RejectWithHeaders(text string, extra []string) error
+}
+
+// generatedReject logs a generated message the non-SMTP ACL refused,
+// as Exim's child process does, and returns a *generatedRejected.
+func (m *attempt) generatedReject(id spool.ID, rcpts []string, hs message.Headers, res acl.Result) error {
+	logText, userText := generatedRejectTexts(res)
+	line := fmt.Sprintf("%s F=<> rejected by non-SMTP ACL: %s", id, logText)
+	to := []mainlog.Which{mainlog.Main, mainlog.Reject}
+	if res.RejectLogsSet {
+		to = res.RejectLogs
+	}
+	rl, ok := m.d.Log.(rejectLogger)
+	switch {
+	case ok && slices.Contains(to, mainlog.Main) && slices.Contains(to, mainlog.Reject):
+		rl.RejectWithHeaders(line, smtpserver.RejectLogHeaders("", rcpts, hs))
+	case len(to) > 0:
+		m.d.Log.Write(line, to...)
+	}
+	m.d.Log.Write(fmt.Sprintf("%s Error while reading message with no usable sender address (R=%s): rejected by non-SMTP ACL: %s", id, m.h.ID, userText), mainlog.Main)
+	return &generatedRejected{text: userText}
+}
+
+// generatedDiscard logs a generated message the non-SMTP ACL discarded:
+// received, and at once "delivered" to a blackhole (section "ACL return
+// codes"). It returns a *generatedRejected.
+func (m *attempt) generatedDiscard(a *queue.Arrival, res acl.Result) error {
+	if a.Size == 0 {
+		for _, h := range a.Headers {
+			if h.Type != '*' {
+				a.Size += int64(len(h.Text))
+			}
+		}
+		a.Size += int64(len(a.Body)) + 1
+	}
+	m.d.Log.Write(queue.ArrivalLine(a, m.d.Queue.Selector), mainlog.Main)
+	line := string(a.ID) + " => blackhole (non-SMTP ACL discarded recipients)"
+	if res.LogMessage != "" {
+		line += ": " + res.LogMessage
+	}
+	m.d.Log.Write(line, mainlog.Main)
+	m.d.Log.Write(string(a.ID)+" Completed", mainlog.Main)
+	// Exim's child process exits 1 after a discard: the original
+	// message logs "Process failed (1)" as for a refusal (observed).
+	return &generatedRejected{text: "discarded"}
+}
+
+// generatedRejectTexts are the log and the user texts of a refusal, as
+// for any local message: "NULL" in the log for a refusal without text,
+// "local configuration problem" for the user after an error.
+func generatedRejectTexts(res acl.Result) (logText, userText string) {
+	userText = res.UserMessage
+	if userText == "" || res.Verdict == acl.Error {
+		userText = "local configuration problem"
+	}
+	logText = res.LogMessage
+	if logText == "" {
+		logText = res.UserMessage
+	}
+	if logText == "" && res.Verdict == acl.Error && res.Err != nil {
+		logText = res.Err.Error()
+	}
+	if logText == "" {
+		logText = "NULL"
+	}
+	return logText, userText
 }
 
 var _ = os.Getpid

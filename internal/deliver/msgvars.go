@@ -17,7 +17,7 @@ import (
 // the variables read from the spool files. Spec chapter "String
 // expansions", section "Expansion variables" ($message_body,
 // $message_body_end, $message_body_size, $message_linecount,
-// $body_linecount, $message_size).
+// $body_linecount, $max_received_linelength, $message_size).
 
 // headerView returns the header block for expansions.
 func (m *attempt) headerView() expand.Message {
@@ -92,6 +92,9 @@ func (m *attempt) bodyVars() expand.VarMap {
 	}
 	v["body_linecount"] = strconv.Itoa(bl)
 	v["message_linecount"] = strconv.Itoa(hdrLines + bl)
+	// $max_received_linelength is the -H file's value, written when the
+	// message was received (0 when the file has none).
+	v["max_received_linelength"] = strconv.Itoa(max(m.h.MaxReceivedLinelength, 0))
 	if m.h.BodyZerocount >= 0 {
 		v["body_zerocount"] = strconv.Itoa(m.h.BodyZerocount)
 	} else {

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -144,10 +145,15 @@ func (m *attempt) delayWarning() {
 	if times == nil {
 		return
 	}
-	n, delay := warningsDue(times, m.now.Sub(h.Received))
+	// The age in whole seconds (observed: Exim 4.96 sends the second
+	// warning of delay_warning = 30m to a message received exactly an
+	// hour before, whatever its -received_time_usec).
+	age := time.Duration(m.now.Unix()-h.Received.Unix()) * time.Second
+	n, delay := warningsDue(times, age)
 	if n <= h.WarningCount {
 		return
 	}
+	before := h.WarningCount
 	h.WarningCount = n
 	dom := addrs[0].addr.Domain
 	for _, it := range addrs[1:] {
@@ -167,7 +173,16 @@ func (m *attempt) delayWarning() {
 	to := h.Sender
 	// Sent once the message's own lines are logged.
 	m.warning = func() {
-		if err := m.sendWarning(to, delay, addrs); err != nil {
+		err := m.sendWarning(to, delay, addrs)
+		var rej *generatedRejected
+		if errors.As(err, &rej) {
+			// A warning the non-SMTP ACL refuses is not counted as
+			// sent, and the original message says nothing of it
+			// (observed with Exim 4.96, unlike a bounce).
+			h.WarningCount = before
+			err = m.d.Spool.Rewrite(m.lock, h)
+		}
+		if err != nil {
 			m.d.Log.Write(fmt.Sprintf("%s Error in sending delay warning: %v", h.ID, err), mainlog.Main, mainlog.Panic)
 		}
 	}
@@ -254,7 +269,7 @@ func (m *attempt) sendWarning(to string, delay time.Duration, addrs []*item) err
 	fmt.Fprintf(&msg, "Return-path: <%s>\n", h.Sender)
 	msg.WriteString(h.Headers.String())
 	fmt.Fprintf(&msg, "\n\n--%s--\n", boundary)
-	return m.store(to, msg.Bytes())
+	return m.storeTo([]string{to}, msg.Bytes())
 }
 
 // warningEntry is the paragraph of one delayed address.

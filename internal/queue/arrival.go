@@ -143,6 +143,9 @@ type SpoolReceiver struct {
 	// TaintedHost marks a session whose host came from the command line
 	// (-bs with -oMa): its values are tainted in the -H file.
 	TaintedHost bool
+	// TaintedProtocol marks a protocol a trusted caller set with -oMr
+	// (-bS): --received_protocol in the -H file.
+	TaintedProtocol bool
 	// User is the -bs caller.
 	User receive.User
 	// Mode is the delivery mode after storing.
@@ -164,7 +167,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	}
 	renv := &receive.Envelope{
 		Sender: env.Sender, Recipients: env.Recipients, Protocol: env.Protocol,
-		Local: r.Local, Trusted: r.Trusted, User: r.User,
+		Local: r.Local, LocalSMTP: r.Local, Trusted: r.Trusted, User: r.User,
 		HostAddress: env.HostAddress, HostPort: strconv.Itoa(env.HostPort), Helo: env.HeloName,
 	}
 	// control = submission (Exim specification chapter "Access control
@@ -219,11 +222,27 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		a.HostName = v["sender_host_name"]
 		a.TLSCipher = v["tls_in_cipher"]
 		a.TLSVerified = v["tls_in_certificate_verified"] == "1"
+		a.TLSVer, a.TLSPeerDN, a.TLSSNI = v["tls_in_ver"], v["tls_in_peerdn"], v["tls_in_sni"]
+		a.TLSResumption, _ = strconv.Atoi(v["tls_in_resumption"])
+		a.TLSOCSP, _ = strconv.Atoi(v["tls_in_ocsp"])
+		a.MaxLineLength, err = strconv.Atoi(v["max_received_linelength"])
+		a.HasMaxLineLength = err == nil
 		a.ACLVars = ACLVarsOf(v)
 		if id := v["authenticated_id"]; id != "" || v["sender_host_authenticated"] != "" {
 			a.AuthName, a.AuthID = v["sender_host_authenticated"], id
 			a.AuthSender = v["authenticated_sender"]
+			a.AuthPubname = env.AuthPublicName
+			// Exim 4.96 marks the authenticated id and sender tainted
+			// whatever server_set_id expanded from (observed with a
+			// constant), and so an -oMai value in -bs.
+			a.Tainted = append(a.Tainted, "auth_id", "auth_sender")
 		}
+	}
+	if r.TaintedProtocol {
+		a.Tainted = append(a.Tainted, "received_protocol")
+	}
+	if env.TLS != nil {
+		a.TLSOurCert, a.TLSPeerCert = CertPEM(env.TLS.OurCert), CertPEM(env.TLS.PeerCert)
 	}
 	if err := r.Queue.Store(ctx, a, r.Mode); err != nil {
 		return "", err

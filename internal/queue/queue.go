@@ -124,6 +124,13 @@ type Arrival struct {
 	Local bool
 	// Ident is -ident (the login for local messages).
 	Ident string
+	// NotSMTP is a local message that did not come over SMTP (-bm, -t)
+	// and whose sender the caller did not set: its -H file has -local.
+	NotSMTP bool
+	// Tainted names -H option lines whose values came from outside
+	// (the command line, e.g. -oMr gives --received_protocol), without
+	// hyphens.
+	Tainted []string
 	// HeloName, HostAddress, HostPort, HostName describe the SMTP client.
 	HeloName, HostAddress, HostName string
 	HostPort                        int
@@ -131,11 +138,30 @@ type Arrival struct {
 	InterfaceAddress string
 	InterfacePort    int
 	// AuthName is the authenticator's driver name, AuthID the
-	// $authenticated_id (A=name:id), AuthSender $authenticated_sender.
+	// $authenticated_id (A=name:id), AuthSender $authenticated_sender;
+	// AuthID and AuthSender are written to the -H file even without
+	// AuthName (a local message's defaults, or -oMai).
 	AuthName, AuthID, AuthSender string
+	// AuthPubname is the authenticator's public name
+	// (-host_auth_pubname).
+	AuthPubname string
 	// TLSCipher is $tls_in_cipher (X=); TLSVerified gives CV=yes.
 	TLSCipher   string
 	TLSVerified bool
+	// TLSVer ($tls_in_ver), TLSPeerDN ($tls_in_peerdn), TLSSNI
+	// ($tls_in_sni) and TLSResumption ($tls_in_resumption, the bits of
+	// -tls_resumption) describe the TLS session; TLSOurCert and
+	// TLSPeerCert are the certificates in PEM form ("" for none).
+	TLSVer, TLSPeerDN, TLSSNI string
+	TLSOurCert, TLSPeerCert   string
+	TLSResumption             int
+	// TLSOCSP is $tls_in_ocsp (-tls_ocsp when not 0).
+	TLSOCSP int
+	// MaxLineLength is $max_received_linelength, the longest line as
+	// received, when HasMaxLineLength; otherwise the -H file gets an
+	// approximation from the stored text.
+	MaxLineLength    int
+	HasMaxLineLength bool
 	// MessageID is the Message-ID: header's value as received, logged as
 	// id=; Created says exigo added it (logged only with
 	// +msg_id_created).
@@ -222,13 +248,19 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	}
 	h.Ident = a.Ident
 	h.ReceivedProtocol = a.Protocol
+	h.HostAuth = a.AuthName
 	if a.AuthName != "" {
-		h.HostAuth = a.AuthName
-		h.AuthID = a.AuthID
-		h.AuthSender = a.AuthSender
+		h.HostAuthPubname = a.AuthPubname
 	}
-	h.TLSCipher = a.TLSCipher
+	h.AuthID = a.AuthID
+	h.AuthSender = a.AuthSender
+	for _, name := range a.Tainted {
+		h.Tainted[name] = true
+	}
 	h.BodyLinecount, h.MaxReceivedLinelength = lineCounts(a.Headers, a.Body)
+	if a.HasMaxLineLength {
+		h.MaxReceivedLinelength = a.MaxLineLength
+	}
 	if a.Local {
 		h.AllowUnqualifiedRecipient = true
 		h.AllowUnqualifiedSender = true
@@ -238,8 +270,9 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 		h.Frozen = a.Received
 	}
 	h.LocalError = a.LocalError
+	h.Local = a.NotSMTP
 	h.ACLVars = a.ACLVars
-	h.TLSResumption = "A"
+	tlsHeader(h, a)
 	for _, r := range a.Recipients {
 		h.Recipients = append(h.Recipients, spool.NewRecipient(r))
 	}
@@ -247,8 +280,9 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	return h
 }
 
-// lineCounts returns $body_linecount and the longest line of the message
-// ($max_received_linelength, approximated from the stored text).
+// lineCounts returns $body_linecount and the longest line of the stored
+// message: an approximation of $max_received_linelength for arrivals
+// that do not know it (Arrival.HasMaxLineLength).
 func lineCounts(hs message.Headers, body []byte) (int, int) {
 	longest := 0
 	for i, h := range hs {

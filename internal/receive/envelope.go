@@ -33,6 +33,9 @@ type Envelope struct {
 	// Local is true for a message passed on standard input (-bm, -t, -bs,
 	// -bS, -bem): "locally originated" in the spec's words.
 	Local bool
+	// LocalSMTP is true for a local message that came as SMTP (-bs,
+	// -bS), whatever protocol name -oMr gave a -bS batch.
+	LocalSMTP bool
 	// Trusted is true when the caller is a trusted user (root, exim_user,
 	// trusted_users, trusted_groups).
 	Trusted bool

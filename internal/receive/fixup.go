@@ -315,7 +315,7 @@ func (in *Intake) fromValue() string {
 	}
 	// Local SMTP (-bs, -bS): Exim builds From: from the envelope sender
 	// alone, and adds none for the null sender.
-	if e.Local && strings.HasPrefix(e.Protocol, "local-") && strings.Contains(e.Protocol, "smtp") {
+	if e.Local && (e.LocalSMTP || strings.HasPrefix(e.Protocol, "local-") && strings.Contains(e.Protocol, "smtp")) {
 		return e.Sender
 	}
 	// A sender set with -f by a trusted caller (observed with Exim 4.96:

@@ -376,6 +376,9 @@ func (s *session) protocol() string {
 		}
 	}
 	if s.srv.Batched {
+		if s.srv.BatchProtocol != "" {
+			return s.srv.BatchProtocol
+		}
 		p = "bsmtp"
 	}
 	if s.srv.Local {

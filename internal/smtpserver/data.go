@@ -358,6 +358,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
 		Controls: s.acls.Controls, PRDR: prdr,
+		TLS: s.tls, AuthPublicName: s.authPublicName(),
 	}
 	for _, t := range batchAdded {
 		for _, p := range []string{":at_start:", ":after_received:", ":at_start_rfc:"} {
@@ -542,6 +543,7 @@ func (s *session) setBodyVars(data, body []byte) {
 	s.vars["message_linecount"] = strconv.Itoa(bytes.Count(data, []byte("\n")))
 	s.vars["body_linecount"] = strconv.Itoa(bytes.Count(body, []byte("\n")))
 	s.vars["body_zerocount"] = strconv.Itoa(bytes.Count(body, []byte{0}))
+	s.vars["max_received_linelength"] = strconv.Itoa(maxReceivedLineLength(data))
 }
 
 // messageIDOf is the Message-ID: header's value without the angle

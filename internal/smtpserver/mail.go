@@ -60,6 +60,9 @@ func (s *session) mail(arg string) error {
 		addrText, params = smtp.ExtractMailParams(arg, s.mailParam)
 	}
 	var size int64 = -1
+	// $authenticated_sender comes from this MAIL's AUTH= alone
+	// (observed with Exim 4.96).
+	delete(s.vars, "authenticated_sender")
 	for _, p := range params {
 		switch strings.ToUpper(p.Name) {
 		case "SIZE":
@@ -74,9 +77,17 @@ func (s *session) mail(arg string) error {
 				return s.synprotError(501, "invalid data for BODY")
 			}
 		case "AUTH":
-			if p.Value != "<>" {
-				s.log(fmt.Sprintf("ignoring AUTH=%s from %s (client not authenticated)", p.Value, s.hostEq()), mainlog.Main)
+			if !s.auth.done {
+				if p.Value != "<>" {
+					s.log(fmt.Sprintf("ignoring AUTH=%s from %s (client not authenticated)", p.Value, s.hostEq()), mainlog.Main)
+				}
+				break
 			}
+			v, ok := authSenderParam(p.Value)
+			if !ok {
+				return s.synprotError(501, "invalid data for AUTH")
+			}
+			s.vars["authenticated_sender"] = v
 		case "SMTPUTF8":
 			s.utf8 = true
 		case "PRDR":

@@ -75,6 +75,13 @@ type Envelope struct {
 	// accepted ($authenticated_id, $tls_in_cipher, $received_ip_address
 	// ...), for the receiver's log line and spool file. Read only.
 	Vars expand.VarMap
+	// TLS is the session's TLS state when the message came over TLS (nil
+	// otherwise): the certificates and version for the -H file's
+	// -tls_ourcert, -tls_peercert and -tls_ver lines. Read only.
+	TLS *tlsserver.State
+	// AuthPublicName is the public name of the authenticator the client
+	// used (-host_auth_pubname), "" when it did not authenticate.
+	AuthPublicName string
 }
 
 // IDSource is implemented by Receivers that hand out the message ids (the
@@ -155,6 +162,10 @@ type Server struct {
 	// Batched is -bS: batched SMTP input, answered only with a
 	// *BatchError from Serve at the first error (see batch.go).
 	Batched bool
+	// BatchProtocol is, for -bS, the received protocol a trusted caller
+	// set with -oMr ("" for local-bsmtp). Spec chapter "The Exim
+	// command line", -oMr: it applies to -bS, not to -bs or -bh.
+	BatchProtocol string
 	// Instance supplies lookups, named lists and list matching for
 	// expansions; nil gives expansions without them.
 	Instance *instance.Instance

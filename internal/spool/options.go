@@ -57,9 +57,10 @@ var optionOrder = [...]struct {
 	{"tls_dane", optFlag},
 	{"tls_peercert", optString},
 	{"tls_peerdn", optString},
-	{"tls_ocsp", optString},
-	{"tls_ourcert", optString},
+	// Observed: -tls_sni before -tls_ourcert, then -tls_ocsp.
 	{"tls_sni", optString},
+	{"tls_ourcert", optString},
+	{"tls_ocsp", optString},
 	{"tls_resumption", optString},
 	{"tls_ver", optString},
 	{"smtputf8", optFlag},

@@ -307,13 +307,40 @@ func (s *Spool) flushGroup(group []*request) error {
 	if err := s.step("dirsync"); err != nil {
 		return err
 	}
-	for d := range dirs {
-		s.stats.syncs.Add(1)
-		if err := syncDir(d); err != nil {
-			return err
-		}
+	if err := s.syncDirs(group[0].hdr, dirs); err != nil {
+		return err
 	}
 	return s.step("report")
+}
+
+// syncDirs runs step 7: one syncfs when the group touched several
+// directories (split_spool_directory spreads a group over up to 62) and
+// little else is dirty, else one fsync per directory, in parallel.
+func (s *Spool) syncDirs(any *os.File, dirs map[string]bool) error {
+	if len(dirs) > 1 && (s.opts.SyncFS || filesync.LittleDirtyData()) {
+		s.stats.syncs.Add(1)
+		if err := unix.Syncfs(int(any.Fd())); err != nil {
+			return fmt.Errorf("spool: syncfs: %w", err)
+		}
+		return nil
+	}
+	s.stats.syncs.Add(int64(len(dirs)))
+	if len(dirs) == 1 {
+		for d := range dirs {
+			return syncDir(d)
+		}
+	}
+	errs := make(chan error, len(dirs))
+	for d := range dirs {
+		go func() { errs <- syncDir(d) }()
+	}
+	var first error
+	for range dirs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // syncFiles runs step 5.

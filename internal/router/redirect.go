@@ -61,7 +61,7 @@ func (redirectDriver) route(c *call) Result {
 		if err != nil {
 			return redirectExpandDefer(o.String("file"), err)
 		}
-		b, err := readLimited(path)
+		b, err := c.readUserFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			c.debugf("%s does not exist", path)
 			return Result{Status: Decline}
@@ -181,6 +181,20 @@ func sameAsAncestor(a *Address, addr string) bool {
 func isFilter(data string) bool {
 	t := strings.TrimLeft(data, " \t\r\n")
 	return filter.IsEximFilter(t) || filter.IsSieveFilter(t)
+}
+
+// readUserFile reads the router's file, as the local user when
+// check_local_user found one and Env.UserFiles is set.
+func (c *call) readUserFile(path string) ([]byte, error) {
+	uf := c.s.env.UserFiles
+	if uf == nil || c.addr.UID < 0 {
+		return readLimited(path)
+	}
+	b, err := uf.ReadFile(c.r.Name, c.addr.UID, c.addr.GID, path, maxRedirectData)
+	if err == nil && len(b) > maxRedirectData {
+		return nil, fmt.Errorf("%s: file too large", path)
+	}
+	return b, err
 }
 
 func readLimited(path string) ([]byte, error) {

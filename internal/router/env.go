@@ -87,11 +87,12 @@ type Env struct {
 // fs.PathError), so that a missing file declines the router.
 type UserFiles interface {
 	// ReadFile returns at most limit+1 bytes of path, opened as
-	// uid/gid for router.
-	ReadFile(router string, uid, gid int, path string, limit int) ([]byte, error)
+	// uid/gid, the local user localPart (without affixes) that router
+	// found.
+	ReadFile(router, localPart string, uid, gid int, path string, limit int) ([]byte, error)
 	// AppendFile appends data to path as uid/gid, creating it with
 	// mode 0600.
-	AppendFile(router string, uid, gid int, path string, data []byte) error
+	AppendFile(router, localPart string, uid, gid int, path string, data []byte) error
 }
 
 // User is a local account, as check_local_user finds it.

@@ -121,6 +121,13 @@ func (c *call) children(l *rdList) ([]*Address, *Result) {
 		if it.kind != rdAddress {
 			ch := a.child(it.text)
 			ch.LocalPart, ch.Domain = a.LocalPart, a.Domain
+			// A pipe, file or reply runs as the local user that
+			// check_local_user found (spec chapter "The redirect
+			// router", section "Redirection data"; chapter
+			// "Environment for running local transports").
+			if a.UID >= 0 {
+				ch.UID, ch.GID, ch.Home = a.UID, a.GID, a.Home
+			}
 			opt, forbid := "pipe_transport", "forbid_pipe"
 			ch.Kind = Pipe
 			switch it.kind {
@@ -190,7 +197,7 @@ func (c *call) readUserFile(path string) ([]byte, error) {
 	if uf == nil || c.addr.UID < 0 {
 		return readLimited(path)
 	}
-	b, err := uf.ReadFile(c.r.Name, c.addr.UID, c.addr.GID, path, maxRedirectData)
+	b, err := uf.ReadFile(c.r.Name, c.lp, c.addr.UID, c.addr.GID, path, maxRedirectData)
 	if err == nil && len(b) > maxRedirectData {
 		return nil, fmt.Errorf("%s: file too large", path)
 	}

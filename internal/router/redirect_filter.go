@@ -118,7 +118,7 @@ func (c *call) logwrite(res *filter.Result) {
 		return
 	}
 	if uf := c.s.env.UserFiles; uf != nil && c.addr.UID >= 0 {
-		if err := uf.AppendFile(c.r.Name, c.addr.UID, c.addr.GID, res.Logfile, []byte(strings.Join(res.Logwrites, ""))); err != nil {
+		if err := uf.AppendFile(c.r.Name, c.lp, c.addr.UID, c.addr.GID, res.Logfile, []byte(strings.Join(res.Logwrites, ""))); err != nil {
 			c.debugf("failed to open filter log file %s: %v", res.Logfile, err)
 		}
 		return

@@ -186,6 +186,7 @@ func (m *attempt) routers() (*router.Set, error) {
 		QualifyRecipient: qr,
 		PrimaryHostname:  d.Config.Main.String("primary_hostname"),
 		Now:              d.Now,
+		UserFiles:        userFiles{m},
 		Log: func(line string) {
 			m.logf("%s", line)
 		},

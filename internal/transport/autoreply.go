@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,18 @@ func newAutoreply(g *generic) (*autoreply, error) {
 
 // Local implements Transport.
 func (a *autoreply) Local() bool { return true }
+
+// Credentials returns the uid and gid the transport runs as for d: it
+// writes its once and log files as that user (spec chapter
+// "Environment for running local transports", section "Uids and
+// gids"), and the message it generates is submitted by the caller.
+func (a *autoreply) Credentials(d *Delivery) (Cred, error) {
+	c, r := a.credentials(a.newEnv(d), d)
+	if r != nil {
+		return c, errors.New(r.Message)
+	}
+	return c, nil
+}
 
 // Deliver implements Transport.
 func (a *autoreply) Deliver(ctx context.Context, d *Delivery) []Result {

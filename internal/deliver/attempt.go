@@ -163,6 +163,7 @@ func (m *attempt) run() (Outcome, error) {
 		// -N: no retry processing; deferred addresses stay (observed
 		// with Exim 4.96).
 		m.retryProcessing()
+		m.updateWaiting()
 	}
 	m.settleDuplicates()
 	return m.finish()

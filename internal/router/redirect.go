@@ -251,7 +251,7 @@ func (c *call) redirectList(data string) (*rdList, *Result) {
 		if o.Bool("forbid_include") {
 			return "", errors.New("included files not permitted")
 		}
-		b, err := readLimited(path)
+		b, err := c.readUserFile(path)
 		if err != nil {
 			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
 		}

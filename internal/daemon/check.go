@@ -102,7 +102,8 @@ func checkFileOp(cfg *config.Config, req *deliver.LocalRequest) error {
 	if rd.Driver != "redirect" || !rd.Options.Bool("check_local_user") {
 		return fmt.Errorf("router %s is not a redirect router with check_local_user", rd.Name)
 	}
-	if req.Op == deliver.OpRead && rd.Options.IsSet("data") {
+	// The router's file, or a file that :include: names.
+	if req.Op == deliver.OpRead && rd.Options.IsSet("data") && rd.Options.Bool("forbid_include") {
 		return fmt.Errorf("router %s reads no file", rd.Name)
 	}
 	if req.Op == deliver.OpAppend && !rd.Options.Bool("allow_filter") {

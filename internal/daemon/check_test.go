@@ -78,6 +78,7 @@ datarouter:
   driver = redirect
   check_local_user
   data = x
+  forbid_include
 `
 
 func checkReq(router, tr, lp string, uid, gid int) *deliver.LocalRequest {

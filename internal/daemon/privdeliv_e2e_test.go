@@ -15,7 +15,8 @@ import (
 
 // forwardConfig routes "fwd-" local parts of local users through their
 // .forward file (an Exim filter may save, pipe, reply and log), and
-// "auto-" ones to an autoreply transport with once and log files in the
+// "inc-" ones through a list the router includes from the home
+// directory, and "auto-" ones to an autoreply transport with once and log files in the
 // user's home; replies to client.example are thrown away.
 func forwardConfig(dir string) string {
 	return fmt.Sprintf(`primary_hostname = test.example
@@ -40,6 +41,12 @@ userforward:
   file_transport = address_file
   pipe_transport = address_pipe
   reply_transport = address_reply
+incuser:
+  driver = redirect
+  local_part_prefix = inc-
+  check_local_user
+  data = :include:$home/inc.list
+  file_transport = address_file
 autouser:
   driver = accept
   local_part_prefix = auto-
@@ -110,7 +117,7 @@ func ownersIn(t *testing.T, dir string, uid int) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.Name() == ".forward" {
+		if e.Name() == ".forward" || e.Name() == "inc.list" {
 			continue
 		}
 		st, err := os.Stat(filepath.Join(dir, e.Name()))
@@ -178,18 +185,23 @@ func TestPrivsepForwardDifferential(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chown(fwd, uid, gid)
+		inc := filepath.Join(home, "inc.list")
+		if err := os.WriteFile(inc, []byte(filepath.Join(home, "incsaved")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(inc, uid, gid)
 		dir, conf := privsepDirWith(t, top, name, forwardConfig)
 		port := freePort(t)
 		cmd := startPrivsep(t, b, conf, filepath.Join(dir, "pid"), port)
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		for _, rcpt := range []string{"fwd-" + login, "auto-" + login} {
+		for _, rcpt := range []string{"fwd-" + login, "auto-" + login, "inc-" + login} {
 			msg := "Subject: privsep\r\nMessage-ID: <" + rcpt + "@x>\r\n\r\nbody\r\n"
 			if err := sendGo(addr, "a@client.example", rcpt+"@test.example", msg); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 		}
-		// Two messages and two replies.
-		log := waitLog(t, dir, "Completed", 4)
+		// Three messages and two replies.
+		log := waitLog(t, dir, "Completed", 5)
 		stop(t, cmd)
 		if name == "exigo" && strings.Count(log, " => :blackhole: <sink@client.example> R=sink") != 2 {
 			t.Errorf("exigo: replies not delivered:\n%s", log)

@@ -107,8 +107,15 @@ func (redirectDriver) route(c *call) Result {
 	}
 	for i := len(children) - 1; i >= 0; i-- {
 		ch := children[i]
-		c.debugf("%s router generated %s\n  errors_to=%s transport=%s\n  uid=unset gid=unset home=%s",
-			c.r.Name, ch.Address, nullable(a.ErrorsTo), nullable(ch.Transport), nullable(a.Home))
+		kind, ids := "", "uid=unset gid=unset"
+		if ch.Kind != Mailbox {
+			kind = "\n  pipe, file, or autoreply"
+		}
+		if ch.UID >= 0 {
+			ids = fmt.Sprintf("uid=%d gid=%d", ch.UID, ch.GID)
+		}
+		c.debugf("%s router generated %s%s\n  errors_to=%s transport=%s\n  %s home=%s",
+			c.r.Name, ch.Address, kind, nullable(a.ErrorsTo), nullable(ch.Transport), ids, nullable(ch.Home))
 	}
 	return Result{Status: Redirect, Children: children}
 }

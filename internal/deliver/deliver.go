@@ -100,11 +100,11 @@ type Options struct {
 	LocalOnly bool
 	// QueueRun is set when a queue runner makes the attempt.
 	QueueRun bool
-	// Pool, when set, keeps SMTP connections open between messages;
-	// Message sets its own (wait.go): after a delivery to a host, the
-	// messages waiting for it go down the same connection (Exim's
-	// continued deliveries, marked "*").
-	Pool *transport.Pool
+	// pool keeps the SMTP connections of the attempt open for the
+	// messages waiting for their hosts (wait.go): Message makes one,
+	// and the attempts it continues share it (Exim's continued
+	// deliveries, marked "*").
+	pool *transport.Pool
 	// continued marks an attempt made down a connection kept open by
 	// the one before it: it continues no further itself (its caller
 	// goes on to the next waiting message).
@@ -158,7 +158,7 @@ func (d *Deliverer) Message(ctx context.Context, id spool.ID, opts Options) (Out
 	// waiting for its host (wait.go), then closed.
 	pool := &transport.Pool{}
 	defer pool.Close()
-	opts.Pool = pool
+	opts.pool = pool
 	m := &attempt{d: d, ctx: ctx, opts: opts, lock: lock, h: h, now: d.now()}
 	out, err := m.run()
 	// The lock is released before the connection goes on: the next

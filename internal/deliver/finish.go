@@ -308,7 +308,7 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 	}
 	// The connection stays open for messages waiting for its host
 	// (wait.go).
-	d.Pool = m.opts.Pool
+	d.Pool = m.opts.pool
 	for _, it := range b.items {
 		x := it.addr
 		ta := transport.Address{

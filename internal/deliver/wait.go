@@ -133,7 +133,7 @@ func (d *Deliverer) continueWaiting(ctx context.Context, first *attempt, pool *t
 			}
 			done[id] = true
 			opts := first.opts
-			opts.Pool, opts.continued = pool, true
+			opts.pool, opts.continued = pool, true
 			if _, err := d.Message(ctx, spool.ID(id), opts); err != nil && errors.Is(err, ErrLocked) {
 				continue
 			}

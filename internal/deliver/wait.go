@@ -132,8 +132,10 @@ func (d *Deliverer) continueWaiting(ctx context.Context, first *attempt, pool *t
 				break
 			}
 			done[id] = true
+			// A waiting message that is frozen stays frozen, even
+			// when the first one was thawed by -M.
 			opts := first.opts
-			opts.pool, opts.continued = pool, true
+			opts.pool, opts.continued, opts.Thaw = pool, true, false
 			if _, err := d.Message(ctx, spool.ID(id), opts); err != nil && errors.Is(err, ErrLocked) {
 				continue
 			}

@@ -48,8 +48,6 @@ type Config struct {
 	Rewrite []RewriteRule
 	// Lists are the named lists (domainlist, hostlist, ...) in order.
 	Lists []*NamedList
-	// Warnings lists options that parse but that exigo does not implement.
-	Warnings []string
 	// Lines is the configuration as Exim's -bP config prints it.
 	Lines []string
 

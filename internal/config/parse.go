@@ -120,7 +120,6 @@ func parse(path string, data []byte, opts Options) (*Config, error) {
 		return fail(err)
 	}
 	c.deriveDefaults()
-	c.collectWarnings()
 	return c, nil
 }
 

@@ -17,7 +17,7 @@ import (
 
 // localDrivers are the transports that run as a user and may be run by
 // a worker.
-var localDrivers = map[string]bool{"appendfile": true, "pipe": true, "lmtp": true}
+var localDrivers = map[string]bool{"appendfile": true, "pipe": true, "lmtp": true, "autoreply": true}
 
 // CheckRequest checks a request to run a local transport as another
 // user against the configuration, the way the supervisor sees it: with
@@ -46,6 +46,9 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 	if len(req.Addresses) == 0 {
 		return errors.New("no addresses")
 	}
+	if req.Op != "" {
+		return checkFileOp(cfg, req)
+	}
 	td := cfg.Transport(req.Transport)
 	if td == nil {
 		return fmt.Errorf("no transport %q", req.Transport)
@@ -72,6 +75,73 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 			return fmt.Errorf("uid %d is on the never_users list", req.UID)
 		}
 	}
+	return checkIDs(cfg, td, rd, req)
+}
+
+// checkFileOp checks a request to read a redirect router's file or
+// append to a filter's log file as a user: only a redirect router with
+// check_local_user makes them, as the local user of the one address
+// being routed, whose primary group is the gid (spec chapter "The
+// redirect router", section "Redirection data").
+func checkFileOp(cfg *config.Config, req *deliver.LocalRequest) error {
+	switch req.Op {
+	case deliver.OpRead, deliver.OpAppend:
+	default:
+		return fmt.Errorf("unknown operation %q", req.Op)
+	}
+	if req.Transport != "" || len(req.Addresses) != 1 || req.Initgroups {
+		return errors.New("a file operation names one address and no transport")
+	}
+	if !filepath.IsAbs(req.Path) {
+		return fmt.Errorf("file %q is not an absolute path", req.Path)
+	}
+	rd := cfg.Router(req.Router)
+	if rd == nil {
+		return fmt.Errorf("no router %q", req.Router)
+	}
+	if rd.Driver != "redirect" || !rd.Options.Bool("check_local_user") {
+		return fmt.Errorf("router %s is not a redirect router with check_local_user", rd.Name)
+	}
+	// The router's file, or a file that :include: names.
+	if req.Op == deliver.OpRead && rd.Options.IsSet("data") && rd.Options.Bool("forbid_include") {
+		return fmt.Errorf("router %s reads no file", rd.Name)
+	}
+	if req.Op == deliver.OpAppend && !rd.Options.Bool("allow_filter") {
+		return fmt.Errorf("router %s runs no filter", rd.Name)
+	}
+	if err := checkNeverUsers(cfg, req.UID); err != nil {
+		return err
+	}
+	lp := req.Addresses[0].LocalPart
+	uid, gid, err := lookupUser(lp)
+	if err != nil {
+		uid, gid, err = lookupUser(strings.ToLower(lp))
+	}
+	if err != nil || uid != req.UID || gid != req.GID {
+		return fmt.Errorf("uid/gid %d/%d is not local user %q of router %s", req.UID, req.GID, lp, rd.Name)
+	}
+	return nil
+}
+
+// checkNeverUsers refuses root and the never_users.
+func checkNeverUsers(cfg *config.Config, uid int) error {
+	if uid == 0 {
+		return fmt.Errorf("uid 0 is on the fixed_never_users list")
+	}
+	for _, item := range strings.Split(cfg.Main.String("never_users"), ":") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if u, _, err := lookupUser(item); err == nil && u == uid {
+			return fmt.Errorf("uid %d is on the never_users list", uid)
+		}
+	}
+	return nil
+}
+
+// checkIDs checks the uid and gid of a transport run.
+func checkIDs(cfg *config.Config, td, rd *config.Driver, req *deliver.LocalRequest) error {
 	// The uid.
 	var userGID []int // primary groups of the users the uid may come from
 	switch u, src := pick(td, rd, "user"); {
@@ -87,15 +157,25 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 		for _, a := range req.Addresses {
 			// check_local_user looks up the local part without its
 			// affixes (spec chapter "Generic options for routers").
+			// A pipe, file or reply that a .forward generated
+			// carries its parent's local part without the affixes
+			// marked: those the router may strip are tried.
 			lp := a.LocalPart
 			if strings.HasPrefix(lp, a.Prefix) && strings.HasSuffix(lp[len(a.Prefix):], a.Suffix) {
 				lp = lp[len(a.Prefix) : len(lp)-len(a.Suffix)]
 			}
-			uid, gid, err := lookupUser(lp)
-			if err != nil {
-				uid, gid, err = lookupUser(strings.ToLower(lp))
+			gid, ok := -1, false
+			for _, cand := range localPartCandidates(rd, lp, a.Prefix == "" && a.Suffix == "") {
+				uid, g, err := lookupUser(cand)
+				if err != nil {
+					uid, g, err = lookupUser(strings.ToLower(cand))
+				}
+				if err == nil && uid == req.UID {
+					gid, ok = g, true
+					break
+				}
 			}
-			if err != nil || uid != req.UID {
+			if !ok {
 				return fmt.Errorf("uid %d is not local user %q of router %s", req.UID, lp, rd.Name)
 			}
 			userGID = append(userGID, gid)
@@ -148,6 +228,53 @@ func CheckRequest(cfg *config.Config, req *deliver.LocalRequest) error {
 		}
 	}
 	return nil
+}
+
+// localPartCandidates returns lp and, when strip is set, lp without
+// each local_part_prefix and local_part_suffix of rd that it has (a
+// leading or trailing "*" matching any text), bounded by the lists'
+// lengths.
+func localPartCandidates(rd *config.Driver, lp string, strip bool) []string {
+	out := []string{lp}
+	if !strip {
+		return out
+	}
+	affixes := func(name string) []string {
+		var l []string
+		for _, s := range strings.Split(rd.Options.String(name), ":") {
+			if s = strings.TrimSpace(s); s != "" {
+				l = append(l, s)
+			}
+		}
+		return l
+	}
+	var bases []string
+	for _, p := range affixes("local_part_prefix") {
+		if rest, ok := strings.CutPrefix(p, "*"); ok {
+			for i := len(rest); i <= len(lp); i++ {
+				if strings.HasSuffix(lp[:i], rest) {
+					bases = append(bases, lp[i:])
+				}
+			}
+		} else if r, ok := strings.CutPrefix(lp, p); ok {
+			bases = append(bases, r)
+		}
+	}
+	out = append(out, bases...)
+	for _, b := range append([]string{lp}, bases...) {
+		for _, sfx := range affixes("local_part_suffix") {
+			if rest, ok := strings.CutSuffix(sfx, "*"); ok {
+				for i := 0; i+len(rest) <= len(b); i++ {
+					if strings.HasPrefix(b[i:], rest) {
+						out = append(out, b[:i])
+					}
+				}
+			} else if r, ok := strings.CutSuffix(b, sfx); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 // pick returns the transport's value of a user/group option, else the

@@ -56,6 +56,29 @@ mailgroup:
   group = bin
 remote:
   driver = smtp
+auto:
+  driver = autoreply
+`
+
+// forwardRouters are redirect routers for the file operations and for
+// the pipes a .forward generates.
+const forwardRouters = `forward:
+  driver = redirect
+  local_part_prefix = fwd- : *+
+  local_part_suffix = -x*
+  check_local_user
+  file = $home/.forward
+  allow_filter
+  pipe_transport = fixedt
+nolocal:
+  driver = redirect
+  file = /etc/aliases
+  allow_filter
+datarouter:
+  driver = redirect
+  check_local_user
+  data = x
+  forbid_include
 `
 
 func checkReq(router, tr, lp string, uid, gid int) *deliver.LocalRequest {
@@ -66,7 +89,7 @@ func checkReq(router, tr, lp string, uid, gid int) *deliver.LocalRequest {
 }
 
 func TestCheckRequest(t *testing.T) {
-	cfg, err := config.LoadBytes("/check.conf", []byte(checkConfig), config.Options{})
+	cfg, err := config.LoadBytes("/check.conf", []byte(strings.Replace(checkConfig, "begin transports", forwardRouters+"begin transports", 1)), config.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +146,46 @@ func TestCheckRequest(t *testing.T) {
 			return r
 		}(), "no addresses"},
 	}
+	fileOp := func(op, router, lp string, uid, gid int, path string) *deliver.LocalRequest {
+		r := checkReq(router, "", lp, uid, gid)
+		r.Op, r.Path = op, path
+		return r
+	}
+	generated := func(lp string, uid int) *deliver.LocalRequest {
+		r := checkReq("forward", "mbox", lp, uid, 1)
+		r.Addresses[0].Address = "|/bin/true"
+		return r
+	}
+	tests = append(tests, []struct {
+		name string
+		req  *deliver.LocalRequest
+		want string
+	}{
+		{"autoreply", checkReq("localuser", "auto", "daemon", 1, 1), ""},
+		{"read as local user", fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/home/d/.forward"), ""},
+		{"append as local user", fileOp(deliver.OpAppend, "forward", "daemon", 1, 1, "/home/d/log"), ""},
+		{"read relative path", fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "x/.forward"), "absolute"},
+		{"read as another uid", fileOp(deliver.OpRead, "forward", "daemon", 3, 3, "/x"), "not local user"},
+		{"read with another gid", fileOp(deliver.OpRead, "forward", "daemon", 1, 3, "/x"), "not local user"},
+		{"read as root", fileOp(deliver.OpRead, "forward", "root", 0, 0, "/x"), "fixed_never_users"},
+		{"read as never_users", fileOp(deliver.OpRead, "forward", "bin", 2, 2, "/x"), "never_users"},
+		{"read without check_local_user", fileOp(deliver.OpRead, "nolocal", "daemon", 1, 1, "/x"), "check_local_user"},
+		{"read for a router with data", fileOp(deliver.OpRead, "datarouter", "daemon", 1, 1, "/x"), "reads no file"},
+		{"append without allow_filter", fileOp(deliver.OpAppend, "datarouter", "daemon", 1, 1, "/x"), "runs no filter"},
+		{"read for an accept router", fileOp(deliver.OpRead, "localuser", "daemon", 1, 1, "/x"), "not a redirect"},
+		{"unknown operation", fileOp("unlink", "forward", "daemon", 1, 1, "/x"), "unknown operation"},
+		{"operation with a transport", func() *deliver.LocalRequest {
+			r := fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/x")
+			r.Transport = "mbox"
+			return r
+		}(), "no transport"},
+		{"generated pipe, fixed prefix", generated("fwd-daemon", 1), ""},
+		{"generated pipe, wildcard prefix", generated("a+b+daemon", 1), ""},
+		{"generated pipe, wildcard suffix", generated("daemon-xyz", 1), ""},
+		{"generated pipe, both affixes", generated("fwd-daemon-x", 1), ""},
+		{"generated pipe, other user", generated("fwd-daemon", 3), "not local user"},
+		{"generated pipe, no affix", generated("daemon", 1), ""},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := daemon.CheckRequest(cfg, tc.req)

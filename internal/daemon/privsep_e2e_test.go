@@ -97,6 +97,13 @@ func throwawayUser(t *testing.T, home string) (string, int) {
 // Debian-exim and the configuration file.
 func privsepDir(t *testing.T, top, name string) (dir, conf string) {
 	t.Helper()
+	return privsepDirWith(t, top, name, privsepConfig)
+}
+
+// privsepDirWith is privsepDir with the configuration that mkConfig
+// makes for the directory.
+func privsepDirWith(t *testing.T, top, name string, mkConfig func(dir string) string) (dir, conf string) {
+	t.Helper()
 	dir = filepath.Join(top, name)
 	for _, sub := range []string{"", "spool", "log"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
@@ -113,7 +120,7 @@ func privsepDir(t *testing.T, top, name string) (dir, conf string) {
 		os.Chown(filepath.Join(dir, sub), uid, gid)
 	}
 	conf = filepath.Join(dir, "conf")
-	if err := os.WriteFile(conf, []byte(privsepConfig(dir)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(mkConfig(dir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir, conf

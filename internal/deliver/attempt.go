@@ -163,6 +163,7 @@ func (m *attempt) run() (Outcome, error) {
 		// -N: no retry processing; deferred addresses stay (observed
 		// with Exim 4.96).
 		m.retryProcessing()
+		m.updateWaiting()
 	}
 	m.settleDuplicates()
 	return m.finish()
@@ -186,6 +187,7 @@ func (m *attempt) routers() (*router.Set, error) {
 		QualifyRecipient: qr,
 		PrimaryHostname:  d.Config.Main.String("primary_hostname"),
 		Now:              d.Now,
+		UserFiles:        userFiles{m},
 		Log: func(line string) {
 			m.logf("%s", line)
 		},

@@ -100,10 +100,15 @@ type Options struct {
 	LocalOnly bool
 	// QueueRun is set when a queue runner makes the attempt.
 	QueueRun bool
-	// Pool, when set, keeps SMTP connections open between messages: a
-	// queue run sends later messages for a host down the connection its
-	// first one opened (Exim's continued deliveries, marked "*").
-	Pool *transport.Pool
+	// pool keeps the SMTP connections of the attempt open for the
+	// messages waiting for their hosts (wait.go): Message makes one,
+	// and the attempts it continues share it (Exim's continued
+	// deliveries, marked "*").
+	pool *transport.Pool
+	// continued marks an attempt made down a connection kept open by
+	// the one before it: it continues no further itself (its caller
+	// goes on to the next waiting message).
+	continued bool
 }
 
 // Outcome says what became of a message after an attempt.
@@ -145,6 +150,22 @@ func (d *Deliverer) Message(ctx context.Context, id spool.ID, opts Options) (Out
 	if err != nil {
 		return Skipped, fmt.Errorf("deliver: %w", err)
 	}
+	if opts.continued {
+		m := &attempt{d: d, ctx: ctx, opts: opts, lock: lock, h: h, now: d.now()}
+		return m.run()
+	}
+	// A connection this message delivers over is kept for the messages
+	// waiting for its host (wait.go), then closed.
+	pool := &transport.Pool{}
+	defer pool.Close()
+	opts.pool = pool
 	m := &attempt{d: d, ctx: ctx, opts: opts, lock: lock, h: h, now: d.now()}
-	return m.run()
+	out, err := m.run()
+	// The lock is released before the connection goes on: the next
+	// message's delivery is no child of this one.
+	lock.Unlock()
+	if pool.Idle() > 0 {
+		d.continueWaiting(ctx, m, pool)
+	}
+	return out, err
 }

@@ -37,9 +37,14 @@
 //     through Deliverer.Local, a LocalRunner (local.go); LocalWorker is
 //     the other end, in the worker the root supervisor starts as that
 //     user.
-//   - Queue runs in random order unless queue_run_in_order; they share
-//     a transport.Pool, so messages tried before continue an open SMTP
-//     connection ("H=host [ip]*").
+//   - Queue runs in random order unless queue_run_in_order.
+//   - wait-<transport> hints (wait.go): a message deferred because its
+//     hosts could not be used waits in its host's record; a delivery to
+//     a host takes the messages waiting for it down the same SMTP
+//     connection ("H=host [ip]*"), up to connection_max_messages.
+//   - A redirect router with check_local_user reads its file and writes
+//     a filter's log file as the local user (userfiles.go): through
+//     Deliverer.Local in the daemon, with fchown in a root process.
 //
 // Exim specification: chapters "How Exim receives and delivers mail",
 // "Customizing bounce and warning messages", "Retry configuration" and

@@ -306,12 +306,9 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Log:      func(text string) { m.logf("%s", text) },
 		Submit:   m.submitReply,
 	}
-	if !m.h.DeliverFirsttime {
-		// Only messages tried before share connections: Exim continues
-		// a connection with messages waiting for its host (its
-		// wait-<transport> hints), never with ones not yet tried.
-		d.Pool = m.opts.Pool
-	}
+	// The connection stays open for messages waiting for its host
+	// (wait.go).
+	d.Pool = m.opts.pool
 	for _, it := range b.items {
 		x := it.addr
 		ta := transport.Address{

@@ -51,6 +51,15 @@ type LocalRequest struct {
 	// Vars are the message's and the first address's variables; the
 	// worker layers them over its own process variables.
 	Vars map[string]string `json:"vars"`
+	// Op, when set, asks for a file operation as the user instead of
+	// a transport run (Transport is then empty; Addresses holds the
+	// address being routed): OpRead reads Path (a redirect router's
+	// file, at most Limit+1 bytes), OpAppend appends Data to Path (an
+	// Exim filter's logfile). See userfiles.go.
+	Op    string `json:"op,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Data  []byte `json:"data,omitempty"`
+	Limit int    `json:"limit,omitempty"`
 }
 
 // LocalResponse is what a worker sends back.
@@ -63,6 +72,14 @@ type LocalResponse struct {
 	// Error, when set, says why the worker could not run the transport
 	// (every address is then deferred).
 	Error string `json:"error,omitempty"`
+	// Messages are the messages an autoreply transport generated; the
+	// caller submits them (a worker cannot write the spool).
+	Messages []*transport.NewMessage `json:"messages,omitempty"`
+	// Data is what an OpRead read; Errno, for a file operation that
+	// failed, the operating system's error number (0 with Error set:
+	// another failure).
+	Data  []byte `json:"data,omitempty"`
+	Errno int    `json:"errno,omitempty"`
 }
 
 // WireResult is a transport.Result in a form that survives JSON: the
@@ -151,6 +168,18 @@ func (m *attempt) deliverBatch(b *batch) []transport.Result {
 	for i, w := range resp.Results {
 		out[i] = fromWire(w)
 	}
+	// An autoreply run as the user hands back its messages: submit
+	// them here, as the transport would have (spec chapter "The
+	// autoreply transport"); a failure defers the addresses.
+	for _, nm := range resp.Messages {
+		if err := td.Submit(m.ctx, nm); err != nil {
+			for i := range out {
+				out[i].Status, out[i].Err, out[i].Errno = transport.Defer, err, transport.ErrnoNone
+				out[i].Message = fmt.Sprintf("Failed to send message from %s transport (%s)", b.t.Name(), err)
+			}
+			break
+		}
+	}
 	return out
 }
 
@@ -187,6 +216,9 @@ type LocalWorker struct {
 // files, runs the transport (in this process, whose uid is req.UID) and
 // returns the results.
 func (w *LocalWorker) RunLocal(ctx context.Context, req *LocalRequest, header io.Reader, data *os.File) (*LocalResponse, error) {
+	if req.Op != "" {
+		return fileOp(req), nil
+	}
 	td := w.Config.Transport(req.Transport)
 	if td == nil {
 		return nil, fmt.Errorf("no transport %q in the configuration", req.Transport)
@@ -218,6 +250,12 @@ func (w *LocalWorker) RunLocal(ctx context.Context, req *LocalRequest, header io
 		Router:    req.Router,
 		Now:       w.Now,
 		Log:       func(text string) { resp.Logs = append(resp.Logs, strings.TrimRight(text, "\n")) },
+		// The worker cannot write the spool: the caller submits what
+		// an autoreply generates.
+		Submit: func(_ context.Context, nm *transport.NewMessage) error {
+			resp.Messages = append(resp.Messages, nm)
+			return nil
+		},
 	}
 	resp.Results = ToWire(t.Deliver(ctx, d))
 	return resp, nil

@@ -12,7 +12,6 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/spool"
-	"github.com/exigo-mta/exigo/internal/transport"
 )
 
 // RunOptions describe one queue run (spec chapter "The Exim command
@@ -66,24 +65,27 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 			sre, _ = regexp.Compile(ro.Sender)
 		}
 	}
-	// One pool for the run: connections stay open from one message to
-	// the next for the same host.
-	//
 	// Messages are delivered by up to queueRunParallel goroutines at
 	// once (one at a time with queue_run_in_order, which promises an
 	// order): Exim's queue runner is serial, but it also forks a
 	// process per message; here the attempts share the process, their
 	// fsyncs overlap and their directory fsyncs are shared. The run
 	// returns when every attempt has ended, as Exim's does.
+	//
+	// A message listed in a wait-<transport> record waits while an
+	// attempt for a message of the same host is under way: that
+	// delivery takes it down its connection (wait.go), as Exim's serial
+	// runner finds it delivered when it gets to it.
 	par := queueRunParallel
 	if inOrder {
 		par = 1
 	}
-	pool := &transport.Pool{Max: par}
-	defer pool.Close()
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	q := &runQueue{
+		d: d, ctx: ctx, sem: make(chan struct{}, par),
+		waiting: waitingHosts(d.Config.Main.String("spool_directory"), waitDBNames(d.Config.Main.String("spool_directory"))),
+		busy:    map[string]bool{},
+	}
+	defer q.wait()
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			break
@@ -117,14 +119,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		}
 		o := ro.Options
 		o.QueueRun = true
-		o.Pool = pool
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			d.Message(ctx, e.ID, o)
-		}()
+		q.start(e.ID, o)
 	}
 	return nil
 }

@@ -74,6 +74,25 @@ type Env struct {
 	// Run runs a queryprogram command: argv, uid, gid, and the command's
 	// standard output. Nil runs it with os/exec as the current user.
 	Run func(argv []string, uid, gid int, timeout time.Duration) (string, error)
+	// UserFiles, when set, reads a redirect router's file and appends
+	// to a filter's log file as the local user that check_local_user
+	// found, as Exim does (spec chapter "The redirect router", section
+	// "Redirection data"; filter document, "The logwrite command").
+	// Nil, or no local user, uses the process's own uid.
+	UserFiles UserFiles
+}
+
+// UserFiles does the file operations of a redirect router as a local
+// user. Errors from the operating system keep their errno (an
+// fs.PathError), so that a missing file declines the router.
+type UserFiles interface {
+	// ReadFile returns at most limit+1 bytes of path, opened as
+	// uid/gid, the local user localPart (without affixes) that router
+	// found.
+	ReadFile(router, localPart string, uid, gid int, path string, limit int) ([]byte, error)
+	// AppendFile appends data to path as uid/gid, creating it with
+	// mode 0600.
+	AppendFile(router, localPart string, uid, gid int, path string, data []byte) error
 }
 
 // User is a local account, as check_local_user finds it.

@@ -61,7 +61,7 @@ func (redirectDriver) route(c *call) Result {
 		if err != nil {
 			return redirectExpandDefer(o.String("file"), err)
 		}
-		b, err := readLimited(path)
+		b, err := c.readUserFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			c.debugf("%s does not exist", path)
 			return Result{Status: Decline}
@@ -107,8 +107,15 @@ func (redirectDriver) route(c *call) Result {
 	}
 	for i := len(children) - 1; i >= 0; i-- {
 		ch := children[i]
-		c.debugf("%s router generated %s\n  errors_to=%s transport=%s\n  uid=unset gid=unset home=%s",
-			c.r.Name, ch.Address, nullable(a.ErrorsTo), nullable(ch.Transport), nullable(a.Home))
+		kind, ids := "", "uid=unset gid=unset"
+		if ch.Kind != Mailbox {
+			kind = "\n  pipe, file, or autoreply"
+		}
+		if ch.UID >= 0 {
+			ids = fmt.Sprintf("uid=%d gid=%d", ch.UID, ch.GID)
+		}
+		c.debugf("%s router generated %s%s\n  errors_to=%s transport=%s\n  %s home=%s",
+			c.r.Name, ch.Address, kind, nullable(a.ErrorsTo), nullable(ch.Transport), ids, nullable(ch.Home))
 	}
 	return Result{Status: Redirect, Children: children}
 }
@@ -121,6 +128,13 @@ func (c *call) children(l *rdList) ([]*Address, *Result) {
 		if it.kind != rdAddress {
 			ch := a.child(it.text)
 			ch.LocalPart, ch.Domain = a.LocalPart, a.Domain
+			// A pipe, file or reply runs as the local user that
+			// check_local_user found (spec chapter "The redirect
+			// router", section "Redirection data"; chapter
+			// "Environment for running local transports").
+			if a.UID >= 0 {
+				ch.UID, ch.GID, ch.Home = a.UID, a.GID, a.Home
+			}
 			opt, forbid := "pipe_transport", "forbid_pipe"
 			ch.Kind = Pipe
 			switch it.kind {
@@ -183,6 +197,20 @@ func isFilter(data string) bool {
 	return filter.IsEximFilter(t) || filter.IsSieveFilter(t)
 }
 
+// readUserFile reads the router's file, as the local user when
+// check_local_user found one and Env.UserFiles is set.
+func (c *call) readUserFile(path string) ([]byte, error) {
+	uf := c.s.env.UserFiles
+	if uf == nil || c.addr.UID < 0 {
+		return readLimited(path)
+	}
+	b, err := uf.ReadFile(c.r.Name, c.lp, c.addr.UID, c.addr.GID, path, maxRedirectData)
+	if err == nil && len(b) > maxRedirectData {
+		return nil, fmt.Errorf("%s: file too large", path)
+	}
+	return b, err
+}
+
 func readLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -230,7 +258,7 @@ func (c *call) redirectList(data string) (*rdList, *Result) {
 		if o.Bool("forbid_include") {
 			return "", errors.New("included files not permitted")
 		}
-		b, err := readLimited(path)
+		b, err := c.readUserFile(path)
 		if err != nil {
 			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
 		}

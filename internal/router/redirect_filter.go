@@ -117,6 +117,12 @@ func (c *call) logwrite(res *filter.Result) {
 	if res.Logfile == "" || len(res.Logwrites) == 0 {
 		return
 	}
+	if uf := c.s.env.UserFiles; uf != nil && c.addr.UID >= 0 {
+		if err := uf.AppendFile(c.r.Name, c.lp, c.addr.UID, c.addr.GID, res.Logfile, []byte(strings.Join(res.Logwrites, ""))); err != nil {
+			c.debugf("failed to open filter log file %s: %v", res.Logfile, err)
+		}
+		return
+	}
 	f, err := os.OpenFile(res.Logfile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		c.debugf("failed to open filter log file %s: %v", res.Logfile, err)

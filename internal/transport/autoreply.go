@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,18 @@ func newAutoreply(g *generic) (*autoreply, error) {
 
 // Local implements Transport.
 func (a *autoreply) Local() bool { return true }
+
+// Credentials returns the uid and gid the transport runs as for d: it
+// writes its once and log files as that user (spec chapter
+// "Environment for running local transports", section "Uids and
+// gids"), and the message it generates is submitted by the caller.
+func (a *autoreply) Credentials(d *Delivery) (Cred, error) {
+	c, r := a.credentials(a.newEnv(d), d)
+	if r != nil {
+		return c, errors.New(r.Message)
+	}
+	return c, nil
+}
 
 // Deliver implements Transport.
 func (a *autoreply) Deliver(ctx context.Context, d *Delivery) []Result {
@@ -198,10 +211,10 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 		return Result{Status: Defer, Err: err, Message: fmt.Sprintf("Failed to send message from %s transport (%s)", a.name, err)}
 	}
 	if vals["once"] != "" {
-		a.onceRecord(vals["once"], vals["to"], now)
+		a.onceRecord(e, d, vals["once"], vals["to"], now)
 	}
 	if lf := vals["log"]; lf != "" {
-		a.writeLog(lf, now, vals)
+		a.writeLog(e, d, lf, now, vals)
 	}
 	return Result{Status: OK}
 }
@@ -282,10 +295,9 @@ func (a *autoreply) onceSeen(path, to, repeat string, now time.Time) (bool, erro
 	return false, nil
 }
 
-func (a *autoreply) onceRecord(path, to string, now time.Time) {
-	mode, _ := a.opts.Int("mode")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, os.FileMode(mode))
-	if err != nil {
+func (a *autoreply) onceRecord(e *env, d *Delivery, path, to string, now time.Time) {
+	f := a.openOwn(e, d, path)
+	if f == nil {
 		return
 	}
 	defer f.Close()
@@ -297,10 +309,31 @@ func (a *autoreply) onceRecord(path, to string, now time.Time) {
 	fmt.Fprintf(f, "%d %s\n", now.Unix(), to)
 }
 
-func (a *autoreply) writeLog(path string, now time.Time, vals map[string]string) {
+// openOwn opens path for appending, creating it with the transport's
+// mode. A process running as root (a queue run) gives a file it creates
+// to the user the transport runs as, as a worker running as that user
+// would have made it (spec chapter "Environment for running local
+// transports").
+func (a *autoreply) openOwn(e *env, d *Delivery, path string) *os.File {
 	mode, _ := a.opts.Int("mode")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, os.FileMode(mode))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if os.IsNotExist(err) {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, os.FileMode(mode))
+		if err == nil && os.Geteuid() == 0 {
+			if c, r := a.credentials(e, d); r == nil && c.UID > 0 {
+				f.Chown(c.UID, c.GID)
+			}
+		}
+	}
 	if err != nil {
+		return nil
+	}
+	return f
+}
+
+func (a *autoreply) writeLog(e *env, d *Delivery, path string, now time.Time, vals map[string]string) {
+	f := a.openOwn(e, d, path)
+	if f == nil {
 		return
 	}
 	defer f.Close()

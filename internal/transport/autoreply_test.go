@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -60,5 +61,35 @@ func TestAutoreplyNoSubmit(t *testing.T) {
 	d := newDelivery(t, "Subject: s\n\nb\n", "rcpt@test.example")
 	if r := deliver(t, tr, d)[0]; r.Status != Defer {
 		t.Errorf("%+v", r)
+	}
+}
+
+// TestAutoreplyFilesOwned: run as root, the transport gives the once
+// and log files it creates to the user it runs as, and reports that
+// user through Credentials.
+func TestAutoreplyFilesOwned(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files away")
+	}
+	dir := tempDir(t)
+	os.Chmod(dir, 0o777)
+	tr := newTransport(t, "t:\n  driver = autoreply\n  user = daemon\n  to = x@y.z\n  text = x\n  once = "+dir+"/once\n  log = "+dir+"/log\n", "t")
+	d := newDelivery(t, "Subject: s\n\nb\n", "rcpt@test.example")
+	d.Submit = func(context.Context, *NewMessage) error { return nil }
+	c, err := tr.(Credentialed).Credentials(d)
+	if err != nil || c.UID != 1 {
+		t.Fatalf("credentials %+v %v, want uid 1 (daemon)", c, err)
+	}
+	if r := deliver(t, tr, d)[0]; r.Status != OK {
+		t.Fatalf("%+v", r)
+	}
+	for _, name := range []string{"once", "log"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid := st.Sys().(*syscall.Stat_t).Uid; uid != 1 {
+			t.Errorf("%s owned by %d, want 1", name, uid)
+		}
 	}
 }

@@ -202,6 +202,20 @@ func (p *Pool) put(key string, c *smtpConn) bool {
 	return true
 }
 
+// Idle returns the number of connections the pool holds.
+func (p *Pool) Idle() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, cs := range p.conns {
+		n += len(cs)
+	}
+	return n
+}
+
 // Close sends QUIT on every idle connection and closes it.
 func (p *Pool) Close() {
 	p.mu.Lock()

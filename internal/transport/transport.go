@@ -68,7 +68,7 @@ type Transport interface {
 }
 
 // Credentialed is implemented by the local transports that run as a
-// user (appendfile, pipe, lmtp). Credentials returns the uid and gid a
+// user (appendfile, pipe, lmtp, autoreply). Credentials returns the uid and gid a
 // delivery of d runs as (transport user/group, else the router's, else
 // the process's own), or Exim's error for a forbidden one (uid 0 is on
 // Debian's fixed_never_users). The caller uses it to decide between an
@@ -81,6 +81,7 @@ var (
 	_ Credentialed = (*appendfile)(nil)
 	_ Credentialed = (*pipe)(nil)
 	_ Credentialed = (*lmtpTransport)(nil)
+	_ Credentialed = (*autoreply)(nil)
 )
 
 // Status is the outcome for one address.

@@ -1,0 +1,141 @@
+package deliver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+
+	"github.com/exigo-mta/exigo/internal/router"
+	"github.com/exigo-mta/exigo/internal/transport"
+)
+
+// File operations that a redirect router does as the local user
+// (LocalRequest.Op). Exim reads a .forward file and writes an Exim
+// filter's logfile with the uid and gid of the user that
+// check_local_user found (spec chapter "The redirect router", section
+// "Redirection data"; filter document, chapter "Exim filter files",
+// section "The logwrite command").
+const (
+	OpRead   = "read"
+	OpAppend = "append"
+)
+
+// userFiles is the router.UserFiles of a delivery: in the daemon
+// (exim_user, with a LocalRunner) each operation is a request to a
+// worker running as the user; in a process running as root the file is
+// opened here and a log file it creates is given to the user.
+type userFiles struct {
+	m *attempt
+}
+
+var _ router.UserFiles = userFiles{}
+
+// ReadFile implements router.UserFiles.
+func (u userFiles) ReadFile(rtr, lp string, uid, gid int, path string, limit int) ([]byte, error) {
+	if u.m.d.Local == nil || os.Geteuid() == 0 || (uid == os.Geteuid() && gid == os.Getegid()) {
+		return readLimit(path, limit)
+	}
+	resp, err := u.request(rtr, lp, uid, gid, &LocalRequest{Op: OpRead, Path: path, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Data, nil
+}
+
+// AppendFile implements router.UserFiles.
+func (u userFiles) AppendFile(rtr, lp string, uid, gid int, path string, data []byte) error {
+	if u.m.d.Local == nil || os.Geteuid() == 0 || (uid == os.Geteuid() && gid == os.Getegid()) {
+		return appendFile(path, data, uid, gid)
+	}
+	_, err := u.request(rtr, lp, uid, gid, &LocalRequest{Op: OpAppend, Path: path, Data: data})
+	return err
+}
+
+// request sends a file operation for the address being routed to the
+// LocalRunner and turns a failure into an fs.PathError with its errno.
+func (u userFiles) request(rtr, lp string, uid, gid int, req *LocalRequest) (*LocalResponse, error) {
+	m := u.m
+	req.MessageID, req.Router, req.UID, req.GID = string(m.h.ID), rtr, uid, gid
+	req.Addresses = []transport.Address{{LocalPart: lp}}
+	resp, err := m.d.Local.RunLocal(m.ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("local user process: %w", err)
+	}
+	if resp.Errno != 0 {
+		op := "open"
+		return nil, &fs.PathError{Op: op, Path: req.Path, Err: syscall.Errno(resp.Errno)}
+	}
+	if resp.Error != "" {
+		return nil, errors.New(resp.Error)
+	}
+	return resp, nil
+}
+
+// fileOp is a worker's side of a file operation: the worker runs as the
+// user, so the kernel checks the user's permissions.
+func fileOp(req *LocalRequest) *LocalResponse {
+	resp := &LocalResponse{}
+	var err error
+	switch req.Op {
+	case OpRead:
+		resp.Data, err = readLimit(req.Path, req.Limit)
+	case OpAppend:
+		err = appendFile(req.Path, req.Data, -1, -1)
+	default:
+		resp.Error = fmt.Sprintf("unknown operation %q", req.Op)
+		return resp
+	}
+	if err != nil {
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			resp.Errno = int(errno)
+		} else {
+			resp.Error = err.Error()
+		}
+	}
+	return resp
+}
+
+// readLimit reads at most limit+1 bytes of the regular file path.
+func readLimit(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// appendFile appends data to path, creating it with mode 0600 (owned
+// by uid/gid when they are set and the process is root), never through
+// a symbolic link.
+func appendFile(path string, data []byte, uid, gid int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if err == nil && uid >= 0 && os.Geteuid() == 0 {
+			if err := f.Chown(uid, gid); err != nil {
+				f.Close()
+				return fmt.Errorf("chown %s: %w", path, err)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}

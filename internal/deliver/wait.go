@@ -1,0 +1,290 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/exigo-mta/exigo/internal/hintsdb"
+	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/transport"
+)
+
+// The wait-<transport> hints (spec chapter "The smtp transport",
+// section "Multiple messages on a single connection"; chapter "Exim
+// utilities", section "exim_dumpdb"):
+//
+//  1. when a remote delivery defers because its hosts could not be used
+//     (a connection failed, or no host had reached its retry time), the
+//     message id is added to the record of each host, keyed by host
+//     name, in db/wait-<transport> (once; newest last);
+//  2. when a message has been delivered to a host over a connection,
+//     the delivery looks in that host's record for other messages,
+//     takes the newest one out of the record and delivers it down the
+//     same connection (its "=>" line marks the host with "*"), then the
+//     next, until the record is empty, the connection is gone, or the
+//     transport's connection_max_messages is reached. Ids of messages
+//     no longer on the queue are dropped on the way; an empty record is
+//     deleted.
+//
+// Exim 4.96 writes no record for a 4xx to RCPT, MAIL or DATA (observed):
+// those are retried per address or per message, not per host.
+
+// waitPrefix starts the name of a wait database.
+const waitPrefix = "wait-"
+
+// hostDeferral reports whether it was deferred because its hosts could
+// not be used: a connection error (a system errno, a connection
+// timeout) or "retry time not reached for any host" (-54).
+func hostDeferral(it *item) bool {
+	if it.state != deferred || len(it.hosts) == 0 {
+		return false
+	}
+	switch {
+	case it.errno == -54, it.errno == transport.ErrnoConnTimeout, it.errno > 0:
+		return true
+	}
+	return it.errCode == transport.ErrRefused || it.errCode == transport.ErrTimeout
+}
+
+// updateWaiting adds this message to the wait records of the hosts of
+// its addresses that deferred for host reasons (step 1 above).
+func (m *attempt) updateWaiting() {
+	hosts := map[string][]string{} // transport -> host names, in order
+	for _, it := range m.items {
+		if !hostDeferral(it) {
+			continue
+		}
+		if t := m.d.transports[it.transport]; t == nil || t.Local() {
+			continue
+		}
+		for _, h := range it.hosts {
+			if h.Name != "" && !slices.Contains(hosts[it.transport], h.Name) {
+				hosts[it.transport] = append(hosts[it.transport], h.Name)
+			}
+		}
+	}
+	id := string(m.h.ID)
+	for tname, names := range hosts {
+		db, err := hintsdb.Open(m.d.Config.Main.String("spool_directory"), waitPrefix+tname, true)
+		if err != nil {
+			continue
+		}
+		for _, name := range names {
+			var rec hintsdb.WaitRecord
+			if _, err := db.Get(name, &rec); err != nil {
+				continue
+			}
+			if slices.Contains(rec.IDs, id) {
+				continue
+			}
+			rec.IDs = append(rec.IDs, id)
+			rec.TimeStamp = m.now
+			db.Put(name, &rec)
+		}
+		db.Close()
+	}
+}
+
+// hostKey names a host that a transport delivered to.
+type hostKey struct{ transport, host string }
+
+// deliveredHosts returns the hosts that the smtp transports of the
+// attempt delivered to, in the order of the addresses.
+func (m *attempt) deliveredHosts() []hostKey {
+	var out []hostKey
+	for _, it := range m.items {
+		if it.state != delivered || it.host == "" {
+			continue
+		}
+		if t := m.d.transports[it.transport]; t == nil || t.Local() {
+			continue
+		}
+		k := hostKey{it.transport, it.host}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// continueWaiting is step 2 above for the hosts first delivered to,
+// with the connections it left in pool.
+func (d *Deliverer) continueWaiting(ctx context.Context, first *attempt, pool *transport.Pool) {
+	done := map[string]bool{string(first.h.ID): true}
+	for _, hk := range first.deliveredHosts() {
+		limit := int64(500)
+		if td := d.Config.Transport(hk.transport); td != nil {
+			if n, ok := td.Options.Int("connection_max_messages"); ok {
+				limit = n
+			}
+		}
+		for sent := int64(1); limit <= 0 || sent < limit; {
+			if ctx.Err() != nil || pool.Idle() == 0 {
+				return
+			}
+			id := d.popWaiting(hk, done)
+			if id == "" {
+				break
+			}
+			done[id] = true
+			// A waiting message that is frozen stays frozen, even
+			// when the first one was thawed by -M.
+			opts := first.opts
+			opts.pool, opts.continued, opts.Thaw = pool, true, false
+			if _, err := d.Message(ctx, spool.ID(id), opts); err != nil && errors.Is(err, ErrLocked) {
+				continue
+			}
+			sent++
+		}
+	}
+}
+
+// popWaiting takes the newest message id out of hk's wait record that
+// is not in done and is still on the queue, dropping the others it
+// passes; it returns "" when there is none.
+func (d *Deliverer) popWaiting(hk hostKey, done map[string]bool) string {
+	db, err := hintsdb.Open(d.Config.Main.String("spool_directory"), waitPrefix+hk.transport, true)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var rec hintsdb.WaitRecord
+	if found, err := db.Get(hk.host, &rec); err != nil || !found {
+		return ""
+	}
+	id := ""
+	for len(rec.IDs) > 0 && id == "" {
+		last := rec.IDs[len(rec.IDs)-1]
+		rec.IDs = rec.IDs[:len(rec.IDs)-1]
+		if done[last] || !spool.ValidID(last) {
+			continue
+		}
+		if _, err := d.Spool.Locate(spool.ID(last)); err == nil {
+			id = last
+		}
+	}
+	if len(rec.IDs) == 0 {
+		db.Delete(hk.host)
+	} else {
+		rec.TimeStamp = d.now()
+		db.Put(hk.host, &rec)
+	}
+	return id
+}
+
+// waitingHosts reads every wait database of the spool and returns, per
+// message id, the "transport host" keys of the records that list it.
+// A queue run starts no second attempt for a host while one is under
+// way: the first one's delivery takes the others down its connection.
+func waitingHosts(spoolDir string, names []string) map[string][]string {
+	out := map[string][]string{}
+	for _, name := range names {
+		if !strings.HasPrefix(name, waitPrefix) {
+			continue
+		}
+		db, err := hintsdb.Open(spoolDir, name, false)
+		if err != nil {
+			continue
+		}
+		keys, _ := db.Keys()
+		for _, k := range keys {
+			var rec hintsdb.WaitRecord
+			if found, err := db.Get(k, &rec); err != nil || !found {
+				continue
+			}
+			for _, id := range rec.IDs {
+				out[id] = append(out[id], name+" "+k)
+			}
+		}
+		db.Close()
+	}
+	return out
+}
+
+// waitDBNames lists the wait databases in the spool's db directory.
+func waitDBNames(spoolDir string) []string {
+	ents, _ := os.ReadDir(filepath.Join(spoolDir, "db"))
+	var out []string
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, waitPrefix) && !strings.HasSuffix(n, ".lockfile") && hintsdb.ValidName(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// runQueue starts the attempts of a queue run: at most cap(sem) at
+// once, and none for a message waiting for a host (waiting) while an
+// attempt for that host is under way (busy); those are put off until
+// it ends, and then found delivered or attempted on their own.
+type runQueue struct {
+	d   *Deliverer
+	ctx context.Context
+	sem chan struct{}
+	wg  sync.WaitGroup
+
+	mu      sync.Mutex
+	waiting map[string][]string
+	busy    map[string]bool
+	later   []delayed
+}
+
+// delayed is an attempt put off.
+type delayed struct {
+	id   spool.ID
+	opts Options
+}
+
+// start starts the attempt of id, or puts it off.
+func (q *runQueue) start(id spool.ID, o Options) {
+	q.mu.Lock()
+	keys := q.waiting[string(id)]
+	for _, k := range keys {
+		if q.busy[k] {
+			q.later = append(q.later, delayed{id, o})
+			q.mu.Unlock()
+			return
+		}
+	}
+	for _, k := range keys {
+		q.busy[k] = true
+	}
+	q.mu.Unlock()
+	q.sem <- struct{}{}
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		defer func() { <-q.sem }()
+		q.d.Message(q.ctx, id, o)
+		q.mu.Lock()
+		for _, k := range keys {
+			delete(q.busy, k)
+		}
+		q.mu.Unlock()
+	}()
+}
+
+// wait waits for the attempts, then makes those put off for messages
+// still on the queue, until none is left.
+func (q *runQueue) wait() {
+	for {
+		q.wg.Wait()
+		q.mu.Lock()
+		later := q.later
+		q.later = nil
+		q.mu.Unlock()
+		if len(later) == 0 || q.ctx.Err() != nil {
+			return
+		}
+		for _, l := range later {
+			if _, err := q.d.Spool.Locate(l.id); err == nil {
+				q.start(l.id, l.opts)
+			}
+		}
+	}
+}

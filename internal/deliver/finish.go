@@ -309,6 +309,9 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 	// The connection stays open for messages waiting for its host
 	// (wait.go).
 	d.Pool = m.opts.pool
+	if m.d.Spool != nil {
+		d.Spares = m.d.Spool
+	}
 	for _, it := range b.items {
 		x := it.addr
 		ta := transport.Address{

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"bytes"
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -145,5 +146,45 @@ func TestCloseRemovesPool(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Join(dir, RecycleDir))
 	if len(ents) != 0 || s.spares() != 0 {
 		t.Fatalf("after Close: %d pool directories, %d spares", len(ents), s.spares())
+	}
+}
+
+// TestTakeSpare: a spare lent for a new file elsewhere leaves the pool,
+// is a file of the pool's directory, and none is lent for a directory
+// on another file system.
+func TestTakeSpare(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.TakeSpare(dir); ok {
+		t.Fatal("an empty pool lent a spare")
+	}
+	g, _ := NewGenerator(os.Getpid(), -1, nil)
+	id := g.New()
+	if err := s.Write(testHeader(id, "a@y"), []byte("b\n")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Lock(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(l); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := s.TakeSpare(dir)
+	if !ok || filepath.Dir(filepath.Dir(p)) != filepath.Join(dir, RecycleDir) || s.spares() != 1 {
+		t.Fatalf("TakeSpare = %q, %v; %d spares left", p, ok, s.spares())
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Size() != 0 {
+		t.Fatalf("lent spare: %v, %v", fi, err)
+	}
+	var proc, here unix.Stat_t
+	if unix.Stat("/proc", &proc) == nil && unix.Stat(dir, &here) == nil && proc.Dev != here.Dev {
+		if p, ok := s.TakeSpare("/proc"); ok {
+			t.Errorf("lent %s for a directory on another file system", p)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"github.com/exigo-mta/exigo/internal/dirsync"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +10,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/exigo-mta/exigo/internal/dirsync"
 )
 
 // Options configure a Spool.
@@ -268,6 +271,15 @@ func (s *Spool) PreserveMsglog(id ID) {
 	os.Rename(s.MsglogPath(id), filepath.Join(old, string(id)))
 }
 
+// unlinkFile removes a file that may well not exist with one unlink(2)
+// (os.Remove tries rmdir(2) too when the unlink fails).
+func unlinkFile(path string) error {
+	if err := unix.Unlink(path); err != nil {
+		return &os.PathError{Op: "remove", Path: path, Err: err}
+	}
+	return nil
+}
+
 // Remove deletes a locked message: the -H file first, durably (after
 // which the message no longer exists, even after a crash: a completed
 // message is not delivered again), then the -J journal and the message
@@ -290,8 +302,8 @@ func (s *Spool) Remove(l *Lock) error {
 	} else {
 		note(err)
 	}
-	note(os.Remove(base + "-J"))
-	note(os.Remove(s.MsglogPath(l.ID)))
+	note(unlinkFile(base + "-J"))
+	note(unlinkFile(s.MsglogPath(l.ID)))
 	note(l.Unlock())
 	note(s.pool.put(base + "-D"))
 	return first

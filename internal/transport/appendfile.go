@@ -36,6 +36,8 @@ type appendfile struct {
 	// procFD reports once whether /proc/self/fd is there to give an
 	// unnamed file a name (linkat with AT_SYMLINK_FOLLOW).
 	procFD func() bool
+	// selinux reports once whether SELinux is enabled.
+	selinux func() bool
 }
 
 func newAppendfile(g *generic) (*appendfile, error) {
@@ -61,6 +63,9 @@ func newAppendfile(g *generic) (*appendfile, error) {
 	}
 	a := &appendfile{generic: g, procFD: sync.OnceValue(func() bool {
 		_, err := os.Stat("/proc/self/fd")
+		return err == nil
+	}), selinux: sync.OnceValue(func() bool {
+		_, err := os.Stat("/sys/fs/selinux/enforce")
 		return err == nil
 	})}
 	if err := g.withShadow(); err != nil {

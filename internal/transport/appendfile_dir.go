@@ -58,6 +58,38 @@ func (a *appendfile) newFile(path string, cred Cred) (*os.File, error) {
 	return f, nil
 }
 
+// spareFile opens a spare file lent by d.Spares for a new file in dir,
+// made as newFile would make it: empty, with the transport's mode, owned
+// by the delivery user, with the current times. It is nil when there is
+// no spare to lend or it cannot be made so. The file keeps its name in
+// the lender's directory until the caller links it into place and
+// removes that name. Only a root process, which sets the owner and group
+// explicitly, uses spares, and not where SELinux labels files (a spare
+// keeps its spool label).
+func (a *appendfile) spareFile(d *Delivery, dir string, cred Cred) *os.File {
+	if d.Spares == nil || os.Geteuid() != 0 || a.selinux() {
+		return nil
+	}
+	path, ok := d.Spares.TakeSpare(dir)
+	if !ok {
+		return nil
+	}
+	mode, _ := a.opts.Int("mode")
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		os.Remove(path)
+		return nil
+	}
+	now := unix.NsecToTimeval(time.Now().UnixNano())
+	if unix.Fchown(fd, cred.UID, cred.GID) != nil || unix.Fchmod(fd, uint32(mode)) != nil ||
+		unix.Futimes(fd, []unix.Timeval{now, now}) != nil {
+		unix.Close(fd)
+		os.Remove(path)
+		return nil
+	}
+	return os.NewFile(uintptr(fd), path)
+}
+
 // newAnonFile opens an unnamed file in dir (O_TMPFILE) with the
 // transport's mode, owned by the delivery user. It returns nil and no
 // error when the kernel or the file system has no unnamed files, or
@@ -152,18 +184,20 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		quota = 0
 	}
 	retries, _ := o.Int("maildir_retries")
+	if f := a.spareFile(d, dir, cred); f != nil {
+		return a.finishMaildir(ctx, e, d, f, f.Name(), dir, int(retries), used, quota, sizeFile)
+	}
 	f, err := a.newAnonFile(filepath.Join(dir, "tmp"), cred)
 	if err != nil {
 		tmp := filepath.Join(dir, "tmp")
 		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file in %s: %s", tmp, errText(err))}
 	}
 	if f != nil {
-		return a.finishMaildir(ctx, e, d, f, dir, int(retries), used, quota, sizeFile)
+		return a.finishMaildir(ctx, e, d, f, "", dir, int(retries), used, quota, sizeFile)
 	}
-	var name, tmp string
-	for try := 0; ; try++ {
-		name = a.maildirName(d)
-		tmp = filepath.Join(dir, "tmp", name)
+	name := a.maildirName(d)
+	tmp := filepath.Join(dir, "tmp", name)
+	for try := 0; f == nil; try++ {
 		var err error
 		f, err = a.newFile(tmp, cred)
 		if err == nil {
@@ -177,6 +211,8 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		if !sleepCtx(ctx, time.Microsecond) {
 			return Result{Status: Defer, Message: "delivery cancelled"}
 		}
+		name = a.maildirName(d)
+		tmp = filepath.Join(dir, "tmp", name)
 	}
 	n, err := a.writeNew(f, e, d, used, quota)
 	if err != nil {
@@ -229,8 +265,12 @@ func (a *appendfile) maildirTag(e *env) (string, *Result) {
 }
 
 // finishMaildir writes the message to f, an unnamed file in the
-// maildir's tmp/, makes it durable and gives it its name in new/.
-func (a *appendfile) finishMaildir(ctx context.Context, e *env, d *Delivery, f *os.File, dir string, retries int, used, quota int64, sizeFile string) Result {
+// maildir's tmp/ or a spare file whose name spare is removed at the
+// end, makes it durable and gives it its name in new/.
+func (a *appendfile) finishMaildir(ctx context.Context, e *env, d *Delivery, f *os.File, spare, dir string, retries int, used, quota int64, sizeFile string) Result {
+	if spare != "" {
+		defer os.Remove(spare)
+	}
 	name := a.maildirName(d)
 	n, err := a.writeSynced(f, e, d, used, quota)
 	if err != nil {

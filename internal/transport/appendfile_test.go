@@ -223,3 +223,76 @@ func TestAppendfileBatch(t *testing.T) {
 		t.Errorf("got %q", data)
 	}
 }
+
+// spareLender lends the files of one directory, as the spool's pool of
+// recycled files does.
+type spareLender struct {
+	files []string
+	lent  int
+}
+
+func (l *spareLender) TakeSpare(dir string) (string, bool) {
+	if len(l.files) == 0 {
+		return "", false
+	}
+	p := l.files[0]
+	l.files = l.files[1:]
+	l.lent++
+	return p, true
+}
+
+// TestAppendfileMaildirSpare: a root process writes maildir files into
+// lent spare files (no inode allocation) that end up exactly as new
+// ones: the transport's mode, the delivery user's owner, the message
+// alone (nothing of the spare's old content), and no name left in the
+// lender's directory.
+func TestAppendfileMaildirSpare(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("spares are used by root processes only")
+	}
+	dir := tempDir(t)
+	pool := filepath.Join(dir, "pool")
+	os.Mkdir(pool, 0o750)
+	l := &spareLender{}
+	for i := 0; i < 2; i++ {
+		p := filepath.Join(pool, strconv.Itoa(i))
+		if err := os.WriteFile(p, []byte(strings.Repeat("old spool data\n", 100)), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		l.files = append(l.files, p)
+	}
+	tr := newTransport(t, "t:\n  driver = appendfile\n  directory = "+dir+"/md\n  maildir_format\n  mode = 0604\n  envelope_to_add\n", "t")
+	for i := 0; i < 3; i++ {
+		d := newDelivery(t, simpleMsg, "rcpt@test.example")
+		d.Spares = l
+		if r := deliver(t, tr, d)[0]; r.Status != OK {
+			t.Fatalf("%v: %s", r.Status, r.Message)
+		}
+	}
+	if l.lent != 2 {
+		t.Errorf("%d spares lent, want 2", l.lent)
+	}
+	if ents, _ := os.ReadDir(pool); len(ents) != 0 {
+		t.Errorf("lender's directory still holds %d files", len(ents))
+	}
+	uid, gid := testUser(t)
+	ents, _ := os.ReadDir(filepath.Join(dir, "md", "new"))
+	if len(ents) != 3 {
+		t.Fatalf("%d files in new/, want 3", len(ents))
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, "md", "new", e.Name())
+		data, _ := os.ReadFile(p)
+		if string(data) != "Envelope-to: rcpt@test.example\nSubject: hi\nFrom: a@b.c\n\nFrom the start\nline2\n>From x\n.\n" {
+			t.Errorf("%s: content %q", e.Name(), data)
+		}
+		fi, _ := os.Stat(p)
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode().Perm() != 0o604 || int(st.Uid) != uid || int(st.Gid) != gid || st.Nlink != 1 {
+			t.Errorf("%s: mode %o owner %d:%d links %d", e.Name(), fi.Mode().Perm(), st.Uid, st.Gid, st.Nlink)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "md", "tmp")); len(ents) != 0 {
+		t.Errorf("tmp/ holds %d files", len(ents))
+	}
+}

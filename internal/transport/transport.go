@@ -277,10 +277,20 @@ type Delivery struct {
 	// Resolver answers the smtp transport's TLSA questions (DANE); nil
 	// means the servers of /etc/resolv.conf.
 	Resolver *dns.Resolver
+	// Spares, when set, lends empty files for new files the transport
+	// creates (a maildir delivery), saving an inode allocation each.
+	Spares SpareFiles
 	// Log, when set, writes a line to the main log (the caller puts
 	// the message id in front): the smtp transport's DKIM signing
 	// notes.
 	Log func(text string)
+}
+
+// SpareFiles lends empty files: TakeSpare returns the path of one on
+// the file system of dir, which is then the caller's to open, link into
+// place and unlink from that path (see spool.Spool.TakeSpare).
+type SpareFiles interface {
+	TakeSpare(dir string) (path string, ok bool)
 }
 
 // log writes text with d.Log, if set.

@@ -286,3 +286,26 @@ type Session struct {
 // already written by warn statements (Exim writes each once per
 // message).
 func (s *Session) ResetMessage() { s.warned, s.rateMsg = nil, nil }
+
+// NotSMTPTexts are the texts of a non-SMTP ACL refusal, as Exim 4.96
+// writes them: what the log says (log_message, else the whole message,
+// else the error of an ACL error, else "NULL") and what the submitter is
+// told (the message, else "local configuration problem", which an
+// error always gets).
+func (r Result) NotSMTPTexts() (logText, userText string) {
+	userText = r.UserMessage
+	if userText == "" || r.Verdict == Error {
+		userText = "local configuration problem"
+	}
+	logText = r.LogMessage
+	if logText == "" {
+		logText = r.UserMessage
+	}
+	if logText == "" && r.Verdict == Error && r.Err != nil {
+		logText = r.Err.Error()
+	}
+	if logText == "" {
+		logText = "NULL"
+	}
+	return logText, userText
+}

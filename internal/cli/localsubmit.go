@@ -183,7 +183,7 @@ func liveSize(hs message.Headers) int64 {
 // chapter "The Exim command line", option -oe, and chapter "Access
 // control lists", section "The non-SMTP ACLs" (observed with Exim 4.96).
 func (r *receiving) rejectLocal(env *Env, sub *submission, id string, renv *receive.Envelope, hs message.Headers, body []byte, res acl.Result) int {
-	logText, userText := rejectTexts(res)
+	logText, userText := res.NotSMTPTexts()
 	line := fmt.Sprintf("%s F=<%s> rejected by non-SMTP ACL: %s", id, renv.Sender, logText)
 	to := []mainlog.Which{mainlog.Main, mainlog.Reject}
 	if res.RejectLogsSet {

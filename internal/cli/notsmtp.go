@@ -181,27 +181,6 @@ func (c scanChecker) Check(s *acl.Session, cond, arg string) (bool, string, erro
 	return c.next.Check(s, cond, arg)
 }
 
-// rejectTexts are the texts of a non-SMTP ACL rejection: what the log
-// says (log_message, else the whole message, else "NULL") and what the
-// submitter is told (the message, else "local configuration problem"),
-// as Exim 4.96 writes them.
-func rejectTexts(res acl.Result) (logText, userText string) {
-	userText = res.UserMessage
-	if userText == "" || res.Verdict == acl.Error {
-		userText = "local configuration problem"
-	}
-	logText = res.LogMessage
-	if logText == "" {
-		logText = res.UserMessage
-	}
-	if logText == "" && res.Verdict == acl.Error && res.Err != nil {
-		logText = res.Err.Error()
-	}
-	if logText == "" {
-		logText = "NULL"
-	}
-	return logText, userText
-}
 
 // aclVars are the ACL variables the ACLs set, as the -H file saves
 // them.

@@ -2,12 +2,10 @@ package deliver
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -387,7 +385,7 @@ type rejectLogger interface {
 // generatedReject logs a generated message the non-SMTP ACL refused,
 // as Exim's child process does, and returns a *generatedRejected.
 func (m *attempt) generatedReject(id spool.ID, rcpts []string, hs message.Headers, res acl.Result) error {
-	logText, userText := generatedRejectTexts(res)
+	logText, userText := res.NotSMTPTexts()
 	line := fmt.Sprintf("%s F=<> rejected by non-SMTP ACL: %s", id, logText)
 	to := []mainlog.Which{mainlog.Main, mainlog.Reject}
 	if res.RejectLogsSet {
@@ -428,26 +426,4 @@ func (m *attempt) generatedDiscard(a *queue.Arrival, res acl.Result) error {
 	return &generatedRejected{text: "discarded"}
 }
 
-// generatedRejectTexts are the log and the user texts of a refusal, as
-// for any local message: "NULL" in the log for a refusal without text,
-// "local configuration problem" for the user after an error.
-func generatedRejectTexts(res acl.Result) (logText, userText string) {
-	userText = res.UserMessage
-	if userText == "" || res.Verdict == acl.Error {
-		userText = "local configuration problem"
-	}
-	logText = res.LogMessage
-	if logText == "" {
-		logText = res.UserMessage
-	}
-	if logText == "" && res.Verdict == acl.Error && res.Err != nil {
-		logText = res.Err.Error()
-	}
-	if logText == "" {
-		logText = "NULL"
-	}
-	return logText, userText
-}
 
-var _ = os.Getpid
-var _ context.Context

@@ -37,7 +37,7 @@ type call struct {
 func (s *Set) newCall(r *Router, a *Address, mode Mode) *call {
 	w := *a
 	c := &call{s: s, r: r, addr: &w, orig: a, mode: mode}
-	c.v = &vars{base: s.env.Vars, m: map[string]string{}}
+	c.v = &vars{base: s.env.Vars, m: make(map[string]string, 24)}
 	c.setVars()
 	return c
 }

@@ -89,7 +89,13 @@ func (s *Spool) Create(id ID) (*Data, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	d := &Data{s: s, id: id, dir: dir, f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	w, _ := s.writers.Get().(*bufio.Writer)
+	if w == nil {
+		w = bufio.NewWriterSize(f, 64<<10)
+	} else {
+		w.Reset(f)
+	}
+	d := &Data{s: s, id: id, dir: dir, f: f, w: w}
 	d.w.WriteString(string(id) + "-D\n")
 	return d, nil
 }
@@ -99,6 +105,9 @@ func (d *Data) ID() ID { return d.id }
 
 // Write appends body bytes to the -D file.
 func (d *Data) Write(p []byte) (int, error) {
+	if d.w == nil {
+		return 0, fmt.Errorf("spool: writing %s-D: message already committed or aborted", d.id)
+	}
 	n, err := d.w.Write(p)
 	d.size += int64(n)
 	if err != nil {
@@ -116,8 +125,18 @@ func (d *Data) Abort() error {
 		return nil
 	}
 	d.done = true
+	d.release()
 	os.Remove(filepath.Join(d.dir, string(d.id)+"-D"))
 	return d.f.Close()
+}
+
+// release gives the buffer back for the next message's -D file.
+func (d *Data) release() {
+	if d.w != nil {
+		d.w.Reset(nil)
+		d.s.writers.Put(d.w)
+		d.w = nil
+	}
 }
 
 // Commit writes h as the message's -H file and returns once the message
@@ -129,12 +148,14 @@ func (d *Data) Commit(h *Header) error {
 	}
 	d.done = true
 	if h.ID != d.id {
+		d.release()
 		d.f.Close()
 		os.Remove(filepath.Join(d.dir, string(d.id)+"-D"))
 		return fmt.Errorf("spool: header id %s for data %s", h.ID, d.id)
 	}
 	r := &request{id: d.id, dir: d.dir, data: d.f}
 	err := d.w.Flush()
+	d.release()
 	if err == nil {
 		err = d.s.writeTemp(r, h)
 	}

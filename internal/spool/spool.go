@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -42,6 +43,8 @@ type Spool struct {
 	dirs dirsync.Syncer
 	// pool holds removed spool files for reuse (recycle.go).
 	pool recycler
+	// writers holds the 64 KiB buffers of -D files being written.
+	writers sync.Pool
 
 	stats struct {
 		messages, groups, syncs atomic.Int64

@@ -125,7 +125,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 }
 
 // queueRunParallel bounds the attempts one queue run makes at once.
-const queueRunParallel = 16
+const queueRunParallel = 32
 
 func match(s, pat string, re *regexp.Regexp) bool {
 	if re != nil {

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/exigo-mta/exigo/internal/dirsync"
+	"github.com/exigo-mta/exigo/internal/filesync"
 )
 
 // Options configure a Spool.
@@ -39,8 +39,9 @@ type Options struct {
 type Spool struct {
 	opts Options
 	com  committer
-	// dirs shares the directory fsyncs of removals.
-	dirs dirsync.Syncer
+	// dirs shares the directory flushes of removals, over all the
+	// spool's directories.
+	dirs filesync.Syncer
 	// pool holds removed spool files for reuse (recycle.go).
 	pool recycler
 	// writers holds the 64 KiB buffers of -D files being written.
@@ -287,7 +288,8 @@ func unlinkFile(path string) error {
 // which the message no longer exists, even after a crash: a completed
 // message is not delivered again), then the -J journal and the message
 // log; then it releases the lock and removes the -D file. The directory
-// fsync is shared with removals running at the same time. The -H and -D
+// flush is shared with removals running at the same time (one syncfs for
+// many directories while little is dirty). The -H and -D
 // files go to the recycling pool (see recycle.go); the -D file only
 // once its lock is released, because closing any descriptor of a file
 // drops the process's fcntl locks on it, and a recycled file may be
@@ -301,7 +303,7 @@ func (s *Spool) Remove(l *Lock) error {
 		}
 	}
 	if err := s.pool.put(base + "-H"); err == nil {
-		note(s.dirs.Sync(l.Dir))
+		note(s.dirs.SyncDir(l.Dir))
 	} else {
 		note(err)
 	}

@@ -181,7 +181,6 @@ func (c scanChecker) Check(s *acl.Session, cond, arg string) (bool, string, erro
 	return c.next.Check(s, cond, arg)
 }
 
-
 // aclVars are the ACL variables the ACLs set, as the -H file saves
 // them.
 func (n *notSMTP) aclVars() []spool.ACLVar {

@@ -425,5 +425,3 @@ func (m *attempt) generatedDiscard(a *queue.Arrival, res acl.Result) error {
 	// message logs "Process failed (1)" as for a refusal (observed).
 	return &generatedRejected{text: "discarded"}
 }
-
-

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,7 @@ func runHostCheck(inv *Invocation, env *Env) int {
 	srv := &smtpserver.Server{
 		Config:       cfg,
 		Receiver:     bhReceiver{opts: &opts, expand: bhExpander(cfg, env.Now), now: env.Now},
-		Log:          bhLog{env.Stderr},
+		Log:          newBHLog(cfg, env),
 		Trace:        env.Stderr,
 		HostChecking: true,
 		Notify:       env.Stdout,
@@ -109,10 +110,38 @@ func parseHostArg(arg string) (smtpserver.Peer, error) {
 }
 
 // bhLog prints log lines as -bh does: "LOG: text" on standard error.
-type bhLog struct{ w io.Writer }
+// Exim drops the first 20 characters of the line (the date and time),
+// so that with log_selector +millisec the milliseconds remain ("LOG: 284
+// text") and with +pid the process id ("LOG: [1234] text").
+type bhLog struct {
+	w      io.Writer
+	prefix func() string
+}
+
+func newBHLog(cfg *config.Config, env *Env) bhLog {
+	sel, err := mainlog.ParseSelector(cfg.Main.String("log_selector"))
+	if err != nil || !sel.Has(mainlog.SelMillisec|mainlog.SelPID) {
+		return bhLog{w: env.Stderr}
+	}
+	pid := os.Getpid()
+	return bhLog{w: env.Stderr, prefix: func() string {
+		var p string
+		if sel.Has(mainlog.SelMillisec) {
+			p = fmt.Sprintf("%03d ", env.Now().Nanosecond()/1e6)
+		}
+		if sel.Has(mainlog.SelPID) {
+			p += "[" + strconv.Itoa(pid) + "] "
+		}
+		return p
+	}}
+}
 
 func (l bhLog) Write(text string, to ...mainlog.Which) error {
-	_, err := fmt.Fprintf(l.w, "LOG: %s\n", text)
+	p := ""
+	if l.prefix != nil {
+		p = l.prefix()
+	}
+	_, err := fmt.Fprintf(l.w, "LOG: %s%s\n", p, text)
 	return err
 }
 

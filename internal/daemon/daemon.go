@@ -283,9 +283,10 @@ func (d *Daemon) admit(ctx context.Context, c net.Conn, l Listen) {
 	}
 	d.conns[c] = struct{}{}
 	d.perIP[ip]++
+	count := len(d.conns)
 	d.wg.Add(1)
 	d.mu.Unlock()
-	go d.session(ctx, c, l, ip, port)
+	go d.session(ctx, c, l, ip, port, count)
 }
 
 func (d *Daemon) refuse(c net.Conn, reply, logText string) {
@@ -296,8 +297,10 @@ func (d *Daemon) refuse(c net.Conn, reply, logText string) {
 }
 
 // session serves one connection, recovering a panic into a 421 for this
-// client and a paniclog line.
-func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Addr, port int) {
+// client and a paniclog line. count is the number of connections in
+// progress, this one included, for the smtp_connection log line (spec
+// chapter "Log files", smtp_connection).
+func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Addr, port, count int) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.mu.Lock()
@@ -321,7 +324,7 @@ func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Add
 		d.wg.Done()
 	}()
 	local, lport := addrOf(c.LocalAddr())
-	peer := smtpserver.Peer{Addr: ip, Port: port, LocalAddr: local, LocalPort: lport}
+	peer := smtpserver.Peer{Addr: ip, Port: port, LocalAddr: local, LocalPort: lport, ConnectionCount: count}
 	if d.Activity != nil {
 		defer d.Activity(ip.String())()
 	}

@@ -74,6 +74,9 @@ func (s *session) command(line string) error {
 		return s.unrecognized(line)
 	}
 	s.cmdList = append(s.cmdList, c.tag)
+	if c.tag == "MAIL" {
+		s.mailCommands++
+	}
 	s.vars["smtp_command"] = line
 	s.vars["smtp_command_argument"] = arg
 	if c.nonmail {
@@ -88,6 +91,7 @@ func (s *session) cmdRSET(arg string) error {
 	if arg != "" {
 		return s.synprotError(501, "unexpected argument data")
 	}
+	s.logIncomplete("RSET")
 	s.resetTransaction()
 	s.reply(250, "Reset OK")
 	return nil
@@ -116,6 +120,9 @@ func (s *session) cmdQUIT(arg string) error {
 		}
 	}
 	s.reply(smtp.C221Closing, s.hostname()+" closing connection")
+	s.logIncomplete("QUIT")
+	s.logClosed()
+	s.logNoMail()
 	return errClose
 }
 
@@ -151,7 +158,7 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 	if stage == acl.VRFY {
 		addr, err := smtp.ParseAddress(arg, false)
 		if err != nil {
-			return s.synprotError(501, arg+": "+err.Error())
+			return s.uncountedError(501, err.Error(), "")
 		}
 		if !strings.Contains(addr, "@") {
 			return s.synprotError(501, arg+": recipient address must contain a domain")

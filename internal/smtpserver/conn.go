@@ -96,6 +96,17 @@ type session struct {
 	batch batchState
 	// prdr is set when MAIL asked for PRDR (see prdr.go).
 	prdr bool
+	// selector is log_selector, parsed on first use (see connlog.go).
+	selector mainlog.Selector
+	selDone  bool
+	// connNolog is set for clients in hosts_connection_nolog.
+	connNolog bool
+	// mailCommands counts MAIL commands (for smtp_no_mail).
+	mailCommands int
+	// synprotLine replaces the next syntax or protocol error's log
+	// line when synprotOverride is set (see synprotErrorAs).
+	synprotLine     string
+	synprotOverride bool
 }
 
 // Serve runs one SMTP session over r and w until QUIT, a dropped
@@ -248,26 +259,20 @@ func (s *session) readLine() (string, error) {
 func (s *session) lostInput(err error) error {
 	if isTimeout(err) {
 		s.reply(421, s.hostname()+": SMTP command timeout - closing connection")
-		s.log("SMTP command timeout on connection from "+s.logHost(), mainlog.Main)
+		if s.sel().Has(mainlog.SelLostIncomingConnection) {
+			s.log("SMTP command timeout on connection from "+s.logHost(), mainlog.Main)
+		}
 		return nil
 	}
 	if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading command: %w", err)
 	}
 	s.reply(421, s.hostname()+" lost input connection")
-	// Exim logs the loss only in the middle of a transaction (after an
-	// accepted MAIL), never for -bs; the line says how long the session
-	// lasted.
-	if !s.srv.HostChecking && s.peer.Addr.IsValid() && s.senderSet {
-		s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=%s", s.logHost(), s.duration()), mainlog.Main)
+	// Exim writes nothing about the loss of a -bs session's input.
+	if s.peer.Addr.IsValid() {
+		s.logLost()
 	}
 	return nil
-}
-
-// duration is the session's length as Exim's D= shows it ("0s",
-// "1m5s").
-func (s *session) duration() string {
-	return config.FormatTime(int64(s.srv.now().Sub(s.began) / time.Second))
 }
 
 // reply sends an SMTP reply, one line per "\n"-separated line of text.
@@ -408,11 +413,13 @@ func (s *session) start() error {
 	// The RFC 1413 call comes first, before any host check (observed
 	// with Exim 4.96 -d+ident).
 	s.ident()
-	s.hostOption("hosts_connection_nolog")
+	s.logConnect(s.hostOption("hosts_connection_nolog"))
 	s.hostOption("host_lookup")
 	if s.hostOption("host_reject_connection") {
 		s.reply(554, "SMTP service not available")
-		s.log(fmt.Sprintf("refused connection from %s (host_reject_connection)", s.logHost()), mainlog.Main, mainlog.Reject)
+		if s.sel().Has(mainlog.SelConnectionReject) {
+			s.log(fmt.Sprintf("refused connection from %s (host_reject_connection)", s.logHost()), mainlog.Main, mainlog.Reject)
+		}
 		return errClose
 	}
 	s.hostOption("sender_unqualified_hosts")

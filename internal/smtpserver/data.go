@@ -114,7 +114,9 @@ func (s *session) lostData(err error, read []byte) error {
 			id = s.newMessageID() + " "
 		}
 		s.reply(421, s.hostname()+" SMTP incoming data timeout - closing connection.")
-		s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.logHost(), s.sender), mainlog.Main)
+		if s.sel().Has(mainlog.SelLostIncomingConnection) {
+			s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.logHost(), s.sender), mainlog.Main)
+		}
 		return errClose
 	}
 	if errors.Is(err, smtp.ErrIncompleteData) {
@@ -126,7 +128,10 @@ func (s *session) lostData(err error, read []byte) error {
 		case bytes.Contains(read, []byte("\n")):
 			where = " (after header)"
 		}
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.logHost(), where), mainlog.Main)
+		// Under lost_incoming_connection (observed with Exim 4.96).
+		if s.sel().Has(mainlog.SelLostIncomingConnection) {
+			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.logHost(), where), mainlog.Main)
+		}
 		return errClose
 	}
 	return fmt.Errorf("reading message data: %w", err)
@@ -168,7 +173,9 @@ func (s *session) cmdBDAT(arg string) error {
 	b := bytes.NewBuffer(chunk)
 	if _, err := io.CopyN(b, s.r, size); err != nil {
 		s.reply(421, s.hostname()+" lost input connection")
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)
+		if s.sel().Has(mainlog.SelLostIncomingConnection) {
+			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)
+		}
 		return errClose
 	}
 	s.bdat = append(s.bdat, b.Bytes()...)

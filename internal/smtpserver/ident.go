@@ -335,5 +335,5 @@ func (s *session) logHost() string {
 	if id := s.vars["sender_ident"]; id != "" && s.peer.Addr.IsValid() {
 		h += " U=" + id
 	}
-	return h
+	return h + s.interfaceField()
 }

@@ -13,6 +13,13 @@ import (
 // chapter "SMTP processing", section "Syntax and protocol errors in SMTP
 // commands".
 func (s *session) synprotError(code int, text string) error {
+	s.logSynprot(code, text)
+	return s.countSynprot(code, text)
+}
+
+// countSynprot is synprotError without its log line (for errors that
+// have a log line of their own, such as an invalid HELO argument).
+func (s *session) countSynprot(code int, text string) error {
 	s.synprot++
 	max, _ := s.srv.Config.Main.Int("smtp_max_synprot_errors")
 	if max > 0 && int64(s.synprot) > max {

@@ -91,11 +91,12 @@ func (s *session) mail(arg string) error {
 	}
 	addr, err := smtp.ParseAddress(addrText, true)
 	if err != nil {
-		return s.synprotError(501, s.addrError(addrText, err))
+		return s.synprotErrorAs(501, s.addrError(addrText, err), s.synprotLog(err.Error()))
 	}
 	if addr != "" && !strings.Contains(addr, "@") {
 		if !s.srv.Batched && !s.hostOptionQuiet("sender_unqualified_hosts") {
-			return s.synprotError(501, addrText+": sender address must contain a domain")
+			return s.uncountedError(501, addrText+": sender address must contain a domain",
+				fmt.Sprintf("unqualified sender rejected: <%s> %s", addr, s.hostEq()))
 		}
 		addr += "@" + s.srv.Config.Main.String("qualify_domain")
 	}
@@ -166,7 +167,7 @@ func (s *session) cmdRCPT(arg string) error {
 	}
 	addr, err := smtp.ParseAddress(addrText, false)
 	if err != nil {
-		return s.rcptError(501, s.addrError(addrText, err))
+		return s.rcptErrorAs(501, s.addrError(addrText, err), s.synprotLog(err.Error()))
 	}
 	if !strings.Contains(addr, "@") {
 		switch {
@@ -175,7 +176,9 @@ func (s *session) cmdRCPT(arg string) error {
 		case s.srv.Batched, s.hostOptionQuiet("recipient_unqualified_hosts"):
 			addr += "@" + s.qualifyRecipient()
 		default:
-			return s.rcptError(501, addrText+": recipient address must contain a domain")
+			s.noteRcptFail("501 " + addrText + ": recipient address must contain a domain")
+			return s.uncountedError(501, addrText+": recipient address must contain a domain",
+				fmt.Sprintf("unqualified recipient rejected: <%s> %s", addr, s.hostEq()))
 		}
 	}
 	at := strings.LastIndexByte(addr, '@')

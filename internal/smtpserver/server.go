@@ -122,6 +122,9 @@ type Peer struct {
 	// LocalAddr and LocalPort are the interface the client connected to.
 	LocalAddr netip.Addr
 	LocalPort int
+	// ConnectionCount is the daemon's count of TCP/IP connections,
+	// this one included, for the smtp_connection log line; 0 for none.
+	ConnectionCount int
 	// TLSOnConnect starts TLS before the banner (tls_on_connect_ports);
 	// it needs Server.TLS and a net.Conn.
 	TLSOnConnect bool

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/daemon"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 )
 
@@ -86,12 +87,20 @@ func logArguments(inv *Invocation, env *Env, cfg *config.Config) {
 	if len(inv.Argv) == 0 || !logsArguments(inv) {
 		return
 	}
+	if strings.HasPrefix(inv.Mode, "-bd") && os.Geteuid() == 0 && os.Getenv(daemon.ChildEnv) == "" {
+		// The daemon started as root runs again as exim_user, which
+		// writes the line (see superviseDaemon).
+		return
+	}
 	sel, err := mainlog.ParseSelector(cfg.Main.String("log_selector"))
 	if err != nil || !sel.Has(mainlog.SelArguments) {
 		return
 	}
 	lg, err := mainlog.New(mainlog.Options{FilePath: cfg.Main.String("log_file_path"),
-		SpoolDir: cfg.Main.String("spool_directory"), Selector: sel, Now: env.Now})
+		SpoolDir: cfg.Main.String("spool_directory"), Selector: sel, Now: env.Now,
+		// Run as root, a log created here must stay writable by
+		// exim_user.
+		Chown: os.Geteuid() == 0, OwnerUID: eximID(cfg, "exim_user", true), OwnerGID: eximID(cfg, "exim_group", false)})
 	if err != nil {
 		return
 	}

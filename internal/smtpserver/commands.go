@@ -161,7 +161,8 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 			return s.uncountedError(501, err.Error(), "")
 		}
 		if !strings.Contains(addr, "@") {
-			return s.synprotError(501, arg+": recipient address must contain a domain")
+			return s.uncountedError(501, arg+": recipient address must contain a domain",
+				fmt.Sprintf("unqualified verify rejected: <%s> %s", addr, s.hostEq()))
 		}
 	}
 	s.vars["smtp_command_argument"] = arg

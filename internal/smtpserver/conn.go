@@ -264,9 +264,11 @@ func (s *session) lostInput(err error) error {
 		}
 		return nil
 	}
-	if !errors.Is(err, io.EOF) {
+	if !errors.Is(err, io.EOF) && !s.peer.Addr.IsValid() {
 		return fmt.Errorf("reading command: %w", err)
 	}
+	// A read error from a client (a reset connection) is a lost
+	// connection too.
 	s.reply(421, s.hostname()+" lost input connection")
 	// Exim writes nothing about the loss of a -bs session's input.
 	if s.peer.Addr.IsValid() {

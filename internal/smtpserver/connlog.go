@@ -108,7 +108,9 @@ func (s *session) logNoMail() {
 		}
 	}
 	b.WriteString(" D=" + s.duration())
-	b.WriteString(" C=" + strings.Join(s.cmdList, ","))
+	if len(s.cmdList) > 0 {
+		b.WriteString(" C=" + strings.Join(s.cmdList, ","))
+	}
 	s.log(b.String(), mainlog.Main)
 }
 

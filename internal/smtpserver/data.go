@@ -128,8 +128,9 @@ func (s *session) lostData(err error, read []byte) error {
 		case bytes.Contains(read, []byte("\n")):
 			where = " (after header)"
 		}
-		// Under lost_incoming_connection (observed with Exim 4.96).
-		if s.sel().Has(mainlog.SelLostIncomingConnection) {
+		// Under lost_incoming_connection or smtp_connection (observed
+		// with Exim 4.96).
+		if s.sel().Has(mainlog.SelLostIncomingConnection | mainlog.SelSMTPConnection) {
 			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.logHost(), where), mainlog.Main)
 		}
 		return errClose
@@ -173,7 +174,7 @@ func (s *session) cmdBDAT(arg string) error {
 	b := bytes.NewBuffer(chunk)
 	if _, err := io.CopyN(b, s.r, size); err != nil {
 		s.reply(421, s.hostname()+" lost input connection")
-		if s.sel().Has(mainlog.SelLostIncomingConnection) {
+		if s.sel().Has(mainlog.SelLostIncomingConnection | mainlog.SelSMTPConnection) {
 			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)
 		}
 		return errClose

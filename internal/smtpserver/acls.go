@@ -192,7 +192,10 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 		if sv.Message != "" {
 			line += ": " + sv.Message
 		}
-		s.log(line, mainlog.Main, mainlog.Reject)
+		if s.sel().Has(mainlog.SelSenderVerifyFail) {
+			// Spec chapter "Log files", sender_verify_fail.
+			s.log(line, mainlog.Main, mainlog.Reject)
+		}
 		if code/100 == 5 && !sv.Deferred {
 			detail := sv.Message
 			if sv.Detail != "" {

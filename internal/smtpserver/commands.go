@@ -211,7 +211,10 @@ func (s *session) cmdETRN(arg string) error {
 	if s.senderSet {
 		return s.synprotError(503, "ETRN is not permitted inside a transaction")
 	}
-	s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.logHost()), mainlog.Main)
+	if s.sel().Has(mainlog.SelETRN) {
+		// Spec chapter "Log files", etrn.
+		s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.logHost()), mainlog.Main)
+	}
 	res := s.runACL(acl.ETRN)
 	if res.Verdict == acl.Accept {
 		if s.srv.Config.Main.String("smtp_etrn_command") == "" && !strings.HasPrefix(arg, "#") {

@@ -141,7 +141,11 @@ func (s *session) lostData(err error, read []byte) error {
 // tooBig refuses a message over message_size_limit.
 func (s *session) tooBig(read int64) error {
 	limit := s.sizeLimit()
-	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> %s: message too big: read=%d max=%d", s.sender, s.hostEq(), read, limit), mainlog.Main, mainlog.Reject)
+	id := s.newMessageID()
+	if s.sel().Has(mainlog.SelSizeReject) {
+		// Spec chapter "Log files", size_reject.
+		s.log(fmt.Sprintf(id+" rejected from <%s> %s: message too big: read=%d max=%d", s.sender, s.hostEq(), read, limit), mainlog.Main, mainlog.Reject)
+	}
 	s.reply(552, "Message size exceeds maximum permitted")
 	s.resetTransaction()
 	return nil

@@ -85,7 +85,10 @@ func (s *session) mail(arg string) error {
 	}
 	if limit := s.sizeLimit(); limit > 0 && size > limit {
 		addr, _ := smtp.ParseAddress(addrText, true)
-		s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, s.hostEq(), size, limit), mainlog.Main, mainlog.Reject)
+		if s.sel().Has(mainlog.SelSizeReject) {
+			// Spec chapter "Log files", size_reject.
+			s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, s.hostEq(), size, limit), mainlog.Main, mainlog.Reject)
+		}
 		s.reply(552, "Message size exceeds maximum permitted")
 		return nil
 	}

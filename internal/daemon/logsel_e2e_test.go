@@ -231,3 +231,58 @@ func lineDiff(want, got []string) string {
 	}
 	return b.String()
 }
+
+// TestLogSelectorRefusedDifferential holds one connection open with
+// smtp_accept_max = 1, is refused a second, and compares the refusal and
+// the main logs of Exim and exigo under +smtp_connection and under
+// -connection_reject.
+func TestLogSelectorRefusedDifferential(t *testing.T) {
+	exim := oracletest.Exim(t)
+	bin := oracletest.Exigo(t)
+	for _, sel := range []string{"+smtp_connection", "-connection_reject"} {
+		t.Run(sel, func(t *testing.T) {
+			run := func(b string) []string {
+				dir, conf := runDir(t, "")
+				os.WriteFile(conf, []byte("smtp_accept_max = 1\n"+logselConfig(dir, sel)), 0o644)
+				port := freePort(t)
+				mainlog := filepath.Join(dir, "log", "mainlog")
+				cmd := startDaemonQuietly(t, b, conf, port, mainlog)
+				addr := fmt.Sprintf("127.0.0.1:%d", port)
+				c1, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c1.SetDeadline(time.Now().Add(10 * time.Second))
+				r1 := bufio.NewReader(c1)
+				r1.ReadString('\n')
+				waitLogSettle(mainlog)
+				c2, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c2.SetDeadline(time.Now().Add(10 * time.Second))
+				refusal, _ := bufio.NewReader(c2).ReadString('\n')
+				c2.Close()
+				waitLogSettle(mainlog)
+				io.WriteString(c1, "QUIT\r\n")
+				io.Copy(io.Discard, r1)
+				c1.Close()
+				waitLogSettle(mainlog)
+				stop(t, cmd)
+				out := []string{"reply: " + refusal}
+				b2, _ := os.ReadFile(mainlog)
+				for _, l := range strings.Split(strings.TrimRight(string(b2), "\n"), "\n") {
+					if strings.Contains(l, "daemon started") || strings.Contains(l, "Warning:") || strings.HasPrefix(l, " ") {
+						continue
+					}
+					out = append(out, logselMask(l))
+				}
+				return out
+			}
+			want, got := run(exim), run(bin)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("refusals differ\n%s", lineDiff(want, got))
+			}
+		})
+	}
+}

@@ -29,6 +29,20 @@ func (d *Deliverer) selector() mainlog.Selector {
 	return 0
 }
 
+// selectorOrDefault is selector, with Exim's default selection when the
+// Logger does not say (for the lines that are on by default).
+func (d *Deliverer) selectorOrDefault() mainlog.Selector {
+	if s, ok := d.Log.(interface{ Selector() mainlog.Selector }); ok {
+		return s.Selector()
+	}
+	return mainlog.DefaultSelector
+}
+
+// isRetryWait reports whether a defer's errno says "retry time not
+// reached" (-52 routing, -53 local, -54 remote delivery), the "=="
+// lines that log_selector's retry_defer controls.
+func isRetryWait(errno int) bool { return errno == -52 || errno == -53 || errno == -54 }
+
 // logTime formats a QT= or DT= interval.
 func logTime(d time.Duration, millisec bool) string {
 	if d < 0 {

@@ -626,13 +626,14 @@ func (m *attempt) logDefer(it *item) {
 	if it.transport != "" {
 		t = " T=" + it.transport
 	}
-	if isRetryWait(it.errno) {
-		// No attempt was made: DT= comes before the text (observed
+	if it.errno > 0 {
+		// A system error (errno such as 111, Connection refused): DT=
+		// ends the line; otherwise it comes before the text (observed
 		// with Exim 4.96).
-		m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
+		m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
 		return
 	}
-	m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
+	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 }
 
 // quoteLog quotes a string for a log field as Exim's string_printing

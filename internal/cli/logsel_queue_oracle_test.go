@@ -40,7 +40,7 @@ var queueSelMasks = []struct {
 	{regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})?( \[\d+\])?`), "DATE"},
 	{regexp.MustCompile(`\bE?[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`), "ID"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
-	{regexp.MustCompile(`\b(QT|DT|RT)=[0-9.hms]+`), "$1=T"},
+	{regexp.MustCompile(`\b(QT|DT|RT|D)=[0-9.hms]+`), "$1=T"},
 	{regexp.MustCompile(`cwd=\S+ (\d+) args: \S+`), "cwd=DIR $1 args: ARGV0"},
 }
 

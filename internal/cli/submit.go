@@ -58,6 +58,7 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 	} else {
 		srv = r.smtpServer(env, rcv, true)
 	}
+	srv.ConnectionName = u.Login
 	if err := srv.Serve(context.Background(), env.Stdin, env.Stdout, peer); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 	}

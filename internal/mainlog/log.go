@@ -176,6 +176,11 @@ func (l *Logger) RejectWithHeaders(text string, extra []string) error {
 		return err
 	}
 	full := line
+	if !l.opts.Selector.Has(SelRejectedHeader) {
+		// Spec chapter "Log files", rejected_header: without it the
+		// reject log has the line alone.
+		extra = nil
+	}
 	for _, e := range extra {
 		full += strings.TrimSuffix(e, "\n") + "\n"
 	}

@@ -270,8 +270,7 @@ func (s *session) lostInput(err error) error {
 	// A read error from a client (a reset connection) is a lost
 	// connection too.
 	s.reply(421, s.hostname()+" lost input connection")
-	// Exim writes nothing about the loss of a -bs session's input.
-	if s.peer.Addr.IsValid() {
+	if !s.srv.Batched {
 		s.logLost()
 	}
 	return nil

@@ -41,18 +41,28 @@ func (s *session) logConnect(nolog bool) {
 	if nolog || !s.sel().Has(mainlog.SelSMTPConnection) {
 		return
 	}
-	line := "SMTP connection from " + s.logHost()
+	line := "SMTP connection from " + s.connHost()
 	if s.peer.ConnectionCount > 0 {
 		line += fmt.Sprintf(" (TCP/IP connection count = %d)", s.peer.ConnectionCount)
 	}
 	s.log(line, mainlog.Main)
 }
 
+// connHost names the client on the smtp_connection lines: the host, or
+// Server.ConnectionName (for -bs the calling user, even with -oMa, as
+// observed with Exim 4.96).
+func (s *session) connHost() string {
+	if s.srv.ConnectionName != "" {
+		return s.srv.ConnectionName
+	}
+	return s.logHost()
+}
+
 // logClosed writes "SMTP connection from HOST closed by QUIT"
 // (smtp_connection).
 func (s *session) logClosed() {
 	if !s.connNolog && s.sel().Has(mainlog.SelSMTPConnection) {
-		s.log("SMTP connection from "+s.logHost()+" closed by QUIT", mainlog.Main)
+		s.log("SMTP connection from "+s.connHost()+" closed by QUIT", mainlog.Main)
 	}
 }
 
@@ -66,10 +76,15 @@ func (s *session) logLost() {
 	if s.senderSet {
 		s.logIncomplete("connection lost")
 		if sel.Has(mainlog.SelLostIncomingConnection) {
-			s.log(fmt.Sprintf("unexpected disconnection while reading SMTP command from %s D=%s", s.logHost(), s.duration()), mainlog.Main)
+			what := "unexpected disconnection"
+			if !s.peer.Addr.IsValid() {
+				// -bs without -oMa (observed with Exim 4.96).
+				what = "unexpected EOF"
+			}
+			s.log(fmt.Sprintf("%s while reading SMTP command from %s D=%s", what, s.logHost(), s.duration()), mainlog.Main)
 		}
 	} else if !s.connNolog && sel.Has(mainlog.SelSMTPConnection) {
-		s.log(fmt.Sprintf("SMTP connection from %s lost D=%s", s.logHost(), s.duration()), mainlog.Main)
+		s.log(fmt.Sprintf("SMTP connection from %s lost D=%s", s.connHost(), s.duration()), mainlog.Main)
 	}
 	s.logNoMail()
 }

@@ -155,6 +155,9 @@ type Server struct {
 	Now func() time.Time
 	// Local marks -bs sessions (protocols local-smtp, local-esmtp).
 	Local bool
+	// ConnectionName, when set, names the client on the smtp_connection
+	// log lines instead of its host (-bs: the calling user).
+	ConnectionName string
 	// Batched is -bS: batched SMTP input, answered only with a
 	// *BatchError from Serve at the first error (see batch.go).
 	Batched bool

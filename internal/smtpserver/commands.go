@@ -74,6 +74,9 @@ func (s *session) command(line string) error {
 		return s.unrecognized(line)
 	}
 	s.cmdList = append(s.cmdList, c.tag)
+	if s.pipelining && s.r.Buffered() > 0 {
+		s.pipeUsed = true
+	}
 	if c.tag == "MAIL" {
 		s.mailCommands++
 	}

@@ -103,6 +103,9 @@ type session struct {
 	connNolog bool
 	// mailCommands counts MAIL commands (for smtp_no_mail).
 	mailCommands int
+	// pipeUsed is set once the client has sent a command before the
+	// reply to the one before (for the pipelining log field).
+	pipeUsed bool
 	// synprotLine replaces the next syntax or protocol error's log
 	// line when synprotOverride is set (see synprotErrorAs).
 	synprotLine     string

@@ -212,3 +212,23 @@ func (s *session) duration() string {
 func (s *session) synprotLog(text string) string {
 	return fmt.Sprintf("SMTP syntax error in \"%s\" %s %s", s.lastLine, s.hostEq(), text)
 }
+
+// pipeliningField is the L field of the "<=" line (log_selector
+// +pipelining, spec chapter "Log files"): "L" when PIPELINING was
+// advertised, then "." when PIPECONNECT was advertised too, then "-"
+// when the client did not pipeline (observed with Exim 4.96: "L.-",
+// "L.", "L-", "L"). exigo does not tell when the client used
+// PIPECONNECT (Exim's "L*").
+func (s *session) pipeliningField() string {
+	if !s.esmtp || !s.pipelining {
+		return ""
+	}
+	f := "L"
+	if s.pipeConnect {
+		f += "."
+	}
+	if !s.pipeUsed {
+		f += "-"
+	}
+	return f
+}

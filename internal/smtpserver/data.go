@@ -369,7 +369,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
-		Controls: s.acls.Controls, PRDR: prdr,
+		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 	}
 	for _, t := range batchAdded {
 		for _, p := range []string{":at_start:", ":after_received:", ":at_start_rfc:"} {

@@ -66,6 +66,11 @@ type Envelope struct {
 	// PRDR is set when the message was received with PRDR (the "<="
 	// line shows it after P=).
 	PRDR bool
+	// Pipelining is the "<=" line's field under log_selector
+	// +pipelining: "L" when PIPELINING was advertised, with "." when
+	// PIPECONNECT was advertised too and "-" when the client did not
+	// pipeline; "" when PIPELINING was not advertised.
+	Pipelining string
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// DKIM is the value of the DKIM= field of the "<=" line: the

@@ -56,6 +56,10 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 	if a.PRDR {
 		b.WriteString(" PRDR")
 	}
+	if a.Pipelining != "" && sel.Has(mainlog.SelPipelining) {
+		// Spec chapter "Log files", pipelining.
+		b.WriteString(" " + a.Pipelining)
+	}
 	if a.TLSCipher != "" && sel.Has(mainlog.SelTLSCipher) {
 		b.WriteString(" X=" + a.TLSCipher)
 		if sel.Has(mainlog.SelTLSCertificateVerified) {
@@ -207,7 +211,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	}
 	a := &Arrival{
 		ID: id, Sender: env.Sender, Recipients: renv.Recipients, Headers: hs, Body: body,
-		Login: r.Login, UID: r.UID, GID: r.GID, Protocol: env.Protocol, PRDR: env.PRDR,
+		Login: r.Login, UID: r.UID, GID: r.GID, Protocol: env.Protocol, PRDR: env.PRDR, Pipelining: env.Pipelining,
 		Local: r.Local, Ident: renv.Ident, HeloName: env.HeloName,
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",

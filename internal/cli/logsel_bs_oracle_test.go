@@ -30,10 +30,7 @@ d:
 func TestBSLogSelectorDifferential(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	sessions := []struct {
-		script string
-		args   []string
-	}{
+	sessions := []bsSession{
 		{"EHLO x\r\nQUIT\r\n", nil},
 		{"EHLO x\r\n", nil},
 		{"EHLO x\r\nMAIL FROM:<a@b.example>\r\n", nil},
@@ -45,37 +42,8 @@ func TestBSLogSelectorDifferential(t *testing.T) {
 	}
 	for _, sel := range []string{"", "-all", "+all", "-rejected_header", "+smtp_connection +smtp_no_mail +smtp_incomplete_transaction"} {
 		t.Run(strings.ReplaceAll(sel, " ", "_"), func(t *testing.T) {
-			run := func(bin string) []string {
-				dir, err := os.MkdirTemp("", "exigo-bssel-")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { os.RemoveAll(dir) })
-				for _, sub := range []string{"", "spool", "log"} {
-					os.MkdirAll(filepath.Join(dir, sub), 0o777)
-					os.Chmod(filepath.Join(dir, sub), 0o777)
-				}
-				conf := filepath.Join(dir, "conf")
-				os.WriteFile(conf, []byte(strings.NewReplacer("DIR", dir, "SEL", sel).Replace(bsSelConf)), 0o644)
-				for _, s := range sessions {
-					oracletest.Run(t, bin, s.script, append([]string{"-C", conf, "-bs"}, s.args...)...)
-				}
-				var out []string
-				for _, name := range []string{"mainlog", "rejectlog"} {
-					b, _ := os.ReadFile(filepath.Join(dir, "log", name))
-					for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-						if strings.Contains(l, "Warning:") || strings.HasPrefix(l, " ") {
-							continue
-						}
-						for _, m := range queueSelMasks {
-							l = m.re.ReplaceAllString(l, m.with)
-						}
-						out = append(out, name+": "+maskDate(strings.ReplaceAll(l, dir, "DIR")))
-					}
-				}
-				return out
-			}
-			want, got := run(exim), run(exigo)
+			conf := strings.ReplaceAll(bsSelConf, "SEL", sel)
+			want, got := runBSLogs(t, exim, conf, sessions), runBSLogs(t, exigo, conf, sessions)
 			if strings.Join(want, "\n") != strings.Join(got, "\n") {
 				t.Errorf("logs differ\n--- exim\n%s\n--- exigo\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
 			}
@@ -87,3 +55,88 @@ var rfcDate = regexp.MustCompile(`[A-Z][a-z]{2}, \d\d? [A-Z][a-z]{2} \d{4} \d\d:
 
 // maskDate hides the dates of header lines (Received:, Date:).
 func maskDate(s string) string { return rfcDate.ReplaceAllString(s, "<DATE>") }
+
+// A bsSession is the input of one -bs run and its extra arguments.
+type bsSession struct {
+	script string
+	args   []string
+}
+
+// runBSLogs runs the sessions through bin -bs with the configuration
+// conf ("DIR" standing for a fresh directory) and returns its main and
+// reject log lines, masked.
+func runBSLogs(t *testing.T, bin, conf string, sessions []bsSession) []string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "exigo-bssel-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for _, sub := range []string{"", "spool", "log"} {
+		os.MkdirAll(filepath.Join(dir, sub), 0o777)
+		os.Chmod(filepath.Join(dir, sub), 0o777)
+	}
+	path := filepath.Join(dir, "conf")
+	os.WriteFile(path, []byte(strings.ReplaceAll(conf, "DIR", dir)), 0o644)
+	for _, s := range sessions {
+		oracletest.Run(t, bin, s.script, append([]string{"-C", path, "-bs"}, s.args...)...)
+	}
+	var out []string
+	for _, name := range []string{"mainlog", "rejectlog"} {
+		b, _ := os.ReadFile(filepath.Join(dir, "log", name))
+		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if strings.Contains(l, "Warning:") || strings.HasPrefix(l, " ") {
+				continue
+			}
+			for _, m := range queueSelMasks {
+				l = m.re.ReplaceAllString(l, m.with)
+			}
+			out = append(out, name+": "+maskDate(strings.ReplaceAll(l, dir, "DIR")))
+		}
+	}
+	return out
+}
+
+// mailAuthConf has a PLAIN authenticator that accepts anyone and an
+// RCPT ACL that logs $authenticated_sender.
+const mailAuthConf = `primary_hostname = test.example
+spool_directory = DIR/spool
+log_file_path = DIR/log/%slog
+keep_environment =
+log_selector = SEL
+acl_smtp_rcpt = r
+queue_only = true
+begin acl
+r:
+  warn logwrite = AS=[$authenticated_sender]
+  accept
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_condition = yes
+  server_set_id = $auth2
+`
+
+// TestMailAuthDifferential compares the AUTH= parameter of MAIL
+// (ignored before AUTH, xtext-decoded into $authenticated_sender after)
+// and the A= field of "<=" lines with and without smtp_mailauth.
+func TestMailAuthDifferential(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	plain := "AHVzZXIAcHc=" // \0user\0pw
+	sessions := []bsSession{{
+		"EHLO x\r\nMAIL FROM:<a@b.example> AUTH=<z@x.example>\r\nRCPT TO:<c@d.example>\r\nRSET\r\n" +
+			"AUTH PLAIN " + plain + "\r\nMAIL FROM:<a@b.example> AUTH=s+2Bt@x.example\r\nRCPT TO:<c@d.example>\r\n" +
+			"DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nMAIL FROM:<a@b.example> AUTH=<>\r\nRCPT TO:<c@d.example>\r\n" +
+			"DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+		[]string{"-oMa", "10.0.0.1"},
+	}}
+	for _, sel := range []string{"", "+smtp_mailauth"} {
+		conf := strings.ReplaceAll(mailAuthConf, "SEL", sel)
+		want, got := runBSLogs(t, exim, conf, sessions), runBSLogs(t, exigo, conf, sessions)
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("log_selector %q: logs differ\n--- exim\n%s\n--- exigo\n%s", sel, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+	}
+}

@@ -141,3 +141,54 @@ func splitReply(r string) (int, string) {
 	}
 	return 503, r
 }
+
+// mailAuth applies the AUTH= parameter of MAIL (Exim specification
+// chapter "SMTP authentication", section "The AUTH parameter on MAIL
+// commands"): "<>" is ignored; without acl_smtp_mailauth (which exigo
+// does not run yet) the xtext-decoded value becomes
+// $authenticated_sender when the client has authenticated, and is
+// otherwise ignored with a log line.
+func (s *session) mailAuth(value string) {
+	if value == "<>" {
+		return
+	}
+	if !s.auth.done {
+		s.log(fmt.Sprintf("ignoring AUTH=%s from %s (client not authenticated)", value, s.hostEq()), mainlog.Main)
+		return
+	}
+	s.vars["authenticated_sender"] = decodeXtext(value)
+}
+
+// resetAuthSender gives $authenticated_sender back the value it had when
+// the session began, before a MAIL command applies its AUTH=.
+func (s *session) resetAuthSender() {
+	if !s.authSenderSaved {
+		s.authSenderSaved = true
+		s.authSenderPreset = s.vars["authenticated_sender"]
+	}
+	if s.authSenderPreset == "" {
+		delete(s.vars, "authenticated_sender")
+	} else {
+		s.vars["authenticated_sender"] = s.authSenderPreset
+	}
+}
+
+// decodeXtext decodes RFC 3461 xtext: "+XX" is the byte of hex XX;
+// anything else stands for itself.
+func decodeXtext(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '+' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]) {
+			n, _ := strconv.ParseUint(v[i+1:i+3], 16, 8)
+			b.WriteByte(byte(n))
+			i += 2
+			continue
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}

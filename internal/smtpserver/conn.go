@@ -103,6 +103,10 @@ type session struct {
 	connNolog bool
 	// mailCommands counts MAIL commands (for smtp_no_mail).
 	mailCommands int
+	// authSenderPreset is $authenticated_sender as the session began
+	// (-bs sets it), restored by each MAIL before its AUTH= is applied.
+	authSenderPreset string
+	authSenderSaved  bool
 	// pipeUsed is set once the client has sent a command before the
 	// reply to the one before (for the pipelining log field).
 	pipeUsed bool

@@ -54,6 +54,10 @@ func (s *session) mail(arg string) error {
 		return s.synprotError(501, "MAIL must have an address operand")
 	}
 	s.resetTransaction()
+	s.resetAuthSender()
+	// The last message's id no longer prefixes ACL log lines (observed
+	// with Exim 4.96: a logwrite in the RCPT ACL of the next message).
+	delete(s.vars, "message_exim_id")
 	addrText := arg
 	var params []smtp.Param
 	if s.esmtp {
@@ -74,9 +78,7 @@ func (s *session) mail(arg string) error {
 				return s.synprotError(501, "invalid data for BODY")
 			}
 		case "AUTH":
-			if p.Value != "<>" {
-				s.log(fmt.Sprintf("ignoring AUTH=%s from %s (client not authenticated)", p.Value, s.hostEq()), mainlog.Main)
-			}
+			s.mailAuth(p.Value)
 		case "SMTPUTF8":
 			s.utf8 = true
 		case "PRDR":

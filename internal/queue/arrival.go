@@ -75,6 +75,10 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 		if a.AuthID != "" {
 			b.WriteString(":" + a.AuthID)
 		}
+		if a.AuthSender != "" && sel.Has(mainlog.SelSMTPMailAuth) {
+			// Spec chapter "Log files", smtp_mailauth.
+			b.WriteString(":" + a.AuthSender)
+		}
 	}
 	b.WriteString(" S=" + strconv.FormatInt(a.Size, 10))
 	if a.DKIM != "" {

@@ -70,13 +70,24 @@ func (m *attempt) idArrival() time.Time {
 	return t.Add(f)
 }
 
+// queueStart is when QT= starts counting: arrival, or with
+// queue_time_exclusive the end of reception (-received_time_complete),
+// so that the time taken to receive the message is left out (spec
+// chapter "Log files", queue_time_exclusive).
+func (m *attempt) queueStart(sel mainlog.Selector, arrival time.Time) time.Time {
+	if sel.Has(mainlog.SelQueueTimeExclusive) && !m.h.ReceivedComplete.IsZero() {
+		return m.h.ReceivedComplete
+	}
+	return arrival
+}
+
 // deliveryTimes is the " QT=... DT=..." end of a delivery line.
 func (m *attempt) deliveryTimes(it *item) string {
 	sel := m.d.selector()
 	ms := sel.Has(mainlog.SelMillisec)
 	s := ""
 	if sel.Has(mainlog.SelQueueTime) {
-		s += " QT=" + logTime(m.d.now().Sub(m.idArrival()), ms)
+		s += " QT=" + logTime(m.d.now().Sub(m.queueStart(sel, m.idArrival())), ms)
 	}
 	if sel.Has(mainlog.SelDeliverTime) {
 		s += " DT=" + logTime(it.dt, ms)
@@ -97,7 +108,7 @@ func (m *attempt) deliverTime(it *item) string {
 func (m *attempt) completedLine() string {
 	sel := m.d.selector()
 	if sel.Has(mainlog.SelQueueTimeOverall) {
-		return "Completed QT=" + logTime(m.d.now().Sub(m.h.Received), sel.Has(mainlog.SelMillisec))
+		return "Completed QT=" + logTime(m.d.now().Sub(m.queueStart(sel, m.h.Received)), sel.Has(mainlog.SelMillisec))
 	}
 	return "Completed"
 }

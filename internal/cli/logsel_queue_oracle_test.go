@@ -63,40 +63,81 @@ func TestQueueRunSelectorDifferential(t *testing.T) {
 	fmt.Sscan(u.Gid, &gid)
 	for _, sel := range []string{"", "-retry_defer -queue_run", "+all"} {
 		t.Run(strings.ReplaceAll(sel, " ", "_"), func(t *testing.T) {
-			run := func(bin string) []string {
-				dir, err := os.MkdirTemp("", "exigo-qsel-")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { os.RemoveAll(dir) })
-				os.Chmod(dir, 0o755)
-				for _, sub := range []string{"spool", "log"} {
-					os.Mkdir(filepath.Join(dir, sub), 0o750)
-					os.Chown(filepath.Join(dir, sub), uid, gid)
-				}
-				conf := filepath.Join(dir, "conf")
-				os.WriteFile(conf, []byte(strings.ReplaceAll(fmt.Sprintf(queueSelConf, sel), "DIR", dir)), 0o644)
+			flow := func(bin, conf string) {
 				oracletest.Run(t, bin, "Subject: x\n\nbody\n", "-C", conf, "-odi", "-f", "a@b.example", "u@remote.example")
 				oracletest.Run(t, bin, "", "-C", conf, "-q")
-				b, _ := os.ReadFile(filepath.Join(dir, "log", "mainlog"))
-				var out []string
-				for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-					// Exim runs itself again to deliver (-Mc), which logs
-					// its arguments; exigo delivers in the same process.
-					if strings.Contains(l, "lost privilege") || strings.Contains(l, "Warning:") || strings.HasPrefix(l, " ") || strings.Contains(l, " -Mc ") {
-						continue
-					}
-					for _, m := range queueSelMasks {
-						l = m.re.ReplaceAllString(l, m.with)
-					}
-					out = append(out, strings.ReplaceAll(l, dir, "DIR"))
-				}
-				return out
 			}
-			want, got := run(exim), run(exigo)
+			want, got := runQueueFlow(t, exim, sel, uid, gid, flow), runQueueFlow(t, exigo, sel, uid, gid, flow)
 			if strings.Join(want, "\n") != strings.Join(got, "\n") {
 				t.Errorf("main logs differ\n--- exim\n%s\n--- exigo\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
 			}
 		})
+	}
+}
+
+var msgIDRE = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
+
+// runQueueFlow runs flow (bin and the path of a queueSelConf
+// configuration with log_selector sel) in a fresh spool and returns the
+// main log, masked.
+func runQueueFlow(t *testing.T, bin, sel string, uid, gid int, flow func(bin, conf string)) []string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "exigo-qsel-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	for _, sub := range []string{"spool", "log"} {
+		os.Mkdir(filepath.Join(dir, sub), 0o750)
+		os.Chown(filepath.Join(dir, sub), uid, gid)
+	}
+	conf := filepath.Join(dir, "conf")
+	os.WriteFile(conf, []byte(strings.ReplaceAll(fmt.Sprintf(queueSelConf, sel), "DIR", dir)), 0o644)
+	flow(bin, conf)
+	b, _ := os.ReadFile(filepath.Join(dir, "log", "mainlog"))
+	var out []string
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		// Exim runs itself again to deliver (-Mc), which logs its
+		// arguments; exigo delivers in the same process.
+		if strings.Contains(l, "lost privilege") || strings.Contains(l, "Warning:") || strings.HasPrefix(l, " ") || strings.Contains(l, " -Mc ") {
+			continue
+		}
+		for _, m := range queueSelMasks {
+			l = m.re.ReplaceAllString(l, m.with)
+		}
+		out = append(out, strings.ReplaceAll(l, dir, "DIR"))
+	}
+	return out
+}
+
+// TestSkipDeliveryDifferential freezes a queued message and runs the
+// queue: "Message is frozen" is under skip_delivery.
+func TestSkipDeliveryDifferential(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (spool owned by the Exim user)")
+	}
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	u, err := user.Lookup("Debian-exim")
+	if err != nil {
+		t.Skip("no Debian-exim user")
+	}
+	var uid, gid int
+	fmt.Sscan(u.Uid, &uid)
+	fmt.Sscan(u.Gid, &gid)
+	flow := func(bin, conf string) {
+		oracletest.Run(t, bin, "Subject: x\n\nbody\n", "-C", conf, "-odq", "-f", "a@b.example", "u@remote.example")
+		list := oracletest.Run(t, bin, "", "-C", conf, "-bp")
+		for _, id := range msgIDRE.FindAllString(list.Stdout, -1) {
+			oracletest.Run(t, bin, "", "-C", conf, "-Mf", id)
+		}
+		oracletest.Run(t, bin, "", "-C", conf, "-q")
+	}
+	for _, sel := range []string{"", "-skip_delivery"} {
+		want, got := runQueueFlow(t, exim, sel, uid, gid, flow), runQueueFlow(t, exigo, sel, uid, gid, flow)
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("log_selector %q: main logs differ\n--- exim\n%s\n--- exigo\n%s", sel, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
 	}
 }

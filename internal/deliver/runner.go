@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -126,7 +127,10 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			d.Message(ctx, e.ID, o)
+			if _, err := d.Message(ctx, e.ID, o); errors.Is(err, ErrLocked) && d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
+				// Spec chapter "Log files", skip_delivery.
+				d.Log.Write(fmt.Sprintf("%s Spool file is locked (another process is handling this message)", e.ID), mainlog.Main)
+			}
 		}()
 	}
 	return nil

@@ -132,7 +132,9 @@ func TestMailAuthDifferential(t *testing.T) {
 			"DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n",
 		[]string{"-oMa", "10.0.0.1"},
 	}}
-	for _, sel := range []string{"", "+smtp_mailauth"} {
+	// A session that authenticates and sends no MAIL ("no MAIL" with A=).
+	sessions = append(sessions, bsSession{"EHLO x\r\nAUTH PLAIN " + plain + "\r\nQUIT\r\n", []string{"-oMa", "10.0.0.1"}})
+	for _, sel := range []string{"", "+smtp_mailauth", "+smtp_mailauth +smtp_no_mail +smtp_connection"} {
 		conf := strings.ReplaceAll(mailAuthConf, "SEL", sel)
 		want, got := runBSLogs(t, exim, conf, sessions), runBSLogs(t, exigo, conf, sessions)
 		if strings.Join(want, "\n") != strings.Join(got, "\n") {

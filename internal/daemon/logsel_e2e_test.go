@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -48,7 +49,8 @@ type logselSession struct {
 // logselSessions are the sessions of the comparison: a normal QUIT, a
 // message, a connection dropped in the middle of DATA, bad commands, no
 // MAIL, an incomplete transaction ended by QUIT and one ended by a lost
-// connection, a connection lost before MAIL, and one refused at connect.
+// connection, a connection lost before MAIL, one refused at connect, and
+// one that starts TLS and sends no MAIL.
 var logselSessions = []logselSession{
 	{"127.0.0.1", []string{"EHLO x", "QUIT"}},
 	{"127.0.0.1", []string{"EHLO x", "MAIL FROM:<a@b.example>", "RCPT TO:<c@d.example>", "DATA", "Subject: s\r\n\r\nbody\r\n.", "QUIT"}},
@@ -59,6 +61,7 @@ var logselSessions = []logselSession{
 	{"127.0.0.1", []string{"EHLO x", "MAIL FROM:<a@b.example>", "RCPT TO:<c@d.example>"}},
 	{"127.0.0.1", []string{"HELO y"}},
 	{"127.0.0.2", []string{"EHLO x", "QUIT"}},
+	{"127.0.0.1", []string{"EHLO x", "STARTTLS", "EHLO y", "QUIT"}},
 }
 
 // runLogselSession plays one session against addr, then waits for the
@@ -89,6 +92,18 @@ func runLogselSession(t *testing.T, addr string, s logselSession, mainlog string
 	}
 	quit := false
 	for _, l := range s.lines {
+		if l == "STARTTLS" {
+			io.WriteString(c, l+"\r\n")
+			if !readReply() {
+				break
+			}
+			tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+			if err := tc.Handshake(); err != nil {
+				t.Fatalf("TLS: %v", err)
+			}
+			c, r = tc, bufio.NewReader(tc)
+			continue
+		}
 		io.WriteString(c, l+"\r\n")
 		if strings.HasPrefix(l, "Subject:") && !strings.HasSuffix(l, ".") {
 			break // dropped in the middle of the message
@@ -159,6 +174,9 @@ var logselMasks = []struct {
 	{regexp.MustCompile(`\]:\d+`), "]:PORT"},
 	{regexp.MustCompile(`\b(D|RT)=[0-9.hms]+`), "$1=T"},
 	{regexp.MustCompile(`cwd=\S+ (\d+) args: \S+ .*`), "cwd=DIR $1 args: ARGS"},
+	// GnuTLS and Go's crypto/tls agree on TLS 1.3 but name and pick
+	// ciphers differently.
+	{regexp.MustCompile(`X=TLS1\.3:\S+`), "X=TLS1.3:CIPHER"},
 }
 
 func logselMask(s string) string {

@@ -113,6 +113,8 @@ func (s *session) logNoMail() {
 	var b strings.Builder
 	b.WriteString("no MAIL in SMTP connection from ")
 	b.WriteString(s.logHost())
+	// D= first, then the TLS and A= fields (observed with Exim 4.96).
+	b.WriteString(" D=" + s.duration())
 	if s.tls != nil {
 		b.WriteString(s.tls.LogFields(s.sel()))
 	}
@@ -122,7 +124,6 @@ func (s *session) logNoMail() {
 			b.WriteString(":" + s.auth.id)
 		}
 	}
-	b.WriteString(" D=" + s.duration())
 	if len(s.cmdList) > 0 {
 		b.WriteString(" C=" + strings.Join(s.cmdList, ","))
 	}

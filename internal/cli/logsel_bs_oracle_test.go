@@ -36,6 +36,11 @@ func TestBSLogSelectorDifferential(t *testing.T) {
 		{"EHLO x\r\nMAIL FROM:<a@b.example>\r\n", nil},
 		{"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n", []string{"-oMa", "10.0.0.1"}},
 		{"EHLO x\r\n", []string{"-oMa", "10.0.0.1"}},
+		// Batched SMTP: only "SMTP connection from" and "no MAIL".
+		{"HELO x\r\n", []string{"-bS"}},
+		{"HELO x\r\nMAIL FROM:<a@b.example>\r\nRSET\r\nQUIT\r\n", []string{"-bS"}},
+		{"HELO x\r\nMAIL FROM:<a@b.example>\r\n", []string{"-bS"}},
+		{"HELO x\r\nQUIT\r\n", []string{"-bS"}},
 		// The message has the headers a local message would get added
 		// (exigo adds them only after the DATA ACL).
 		{"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nSubject: s\r\nX-Foo: bar\r\nMessage-Id: <m@x>\r\nFrom: a@b.example\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n.\r\nQUIT\r\n", nil},
@@ -56,7 +61,8 @@ var rfcDate = regexp.MustCompile(`[A-Z][a-z]{2}, \d\d? [A-Z][a-z]{2} \d{4} \d\d:
 // maskDate hides the dates of header lines (Received:, Date:).
 func maskDate(s string) string { return rfcDate.ReplaceAllString(s, "<DATE>") }
 
-// A bsSession is the input of one -bs run and its extra arguments.
+// A bsSession is the input of one -bs run and its extra arguments; a
+// first argument that is a -b option (-bS) replaces -bs.
 type bsSession struct {
 	script string
 	args   []string
@@ -79,7 +85,11 @@ func runBSLogs(t *testing.T, bin, conf string, sessions []bsSession) []string {
 	path := filepath.Join(dir, "conf")
 	os.WriteFile(path, []byte(strings.ReplaceAll(conf, "DIR", dir)), 0o644)
 	for _, s := range sessions {
-		oracletest.Run(t, bin, s.script, append([]string{"-C", path, "-bs"}, s.args...)...)
+		mode, args := "-bs", s.args
+		if len(args) > 0 && strings.HasPrefix(args[0], "-b") {
+			mode, args = args[0], args[1:]
+		}
+		oracletest.Run(t, bin, s.script, append([]string{"-C", path, mode}, args...)...)
 	}
 	var out []string
 	for _, name := range []string{"mainlog", "rejectlog"} {

@@ -94,7 +94,9 @@ func (s *session) cmdRSET(arg string) error {
 	if arg != "" {
 		return s.synprotError(501, "unexpected argument data")
 	}
-	s.logIncomplete("RSET")
+	if !s.srv.Batched {
+		s.logIncomplete("RSET")
+	}
 	s.resetTransaction()
 	s.reply(250, "Reset OK")
 	return nil
@@ -123,9 +125,12 @@ func (s *session) cmdQUIT(arg string) error {
 		}
 	}
 	s.reply(smtp.C221Closing, s.hostname()+" closing connection")
-	s.logIncomplete("QUIT")
-	s.logClosed()
-	s.logNoMail()
+	if !s.srv.Batched {
+		// Batched SMTP logs only "no MAIL", at its end (see runBatch).
+		s.logIncomplete("QUIT")
+		s.logClosed()
+		s.logNoMail()
+	}
 	return errClose
 }
 

@@ -202,9 +202,14 @@ func (s *session) run() error {
 // runBatch reads batched SMTP input (see batch.go) until QUIT, the end
 // of input or the first error.
 func (s *session) runBatch() error {
+	// Batched SMTP logs "SMTP connection from" at its start and "no
+	// MAIL" at its end, nothing else of the smtp_connection family
+	// (observed with Exim 4.96).
+	s.logConnect(false)
 	for {
 		line, err := s.readLine()
 		if errors.Is(err, io.EOF) {
+			s.logNoMail()
 			return nil
 		}
 		if err != nil {
@@ -223,6 +228,7 @@ func (s *session) runBatch() error {
 				return err
 			}
 			if s.batch.err == nil && errors.Is(err, errClose) {
+				s.logNoMail()
 				return nil
 			}
 		}

@@ -124,7 +124,7 @@ func (s *session) logNoMail() {
 			b.WriteString(":" + s.auth.id)
 		}
 	}
-	if len(s.cmdList) > 0 {
+	if len(s.cmdList) > 0 && !s.srv.Batched {
 		b.WriteString(" C=" + strings.Join(s.cmdList, ","))
 	}
 	s.log(b.String(), mainlog.Main)

@@ -29,6 +29,13 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 		return 1
 	}
+	if inv.Host.Interface != "" {
+		// -oMi: the local end of the pretended connection (I= in the
+		// log with incoming_interface).
+		if ip, err := parseHostArg(strings.Trim(strings.Replace(inv.Host.Interface, "]:", ".", 1), "[]")); err == nil {
+			peer.LocalAddr, peer.LocalPort = ip.Addr, ip.Port
+		}
+	}
 	cfg, code, ok := loadConfig(inv, env)
 	if !ok {
 		return code

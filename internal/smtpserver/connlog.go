@@ -55,6 +55,10 @@ func (s *session) connHost() string {
 	if s.srv.ConnectionName != "" {
 		return s.srv.ConnectionName
 	}
+	if s.srv.HostChecking {
+		// -bh leaves the -oMi interface out of these lines.
+		return s.logHostBase()
+	}
 	return s.logHost()
 }
 

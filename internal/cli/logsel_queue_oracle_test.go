@@ -2,18 +2,21 @@ package cli
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/exigo-mta/exigo/internal/oracletest"
 )
 
-// queueSelConf routes everything to a closed port on 127.0.0.1, so that
-// deliveries defer, with a retry rule that makes the next queue run wait.
+// queueSelConf routes everything to a closed port on 127.0.0.1 (PORT),
+// so that deliveries defer, with a retry rule that makes the next queue
+// run wait.
 const queueSelConf = `primary_hostname = test.example
 spool_directory = DIR/spool
 log_file_path = DIR/log/%%slog
@@ -22,7 +25,7 @@ log_selector = %s
 begin routers
 r:
   driver = manualroute
-  route_list = * 127.0.0.1::1
+  route_list = * 127.0.0.1::PORT
   self = send
   transport = t
 begin transports
@@ -40,6 +43,7 @@ var queueSelMasks = []struct {
 	{regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})?( \[\d+\])?`), "DATE"},
 	{regexp.MustCompile(`\bE?[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`), "ID"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
+	{regexp.MustCompile(`(\[[0-9.]+\]):\d+`), "$1:PORT"},
 	{regexp.MustCompile(`\b(QT|DT|RT|D)=[0-9.hms]+`), "$1=T"},
 	{regexp.MustCompile(`cwd=\S+ (\d+) args: \S+`), "cwd=DIR $1 args: ARGV0"},
 }
@@ -93,7 +97,8 @@ func runQueueFlow(t *testing.T, bin, sel string, uid, gid int, flow func(bin, co
 		os.Chown(filepath.Join(dir, sub), uid, gid)
 	}
 	conf := filepath.Join(dir, "conf")
-	os.WriteFile(conf, []byte(strings.ReplaceAll(fmt.Sprintf(queueSelConf, sel), "DIR", dir)), 0o644)
+	text := strings.NewReplacer("DIR", dir, "PORT", strconv.Itoa(closedPort(t))).Replace(fmt.Sprintf(queueSelConf, sel))
+	os.WriteFile(conf, []byte(text), 0o644)
 	flow(bin, conf)
 	b, _ := os.ReadFile(filepath.Join(dir, "log", "mainlog"))
 	var out []string
@@ -140,4 +145,16 @@ func TestSkipDeliveryDifferential(t *testing.T) {
 			t.Errorf("log_selector %q: main logs differ\n--- exim\n%s\n--- exigo\n%s", sel, strings.Join(want, "\n"), strings.Join(got, "\n"))
 		}
 	}
+}
+
+// closedPort returns a loopback port that nothing listens on (it was
+// free a moment ago).
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

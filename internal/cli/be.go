@@ -125,6 +125,7 @@ func loadConfig(inv *Invocation, env *Env) (cfg *config.Config, code int, ok boo
 		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 		return nil, 1, false
 	}
+	logArguments(inv, env, cfg)
 	return cfg, 0, true
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,13 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 		return 1
 	}
+	if inv.Host.Interface != "" {
+		// -oMi: the local end of the pretended connection (I= in the
+		// log with incoming_interface).
+		if ip, err := parseHostArg(strings.Trim(strings.Replace(inv.Host.Interface, "]:", ".", 1), "[]")); err == nil {
+			peer.LocalAddr, peer.LocalPort = ip.Addr, ip.Port
+		}
+	}
 	cfg, code, ok := loadConfig(inv, env)
 	if !ok {
 		return code
@@ -41,7 +49,7 @@ func runHostCheck(inv *Invocation, env *Env) int {
 	srv := &smtpserver.Server{
 		Config:       cfg,
 		Receiver:     bhReceiver{opts: &opts, expand: bhExpander(cfg, env.Now), now: env.Now},
-		Log:          bhLog{env.Stderr},
+		Log:          newBHLog(cfg, env),
 		Trace:        env.Stderr,
 		HostChecking: true,
 		Notify:       env.Stdout,
@@ -109,10 +117,38 @@ func parseHostArg(arg string) (smtpserver.Peer, error) {
 }
 
 // bhLog prints log lines as -bh does: "LOG: text" on standard error.
-type bhLog struct{ w io.Writer }
+// Exim drops the first 20 characters of the line (the date and time),
+// so that with log_selector +millisec the milliseconds remain ("LOG: 284
+// text") and with +pid the process id ("LOG: [1234] text").
+type bhLog struct {
+	w      io.Writer
+	prefix func() string
+}
+
+func newBHLog(cfg *config.Config, env *Env) bhLog {
+	sel, err := mainlog.ParseSelector(cfg.Main.String("log_selector"))
+	if err != nil || !sel.Has(mainlog.SelMillisec|mainlog.SelPID) {
+		return bhLog{w: env.Stderr}
+	}
+	pid := os.Getpid()
+	return bhLog{w: env.Stderr, prefix: func() string {
+		var p string
+		if sel.Has(mainlog.SelMillisec) {
+			p = fmt.Sprintf("%03d ", env.Now().Nanosecond()/1e6)
+		}
+		if sel.Has(mainlog.SelPID) {
+			p += "[" + strconv.Itoa(pid) + "] "
+		}
+		return p
+	}}
+}
 
 func (l bhLog) Write(text string, to ...mainlog.Which) error {
-	_, err := fmt.Fprintf(l.w, "LOG: %s\n", text)
+	p := ""
+	if l.prefix != nil {
+		p = l.prefix()
+	}
+	_, err := fmt.Fprintf(l.w, "LOG: %s%s\n", p, text)
 	return err
 }
 

@@ -85,6 +85,7 @@ func runVersion(inv *Invocation, env *Env) int {
 		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 		return 1
 	}
+	printArguments(inv, env, c)
 	fmt.Fprintf(env.Stdout, "Configuration file is %s\n", strings.TrimSpace(c.Path))
 	return 0
 }

@@ -29,8 +29,9 @@ var DefaultConfigFiles = []string{"/etc/exim4/exim4.conf", "/var/lib/exim4/confi
 // finds what it needs here. Spec: chapter "The Exim command line",
 // section "Command line options".
 type Invocation struct {
-	Name       string // argv[0] base name
-	ConfigFile string // -C (a colon-separated list)
+	Name       string   // argv[0] base name
+	Argv       []string // the command line as given (for +arguments)
+	ConfigFile string   // -C (a colon-separated list)
 	Macros     []config.Macro
 	// Mode is the action to run, named by its option: "-be", "-bem",
 	// "-bP", "-bV", "-bt", "-bv", "-bvs", "-bh", "-bhc", "-bf" (filter

@@ -84,7 +84,7 @@ func Parse(argv []string) (*Invocation, error) {
 	if len(argv) == 0 {
 		argv = []string{"exim"}
 	}
-	inv := &Invocation{Name: baseName(argv[0])}
+	inv := &Invocation{Name: baseName(argv[0]), Argv: append([]string(nil), argv...)}
 	if companionTools[inv.Name] {
 		return nil, usagef("%s: this utility is not yet supported by exigo", inv.Name)
 	}

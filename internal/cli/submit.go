@@ -61,6 +61,7 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 	if trusted {
 		setAuthID(srv, inv)
 	}
+	srv.ConnectionName = u.Login
 	if err := srv.Serve(context.Background(), env.Stdin, env.Stdout, peer); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 	}

@@ -273,31 +273,38 @@ func (d *Daemon) admit(ctx context.Context, c net.Conn, l Listen) {
 	total := len(d.conns)
 	if d.MaxConn > 0 && total >= d.MaxConn {
 		d.mu.Unlock()
-		d.refuse(c, "421 "+d.Hostname+" Too many concurrent SMTP connections; please try again later.", fmt.Sprintf("Connection from [%s] refused: too many connections", ip))
+		d.refuse(c, "421 Too many concurrent SMTP connections; please try again later.", fmt.Sprintf("Connection from [%s] refused: too many connections", ip))
 		return
 	}
 	if d.MaxPerHost > 0 && d.perIP[ip] >= d.MaxPerHost {
 		d.mu.Unlock()
-		d.refuse(c, "421 "+d.Hostname+" Too many concurrent SMTP connections from this IP address; please try again later.", fmt.Sprintf("Connection from [%s] refused: too many connections from that IP address", ip))
+		d.refuse(c, "421 Too many concurrent SMTP connections from this IP address; please try again later.", fmt.Sprintf("Connection from [%s] refused: too many connections from that IP address", ip))
 		return
 	}
 	d.conns[c] = struct{}{}
 	d.perIP[ip]++
+	count := len(d.conns)
 	d.wg.Add(1)
 	d.mu.Unlock()
-	go d.session(ctx, c, l, ip, port)
+	go d.session(ctx, c, l, ip, port, count)
 }
 
+// refuse answers a connection refused for lack of a slot; the log line
+// is under log_selector's connection_reject (spec chapter "Log files").
 func (d *Daemon) refuse(c net.Conn, reply, logText string) {
-	d.Log.Write(logText, mainlog.Main)
+	if d.selector().Has(mainlog.SelConnectionReject) {
+		d.Log.Write(logText, mainlog.Main)
+	}
 	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(c, reply+"\r\n")
 	c.Close()
 }
 
 // session serves one connection, recovering a panic into a 421 for this
-// client and a paniclog line.
-func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Addr, port int) {
+// client and a paniclog line. count is the number of connections in
+// progress, this one included, for the smtp_connection log line (spec
+// chapter "Log files", smtp_connection).
+func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Addr, port, count int) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.mu.Lock()
@@ -321,7 +328,7 @@ func (d *Daemon) session(ctx context.Context, c net.Conn, l Listen, ip netip.Add
 		d.wg.Done()
 	}()
 	local, lport := addrOf(c.LocalAddr())
-	peer := smtpserver.Peer{Addr: ip, Port: port, LocalAddr: local, LocalPort: lport}
+	peer := smtpserver.Peer{Addr: ip, Port: port, LocalAddr: local, LocalPort: lport, ConnectionCount: count}
 	if d.Activity != nil {
 		defer d.Activity(ip.String())()
 	}
@@ -388,4 +395,13 @@ func (d *Daemon) Active() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.conns)
+}
+
+// selector is the log_selector of the daemon's Logger when it has one
+// (*mainlog.Logger does), else Exim's default.
+func (d *Daemon) selector() mainlog.Selector {
+	if l, ok := d.Log.(interface{ Selector() mainlog.Selector }); ok {
+		return l.Selector()
+	}
+	return mainlog.DefaultSelector
 }

@@ -336,7 +336,7 @@ func TestAcceptMax(t *testing.T) {
 	}
 	defer c2.Close()
 	line, _ := bufio.NewReader(c2).ReadString('\n')
-	if want := "421 test.example Too many concurrent SMTP connections; please try again later.\r\n"; line != want {
+	if want := "421 Too many concurrent SMTP connections; please try again later.\r\n"; line != want {
 		t.Errorf("got %q, want %q", line, want)
 	}
 }

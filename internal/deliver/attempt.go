@@ -52,6 +52,9 @@ type item struct {
 	// conn is what the log selectors outgoing_port, outgoing_interface,
 	// pipelining and delivery_size add about the transport run.
 	conn struct {
+		// triedPort is the port of the host tried, also when the
+		// connection failed (port is only set once connected).
+		triedPort       int
 		port, localPort int
 		localAddr       string
 		pipelined       bool
@@ -361,6 +364,12 @@ func (m *attempt) runTransport(b *batch) {
 		it.continued = r.Continued
 		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
 		it.conn.pipelined, it.conn.size = r.Pipelined, r.Size
+		it.conn.triedPort = r.RemotePort
+		if it.conn.triedPort == 0 && r.Host != "" {
+			if it.conn.triedPort = r.Port; r.Port == 0 {
+				it.conn.triedPort = 25
+			}
+		}
 		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
 		it.msg, it.errno = r.Message, r.Errno
 		switch r.Status {
@@ -399,7 +408,12 @@ func (m *attempt) recordBatch(b *batch) {
 			k := it.host + " [" + it.hostAddr + "]"
 			if !hostLines[k] {
 				hostLines[k] = true
-				m.logf("H=%s %s", k, it.msg)
+				port := ""
+				if m.d.selector().Has(mainlog.SelOutgoingPort) && it.conn.triedPort > 0 {
+					// outgoing_port (spec chapter "Log files").
+					port = ":" + strconv.Itoa(it.conn.triedPort)
+				}
+				m.logf("H=%s%s %s", k, port, it.msg)
 			}
 			it.hostLogged = true
 		}
@@ -606,9 +620,20 @@ func (m *attempt) logFail(it *item) {
 }
 
 func (m *attempt) logDefer(it *item) {
+	if isRetryWait(it.errno) && !m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {
+		// Spec chapter "Log files", retry_defer.
+		return
+	}
 	t := ""
 	if it.transport != "" {
 		t = " T=" + it.transport
+	}
+	if it.errno > 0 {
+		// A system error (errno such as 111, Connection refused): DT=
+		// ends the line; otherwise it comes before the text (observed
+		// with Exim 4.96).
+		m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
+		return
 	}
 	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 }

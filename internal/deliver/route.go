@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -146,7 +147,9 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 	if !m.opts.Force && !firstTry && m.addressRetryWait(a) {
 		it := &item{addr: a, top: top, rcpt: m.rcptOf(a), state: deferred, errno: -52, msg: "retry time not reached"}
 		m.items = append(m.items, it)
-		m.logf("== %s routing defer (-52): retry time not reached", a.Address)
+		if m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {
+			m.logf("== %s routing defer (-52): retry time not reached", a.Address)
+		}
 		return nil, false
 	}
 	res := set.Route(a, router.Mode{})

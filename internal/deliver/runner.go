@@ -42,8 +42,11 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	if ro.Flags != "" {
 		flags = " " + ro.Flags
 	}
-	d.Log.Write(fmt.Sprintf("Start queue run: pid=%d%s", pid, flags), mainlog.Main)
-	defer d.Log.Write(fmt.Sprintf("End queue run: pid=%d%s", pid, flags), mainlog.Main)
+	if d.selectorOrDefault().Has(mainlog.SelQueueRun) {
+		// Spec chapter "Log files", queue_run.
+		d.Log.Write(fmt.Sprintf("Start queue run: pid=%d%s", pid, flags), mainlog.Main)
+		defer d.Log.Write(fmt.Sprintf("End queue run: pid=%d%s", pid, flags), mainlog.Main)
+	}
 	entries, err := d.Spool.List()
 	if err != nil {
 		return fmt.Errorf("deliver: queue run: %w", err)

@@ -29,6 +29,20 @@ func (d *Deliverer) selector() mainlog.Selector {
 	return 0
 }
 
+// selectorOrDefault is selector, with Exim's default selection when the
+// Logger does not say (for the lines that are on by default).
+func (d *Deliverer) selectorOrDefault() mainlog.Selector {
+	if s, ok := d.Log.(interface{ Selector() mainlog.Selector }); ok {
+		return s.Selector()
+	}
+	return mainlog.DefaultSelector
+}
+
+// isRetryWait reports whether a defer's errno says "retry time not
+// reached" (-52 routing, -53 local, -54 remote delivery), the "=="
+// lines that log_selector's retry_defer controls.
+func isRetryWait(errno int) bool { return errno == -52 || errno == -53 || errno == -54 }
+
 // logTime formats a QT= or DT= interval.
 func logTime(d time.Duration, millisec bool) string {
 	if d < 0 {
@@ -56,13 +70,24 @@ func (m *attempt) idArrival() time.Time {
 	return t.Add(f)
 }
 
+// queueStart is when QT= starts counting: arrival, or with
+// queue_time_exclusive the end of reception (-received_time_complete),
+// so that the time taken to receive the message is left out (spec
+// chapter "Log files", queue_time_exclusive).
+func (m *attempt) queueStart(sel mainlog.Selector, arrival time.Time) time.Time {
+	if sel.Has(mainlog.SelQueueTimeExclusive) && !m.h.ReceivedComplete.IsZero() {
+		return m.h.ReceivedComplete
+	}
+	return arrival
+}
+
 // deliveryTimes is the " QT=... DT=..." end of a delivery line.
 func (m *attempt) deliveryTimes(it *item) string {
 	sel := m.d.selector()
 	ms := sel.Has(mainlog.SelMillisec)
 	s := ""
 	if sel.Has(mainlog.SelQueueTime) {
-		s += " QT=" + logTime(m.d.now().Sub(m.idArrival()), ms)
+		s += " QT=" + logTime(m.d.now().Sub(m.queueStart(sel, m.idArrival())), ms)
 	}
 	if sel.Has(mainlog.SelDeliverTime) {
 		s += " DT=" + logTime(it.dt, ms)
@@ -83,7 +108,7 @@ func (m *attempt) deliverTime(it *item) string {
 func (m *attempt) completedLine() string {
 	sel := m.d.selector()
 	if sel.Has(mainlog.SelQueueTimeOverall) {
-		return "Completed QT=" + logTime(m.d.now().Sub(m.h.Received), sel.Has(mainlog.SelMillisec))
+		return "Completed QT=" + logTime(m.d.now().Sub(m.queueStart(sel, m.h.Received)), sel.Has(mainlog.SelMillisec))
 	}
 	return "Completed"
 }

@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/exigo-mta/exigo/internal/hintsdb"
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/spool"
 	"github.com/exigo-mta/exigo/internal/transport"
 )
@@ -260,7 +262,10 @@ func (q *runQueue) start(id spool.ID, o Options) {
 	go func() {
 		defer q.wg.Done()
 		defer func() { <-q.sem }()
-		q.d.Message(q.ctx, id, o)
+		if _, err := q.d.Message(q.ctx, id, o); errors.Is(err, ErrLocked) && q.d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
+			// Spec chapter "Log files", skip_delivery.
+			q.d.Log.Write(fmt.Sprintf("%s Spool file is locked (another process is handling this message)", id), mainlog.Main)
+		}
 		q.mu.Lock()
 		for _, k := range keys {
 			delete(q.busy, k)

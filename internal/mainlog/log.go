@@ -44,6 +44,11 @@ type Options struct {
 	SyslogTag string
 	// UTC writes UTC time stamps (log_timezone would add the zone).
 	UTC bool
+	// Chown, when set, gives the log files this Logger creates to
+	// OwnerUID and OwnerGID, as Exim does when it runs as root and
+	// creates a log (its files belong to exim_user).
+	Chown              bool
+	OwnerUID, OwnerGID int
 }
 
 // Logger writes the three logs. It is safe for concurrent use; each line
@@ -171,6 +176,11 @@ func (l *Logger) RejectWithHeaders(text string, extra []string) error {
 		return err
 	}
 	full := line
+	if !l.opts.Selector.Has(SelRejectedHeader) {
+		// Spec chapter "Log files", rejected_header: without it the
+		// reject log has the line alone.
+		extra = nil
+	}
 	for _, e := range extra {
 		full += strings.TrimSuffix(e, "\n") + "\n"
 	}
@@ -213,9 +223,16 @@ func (l *Logger) open(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
+	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open %s: %w", path, err)
+	}
+	if l.opts.Chown && os.IsNotExist(statErr) {
+		if err := f.Chown(l.opts.OwnerUID, l.opts.OwnerGID); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("failed to give %s to the Exim user: %w", path, err)
+		}
 	}
 	// A dated file replaces the previous day's: close files no longer used.
 	for p, old := range l.files {

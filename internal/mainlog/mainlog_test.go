@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -74,5 +75,61 @@ func TestWrite(t *testing.T) {
 	}
 	if got := read("rejectlog"); !strings.HasSuffix(got, "no\nEnvelope-from: <a@b>\nT To: x@y\n") {
 		t.Errorf("rejectlog: %q", got)
+	}
+}
+
+// TestRejectedHeader checks that the reject log has the header lines
+// only under log_selector's rejected_header.
+func TestRejectedHeader(t *testing.T) {
+	for _, c := range []struct {
+		sel  Selector
+		want string
+	}{
+		{DefaultSelector, "T x\nEnvelope-from: <a@b>\nP Received: y\n"},
+		{DefaultSelector &^ SelRejectedHeader, "T x\n"},
+	} {
+		dir := t.TempDir()
+		now := time.Date(2026, 11, 27, 8, 5, 9, 0, time.UTC)
+		l, err := New(Options{FilePath: filepath.Join(dir, "%slog"), Selector: c.sel, Now: func() time.Time { return now }, UTC: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.RejectWithHeaders("x", []string{"Envelope-from: <a@b>", "P Received: y\n"}); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		b, _ := os.ReadFile(filepath.Join(dir, "rejectlog"))
+		if got := strings.ReplaceAll(string(b), "2026-11-27 08:05:09", "T"); got != c.want {
+			t.Errorf("selector %x: reject log %q, want %q", c.sel, got, c.want)
+		}
+		m, _ := os.ReadFile(filepath.Join(dir, "mainlog"))
+		if string(m) != "2026-11-27 08:05:09 x\n" {
+			t.Errorf("main log %q", m)
+		}
+	}
+}
+
+// TestChown checks that a log file created with Chown gets the owner
+// (only root can give files away; as another user the owner is ours).
+func TestChown(t *testing.T) {
+	dir := t.TempDir()
+	uid, gid := os.Getuid(), os.Getgid()
+	if uid == 0 {
+		uid, gid = 65534, 65534
+	}
+	l, err := New(Options{FilePath: filepath.Join(dir, "%slog"), Chown: true, OwnerUID: uid, OwnerGID: gid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Write("x", Main); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "mainlog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != uid || int(st.Gid) != gid) {
+		t.Errorf("owner %d:%d, want %d:%d", st.Uid, st.Gid, uid, gid)
 	}
 }

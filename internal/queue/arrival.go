@@ -56,6 +56,10 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 	if a.PRDR {
 		b.WriteString(" PRDR")
 	}
+	if a.Pipelining != "" && sel.Has(mainlog.SelPipelining) {
+		// Spec chapter "Log files", pipelining.
+		b.WriteString(" " + a.Pipelining)
+	}
 	if a.TLSCipher != "" && sel.Has(mainlog.SelTLSCipher) {
 		b.WriteString(" X=" + a.TLSCipher)
 		if sel.Has(mainlog.SelTLSCertificateVerified) {
@@ -70,6 +74,10 @@ func ArrivalLine(a *Arrival, sel mainlog.Selector) string {
 		b.WriteString(" A=" + a.AuthName)
 		if a.AuthID != "" {
 			b.WriteString(":" + a.AuthID)
+		}
+		if a.AuthSender != "" && sel.Has(mainlog.SelSMTPMailAuth) {
+			// Spec chapter "Log files", smtp_mailauth.
+			b.WriteString(":" + a.AuthSender)
 		}
 	}
 	b.WriteString(" S=" + strconv.FormatInt(a.Size, 10))
@@ -210,7 +218,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	}
 	a := &Arrival{
 		ID: id, Sender: env.Sender, Recipients: renv.Recipients, Headers: hs, Body: body,
-		Login: r.Login, UID: r.UID, GID: r.GID, Protocol: env.Protocol, PRDR: env.PRDR,
+		Login: r.Login, UID: r.UID, GID: r.GID, Protocol: env.Protocol, PRDR: env.PRDR, Pipelining: env.Pipelining,
 		Local: r.Local, Ident: renv.Ident, HeloName: env.HeloName,
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",

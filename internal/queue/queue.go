@@ -119,6 +119,9 @@ type Arrival struct {
 	// PRDR is set for a message received with PRDR: the "<=" line says
 	// so after P=.
 	PRDR bool
+	// Pipelining is the L field of log_selector +pipelining (see
+	// smtpserver.Envelope).
+	Pipelining string
 	// Local is a message from a local process: U= is logged, Ident is
 	// the caller, unqualified addresses were allowed.
 	Local bool

@@ -192,7 +192,10 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 		if sv.Message != "" {
 			line += ": " + sv.Message
 		}
-		s.log(line, mainlog.Main, mainlog.Reject)
+		if s.sel().Has(mainlog.SelSenderVerifyFail) {
+			// Spec chapter "Log files", sender_verify_fail.
+			s.log(line, mainlog.Main, mainlog.Reject)
+		}
 		if code/100 == 5 && !sv.Deferred {
 			detail := sv.Message
 			if sv.Detail != "" {
@@ -210,7 +213,11 @@ func (s *session) aclReject(stage acl.Stage, res acl.Result, prefix, what string
 	if m := logText(res); m != "" {
 		line += ": " + m
 	}
-	s.logRejection(res, line)
+	// A connection refused by the connect ACL is logged under
+	// connection_reject (spec chapter "Log files").
+	if stage != acl.Connect || s.sel().Has(mainlog.SelConnectionReject) {
+		s.logRejection(res, line)
+	}
 	s.reply(code, text)
 	if res.UserMessage != "" && res.Verdict != acl.Error {
 		return splitACLMessage(code, res.UserMessage).plain

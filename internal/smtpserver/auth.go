@@ -141,3 +141,38 @@ func splitReply(r string) (int, string) {
 	}
 	return 503, r
 }
+
+// mailAuth applies the AUTH= parameter of MAIL (Exim specification
+// chapter "SMTP authentication", section "The AUTH parameter on MAIL
+// commands"): without acl_smtp_mailauth (which exigo
+// does not run yet) the xtext-decoded value becomes
+// $authenticated_sender when the client has authenticated, and is
+// otherwise ignored with a log line.
+func (s *session) mailAuth(value string) error {
+	if !s.auth.done {
+		if value != "<>" {
+			s.log(fmt.Sprintf("ignoring AUTH=%s from %s (client not authenticated)", value, s.hostEq()), mainlog.Main)
+		}
+		return nil
+	}
+	v, ok := authSenderParam(value)
+	if !ok {
+		return s.synprotError(501, "invalid data for AUTH")
+	}
+	s.vars["authenticated_sender"] = v
+	return nil
+}
+
+// resetAuthSender gives $authenticated_sender back the value it had when
+// the session began, before a MAIL command applies its AUTH=.
+func (s *session) resetAuthSender() {
+	if !s.authSenderSaved {
+		s.authSenderSaved = true
+		s.authSenderPreset = s.vars["authenticated_sender"]
+	}
+	if s.authSenderPreset == "" {
+		delete(s.vars, "authenticated_sender")
+	} else {
+		s.vars["authenticated_sender"] = s.authSenderPreset
+	}
+}

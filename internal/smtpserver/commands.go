@@ -74,6 +74,12 @@ func (s *session) command(line string) error {
 		return s.unrecognized(line)
 	}
 	s.cmdList = append(s.cmdList, c.tag)
+	if s.pipelining && s.r.Buffered() > 0 {
+		s.pipeUsed = true
+	}
+	if c.tag == "MAIL" {
+		s.mailCommands++
+	}
 	s.vars["smtp_command"] = line
 	s.vars["smtp_command_argument"] = arg
 	if c.nonmail {
@@ -87,6 +93,9 @@ func (s *session) command(line string) error {
 func (s *session) cmdRSET(arg string) error {
 	if arg != "" {
 		return s.synprotError(501, "unexpected argument data")
+	}
+	if !s.srv.Batched {
+		s.logIncomplete("RSET")
 	}
 	s.resetTransaction()
 	s.reply(250, "Reset OK")
@@ -116,6 +125,12 @@ func (s *session) cmdQUIT(arg string) error {
 		}
 	}
 	s.reply(smtp.C221Closing, s.hostname()+" closing connection")
+	if !s.srv.Batched {
+		// Batched SMTP logs only "no MAIL", at its end (see runBatch).
+		s.logIncomplete("QUIT")
+		s.logClosed()
+		s.logNoMail()
+	}
 	return errClose
 }
 
@@ -151,10 +166,11 @@ func (s *session) verifyCommand(stage acl.Stage, name, arg string) error {
 	if stage == acl.VRFY {
 		addr, err := smtp.ParseAddress(arg, false)
 		if err != nil {
-			return s.synprotError(501, arg+": "+err.Error())
+			return s.uncountedError(501, err.Error(), "")
 		}
 		if !strings.Contains(addr, "@") {
-			return s.synprotError(501, arg+": recipient address must contain a domain")
+			return s.uncountedError(501, arg+": recipient address must contain a domain",
+				fmt.Sprintf("unqualified verify rejected: <%s> %s", addr, s.hostEq()))
 		}
 	}
 	s.vars["smtp_command_argument"] = arg
@@ -203,7 +219,10 @@ func (s *session) cmdETRN(arg string) error {
 	if s.senderSet {
 		return s.synprotError(503, "ETRN is not permitted inside a transaction")
 	}
-	s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.logHost()), mainlog.Main)
+	if s.sel().Has(mainlog.SelETRN) {
+		// Spec chapter "Log files", etrn.
+		s.log(fmt.Sprintf("ETRN %s received from %s", arg, s.logHost()), mainlog.Main)
+	}
 	res := s.runACL(acl.ETRN)
 	if res.Verdict == acl.Accept {
 		if s.srv.Config.Main.String("smtp_etrn_command") == "" && !strings.HasPrefix(arg, "#") {

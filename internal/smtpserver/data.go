@@ -114,7 +114,9 @@ func (s *session) lostData(err error, read []byte) error {
 			id = s.newMessageID() + " "
 		}
 		s.reply(421, s.hostname()+" SMTP incoming data timeout - closing connection.")
-		s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.logHost(), s.sender), mainlog.Main)
+		if s.sel().Has(mainlog.SelLostIncomingConnection) {
+			s.log(fmt.Sprintf("%sSMTP data timeout (message abandoned) on connection from %s F=<%s>", id, s.logHost(), s.sender), mainlog.Main)
+		}
 		return errClose
 	}
 	if errors.Is(err, smtp.ErrIncompleteData) {
@@ -126,7 +128,11 @@ func (s *session) lostData(err error, read []byte) error {
 		case bytes.Contains(read, []byte("\n")):
 			where = " (after header)"
 		}
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.logHost(), where), mainlog.Main)
+		// Under lost_incoming_connection or smtp_connection (observed
+		// with Exim 4.96).
+		if s.sel().Has(mainlog.SelLostIncomingConnection | mainlog.SelSMTPConnection) {
+			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data%s", s.logHost(), where), mainlog.Main)
+		}
 		return errClose
 	}
 	return fmt.Errorf("reading message data: %w", err)
@@ -135,7 +141,11 @@ func (s *session) lostData(err error, read []byte) error {
 // tooBig refuses a message over message_size_limit.
 func (s *session) tooBig(read int64) error {
 	limit := s.sizeLimit()
-	s.log(fmt.Sprintf(s.newMessageID()+" rejected from <%s> %s: message too big: read=%d max=%d", s.sender, s.hostEq(), read, limit), mainlog.Main, mainlog.Reject)
+	id := s.newMessageID()
+	if s.sel().Has(mainlog.SelSizeReject) {
+		// Spec chapter "Log files", size_reject.
+		s.log(fmt.Sprintf(id+" rejected from <%s> %s: message too big: read=%d max=%d", s.sender, s.hostEq(), read, limit), mainlog.Main, mainlog.Reject)
+	}
 	s.reply(552, "Message size exceeds maximum permitted")
 	s.resetTransaction()
 	return nil
@@ -168,7 +178,9 @@ func (s *session) cmdBDAT(arg string) error {
 	b := bytes.NewBuffer(chunk)
 	if _, err := io.CopyN(b, s.r, size); err != nil {
 		s.reply(421, s.hostname()+" lost input connection")
-		s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)
+		if s.sel().Has(mainlog.SelLostIncomingConnection | mainlog.SelSMTPConnection) {
+			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)
+		}
 		return errClose
 	}
 	s.bdat = append(s.bdat, b.Bytes()...)
@@ -357,7 +369,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
-		Controls: s.acls.Controls, PRDR: prdr,
+		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 		TLS: s.tls, AuthPublicName: s.authPublicName(),
 	}
 	for _, t := range batchAdded {

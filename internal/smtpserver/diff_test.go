@@ -76,11 +76,19 @@ func parseCase(t *testing.T, text string) bhCase {
 var (
 	maskDate = regexp.MustCompile(`[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [-+]\d{4}`)
 	maskID   = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
+	// log_selector +millisec and +pid leave the milliseconds and the
+	// process id at the start of -bh's "LOG: " lines; D= is a duration.
+	maskLogMS  = regexp.MustCompile(`(?m)^LOG: \d{3} `)
+	maskLogPID = regexp.MustCompile(`(?m)^LOG: (<MS> )?\[\d+\] `)
+	maskDur    = regexp.MustCompile(`\bD=[0-9.hms]+`)
 )
 
 func normalize(s string) string {
 	s = maskDate.ReplaceAllString(s, "<DATE>")
 	s = maskID.ReplaceAllString(s, "<ID>")
+	s = maskLogMS.ReplaceAllString(s, "LOG: <MS> ")
+	s = maskLogPID.ReplaceAllString(s, "LOG: $1[<PID>] ")
+	s = maskDur.ReplaceAllString(s, "D=<T>")
 	return sortUnspool(s)
 }
 

@@ -45,7 +45,7 @@ func (s *session) hello(verb, arg string) error {
 			shown = "(no argument given)"
 		}
 		s.log(fmt.Sprintf("rejected %s from %s: syntactically invalid argument(s): %s", verb, s.logHost(), shown), mainlog.Main, mainlog.Reject)
-		return s.synprotError(501, "Syntactically invalid "+verb+" argument(s)")
+		return s.countSynprot(501, "Syntactically invalid "+verb+" argument(s)", false)
 	}
 	s.domainOption(arg, "helo_lookup_domains")
 	s.resetTransaction()

@@ -331,6 +331,11 @@ func (s *session) hostEq() string {
 }
 
 func (s *session) logHost() string {
+	return s.logHostBase() + s.interfaceField()
+}
+
+// logHostBase is logHost without the I= field of incoming_interface.
+func (s *session) logHostBase() string {
 	h := s.fullHost()
 	if id := s.vars["sender_ident"]; id != "" && s.peer.Addr.IsValid() {
 		h += " U=" + id

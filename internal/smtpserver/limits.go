@@ -13,12 +13,25 @@ import (
 // chapter "SMTP processing", section "Syntax and protocol errors in SMTP
 // commands".
 func (s *session) synprotError(code int, text string) error {
+	s.logSynprot(code, text)
+	return s.countSynprot(code, text, true)
+}
+
+// countSynprot is synprotError without its log line (for errors that
+// have a log line of their own, such as an invalid HELO argument, whose
+// reply also goes without the "Too many" line when the connection is
+// dropped: tooManyLine false, as observed with Exim 4.96).
+func (s *session) countSynprot(code int, text string, tooManyLine bool) error {
 	s.synprot++
 	max, _ := s.srv.Config.Main.Int("smtp_max_synprot_errors")
 	if max > 0 && int64(s.synprot) > max {
-		s.reply(code, text+"\nToo many syntax or protocol errors")
+		if tooManyLine {
+			text += "\nToo many syntax or protocol errors"
+		}
+		s.reply(code, text)
 		s.log(fmt.Sprintf("SMTP call from %s dropped: too many syntax or protocol errors (last command was \"%s\",  C=%s)",
 			s.logHost(), s.lastLine, strings.Join(s.cmdList, ",")), mainlog.Main, mainlog.Reject)
+		s.logNoMail()
 		return errClose
 	}
 	s.reply(code, text)
@@ -39,6 +52,7 @@ func (s *session) unrecognized(line string) error {
 	if int64(s.unknown) > max {
 		s.reply(500, "Too many unrecognized commands")
 		s.log(fmt.Sprintf("SMTP call from %s dropped: too many unrecognized commands (last was \"%s\")", s.logHost(), line), mainlog.Main, mainlog.Reject)
+		s.logNoMail()
 		return errClose
 	}
 	return s.synprotError(500, "unrecognized command")
@@ -72,6 +86,10 @@ func (s *session) countNonmail(c *command, arg string) error {
 	}
 	s.reply(554, "Too many nonmail commands")
 	s.log(fmt.Sprintf("SMTP call from %s dropped: too many nonmail commands (last was \"%s\")", s.logHost(), s.lastLine), mainlog.Main, mainlog.Reject)
+	// The refused command is not in the C= list of "no MAIL"
+	// (observed with Exim 4.96).
+	s.cmdList = s.cmdList[:len(s.cmdList)-1]
+	s.logNoMail()
 	return errClose
 }
 

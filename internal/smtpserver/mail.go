@@ -54,6 +54,10 @@ func (s *session) mail(arg string) error {
 		return s.synprotError(501, "MAIL must have an address operand")
 	}
 	s.resetTransaction()
+	s.resetAuthSender()
+	// The last message's id no longer prefixes ACL log lines (observed
+	// with Exim 4.96: a logwrite in the RCPT ACL of the next message).
+	delete(s.vars, "message_exim_id")
 	addrText := arg
 	var params []smtp.Param
 	if s.esmtp {
@@ -77,17 +81,9 @@ func (s *session) mail(arg string) error {
 				return s.synprotError(501, "invalid data for BODY")
 			}
 		case "AUTH":
-			if !s.auth.done {
-				if p.Value != "<>" {
-					s.log(fmt.Sprintf("ignoring AUTH=%s from %s (client not authenticated)", p.Value, s.hostEq()), mainlog.Main)
-				}
-				break
+			if err := s.mailAuth(p.Value); err != nil {
+				return err
 			}
-			v, ok := authSenderParam(p.Value)
-			if !ok {
-				return s.synprotError(501, "invalid data for AUTH")
-			}
-			s.vars["authenticated_sender"] = v
 		case "SMTPUTF8":
 			s.utf8 = true
 		case "PRDR":
@@ -96,17 +92,21 @@ func (s *session) mail(arg string) error {
 	}
 	if limit := s.sizeLimit(); limit > 0 && size > limit {
 		addr, _ := smtp.ParseAddress(addrText, true)
-		s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, s.hostEq(), size, limit), mainlog.Main, mainlog.Reject)
+		if s.sel().Has(mainlog.SelSizeReject) {
+			// Spec chapter "Log files", size_reject.
+			s.log(fmt.Sprintf("rejected MAIL FROM:<%s> %s: message too big: size=%d max=%d", addr, s.hostEq(), size, limit), mainlog.Main, mainlog.Reject)
+		}
 		s.reply(552, "Message size exceeds maximum permitted")
 		return nil
 	}
 	addr, err := smtp.ParseAddress(addrText, true)
 	if err != nil {
-		return s.synprotError(501, s.addrError(addrText, err))
+		return s.synprotErrorAs(501, s.addrError(addrText, err), s.synprotLog(err.Error()))
 	}
 	if addr != "" && !strings.Contains(addr, "@") {
 		if !s.srv.Batched && !s.hostOptionQuiet("sender_unqualified_hosts") {
-			return s.synprotError(501, addrText+": sender address must contain a domain")
+			return s.uncountedError(501, addrText+": sender address must contain a domain",
+				fmt.Sprintf("unqualified sender rejected: <%s> %s", addr, s.hostEq()))
 		}
 		addr += "@" + s.srv.Config.Main.String("qualify_domain")
 	}
@@ -177,7 +177,7 @@ func (s *session) cmdRCPT(arg string) error {
 	}
 	addr, err := smtp.ParseAddress(addrText, false)
 	if err != nil {
-		return s.rcptError(501, s.addrError(addrText, err))
+		return s.rcptErrorAs(501, s.addrError(addrText, err), s.synprotLog(err.Error()))
 	}
 	if !strings.Contains(addr, "@") {
 		switch {
@@ -186,7 +186,9 @@ func (s *session) cmdRCPT(arg string) error {
 		case s.srv.Batched, s.hostOptionQuiet("recipient_unqualified_hosts"):
 			addr += "@" + s.qualifyRecipient()
 		default:
-			return s.rcptError(501, addrText+": recipient address must contain a domain")
+			s.noteRcptFail("501 " + addrText + ": recipient address must contain a domain")
+			return s.uncountedError(501, addrText+": recipient address must contain a domain",
+				fmt.Sprintf("unqualified recipient rejected: <%s> %s", addr, s.hostEq()))
 		}
 	}
 	at := strings.LastIndexByte(addr, '@')

@@ -66,6 +66,11 @@ type Envelope struct {
 	// PRDR is set when the message was received with PRDR (the "<="
 	// line shows it after P=).
 	PRDR bool
+	// Pipelining is the "<=" line's field under log_selector
+	// +pipelining: "L" when PIPELINING was advertised, with "." when
+	// PIPECONNECT was advertised too and "-" when the client did not
+	// pipeline; "" when PIPELINING was not advertised.
+	Pipelining string
 	// Received is the Received: header exigo adds, "Received: ...\n".
 	Received string
 	// DKIM is the value of the DKIM= field of the "<=" line: the
@@ -129,6 +134,9 @@ type Peer struct {
 	// LocalAddr and LocalPort are the interface the client connected to.
 	LocalAddr netip.Addr
 	LocalPort int
+	// ConnectionCount is the daemon's count of TCP/IP connections,
+	// this one included, for the smtp_connection log line; 0 for none.
+	ConnectionCount int
 	// TLSOnConnect starts TLS before the banner (tls_on_connect_ports);
 	// it needs Server.TLS and a net.Conn.
 	TLSOnConnect bool
@@ -159,6 +167,9 @@ type Server struct {
 	Now func() time.Time
 	// Local marks -bs sessions (protocols local-smtp, local-esmtp).
 	Local bool
+	// ConnectionName, when set, names the client on the smtp_connection
+	// log lines instead of its host (-bs: the calling user).
+	ConnectionName string
 	// Batched is -bS: batched SMTP input, answered only with a
 	// *BatchError from Serve at the first error (see batch.go).
 	Batched bool

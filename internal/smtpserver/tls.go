@@ -34,6 +34,13 @@ func (t tlsSession) MatchHosts(list string) (bool, error) {
 // starts afresh (a new EHLO is needed). Spec: chapter "Encrypted SMTP
 // connections using TLS/SSL".
 func (s *session) cmdSTARTTLS(arg string) error {
+	if arg != "" {
+		// The argument is checked first, and the command is then left
+		// out of the C= list of later log lines (observed with Exim
+		// 4.96).
+		s.cmdList = s.cmdList[:len(s.cmdList)-1]
+		return s.synprotError(501, "unexpected argument data")
+	}
 	if !s.esmtp || s.tls != nil || s.srv.Config.Main.String("tls_advertise_hosts") == "" {
 		return s.synprotError(503, "STARTTLS command used when not advertised")
 	}
@@ -68,7 +75,7 @@ func (s *session) cmdSTARTTLS(arg string) error {
 		var he *tlsserver.HandshakeError
 		if errors.As(err, &he) {
 			s.log(he.LogText(s.logHost()), mainlog.Main)
-			if he.Timeout {
+			if he.Timeout && s.sel().Has(mainlog.SelLostIncomingConnection) {
 				s.log("SMTP command timeout on connection from "+s.logHost(), mainlog.Main)
 			}
 		} else {

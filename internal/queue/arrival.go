@@ -225,7 +225,13 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 			a.AuthSender = v["authenticated_sender"]
 		}
 	}
-	if err := r.Queue.Store(ctx, a, r.Mode); err != nil {
+	mode := r.Mode
+	if env.Queue {
+		// control = queue, or a cutthrough delivery deferred with
+		// defer=spool: the message waits for a queue run.
+		mode = QueueOnly
+	}
+	if err := r.Queue.Store(ctx, a, mode); err != nil {
 		return "", err
 	}
 	env.Size = a.Size

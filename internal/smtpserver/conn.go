@@ -37,6 +37,7 @@ type session struct {
 	peer Peer
 	vars expand.VarMap
 	acls *acl.Session
+	cut  cutState // cutthrough delivery of the message in flight
 
 	helo       string // HELO/EHLO argument once accepted
 	heloDone   bool
@@ -139,6 +140,7 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		return nil
 	}
 	defer func() { s.w.Flush() }()
+	defer s.cutthroughReset()
 	err := s.run()
 	if errors.Is(err, errClose) {
 		return nil

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/exigo-mta/exigo/internal/cutthrough"
+	"github.com/exigo-mta/exigo/internal/deliver"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/router"
+	"github.com/exigo-mta/exigo/internal/spool"
+)
+
+// cutthroughManager makes the connections of control =
+// cutthrough_delivery for the SMTP servers of r (specification chapter
+// "Access control lists", section "Use of the control modifier").
+func (r *receiving) cutthroughManager() *cutthrough.Manager {
+	v := r.smtp.ver
+	return &cutthrough.Manager{
+		Route: v.cutthroughRoute,
+		MarkDelivered: func(id string, rcpts []string) error {
+			pid, err := spool.ParseID(id)
+			if err != nil {
+				return err
+			}
+			return deliver.MarkDelivered(r.queue.Spool.InputDir(pid), id, rcpts)
+		},
+	}
+}
+
+// cutthroughRoute routes addr as a recipient verification does and
+// returns where it goes when that is an smtp transport.
+func (v *routeVerifier) cutthroughRoute(vars map[string]string, addr string) (cutthrough.Target, bool) {
+	if v.err != nil {
+		return cutthrough.Target{}, false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.vars = expand.VarMap(vars)
+	v.renv.Sender = vars["sender_address"]
+	defer func() { v.vars = nil }()
+	a := router.NewAddress(addr)
+	var res router.Result
+	for n := 0; ; n++ {
+		res = v.set.Route(a, router.Mode{Verify: true})
+		if res.Status == router.Redirect && len(res.Children) == 1 && n < maxAddresses {
+			a = res.Children[0]
+			continue
+		}
+		break
+	}
+	if res.Status != router.Accept || res.Transport == "" {
+		return cutthrough.Target{}, false
+	}
+	var tr = -1
+	for i, d := range v.cfg.Transports {
+		if d.Name == res.Transport {
+			tr = i
+		}
+	}
+	if tr < 0 || v.cfg.Transports[tr].Driver != "smtp" {
+		return cutthrough.Target{}, false
+	}
+	o := v.cfg.Transports[tr].Options
+	ctx := v.in.Context(expand.VarMap(vars), nil)
+	x := func(name, def string) string {
+		s := o.String(name)
+		if !o.IsSet(name) {
+			s = def
+		}
+		out, err := expand.String(s, ctx)
+		if err != nil {
+			return def
+		}
+		return strings.TrimSpace(out)
+	}
+	port := 25
+	if p := x("port", "25"); p != "smtp" {
+		if n, err := strconv.Atoi(p); err == nil {
+			port = n
+		}
+	}
+	t := cutthrough.Target{
+		Router: res.Router, Transport: res.Transport,
+		Helo:           x("helo_data", vars["primary_hostname"]),
+		Interface:      x("interface", ""),
+		ConnectTimeout: o.Duration("connect_timeout"),
+		CommandTimeout: o.Duration("command_timeout"),
+		DataTimeout:    o.Duration("data_timeout"),
+	}
+	if t.Helo == "" {
+		t.Helo = v.cfg.Main.String("primary_hostname")
+	}
+	for _, h := range res.Hosts {
+		if h.Addr == "" {
+			continue
+		}
+		p := port
+		if h.Port > 0 {
+			p = h.Port
+		}
+		t.Hosts = append(t.Hosts, cutthrough.Host{Name: h.Name, Addr: h.Addr, Port: p})
+	}
+	return t, len(t.Hosts) > 0
+}

@@ -52,12 +52,20 @@ func (s *session) cutthroughRcpt(addr string, res acl.Result) (out acl.Result, h
 				s.cutthroughCancel()
 				return res, false
 			}
-			r = reply
-			break
+			if reply.Class() != 4 {
+				r = reply
+				if r.Class() == 5 {
+					// Refused: the message goes the normal way
+					// (observed with Exim 4.96).
+					s.cutthroughCancel()
+				}
+				break
+			}
 		}
-		// Another destination: the connection is closed and the
-		// address checked once over a connection of its own (observed
-		// with Exim 4.96); the message is then delivered normally.
+		// Another destination, or a temporary refusal: the connection
+		// is closed and the address checked once over a connection of
+		// its own (observed with Exim 4.96); the message is then
+		// delivered normally.
 		s.cutthroughCancel()
 		if !ok {
 			return res, false
@@ -89,7 +97,7 @@ func (s *session) cutthroughRcpt(addr string, res acl.Result) (out acl.Result, h
 	// defer=pass: the destination's temporary error is the client's.
 	s.logRejection(acl.Result{Verdict: acl.Defer}, fmt.Sprintf("%s F=<%s> temporarily rejected RCPT <%s>", s.hostEq(), s.sender, addr))
 	s.reply(r.Code, r.Message())
-	s.noteRcptFail(r.Text())
+	s.noteRcptFail(r.Message())
 	if ct.conn != nil && len(ct.conn.Recipients) == 0 {
 		s.cutthroughCancel()
 	}
@@ -138,7 +146,14 @@ func (s *session) cutthroughData(id string, hs message.Headers, body []byte) (do
 	if err != nil {
 		return false, false
 	}
-	prefix := fmt.Sprintf("%s %s %s F=<%s> ", id, s.hostEq(), s.recipients[0], s.sender)
+	// One line per recipient, the last first (observed with Exim 4.96).
+	lines := func(what string) []string {
+		var out []string
+		for i := len(s.recipients) - 1; i >= 0; i-- {
+			out = append(out, fmt.Sprintf("%s %s %s F=<%s> %s: %s", id, s.hostEq(), s.recipients[i], s.sender, what, conn.Where(r)))
+		}
+		return out
+	}
 	switch r.Class() {
 	case 2:
 		for _, l := range conn.DeliveryLines(id, r) {
@@ -151,11 +166,15 @@ func (s *session) cutthroughData(id string, hs message.Headers, body []byte) (do
 		}
 		return false, false
 	case 5:
-		s.logRejectionHeaders(acl.Result{Verdict: acl.Deny}, prefix+"rejected after DATA: "+conn.Where(r), hs)
+		for _, l := range lines("rejected after DATA") {
+			s.logRejectionHeaders(acl.Result{Verdict: acl.Deny}, l, hs)
+		}
 		s.reply(r.Code, r.Message())
 		return true, false
 	}
-	s.log(prefix+"tmp-reject from cutthrough after DATA: "+conn.Where(r), mainlog.Main)
+	for _, l := range lines("tmp-reject from cutthrough after DATA") {
+		s.log(l, mainlog.Main)
+	}
 	if s.cut.pass {
 		s.reply(r.Code, r.Message())
 		return true, false

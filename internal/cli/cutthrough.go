@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"crypto/x509"
+	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/cutthrough"
 	"github.com/exigo-mta/exigo/internal/deliver"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/router"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -91,15 +95,32 @@ func (v *routeVerifier) cutthroughRoute(vars map[string]string, addr string) (cu
 	if t.Helo == "" {
 		t.Helo = v.cfg.Main.String("primary_hostname")
 	}
+	if roots := x("tls_verify_certificates", "system"); roots != "system" && roots != "" {
+		if pem, err := os.ReadFile(roots); err == nil {
+			t.TLSRoots = x509.NewCertPool()
+			t.TLSRoots.AppendCertsFromPEM(pem)
+		}
+	}
+	avoid := o.String("hosts_avoid_tls")
 	for _, h := range res.Hosts {
 		if h.Addr == "" {
 			continue
+		}
+		// STARTTLS when offered, unless the host is in hosts_avoid_tls
+		// (the smtp transport's rule, which cutthrough follows).
+		useTLS := true
+		if avoid != "" {
+			ip, _ := netip.ParseAddr(h.Addr)
+			env := v.in.ListEnv(func(s string) (string, error) { return expand.String(s, ctx) })
+			if m, err := lists.MatchHost(env, avoid, &lists.Host{IP: ip, Name: h.Name, NameLookedUp: true}); err != nil || m.Matched {
+				useTLS = false
+			}
 		}
 		p := port
 		if h.Port > 0 {
 			p = h.Port
 		}
-		t.Hosts = append(t.Hosts, cutthrough.Host{Name: h.Name, Addr: h.Addr, Port: p})
+		t.Hosts = append(t.Hosts, cutthrough.Host{Name: h.Name, Addr: h.Addr, Port: p, TLS: useTLS})
 	}
 	return t, len(t.Hosts) > 0
 }

@@ -36,6 +36,7 @@ package cutthrough
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +51,9 @@ type Host struct {
 	Name, Addr string
 	// Port is the port to connect to (never 0).
 	Port int
+	// TLS is set when STARTTLS is to be used if the host offers it
+	// (the host is not in the transport's hosts_avoid_tls).
+	TLS bool
 }
 
 // Target is where routing sent an address: the router and the smtp
@@ -62,6 +66,9 @@ type Target struct {
 	Helo string
 	// Interface is the local address to connect from ("" for any).
 	Interface string
+	// TLSRoots are the CAs a server's certificate is checked against
+	// for CV= (nil: the system's).
+	TLSRoots *x509.CertPool
 	// ConnectTimeout, CommandTimeout and DataTimeout are the transport's
 	// connect_timeout, command_timeout and data_timeout.
 	ConnectTimeout, CommandTimeout, DataTimeout time.Duration
@@ -128,6 +135,8 @@ type Conn struct {
 	nc         net.Conn
 	br         *bufio.Reader
 	pipelining bool
+	// tlsCipher and tlsVerified are X= and CV= once TLS is running.
+	tlsCipher, tlsVerified string
 }
 
 // errNoHost is returned when no host of a target could be reached.
@@ -224,7 +233,13 @@ func (c *Conn) start(sender, rcpt string) (Reply, error) {
 	r, err = c.cmd("EHLO " + c.Target.Helo)
 	if err == nil && r.Class() != 2 {
 		r, err = c.cmd("HELO " + c.Target.Helo)
-	} else if err == nil {
+	} else if err == nil && c.Host.TLS && advertises(r, "STARTTLS") {
+		if err := c.startTLS(c.Target.TLSRoots); err != nil {
+			return Reply{}, err
+		}
+		r, err = c.cmd("EHLO " + c.Target.Helo)
+	}
+	if err == nil && r.Class() == 2 {
 		c.pipelining = advertises(r, "PIPELINING")
 	}
 	if err != nil || r.Class() != 2 {
@@ -313,11 +328,7 @@ func (c *Conn) abort() {
 }
 
 func (c *Conn) send(lines ...string) error {
-	timeout := c.Target.CommandTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Minute
-	}
-	c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	c.nc.SetWriteDeadline(time.Now().Add(c.commandTimeout()))
 	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(l + "\r\n")
@@ -328,7 +339,14 @@ func (c *Conn) send(lines ...string) error {
 	return nil
 }
 
-func (c *Conn) read() (Reply, error) { return c.readTimeout(c.Target.CommandTimeout) }
+func (c *Conn) read() (Reply, error) { return c.readTimeout(c.commandTimeout()) }
+
+func (c *Conn) commandTimeout() time.Duration {
+	if c.Target.CommandTimeout > 0 {
+		return c.Target.CommandTimeout
+	}
+	return 5 * time.Minute
+}
 
 func (c *Conn) readTimeout(timeout time.Duration) (Reply, error) {
 	if timeout <= 0 {
@@ -365,7 +383,11 @@ func advertises(r Reply, ext string) bool {
 // deliveries"; a multi-line reply has its line ends as "\n").
 func (c *Conn) Where(r Reply) string {
 	conf := strings.ReplaceAll(r.Text(), "\n", `\n`)
-	return fmt.Sprintf("R=%s T=%s H=%s [%s] C=\"%s\"", c.Target.Router, c.Target.Transport, c.Host.Name, c.Host.Addr, conf)
+	tls := ""
+	if c.tlsCipher != "" {
+		tls = " X=" + c.tlsCipher + " CV=" + c.tlsVerified
+	}
+	return fmt.Sprintf("R=%s T=%s H=%s [%s]%s C=\"%s\"", c.Target.Router, c.Target.Transport, c.Host.Name, c.Host.Addr, tls, conf)
 }
 
 // DeliveryLines are the ">>" log lines of a delivery through the

@@ -109,7 +109,7 @@ func destination(t *testing.T) *smtptest.Server {
 func target(port int) Target {
 	return Target{
 		Router: "out", Transport: "remote", Helo: "test.example",
-		Hosts:          []Host{{Name: "mx.example", Addr: "127.0.0.1", Port: port}},
+		Hosts:          []Host{{Name: "mx.example", Addr: "127.0.0.1", Port: port, TLS: true}},
 		ConnectTimeout: 5 * time.Second, CommandTimeout: 5 * time.Second, DataTimeout: 5 * time.Second,
 	}
 }

@@ -2,7 +2,14 @@ package cutthrough_test
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -29,26 +36,30 @@ type diffCase struct {
 	control string
 	rcpts   []string
 	body    string
+	// tls makes the destination offer STARTTLS.
+	tls bool
 }
 
 var diffCases = []diffCase{
-	{"accept", "cutthrough_delivery", []string{"b@dest.example"}, "hello"},
-	{"rcpt5xx", "cutthrough_delivery", []string{"rej@dest.example"}, "hello"},
-	{"rcpt4xx", "cutthrough_delivery", []string{"tmp@dest.example"}, "hello"},
-	{"data5xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA5"},
-	{"data4xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA4"},
-	{"two", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "hello"},
-	{"twoHosts", "cutthrough_delivery", []string{"b@dest.example", "c@other.example"}, "hello"},
-	{"twoRej", "cutthrough_delivery", []string{"b@dest.example", "rej@dest.example"}, "hello"},
-	{"twoTmp", "cutthrough_delivery", []string{"b@dest.example", "tmp@dest.example"}, "hello"},
-	{"twoData5xx", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "DATA5"},
-	{"twoData4xx", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "DATA4"},
-	{"passTwoTmp", "cutthrough_delivery/defer=pass", []string{"b@dest.example", "tmp@dest.example"}, "hello"},
-	{"twoHostsRej", "cutthrough_delivery", []string{"b@dest.example", "rej@other.example"}, "hello"},
-	{"down", "cutthrough_delivery", []string{"b@down.example"}, "hello"},
-	{"passRcpt4xx", "cutthrough_delivery/defer=pass", []string{"tmp@dest.example"}, "hello"},
-	{"passData4xx", "cutthrough_delivery/defer=pass", []string{"b@dest.example"}, "DATA4"},
-	{"passData5xx", "cutthrough_delivery/defer=pass", []string{"b@dest.example"}, "DATA5"},
+	{"accept", "cutthrough_delivery", []string{"b@dest.example"}, "hello", false},
+	{"rcpt5xx", "cutthrough_delivery", []string{"rej@dest.example"}, "hello", false},
+	{"rcpt4xx", "cutthrough_delivery", []string{"tmp@dest.example"}, "hello", false},
+	{"data5xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA5", false},
+	{"data4xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA4", false},
+	{"two", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "hello", false},
+	{"twoHosts", "cutthrough_delivery", []string{"b@dest.example", "c@other.example"}, "hello", false},
+	{"twoRej", "cutthrough_delivery", []string{"b@dest.example", "rej@dest.example"}, "hello", false},
+	{"twoTmp", "cutthrough_delivery", []string{"b@dest.example", "tmp@dest.example"}, "hello", false},
+	{"twoData5xx", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "DATA5", false},
+	{"twoData4xx", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "DATA4", false},
+	{"passTwoTmp", "cutthrough_delivery/defer=pass", []string{"b@dest.example", "tmp@dest.example"}, "hello", false},
+	{"twoHostsRej", "cutthrough_delivery", []string{"b@dest.example", "rej@other.example"}, "hello", false},
+	{"down", "cutthrough_delivery", []string{"b@down.example"}, "hello", false},
+	{"tls", "cutthrough_delivery", []string{"b@dest.example"}, "hello", true},
+	{"tlsData5xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA5", true},
+	{"passRcpt4xx", "cutthrough_delivery/defer=pass", []string{"tmp@dest.example"}, "hello", false},
+	{"passData4xx", "cutthrough_delivery/defer=pass", []string{"b@dest.example"}, "DATA4", false},
+	{"passData5xx", "cutthrough_delivery/defer=pass", []string{"b@dest.example"}, "DATA5", false},
 }
 
 // diffConfig relays everything to the destination on port dport:
@@ -97,9 +108,12 @@ remote2:
 }
 
 // destination starts the scripted destination server.
-func destination(t *testing.T) *smtptest.Server {
+func destination(t *testing.T, withTLS bool) *smtptest.Server {
 	t.Helper()
 	s := &smtptest.Server{Pipelining: true, Size: true}
+	if withTLS {
+		s.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	}
 	s.Rcpt = func(to string) string {
 		switch {
 		case strings.HasPrefix(to, "rej"):
@@ -123,6 +137,25 @@ func destination(t *testing.T) *smtptest.Server {
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// selfSigned makes an ECDSA P-256 certificate for the destination.
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mx.example"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"mx.example"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // outcome is what one daemon did with one case, masked.
@@ -185,8 +218,21 @@ func TestEximDifferential(t *testing.T) {
 	}
 	for _, c := range diffCases {
 		t.Run(c.name, func(t *testing.T) {
-			want := runCase(t, exim, filepath.Join(top, c.name, "exim"), c, uid, gid)
-			got := runCase(t, bin, filepath.Join(top, c.name, "exigo"), c, uid, gid)
+			// The two daemons are independent: run them side by side.
+			var want, got outcome
+			t.Run("run", func(t *testing.T) {
+				t.Run("exim", func(t *testing.T) {
+					t.Parallel()
+					want = runCase(t, exim, filepath.Join(top, c.name, "exim"), c, uid, gid)
+				})
+				t.Run("exigo", func(t *testing.T) {
+					t.Parallel()
+					got = runCase(t, bin, filepath.Join(top, c.name, "exigo"), c, uid, gid)
+				})
+			})
+			if t.Failed() {
+				return
+			}
 			for _, f := range []struct{ name, want, got string }{
 				{"client transcript", want.client, got.client},
 				{"destination commands", want.dest, got.dest},
@@ -206,7 +252,7 @@ func TestEximDifferential(t *testing.T) {
 // runCase runs case c through the daemon bin with its files under dir.
 func runCase(t *testing.T, bin, dir string, c diffCase, uid, gid int) outcome {
 	t.Helper()
-	dest := destination(t)
+	dest := destination(t, c.tls)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/cutthrough"
 	"github.com/exigo-mta/exigo/internal/deliver"
@@ -28,6 +29,17 @@ func (r *receiving) cutthroughManager() *cutthrough.Manager {
 				return err
 			}
 			return deliver.MarkDelivered(r.queue.Spool.InputDir(pid), id, rcpts)
+		},
+		Msglog: func(id, line string) error {
+			pid, err := spool.ParseID(id)
+			if err != nil {
+				return err
+			}
+			now := r.queue.Now
+			if now == nil {
+				now = time.Now
+			}
+			return r.queue.Spool.AppendMsglog(pid, now().Format("2006-01-02 15:04:05 ")+line+"\n")
 		},
 	}
 }

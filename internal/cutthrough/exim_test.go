@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"flag"
 	"fmt"
 	"math/big"
 	"net"
@@ -38,28 +39,31 @@ type diffCase struct {
 	body    string
 	// tls makes the destination offer STARTTLS.
 	tls bool
+	// mailParams follow MAIL FROM:<...>.
+	mailParams string
 }
 
 var diffCases = []diffCase{
-	{"accept", "cutthrough_delivery", []string{"b@dest.example"}, "hello", false},
-	{"rcpt5xx", "cutthrough_delivery", []string{"rej@dest.example"}, "hello", false},
-	{"rcpt4xx", "cutthrough_delivery", []string{"tmp@dest.example"}, "hello", false},
-	{"data5xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA5", false},
-	{"data4xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA4", false},
-	{"two", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "hello", false},
-	{"twoHosts", "cutthrough_delivery", []string{"b@dest.example", "c@other.example"}, "hello", false},
-	{"twoRej", "cutthrough_delivery", []string{"b@dest.example", "rej@dest.example"}, "hello", false},
-	{"twoTmp", "cutthrough_delivery", []string{"b@dest.example", "tmp@dest.example"}, "hello", false},
-	{"twoData5xx", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "DATA5", false},
-	{"twoData4xx", "cutthrough_delivery", []string{"b@dest.example", "c@dest.example"}, "DATA4", false},
-	{"passTwoTmp", "cutthrough_delivery/defer=pass", []string{"b@dest.example", "tmp@dest.example"}, "hello", false},
-	{"twoHostsRej", "cutthrough_delivery", []string{"b@dest.example", "rej@other.example"}, "hello", false},
-	{"down", "cutthrough_delivery", []string{"b@down.example"}, "hello", false},
-	{"tls", "cutthrough_delivery", []string{"b@dest.example"}, "hello", true},
-	{"tlsData5xx", "cutthrough_delivery", []string{"b@dest.example"}, "DATA5", true},
-	{"passRcpt4xx", "cutthrough_delivery/defer=pass", []string{"tmp@dest.example"}, "hello", false},
-	{"passData4xx", "cutthrough_delivery/defer=pass", []string{"b@dest.example"}, "DATA4", false},
-	{"passData5xx", "cutthrough_delivery/defer=pass", []string{"b@dest.example"}, "DATA5", false},
+	{name: "accept", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello"},
+	{name: "rcpt5xx", control: "cutthrough_delivery", rcpts: []string{"rej@dest.example"}, body: "hello"},
+	{name: "rcpt4xx", control: "cutthrough_delivery", rcpts: []string{"tmp@dest.example"}, body: "hello"},
+	{name: "data5xx", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "DATA5"},
+	{name: "data4xx", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "DATA4"},
+	{name: "two", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "c@dest.example"}, body: "hello"},
+	{name: "twoHosts", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "c@other.example"}, body: "hello"},
+	{name: "twoRej", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "rej@dest.example"}, body: "hello"},
+	{name: "twoTmp", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "tmp@dest.example"}, body: "hello"},
+	{name: "twoData5xx", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "c@dest.example"}, body: "DATA5"},
+	{name: "twoData4xx", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "c@dest.example"}, body: "DATA4"},
+	{name: "passTwoTmp", control: "cutthrough_delivery/defer=pass", rcpts: []string{"b@dest.example", "tmp@dest.example"}, body: "hello"},
+	{name: "twoHostsRej", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "rej@other.example"}, body: "hello"},
+	{name: "down", control: "cutthrough_delivery", rcpts: []string{"b@down.example"}, body: "hello"},
+	{name: "tls", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", tls: true},
+	{name: "tlsData5xx", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "DATA5", tls: true},
+	{name: "body8bit", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", mailParams: " BODY=8BITMIME"},
+	{name: "passRcpt4xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"tmp@dest.example"}, body: "hello"},
+	{name: "passData4xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"b@dest.example"}, body: "DATA4"},
+	{name: "passData5xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"b@dest.example"}, body: "DATA5"},
 }
 
 // diffConfig relays everything to the destination on port dport:
@@ -179,7 +183,11 @@ func TestEximDifferential(t *testing.T) {
 		if err != nil {
 			oracletest.Missing(t, "unshare(1)")
 		}
-		cmd := exec.Command(unshare, "-m", os.Args[0], "-test.run=^TestEximDifferential$", "-test.count=1", "-test.v")
+		run := "^TestEximDifferential$"
+		if f := flag.Lookup("test.run"); f != nil && strings.HasPrefix(f.Value.String(), "TestEximDifferential/") {
+			run = f.Value.String()
+		}
+		cmd := exec.Command(unshare, "-m", os.Args[0], "-test.run="+run, "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(), "EXIGO_CUTTHROUGH_NS=1")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -317,6 +325,11 @@ func runCase(t *testing.T, bin, dir string, c diffCase, uid, gid int) outcome {
 		q = append(q, recipientsOf(string(b)))
 	}
 	o.queue = fmt.Sprintf("%d queued %v", len(hs), q)
+	logs, _ := filepath.Glob(filepath.Join(dir, "spool", "msglog", "*"))
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		o.queue += "\nmsglog:\n" + maskText(string(b))
+	}
 	return o
 }
 
@@ -403,7 +416,7 @@ func converse(t *testing.T, port int, c diffCase) string {
 	}
 	readReply()
 	send("EHLO client.example")
-	send("MAIL FROM:<a@client.example>")
+	send("MAIL FROM:<a@client.example>" + c.mailParams)
 	for _, r := range c.rcpts {
 		send("RCPT TO:<" + r + ">")
 	}

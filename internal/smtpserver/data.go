@@ -388,6 +388,9 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 		size = env.Size
+		if cutQueue {
+			s.cutthroughQueued(id, size, headers)
+		}
 	}
 	s.msgID = ""
 	ctl := s.acls.Controls

@@ -142,6 +142,8 @@ type Conn struct {
 	pipelining bool
 	// tlsCipher and tlsVerified are X= and CV= once TLS is running.
 	tlsCipher, tlsVerified string
+	// inData is set once the destination has accepted DATA.
+	inData bool
 }
 
 // errNoHost is returned when no host of a target could be reached.
@@ -284,18 +286,29 @@ func (c *Conn) Add(rcpt string) (Reply, error) {
 	return r, err
 }
 
-// Data sends DATA and the message (header lines and body, lines ending
-// in "\n" or "\r\n", without the final dot) and returns the
-// destination's reply to the data. The connection is closed with QUIT
-// afterwards, whatever the outcome.
+// StartData sends DATA, as Exim does when its client sends DATA, and
+// returns the reply; the message follows with Data once it has been
+// received and accepted. A reply other than 3xx leaves the connection
+// as it was.
+func (c *Conn) StartData() (Reply, error) {
+	r, err := c.cmd("DATA")
+	if err == nil && r.Class() == 3 {
+		c.inData = true
+	}
+	return r, err
+}
+
+// Data sends the message (header lines and body, lines ending in "\n"
+// or "\r\n", without the final dot), after DATA when StartData has not
+// sent it, and returns the destination's reply to the data. The
+// connection is closed with QUIT afterwards, whatever the outcome.
 func (c *Conn) Data(msg []byte) (Reply, error) {
 	defer c.Close()
-	r, err := c.cmd("DATA")
-	if err != nil {
-		return r, err
-	}
-	if r.Class() != 3 {
-		return r, nil
+	if !c.inData {
+		r, err := c.StartData()
+		if err != nil || r.Class() != 3 {
+			return r, err
+		}
 	}
 	timeout := c.Target.DataTimeout
 	if timeout <= 0 {
@@ -313,11 +326,14 @@ func (c *Conn) Data(msg []byte) (Reply, error) {
 }
 
 // Close ends the connection with QUIT (waiting briefly for the reply).
+// Inside the data, where the destination would take it as message
+// text, QUIT is sent all the same and the connection closed at once,
+// as Exim does when its client's message is refused after DATA.
 func (c *Conn) Close() {
 	if c == nil || c.nc == nil {
 		return
 	}
-	if err := c.send("QUIT"); err == nil {
+	if err := c.send("QUIT"); err == nil && !c.inData {
 		c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		readReply(c.br)
 	}
@@ -359,6 +375,7 @@ func (c *Conn) readTimeout(timeout time.Duration) (Reply, error) {
 	}
 	c.nc.SetReadDeadline(time.Now().Add(timeout))
 	r, err := readReply(c.br)
+	c.inData = false
 	if err != nil {
 		return r, fmt.Errorf("cutthrough: reading reply from %s [%s]: %w", c.Host.Name, c.Host.Addr, err)
 	}

@@ -41,6 +41,8 @@ type diffCase struct {
 	tls bool
 	// mailParams follow MAIL FROM:<...>.
 	mailParams string
+	// dataACL, when set, is the DATA ACL's statement.
+	dataACL string
 }
 
 var diffCases = []diffCase{
@@ -61,6 +63,8 @@ var diffCases = []diffCase{
 	{name: "tls", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", tls: true},
 	{name: "tlsData5xx", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "DATA5", tls: true},
 	{name: "body8bit", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", mailParams: " BODY=8BITMIME"},
+	{name: "dataACLDeny", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", dataACL: "deny message = data refused here"},
+	{name: "dataACLDefer", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", dataACL: "defer message = later please"},
 	{name: "passRcpt4xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"tmp@dest.example"}, body: "hello"},
 	{name: "passData4xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"b@dest.example"}, body: "DATA4"},
 	{name: "passData5xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"b@dest.example"}, body: "DATA5"},
@@ -69,8 +73,12 @@ var diffCases = []diffCase{
 // diffConfig relays everything to the destination on port dport:
 // other.example through a second smtp transport (a different
 // cutthrough destination).
-func diffConfig(dir, control string, dport int) string {
-	return fmt.Sprintf(`primary_hostname = test.example
+func diffConfig(dir string, c diffCase, dport int) string {
+	dataACL := ""
+	if c.dataACL != "" {
+		dataACL = "acl_smtp_data = acl_d\n"
+	}
+	return fmt.Sprintf(`%[4]sprimary_hostname = test.example
 spool_directory = %[1]s/spool
 log_file_path = %[1]s/log/%%slog
 acl_smtp_rcpt = acl_r
@@ -81,6 +89,8 @@ begin acl
 acl_r:
   accept control = %[2]s
          verify = recipient
+acl_d:
+  %[5]s
 begin routers
 down:
   driver = manualroute
@@ -108,7 +118,7 @@ remote2:
   driver = smtp
   allow_localhost
   hosts_try_fastopen = :
-`, dir, control, dport)
+`, dir, c.control, dport, dataACL, c.dataACL)
 }
 
 // destination starts the scripted destination server.
@@ -272,7 +282,7 @@ func runCase(t *testing.T, bin, dir string, c diffCase, uid, gid int) outcome {
 		os.Chown(filepath.Join(dir, sub), uid, gid)
 	}
 	conf := filepath.Join(dir, "conf")
-	if err := os.WriteFile(conf, []byte(diffConfig(dir, c.control, dest.Port())), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(diffConfig(dir, c, dest.Port())), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)

@@ -70,6 +70,7 @@ func (s *session) cmdDATA(arg string) error {
 		}
 		code, text = s.acceptReply(res, code, text)
 	}
+	s.cutthroughStartData()
 	s.reply(code, text)
 	s.w.Flush()
 	limit := s.sizeLimit()

@@ -102,6 +102,8 @@ type Manager struct {
 type Reply struct {
 	Code  int
 	Lines []string
+	// Host is the host that answered, when Open or OpenTarget refused.
+	Host Host
 }
 
 // Class is the first digit of the code (0 for no reply).
@@ -193,6 +195,7 @@ func (m *Manager) OpenTarget(ctx context.Context, t Target, sender, rcpt string)
 		}
 		if r.Class() != 2 {
 			c.Close()
+			r.Host = h
 			return nil, r, nil
 		}
 		c.Recipients = append(c.Recipients, rcpt)

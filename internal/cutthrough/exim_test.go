@@ -43,6 +43,9 @@ type diffCase struct {
 	mailParams string
 	// dataACL, when set, is the DATA ACL's statement.
 	dataACL string
+	// verify is the RCPT ACL's verify condition ("recipient" when
+	// empty).
+	verify string
 }
 
 var diffCases = []diffCase{
@@ -65,15 +68,29 @@ var diffCases = []diffCase{
 	{name: "body8bit", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", mailParams: " BODY=8BITMIME"},
 	{name: "dataACLDeny", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", dataACL: "deny message = data refused here"},
 	{name: "dataACLDefer", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", dataACL: "defer message = later please"},
+	{name: "calloutAccept", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "hello", verify: callout},
+	{name: "calloutRej", control: "cutthrough_delivery", rcpts: []string{"rej@dest.example"}, body: "hello", verify: callout},
+	{name: "calloutTmp", control: "cutthrough_delivery", rcpts: []string{"tmp@dest.example"}, body: "hello", verify: callout},
+	{name: "calloutTwo", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "c@dest.example"}, body: "hello", verify: callout},
+	{name: "calloutTwoRej", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "rej@dest.example"}, body: "hello", verify: callout},
+	{name: "calloutTwoHosts", control: "cutthrough_delivery", rcpts: []string{"b@dest.example", "c@other.example"}, body: "hello", verify: callout},
+	{name: "calloutData5xx", control: "cutthrough_delivery", rcpts: []string{"b@dest.example"}, body: "DATA5", verify: callout},
 	{name: "passRcpt4xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"tmp@dest.example"}, body: "hello"},
 	{name: "passData4xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"b@dest.example"}, body: "DATA4"},
 	{name: "passData5xx", control: "cutthrough_delivery/defer=pass", rcpts: []string{"b@dest.example"}, body: "DATA5"},
 }
 
+// callout is the verify condition of the callout cases.
+const callout = "recipient/callout=use_sender"
+
 // diffConfig relays everything to the destination on port dport:
 // other.example through a second smtp transport (a different
 // cutthrough destination).
 func diffConfig(dir string, c diffCase, dport int) string {
+	verify := c.verify
+	if verify == "" {
+		verify = "recipient"
+	}
 	dataACL := ""
 	if c.dataACL != "" {
 		dataACL = "acl_smtp_data = acl_d\n"
@@ -88,7 +105,7 @@ tls_advertise_hosts =
 begin acl
 acl_r:
   accept control = %[2]s
-         verify = recipient
+         verify = %[6]s
 acl_d:
   %[5]s
 begin routers
@@ -118,7 +135,7 @@ remote2:
   driver = smtp
   allow_localhost
   hosts_try_fastopen = :
-`, dir, c.control, dport, dataACL, c.dataACL)
+`, dir, c.control, dport, dataACL, c.dataACL, verify)
 }
 
 // destination starts the scripted destination server.
@@ -312,7 +329,7 @@ func runCase(t *testing.T, bin, dir string, c diffCase, uid, gid int) outcome {
 	o.client = converse(t, port, c)
 	mainlog := settle(filepath.Join(dir, "log", "mainlog"))
 	o.mainlog = maskLog(mainlog)
-	if c.name == "rcpt4xx" || c.name == "twoTmp" || c.name == "down" || c.name == "twoHosts" {
+	if strings.Contains("rcpt4xx twoTmp down twoHosts calloutTwoHosts calloutTmp", c.name) {
 		// Parallel deliveries, and a bounce's delivery and its
 		// original's "Completed", log in either order.
 		l := strings.Split(o.mainlog, "\n")
@@ -346,7 +363,7 @@ func runCase(t *testing.T, bin, dir string, c diffCase, uid, gid int) outcome {
 // sortedIfParallel sorts the destination's command log when the case
 // makes deliveries that run in parallel (their lines interleave).
 func sortedIfParallel(lines []string, c diffCase) []string {
-	if c.name == "twoHosts" {
+	if c.name == "twoHosts" || c.name == "calloutTwoHosts" {
 		lines = append([]string(nil), lines...)
 		sort.Strings(lines)
 	}

@@ -118,13 +118,14 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 	}
 	s.setConnVars()
 	s.acls = &acl.Session{
-		Vars:         s.vars,
-		Trace:        srv.Trace,
-		HostChecking: srv.HostChecking,
-		Verifier:     srv.Verifier,
-		LogWrite:     s.logACL,
-		LogPrefix:    func() string { return s.hostEq() + " " },
-		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
+		Vars:              s.vars,
+		Trace:             srv.Trace,
+		HostChecking:      srv.HostChecking,
+		Verifier:          srv.Verifier,
+		LogWrite:          s.logACL,
+		CutthroughCallout: s.cutthroughCallout,
+		LogPrefix:         func() string { return s.hostEq() + " " },
+		Host:              &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
 	if srv.NewChecker != nil {
 		s.acls.Checker = srv.NewChecker()

@@ -16,6 +16,9 @@ type cutState struct {
 	// pass is defer=pass; over is set once cutthrough was given up for
 	// this message.
 	pass, over bool
+	// verified is the recipient a callout has just sent over the
+	// connection (the RCPT ACL's verify = recipient/callout=use_sender).
+	verified string
 }
 
 // cutthroughRcpt runs after the RCPT ACL accepted addr: it opens the
@@ -30,6 +33,14 @@ func (s *session) cutthroughRcpt(addr string, res acl.Result) (out acl.Result, h
 	pass := s.acls.Controls.CutthroughDeferPass
 	// The control counts only in the first recipient's ACL.
 	s.acls.Controls.CutthroughDelivery, s.acls.Controls.CutthroughDeferPass = false, false
+	if v := ct.verified; v != "" {
+		ct.verified = ""
+		if v == addr {
+			// A callout has dealt with this recipient over the
+			// connection.
+			return res, false
+		}
+	}
 	m := s.srv.Cutthrough
 	if m == nil || m.Route == nil || s.srv.HostChecking || s.srv.Batched || ct.over {
 		return res, false
@@ -210,4 +221,44 @@ func (s *session) cutthroughStartData() {
 	if r, err := s.cut.conn.StartData(); err != nil || r.Class() != 3 {
 		s.cutthroughCancel()
 	}
+}
+
+// cutthroughCallout is acl.Session.CutthroughCallout: a recipient
+// callout with use_sender opens the cutthrough connection the RCPT ACL
+// asked for (control = cutthrough_delivery before the verify), or
+// sends the recipient over the open one. A refusal ends the cutthrough;
+// a recipient for another destination closes the connection and gets
+// a callout of its own (observed with Exim 4.96).
+func (s *session) cutthroughCallout(addr string, t cutthrough.Target) (r cutthrough.Reply, reused, ok bool) {
+	m := s.srv.Cutthrough
+	ct := &s.cut
+	if m == nil || s.srv.HostChecking || s.srv.Batched || ct.over {
+		return r, false, false
+	}
+	switch {
+	case ct.conn == nil && len(s.recipients) == 0 && s.acls.Controls.CutthroughDelivery:
+		conn, reply, err := m.OpenTarget(s.ctx, t, s.sender, addr)
+		if err != nil {
+			return r, false, false
+		}
+		ct.conn, ct.pass, r = conn, s.acls.Controls.CutthroughDeferPass, reply
+	case ct.conn != nil:
+		if !ct.conn.Compatible(t) {
+			s.cutthroughCancel()
+			return r, false, false
+		}
+		reply, err := ct.conn.Add(addr)
+		if err != nil {
+			s.cutthroughCancel()
+			return r, false, false
+		}
+		r, reused = reply, true
+		if r.Class() != 2 {
+			s.cutthroughCancel()
+		}
+	default:
+		return r, false, false
+	}
+	ct.verified = addr
+	return r, reused, true
 }

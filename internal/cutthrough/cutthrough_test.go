@@ -3,6 +3,7 @@ package cutthrough
 import (
 	"bufio"
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -184,8 +185,13 @@ func TestConnRefusals(t *testing.T) {
 	if got := c.Where(r); got != `R=out T=remote H=mx.example [127.0.0.1] C="550-content\n550 rejected"` {
 		t.Errorf("Where: %s", got)
 	}
-	// No host listening.
-	dead := target(1)
+	// No host listening: a port just freed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := target(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
 	if _, _, err := m.OpenTarget(ctx, dead, "", "b@dest.example"); err == nil {
 		t.Errorf("no error from an unreachable host")
 	}

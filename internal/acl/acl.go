@@ -14,6 +14,7 @@ package acl
 import (
 	"io"
 
+	"github.com/exigo-mta/exigo/internal/cutthrough"
 	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
@@ -259,6 +260,15 @@ type Session struct {
 	// LogWrite, when set, is used instead of Log to write log lines
 	// (the SMTP server's -bh mode prints them as "LOG: ..." lines).
 	LogWrite func(text string, to ...mainlog.Which)
+	// CutthroughCallout, when set, makes a recipient verification's
+	// callout with use_sender over the session's cutthrough connection
+	// (specification chapter "Access control lists", control =
+	// cutthrough_delivery: such a callout connection "is held open and
+	// used for any subsequent recipients and the data"). It returns the
+	// destination's reply to RCPT, whether it came over a connection
+	// that was open already (reused), and ok; ok false means the
+	// callout is made as usual. t is where routing sent addr.
+	CutthroughCallout func(addr string, t cutthrough.Target) (r cutthrough.Reply, reused, ok bool)
 	// LogPrefix returns the host part of log lines ("H=(helo) [ip] "),
 	// which Exim puts before warn statements' log_message; nil for none.
 	LogPrefix func() string

@@ -100,6 +100,9 @@ func (v *routeVerifier) callout(s *acl.Session, res router.Result, sender bool, 
 		Trace: s.Trace,
 		Now:   v.env.Now,
 	}
+	if ok, msg, err, done := v.cutthroughCallout(s, res, addr, sender, opts); done {
+		return ok, msg, err
+	}
 	r := callout.Verify(req)
 	failVar := "recipient_verify_failure"
 	what := "recipient"

@@ -118,6 +118,7 @@ func (r *receiving) smtpServer(env *Env, rcv *queue.SpoolReceiver, local bool) *
 		Local:    local,
 	}
 	r.smtp.apply(srv)
+	srv.Cutthrough = r.cutthroughManager()
 	if local {
 		srv.TLS = nil
 	}

@@ -81,6 +81,7 @@ func bounceEntry(it *item) (text, diag string) {
 // "Generic options for routers", errors_to) are reported there, one
 // bounce per recipient, in the order of the failed chain.
 func (m *attempt) sendBounce() error {
+	m.releaseConnections()
 	var order []string
 	groups := map[string][]*item{}
 	for _, it := range m.failChain {

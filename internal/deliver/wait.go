@@ -114,6 +114,43 @@ func (m *attempt) deliveredHosts() []hostKey {
 	return out
 }
 
+// releaseConnections closes the connections this attempt keeps open
+// when no message waits for their hosts, as Exim's transport does when
+// it ends: before a bounce is sent, which would otherwise go out while
+// the connection is still open.
+func (m *attempt) releaseConnections() {
+	pool := m.opts.pool
+	if pool == nil || m.opts.continued || pool.Idle() == 0 {
+		return
+	}
+	for _, hk := range m.deliveredHosts() {
+		if m.d.hasWaiting(hk, string(m.h.ID)) {
+			return
+		}
+	}
+	pool.Close()
+}
+
+// hasWaiting reports whether hk's wait record lists a message other
+// than self.
+func (d *Deliverer) hasWaiting(hk hostKey, self string) bool {
+	db, err := hintsdb.Open(d.Config.Main.String("spool_directory"), waitPrefix+hk.transport, false)
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	var rec hintsdb.WaitRecord
+	if found, err := db.Get(hk.host, &rec); err != nil || !found {
+		return false
+	}
+	for _, id := range rec.IDs {
+		if id != self {
+			return true
+		}
+	}
+	return false
+}
+
 // continueWaiting is step 2 above for the hosts first delivered to,
 // with the connections it left in pool.
 func (d *Deliverer) continueWaiting(ctx context.Context, first *attempt, pool *transport.Pool) {

@@ -252,7 +252,13 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	if env.TLS != nil {
 		a.TLSOurCert, a.TLSPeerCert = CertPEM(env.TLS.OurCert), CertPEM(env.TLS.PeerCert)
 	}
-	if err := r.Queue.Store(ctx, a, r.Mode); err != nil {
+	mode := r.Mode
+	if env.Queue {
+		// control = queue, or a cutthrough delivery deferred with
+		// defer=spool: the message waits for a queue run.
+		mode = QueueOnly
+	}
+	if err := r.Queue.Store(ctx, a, mode); err != nil {
 		return "", err
 	}
 	env.Size = a.Size

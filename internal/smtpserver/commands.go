@@ -244,6 +244,7 @@ func (s *session) cmdETRN(arg string) error {
 func (s *session) resetTransaction() {
 	s.sender, s.senderSet = "", false
 	s.recipients = nil
+	s.cutthroughReset()
 	s.rcptFails = 0
 	s.rcptReply, s.rcptSame, s.rcptPending = "", false, false
 	s.mailFailed = false

@@ -37,6 +37,7 @@ type session struct {
 	peer Peer
 	vars expand.VarMap
 	acls *acl.Session
+	cut  cutState // cutthrough delivery of the message in flight
 
 	helo       string // HELO/EHLO argument once accepted
 	heloDone   bool
@@ -135,13 +136,14 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 	}
 	s.setConnVars()
 	s.acls = &acl.Session{
-		Vars:         s.vars,
-		Trace:        srv.Trace,
-		HostChecking: srv.HostChecking,
-		Verifier:     srv.Verifier,
-		LogWrite:     s.logACL,
-		LogPrefix:    func() string { return s.hostEq() + " " },
-		Host:         &lists.Host{IP: peer.Addr, NameLookedUp: true},
+		Vars:              s.vars,
+		Trace:             srv.Trace,
+		HostChecking:      srv.HostChecking,
+		Verifier:          srv.Verifier,
+		LogWrite:          s.logACL,
+		CutthroughCallout: s.cutthroughCallout,
+		LogPrefix:         func() string { return s.hostEq() + " " },
+		Host:              &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}
 	if srv.NewChecker != nil {
 		s.acls.Checker = srv.NewChecker()
@@ -157,6 +159,7 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		return nil
 	}
 	defer func() { s.w.Flush() }()
+	defer s.cutthroughReset()
 	err := s.run()
 	if errors.Is(err, errClose) {
 		return nil

@@ -70,6 +70,7 @@ func (s *session) cmdDATA(arg string) error {
 		}
 		code, text = s.acceptReply(res, code, text)
 	}
+	s.cutthroughStartData()
 	s.reply(code, text)
 	s.w.Flush()
 	limit := s.sizeLimit()
@@ -157,6 +158,9 @@ func (s *session) cmdBDAT(arg string) error {
 	if !s.chunking {
 		return s.synprotError(503, "BDAT command used when CHUNKING not advertised")
 	}
+	// Cutthrough is not done for CHUNKING (specification chapter
+	// "Access control lists", control = cutthrough_delivery).
+	s.cutthroughCancel()
 	fields := strings.Fields(arg)
 	var size int64 = -1
 	last := false
@@ -350,6 +354,14 @@ func (s *session) receive(data []byte, prefix string) error {
 		s.acls.AddedHeaders = nil
 	}
 	hs = applyHeaderChanges(hs, s.acls.RemovedHeaders, s.acls.AddedHeaders)
+	cutQueue := false
+	if s.cut.conn != nil && discard == "" && !prdr {
+		var done bool
+		if done, cutQueue = s.cutthroughData(id, hs, body); done {
+			s.resetTransaction()
+			return nil
+		}
+	}
 	size := liveSize(hs) + int64(len(body)) + 1
 	s.vars["message_size"] = strconv.FormatInt(size, 10)
 	// The Receiver adds the Received: header itself: hand it the other
@@ -368,7 +380,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
 		Received: receivedText, Vars: s.vars, DKIM: dkimField,
-		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue, QueueName: s.acls.Controls.QueueName,
+		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue || cutQueue, QueueName: s.acls.Controls.QueueName,
 		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 		TLS: s.tls, AuthPublicName: s.authPublicName(),
 	}
@@ -390,6 +402,9 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 		size = env.Size
+		if cutQueue {
+			s.cutthroughQueued(id, size, headers)
+		}
 	}
 	s.msgID = ""
 	ctl := s.acls.Controls

@@ -212,6 +212,12 @@ func (s *session) cmdRCPT(arg string) error {
 		return errClose
 	}
 	res := s.runACL(acl.RCPT)
+	if res.Verdict == acl.Accept {
+		var handled bool
+		if res, handled = s.cutthroughRcpt(addr, res); handled {
+			return nil
+		}
+	}
 	switch res.Verdict {
 	case acl.Accept:
 	case acl.Discard:

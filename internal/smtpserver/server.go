@@ -22,6 +22,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/auth"
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/cutthrough"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/mainlog"
@@ -193,6 +194,10 @@ type Server struct {
 	// nil leaves them unavailable. A checker with a SetMessage([]byte)
 	// method is given the message before the DATA ACL runs.
 	NewChecker func() acl.Checker
+	// Cutthrough makes the connections of control =
+	// cutthrough_delivery; nil (or a nil Route) leaves that control
+	// without effect.
+	Cutthrough *cutthrough.Manager
 }
 
 func (s *Server) now() time.Time {

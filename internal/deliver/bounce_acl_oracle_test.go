@@ -49,19 +49,23 @@ RETRY`
 // recipient: "x" fails (a bounce), "defer" defers an old message (a
 // delay warning; it needs a retry rule).
 //
-// Not covered: with retry rules that the message's age has not
-// exceeded, Exim 4.96 freezes a message whose bounce was refused
-// ("Process failed (1) when writing error message to a@b (frozen)");
-// exigo completes it.
 var baclCases = []struct {
-	name, verdict, rcpt string
+	name, verdict, rcpt, retry string
 }{
-	{"bounce-accepted", "  accept condition = ${if eq{$sender_address}{}}\n       add_header = X-NS: yes\n       set acl_m_k = v", "x@y"},
-	{"bounce-denied", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces", "x@y"},
-	{"bounce-denied-log-message", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces\n       log_message = refused here", "x@y"},
-	{"bounce-discarded", "  discard condition = ${if eq{$sender_address}{}}\n       log_message = gone", "x@y"},
-	{"warning-accepted", "  accept condition = ${if eq{$sender_address}{}}\n       add_header = X-NS: yes", "defer@y"},
-	{"warning-denied", "  deny condition = ${if eq{$sender_address}{}}\n       message = no warnings", "defer@y"},
+	{"bounce-accepted", "  accept condition = ${if eq{$sender_address}{}}\n       add_header = X-NS: yes\n       set acl_m_k = v", "x@y", ""},
+	{"bounce-denied", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces", "x@y", ""},
+	{"bounce-denied-log-message", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces\n       log_message = refused here", "x@y", ""},
+	{"bounce-discarded", "  discard condition = ${if eq{$sender_address}{}}\n       log_message = gone", "x@y", ""},
+	{"warning-accepted", "  accept condition = ${if eq{$sender_address}{}}\n       add_header = X-NS: yes", "defer@y", ""},
+	{"warning-denied", "  deny condition = ${if eq{$sender_address}{}}\n       message = no warnings", "defer@y", ""},
+	// With retry rules, a refused bounce freezes the message unless it
+	// is older than the longest retry time of all the rules.
+	{"bounce-denied-retry-young", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces", "x@y", "begin retry\n* * F,1d,1m\n"},
+	{"bounce-denied-retry-old", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces", "x@y", "begin retry\n* * F,30m,1m\nother.example * F,20m,1m\n"},
+	{"bounce-denied-retry-longest", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces", "x@y", "begin retry\nother.example * F,2h,1m\n* * F,30m,1m\n"},
+	// Another address deferred: the failed one stays, nothing freezes.
+	{"bounce-denied-retry-deferred", "  deny condition = ${if eq{$sender_address}{}}\n       message = no bounces", "x@y defer@y", "begin retry\n* * F,1d,1m\n"},
+	{"bounce-discarded-retry", "  discard condition = ${if eq{$sender_address}{}}", "x@y", "begin retry\n* * F,1d,1m\n"},
 }
 
 var baclMask = []struct {
@@ -72,6 +76,7 @@ var baclMask = []struct {
 	{regexp.MustCompile(`[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`), "ID"},
 	{regexp.MustCompile(`\w\w\w, \d\d? \w\w\w \d{4} \d\d:\d\d:\d\d [+-]\d{4}`), "DATE"},
 	{regexp.MustCompile(`(?m)^\d{9,} `), "TIME "},
+	{regexp.MustCompile(`(?m)^-frozen \d+$`), "-frozen TIME"},
 	{regexp.MustCompile(`(?m)^-received_time_(usec|complete) .*\n`), ""},
 	{regexp.MustCompile(`\d+-eximdsn-\d+`), "BOUNDARY"},
 	// The boundary's width moves the sizes.
@@ -113,7 +118,8 @@ func runBACL(t *testing.T, bin, verdict, retry, rcpt string) string {
 	conf := filepath.Join(dir, "conf")
 	text := strings.ReplaceAll(strings.NewReplacer("VERDICT", verdict, "RETRY", retry).Replace(baclConf), "DIR", dir)
 	os.WriteFile(conf, []byte(text), 0o644)
-	res := oracletest.Run(t, bin, "Subject: s\n\nbody\n", "-C", conf, "-f", "a@b", rcpt)
+	args := append([]string{"-C", conf, "-f", "a@b"}, strings.Fields(rcpt)...)
+	res := oracletest.Run(t, bin, "Subject: s\n\nbody\n", args...)
 	names, _ := filepath.Glob(filepath.Join(dir, "spool", "input", "*-H"))
 	if len(names) != 1 {
 		t.Fatalf("%s: %d messages after submission: %s", bin, len(names), res.Stderr)
@@ -147,7 +153,7 @@ func TestGeneratedMessagesNotSMTPACL(t *testing.T) {
 	bin := oracletest.Exigo(t)
 	for _, c := range baclCases {
 		t.Run(c.name, func(t *testing.T) {
-			retry := ""
+			retry := c.retry
 			if c.rcpt == "defer@y" {
 				retry = "begin retry\n* * F,1d,1m\n"
 			}

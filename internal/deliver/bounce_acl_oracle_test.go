@@ -47,8 +47,7 @@ RETRY`
 
 // baclCases are the ACL verdicts for messages from <> and the
 // recipient: "x" fails (a bounce), "defer" defers an old message (a
-// delay warning; it needs a retry rule).
-//
+// delay warning; it needs a retry rule); retry is the retry section.
 var baclCases = []struct {
 	name, verdict, rcpt, retry string
 }{

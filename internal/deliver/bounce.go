@@ -360,6 +360,10 @@ type generatedRejected struct{ text string }
 
 func (e *generatedRejected) Error() string { return "rejected by non-SMTP ACL: " + e.text }
 
+// ExitCode implements transport.ExitCoder: Exim's child process that
+// submits the message exits 1 after a refusal or a discard.
+func (e *generatedRejected) ExitCode() int { return 1 }
+
 // newGeneratedACL returns the ACL state of a message from <> to rcpts,
 // submitted by the Exim user with protocol "local".
 func (m *attempt) newGeneratedACL(rcpts []string) *generatedACL {

@@ -167,3 +167,86 @@ func TestGeneratedMessagesNotSMTPACL(t *testing.T) {
 		})
 	}
 }
+
+const arACLConf = `primary_hostname = test.example
+spool_directory = DIR/spool
+log_file_path = DIR/log/%slog
+queue_only = true
+deliver_drop_privilege = true
+keep_environment =
+acl_not_smtp = acl_ns
+begin acl
+acl_ns:
+VERDICT
+  accept
+begin routers
+r:
+  driver = accept
+  transport = reply
+begin transports
+reply:
+  driver = autoreply
+  user = Debian-exim
+  to = $sender_address
+  subject = auto
+  text = hello
+`
+
+// arAddr masks the address of a local delivery's defer and fail lines:
+// Exim 4.96 writes "x@y" there, exigo "x <x@y>" (a difference of the
+// log line format, not of the autoreply transport).
+var arAddr = regexp.MustCompile(`(?m)^(ID (==|\*\*)) [^\s:]+( <[^\s>]+>)?`)
+
+// TestAutoreplyNotSMTPACL compares the log of an autoreply that
+// acl_not_smtp refuses or discards: Exim's child process exits 1, and
+// the transport defers with "Failed to send message from reply
+// transport (1)" (spec chapter "The autoreply transport").
+func TestAutoreplyNotSMTPACL(t *testing.T) {
+	exim := oracletest.Exim(t)
+	bin := oracletest.Exigo(t)
+	for _, c := range []struct{ name, verdict string }{
+		{"denied", "  deny condition = ${if eq{$sender_address}{}}\n       message = no replies"},
+		{"discarded", "  discard condition = ${if eq{$sender_address}{}}"},
+		{"accepted", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := func(bin string) string {
+				dir, err := os.MkdirTemp("", "exigo-aracl-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.RemoveAll(dir) })
+				os.Chmod(dir, 0o755)
+				uid, gid := -1, -1
+				if u, err := user.Lookup("Debian-exim"); err == nil {
+					uid, _ = strconv.Atoi(u.Uid)
+					gid, _ = strconv.Atoi(u.Gid)
+				}
+				for _, sub := range []string{"spool", "log"} {
+					p := filepath.Join(dir, sub)
+					os.Mkdir(p, 0o750)
+					os.Chown(p, uid, gid)
+				}
+				conf := filepath.Join(dir, "conf")
+				text := strings.ReplaceAll(strings.ReplaceAll(arACLConf, "VERDICT", c.verdict), "DIR", dir)
+				os.WriteFile(conf, []byte(text), 0o644)
+				oracletest.Run(t, bin, "Subject: s\n\nbody\n", "-C", conf, "-f", "a@b", "x@y")
+				names, _ := filepath.Glob(filepath.Join(dir, "spool", "input", "*-H"))
+				if len(names) != 1 {
+					t.Fatalf("%s: %d messages after submission", bin, len(names))
+				}
+				id := strings.TrimSuffix(filepath.Base(names[0]), "-H")
+				oracletest.Run(t, bin, "", "-C", conf, "-M", id)
+				data, _ := os.ReadFile(filepath.Join(dir, "log", "mainlog"))
+				return arAddr.ReplaceAllString(baclMasked(string(data)), "$1 ADDR")
+			}
+			want, got := run(exim), run(bin)
+			if c.verdict != "" && !strings.Contains(want, "Failed to send message from reply transport (1)") {
+				t.Fatalf("exim did not refuse the reply:\n%s", want)
+			}
+			if got != want {
+				t.Errorf("differs\n--- exim\n%s\n--- exigo\n%s", want, got)
+			}
+		})
+	}
+}

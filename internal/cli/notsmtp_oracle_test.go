@@ -84,6 +84,16 @@ begin acl
 nsacl:
   deny message = rejected by acl: $h_subject:
 `,
+	// smtpauth: -bs sessions that are accepted, their ACLs showing the
+	// authentication variables.
+	"smtpauth": `acl_smtp_rcpt = rcpt
+acl_smtp_data = data
+begin acl
+rcpt:
+  accept logwrite = rcpt: a=$sender_host_authenticated i=$authenticated_id s=$authenticated_sender
+data:
+  accept logwrite = data: a=$sender_host_authenticated i=$authenticated_id s=$authenticated_sender p=$received_protocol
+`,
 	// fixups: suppress_local_fixups from acl_not_smtp_start.
 	"fixups": `acl_not_smtp_start = nsstart
 acl_not_smtp = nsacl
@@ -167,6 +177,23 @@ var nsCases = []struct {
 	{"bs_oMa_noname", "all", []string{"-odq", "-bs", "-oMa", "192.0.2.7"}, nsSMTP},
 	{"bs_oMa_oMt", "all", []string{"-odq", "-bs", "-oMa", "[192.0.2.8]:25", "-oMt", "someone", "-oMs", "other.example"}, nsSMTP},
 	{"bs_local", "all", []string{"-odq", "-bs"}, nsSMTP},
+	// -oMaa and -oMai: the session is as if authenticated.
+	{"bs_oMa_auth", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth", "-oMai", "someone"}, nsSMTP},
+	{"bs_oMa_auth_name_only", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth"}, nsSMTP},
+	{"bs_oMa_auth_id_only", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMai", "someone"}, nsSMTP},
+	{"bs_local_auth", "smtpauth", []string{"-odq", "-bs", "-oMaa", "plainauth", "-oMai", "someone"}, nsSMTP},
+	{"bs_local_auth_helo", "smtpauth", []string{"-odq", "-bs", "-oMaa", "plainauth", "-oMai", "someone"}, strings.Replace(nsSMTP, "EHLO", "HELO", 1)},
+	{"bs_oMa_auth_oMas", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth", "-oMai", "someone", "-oMas", "x@y.example"}, nsSMTP},
+	// -t without recipients: an error message to the sender.
+	{"extract_none", "all", []string{"-odq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oep", "all", []string{"-odq", "-oep", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oeq", "all", []string{"-odq", "-oeq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oew", "all", []string{"-odq", "-oew", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oem", "all", []string{"-odq", "-oem", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_bm", "all", []string{"-odq", "-bm", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_nosender", "all", []string{"-odq", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_null", "all", []string{"-odq", "-f", "<>", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_removed", "all", []string{"-odq", "-f", "a@b.example", "-t", "p@test.example"}, "To: p@test.example\nSubject: good\n\nhello\n"},
 	{"batch_accept", "all", []string{"-odq", "-bS"}, "MAIL FROM:<a@b.example>\nRCPT TO:<x@test.example>\nDATA\nSubject: good\nX-Remove: 1\n\nhello\n.\nMAIL FROM:<a@b.example>\nRCPT TO:<y@test.example>\nDATA\nSubject: good2\n\nhi\n.\nQUIT\n"},
 }
 

@@ -110,15 +110,10 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 		}
 	}
 	var b bytes.Buffer
-	from := vals["from"]
-	if from == "" && reply == nil {
-		lp, _ := e.get("local_part")
-		dom, _ := e.get("domain")
-		if lp != "" {
-			from = lp + "@" + dom
-		}
-	}
-	if from != "" {
+	// An unset from adds no From: line; the submission then adds one
+	// for the submitting user, the Exim user (spec chapter "The
+	// autoreply transport", from: "Default: unset"; observed).
+	if from := vals["from"]; from != "" {
 		fmt.Fprintf(&b, "From: %s\n", from)
 	}
 	if vals["reply_to"] != "" {

@@ -190,6 +190,10 @@ var nsCases = []struct {
 	{"extract_none_oeq", "all", []string{"-odq", "-oeq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
 	{"extract_none_oew", "all", []string{"-odq", "-oew", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
 	{"extract_none_oem", "all", []string{"-odq", "-oem", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oee", "all", []string{"-odq", "-oee", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_refused", "rejectall", []string{"-odq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_refused_oee", "rejectall", []string{"-odq", "-oee", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_big", "all", []string{"-odq", "-f", "a@b.example", "-t"}, nsBig()},
 	{"extract_none_bm", "all", []string{"-odq", "-bm", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
 	{"extract_none_nosender", "all", []string{"-odq", "-t"}, "Subject: good\n\nhello\n"},
 	{"extract_none_null", "all", []string{"-odq", "-f", "<>", "-t"}, "Subject: good\n\nhello\n"},
@@ -248,7 +252,7 @@ func runNotSMTP(t *testing.T, bin, conf string, args []string, stdin string) str
 	}
 	res := oracletest.Run(t, bin, stdin, append([]string{"-C", cf}, args...)...)
 	var b strings.Builder
-	b.WriteString("== stdout\n" + res.Stdout + "\n== stderr\n" + res.Stderr + "\n== rc " + strconv.Itoa(res.Code) + "\n")
+	b.WriteString("== stdout\n" + res.Stdout + "\n== stderr\n" + nsStamp.ReplaceAllString(res.Stderr, "") + "\n== rc " + strconv.Itoa(res.Code) + "\n")
 	for _, l := range []string{"main", "reject", "panic"} {
 		data, _ := os.ReadFile(filepath.Join(dir, "log", l))
 		b.WriteString("== " + l + "\n" + nsStamp.ReplaceAllString(string(data), ""))

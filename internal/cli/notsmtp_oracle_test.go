@@ -94,6 +94,17 @@ rcpt:
 data:
   accept logwrite = data: a=$sender_host_authenticated i=$authenticated_id s=$authenticated_sender p=$received_protocol
 `,
+	// smtpauthdrv: smtpauth with an authenticator of the -oMaa name.
+	"smtpauthdrv": `acl_smtp_rcpt = accept
+auth_advertise_hosts = *
+begin authenticators
+plainauth:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = yes
+  server_set_id = $auth2
+`,
 	// fixups: suppress_local_fixups from acl_not_smtp_start.
 	"fixups": `acl_not_smtp_start = nsstart
 acl_not_smtp = nsacl
@@ -184,6 +195,7 @@ var nsCases = []struct {
 	{"bs_local_auth", "smtpauth", []string{"-odq", "-bs", "-oMaa", "plainauth", "-oMai", "someone"}, nsSMTP},
 	{"bs_local_auth_helo", "smtpauth", []string{"-odq", "-bs", "-oMaa", "plainauth", "-oMai", "someone"}, strings.Replace(nsSMTP, "EHLO", "HELO", 1)},
 	{"bs_oMa_auth_oMas", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth", "-oMai", "someone", "-oMas", "x@y.example"}, nsSMTP},
+	{"bs_oMa_auth_driver", "smtpauthdrv", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth", "-oMai", "someone"}, "EHLO h4.delta.example\r\nAUTH PLAIN AHUAcA==\r\nMAIL FROM:<a@b.example> AUTH=<x@y>\r\nRCPT TO:<x@test.example>\r\nDATA\r\nSubject: good\r\n\r\nbody\r\n.\r\nQUIT\r\n"},
 	// -t without recipients: an error message to the sender.
 	{"extract_none", "all", []string{"-odq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
 	{"extract_none_oep", "all", []string{"-odq", "-oep", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},

@@ -144,7 +144,7 @@ func (m *attempt) finish() (Outcome, error) {
 		bounce = false
 	}
 	// The bounce goes before the -H rewrite: a bounce the non-SMTP ACL
-	// refuses keeps the failed addresses (see bounceRefused).
+	// refuses may keep the failed addresses (see sendBounceRefusable).
 	held, heldFreeze := false, false
 	var sentLogs []string
 	if bounce {

@@ -38,6 +38,12 @@ func runExpand(inv *Invocation, env *Env) int {
 		fmt.Fprint(env.Stdout, notes)
 		ctx.Message = msg
 	}
+	if inv.Mode == "-be" && inv.ModeArg != "" {
+		// -Mset: a queued message's variables.
+		if msg := msetMessage(cfg, inv.ModeArg, ctx.Vars.(expand.VarMap), env.Now(), env.Stdout, env.Stderr); msg != nil {
+			ctx.Message = msg
+		}
+	}
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
 	expandLine := func(s string) {

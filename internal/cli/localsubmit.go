@@ -88,15 +88,15 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 	if err := in.FixUp(msg); err != nil {
 		return failf(env, "%v", err)
 	}
-	if len(renv.Recipients) == 0 {
-		if sub.extract {
-			return failf(env, "no recipients found in headers")
-		}
-		return failf(env, "no recipients")
-	}
 	body, err := msg.Body.Bytes()
 	if err != nil {
 		return failf(env, "%v", err)
+	}
+	if len(renv.Recipients) == 0 {
+		if sub.extract {
+			return r.noRecipients(env, sub, string(id), renv.Sender, msg.Headers, body)
+		}
+		return failf(env, "no recipients")
 	}
 	// The lines acl_not_smtp_start queued are in place before the other
 	// ACLs look at the message (observed with Exim 4.96).
@@ -218,12 +218,66 @@ func (r *receiving) rejectLocal(env *Env, sub *submission, id string, renv *rece
 }
 
 // errorMessage mails Exim's "Mail failure - rejected by local scanning
-// code" message about the rejected message id to its sender, with a
-// copy of the message (the body cut after bounce_return_size_limit,
-// in whole 8K blocks as for bounces). The message is submitted like
-// any other local message from the Exim user, so the non-SMTP ACLs see
-// it too. It returns the submission's exit code.
+// code" message about the rejected message id to its sender (see
+// mailError). It returns the submission's exit code.
 func (r *receiving) errorMessage(env *Env, sub *submission, id, to string, hs message.Headers, body []byte, text string) int {
+	return r.mailError(env, sub, id, to, hs, body, "rejected by local scanning code",
+		"A message that you sent was rejected by the local scanning code that\n"+
+			"checks incoming messages on this system. The following error was given:\n\n"+
+			"  "+text+"\n")
+}
+
+// noRecipients handles a -t message whose header lines named no
+// recipient, or only ones the command line took away (spec chapter
+// "The Exim command line", option -t). Exim 4.96 logs "<id> <id> no
+// recipients found in headers" in the main and panic logs and on
+// standard error, then reports it as -oe asks: "exim: no recipients in
+// message" on standard error (-oep, -oeq), or an error message to the
+// sender (exit code 1, 0 with -oee, 2 when that message fails). A
+// message from the null sender is only logged, exit code 2 (observed).
+func (r *receiving) noRecipients(env *Env, sub *submission, id, sender string, hs message.Headers, body []byte) int {
+	line := id + " " + id + " no recipients found in headers"
+	r.log.Write(line, mainlog.Main, mainlog.Panic)
+	fmt.Fprintf(env.Stderr, "%s %s\n", r.log.Stamp(env.Now()), line)
+	if sender == "" {
+		r.log.Write(id+" Error while reading message with no usable sender address: no recipient addresses", mainlog.Main)
+		return 2
+	}
+	switch sub.errorMode {
+	case "p", "q":
+		fmt.Fprintln(env.Stderr, "exim: no recipients in message")
+		return 1
+	}
+	// The copy is of the message as read and fixed up, before its
+	// Received: line (observed).
+	if len(hs) > 0 && hs[0].Type == 'P' {
+		hs = hs[1:]
+	}
+	intro := "A message that you sent contained no recipient addresses, and therefore no\n" +
+		"delivery could be attempted.\n"
+	if len(sub.recipients) > 0 {
+		intro = "A message that you sent using the -t command line option contained no\n" +
+			"addresses that were not also on the command line, and were therefore\n" +
+			"suppressed. This left no recipient addresses, and so no delivery could\n" +
+			"be attempted.\n"
+	}
+	if code := r.mailError(env, sub, id, sender, hs, body, "no recipient addresses", intro); code != 0 {
+		r.log.Write(fmt.Sprintf("%s Child mail process returned status %d", id, code), mainlog.Main)
+		return 2
+	}
+	if sub.errorMode == "e" {
+		return 0
+	}
+	return 1
+}
+
+// mailError mails Exim's "Mail failure - <subject>" message about the
+// message id to its sender: the intro text, then a copy of the message
+// (the body cut after bounce_return_size_limit, in whole 8K blocks as
+// for bounces). The message is submitted like any other local message
+// from the Exim user, so the non-SMTP ACLs see it too. It returns the
+// submission's exit code.
+func (r *receiving) mailError(env *Env, sub *submission, id, to string, hs message.Headers, body []byte, subject, intro string) int {
 	limit := int64(100 * 1024)
 	if r.cfg.Main.IsSet("bounce_return_size_limit") {
 		limit, _ = r.cfg.Main.Int("bounce_return_size_limit")
@@ -238,10 +292,8 @@ func (r *receiving) errorMessage(env *Env, sub *submission, id, to string, hs me
 	if mid := queue.MessageIDOf(hs); mid != "" {
 		add("References: <" + mid + ">\n")
 	}
-	add("Subject: Mail failure - rejected by local scanning code\n\n")
-	add("A message that you sent was rejected by the local scanning code that\n")
-	add("checks incoming messages on this system. The following error was given:\n\n")
-	add("  " + text + "\n\n")
+	add("Subject: Mail failure - " + subject + "\n\n")
+	add(intro + "\n")
 	add("------ This is a copy of your message, including all the headers.")
 	copyBody := body
 	if limit > 0 && int64(len(body)) > limit {

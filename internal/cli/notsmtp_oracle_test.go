@@ -84,6 +84,27 @@ begin acl
 nsacl:
   deny message = rejected by acl: $h_subject:
 `,
+	// smtpauth: -bs sessions that are accepted, their ACLs showing the
+	// authentication variables.
+	"smtpauth": `acl_smtp_rcpt = rcpt
+acl_smtp_data = data
+begin acl
+rcpt:
+  accept logwrite = rcpt: a=$sender_host_authenticated i=$authenticated_id s=$authenticated_sender
+data:
+  accept logwrite = data: a=$sender_host_authenticated i=$authenticated_id s=$authenticated_sender p=$received_protocol
+`,
+	// smtpauthdrv: smtpauth with an authenticator of the -oMaa name.
+	"smtpauthdrv": `acl_smtp_rcpt = accept
+auth_advertise_hosts = *
+begin authenticators
+plainauth:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = yes
+  server_set_id = $auth2
+`,
 	// fixups: suppress_local_fixups from acl_not_smtp_start.
 	"fixups": `acl_not_smtp_start = nsstart
 acl_not_smtp = nsacl
@@ -167,6 +188,28 @@ var nsCases = []struct {
 	{"bs_oMa_noname", "all", []string{"-odq", "-bs", "-oMa", "192.0.2.7"}, nsSMTP},
 	{"bs_oMa_oMt", "all", []string{"-odq", "-bs", "-oMa", "[192.0.2.8]:25", "-oMt", "someone", "-oMs", "other.example"}, nsSMTP},
 	{"bs_local", "all", []string{"-odq", "-bs"}, nsSMTP},
+	// -oMaa and -oMai: the session is as if authenticated.
+	{"bs_oMa_auth", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth", "-oMai", "someone"}, nsSMTP},
+	{"bs_oMa_auth_name_only", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth"}, nsSMTP},
+	{"bs_oMa_auth_id_only", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMai", "someone"}, nsSMTP},
+	{"bs_local_auth", "smtpauth", []string{"-odq", "-bs", "-oMaa", "plainauth", "-oMai", "someone"}, nsSMTP},
+	{"bs_local_auth_helo", "smtpauth", []string{"-odq", "-bs", "-oMaa", "plainauth", "-oMai", "someone"}, strings.Replace(nsSMTP, "EHLO", "HELO", 1)},
+	{"bs_oMa_auth_oMas", "smtpauth", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth", "-oMai", "someone", "-oMas", "x@y.example"}, nsSMTP},
+	{"bs_oMa_auth_driver", "smtpauthdrv", []string{"-odq", "-bs", "-oMa", "192.0.2.7", "-oMaa", "plainauth", "-oMai", "someone"}, "EHLO h4.delta.example\r\nAUTH PLAIN AHUAcA==\r\nMAIL FROM:<a@b.example> AUTH=<x@y>\r\nRCPT TO:<x@test.example>\r\nDATA\r\nSubject: good\r\n\r\nbody\r\n.\r\nQUIT\r\n"},
+	// -t without recipients: an error message to the sender.
+	{"extract_none", "all", []string{"-odq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oep", "all", []string{"-odq", "-oep", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oeq", "all", []string{"-odq", "-oeq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oew", "all", []string{"-odq", "-oew", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oem", "all", []string{"-odq", "-oem", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_oee", "all", []string{"-odq", "-oee", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_refused", "rejectall", []string{"-odq", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_refused_oee", "rejectall", []string{"-odq", "-oee", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_big", "all", []string{"-odq", "-f", "a@b.example", "-t"}, nsBig()},
+	{"extract_none_bm", "all", []string{"-odq", "-bm", "-f", "a@b.example", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_nosender", "all", []string{"-odq", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_null", "all", []string{"-odq", "-f", "<>", "-t"}, "Subject: good\n\nhello\n"},
+	{"extract_none_removed", "all", []string{"-odq", "-f", "a@b.example", "-t", "p@test.example"}, "To: p@test.example\nSubject: good\n\nhello\n"},
 	{"batch_accept", "all", []string{"-odq", "-bS"}, "MAIL FROM:<a@b.example>\nRCPT TO:<x@test.example>\nDATA\nSubject: good\nX-Remove: 1\n\nhello\n.\nMAIL FROM:<a@b.example>\nRCPT TO:<y@test.example>\nDATA\nSubject: good2\n\nhi\n.\nQUIT\n"},
 }
 
@@ -221,7 +264,7 @@ func runNotSMTP(t *testing.T, bin, conf string, args []string, stdin string) str
 	}
 	res := oracletest.Run(t, bin, stdin, append([]string{"-C", cf}, args...)...)
 	var b strings.Builder
-	b.WriteString("== stdout\n" + res.Stdout + "\n== stderr\n" + res.Stderr + "\n== rc " + strconv.Itoa(res.Code) + "\n")
+	b.WriteString("== stdout\n" + res.Stdout + "\n== stderr\n" + nsStamp.ReplaceAllString(res.Stderr, "") + "\n== rc " + strconv.Itoa(res.Code) + "\n")
 	for _, l := range []string{"main", "reject", "panic"} {
 		data, _ := os.ReadFile(filepath.Join(dir, "log", l))
 		b.WriteString("== " + l + "\n" + nsStamp.ReplaceAllString(string(data), ""))

@@ -55,6 +55,11 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 		if inv.Host.Name != "" {
 			srv.Vars["sender_host_name"] = inv.Host.Name
 		}
+		// -oMaa: the session is as if authenticated by that
+		// authenticator (spec chapter "The Exim command line", -oMaa;
+		// observed: P=esmtpa, A=name:id, --host_auth in the -H file).
+		// Exim 4.96 ignores it without -oMa.
+		srv.PreAuthenticated = inv.Host.Authenticator
 	} else {
 		srv = r.smtpServer(env, rcv, true)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -81,6 +82,39 @@ func bounceEntry(it *item) (text, diag string) {
 // "Generic options for routers", errors_to) are reported there, one
 // bounce per recipient, in the order of the failed chain.
 func (m *attempt) sendBounce() error {
+	_, err := m.sendBounces("")
+	return err
+}
+
+// sendBounceRefusable sends the bounces as sendBounce does, and says
+// whether one was refused by the non-SMTP ACL while the message is
+// younger than the longest retry time of all the retry rules. Exim 4.96
+// then keeps the failed addresses for another attempt, and freezes the
+// message when nothing else is left to do (observed: "Process failed
+// (1) when writing error message to a@b (frozen)"; the log line says
+// so when frozen is true). Without retry rules, or for an older
+// message, the refusal is only logged and the addresses are done.
+func (m *attempt) sendBounceRefusable(frozen bool) (refused bool, err error) {
+	longest := int64(0)
+	for _, r := range m.d.Config.Retry {
+		if n := len(r.Steps); n > 0 && r.Steps[n-1].Cutoff > longest {
+			longest = r.Steps[n-1].Cutoff
+		}
+	}
+	if m.now.Sub(m.h.Received) >= time.Duration(longest)*time.Second {
+		_, err := m.sendBounces("")
+		return false, err
+	}
+	note := ""
+	if frozen {
+		note = " (frozen)"
+	}
+	return m.sendBounces(note)
+}
+
+// sendBounces sends the bounces; note is added to the log line of a
+// refused one. refused says one was refused.
+func (m *attempt) sendBounces(note string) (refused bool, err error) {
 	m.releaseConnections()
 	var order []string
 	groups := map[string][]*item{}
@@ -96,11 +130,13 @@ func (m *attempt) sendBounce() error {
 	}
 	var first error
 	for _, to := range order {
-		if err := m.bounceTo(to, groups[to]); err != nil && first == nil {
+		r, err := m.bounceTo(to, groups[to], note)
+		if err != nil && first == nil {
 			first = err
 		}
+		refused = refused || r
 	}
-	return first
+	return refused, first
 }
 
 // bounceReturnLimit is the size of the -D file up to which a bounce
@@ -125,7 +161,7 @@ func (m *attempt) bounceReturnLimit() (limit, shown int64) {
 
 // bounceTo builds and stores one bounce to rcpt for the failed
 // addresses items.
-func (m *attempt) bounceTo(to string, items []*item) error {
+func (m *attempt) bounceTo(to string, items []*item, note string) (refused bool, err error) {
 	d := m.d
 	h := m.h
 	cfg := d.Config
@@ -225,21 +261,21 @@ func (m *attempt) bounceTo(to string, items []*item) error {
 		io.Copy(&msg, body)
 	}
 	fmt.Fprintf(&msg, "\n--%s--\n", boundary)
-	return m.store(to, msg.Bytes())
+	return m.store(to, msg.Bytes(), note)
 }
 
 // store submits a message generated here (a bounce or a warning) from
 // <> to rcpt, as the Exim user, with protocol "local". A message the
 // non-SMTP ACL refuses is logged as Exim 4.96 logs its failed child
-// process, and is not an error.
-func (m *attempt) store(rcpt string, data []byte) error {
-	err := m.storeTo([]string{rcpt}, data)
+// process (with note after it), and is not an error: refused is true.
+func (m *attempt) store(rcpt string, data []byte, note string) (refused bool, err error) {
+	err = m.storeTo([]string{rcpt}, data)
 	var rej *generatedRejected
 	if errors.As(err, &rej) {
-		m.d.Log.Write(fmt.Sprintf("%s Process failed (1) when writing error message to %s", m.h.ID, rcpt), mainlog.Main)
-		return nil
+		m.d.Log.Write(fmt.Sprintf("%s Process failed (1) when writing error message to %s%s", m.h.ID, rcpt, note), mainlog.Main)
+		return true, nil
 	}
-	return err
+	return false, err
 }
 
 // storeTo submits a message generated here from <> to rcpts, as
@@ -322,6 +358,10 @@ type generatedACL struct {
 type generatedRejected struct{ text string }
 
 func (e *generatedRejected) Error() string { return "rejected by non-SMTP ACL: " + e.text }
+
+// ExitCode implements transport.ExitCoder: Exim's child process that
+// submits the message exits 1 after a refusal or a discard.
+func (e *generatedRejected) ExitCode() int { return 1 }
 
 // newGeneratedACL returns the ACL state of a message from <> to rcpts,
 // submitted by the Exim user with protocol "local".

@@ -144,12 +144,27 @@ func (m *attempt) finish() (Outcome, error) {
 		}
 		bounce = false
 	}
+	// The bounce goes before the -H rewrite: a bounce the non-SMTP ACL
+	// refuses may keep the failed addresses (see sendBounceRefusable).
+	held, heldFreeze := false, false
+	var sentLogs []string
+	if bounce {
+		heldFreeze = len(byTop) == 0
+		sentLogs = m.logs
+		m.writeLogs()
+		refused, err := m.sendBounceRefusable(heldFreeze)
+		if err != nil {
+			m.d.Log.Write(fmt.Sprintf("%s Error in sending bounce: %v", h.ID, err), mainlog.Main, mainlog.Panic)
+		}
+		held = refused
+		bounce = false
+	}
 	for _, it := range m.items {
 		switch it.state {
 		case delivered:
 			m.done[it.addr.Address] = true
 		case failed:
-			if freeze {
+			if freeze || held {
 				byTop[it.rcpt] = true
 				continue
 			}
@@ -175,7 +190,13 @@ func (m *attempt) finish() (Outcome, error) {
 		h.Frozen = m.now
 		remaining = true
 	}
-	if remaining && !freeze {
+	heldFreeze = held && heldFreeze
+	if heldFreeze {
+		// Observed: the -H keeps -deliver_firsttime.
+		h.Frozen = m.now
+		remaining = true
+	}
+	if remaining && !freeze && !heldFreeze {
 		m.delayWarning()
 	}
 	if remaining {
@@ -184,7 +205,9 @@ func (m *attempt) finish() (Outcome, error) {
 			tree = append(tree, a)
 		}
 		h.NonRecipients = spool.BuildTree(tree)
-		h.DeliverFirsttime = false
+		if !heldFreeze {
+			h.DeliverFirsttime = false
+		}
 		if err := m.d.Spool.Rewrite(m.lock, h); err != nil {
 			m.flushJournal()
 			m.writeLogs()
@@ -195,19 +218,16 @@ func (m *attempt) finish() (Outcome, error) {
 	if remaining || m.d.Config.Main.Bool("preserve_message_logs") {
 		// A completed message's log would be removed with it at once,
 		// unless preserve_message_logs keeps it in msglog.OLD.
+		m.logs = append(sentLogs, m.logs...)
 		m.msglog()
+		m.logs = m.logs[len(sentLogs):]
 	}
 	m.writeLogs()
-	if bounce {
-		if err := m.sendBounce(); err != nil {
-			m.d.Log.Write(fmt.Sprintf("%s Error in sending bounce: %v", h.ID, err), mainlog.Main, mainlog.Panic)
-		}
-	}
 	if m.warning != nil {
 		m.warning()
 	}
 	if remaining {
-		if freeze {
+		if freeze || heldFreeze {
 			return Frozen, nil
 		}
 		return Deferred, nil

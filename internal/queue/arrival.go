@@ -244,6 +244,11 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 			// whatever server_set_id expanded from (observed with a
 			// constant), and so an -oMai value in -bs.
 			a.Tainted = append(a.Tainted, "auth_id", "auth_sender")
+			if r.TaintedHost && a.AuthName != "" {
+				// -bs with -oMa and -oMaa: the name came from the
+				// command line (observed: --host_auth).
+				a.Tainted = append(a.Tainted, "host_auth")
+			}
 		}
 	}
 	if r.TaintedProtocol {

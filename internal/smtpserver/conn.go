@@ -134,6 +134,11 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 	for k, v := range srv.Vars {
 		s.vars[k] = v
 	}
+	if srv.PreAuthenticated != "" {
+		s.auth.done = true
+		s.auth.name, s.auth.id = srv.PreAuthenticated, s.vars["authenticated_id"]
+		s.vars["sender_host_authenticated"] = srv.PreAuthenticated
+	}
 	s.setConnVars()
 	s.acls = &acl.Session{
 		Vars:              s.vars,

@@ -178,6 +178,12 @@ type Server struct {
 	// set with -oMr ("" for local-bsmtp). Spec chapter "The Exim
 	// command line", -oMr: it applies to -bS, not to -bs or -bh.
 	BatchProtocol string
+	// PreAuthenticated, when set, is the authenticator name the session
+	// counts as authenticated with from its start, its id being
+	// Vars["authenticated_id"]: a trusted caller's -oMaa with -bs and
+	// -oMa (spec chapter "The Exim command line", -oMaa). The protocol
+	// then ends in "a" after EHLO, the "<=" line shows A=.
+	PreAuthenticated string
 	// Instance supplies lookups, named lists and list matching for
 	// expansions; nil gives expansions without them.
 	Instance *instance.Instance

@@ -45,7 +45,8 @@ func maxReceivedLineLength(data []byte) int {
 // authPublicName is the public name of the authenticator the client
 // used, "" when it did not authenticate.
 func (s *session) authPublicName() string {
-	if !s.auth.done {
+	if !s.auth.done || s.srv.PreAuthenticated != "" {
+		// -oMaa names no mechanism: no -host_auth_pubname (observed).
 		return ""
 	}
 	for _, a := range s.srv.Authenticators {

@@ -122,15 +122,10 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 		}
 	}
 	var b bytes.Buffer
-	from := vals["from"]
-	if from == "" && reply == nil {
-		lp, _ := e.get("local_part")
-		dom, _ := e.get("domain")
-		if lp != "" {
-			from = lp + "@" + dom
-		}
-	}
-	if from != "" {
+	// An unset from adds no From: line; the submission then adds one
+	// for the submitting user, the Exim user (spec chapter "The
+	// autoreply transport", from: "Default: unset"; observed).
+	if from := vals["from"]; from != "" {
 		fmt.Fprintf(&b, "From: %s\n", from)
 	}
 	if vals["reply_to"] != "" {
@@ -208,7 +203,7 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 	}
 	m := &NewMessage{Recipients: rcpts, Data: b.Bytes(), InReplyTo: msgID}
 	if err := d.Submit(ctx, m); err != nil {
-		return Result{Status: Defer, Err: err, Message: fmt.Sprintf("Failed to send message from %s transport (%s)", a.name, err)}
+		return Result{Status: Defer, Err: err, Message: fmt.Sprintf("Failed to send message from %s transport (%s)", a.name, submitFailure(err))}
 	}
 	if vals["once"] != "" {
 		a.onceRecord(e, d, vals["once"], vals["to"], now)
@@ -217,6 +212,24 @@ func (a *autoreply) deliver(ctx context.Context, e *env, d *Delivery) Result {
 		a.writeLog(e, d, lf, now, vals)
 	}
 	return Result{Status: OK}
+}
+
+// ExitCoder is implemented by a Submit error that stands for the
+// failure of the "exim -t -oem -oi -f <>" child process Exim 4.96 runs
+// for the new message, such as a refusal by acl_not_smtp: it exits 1.
+type ExitCoder interface {
+	ExitCode() int
+}
+
+// submitFailure is what the defer message says about a failed Submit:
+// the child process's exit code, as Exim logs it ("Failed to send
+// message from reply transport (1)", observed), or the error text.
+func submitFailure(err error) string {
+	var ec ExitCoder
+	if errors.As(err, &ec) {
+		return strconv.Itoa(ec.ExitCode())
+	}
+	return err.Error()
 }
 
 // splitAddrs splits a header-style address list at commas outside

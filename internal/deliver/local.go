@@ -55,9 +55,13 @@ type LocalRequest struct {
 	// a transport run (Transport is then empty; Addresses holds the
 	// address being routed): OpRead reads Path (a redirect router's
 	// file, at most Limit+1 bytes), OpAppend appends Data to Path (an
-	// Exim filter's logfile). See userfiles.go.
-	Op    string `json:"op,omitempty"`
-	Path  string `json:"path,omitempty"`
+	// Exim filter's logfile). See userfiles.go. Include, for OpRead,
+	// is the router's file when Path is a file that an ":include:" item
+	// names: the worker reads Path only when the data of that file (or
+	// of a file it includes) names it.
+	Op      string `json:"op,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Include string `json:"include,omitempty"`
 	Data  []byte `json:"data,omitempty"`
 	Limit int    `json:"limit,omitempty"`
 }
@@ -80,6 +84,12 @@ type LocalResponse struct {
 	// another failure).
 	Data  []byte `json:"data,omitempty"`
 	Errno int    `json:"errno,omitempty"`
+	// FileUID, FileGID and FileMode are the owner, group and st_mode
+	// of the file an OpRead read (for the redirect router's
+	// check_owner, check_group and modemask).
+	FileUID  int    `json:"file_uid,omitempty"`
+	FileGID  int    `json:"file_gid,omitempty"`
+	FileMode uint32 `json:"file_mode,omitempty"`
 }
 
 // WireResult is a transport.Result in a form that survives JSON: the

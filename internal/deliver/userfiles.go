@@ -34,15 +34,15 @@ type userFiles struct {
 var _ router.UserFiles = userFiles{}
 
 // ReadFile implements router.UserFiles.
-func (u userFiles) ReadFile(rtr, lp string, uid, gid int, path string, limit int) ([]byte, error) {
+func (u userFiles) ReadFile(rtr, lp string, uid, gid int, path, include string, limit int) (*router.UserFile, error) {
 	if u.m.d.Local == nil || os.Geteuid() == 0 || (uid == os.Geteuid() && gid == os.Getegid()) {
 		return readLimit(path, limit)
 	}
-	resp, err := u.request(rtr, lp, uid, gid, &LocalRequest{Op: OpRead, Path: path, Limit: limit})
+	resp, err := u.request(rtr, lp, uid, gid, &LocalRequest{Op: OpRead, Path: path, Include: include, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	return resp.Data, nil
+	return &router.UserFile{Data: resp.Data, UID: resp.FileUID, GID: resp.FileGID, Mode: resp.FileMode}, nil
 }
 
 // AppendFile implements router.UserFiles.
@@ -81,7 +81,15 @@ func fileOp(req *LocalRequest) *LocalResponse {
 	var err error
 	switch req.Op {
 	case OpRead:
-		resp.Data, err = readLimit(req.Path, req.Limit)
+		var f *router.UserFile
+		if req.Include != "" && !includedBy(req.Include, req.Path, req.Limit) {
+			resp.Errno = int(syscall.EACCES)
+			return resp
+		}
+		f, err = readLimit(req.Path, req.Limit)
+		if err == nil {
+			resp.Data, resp.FileUID, resp.FileGID, resp.FileMode = f.Data, f.UID, f.GID, f.Mode
+		}
 	case OpAppend:
 		err = appendFile(req.Path, req.Data, -1, -1)
 	default:
@@ -99,21 +107,53 @@ func fileOp(req *LocalRequest) *LocalResponse {
 	return resp
 }
 
-// readLimit reads at most limit+1 bytes of the regular file path.
-func readLimit(path string, limit int) ([]byte, error) {
+// includedBy reports whether the redirection data in file main, or in
+// a file it includes, names path in an ":include:" item; the worker
+// reads them as the user.
+func includedBy(main, path string, limit int) bool {
+	read := func(p string) (string, error) {
+		f, err := readLimit(p, limit)
+		if err != nil {
+			return "", err
+		}
+		return string(f.Data), nil
+	}
+	data, err := read(main)
+	if err != nil {
+		return false
+	}
+	for _, p := range router.IncludedFiles(data, read) {
+		if p == path {
+			return true
+		}
+	}
+	return false
+}
+
+// readLimit reads at most limit+1 bytes of the regular file path, with
+// the owner, group and mode the open file has.
+func readLimit(path string, limit int) (*router.UserFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	uf := &router.UserFile{}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		uf.UID, uf.GID, uf.Mode = int(sys.Uid), int(sys.Gid), sys.Mode
+	}
+	uf.Data, err = io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return b, nil
+	return uf, nil
 }
 
 // appendFile appends data to path, creating it with mode 0600 (owned

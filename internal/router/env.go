@@ -88,11 +88,24 @@ type Env struct {
 type UserFiles interface {
 	// ReadFile returns at most limit+1 bytes of path, opened as
 	// uid/gid, the local user localPart (without affixes) that router
-	// found.
-	ReadFile(router, localPart string, uid, gid int, path string, limit int) ([]byte, error)
+	// found, with the owner, group and mode the open file has. include
+	// names the router's own file when path is a file that an
+	// ":include:" item in it (or in a file it includes) names, and is
+	// empty for the router's file itself.
+	ReadFile(router, localPart string, uid, gid int, path, include string, limit int) (*UserFile, error)
 	// AppendFile appends data to path as uid/gid, creating it with
 	// mode 0600.
 	AppendFile(router, localPart string, uid, gid int, path string, data []byte) error
+}
+
+// UserFile is a file that UserFiles read: its data and the attributes
+// that the redirect router's check_owner, check_group and modemask
+// options look at.
+type UserFile struct {
+	Data     []byte
+	UID, GID int
+	// Mode is the file's st_mode, file type bits included.
+	Mode uint32
 }
 
 // User is a local account, as check_local_user finds it.

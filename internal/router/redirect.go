@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/filter"
@@ -61,7 +62,7 @@ func (redirectDriver) route(c *call) Result {
 		if err != nil {
 			return redirectExpandDefer(o.String("file"), err)
 		}
-		b, err := c.readUserFile(path)
+		f, err := c.readUserFile(path, "")
 		if errors.Is(err, fs.ErrNotExist) {
 			c.debugf("%s does not exist", path)
 			return Result{Status: Decline}
@@ -69,7 +70,11 @@ func (redirectDriver) route(c *call) Result {
 		if err != nil {
 			return deferf("failed to open %s: %s", path, errText(err))
 		}
-		data = string(b)
+		if r := c.checkFile(path, f); r != nil {
+			return *r
+		}
+		data = string(f.Data)
+		c.file = path
 	}
 	c.debugf("expanded: '%s'", data)
 	l, res := c.redirectList(data)
@@ -197,26 +202,35 @@ func isFilter(data string) bool {
 	return filter.IsEximFilter(t) || filter.IsSieveFilter(t)
 }
 
-// readUserFile reads the router's file, as the local user when
-// check_local_user found one and Env.UserFiles is set.
-func (c *call) readUserFile(path string) ([]byte, error) {
+// readUserFile reads the router's file (include empty) or a file that
+// an ":include:" item names (include is then the router's file, empty
+// for data), as the local user when check_local_user found one and
+// Env.UserFiles is set.
+func (c *call) readUserFile(path, include string) (*UserFile, error) {
 	uf := c.s.env.UserFiles
 	if uf == nil || c.addr.UID < 0 {
-		return readLimited(path)
+		return readFileAttr(path)
 	}
-	b, err := uf.ReadFile(c.r.Name, c.lp, c.addr.UID, c.addr.GID, path, maxRedirectData)
-	if err == nil && len(b) > maxRedirectData {
+	f, err := uf.ReadFile(c.r.Name, c.lp, c.addr.UID, c.addr.GID, path, include, maxRedirectData)
+	if err == nil && len(f.Data) > maxRedirectData {
 		return nil, fmt.Errorf("%s: file too large", path)
 	}
-	return b, err
+	return f, err
 }
 
-func readLimited(path string) ([]byte, error) {
+// readFileAttr reads path as the process, with its attributes.
+func readFileAttr(path string) (*UserFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	uf := &UserFile{}
+	if st, err := f.Stat(); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			uf.UID, uf.GID, uf.Mode = int(sys.Uid), int(sys.Gid), sys.Mode
+		}
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRedirectData+1))
 	if err != nil {
 		return nil, err
@@ -224,7 +238,17 @@ func readLimited(path string) ([]byte, error) {
 	if len(b) > maxRedirectData {
 		return nil, fmt.Errorf("%s: file too large", path)
 	}
-	return b, nil
+	uf.Data = b
+	return uf, nil
+}
+
+// readLimited reads path as the process.
+func readLimited(path string) ([]byte, error) {
+	f, err := readFileAttr(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.Data, nil
 }
 
 // errText is the strerror part of an os error.
@@ -258,11 +282,11 @@ func (c *call) redirectList(data string) (*rdList, *Result) {
 		if o.Bool("forbid_include") {
 			return "", errors.New("included files not permitted")
 		}
-		b, err := c.readUserFile(path)
+		f, err := c.readUserFile(path, c.file)
 		if err != nil {
 			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
 		}
-		return string(b), nil
+		return string(f.Data), nil
 	}
 	l, err := p.parse(data)
 	if err != nil {

@@ -62,6 +62,12 @@ type LocalRequest struct {
 	Op      string `json:"op,omitempty"`
 	Path    string `json:"path,omitempty"`
 	Include string `json:"include,omitempty"`
+	// IncludeData, for OpRead, is set by the root supervisor alone (it
+	// overwrites what the requester sent): the expanded data option of
+	// the router when Path is a file that an ":include:" item in a
+	// file that the data includes names; the worker reads Path only
+	// when it is so named.
+	IncludeData string `json:"include_data,omitempty"`
 	Data  []byte `json:"data,omitempty"`
 	Limit int    `json:"limit,omitempty"`
 }

@@ -34,11 +34,13 @@ type userFiles struct {
 var _ router.UserFiles = userFiles{}
 
 // ReadFile implements router.UserFiles.
-func (u userFiles) ReadFile(rtr, lp string, uid, gid int, path, include string, limit int) (*router.UserFile, error) {
-	if u.m.d.Local == nil || os.Geteuid() == 0 || (uid == os.Geteuid() && gid == os.Getegid()) {
-		return readLimit(path, limit)
+func (u userFiles) ReadFile(r router.FileRead) (*router.UserFile, error) {
+	if u.m.d.Local == nil || os.Geteuid() == 0 || (r.UID == os.Geteuid() && r.GID == os.Getegid()) {
+		return readLimit(r.Path, r.Limit)
 	}
-	resp, err := u.request(rtr, lp, uid, gid, &LocalRequest{Op: OpRead, Path: path, Include: include, Limit: limit})
+	req := &LocalRequest{Op: OpRead, Path: r.Path, Include: r.Include, Limit: r.Limit}
+	req.Addresses = []transport.Address{{LocalPart: r.LocalPart, Domain: r.Domain, Prefix: r.Prefix, Suffix: r.Suffix}}
+	resp, err := u.request(r.Router, r.LocalPart, r.UID, r.GID, req)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +61,9 @@ func (u userFiles) AppendFile(rtr, lp string, uid, gid int, path string, data []
 func (u userFiles) request(rtr, lp string, uid, gid int, req *LocalRequest) (*LocalResponse, error) {
 	m := u.m
 	req.MessageID, req.Router, req.UID, req.GID = string(m.h.ID), rtr, uid, gid
-	req.Addresses = []transport.Address{{LocalPart: lp}}
+	if req.Addresses == nil {
+		req.Addresses = []transport.Address{{LocalPart: lp}}
+	}
 	resp, err := m.d.Local.RunLocal(m.ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("local user process: %w", err)
@@ -82,7 +86,7 @@ func fileOp(req *LocalRequest) *LocalResponse {
 	switch req.Op {
 	case OpRead:
 		var f *router.UserFile
-		if req.Include != "" && !includedBy(req.Include, req.Path, req.Limit) {
+		if (req.Include != "" || req.IncludeData != "") && !includedBy(req.Include, req.IncludeData, req.Path, req.Limit) {
 			resp.Errno = int(syscall.EACCES)
 			return resp
 		}
@@ -107,10 +111,10 @@ func fileOp(req *LocalRequest) *LocalResponse {
 	return resp
 }
 
-// includedBy reports whether the redirection data in file main, or in
-// a file it includes, names path in an ":include:" item; the worker
-// reads them as the user.
-func includedBy(main, path string, limit int) bool {
+// includedBy reports whether the redirection data in file main (or
+// data, when main is empty), or in a file it includes, names path in an
+// ":include:" item; the worker reads the files as the user.
+func includedBy(main, data, path string, limit int) bool {
 	read := func(p string) (string, error) {
 		f, err := readLimit(p, limit)
 		if err != nil {
@@ -118,9 +122,11 @@ func includedBy(main, path string, limit int) bool {
 		}
 		return string(f.Data), nil
 	}
-	data, err := read(main)
-	if err != nil {
-		return false
+	if main != "" {
+		var err error
+		if data, err = read(main); err != nil {
+			return false
+		}
 	}
 	for _, p := range router.IncludedFiles(data, read) {
 		if p == path {

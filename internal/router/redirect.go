@@ -211,7 +211,9 @@ func (c *call) readUserFile(path, include string) (*UserFile, error) {
 	if uf == nil || c.addr.UID < 0 {
 		return readFileAttr(path)
 	}
-	f, err := uf.ReadFile(c.r.Name, c.lp, c.addr.UID, c.addr.GID, path, include, maxRedirectData)
+	a := c.addr
+	f, err := uf.ReadFile(FileRead{Router: c.r.Name, LocalPart: c.lp, Domain: a.Domain, Prefix: a.Prefix, Suffix: a.Suffix,
+		UID: a.UID, GID: a.GID, Path: path, Include: include, Limit: maxRedirectData})
 	if err == nil && len(f.Data) > maxRedirectData {
 		return nil, fmt.Errorf("%s: file too large", path)
 	}

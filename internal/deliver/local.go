@@ -68,8 +68,8 @@ type LocalRequest struct {
 	// file that the data includes names; the worker reads Path only
 	// when it is so named.
 	IncludeData string `json:"include_data,omitempty"`
-	Data  []byte `json:"data,omitempty"`
-	Limit int    `json:"limit,omitempty"`
+	Data        []byte `json:"data,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
 }
 
 // LocalResponse is what a worker sends back.

@@ -90,7 +90,6 @@ func (c *call) inIDList(opt string, id int, users bool) bool {
 	return false
 }
 
-
 // IncludedFiles returns the files that ":include:" items in the
 // redirection list data name, and those that the files they name in
 // turn name (nested no deeper than Exim allows), reading each with

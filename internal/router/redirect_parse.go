@@ -116,6 +116,9 @@ func (p *rdParser) parseInto(l *rdList, data string, depth int) error {
 			continue
 		case hasPrefixFold(item, ":include:"):
 			path := strings.TrimSpace(item[len(":include:"):])
+			if path == "" {
+				return fmt.Errorf("file name missing after :include:")
+			}
 			l.includes++
 			if p.include == nil {
 				return fmt.Errorf(":include: is not available here")

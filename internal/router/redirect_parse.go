@@ -117,6 +117,7 @@ func (p *rdParser) parseInto(l *rdList, data string, depth int) error {
 		case hasPrefixFold(item, ":include:"):
 			path := strings.TrimSpace(item[len(":include:"):])
 			if path == "" {
+				//lint:ignore ST1005 the text is Exim's
 				return fmt.Errorf("file name missing after :include:")
 			}
 			l.includes++

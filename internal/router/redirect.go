@@ -169,7 +169,7 @@ func (c *call) children(l *rdList) ([]*Address, *Result) {
 			continue
 		}
 		addr := it.text
-		if !strings.Contains(addr, "@") {
+		if !containsAt(addr) {
 			dom := c.s.env.QualifyRecipient
 			if it.local || o.Bool("qualify_preserve_domain") {
 				dom = a.Domain
@@ -292,7 +292,7 @@ func (c *call) redirectList(data string) (*rdList, *Result) {
 	}
 	c.debugf("file is not a filter file")
 	c.debugf("parse_forward_list: %s", data)
-	p := &rdParser{skipErrors: o.Bool("skip_syntax_errors")}
+	p := &rdParser{skipErrors: o.Bool("skip_syntax_errors"), domainLiterals: c.s.cfg.Main.Bool("allow_domain_literals")}
 	p.include = func(path string) (string, error) {
 		if o.Bool("forbid_include") {
 			return "", errors.New("included files not permitted")

@@ -253,6 +253,7 @@ func (p *mailboxParser) skip() {
 		}
 		p.i++
 	}
+	p.i = min(p.i, len(p.s))
 }
 
 // angleStart finds a "<" outside quotes and comments, or -1.

@@ -136,10 +136,12 @@ func includedBy(main, data, path string, limit int) bool {
 	return false
 }
 
-// readLimit reads at most limit+1 bytes of the regular file path, with
-// the owner, group and mode the open file has.
+// readLimit reads at most limit+1 bytes of path, with the owner, group
+// and mode the open file has; a file that is not a regular file is not
+// read.
 func readLimit(path string, limit int) (*router.UserFile, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO does not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -148,12 +150,14 @@ func readLimit(path string, limit int) (*router.UserFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
-	}
 	uf := &router.UserFile{}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		uf.UID, uf.GID, uf.Mode = int(sys.Uid), int(sys.Gid), sys.Mode
+	}
+	if !st.Mode().IsRegular() {
+		// Not read (a FIFO would block): the router sees the type in
+		// Mode and reports it.
+		return uf, nil
 	}
 	uf.Data, err = io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {

@@ -39,7 +39,7 @@ func TestFileOp(t *testing.T) {
 		{"read a file not included", LocalRequest{Op: OpRead, Path: secret, Include: fwdlist, Limit: 100}, "", syscall.EACCES, false},
 		{"read a file data includes", LocalRequest{Op: OpRead, Path: nested, IncludeData: ":include:" + list, Limit: 100}, "n@b\n", 0, false},
 		{"read a file data does not include", LocalRequest{Op: OpRead, Path: secret, IncludeData: ":include:" + list, Limit: 100}, "", syscall.EACCES, false},
-		{"read a directory", LocalRequest{Op: OpRead, Path: dir, Limit: 3}, "", syscall.EISDIR, false},
+		{"read a directory", LocalRequest{Op: OpRead, Path: dir, Limit: 3}, "", 0, false},
 		{"append creates", LocalRequest{Op: OpAppend, Path: log, Data: []byte("a\n")}, "", 0, false},
 		{"append appends", LocalRequest{Op: OpAppend, Path: log, Data: []byte("b\n")}, "", 0, false},
 		{"append through a link", LocalRequest{Op: OpAppend, Path: filepath.Join(dir, "link"), Data: []byte("x")}, "", syscall.ELOOP, false},

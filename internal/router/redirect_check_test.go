@@ -131,6 +131,16 @@ address_file:
 			if !strings.Contains(want.Stdout, "@") {
 				t.Errorf("exim said nothing: %+v", want)
 			}
+			// -bv too, where no user's privileges are needed (with
+			// -C, Exim's -bv runs as exim_user and cannot take them):
+			// files that others may read, without check_local_user.
+			if strings.HasPrefix(c.name, "plain") && c.mode&0o004 != 0 {
+				want := oracletest.Run(t, exim, "", "-C", conf, "-bv", rcpt)
+				got := oracletest.Run(t, exigo, "", "-C", conf, "-bv", rcpt)
+				if got.Stdout != want.Stdout || got.Code != want.Code {
+					t.Errorf("-bv: exim (rc=%d):\n%s\nexigo (rc=%d):\n%s", want.Code, want.Stdout, got.Code, got.Stdout)
+				}
+			}
 		})
 	}
 }

@@ -80,6 +80,9 @@ func TestParse(t *testing.T) {
 				i.SyslogTag == "tag" && i.SuppressFixups && i.Terse && i.NoDaemonSocket && i.Args[0] == "u"
 		}},
 		{"exim -oB 5 u", func(i *Invocation) bool { return i.SMTPMessageLimit == 5 && i.Args[0] == "u" }},
+		{"exim -oB 3x u", func(i *Invocation) bool { return i.SMTPMessageLimit == 3 && i.Args[0] == "u" }},
+		{"exim -oB7y u", func(i *Invocation) bool { return i.SMTPMessageLimit == 7 && i.Args[0] == "u" }},
+		{"exim -oB u", func(i *Invocation) bool { return i.SMTPMessageLimit == 1 && i.Args[0] == "u" }},
 		{"exim -E1xWrFa-0004rv-2F u", func(i *Invocation) bool { return i.ErrorMessage && i.ErrorMessageRef == "1xWrFa-0004rv-2F" }},
 		{"mailq", func(i *Invocation) bool { return i.Mode == "-bp" }},
 		{"/usr/bin/runq", func(i *Invocation) bool { return i.Mode == "-q" && i.Name == "runq" }},

@@ -3,7 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
@@ -504,23 +504,30 @@ func (p *parser) oOption(a, rest string) error {
 }
 
 // connLimit parses -oB[<n>] (the number may also be the next argument).
+// As with Exim 4.96, a number is read from the leading digits ("-oB3x"
+// is 3) and a next argument is taken when it starts with a digit.
 func (p *parser) connLimit(rest string) error {
 	if rest == "" {
 		p.inv.SMTPMessageLimit = 1
-		if p.i+1 < len(p.args) && allDigits(p.args[p.i+1]) {
+		if p.i+1 < len(p.args) && startsWithDigit(p.args[p.i+1]) {
 			p.i++
 			rest = p.args[p.i]
 		} else {
 			return nil
 		}
 	}
-	n, err := strconv.Atoi(rest)
-	if err != nil || !allDigits(rest) {
+	if !startsWithDigit(rest) {
 		return usagef("exim: number expected after -oB")
+	}
+	n := 0
+	for i := 0; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
+		n = min(n*10+int(rest[i]-'0'), math.MaxInt32)
 	}
 	p.inv.SMTPMessageLimit = n
 	return nil
 }
+
+func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
 // hostOption parses -oM<x> <data>. Exim takes the data before it looks at
 // the letters after -oM.

@@ -75,6 +75,7 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 		return nil, err
 	}
 	dl.DontDeliver = inv.DontDeliver
+	dl.ConnectionMaxMessages = inv.SMTPMessageLimit
 	return r, nil
 }
 

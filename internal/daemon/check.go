@@ -12,6 +12,8 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/deliver"
+	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/router"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
 
@@ -113,13 +115,80 @@ func checkFileOp(cfg *config.Config, req *deliver.LocalRequest) error {
 		return err
 	}
 	lp := req.Addresses[0].LocalPart
-	uid, gid, err := lookupUser(lp)
+	pw, err := user.Lookup(lp)
 	if err != nil {
-		uid, gid, err = lookupUser(strings.ToLower(lp))
+		pw, err = user.Lookup(strings.ToLower(lp))
 	}
-	if err != nil || uid != req.UID || gid != req.GID {
+	if err != nil || pw.Uid != strconv.Itoa(req.UID) || pw.Gid != strconv.Itoa(req.GID) {
 		return fmt.Errorf("uid/gid %d/%d is not local user %q of router %s", req.UID, req.GID, lp, rd.Name)
 	}
+	req.IncludeData = ""
+	if req.Op == deliver.OpRead {
+		return checkReadPath(cfg, rd, req, pw.HomeDir)
+	}
+	return nil
+}
+
+// checkReadPath accepts a read only of a file that the router would
+// read for the address: its file option expanded for the local part,
+// domain and home directory of the request (spec chapter "The redirect
+// router", section "Redirection data"), or, when the router allows
+// includes (no forbid_include), a file that an ":include:" item names
+// in that file (Include set; the worker then checks that the file, or
+// one it includes, names Path) or in the expanded data option
+// (directly, or through included files: IncludeData is then set for the
+// worker to check). The supervisor has no lookups: a file or data
+// option that needs one cannot be matched, and its reads are refused.
+func checkReadPath(cfg *config.Config, rd *config.Driver, req *deliver.LocalRequest, home string) error {
+	o := rd.Options
+	a := req.Addresses[0]
+	v := expand.VarMap{
+		"local_part": a.LocalPart, "domain": a.Domain,
+		"local_part_prefix": a.Prefix, "local_part_suffix": a.Suffix,
+		"home": home, "local_user_uid": strconv.Itoa(req.UID), "local_user_gid": strconv.Itoa(req.GID),
+		"router_name": rd.Name, "primary_hostname": cfg.Main.String("primary_hostname"),
+	}
+	exp := func(name string) (string, error) {
+		return expand.String(o.String(name), &expand.Context{Vars: v, Forbid: expand.Forbid{Run: true, ReadSocket: true, Lookups: true, Perl: true, DLFunc: true}})
+	}
+	if o.IsSet("router_home_directory") {
+		h, err := exp("router_home_directory")
+		if err == nil {
+			v["home"] = h
+		}
+	}
+	includes := !o.Bool("forbid_include")
+	if !o.IsSet("data") {
+		file, err := exp("file")
+		if err != nil {
+			return fmt.Errorf("router %s: cannot expand its file option: %w", rd.Name, err)
+		}
+		switch {
+		case req.Include == "" && req.Path == file:
+			return nil
+		case req.Include == file && includes:
+			return nil
+		}
+		return fmt.Errorf("router %s does not read %s for %s", rd.Name, req.Path, a.LocalPart)
+	}
+	if !includes || req.Include != "" {
+		return fmt.Errorf("router %s does not read %s for %s", rd.Name, req.Path, a.LocalPart)
+	}
+	data, err := exp("data")
+	if err != nil {
+		return fmt.Errorf("router %s: cannot expand its data option: %w", rd.Name, err)
+	}
+	named := router.IncludedFiles(data, func(string) (string, error) { return "", errors.New("not read") })
+	for _, p := range named {
+		if p == req.Path {
+			return nil
+		}
+	}
+	if len(named) == 0 {
+		return fmt.Errorf("router %s includes no file for %s", rd.Name, a.LocalPart)
+	}
+	// A file that an included file names: the worker checks.
+	req.IncludeData = data
 	return nil
 }
 

@@ -79,6 +79,28 @@ datarouter:
   check_local_user
   data = x
   forbid_include
+noinclude:
+  driver = redirect
+  check_local_user
+  file = /var/forward/${local_part}@$domain
+  forbid_include
+incdata:
+  driver = redirect
+  check_local_user
+  data = :include:$home/list, :include:/etc/lists/$local_part
+incnone:
+  driver = redirect
+  check_local_user
+  data = $local_part@elsewhere.example
+lookupfile:
+  driver = redirect
+  check_local_user
+  file = ${lookup{$local_part}lsearch{/etc/forwards}}
+routerhome:
+  driver = redirect
+  check_local_user
+  router_home_directory = /srv/$local_part
+  file = $home/.forward
 `
 
 func checkReq(router, tr, lp string, uid, gid int) *deliver.LocalRequest {
@@ -162,7 +184,44 @@ func TestCheckRequest(t *testing.T) {
 		want string
 	}{
 		{"autoreply", checkReq("localuser", "auto", "daemon", 1, 1), ""},
-		{"read as local user", fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/home/d/.forward"), ""},
+		{"read as local user", fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/usr/sbin/.forward"), ""},
+		{"read another file", fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/etc/shadow"), "does not read /etc/shadow"},
+		{"read another user's file", fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/bin/.forward"), "does not read"},
+		{"read an included file", func() *deliver.LocalRequest {
+			r := fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/etc/shadow")
+			r.Include = "/usr/sbin/.forward"
+			return r
+		}(), ""},
+		{"read a file included by another file", func() *deliver.LocalRequest {
+			r := fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "/etc/shadow")
+			r.Include = "/etc/passwd"
+			return r
+		}(), "does not read"},
+		{"read the file with domain", func() *deliver.LocalRequest {
+			r := fileOp(deliver.OpRead, "noinclude", "daemon", 1, 1, "/var/forward/daemon@test.example")
+			return r
+		}(), ""},
+		{"read an included file with forbid_include", func() *deliver.LocalRequest {
+			r := fileOp(deliver.OpRead, "noinclude", "daemon", 1, 1, "/etc/shadow")
+			r.Include = "/var/forward/daemon@test.example"
+			return r
+		}(), "does not read"},
+		{"read a file data includes", fileOp(deliver.OpRead, "incdata", "daemon", 1, 1, "/usr/sbin/list"), ""},
+		{"read a file data includes, second", fileOp(deliver.OpRead, "incdata", "daemon", 1, 1, "/etc/lists/daemon"), ""},
+		{"read a file nested in data's includes", func() *deliver.LocalRequest {
+			r := fileOp(deliver.OpRead, "incdata", "daemon", 1, 1, "/etc/nested")
+			r.IncludeData = "forged"
+			return r
+		}(), ""},
+		{"read with Include for a data router", func() *deliver.LocalRequest {
+			r := fileOp(deliver.OpRead, "incdata", "daemon", 1, 1, "/etc/shadow")
+			r.Include = "/usr/sbin/list"
+			return r
+		}(), "does not read"},
+		{"read for data that includes nothing", fileOp(deliver.OpRead, "incnone", "daemon", 1, 1, "/etc/shadow"), "includes no file"},
+		{"read for a file option with a lookup", fileOp(deliver.OpRead, "lookupfile", "daemon", 1, 1, "/etc/forwards"), "cannot expand"},
+		{"read in router_home_directory", fileOp(deliver.OpRead, "routerhome", "daemon", 1, 1, "/srv/daemon/.forward"), ""},
+		{"read in the passwd home with router_home_directory", fileOp(deliver.OpRead, "routerhome", "daemon", 1, 1, "/usr/sbin/.forward"), "does not read"},
 		{"append as local user", fileOp(deliver.OpAppend, "forward", "daemon", 1, 1, "/home/d/log"), ""},
 		{"read relative path", fileOp(deliver.OpRead, "forward", "daemon", 1, 1, "x/.forward"), "absolute"},
 		{"read as another uid", fileOp(deliver.OpRead, "forward", "daemon", 3, 3, "/x"), "not local user"},
@@ -189,6 +248,9 @@ func TestCheckRequest(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := daemon.CheckRequest(cfg, tc.req)
+			if tc.name == "read a file nested in data's includes" && tc.req.IncludeData != ":include:/usr/sbin/list, :include:/etc/lists/daemon" {
+				t.Errorf("IncludeData %q, want the expanded data", tc.req.IncludeData)
+			}
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("refused: %v", err)

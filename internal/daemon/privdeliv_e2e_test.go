@@ -16,7 +16,9 @@ import (
 // forwardConfig routes "fwd-" local parts of local users through their
 // .forward file (an Exim filter may save, pipe, reply and log), and
 // "inc-" ones through a list the router includes from the home
-// directory, and "auto-" ones to an autoreply transport with once and log files in the
+// directory, and "bad-" ones through a file with a forbidden mode
+// (modemask), "lst-" ones through a file that includes that list,
+// and "auto-" ones to an autoreply transport with once and log files in the
 // user's home; replies to client.example are thrown away.
 func forwardConfig(dir string) string {
 	return fmt.Sprintf(`primary_hostname = test.example
@@ -41,6 +43,17 @@ userforward:
   file_transport = address_file
   pipe_transport = address_pipe
   reply_transport = address_reply
+badforward:
+  driver = redirect
+  local_part_prefix = bad-
+  check_local_user
+  file = $home/bad.forward
+listforward:
+  driver = redirect
+  local_part_prefix = lst-
+  check_local_user
+  file = $home/list.forward
+  file_transport = address_file
 incuser:
   driver = redirect
   local_part_prefix = inc-
@@ -117,7 +130,7 @@ func ownersIn(t *testing.T, dir string, uid int) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.Name() == ".forward" || e.Name() == "inc.list" {
+		if e.Name() == ".forward" || e.Name() == "inc.list" || e.Name() == "bad.forward" || e.Name() == "list.forward" {
 			continue
 		}
 		st, err := os.Stat(filepath.Join(dir, e.Name()))
@@ -190,18 +203,27 @@ func TestPrivsepForwardDifferential(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chown(inc, uid, gid)
+		for f, text := range map[string]string{"bad.forward": "nobody@client.example\n", "list.forward": ":include:" + inc + "\n"} {
+			p := filepath.Join(home, f)
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chown(p, uid, gid)
+		}
+		os.Chmod(filepath.Join(home, "bad.forward"), 0o664)
 		dir, conf := privsepDirWith(t, top, name, forwardConfig)
 		port := freePort(t)
 		cmd := startPrivsep(t, b, conf, filepath.Join(dir, "pid"), port)
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		for _, rcpt := range []string{"fwd-" + login, "auto-" + login, "inc-" + login} {
+		for _, rcpt := range []string{"fwd-" + login, "auto-" + login, "inc-" + login, "lst-" + login, "bad-" + login} {
 			msg := "Subject: privsep\r\nMessage-ID: <" + rcpt + "@x>\r\n\r\nbody\r\n"
 			if err := sendGo(addr, "a@client.example", rcpt+"@test.example", msg); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 		}
-		// Three messages and two replies.
-		log := waitLog(t, dir, "Completed", 5)
+		// Five messages, two replies and the bounce of "bad-" (with no
+		// retry rules its defer times out at once).
+		log := waitLog(t, dir, "Completed", 8)
 		stop(t, cmd)
 		if name == "exigo" && strings.Count(log, " => :blackhole: <sink@client.example> R=sink") != 2 {
 			t.Errorf("exigo: replies not delivered:\n%s", log)
@@ -220,6 +242,10 @@ func TestPrivsepForwardDifferential(t *testing.T) {
 			}
 		}
 		for _, l := range deliveryLines(log) {
+			if strings.Contains(l, " ** bad-") {
+				lines = append(lines, l)
+				continue
+			}
 			if strings.Contains(l, "T=auto") || strings.Contains(l, "T=address_reply") || strings.Contains(l, " ** ") || strings.Contains(l, ":blackhole:") {
 				if name == "exigo" && !strings.Contains(l, " => ") {
 					t.Errorf("exigo: %s", l)

@@ -57,6 +57,10 @@ type Deliverer struct {
 	// the daemon's client of its root supervisor. Nil runs every
 	// transport in this process.
 	Local LocalRunner
+	// ConnectionMaxMessages, when above zero, is -oB: it overrides the
+	// connection_max_messages of every smtp transport (spec chapter
+	// "The Exim command line", -oB).
+	ConnectionMaxMessages int
 
 	transports map[string]transport.Transport
 	retry      *retry.Rules

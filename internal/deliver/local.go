@@ -55,11 +55,21 @@ type LocalRequest struct {
 	// a transport run (Transport is then empty; Addresses holds the
 	// address being routed): OpRead reads Path (a redirect router's
 	// file, at most Limit+1 bytes), OpAppend appends Data to Path (an
-	// Exim filter's logfile). See userfiles.go.
-	Op    string `json:"op,omitempty"`
-	Path  string `json:"path,omitempty"`
-	Data  []byte `json:"data,omitempty"`
-	Limit int    `json:"limit,omitempty"`
+	// Exim filter's logfile). See userfiles.go. Include, for OpRead,
+	// is the router's file when Path is a file that an ":include:" item
+	// names: the worker reads Path only when the data of that file (or
+	// of a file it includes) names it.
+	Op      string `json:"op,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Include string `json:"include,omitempty"`
+	// IncludeData, for OpRead, is set by the root supervisor alone (it
+	// overwrites what the requester sent): the expanded data option of
+	// the router when Path is a file that an ":include:" item in a
+	// file that the data includes names; the worker reads Path only
+	// when it is so named.
+	IncludeData string `json:"include_data,omitempty"`
+	Data        []byte `json:"data,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
 }
 
 // LocalResponse is what a worker sends back.
@@ -80,6 +90,12 @@ type LocalResponse struct {
 	// another failure).
 	Data  []byte `json:"data,omitempty"`
 	Errno int    `json:"errno,omitempty"`
+	// FileUID, FileGID and FileMode are the owner, group and st_mode
+	// of the file an OpRead read (for the redirect router's
+	// check_owner, check_group and modemask).
+	FileUID  int    `json:"file_uid,omitempty"`
+	FileGID  int    `json:"file_gid,omitempty"`
+	FileMode uint32 `json:"file_mode,omitempty"`
 }
 
 // WireResult is a transport.Result in a form that survives JSON: the

@@ -134,6 +134,23 @@ func (m *attempt) rcptOf(a *router.Address) string {
 	return ""
 }
 
+// routingDeferAddress is the address of a routing defer's log line: the
+// local part as the router saw it ($local_part: affixes removed, lower
+// case unless caseful_local_part) at the lower-cased domain, followed by
+// the address in angle brackets when that differs (observed with Exim
+// 4.96: "== user@example.com <Pre-User@Example.COM> R=...").
+func (m *attempt) routingDeferAddress(it *item) string {
+	a := it.addr
+	if a.Kind != router.Mailbox {
+		return a.Address
+	}
+	s := m.localPart(it) + "@" + strings.ToLower(a.Domain)
+	if s != a.Address {
+		s += " <" + a.Address + ">"
+	}
+	return s
+}
+
 // routeOne routes one address. It records routing outcomes (failures,
 // deferrals, discards) and returns the item to hand to a transport, if
 // any, and whether that transport is local. The addresses a
@@ -217,7 +234,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		if msg == "" {
 			msg = router.NoMessage
 		}
-		m.logf("== %s R=%s defer (%d)%s: %s", it.addr.Address, res.Router, it.errno, m.deliverTime(it), msg)
+		m.logf("== %s R=%s defer (%d)%s: %s", m.routingDeferAddress(it), res.Router, it.errno, m.deliverTime(it), msg)
 		return nil, false
 	}
 	it.transport, it.hosts = res.Transport, res.Hosts

@@ -34,15 +34,17 @@ type userFiles struct {
 var _ router.UserFiles = userFiles{}
 
 // ReadFile implements router.UserFiles.
-func (u userFiles) ReadFile(rtr, lp string, uid, gid int, path string, limit int) ([]byte, error) {
-	if u.m.d.Local == nil || os.Geteuid() == 0 || (uid == os.Geteuid() && gid == os.Getegid()) {
-		return readLimit(path, limit)
+func (u userFiles) ReadFile(r router.FileRead) (*router.UserFile, error) {
+	if u.m.d.Local == nil || os.Geteuid() == 0 || (r.UID == os.Geteuid() && r.GID == os.Getegid()) {
+		return readLimit(r.Path, r.Limit)
 	}
-	resp, err := u.request(rtr, lp, uid, gid, &LocalRequest{Op: OpRead, Path: path, Limit: limit})
+	req := &LocalRequest{Op: OpRead, Path: r.Path, Include: r.Include, Limit: r.Limit}
+	req.Addresses = []transport.Address{{LocalPart: r.LocalPart, Domain: r.Domain, Prefix: r.Prefix, Suffix: r.Suffix}}
+	resp, err := u.request(r.Router, r.LocalPart, r.UID, r.GID, req)
 	if err != nil {
 		return nil, err
 	}
-	return resp.Data, nil
+	return &router.UserFile{Data: resp.Data, UID: resp.FileUID, GID: resp.FileGID, Mode: resp.FileMode}, nil
 }
 
 // AppendFile implements router.UserFiles.
@@ -59,7 +61,9 @@ func (u userFiles) AppendFile(rtr, lp string, uid, gid int, path string, data []
 func (u userFiles) request(rtr, lp string, uid, gid int, req *LocalRequest) (*LocalResponse, error) {
 	m := u.m
 	req.MessageID, req.Router, req.UID, req.GID = string(m.h.ID), rtr, uid, gid
-	req.Addresses = []transport.Address{{LocalPart: lp}}
+	if req.Addresses == nil {
+		req.Addresses = []transport.Address{{LocalPart: lp}}
+	}
 	resp, err := m.d.Local.RunLocal(m.ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("local user process: %w", err)
@@ -81,7 +85,15 @@ func fileOp(req *LocalRequest) *LocalResponse {
 	var err error
 	switch req.Op {
 	case OpRead:
-		resp.Data, err = readLimit(req.Path, req.Limit)
+		var f *router.UserFile
+		if (req.Include != "" || req.IncludeData != "") && !includedBy(req.Include, req.IncludeData, req.Path, req.Limit) {
+			resp.Errno = int(syscall.EACCES)
+			return resp
+		}
+		f, err = readLimit(req.Path, req.Limit)
+		if err == nil {
+			resp.Data, resp.FileUID, resp.FileGID, resp.FileMode = f.Data, f.UID, f.GID, f.Mode
+		}
 	case OpAppend:
 		err = appendFile(req.Path, req.Data, -1, -1)
 	default:
@@ -99,21 +111,59 @@ func fileOp(req *LocalRequest) *LocalResponse {
 	return resp
 }
 
-// readLimit reads at most limit+1 bytes of the regular file path.
-func readLimit(path string, limit int) ([]byte, error) {
-	f, err := os.Open(path)
+// includedBy reports whether the redirection data in file main (or
+// data, when main is empty), or in a file it includes, names path in an
+// ":include:" item; the worker reads the files as the user.
+func includedBy(main, data, path string, limit int) bool {
+	read := func(p string) (string, error) {
+		f, err := readLimit(p, limit)
+		if err != nil {
+			return "", err
+		}
+		return string(f.Data), nil
+	}
+	if main != "" {
+		var err error
+		if data, err = read(main); err != nil {
+			return false
+		}
+	}
+	for _, p := range router.IncludedFiles(data, read) {
+		if p == path {
+			return true
+		}
+	}
+	return false
+}
+
+// readLimit reads at most limit+1 bytes of path, with the owner, group
+// and mode the open file has; a file that is not a regular file is not
+// read.
+func readLimit(path string, limit int) (*router.UserFile, error) {
+	// O_NONBLOCK: opening a FIFO does not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	uf := &router.UserFile{}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		uf.UID, uf.GID, uf.Mode = int(sys.Uid), int(sys.Gid), sys.Mode
+	}
+	if !st.Mode().IsRegular() {
+		// Not read (a FIFO would block): the router sees the type in
+		// Mode and reports it.
+		return uf, nil
+	}
+	uf.Data, err = io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return b, nil
+	return uf, nil
 }
 
 // appendFile appends data to path, creating it with mode 0600 (owned

@@ -16,6 +16,14 @@ func TestFileOp(t *testing.T) {
 	os.WriteFile(fwd, []byte("# Exim filter\n"), 0o644)
 	os.Symlink(fwd, filepath.Join(dir, "link"))
 	log := filepath.Join(dir, "filter.log")
+	list := filepath.Join(dir, "list")
+	nested := filepath.Join(dir, "nested")
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(filepath.Join(dir, "fwdlist"), []byte("a@b, :include:"+list+"\n"), 0o644)
+	os.WriteFile(list, []byte(":include:"+nested+"\n"), 0o644)
+	os.WriteFile(nested, []byte("n@b\n"), 0o644)
+	os.WriteFile(secret, []byte("s\n"), 0o644)
+	fwdlist := filepath.Join(dir, "fwdlist")
 	tests := []struct {
 		name      string
 		req       LocalRequest
@@ -26,7 +34,12 @@ func TestFileOp(t *testing.T) {
 		{"read", LocalRequest{Op: OpRead, Path: fwd, Limit: 100}, "# Exim filter\n", 0, false},
 		{"read over the limit", LocalRequest{Op: OpRead, Path: fwd, Limit: 3}, "# Ex", 0, false},
 		{"read missing", LocalRequest{Op: OpRead, Path: filepath.Join(dir, "none"), Limit: 3}, "", syscall.ENOENT, false},
-		{"read a directory", LocalRequest{Op: OpRead, Path: dir, Limit: 3}, "", syscall.EISDIR, false},
+		{"read an included file", LocalRequest{Op: OpRead, Path: list, Include: fwdlist, Limit: 100}, ":include:" + nested + "\n", 0, false},
+		{"read a nested included file", LocalRequest{Op: OpRead, Path: nested, Include: fwdlist, Limit: 100}, "n@b\n", 0, false},
+		{"read a file not included", LocalRequest{Op: OpRead, Path: secret, Include: fwdlist, Limit: 100}, "", syscall.EACCES, false},
+		{"read a file data includes", LocalRequest{Op: OpRead, Path: nested, IncludeData: ":include:" + list, Limit: 100}, "n@b\n", 0, false},
+		{"read a file data does not include", LocalRequest{Op: OpRead, Path: secret, IncludeData: ":include:" + list, Limit: 100}, "", syscall.EACCES, false},
+		{"read a directory", LocalRequest{Op: OpRead, Path: dir, Limit: 3}, "", 0, false},
 		{"append creates", LocalRequest{Op: OpAppend, Path: log, Data: []byte("a\n")}, "", 0, false},
 		{"append appends", LocalRequest{Op: OpAppend, Path: log, Data: []byte("b\n")}, "", 0, false},
 		{"append through a link", LocalRequest{Op: OpAppend, Path: filepath.Join(dir, "link"), Data: []byte("x")}, "", syscall.ELOOP, false},
@@ -47,5 +60,12 @@ func TestFileOp(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(fwd); string(b) != "# Exim filter\n" {
 		t.Errorf("append through a link changed its target: %q", b)
+	}
+	// A read answers with the file's owner, group and st_mode (for
+	// the redirect router's check_owner, check_group and modemask).
+	os.Chmod(fwd, 0o640)
+	resp := fileOp(&LocalRequest{Op: OpRead, Path: fwd, Limit: 100})
+	if resp.FileMode != syscall.S_IFREG|0o640 || resp.FileUID != os.Geteuid() || resp.FileGID != os.Getegid() {
+		t.Errorf("attributes %d/%d/%o, want %d/%d/%o", resp.FileUID, resp.FileGID, resp.FileMode, os.Geteuid(), os.Getegid(), syscall.S_IFREG|0o640)
 	}
 }

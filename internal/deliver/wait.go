@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -29,15 +30,29 @@ import (
 //     takes the newest one out of the record and delivers it down the
 //     same connection (its "=>" line marks the host with "*"), then the
 //     next, until the record is empty, the connection is gone, or the
-//     transport's connection_max_messages is reached. Ids of messages
-//     no longer on the queue are dropped on the way; an empty record is
-//     deleted.
+//     transport's connection_max_messages (or -oB) is reached. Ids of
+//     messages no longer on the queue are dropped on the way; an empty
+//     record is deleted.
+//  3. a host's record holds at most 50 ids: the id that would be the
+//     51st moves the 50 to a continuation record "host:N" (N = 0, 1 ...,
+//     counted in the host's record) and starts the host's record anew;
+//     when the host's record runs empty, the newest continuation record
+//     becomes the host's record again (observed with Exim 4.96 and
+//     exim_dumpdb).
 //
 // Exim 4.96 writes no record for a 4xx to RCPT, MAIL or DATA (observed):
 // those are retried per address or per message, not per host.
 
 // waitPrefix starts the name of a wait database.
 const waitPrefix = "wait-"
+
+// waitRecordMax is how many ids a wait record holds (step 3 above).
+const waitRecordMax = 50
+
+// continuationKey is the key of a host's continuation record n.
+func continuationKey(host string, n int) string {
+	return host + ":" + strconv.Itoa(n)
+}
 
 // hostDeferral reports whether it was deferred because its hosts could
 // not be used: a connection error (a system errno, a connection
@@ -83,6 +98,11 @@ func (m *attempt) updateWaiting() {
 			}
 			if slices.Contains(rec.IDs, id) {
 				continue
+			}
+			if len(rec.IDs) >= waitRecordMax {
+				db.Put(continuationKey(name, rec.Sequence), &hintsdb.WaitRecord{TimeStamp: m.now, IDs: rec.IDs})
+				rec.Sequence++
+				rec.IDs = nil
 			}
 			rec.IDs = append(rec.IDs, id)
 			rec.TimeStamp = m.now
@@ -162,6 +182,9 @@ func (d *Deliverer) continueWaiting(ctx context.Context, first *attempt, pool *t
 				limit = n
 			}
 		}
+		if d.ConnectionMaxMessages > 0 {
+			limit = int64(d.ConnectionMaxMessages)
+		}
 		for sent := int64(1); limit <= 0 || sent < limit; {
 			if ctx.Err() != nil || pool.Idle() == 0 {
 				return
@@ -196,8 +219,25 @@ func (d *Deliverer) popWaiting(hk hostKey, done map[string]bool) string {
 	if found, err := db.Get(hk.host, &rec); err != nil || !found {
 		return ""
 	}
+	// refill makes the newest continuation record the host's record
+	// when that is empty (step 3 above).
+	refill := func() {
+		for len(rec.IDs) == 0 && rec.Sequence > 0 {
+			rec.Sequence--
+			key := continuationKey(hk.host, rec.Sequence)
+			var cont hintsdb.WaitRecord
+			if found, err := db.Get(key, &cont); err == nil && found {
+				rec.IDs = cont.IDs
+			}
+			db.Delete(key)
+		}
+	}
 	id := ""
-	for len(rec.IDs) > 0 && id == "" {
+	for id == "" {
+		refill()
+		if len(rec.IDs) == 0 {
+			break
+		}
 		last := rec.IDs[len(rec.IDs)-1]
 		rec.IDs = rec.IDs[:len(rec.IDs)-1]
 		if done[last] || !spool.ValidID(last) {
@@ -207,6 +247,7 @@ func (d *Deliverer) popWaiting(hk hostKey, done map[string]bool) string {
 			id = last
 		}
 	}
+	refill()
 	if len(rec.IDs) == 0 {
 		db.Delete(hk.host)
 	} else {
@@ -236,13 +277,32 @@ func waitingHosts(spoolDir string, names []string) map[string][]string {
 			if found, err := db.Get(k, &rec); err != nil || !found {
 				continue
 			}
+			host := continuedHost(k, keys)
 			for _, id := range rec.IDs {
-				out[id] = append(out[id], name+" "+k)
+				out[id] = append(out[id], name+" "+host)
 			}
 		}
 		db.Close()
 	}
 	return out
+}
+
+// continuedHost returns the host whose continuation record key is, or
+// key itself when it is a host's own record.
+func continuedHost(key string, keys []string) string {
+	i := strings.LastIndexByte(key, ':')
+	if i <= 0 || i == len(key)-1 {
+		return key
+	}
+	for _, c := range key[i+1:] {
+		if c < '0' || c > '9' {
+			return key
+		}
+	}
+	if slices.Contains(keys, key[:i]) {
+		return key[:i]
+	}
+	return key
 }
 
 // waitDBNames lists the wait databases in the spool's db directory.

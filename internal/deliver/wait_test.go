@@ -99,3 +99,21 @@ func TestWaitRecords(t *testing.T) {
 		t.Errorf("waitingHosts: %v", w)
 	}
 }
+
+// TestContinuedHost maps continuation record keys to their host.
+func TestContinuedHost(t *testing.T) {
+	keys := []string{"mx.example", "mx.example:0", "mx.example:12", "other:3", "::1"}
+	for _, c := range []struct{ key, want string }{
+		{"mx.example", "mx.example"},
+		{"mx.example:0", "mx.example"},
+		{"mx.example:12", "mx.example"},
+		{"other:3", "other:3"}, // no record "other"
+		{"::1", "::1"},
+		{"mx.example:", "mx.example:"},
+		{"mx.example:x1", "mx.example:x1"},
+	} {
+		if got := continuedHost(c.key, keys); got != c.want {
+			t.Errorf("continuedHost(%q) = %q, want %q", c.key, got, c.want)
+		}
+	}
+}

@@ -30,10 +30,15 @@ type RetryRecord struct {
 }
 
 // WaitRecord is a record of a wait-<transport> database: the ids of
-// messages waiting for the host that is the key.
+// messages waiting for the host that is the key, oldest first. When the
+// host's record is full, its ids move to a continuation record keyed
+// "host:N" (N counting from 0) and Sequence, in the host's own record,
+// counts the continuation records (spec chapter "Exim utilities",
+// section "exim_dumpdb").
 type WaitRecord struct {
 	TimeStamp time.Time `json:"ts"`
 	IDs       []string  `json:"ids"`
+	Sequence  int       `json:"seq,omitempty"`
 }
 
 // Callout results, as Exim's exim_fixdb numbers them.

@@ -86,13 +86,44 @@ type Env struct {
 // user. Errors from the operating system keep their errno (an
 // fs.PathError), so that a missing file declines the router.
 type UserFiles interface {
-	// ReadFile returns at most limit+1 bytes of path, opened as
-	// uid/gid, the local user localPart (without affixes) that router
-	// found.
-	ReadFile(router, localPart string, uid, gid int, path string, limit int) ([]byte, error)
+	// ReadFile reads a file as the local user that a redirect router
+	// found (FileRead).
+	ReadFile(r FileRead) (*UserFile, error)
 	// AppendFile appends data to path as uid/gid, creating it with
 	// mode 0600.
 	AppendFile(router, localPart string, uid, gid int, path string, data []byte) error
+}
+
+// FileRead asks UserFiles for a redirect router's file, or for a file
+// that an ":include:" item in its data names.
+type FileRead struct {
+	// Router is the redirect router's name.
+	Router string
+	// LocalPart (without affixes), Domain, Prefix and Suffix are those
+	// of the address being routed ($local_part ... for the router's
+	// file option).
+	LocalPart, Domain, Prefix, Suffix string
+	// UID and GID are the local user's, that check_local_user found.
+	UID, GID int
+	// Path is the file to read.
+	Path string
+	// Include is the router's file when Path is a file that an
+	// ":include:" item in it (or in a file it includes) names; empty
+	// for the router's own file and for files that its data option
+	// includes.
+	Include string
+	// Limit is the most bytes wanted: at most Limit+1 are read.
+	Limit int
+}
+
+// UserFile is a file that UserFiles read: its data and the attributes
+// that the redirect router's check_owner, check_group and modemask
+// options look at.
+type UserFile struct {
+	Data     []byte
+	UID, GID int
+	// Mode is the file's st_mode, file type bits included.
+	Mode uint32
 }
 
 // User is a local account, as check_local_user finds it.

@@ -39,9 +39,17 @@ func ForwardItems(data, qualify string) ([]string, error) {
 	return out, nil
 }
 
+// containsAt reports whether the parsed address s has a domain: an "@"
+// outside quotes and not escaped with a backslash.
 func containsAt(s string) bool {
+	in := false
 	for i := 0; i < len(s); i++ {
-		if s[i] == '@' {
+		switch c := s[i]; {
+		case c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case c == '@' && !in:
 			return true
 		}
 	}

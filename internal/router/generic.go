@@ -32,6 +32,9 @@ type call struct {
 	// cannotRoute is the expanded cannot_route_message of this router.
 	cannotRoute string
 	unseen      bool
+	// file is the redirect router's file once read, for the
+	// ":include:" items in it.
+	file string
 }
 
 func (s *Set) newCall(r *Router, a *Address, mode Mode) *call {

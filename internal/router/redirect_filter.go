@@ -40,7 +40,7 @@ func (c *call) runFilter(data string) (*rdList, *Result) {
 		},
 		ErrorMessage: isNullSender(c.v),
 		NeedLogfile:  !c.mode.Verify && !c.mode.AddressTest,
-		Mailbox:      parseMailbox,
+		Mailbox:      func(s string) (string, error) { return parseMailboxWith(s, c.s.cfg.Main.Bool("allow_domain_literals")) },
 	})
 	if err != nil {
 		return nil, filterErr(err)

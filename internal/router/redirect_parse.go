@@ -51,6 +51,8 @@ type rdParser struct {
 	include func(path string) (string, error)
 	// skipErrors is skip_syntax_errors.
 	skipErrors bool
+	// domainLiterals is allow_domain_literals.
+	domainLiterals bool
 }
 
 // maxIncludeDepth caps nested :include: files.
@@ -116,6 +118,10 @@ func (p *rdParser) parseInto(l *rdList, data string, depth int) error {
 			continue
 		case hasPrefixFold(item, ":include:"):
 			path := strings.TrimSpace(item[len(":include:"):])
+			if path == "" {
+				//lint:ignore ST1005 the text is Exim's
+				return fmt.Errorf("file name missing after :include:")
+			}
 			l.includes++
 			if p.include == nil {
 				return fmt.Errorf(":include: is not available here")
@@ -142,13 +148,7 @@ func (p *rdParser) parseInto(l *rdList, data string, depth int) error {
 				continue
 			}
 		}
-		local := false
-		text := item
-		if text[0] == '\\' {
-			local = true
-			text = text[1:]
-		}
-		addr, err := parseMailbox(text)
+		addr, err := parseMailboxWith(item, p.domainLiterals)
 		if err != nil {
 			msg := fmt.Sprintf("%s in \"%s\"", err, item)
 			if p.skipErrors {
@@ -160,8 +160,13 @@ func (p *rdParser) parseInto(l *rdList, data string, depth int) error {
 		if addr == "" {
 			continue
 		}
-		if local && strings.Contains(addr, "@") {
-			local = false
+		// A backslash before an unqualified local part marks it as one
+		// to qualify with the incoming domain; before a qualified
+		// address it is part of the local part (observed with Exim
+		// 4.96).
+		local := false
+		if strings.HasPrefix(addr, "\\") && !containsAt(addr) {
+			local, addr = true, addr[1:]
 		}
 		l.items = append(l.items, rdItem{kind: rdAddress, text: addr, local: local})
 	}
@@ -215,168 +220,4 @@ func nextItem(s string) (item, rest string) {
 		}
 	}
 	return s, ""
-}
-
-// parseMailbox extracts the address from one RFC 2822 mailbox (an
-// addr-spec, or a phrase and a route-addr in angle brackets, with
-// comments), with Exim's error texts. An item that is only comments
-// yields "".
-func parseMailbox(s string) (string, error) {
-	t := stripComments(s)
-	t = strings.TrimSpace(t)
-	if t == "" {
-		return "", nil
-	}
-	if i := angleStart(t); i >= 0 {
-		inner := t[i+1:]
-		j := strings.IndexByte(inner, '>')
-		if j < 0 {
-			return "", fmt.Errorf("'>' missing at end of address")
-		}
-		if rest := strings.TrimSpace(inner[j+1:]); rest != "" {
-			return "", fmt.Errorf("malformed address: %s may not follow %s", rest, t[:i+1+j+1])
-		}
-		inner = strings.TrimSpace(inner[:j])
-		// a source route "@a,@b:addr" is dropped
-		if strings.HasPrefix(inner, "@") {
-			if k := strings.IndexByte(inner, ':'); k >= 0 {
-				inner = inner[k+1:]
-			}
-		}
-		if inner == "" {
-			return "", nil
-		}
-		addr, rest, err := addrSpec(inner)
-		if err != nil {
-			return "", err
-		}
-		if rest != "" {
-			return "", fmt.Errorf("malformed address: %s may not follow %s", rest, addr)
-		}
-		return addr, nil
-	}
-	addr, rest, err := addrSpec(t)
-	if err != nil {
-		return "", err
-	}
-	if rest != "" {
-		return "", fmt.Errorf("malformed address: %s may not follow %s", rest, addr)
-	}
-	return addr, nil
-}
-
-// angleStart finds a "<" outside quotes, or -1.
-func angleStart(s string) int {
-	in := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			in = !in
-		case '<':
-			if !in {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-// stripComments removes (comments), which nest; an unterminated comment
-// runs to the end.
-func stripComments(s string) string {
-	if !strings.Contains(s, "(") {
-		return s
-	}
-	var b strings.Builder
-	depth, in := 0, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s):
-			if depth == 0 {
-				b.WriteByte(c)
-				b.WriteByte(s[i+1])
-			}
-			i++
-			continue
-		case in:
-			if c == '"' {
-				in = false
-			}
-		case depth == 0 && c == '"':
-			in = true
-		case c == '(':
-			depth++
-			continue
-		case c == ')' && depth > 0:
-			depth--
-			continue
-		}
-		if depth == 0 {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isAtext(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0 || c >= 0x80
-}
-
-// addrSpec parses local-part["@"domain] at the start of s and returns the
-// rest (after white space).
-func addrSpec(s string) (addr, rest string, err error) {
-	i := 0
-	// local part: words (atoms with dots, quoted strings)
-	for i < len(s) {
-		c := s[i]
-		if c == '"' {
-			j := closingQuote(s[i:])
-			if j < 0 {
-				return "", "", fmt.Errorf("missing or malformed local part (expected word or \"<\")")
-			}
-			i += j + 1
-			continue
-		}
-		if isAtext(c) {
-			i++
-			continue
-		}
-		break
-	}
-	lp := s[:i]
-	r := strings.TrimLeft(s[i:], " \t")
-	if lp == "" {
-		if strings.HasPrefix(r, "@") {
-			return "", "", fmt.Errorf("no local part")
-		}
-		return "", "", fmt.Errorf("missing or malformed local part (expected word or \"<\")")
-	}
-	if r == "" {
-		return lp, "", nil
-	}
-	if r[0] != '@' {
-		return "", "", fmt.Errorf("missing or malformed local part (expected word or \"<\")")
-	}
-	r = strings.TrimLeft(r[1:], " \t")
-	j := 0
-	if strings.HasPrefix(r, "[") {
-		k := strings.IndexByte(r, ']')
-		if k < 0 {
-			return "", "", fmt.Errorf("domain missing or malformed")
-		}
-		j = k + 1
-	} else {
-		for j < len(r) && (isAtext(r[j]) && r[j] != '/' && r[j] != '|') {
-			j++
-		}
-	}
-	dom := r[:j]
-	if dom == "" || strings.HasPrefix(dom, ".") || strings.HasSuffix(dom, ".") || strings.Contains(dom, "..") {
-		return "", "", fmt.Errorf("domain missing or malformed")
-	}
-	return lp + "@" + dom, strings.TrimLeft(r[j:], " \t"), nil
 }

@@ -21,6 +21,17 @@ func TestParseRedirect(t *testing.T) {
 		{"@b", "", "no local part in \"@b\""},
 		{"<a@b", "", "'>' missing at end of address in \"<a@b\""},
 		{"a@b>", "", "malformed address: > may not follow a@b in \"a@b>\""},
+		{"<bad", "", "\"@\" or \".\" expected after \"bad\" in \"<bad\""},
+		{"a@b (c) d", "", "malformed address: d may not follow a@b (c)  in \"a@b (c) d\""},
+		{"\"q", "", "unmatched doublequote in local part in \"\"q\""},
+		{"a@[1.2", "", "malformed domain literal in \"a@[1.2\""},
+		{"<a@[1.2.3.4]>", "", "domain literals not allowed in \"<a@[1.2.3.4]>\""},
+		{"<>", "", "missing or malformed local part in \"<>\""},
+		{"a@b_c", "", "malformed address: _c may not follow a@b in \"a@b_c\""},
+		{"a . b@c. d", "a.b@c.d", ""},
+		{"a..b@c", "a..b@c", ""},
+		{"\\x@y, \\z", "\\x@y|z", ""},
+		{"a\\@c", "a\\@c", ""},
 	}
 	for _, tt := range tests {
 		l, err := (&rdParser{}).parse(tt.in)

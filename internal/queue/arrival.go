@@ -223,7 +223,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",
 		DKIM: env.DKIM, BodyType: env.BodyType, TaintedHost: r.TaintedHost,
-		Frozen: env.Freeze,
+		Frozen: env.Freeze, SMTPUTF8: env.SMTPUTF8,
 	}
 	if v := env.Vars; v != nil {
 		a.InterfaceAddress = v["received_ip_address"]

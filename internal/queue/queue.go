@@ -174,6 +174,8 @@ type Arrival struct {
 	SenderSetUntrusted bool
 	// Frozen freezes the message on arrival (control = freeze).
 	Frozen bool
+	// SMTPUTF8 is MAIL with SMTPUTF8 (the -smtputf8 flag).
+	SMTPUTF8 bool
 	// BounceFor is, for a bounce or warning message, the id of the
 	// message it reports on (R= in the "<=" line).
 	BounceFor string
@@ -272,6 +274,7 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	if a.Frozen {
 		h.Frozen = a.Received
 	}
+	h.SMTPUTF8 = a.SMTPUTF8
 	h.LocalError = a.LocalError
 	h.Local = a.NotSMTP
 	h.ACLVars = a.ACLVars

@@ -60,6 +60,10 @@ type session struct {
 	discarded  int    // recipients discarded
 	bodyType   string
 	utf8       bool
+	// utf8Proto is set by MAIL with SMTPUTF8 and kept (through RSET and
+	// later messages) until the next EHLO or HELO: the protocol gets a
+	// "utf8" prefix (observed in Exim 4.96).
+	utf8Proto  bool
 	chunking   bool // CHUNKING was advertised
 	pipelining bool
 	dsn        bool
@@ -410,6 +414,10 @@ func (s *session) protocol() string {
 	}
 	if s.srv.Local {
 		p = "local-" + p
+	}
+	if s.utf8Proto {
+		// RFC 6531 section 3.3: UTF8SMTP, UTF8SMTPS, UTF8SMTPA ...
+		p = "utf8" + p
 	}
 	return p
 }

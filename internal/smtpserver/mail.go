@@ -85,7 +85,8 @@ func (s *session) mail(arg string) error {
 				return err
 			}
 		case "SMTPUTF8":
-			s.utf8 = true
+			s.utf8, s.utf8Proto = true, true
+			s.vars["received_protocol"] = s.protocol()
 		case "PRDR":
 			s.prdr = s.srv.Config.Main.Bool("prdr_enable")
 		}

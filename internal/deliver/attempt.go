@@ -58,7 +58,9 @@ type item struct {
 		port, localPort int
 		localAddr       string
 		pipelined       bool
-		size            int64
+		// chunking is a message sent with BDAT (K on "=>" lines).
+		chunking bool
+		size     int64
 	}
 	confirm string
 	errCode string
@@ -363,7 +365,7 @@ func (m *attempt) runTransport(b *batch) {
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
 		it.continued = r.Continued
 		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
-		it.conn.pipelined, it.conn.size = r.Pipelined, r.Size
+		it.conn.pipelined, it.conn.size, it.conn.chunking = r.Pipelined, r.Size, r.Chunking
 		it.conn.triedPort = r.RemotePort
 		if it.conn.triedPort == 0 && r.Host != "" {
 			if it.conn.triedPort = r.Port; r.Port == 0 {
@@ -567,6 +569,11 @@ func (m *attempt) logDelivery(it *item) {
 	if sel.Has(mainlog.SelPipelining) && it.conn.pipelined {
 		line += " L"
 	}
+	if it.conn.chunking {
+		// K: the CHUNKING extension was used (spec chapter "Log
+		// files", section "Reducing or increasing what is logged").
+		line += " K"
+	}
 	if it.confirm != "" && m.d.Config != nil && sel.Has(mainlog.SelSMTPConfirmation) {
 		line += " C=" + quoteLog(it.confirm)
 	}
@@ -640,9 +647,10 @@ func (m *attempt) logDefer(it *item) {
 
 // quoteLog quotes a string for a log field as Exim's string_printing
 // does for C=: in double quotes, with quotes and backslashes escaped and
-// newlines as \n.
+// the newlines of a multiline reply as \\n (a backslash written escaped,
+// observed in Exim 4.96).
 func quoteLog(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\\n`)
 	return `"` + r.Replace(s) + `"`
 }
 

@@ -444,17 +444,64 @@ func (m *attempt) lineAddress(it *item, withOrig bool) string {
 	if t := m.d.transports[it.transport]; t != nil && t.Local() {
 		local = true
 	}
-	if local && a.Kind == router.Mailbox {
-		s = m.localPart(it)
+	if a.Kind == router.Mailbox {
+		if local {
+			s = m.localPart(it)
+		} else {
+			s = m.loweredAddress(it)
+		}
 	}
 	if it.path != "" {
 		s = it.path
 	}
 	s += m.parents(it)
-	if (local || it.top != a.Address) && withOrig {
+	if (local || it.top != s) && withOrig {
 		s += " <" + it.top + ">"
 	}
 	return s
+}
+
+// failAddress is the address of a "**" or "==" line: for a mailbox the
+// address as routed (its domain in lower case, its local part too unless
+// the router has caseful_local_part), even when a local transport
+// handled it, followed by " <original>" when the original recipient
+// differs (observed with Exim 4.96: "== x@y" where "=>" has "x <x@y>").
+func (m *attempt) failAddress(it *item) string {
+	if it.addr.Kind != router.Mailbox || it.path != "" {
+		return m.lineAddress(it, true)
+	}
+	s := m.loweredAddress(it) + m.parents(it)
+	if it.top != s {
+		s += " <" + it.top + ">"
+	}
+	return s
+}
+
+// timeoutAddress is the address of the "retry timeout exceeded" line of
+// an original recipient: the address as given, also after a local
+// transport (observed with Exim 4.96).
+func (m *attempt) timeoutAddress(it *item) string {
+	if it.addr.Kind != router.Mailbox || it.path != "" {
+		return m.lineAddress(it, true)
+	}
+	return it.addr.Address
+}
+
+// loweredAddress is a routed mailbox address as Exim logs it: the domain
+// in lower case, and the local part unless the router has
+// caseful_local_part (spec chapter "Generic options for routers",
+// caseful_local_part).
+func (m *attempt) loweredAddress(it *item) string {
+	addr := it.addr.Address
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return addr
+	}
+	lp := addr[:i]
+	if m.d.Config == nil || m.d.Config.Router(it.router) == nil || !m.d.Config.Router(it.router).Options.Bool("caseful_local_part") {
+		lp = strings.ToLower(lp)
+	}
+	return lp + "@" + strings.ToLower(addr[i+1:])
 }
 
 // localPart is $local_part of a routed address: without the affixes
@@ -608,21 +655,23 @@ func (m *attempt) logFail(it *item) {
 		// A generated address shows its immediate parent in angle
 		// brackets here, not the original recipient (observed with
 		// Exim 4.96).
+		// A mailbox shows its address, also after a local transport
+		// (observed: "** x@y <alias@y>").
 		s := it.addr.Address
-		if t := m.d.transports[it.transport]; t != nil && t.Local() && it.addr.Kind == router.Mailbox {
-			s = m.localPart(it)
+		if it.addr.Kind != router.Mailbox || it.path != "" {
+			s = m.lineAddress(it, false)
 		}
 		m.logf("** %s <%s>: retry timeout exceeded", s, it.addr.Parent.Address)
 	case it.timedOut:
-		m.logf("** %s: retry timeout exceeded", m.lineAddress(it, true))
+		m.logf("** %s: retry timeout exceeded", m.timeoutAddress(it))
 	case it.routingFail:
 		r := ""
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
 		}
-		m.logf("** %s%s%s: %s%s", m.lineAddress(it, true), m.senderFields(it), r, it.msg, m.deliverTime(it))
+		m.logf("** %s%s%s: %s%s", m.failAddress(it), m.senderFields(it), r, it.msg, m.deliverTime(it))
 	default:
-		m.logf("** %s%s R=%s T=%s%s: %s%s", m.lineAddress(it, true), m.senderFields(it), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
+		m.logf("** %s%s R=%s T=%s%s: %s%s", m.failAddress(it), m.senderFields(it), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
 	}
 }
 
@@ -639,10 +688,10 @@ func (m *attempt) logDefer(it *item) {
 		// A system error (errno such as 111, Connection refused): DT=
 		// ends the line; otherwise it comes before the text (observed
 		// with Exim 4.96).
-		m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
+		m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
 		return
 	}
-	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
+	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 }
 
 // quoteLog quotes a string for a log field as Exim's string_printing

@@ -286,6 +286,12 @@ func (s *session) rcptError(code int, text string) error {
 		s.reply(code, text)
 		return nil
 	}
+	if code == 503 && !s.senderSet {
+		// A RCPT with no MAIL at all does not make the DATA that
+		// follows an expected error: that is counted, and says
+		// "valid" (observed with Exim 4.96).
+		s.rcptPending = false
+	}
 	return s.synprotError(code, text)
 }
 

@@ -75,9 +75,7 @@ func TestSMTPDeliverySizeDifferential(t *testing.T) {
 					}
 				}
 				for _, l := range srv.Log() {
-					for _, m := range sizeMailRE.FindAllString(l, -1) {
-						out = append(out, m)
-					}
+					out = append(out, sizeMailRE.FindAllString(l, -1)...)
 				}
 				return strings.Join(out, "\n")
 			}

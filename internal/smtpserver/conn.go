@@ -189,9 +189,9 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 }
 
 // markAborted records that an interactive session is ending abnormally
-// (see ErrAborted).
+// (see ErrAborted); -bh and batched SMTP have exit codes of their own.
 func (s *session) markAborted() {
-	if !s.srv.Batched {
+	if !s.srv.Batched && !s.srv.HostChecking {
 		s.aborted = true
 	}
 }

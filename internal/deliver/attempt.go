@@ -82,6 +82,10 @@ type item struct {
 	// private marks a routing deferral whose text the configuration
 	// did not write: a bounce does not show it.
 	private bool
+	// pipeStatus marks a pipe transport's failure from its command's
+	// status: a bounce says only "local delivery failed" (spec chapter
+	// "The pipe transport", section "Handling the return code").
+	pipeStatus bool
 	// path is the file a file address was delivered to when the
 	// transport's file or directory option named it.
 	path string
@@ -374,6 +378,12 @@ func (m *attempt) runTransport(b *batch) {
 		}
 		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
 		it.msg, it.errno = r.Message, r.Errno
+		it.pipeStatus = false
+		if r.Status != transport.OK && strings.HasPrefix(r.Message, "Child process of ") && m.d.Config != nil {
+			if td := m.d.Config.Transport(it.transport); td != nil && td.Driver == "pipe" {
+				it.pipeStatus = true
+			}
+		}
 		switch r.Status {
 		case transport.OK:
 			it.state = delivered

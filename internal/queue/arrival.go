@@ -158,6 +158,10 @@ type SpoolReceiver struct {
 	User receive.User
 	// Mode is the delivery mode after storing.
 	Mode DeliveryMode
+	// AttemptFrozen starts a delivery attempt for a message an ACL
+	// froze, which logs "Message is frozen": the daemon does, -bs does
+	// not (observed with Exim 4.96).
+	AttemptFrozen bool
 }
 
 // NewID implements smtpserver.IDSource.
@@ -223,7 +227,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",
 		DKIM: env.DKIM, BodyType: env.BodyType, TaintedHost: r.TaintedHost,
-		Frozen: env.Freeze, SMTPUTF8: env.SMTPUTF8,
+		Frozen: env.Freeze, SMTPUTF8: env.SMTPUTF8, AttemptFrozen: env.Freeze && r.AttemptFrozen,
 	}
 	if v := env.Vars; v != nil {
 		a.InterfaceAddress = v["received_ip_address"]

@@ -96,7 +96,7 @@ func TestFailAddressDifferential(t *testing.T) {
 	defer srv.Close()
 	cases := []e2eCase{
 		{name: "top", rcpts: []string{"pfail@test.example", "pdef@test.example", "ok@test.example"}},
-		{name: "mixed_case", rcpts: []string{"PFail@test.example", "PDef@Test.Example", "Def@Remote.Example", "Rej@remote.example", "Ok1@Remote.Example"}},
+		{name: "mixed_case", rcpts: []string{"Nobody@Test.example", "PFail@test.example", "PDef@Test.Example", "Def@Remote.Example", "Rej@remote.example", "Ok1@Remote.Example"}},
 		{name: "redirected", rcpts: []string{"team@test.example"}},
 		{name: "retry", rcpts: []string{"pdef@test.example", "team@test.example", "Def@Remote.Example"}, retry: true},
 	}

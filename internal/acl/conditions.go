@@ -105,6 +105,9 @@ func (r *run) listCondition(name, raw string, depth int, sr *stmtResult) rc {
 			return rcFail
 		}
 		r.log(fmt.Sprintf("failed to expand \"%s\" while checking a list: %s", raw, err), mainlog.Main)
+		if text, ok := expand.LookupText(err); ok && expand.IsDefer(err) {
+			sr.lookupDefer = text
+		}
 		return rcDefer
 	}
 	env := *r.env

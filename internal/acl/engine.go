@@ -348,6 +348,9 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 			// implicit deny at the end (observed with Exim 4.96).
 			lastUser, lastLog = sr.condUser, sr.condLog
 		}
+		if st.Verb == "warn" && sr.rc == rcOK {
+			r.warnMessage(&sr)
+		}
 		what := [...]string{"succeeded", "failed", "deferred", "error", `yielded "drop"`, `yielded "discard"`}[sr.rc]
 		r.trace(depth, "%s: condition test %s in %s", st.Verb, what, where)
 		switch sr.rc {
@@ -355,11 +358,16 @@ func (r *run) runACL(a *config.ACL, name string, kind aclKind, depth int) outcom
 			return outcome{rc: rcError, err: sr.err}
 		case rcDefer:
 			if st.Verb == "warn" {
+				// Logged with log_selector acl_warn_skipped (on by
+				// default; spec chapter "Log files"). A deferred lookup
+				// shows its own message (observed with Exim 4.96).
 				text := "ACL \"warn\" statement skipped: condition test deferred"
-				if sr.err != "" {
-					text += ": " + sr.err
+				if msg := sr.deferText(); msg != "" {
+					text += ": " + msg
 				}
-				r.logWarning(text, false)
+				if r.logSelector().Has(mainlog.SelACLWarnSkipped) {
+					r.logWarning(text, false)
+				}
 				continue
 			}
 			user, log := r.messages(sr)
@@ -464,13 +472,14 @@ func (r *run) messages(sr stmtResult) (user, log string) {
 // add its message as a header line. Specification section "ACL verbs",
 // warn.
 func (r *run) warnDone(sr stmtResult) {
+	msg := sr.warnMsg
 	if sr.logMessage != nil {
 		if v, err := r.expand(*sr.logMessage); err == nil && v != "" {
 			r.logWarning(v, true)
 		}
 	}
 	if sr.message != nil {
-		if v, err := r.expand(*sr.message); err == nil && v != "" {
+		if v := msg; v != "" {
 			if r.stage.receivesMessage() {
 				r.addHeaders(v)
 			} else {
@@ -479,6 +488,23 @@ func (r *run) warnDone(sr stmtResult) {
 			}
 		}
 	}
+}
+
+// warnMessage expands the message of a warn statement whose conditions
+// are true, as Exim does before it reports the statement's outcome: a
+// failure is logged (observed with Exim 4.96).
+func (r *run) warnMessage(sr *stmtResult) {
+	if sr.message == nil {
+		return
+	}
+	v, err := r.expand(*sr.message)
+	if err != nil {
+		if !expand.IsForced(err) {
+			r.log(fmt.Sprintf("failed to expand ACL message \"%s\": %s", *sr.message, err), mainlog.Main)
+		}
+		return
+	}
+	sr.warnMsg = v
 }
 
 // logWarning writes "Warning: text" with the host prefix to the main
@@ -498,6 +524,20 @@ func (r *run) logWarning(text string, once bool) {
 		prefix = r.s.LogPrefix()
 	}
 	r.log(prefix+"Warning: "+text, mainlog.Main)
+}
+
+// logSelector is the log_selector of the configuration (the default
+// when it does not parse).
+func (r *run) logSelector() mainlog.Selector {
+	var text string
+	if r.e.cfg != nil {
+		text = r.e.cfg.Main.String("log_selector")
+	}
+	sel, err := mainlog.ParseSelector(text)
+	if err != nil {
+		sel, _ = mainlog.ParseSelector("")
+	}
+	return sel
 }
 
 // log writes a line to the logs; once a message has an id, Exim puts it

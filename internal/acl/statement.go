@@ -24,6 +24,27 @@ type stmtResult struct {
 	verifyLog bool
 	// err is the text of an error or of a deferral's reason.
 	err string
+	// lookupDefer is the message of a lookup that deferred in an
+	// expansion (err has it wrapped).
+	lookupDefer string
+	// warnMsg is a true warn statement's message, expanded.
+	warnMsg string
+}
+
+// deferText is the reason a "warn" statement's condition deferred, as
+// its "statement skipped" warning shows it: a deferred lookup's own
+// message, in an expansion or in a host or address list (observed with
+// Exim 4.96), else err.
+func (sr *stmtResult) deferText() string {
+	if sr.lookupDefer != "" {
+		return sr.lookupDefer
+	}
+	if strings.HasPrefix(sr.err, "unable to complete match against ") {
+		if _, after, ok := strings.Cut(sr.err, " gave DEFER: "); ok {
+			return after
+		}
+	}
+	return sr.err
 }
 
 // topExpanded are the conditions and modifiers whose argument Exim
@@ -129,6 +150,9 @@ func (r *run) expandFailed(raw string, err error, sr *stmtResult) rc {
 	}
 	sr.err = fmt.Sprintf("failed to expand ACL string \"%s\": %s", raw, err)
 	if expand.IsDefer(err) {
+		if text, ok := expand.LookupText(err); ok {
+			sr.lookupDefer = text
+		}
 		return rcDefer
 	}
 	return rcError

@@ -119,7 +119,12 @@ func (s *Session) dnslists(ctx context.Context, as *acl.Session, arg string) (bo
 		Cache:       &s.cache,
 		HostAddress: as.Vars["sender_host_address"],
 		Trace:       func(f string, a ...any) { trace(as, f, a...) },
-		Log:         func(t string) { logLine(as, t, mainlog.Main) },
+	}
+	// The defer line is logged with log_selector dnslist_defer (on by
+	// default; spec chapter "Log files", section "Reducing or increasing
+	// what is logged").
+	if sel, err := mainlog.ParseSelector(s.c.cfg.Main.String("log_selector")); err != nil || sel.Has(mainlog.SelDNSListDefer) {
+		e.Log = func(t string) { logLine(as, t, mainlog.Main) }
 	}
 	ok, m, err := dnsbl.Check(ctx, e, arg)
 	if err != nil {

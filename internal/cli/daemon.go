@@ -175,7 +175,7 @@ func serveDaemon(ctx context.Context, inv *Invocation, env *Env, cfg *config.Con
 		rcv := &queue.SpoolReceiver{
 			Queue: rc.queue, Options: &rc.opts, Expand: rc.expander(env.Now),
 			Login: callerUser().Login, UID: os.Getuid(), GID: os.Getgid(),
-			Mode: queue.Background,
+			Mode: queue.Background, AttemptFrozen: true,
 		}
 		return rc.smtpServer(env, rcv, false)
 	}

@@ -68,6 +68,11 @@ func runLocalSMTP(inv *Invocation, env *Env) int {
 	}
 	srv.ConnectionName = u.Login
 	if err := srv.Serve(context.Background(), env.Stdin, env.Stdout, peer); err != nil {
+		if errors.Is(err, smtpserver.ErrAborted) {
+			// Input lost, or dropped for too many syntax or protocol
+			// errors: exit status 1 (observed with Exim 4.96).
+			return 1
+		}
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 	}
 	return 0

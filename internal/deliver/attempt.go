@@ -58,7 +58,9 @@ type item struct {
 		port, localPort int
 		localAddr       string
 		pipelined       bool
-		size            int64
+		// chunking is a message sent with BDAT (K on "=>" lines).
+		chunking bool
+		size     int64
 	}
 	confirm string
 	errCode string
@@ -80,6 +82,10 @@ type item struct {
 	// private marks a routing deferral whose text the configuration
 	// did not write: a bounce does not show it.
 	private bool
+	// pipeStatus marks a pipe transport's failure from its command's
+	// status: a bounce says only "local delivery failed" (spec chapter
+	// "The pipe transport", section "Handling the return code").
+	pipeStatus bool
 	// path is the file a file address was delivered to when the
 	// transport's file or directory option named it.
 	path string
@@ -363,7 +369,7 @@ func (m *attempt) runTransport(b *batch) {
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
 		it.continued = r.Continued
 		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
-		it.conn.pipelined, it.conn.size = r.Pipelined, r.Size
+		it.conn.pipelined, it.conn.size, it.conn.chunking = r.Pipelined, r.Size, r.Chunking
 		it.conn.triedPort = r.RemotePort
 		if it.conn.triedPort == 0 && r.Host != "" {
 			if it.conn.triedPort = r.Port; r.Port == 0 {
@@ -372,6 +378,12 @@ func (m *attempt) runTransport(b *batch) {
 		}
 		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
 		it.msg, it.errno = r.Message, r.Errno
+		it.pipeStatus = false
+		if r.Status != transport.OK && strings.HasPrefix(r.Message, "Child process of ") && m.d.Config != nil {
+			if td := m.d.Config.Transport(it.transport); td != nil && td.Driver == "pipe" {
+				it.pipeStatus = true
+			}
+		}
 		switch r.Status {
 		case transport.OK:
 			it.state = delivered
@@ -442,17 +454,64 @@ func (m *attempt) lineAddress(it *item, withOrig bool) string {
 	if t := m.d.transports[it.transport]; t != nil && t.Local() {
 		local = true
 	}
-	if local && a.Kind == router.Mailbox {
-		s = m.localPart(it)
+	if a.Kind == router.Mailbox {
+		if local {
+			s = m.localPart(it)
+		} else {
+			s = m.loweredAddress(it)
+		}
 	}
 	if it.path != "" {
 		s = it.path
 	}
 	s += m.parents(it)
-	if (local || it.top != a.Address) && withOrig {
+	if (local || it.top != s) && withOrig {
 		s += " <" + it.top + ">"
 	}
 	return s
+}
+
+// failAddress is the address of a "**" or "==" line: for a mailbox the
+// address as routed (its domain in lower case, its local part too unless
+// the router has caseful_local_part), even when a local transport
+// handled it, followed by " <original>" when the original recipient
+// differs (observed with Exim 4.96: "== x@y" where "=>" has "x <x@y>").
+func (m *attempt) failAddress(it *item) string {
+	if it.addr.Kind != router.Mailbox || it.path != "" {
+		return m.lineAddress(it, true)
+	}
+	s := m.loweredAddress(it) + m.parents(it)
+	if it.top != s {
+		s += " <" + it.top + ">"
+	}
+	return s
+}
+
+// timeoutAddress is the address of the "retry timeout exceeded" line of
+// an original recipient: the address as given, also after a local
+// transport (observed with Exim 4.96).
+func (m *attempt) timeoutAddress(it *item) string {
+	if it.addr.Kind != router.Mailbox || it.path != "" {
+		return m.lineAddress(it, true)
+	}
+	return it.addr.Address
+}
+
+// loweredAddress is a routed mailbox address as Exim logs it: the domain
+// in lower case, and the local part unless the router has
+// caseful_local_part (spec chapter "Generic options for routers",
+// caseful_local_part).
+func (m *attempt) loweredAddress(it *item) string {
+	addr := it.addr.Address
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return addr
+	}
+	lp := addr[:i]
+	if m.d.Config == nil || m.d.Config.Router(it.router) == nil || !m.d.Config.Router(it.router).Options.Bool("caseful_local_part") {
+		lp = strings.ToLower(lp)
+	}
+	return lp + "@" + strings.ToLower(addr[i+1:])
 }
 
 // localPart is $local_part of a routed address: without the affixes
@@ -567,6 +626,11 @@ func (m *attempt) logDelivery(it *item) {
 	if sel.Has(mainlog.SelPipelining) && it.conn.pipelined {
 		line += " L"
 	}
+	if it.conn.chunking {
+		// K: the CHUNKING extension was used (spec chapter "Log
+		// files", section "Reducing or increasing what is logged").
+		line += " K"
+	}
 	if it.confirm != "" && m.d.Config != nil && sel.Has(mainlog.SelSMTPConfirmation) {
 		line += " C=" + quoteLog(it.confirm)
 	}
@@ -601,21 +665,23 @@ func (m *attempt) logFail(it *item) {
 		// A generated address shows its immediate parent in angle
 		// brackets here, not the original recipient (observed with
 		// Exim 4.96).
+		// A mailbox shows its address, also after a local transport
+		// (observed: "** x@y <alias@y>").
 		s := it.addr.Address
-		if t := m.d.transports[it.transport]; t != nil && t.Local() && it.addr.Kind == router.Mailbox {
-			s = m.localPart(it)
+		if it.addr.Kind != router.Mailbox || it.path != "" {
+			s = m.lineAddress(it, false)
 		}
 		m.logf("** %s <%s>: retry timeout exceeded", s, it.addr.Parent.Address)
 	case it.timedOut:
-		m.logf("** %s: retry timeout exceeded", m.lineAddress(it, true))
+		m.logf("** %s: retry timeout exceeded", m.timeoutAddress(it))
 	case it.routingFail:
 		r := ""
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
 		}
-		m.logf("** %s%s%s: %s%s", m.lineAddress(it, true), m.senderFields(it), r, it.msg, m.deliverTime(it))
+		m.logf("** %s%s%s: %s%s", m.failAddress(it), m.senderFields(it), r, it.msg, m.deliverTime(it))
 	default:
-		m.logf("** %s%s R=%s T=%s%s: %s%s", m.lineAddress(it, true), m.senderFields(it), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
+		m.logf("** %s%s R=%s T=%s%s: %s%s", m.failAddress(it), m.senderFields(it), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
 	}
 }
 
@@ -632,17 +698,18 @@ func (m *attempt) logDefer(it *item) {
 		// A system error (errno such as 111, Connection refused): DT=
 		// ends the line; otherwise it comes before the text (observed
 		// with Exim 4.96).
-		m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
+		m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
 		return
 	}
-	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.lineAddress(it, true), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
+	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 }
 
 // quoteLog quotes a string for a log field as Exim's string_printing
 // does for C=: in double quotes, with quotes and backslashes escaped and
-// newlines as \n.
+// the newlines of a multiline reply as \\n (a backslash written escaped,
+// observed in Exim 4.96).
 func quoteLog(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\\n`)
 	return `"` + r.Replace(s) + `"`
 }
 

@@ -45,6 +45,9 @@ func bounceEntry(it *item) (text, diag string) {
 		b.WriteString("    (" + how + " from " + it.top + ")\n")
 	}
 	msg := it.msg
+	if it.pipeStatus {
+		msg = "local delivery failed"
+	}
 	hostErr := it.timedOut && hostError(it)
 	if it.host != "" && !hostErr {
 		b.WriteString("    " + hostLine(it) + "\n")

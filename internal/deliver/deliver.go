@@ -104,6 +104,10 @@ type Options struct {
 	LocalOnly bool
 	// QueueRun is set when a queue runner makes the attempt.
 	QueueRun bool
+	// Immediate is set for the attempt that follows a message's
+	// arrival (Scheduler): like a queue run's, it logs "Message is
+	// frozen" for a frozen message.
+	Immediate bool
 	// pool keeps the SMTP connections of the attempt open for the
 	// messages waiting for their hosts (wait.go): Message makes one,
 	// and the attempts it continues share it (Exim's continued

@@ -109,7 +109,7 @@ func (m *attempt) frozen() (Outcome, bool) {
 		h.Frozen = time.Time{}
 		return 0, true
 	}
-	if m.opts.QueueRun && m.d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
+	if (m.opts.QueueRun || m.opts.Immediate) && m.d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
 		// Spec chapter "Log files", skip_delivery.
 		m.logf("Message is frozen")
 		m.writeLogs()

@@ -153,7 +153,7 @@ type Scheduler struct {
 // Schedule implements queue.Scheduler.
 func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool) {
 	if wait {
-		s.D.Message(ctx, id, Options{})
+		s.D.Message(ctx, id, Options{Immediate: true})
 		return
 	}
 	s.once.Do(func() {
@@ -170,7 +170,7 @@ func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool) {
 		}
 		// The submitter's context ends with its session; the delivery
 		// must not.
-		s.D.Message(context.WithoutCancel(ctx), id, Options{})
+		s.D.Message(context.WithoutCancel(ctx), id, Options{Immediate: true})
 	}()
 }
 

@@ -158,6 +158,10 @@ type SpoolReceiver struct {
 	User receive.User
 	// Mode is the delivery mode after storing.
 	Mode DeliveryMode
+	// AttemptFrozen starts a delivery attempt for a message an ACL
+	// froze, which logs "Message is frozen": the daemon does, -bs does
+	// not (observed with Exim 4.96).
+	AttemptFrozen bool
 }
 
 // NewID implements smtpserver.IDSource.
@@ -223,6 +227,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		HostAddress: env.HostAddress, HostPort: env.HostPort,
 		MessageID: MessageIDOf(hs), MessageIDCreated: original == "",
 		DKIM: env.DKIM, BodyType: env.BodyType, TaintedHost: r.TaintedHost,
+		Frozen: env.Freeze, SMTPUTF8: env.SMTPUTF8, AttemptFrozen: env.Freeze && r.AttemptFrozen,
 	}
 	if v := env.Vars; v != nil {
 		a.InterfaceAddress = v["received_ip_address"]
@@ -266,8 +271,44 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	if err := r.Queue.Store(ctx, a, mode); err != nil {
 		return "", err
 	}
+	r.logControls(a, env)
 	env.Size = a.Size
 	return string(id), nil
+}
+
+// logControls writes the lines that follow "<=" for a message an ACL
+// froze (control = freeze) or queued (control = queue): "frozen by ACL"
+// and "no immediate delivery: queued by ACL" (Exim specification chapter
+// "Access control lists", section "Use of the control modifier"). Exim
+// 4.96 also starts the message log of a frozen message with its
+// "Received from" line and the freeze (observed).
+func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
+	var lines []string
+	if env.Freeze {
+		lines = append(lines, "frozen by ACL")
+	}
+	if env.Controls.Queue {
+		where := ""
+		if env.QueueName != "" {
+			where = " in " + env.QueueName
+		}
+		lines = append(lines, "no immediate delivery: queued"+where+" by ACL")
+	}
+	if r.Queue.Log != nil {
+		for _, l := range lines {
+			r.Queue.Log.Write(string(a.ID)+" "+l, mainlog.Main)
+		}
+	}
+	if env.Freeze {
+		now := r.Queue.now().Format("2006-01-02 15:04:05 ")
+		arrival := strings.TrimPrefix(ArrivalLine(a, r.Queue.Selector), string(a.ID)+" <= ")
+		text := now + "Received from " + arrival + "\n"
+		for _, l := range lines {
+			text += now + l + "\n"
+		}
+		// The message log is an aid: a failure to write it is ignored.
+		_ = r.Queue.Spool.AppendMsglog(a.ID, text)
+	}
 }
 
 // ACLVarsOf returns the ACL variables (acl_c..., acl_m...) among vars as

@@ -174,6 +174,12 @@ type Arrival struct {
 	SenderSetUntrusted bool
 	// Frozen freezes the message on arrival (control = freeze).
 	Frozen bool
+	// SMTPUTF8 is MAIL with SMTPUTF8 (the -smtputf8 flag).
+	SMTPUTF8 bool
+	// AttemptFrozen starts the delivery attempt of a Frozen arrival
+	// all the same (it logs "Message is frozen"): Exim's daemon does,
+	// -bs does not (observed with Exim 4.96).
+	AttemptFrozen bool
 	// BounceFor is, for a bounce or warning message, the id of the
 	// message it reports on (R= in the "<=" line).
 	BounceFor string
@@ -205,7 +211,7 @@ func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error 
 	if q.Mode == QueueOnly {
 		mode = QueueOnly
 	}
-	if q.Scheduler != nil && mode != QueueOnly && !a.Frozen {
+	if q.Scheduler != nil && mode != QueueOnly && (!a.Frozen || a.AttemptFrozen) {
 		q.Scheduler.Schedule(ctx, a.ID, mode == Foreground)
 	}
 	return nil
@@ -272,6 +278,7 @@ func (q *Queue) header(a *Arrival) *spool.Header {
 	if a.Frozen {
 		h.Frozen = a.Received
 	}
+	h.SMTPUTF8 = a.SMTPUTF8
 	h.LocalError = a.LocalError
 	h.Local = a.NotSMTP
 	h.ACLVars = a.ACLVars

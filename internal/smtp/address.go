@@ -170,11 +170,14 @@ func validDomain(d string) bool {
 }
 
 // route skips a source route ("@a,@b:"), which RFC 5321 says to ignore.
-func (p *addrParser) route() bool {
+func (p *addrParser) route() (bool, *AddressError) {
 	for p.peek() == '@' {
 		p.pos++
 		if _, err := p.domain(); err != nil {
-			return false
+			// A route's domain that does not parse gives its own error
+			// ("<@>: domain missing or malformed", observed with Exim
+			// 4.96).
+			return false, err
 		}
 		switch p.peek() {
 		case ',':
@@ -183,12 +186,12 @@ func (p *addrParser) route() bool {
 		case ':':
 			p.pos++
 			p.skipSpace()
-			return true
+			return true, nil
 		default:
-			return false
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 // addrSpec reads local-part [@ domain].
@@ -249,8 +252,21 @@ func ParseAddress(s string, allowEmpty bool) (string, error) {
 			}
 			return "", nil
 		}
-		if p.peek() == '@' && !p.route() {
-			return "", addrErr("no local part")
+		if p.peek() == '@' {
+			ok, err := p.route()
+			if err != nil {
+				return "", err
+			}
+			if !ok {
+				return "", addrErr("no local part")
+			}
+		}
+	} else if p.peek() == '@' {
+		// Unbracketed, a leading domain that does not parse is
+		// reported too ("@: domain missing or malformed").
+		q := *p
+		if _, err := q.route(); err != nil {
+			return "", err
 		}
 	}
 	a, err := p.addrSpec()

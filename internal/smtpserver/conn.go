@@ -28,6 +28,13 @@ const maxLine = 16384
 // errClose ends a session after the reply that was just sent.
 var errClose = errors.New("close connection")
 
+// ErrAborted is what Serve returns for an interactive session that ended
+// without QUIT: input lost (also inside a message) or the connection
+// dropped for too many syntax or protocol errors. exim -bs then exits
+// with status 1 (observed with Exim 4.96); a drop by an ACL or for too
+// many unrecognized commands is a normal end.
+var ErrAborted = errors.New("SMTP session ended abnormally")
+
 // session is one SMTP conversation.
 type session struct {
 	srv  *Server
@@ -60,6 +67,12 @@ type session struct {
 	discarded  int    // recipients discarded
 	bodyType   string
 	utf8       bool
+	// utf8Proto is set by MAIL with SMTPUTF8 and kept (through RSET and
+	// later messages) until the next EHLO or HELO: the protocol gets a
+	// "utf8" prefix (observed in Exim 4.96).
+	utf8Proto bool
+	// aborted marks a session ending abnormally (ErrAborted).
+	aborted    bool
 	chunking   bool // CHUNKING was advertised
 	pipelining bool
 	dsn        bool
@@ -167,9 +180,20 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 	defer s.cutthroughReset()
 	err := s.run()
 	if errors.Is(err, errClose) {
-		return nil
+		err = nil
+	}
+	if err == nil && s.aborted {
+		return ErrAborted
 	}
 	return err
+}
+
+// markAborted records that an interactive session is ending abnormally
+// (see ErrAborted); -bh and batched SMTP have exit codes of their own.
+func (s *session) markAborted() {
+	if !s.srv.Batched && !s.srv.HostChecking {
+		s.aborted = true
+	}
 }
 
 func (s *session) run() error {
@@ -290,6 +314,7 @@ func (s *session) lostInput(err error) error {
 	}
 	// A read error from a client (a reset connection) is a lost
 	// connection too.
+	s.markAborted()
 	s.reply(421, s.hostname()+" lost input connection")
 	if !s.srv.Batched {
 		s.logLost()
@@ -410,6 +435,10 @@ func (s *session) protocol() string {
 	}
 	if s.srv.Local {
 		p = "local-" + p
+	}
+	if s.utf8Proto {
+		// RFC 6531 section 3.3: UTF8SMTP, UTF8SMTPS, UTF8SMTPA ...
+		p = "utf8" + p
 	}
 	return p
 }

@@ -121,6 +121,7 @@ func (s *session) lostData(err error, read []byte) error {
 		return errClose
 	}
 	if errors.Is(err, smtp.ErrIncompleteData) {
+		s.markAborted()
 		s.reply(421, "Lost incoming connection")
 		where := " (header)"
 		switch {
@@ -181,6 +182,7 @@ func (s *session) cmdBDAT(arg string) error {
 	chunk := make([]byte, 0, min(size, 1<<20))
 	b := bytes.NewBuffer(chunk)
 	if _, err := io.CopyN(b, s.r, size); err != nil {
+		s.markAborted()
 		s.reply(421, s.hostname()+" lost input connection")
 		if s.sel().Has(mainlog.SelLostIncomingConnection | mainlog.SelSMTPConnection) {
 			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)

@@ -56,7 +56,7 @@ func (s *session) hello(verb, arg string) error {
 	if s.peer.Addr.IsValid() {
 		s.vars["sender_rcvhost"] = s.rcvHost()
 	}
-	s.esmtp = verb == "EHLO"
+	s.esmtp, s.utf8Proto = verb == "EHLO", false
 	s.vars["received_protocol"] = s.protocol()
 	// helo_verify_hosts: a HELO name that does not verify is refused;
 	// the name stays in the host's description for later log lines (Exim

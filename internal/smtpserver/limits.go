@@ -25,6 +25,7 @@ func (s *session) countSynprot(code int, text string, tooManyLine bool) error {
 	s.synprot++
 	max, _ := s.srv.Config.Main.Int("smtp_max_synprot_errors")
 	if max > 0 && int64(s.synprot) > max {
+		s.markAborted()
 		if tooManyLine {
 			text += "\nToo many syntax or protocol errors"
 		}

@@ -85,7 +85,8 @@ func (s *session) mail(arg string) error {
 				return err
 			}
 		case "SMTPUTF8":
-			s.utf8 = true
+			s.utf8, s.utf8Proto = true, true
+			s.vars["received_protocol"] = s.protocol()
 		case "PRDR":
 			s.prdr = s.srv.Config.Main.Bool("prdr_enable")
 		}
@@ -284,6 +285,12 @@ func (s *session) rcptError(code int, text string) error {
 	if code == 503 && s.pipelining && s.mailFailed {
 		s.reply(code, text)
 		return nil
+	}
+	if code == 503 && !s.senderSet {
+		// A RCPT with no MAIL at all does not make the DATA that
+		// follows an expected error: that is counted, and says
+		// "valid" (observed with Exim 4.96).
+		s.rcptPending = false
 	}
 	return s.synprotError(code, text)
 }

@@ -296,7 +296,9 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	mail := "MAIL FROM:<" + rp + ">"
 	if c.caps.size {
 		add, _ := o.Int("size_addition")
-		mail += " SIZE=" + strconv.FormatInt(s.messageSize(d, wo)+add, 10)
+		// Exim 4.96 offers one byte less than the message as sent
+		// (observed, with and without a body).
+		mail += " SIZE=" + strconv.FormatInt(s.messageSize(d, wo)-1+add, 10)
 	}
 	if c.caps.dsn && d.Header != nil {
 		switch d.Header.DSNRet {
@@ -433,7 +435,12 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		return true
 	}
 	c.nc.SetWriteDeadline(deadline(s.dur(c, "data_timeout")))
-	if _, err := writeMessage(c.w, d, &wo); err != nil {
+	// sent is what S= logs: the bytes of the data block as sent (CRLF
+	// line ends, dots doubled) and the ".\r\n" that ends it (observed
+	// in Exim 4.96).
+	sent, err := writeMessage(c.w, d, &wo)
+	sent += 3
+	if err != nil {
 		for _, i := range accepted {
 			set(i, netResult(err, "sending data block"))
 		}
@@ -454,7 +461,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 				return false
 			}
 			if r.Class() == 2 {
-				set(i, Result{Status: OK, Confirmation: r.Text()})
+				set(i, Result{Status: OK, Confirmation: r.Text(), Size: sent})
 			} else {
 				set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
 			}
@@ -470,7 +477,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	}
 	for _, i := range accepted {
 		if r.Class() == 2 {
-			set(i, Result{Status: OK, Confirmation: r.Text()})
+			set(i, Result{Status: OK, Confirmation: r.Text(), Size: sent})
 		} else {
 			set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
 		}
@@ -510,7 +517,8 @@ func (s *smtpTransport) sendBDAT(e *env, d *Delivery, c *smtpConn, wo writeOpts,
 	}
 	for _, i := range accepted {
 		if r.Class() == 2 {
-			x := Result{Status: OK, Confirmation: r.Text(), Chunking: true}
+			// S= counts the chunk as sent (observed in Exim 4.96).
+			x := Result{Status: OK, Confirmation: r.Text(), Chunking: true, Size: int64(buf.Len())}
 			set(i, x)
 		} else {
 			set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))

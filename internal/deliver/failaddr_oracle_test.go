@@ -1,0 +1,113 @@
+package deliver_test
+
+import (
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/exigo-mta/exigo/internal/oracletest"
+	"github.com/exigo-mta/exigo/internal/transport/smtptest"
+)
+
+// failAddrConf has local transports that fail or defer: a pipe that
+// exits 1 and one that exits 75 (a temporary error); "team" redirects
+// to them and to a mailbox.
+const failAddrConf = `exim_user = Debian-exim
+exim_group = Debian-exim
+deliver_drop_privilege = true
+spool_directory = DIR/spool
+log_file_path = DIR/spool/log/%slog
+primary_hostname = test.example
+qualify_domain = test.example
+never_users =
+keep_environment =
+RETRY_MAIN
+begin routers
+al:
+  driver = redirect
+  local_parts = team
+  data = pfail, pdef, ok
+p:
+  driver = accept
+  local_parts = pfail : pdef
+  transport = ${if eq{$local_part}{pfail}{pipe_fail}{pipe_def}}
+u:
+  driver = accept
+  local_parts = ok
+  transport = af
+remote:
+  driver = manualroute
+  domains = remote.example
+  route_list = * 127.0.0.1
+  self = send
+  transport = remote_smtp
+begin transports
+af:
+  driver = appendfile
+  file = DIR/mail/ok
+  user = Debian-exim
+pipe_fail:
+  driver = pipe
+  command = /bin/sh -c 'exit 1'
+  user = Debian-exim
+pipe_def:
+  driver = pipe
+  command = /bin/sh -c 'exit 75'
+  temp_errors = 75
+  user = Debian-exim
+remote_smtp:
+  driver = smtp
+  port = PORT
+  allow_localhost
+begin retry
+RETRY_RULES
+`
+
+// TestFailAddressDifferential compares the addresses of "**" and "=="
+// lines (and "retry timeout exceeded") of local and remote deliveries
+// of original and redirected recipients, in mixed case too, with Exim's,
+// and the bounces (a pipe's failure shows as "local delivery failed").
+func TestFailAddressDifferential(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	if os.Getuid() != 0 {
+		t.Skip("end-to-end delivery tests run as root (deliveries as Debian-exim)")
+	}
+	eu, err := user.Lookup("Debian-exim")
+	if err != nil {
+		oracletest.Missing(t, "the Debian-exim user")
+	}
+	uid, _ := strconv.Atoi(eu.Uid)
+	gid, _ := strconv.Atoi(eu.Gid)
+	srv := &smtptest.Server{Rcpt: func(to string) string {
+		switch {
+		case strings.Contains(strings.ToLower(to), "rej"):
+			return "550 no such user"
+		case strings.Contains(strings.ToLower(to), "def"):
+			return "451 try later"
+		}
+		return "250 Accepted"
+	}}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cases := []e2eCase{
+		{name: "top", rcpts: []string{"pfail@test.example", "pdef@test.example", "ok@test.example"}},
+		{name: "mixed_case", rcpts: []string{"Nobody@Test.example", "PFail@test.example", "PDef@Test.Example", "Def@Remote.Example", "Rej@remote.example", "Ok1@Remote.Example"}},
+		{name: "redirected", rcpts: []string{"team@test.example"}},
+		{name: "retry", rcpts: []string{"pdef@test.example", "team@test.example", "Def@Remote.Example"}, retry: true},
+	}
+	for _, c := range cases {
+		c.conf = failAddrConf
+		t.Run(c.name, func(t *testing.T) {
+			want := runE2E(t, exim, c, srv.Port(), uid, gid)
+			got := runE2E(t, exigo, c, srv.Port(), uid, gid)
+			if want != got {
+				t.Errorf("exim and exigo differ\n--- exim:\n%s\n--- exigo:\n%s", want, got)
+			}
+		})
+	}
+}

@@ -11,8 +11,8 @@ package spool
 //  3. Commit flushes that buffer and writes the whole -H file under a
 //     temporary name, hdr.ID, in the same directory. Nothing is synced
 //     yet. It then joins the queue of pending commits.
-//  4. If fewer than maxFlushes flushes are running, this committer
-//     becomes a leader: it takes every pending commit (its own and those
+//  4. If fewer flushes are running than allowed (maxFlushes, or one
+//     while groups use syncfs), this committer becomes a leader: it takes every pending commit (its own and those
 //     that arrived while the running flushes ran) as one group.
 //     Otherwise it waits, either for its result or to be handed the lead
 //     by a leader that finished. No timer: a lone message is flushed at
@@ -47,6 +47,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/exigo-mta/exigo/internal/filesync"
 
@@ -235,21 +236,30 @@ type committer struct {
 	mu      sync.Mutex
 	pending []*request
 	leaders int // flushes running
+	// syncfs says the last group was flushed with syncfs: then one
+	// flush at a time is best, since one syncfs covers every file
+	// written before it and several at once each flush the device.
+	syncfs atomic.Bool
 }
 
-// maxFlushes is how many groups may be flushed at once. One flush at a
-// time makes every committer that arrives during it wait for the whole
-// of it, and a device handles several flushes at once about as fast as
-// one: with fdatasync per file (much dirty data), a single flush at a
-// time managed a third of the messages per second that independent
-// writers did over kept-open connections.
+// maxFlushes is how many groups may be flushed at once while groups are
+// flushed with fdatasync per file (much dirty data on the machine). One
+// flush at a time makes every committer that arrives during it wait for
+// the whole of it, and a device handles several fdatasyncs at once about
+// as fast as one: a single flush at a time managed a third of the
+// messages per second that independent writers did over kept-open
+// connections. While groups use syncfs, one flush runs at a time.
 const maxFlushes = 8
 
 func (c *committer) commit(r *request) error {
 	r.done = make(chan error, 1)
 	r.lead = make(chan struct{}, 1)
+	limit := maxFlushes
+	if c.syncfs.Load() {
+		limit = 1
+	}
 	c.mu.Lock()
-	if c.leaders >= maxFlushes {
+	if c.leaders >= limit {
 		c.pending = append(c.pending, r)
 		c.mu.Unlock()
 		select {
@@ -377,7 +387,9 @@ func (s *Spool) syncDirs(any *os.File, dirs map[string]bool) error {
 
 // syncFiles runs step 5.
 func (s *Spool) syncFiles(group []*request) error {
-	if s.opts.SyncFS || 2*len(group) >= syncfsMinFiles && filesync.LittleDirtyData() {
+	useSyncfs := s.opts.SyncFS || 2*len(group) >= syncfsMinFiles && filesync.LittleDirtyData()
+	s.com.syncfs.Store(useSyncfs)
+	if useSyncfs {
 		s.stats.syncs.Add(1)
 		if err := unix.Syncfs(int(group[0].hdr.Fd())); err != nil {
 			return fmt.Errorf("spool: syncfs: %w", err)

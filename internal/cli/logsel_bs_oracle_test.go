@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -149,6 +150,55 @@ func TestMailAuthDifferential(t *testing.T) {
 		want, got := runBSLogs(t, exim, conf, sessions), runBSLogs(t, exigo, conf, sessions)
 		if strings.Join(want, "\n") != strings.Join(got, "\n") {
 			t.Errorf("log_selector %q: logs differ\n--- exim\n%s\n--- exigo\n%s", sel, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+	}
+}
+
+// perConnConf queues past two messages per connection and refuses MAIL
+// past three (smtp_accept_queue_per_connection and
+// smtp_accept_max_per_connection, expanded).
+const perConnConf = `primary_hostname = test.example
+spool_directory = DIR/spool
+log_file_path = DIR/log/%slog
+keep_environment =
+smtp_accept_queue_per_connection = 2
+smtp_accept_max_per_connection = ${if eq{$sender_helo_name}{unlimited}{0}{3}}
+acl_smtp_rcpt = accept
+begin routers
+r:
+  driver = redirect
+  data = :blackhole:
+`
+
+// TestPerConnectionLimitsDifferential sends five messages in one -bs
+// session: the first two are delivered at once, the third is queued
+// ("no immediate delivery: more than 2 messages received in one
+// connection"), and the fourth MAIL and the one after RSET get 421 with
+// a log line each, the session going on. A HELO name that lifts the
+// expanded limit lets all five through.
+func TestPerConnectionLimitsDifferential(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	msg := "MAIL FROM:<a@b.example>\r\nRCPT TO:<x@test.example>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\n"
+	for _, helo := range []string{"limited", "unlimited"} {
+		script := "EHLO " + helo + "\r\n" + strings.Repeat(msg, 4) + "RSET\r\n" + msg + "QUIT\r\n"
+		sessions := []bsSession{{script, []string{"-oMa", "10.0.0.1"}}}
+		clean := func(lines []string) []string {
+			var out []string
+			for _, l := range lines {
+				if !strings.Contains(l, "lost privilege") {
+					out = append(out, l)
+				}
+			}
+			sort.Strings(out)
+			return out
+		}
+		want, got := clean(runBSLogs(t, exim, perConnConf, sessions)), clean(runBSLogs(t, exigo, perConnConf, sessions))
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("HELO %s: logs differ\n--- exim\n%s\n--- exigo\n%s", helo, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+		if n := strings.Count(strings.Join(got, "\n"), "no immediate delivery"); helo == "limited" && n != 1 {
+			t.Errorf("HELO %s: %d messages queued, want 1", helo, n)
 		}
 	}
 }

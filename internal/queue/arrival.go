@@ -263,7 +263,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		a.TLSOurCert, a.TLSPeerCert = CertPEM(env.TLS.OurCert), CertPEM(env.TLS.PeerCert)
 	}
 	mode := r.Mode
-	if env.Queue {
+	if env.Queue || env.QueueReason != "" {
 		// control = queue, or a cutthrough delivery deferred with
 		// defer=spool: the message waits for a queue run.
 		mode = QueueOnly
@@ -293,6 +293,8 @@ func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
 			where = " in " + env.QueueName
 		}
 		lines = append(lines, "no immediate delivery: queued"+where+" by ACL")
+	} else if env.QueueReason != "" {
+		lines = append(lines, "no immediate delivery: "+env.QueueReason)
 	}
 	if r.Queue.Log != nil {
 		for _, l := range lines {

@@ -46,6 +46,10 @@ type session struct {
 	acls *acl.Session
 	cut  cutState // cutthrough delivery of the message in flight
 
+	// mailCmds counts MAIL commands (smtp_accept_max_per_connection) and
+	// received the messages stored (smtp_accept_queue_per_connection).
+	mailCmds, received int
+
 	helo       string // HELO/EHLO argument once accepted
 	heloDone   bool
 	esmtp      bool

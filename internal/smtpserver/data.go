@@ -386,6 +386,12 @@ func (s *session) receive(data []byte, prefix string) error {
 		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 		TLS: s.tls, AuthPublicName: s.authPublicName(),
 	}
+	// smtp_accept_queue_per_connection (Exim specification chapter
+	// "Main configuration"): past that many messages in one session, the
+	// rest wait for a queue run.
+	if q, _ := s.srv.Config.Main.Int("smtp_accept_queue_per_connection"); q > 0 && s.received >= int(q) {
+		env.QueueReason = fmt.Sprintf("more than %d messages received in one connection", q)
+	}
 	for _, t := range batchAdded {
 		for _, p := range []string{":at_start:", ":after_received:", ":at_start_rfc:"} {
 			t = strings.TrimPrefix(t, p)
@@ -404,6 +410,7 @@ func (s *session) receive(data []byte, prefix string) error {
 			return nil
 		}
 		size = env.Size
+		s.received++
 		if cutQueue {
 			s.cutthroughQueued(id, size, headers)
 		}

@@ -44,6 +44,9 @@ func (s *session) mail(arg string) error {
 		s.reply(503, "HELO or EHLO required")
 		return nil
 	}
+	if s.tooManyMail() {
+		return nil
+	}
 	if s.senderSet {
 		if s.srv.Batched {
 			return s.synprotError(503, "Sender already given")
@@ -303,4 +306,27 @@ func (s *session) addrError(addrText string, err error) string {
 		return err.Error()
 	}
 	return addrText + ": " + err.Error()
+}
+
+// tooManyMail counts a MAIL command against smtp_accept_max_per_connection
+// (Exim specification chapter "Main configuration": expanded, empty or
+// zero for no limit) and, past the limit, refuses it with 421 without
+// ending the session, as Exim 4.96 does.
+func (s *session) tooManyMail() bool {
+	s.mailCmds++
+	raw := s.srv.Config.Main.String("smtp_accept_max_per_connection")
+	if raw == "" {
+		return false
+	}
+	v, err := s.expand(raw)
+	if err != nil {
+		return false
+	}
+	max, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || max <= 0 || s.mailCmds <= max {
+		return false
+	}
+	s.log(fmt.Sprintf("rejected MAIL command %s: too many messages in one connection", s.hostEq()), mainlog.Main, mainlog.Reject)
+	s.reply(421, "too many messages in this connection")
+	return true
 }

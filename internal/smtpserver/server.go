@@ -60,6 +60,10 @@ type Envelope struct {
 	// control = freeze, control = queue (or queue_only) and queue =.
 	Freeze, Queue bool
 	QueueName     string
+	// QueueReason, when set, keeps the message from immediate delivery
+	// for a reason of the session's own, logged after "no immediate
+	// delivery: " (smtp_accept_queue_per_connection).
+	QueueReason string
 	// Controls are the ACL controls in force for the message (control =
 	// submission and its options, suppress_local_fixups ...), for the
 	// Receiver's fix-ups.

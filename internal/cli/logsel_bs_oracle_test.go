@@ -180,9 +180,13 @@ func TestPerConnectionLimitsDifferential(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
 	msg := "MAIL FROM:<a@b.example>\r\nRCPT TO:<x@test.example>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\n"
-	for _, helo := range []string{"limited", "unlimited"} {
+	for _, helo := range []string{"limited", "unlimited", "odq"} {
 		script := "EHLO " + helo + "\r\n" + strings.Repeat(msg, 4) + "RSET\r\n" + msg + "QUIT\r\n"
 		sessions := []bsSession{{script, []string{"-oMa", "10.0.0.1"}}}
+		if helo == "odq" {
+			// Nothing is said of messages that wait anyway.
+			sessions[0].args = append(sessions[0].args, "-odq")
+		}
 		clean := func(lines []string) []string {
 			var out []string
 			for _, l := range lines {

@@ -293,7 +293,9 @@ func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
 			where = " in " + env.QueueName
 		}
 		lines = append(lines, "no immediate delivery: queued"+where+" by ACL")
-	} else if env.QueueReason != "" {
+	} else if env.QueueReason != "" && r.Mode != QueueOnly && r.Queue.Mode != QueueOnly {
+		// Said only of a message that would otherwise have been
+		// delivered at once (not with -odq or queue_only; observed).
 		lines = append(lines, "no immediate delivery: "+env.QueueReason)
 	}
 	if r.Queue.Log != nil {

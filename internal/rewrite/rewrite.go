@@ -104,6 +104,10 @@ type Options struct {
 	// Log writes a line to the main log (and, for the errors Exim puts
 	// there, the panic log); nil discards.
 	Log func(msg string)
+	// Rewritten, when not nil, is given a line for each successful
+	// application of a rule, as log_selector +address_rewrite logs it:
+	// `"OLD" from TYPE rewritten as "NEW" by rule N`.
+	Rewritten func(msg string)
 }
 
 // Rules is an ordered set of rewriting rules.
@@ -125,6 +129,24 @@ func New(rs []config.RewriteRule, opts Options) (*Rules, error) {
 		out.rules = append(out.rules, rule)
 	}
 	return out, nil
+}
+
+// WithLog returns a copy of rs whose failures go to log and whose
+// successful rewrites go to rewritten (either may be nil), so that one
+// message's lines can carry its id.
+func (rs *Rules) WithLog(log, rewritten func(string)) *Rules {
+	if rs == nil {
+		return nil
+	}
+	c := *rs
+	c.opts.Log, c.opts.Rewritten = log, rewritten
+	return &c
+}
+
+// typeNames are the names the address_rewrite log lines give each type.
+var typeNames = map[Type]string{
+	Sender: "sender:", From: "from:", To: "to:", Cc: "cc:", Bcc: "bcc:", ReplyTo: "reply-to:",
+	EnvFrom: "env-from", EnvTo: "env-to", SMTP: "SMTP",
 }
 
 // ConfigError is a bad rule in the rewrite section; its text is Exim's.
@@ -249,7 +271,7 @@ func (rs *Rules) address(addr string, t Type) (string, string, bool) {
 	if rs == nil {
 		return addr, "", false
 	}
-	for _, r := range rs.rules {
+	for ri, r := range rs.rules {
 		if r.Types&t == 0 {
 			continue
 		}
@@ -276,6 +298,10 @@ func (rs *Rules) address(addr string, t Type) (string, string, bool) {
 			if st == stForced {
 				done = r.Quit
 				break
+			}
+			if rs.opts.Rewritten != nil {
+				// Chapter "Log files", log_selector address_rewrite.
+				rs.opts.Rewritten(fmt.Sprintf("\"%s\" from %s rewritten as \"%s\" by rule %d", addr, typeNames[t], res, ri+1))
 			}
 			addr = res
 			if r.Whole {

@@ -222,6 +222,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		delete(s.vars, "received_for")
 	}
 	s.vars["received_protocol"] = s.protocol()
+	headers, marks := s.rewriteArrival(id, headers)
 	received := s.receivedHeader()
 	// The header lines the MAIL, RCPT and predata ACLs queued are applied
 	// before the DATA ACL runs; those the DATA ACL queues, after it.
@@ -379,7 +380,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		Received: receivedText, Vars: s.vars, DKIM: dkimField,
+		Received: receivedText, Vars: s.vars, DKIM: dkimField, RewriteMarks: marks,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue || cutQueue, QueueName: s.acls.Controls.QueueName,
 		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 		TLS: s.tls, AuthPublicName: s.authPublicName(),

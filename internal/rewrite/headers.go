@@ -56,7 +56,7 @@ func (rs *Rules) item(text string, t Type, qualify string) (string, bool, bool) 
 		}
 		addr += "@" + qualify
 	}
-	out, whole, changed := rs.address(addr, t)
+	out, whole, changed := rs.address(addr, t, "")
 	if !changed && addr == it.Addr {
 		// Unchanged; the text is still rebuilt around the working
 		// address, as -brw shows it (comments inside the address and

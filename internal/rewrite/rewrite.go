@@ -211,7 +211,8 @@ func makeRule(pattern, repl, flags string, transport bool) (Rule, error) {
 			r.Types |= t
 		}
 	}
-	if r.Types&SMTP != 0 && !strings.HasPrefix(r.Pattern, "^") {
+	// A pattern in \N...\N (unexpanded) is a regular expression too.
+	if r.Types&SMTP != 0 && !strings.HasPrefix(strings.TrimPrefix(r.Pattern, `\N`), "^") {
 		return r, errors.New("rewrite rule has the S flag but is not a regular expression")
 	}
 	if r.Types == 0 {
@@ -246,7 +247,7 @@ func (rs *Rules) Applies(t Type) bool {
 // any other failure (expansion error, unparseable or unqualified
 // result) abandons rewriting, leaving the address as it was.
 func (rs *Rules) Address(addr string, t Type) (string, bool) {
-	out, _, changed := rs.address(addr, t)
+	out, _, changed := rs.address(addr, t, "")
 	return out, changed
 }
 
@@ -255,17 +256,34 @@ func (rs *Rules) Address(addr string, t Type) (string, bool) {
 // flag, whose regular expressions are matched against all of it
 // (specification section "The SMTP-time rewriting flag").
 func (rs *Rules) SMTP(data string) (string, bool) {
-	out, _, changed := rs.address(data, SMTP)
+	out, _, changed := rs.address(data, SMTP, "")
 	return out, changed
 }
 
 // AddressWhole is Address that also returns the whole replacement text of
 // a w rule ("" otherwise).
 func (rs *Rules) AddressWhole(addr string, t Type) (out, whole string, changed bool) {
-	return rs.address(addr, t)
+	return rs.address(addr, t, "")
 }
 
-func (rs *Rules) address(addr string, t Type) (string, string, bool) {
+// SMTPCommand is SMTP for the data of a MAIL or RCPT command: it
+// returns the whole replacement text of the last rule that applied
+// (with its angle brackets), which replaces the command's data. Its
+// address_rewrite lines say "smtp recipient" for both commands
+// (observed with Exim 4.96).
+func (rs *Rules) SMTPCommand(data string) (string, bool) {
+	_, whole, changed := rs.address(data, SMTP, "smtp recipient")
+	if !changed {
+		return data, false
+	}
+	return whole, true
+}
+
+// address applies the rules of type t to addr; name, when not empty,
+// replaces the type's name in address_rewrite lines. It returns the new
+// address, the whole replacement text of the last w rule (of any rule
+// for SMTP), and whether the address changed.
+func (rs *Rules) address(addr string, t Type, name string) (string, string, bool) {
 	orig := addr
 	whole := ""
 	if rs == nil {
@@ -301,10 +319,17 @@ func (rs *Rules) address(addr string, t Type) (string, string, bool) {
 			}
 			if rs.opts.Rewritten != nil {
 				// Chapter "Log files", log_selector address_rewrite.
-				rs.opts.Rewritten(fmt.Sprintf("\"%s\" from %s rewritten as \"%s\" by rule %d", addr, typeNames[t], res, ri+1))
+				if name == "" {
+					name = typeNames[t]
+				}
+				shown := res
+				if t == SMTP {
+					shown = w
+				}
+				rs.opts.Rewritten(fmt.Sprintf("\"%s\" from %s rewritten as \"%s\" by rule %d", addr, name, shown, ri+1))
 			}
 			addr = res
-			if r.Whole {
+			if r.Whole || t == SMTP {
 				whole = w
 			} else {
 				whole = ""

@@ -216,13 +216,13 @@ func (s *session) receive(data []byte, prefix string) error {
 	s.msgID = ""
 	s.vars["message_exim_id"] = id
 	s.vars["message_id"] = id
+	headers, marks := s.rewriteArrival(id, headers)
 	if len(s.recipients) == 1 {
 		s.vars["received_for"] = s.recipients[0]
 	} else {
 		delete(s.vars, "received_for")
 	}
 	s.vars["received_protocol"] = s.protocol()
-	headers, marks := s.rewriteArrival(id, headers)
 	received := s.receivedHeader()
 	// The header lines the MAIL, RCPT and predata ACLs queued are applied
 	// before the DATA ACL runs; those the DATA ACL queues, after it.

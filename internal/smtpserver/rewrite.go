@@ -1,6 +1,8 @@
 package smtpserver
 
 import (
+	"strings"
+
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/receive"
@@ -19,14 +21,12 @@ func (s *session) rewriteArrival(id string, hs message.Headers) (message.Headers
 	if s.srv.Rewrite == nil {
 		return hs, nil
 	}
-	logf := func(line string) { s.log(id+" "+line, mainlog.Main) }
-	var rewritten func(string)
-	if s.sel().Has(mainlog.SelAddressRewrite) {
-		rewritten = logf
-	}
-	rs := s.srv.Rewrite.WithLog(logf, rewritten)
+	rs := s.rewriteRules(id + " ")
 	env := &receive.Envelope{Sender: s.sender, Recipients: s.recipients}
 	marks := receive.RewriteEnvelope(rs, env)
+	if len(marks) > 0 {
+		s.vars["recipients"] = strings.Join(s.recipients, ", ")
+	}
 	if env.Sender != s.sender {
 		s.sender = env.Sender
 		s.vars["sender_address"] = env.Sender
@@ -59,4 +59,27 @@ func (s *session) rewriteArrival(id string, hs message.Headers) (message.Headers
 		out = append(out, h, nh)
 	}
 	return out, marks
+}
+
+// rewriteRules returns the rewrite rules with their failures logged to
+// the main and panic logs and, under log_selector +address_rewrite,
+// their rewrites to the main log, each line after prefix.
+func (s *session) rewriteRules(prefix string) *rewrite.Rules {
+	var rewritten func(string)
+	if s.sel().Has(mainlog.SelAddressRewrite) {
+		rewritten = func(line string) { s.log(prefix+line, mainlog.Main) }
+	}
+	return s.srv.Rewrite.WithLog(func(line string) { s.log(prefix+line, mainlog.Main, mainlog.Panic) }, rewritten)
+}
+
+// smtpRewrite applies the SMTP-time (S) rules to the data of a MAIL or
+// RCPT command, the address with its angle brackets, before it is
+// parsed and before the ACL runs (specification chapter "Address
+// rewriting", section "SMTP-time rewriting").
+func (s *session) smtpRewrite(data string) string {
+	if s.srv.Rewrite == nil || !s.srv.Rewrite.Applies(rewrite.SMTP) {
+		return data
+	}
+	out, _ := s.rewriteRules("").SMTPCommand(data)
+	return out
 }

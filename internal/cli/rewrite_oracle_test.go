@@ -38,6 +38,15 @@ data:
   warn logwrite = DATA s=$sender_address r=$recipients
   accept
 begin routers
+alias:
+  driver = redirect
+  local_parts = alias
+  data = root@vm, x@old.example
+norw:
+  driver = redirect
+  local_parts = norw
+  data = y@old.example
+  no_rewrite
 local:
   driver = accept
   transport = mbox
@@ -76,6 +85,12 @@ var rwCases = []rwCase{
 		"HELO x\r\nMAIL FROM:<bob@vm>\r\nRCPT TO:<a@old.example>\r\nDATA\r\nFrom: root@vm\r\n\r\nbody\r\n.\r\nQUIT\r\n"},
 	{"bs-smtp-sender", "+address_rewrite", []string{"-odq", "-bs"},
 		"EHLO x\r\nMAIL FROM:<x-bob@smtp.example> SIZE=10\r\nRCPT TO:<x-a@smtp.example>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n"},
+	{"redirect", "+address_rewrite", []string{"-odi", "-oi", "-f", "bob@y.example", "alias@vm", "norw@vm"}, "Subject: x\n\nb\n"},
+	{"redirect-default-selector", "", []string{"-odi", "-oi", "-f", "bob@y.example", "alias@vm", "norw@vm"}, "Subject: x\n\nb\n"},
+	{"bt", "+address_rewrite", []string{"-bt", "a@old.example", "alias@vm", "norw@vm", "bob"}, ""},
+	{"bv", "+address_rewrite", []string{"-bv", "a@old.example", "alias@vm"}, ""},
+	{"bvs", "+address_rewrite", []string{"-bvs", "root"}, ""},
+	{"bt-default-selector", "", []string{"-bt", "a@old.example", "alias@vm"}, ""},
 	{"bS", "+address_rewrite", []string{"-odi", "-bS"},
 		"MAIL FROM:<root@vm>\nRCPT TO:<a@old.example>\nDATA\nFrom: bob\nTo: c@hdr.example\nSubject: batch\n\nbody\n.\n"},
 }

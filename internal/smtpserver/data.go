@@ -216,7 +216,16 @@ func (s *session) receive(data []byte, prefix string) error {
 	s.msgID = ""
 	s.vars["message_exim_id"] = id
 	s.vars["message_id"] = id
+	// DKIM verifies the message as it came, before rewriting.
+	asReceived := headers
 	headers, marks := s.rewriteArrival(id, headers)
+	if !s.srv.Local && !s.srv.Batched {
+		// Without local fix-ups, the lines recording rewritten envelope
+		// addresses follow the message's own, before those ACLs add
+		// (observed with Exim 4.96).
+		headers = append(headers, marks...)
+		marks = nil
+	}
 	if len(s.recipients) == 1 {
 		s.vars["received_for"] = s.recipients[0]
 	} else {
@@ -259,7 +268,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	dkimField := ""
 	if discard == "" {
 		var res *acl.Result
-		dkimField, res = s.dkimStage(id, headers, body)
+		dkimField, res = s.dkimStage(id, asReceived, body)
 		if res != nil {
 			code, text := s.failReply(acl.DKIM, res)
 			s.dkimRejectLog(id, *res)

@@ -15,8 +15,9 @@ import (
 
 // rwConf is the configuration of the rewriting differential: a
 // Debian-style rule through an lsearch file of local senders (Ffrs), an
-// envelope-recipient rule, a header-only rule, an SMTP-time rule, and
-// deliveries into one mbox per local part. @DIR@ is the case directory,
+// envelope-recipient rule, a header-only rule, an SMTP-time rule,
+// redirections with and without rewriting, and deliveries into one mbox
+// through a transport with headers_rewrite. @DIR@ is the case directory,
 // @SEL@ the log_selector.
 const rwConf = `primary_hostname = vm
 qualify_domain = vm
@@ -47,6 +48,11 @@ norw:
   local_parts = norw
   data = y@old.example
   no_rewrite
+trr:
+  driver = accept
+  local_parts = tr
+  transport = trt
+  headers_add = X-Router: 1\nBcc: r@old.example
 local:
   driver = accept
   transport = mbox
@@ -55,6 +61,12 @@ mbox:
   driver = appendfile
   file = @DIR@/mail/mbox
   user = @USER@
+trt:
+  driver = appendfile
+  file = @DIR@/mail/mbox
+  user = @USER@
+  headers_rewrite = *@new.example $1@tr.example c : *@old.example "Some One <$1@tr.example>" tw : *@vm ${lookup{$local_part}lsearch{@DIR@/email-addresses}{$value}fail} f
+  headers_add = To: q@old.example
 begin rewrite
 *@vm ${lookup{$1}lsearch{@DIR@/email-addresses}{$value}fail} Ffrs
 *@old.example $1@new.example T
@@ -91,6 +103,10 @@ var rwCases = []rwCase{
 	{"bv", "+address_rewrite", []string{"-bv", "a@old.example", "alias@vm"}, ""},
 	{"bvs", "+address_rewrite", []string{"-bvs", "root"}, ""},
 	{"bt-default-selector", "", []string{"-bt", "a@old.example", "alias@vm"}, ""},
+	{"headers-rewrite", "+address_rewrite", []string{"-odi", "-oi", "-f", "root@vm", "tr@vm"},
+		"From: bob\nTo: tr@vm, a@old.example, \"X\" <b@old.example>\nCc: d@hdr.example, e@new.example\nReply-To: bob@vm\n\nbody\n"},
+	{"headers-rewrite-default-selector", "", []string{"-odi", "-oi", "-f", "s@y.example", "tr@vm"},
+		"From: root@vm\nTo: a@old.example\n\nbody\n"},
 	{"bS", "+address_rewrite", []string{"-odi", "-bS"},
 		"MAIL FROM:<root@vm>\nRCPT TO:<a@old.example>\nDATA\nFrom: bob\nTo: c@hdr.example\nSubject: batch\n\nbody\n.\n"},
 }

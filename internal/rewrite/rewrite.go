@@ -323,7 +323,7 @@ func (rs *Rules) address(addr string, t Type, name string) (string, string, bool
 					name = typeNames[t]
 				}
 				shown := res
-				if t == SMTP {
+				if t == SMTP || r.Whole {
 					shown = w
 				}
 				rs.opts.Rewritten(fmt.Sprintf("\"%s\" from %s rewritten as \"%s\" by rule %d", addr, name, shown, ri+1))

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/rewrite"
 	"os"
 	"strconv"
@@ -74,11 +75,12 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 	}
 	r := &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts, longLived: longLived}
 	if len(cfg.Rewrite) > 0 {
-		ctx, err := newExpandContext(inv, env, cfg)
-		if err != nil {
-			return nil, err
-		}
-		if r.rewrite, err = newRewriteRules(cfg, ctx, nil); err != nil {
+		// The rules' expansions see the process variables; a daemon's
+		// lookups keep no results, so files it reads may change.
+		vars := processVars(cfg)
+		callerVars(cfg, vars)
+		in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now, NoLookupCache: longLived})
+		if r.rewrite, err = newRewriteRules(cfg, in.Context(vars, nil), nil); err != nil {
 			return nil, err
 		}
 	}

@@ -34,6 +34,7 @@ mail:
   accept
 rcpt:
   warn logwrite = RCPT lp=$local_part d=$domain s=$sender_address
+  warn verify = recipient
   accept
 data:
   warn logwrite = DATA s=$sender_address r=$recipients
@@ -107,6 +108,10 @@ var rwCases = []rwCase{
 		"From: bob\nTo: tr@vm, a@old.example, \"X\" <b@old.example>\nCc: d@hdr.example, e@new.example\nReply-To: bob@vm\n\nbody\n"},
 	{"headers-rewrite-default-selector", "", []string{"-odi", "-oi", "-f", "s@y.example", "tr@vm"},
 		"From: root@vm\nTo: a@old.example\n\nbody\n"},
+	{"bm-no-from", "+address_rewrite", []string{"-odi", "-oi", "a@old.example"}, "Subject: s\n\nbody\n"},
+	{"bm-no-from-f", "+address_rewrite", []string{"-odi", "-oi", "-f", "root@vm", "a@old.example"}, "Subject: s\n\nbody\n"},
+	{"bs-no-from", "", []string{"-odi", "-bs"},
+		"HELO x\r\nMAIL FROM:<root@vm>\r\nRCPT TO:<a@old.example>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n"},
 	{"bS", "+address_rewrite", []string{"-odi", "-bS"},
 		"MAIL FROM:<root@vm>\nRCPT TO:<a@old.example>\nDATA\nFrom: bob\nTo: c@hdr.example\nSubject: batch\n\nbody\n.\n"},
 }

@@ -149,6 +149,9 @@ func (r *receiving) smtpServer(env *Env, rcv *queue.SpoolReceiver, local bool) *
 	}
 	r.smtp.apply(srv)
 	srv.Rewrite = r.rewrite
+	if r.rewrite != nil {
+		rcv.Rewrite = r.rewriteFor
+	}
 	srv.Cutthrough = r.cutthroughManager()
 	if local {
 		srv.TLS = nil

@@ -40,6 +40,10 @@ type Intake struct {
 	// addresses that the SMTP session made (see RewriteEnvelope); they
 	// go where FixUp puts its own.
 	RewriteMarks message.Headers
+	// RewriteFixupsOnly says the SMTP session has rewritten the envelope
+	// and the message's own header lines: Rewrite applies only to the
+	// lines the fix-ups add.
+	RewriteFixupsOnly bool
 }
 
 // Date formats t as Exim writes it in Date: and Received: headers.
@@ -105,8 +109,19 @@ func (in *Intake) FixUp(m *Message) error {
 	// Chapter "Address rewriting", section "When does rewriting
 	// happen?": the envelope is rewritten before the header lines (and
 	// before Received: shows the sender).
-	marks := append(message.Headers(nil), in.RewriteMarks...)
-	marks = append(marks, RewriteEnvelope(in.Rewrite, in.Envelope)...)
+	rcptMarks, senderMarks := splitMarks(in.RewriteMarks)
+	rules := in.Rewrite
+	if in.RewriteFixupsOnly {
+		rules = nil
+	}
+	rcptMarks = append(rcptMarks, rewriteRecipients(rules, in.Envelope)...)
+	// The fix-ups see the sender as it came (a From: made from it is
+	// rewritten as a header line); Received: shows it rewritten
+	// (observed with Exim 4.96).
+	rewrittenSender := in.Envelope.Sender
+	if len(senderMarks) > 0 {
+		in.Envelope.Sender = strings.TrimSpace(senderMarks[0].Value())
+	}
 	hs, qualified := in.qualify(hs, resent)
 	fix := in.localFixups()
 	var top, tail message.Headers
@@ -161,11 +176,17 @@ func (in *Intake) FixUp(m *Message) error {
 			tail = append(tail, newHeader("Date", Date(in.Now), ' '))
 		}
 	}
+	if len(senderMarks) > 0 {
+		in.Envelope.Sender = rewrittenSender
+	}
+	senderMarks = append(senderMarks, rewriteSender(rules, in.Envelope)...)
+	if rules != nil {
+		hs = rewriteHeaders(rules, hs, qualified)
+	}
 	if in.Rewrite != nil {
-		hs = rewriteHeaders(in.Rewrite, hs, qualified)
 		tail = rewriteHeaders(in.Rewrite, tail, nil)
 	}
-	tail = insertBeforeDate(tail, marks)
+	tail = placeMarks(tail, rcptMarks, senderMarks)
 	out := make(message.Headers, 0, len(hs)+len(top)+len(tail)+1)
 	if !in.Test {
 		rcv, err := in.received()

@@ -16,23 +16,58 @@ import (
 // each rewritten recipient, then "X-rewrote-sender: ADDR"). A nil rs
 // changes nothing.
 func RewriteEnvelope(rs *rewrite.Rules, e *Envelope) message.Headers {
+	return append(rewriteRecipients(rs, e), rewriteSender(rs, e)...)
+}
+
+// rewriteRecipients rewrites the envelope recipients (T rules) and
+// returns their records.
+func rewriteRecipients(rs *rewrite.Rules, e *Envelope) message.Headers {
 	if rs == nil {
 		return nil
 	}
 	var marks message.Headers
 	for i, r := range e.Recipients {
 		if n, changed := rs.Address(r, rewrite.EnvTo); changed {
-			marks = append(marks, newHeader("X-rewrote-original-recipient", r, '*'))
+			marks = append(marks, newHeader(markRecipient, r, '*'))
 			e.Recipients[i] = n
 		}
 	}
-	if e.Sender != "" {
-		if n, changed := rs.Address(e.Sender, rewrite.EnvFrom); changed {
-			marks = append(marks, newHeader("X-rewrote-sender", e.Sender, '*'))
-			e.Sender = n
+	return marks
+}
+
+// rewriteSender rewrites the envelope sender (F rules) and returns its
+// record.
+func rewriteSender(rs *rewrite.Rules, e *Envelope) message.Headers {
+	if rs == nil || e.Sender == "" {
+		return nil
+	}
+	n, changed := rs.Address(e.Sender, rewrite.EnvFrom)
+	if !changed {
+		return nil
+	}
+	old := e.Sender
+	e.Sender = n
+	return message.Headers{newHeader(markSender, old, '*')}
+}
+
+// The names of the deleted lines that record rewritten envelope
+// addresses.
+const (
+	markRecipient = "X-rewrote-original-recipient"
+	markSender    = "X-rewrote-sender"
+)
+
+// splitMarks separates records made by the SMTP session into those of
+// recipients and that of the sender.
+func splitMarks(marks message.Headers) (rcpt, sender message.Headers) {
+	for _, m := range marks {
+		if m.Name == markSender {
+			sender = append(sender, m)
+		} else {
+			rcpt = append(rcpt, m)
 		}
 	}
-	return marks
+	return rcpt, sender
 }
 
 // rewriteHeaders applies the rules to the address header lines of hs.
@@ -57,16 +92,29 @@ func rewriteHeaders(rs *rewrite.Rules, hs message.Headers, replaced map[int]bool
 	return out
 }
 
-// insertBeforeDate puts lines before the Date: header the fix-ups added
-// at the end of tail, or at the end when there is none.
-func insertBeforeDate(tail, lines message.Headers) message.Headers {
-	if len(lines) == 0 {
+// placeMarks puts the records among the header lines the fix-ups add
+// at the end (tail): the recipients' after a Message-Id: added there,
+// the sender's before the Date: added there (observed with Exim 4.96:
+// Message-Id:, recipient records, From: and its rewritten version,
+// sender record, Date:).
+func placeMarks(tail, rcpt, sender message.Headers) message.Headers {
+	if len(rcpt) == 0 && len(sender) == 0 {
 		return tail
 	}
-	n := len(tail)
-	if n > 0 && strings.EqualFold(tail[n-1].Name, "Date") {
-		out := append(append(tail[:n-1:n-1], lines...), tail[n-1])
-		return out
+	out := make(message.Headers, 0, len(tail)+len(rcpt)+len(sender))
+	i := 0
+	if len(tail) > 0 && strings.EqualFold(tail[0].Name, "Message-Id") {
+		out = append(out, tail[0])
+		i = 1
 	}
-	return append(tail, lines...)
+	out = append(out, rcpt...)
+	rest := tail[i:]
+	n := len(rest)
+	if n > 0 && strings.EqualFold(rest[n-1].Name, "Date") {
+		out = append(out, rest[:n-1]...)
+		out = append(out, sender...)
+		return append(out, rest[n-1])
+	}
+	out = append(out, rest...)
+	return append(out, sender...)
 }

@@ -93,24 +93,36 @@ func TestFixUpRewrite(t *testing.T) {
 	}
 }
 
-// TestInsertBeforeDate checks where the records go.
-func TestInsertBeforeDate(t *testing.T) {
-	mark := message.Headers{{Name: "X", Text: "X: 1\n", Type: '*'}}
+// TestPlaceMarks checks where the records go among the fix-ups' lines.
+func TestPlaceMarks(t *testing.T) {
+	rcpt := message.Headers{{Name: "R", Text: "R: 1\n", Type: '*'}}
+	sender := message.Headers{{Name: "S", Text: "S: 1\n", Type: '*'}}
 	tests := []struct {
-		tail []string
-		want string
+		tail         []string
+		rcpt, sender bool
+		want         string
 	}{
-		{nil, "X"},
-		{[]string{"Message-Id", "Date"}, "Message-Id X Date"},
-		{[]string{"Message-Id"}, "Message-Id X"},
+		{nil, true, true, "R S"},
+		{[]string{"Message-Id", "From", "Date"}, true, true, "Message-Id R From S Date"},
+		{[]string{"Message-Id", "Date"}, false, true, "Message-Id S Date"},
+		{[]string{"From", "Date"}, true, false, "R From Date"},
+		{[]string{"Message-Id"}, true, true, "Message-Id R S"},
+		{[]string{"Message-Id", "Date"}, false, false, "Message-Id Date"},
 	}
 	for _, tc := range tests {
 		var tail message.Headers
 		for _, n := range tc.tail {
 			tail = append(tail, message.Header{Name: n, Text: n + ": v\n"})
 		}
+		var r, s message.Headers
+		if tc.rcpt {
+			r = rcpt
+		}
+		if tc.sender {
+			s = sender
+		}
 		var names []string
-		for _, h := range insertBeforeDate(tail, mark) {
+		for _, h := range placeMarks(tail, r, s) {
 			names = append(names, h.Name)
 		}
 		if strings.Join(names, " ") != tc.want {

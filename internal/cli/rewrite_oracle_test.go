@@ -31,6 +31,9 @@ acl_smtp_data = data
 begin acl
 mail:
   warn logwrite = MAIL s=$sender_address
+  warn condition = ${if eq{$sender_address}{bob@vm}}
+       verify = sender
+  warn logwrite = MAIL after verify s=$sender_address
   accept
 rcpt:
   warn logwrite = RCPT lp=$local_part d=$domain s=$sender_address

@@ -236,6 +236,15 @@ func (v *routeVerifier) VerifySender(s *acl.Session, options string) (bool, stri
 	} else if ok && (o.UseSender || o.UsePostmaster) {
 		return false, "", &acl.VerifyError{Text: "use_sender or use_postmaster cannot be used for a sender verify callout"}
 	}
+	// The sender is rewritten before verification and stays rewritten
+	// (spec chapter "Address rewriting", section "When does rewriting
+	// happen?").
+	if n, changed := v.sessionRewrite(s).Address(sender, rewrite.EnvFrom); changed {
+		sender = n
+		s.Vars["sender_address"] = n
+		lp, dom := router.Split(n)
+		s.Vars["sender_address_local_part"], s.Vars["sender_address_domain"] = lp, dom
+	}
 	return v.route(s, sender, true, options)
 }
 

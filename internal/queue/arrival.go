@@ -205,7 +205,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	opts.ReceivedHeaderText = "" // the session built Received: already
 	msg := &receive.Message{Headers: headers}
 	original := MessageIDOf(headers)
-	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: r.Queue.now(), Expand: r.Expand, RewriteMarks: env.RewriteMarks, RewriteFixupsOnly: true}
+	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: r.Queue.now(), Expand: r.Expand, RewriteMarks: env.RewriteMarks, RewriteFixupsOnly: true, SenderAsGiven: env.SenderAsGiven}
 	if r.Rewrite != nil {
 		in.Rewrite = r.Rewrite(string(id))
 	}

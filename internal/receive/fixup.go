@@ -44,6 +44,9 @@ type Intake struct {
 	// and the message's own header lines: Rewrite applies only to the
 	// lines the fix-ups add.
 	RewriteFixupsOnly bool
+	// SenderAsGiven, when not empty, is the sender before the SMTP
+	// session rewrote it while verifying it; the fix-ups use it.
+	SenderAsGiven string
 }
 
 // Date formats t as Exim writes it in Date: and Received: headers.
@@ -119,8 +122,12 @@ func (in *Intake) FixUp(m *Message) error {
 	// rewritten as a header line); Received: shows it rewritten
 	// (observed with Exim 4.96).
 	rewrittenSender := in.Envelope.Sender
+	asGiven := in.SenderAsGiven
 	if len(senderMarks) > 0 {
-		in.Envelope.Sender = strings.TrimSpace(senderMarks[0].Value())
+		asGiven = strings.TrimSpace(senderMarks[0].Value())
+	}
+	if asGiven != "" {
+		in.Envelope.Sender = asGiven
 	}
 	hs, qualified := in.qualify(hs, resent)
 	fix := in.localFixups()
@@ -176,9 +183,7 @@ func (in *Intake) FixUp(m *Message) error {
 			tail = append(tail, newHeader("Date", Date(in.Now), ' '))
 		}
 	}
-	if len(senderMarks) > 0 {
-		in.Envelope.Sender = rewrittenSender
-	}
+	in.Envelope.Sender = rewrittenSender
 	senderMarks = append(senderMarks, rewriteSender(rules, in.Envelope)...)
 	if rules != nil {
 		hs = rewriteHeaders(rules, hs, qualified)

@@ -389,7 +389,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		Received: receivedText, Vars: s.vars, DKIM: dkimField, RewriteMarks: marks,
+		Received: receivedText, Vars: s.vars, DKIM: dkimField, RewriteMarks: marks, SenderAsGiven: s.senderAsGiven,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue || cutQueue, QueueName: s.acls.Controls.QueueName,
 		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 		TLS: s.tls, AuthPublicName: s.authPublicName(),

@@ -83,3 +83,19 @@ func (s *session) smtpRewrite(data string) string {
 	out, _ := s.rewriteRules("").SMTPCommand(data)
 	return out
 }
+
+// adoptVerifiedSender keeps the sender as a sender verification in an
+// ACL rewrote it: "it is rewritten before verification, and remains
+// rewritten thereafter" (spec chapter "Address rewriting", section
+// "When does rewriting happen?").
+func (s *session) adoptVerifiedSender() {
+	if s.srv.Rewrite == nil || !s.senderSet {
+		return
+	}
+	if v, ok := s.vars["sender_address"]; ok && v != s.sender && s.sender != "" {
+		if s.senderAsGiven == "" {
+			s.senderAsGiven = s.sender
+		}
+		s.sender = v
+	}
+}

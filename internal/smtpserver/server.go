@@ -43,6 +43,9 @@ type Envelope struct {
 	// the rewrite rules changed (receive.RewriteEnvelope), for the
 	// Receiver to store with the fix-ups.
 	RewriteMarks message.Headers
+	// SenderAsGiven is the MAIL address when a sender verification
+	// rewrote it ("" otherwise): the fix-ups build From: from it.
+	SenderAsGiven string
 	// HeloName, HostAddress, HostPort, Protocol describe the client and
 	// how the message came ("esmtp", "smtp", "local-esmtp" ...).
 	HeloName    string

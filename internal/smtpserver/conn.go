@@ -38,19 +38,19 @@ type session struct {
 	vars expand.VarMap
 	acls *acl.Session
 	cut  cutState // cutthrough delivery of the message in flight
-
-	helo      string // HELO/EHLO argument once accepted
-	heloDone  bool
-	esmtp     bool
-	sender    string
-	senderSet bool
 	// senderAsGiven is the MAIL address before a sender verification
 	// rewrote it ("" when it did not).
 	senderAsGiven string
-	recipients    []string
-	rcptFails     int    // RCPTs rejected in this transaction
-	rcptReply     string // text of the first RCPT rejection (for DATA's 503)
-	rcptSame      bool   // every RCPT rejection so far had the text rcptReply
+
+	helo       string // HELO/EHLO argument once accepted
+	heloDone   bool
+	esmtp      bool
+	sender     string
+	senderSet  bool
+	recipients []string
+	rcptFails  int    // RCPTs rejected in this transaction
+	rcptReply  string // text of the first RCPT rejection (for DATA's 503)
+	rcptSame   bool   // every RCPT rejection so far had the text rcptReply
 	// rcptPending is true after a RCPT rejection until the next DATA or
 	// BDAT: with PIPELINING advertised, that DATA's 503 is "expected".
 	rcptPending bool

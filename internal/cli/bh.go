@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/instance"
 	"io"
 	"net/netip"
 	"os"
@@ -65,6 +66,15 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		parts.ver.callouts = calloutsOmit
 	}
 	parts.apply(srv)
+	if len(cfg.Rewrite) > 0 {
+		vars := processVars(cfg)
+		callerVars(cfg, vars)
+		in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+		if srv.Rewrite, err = newRewriteRules(cfg, in.Context(vars, nil), nil); err != nil {
+			fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
+			return 1
+		}
+	}
 	srv.TLS = nil // -bh has no connection to negotiate TLS on
 	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+smtpserver.FormatHostAddr(peer.Addr)+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")
 }

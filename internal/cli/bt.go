@@ -14,6 +14,8 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/lookup"
+	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -62,12 +64,23 @@ func runAddressTest(inv *Invocation, env *Env) int {
 	if inv.Mode == "-bt" {
 		renv.DebugPrint = env.Stderr
 	}
+	rules, err := addressTestRewrite(inv, env, cfg)
+	if err != nil {
+		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
+		return 1
+	}
+	if rules != nil {
+		renv.Rewrite = func(addr string) string {
+			n, _ := rules.Address(addr, rewrite.EnvTo)
+			return n
+		}
+	}
 	set, err := router.New(cfg, renv)
 	if err != nil {
 		fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 		return 1
 	}
-	t := &addressTester{cfg: cfg, seen: map[string]bool{}, set: set, out: env.Stdout, mode: inv.Mode, verbose: inv.Verbose, qr: qr, qd: qd}
+	t := &addressTester{cfg: cfg, seen: map[string]bool{}, set: set, out: env.Stdout, mode: inv.Mode, verbose: inv.Verbose, qr: qr, qd: qd, rewrite: rules}
 	if len(inv.Args) > 0 {
 		for _, a := range inv.Args {
 			t.test(a)
@@ -112,6 +125,45 @@ type addressTester struct {
 	verbose bool
 	qr, qd  string
 	rc      int
+	// rewrite is the rewrite section's rules (nil: none).
+	rewrite *rewrite.Rules
+}
+
+// addressTestRewrite builds the rewrite rules of -bt and -bv, which log
+// their rewrites (under +address_rewrite) on standard error: -bt as
+// "LOG: address_rewrite MAIN", -bv as a time-stamped log line (observed
+// with Exim 4.96); nil when there are none.
+func addressTestRewrite(inv *Invocation, env *Env, cfg *config.Config) (*rewrite.Rules, error) {
+	if len(cfg.Rewrite) == 0 {
+		return nil, nil
+	}
+	ctx, err := newExpandContext(inv, env, cfg)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := newRewriteRules(cfg, ctx, func(line string) {
+		fmt.Fprintf(env.Stderr, "LOG: MAIN PANIC\n  %s\n", line)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sel, _ := mainlog.ParseSelector(cfg.Main.String("log_selector"))
+	if sel.Has(mainlog.SelAddressRewrite) {
+		rewritten := func(line string) {
+			fmt.Fprintf(env.Stderr, "LOG: address_rewrite MAIN\n  %s\n", line)
+		}
+		if inv.Mode != "-bt" {
+			// -bv and -bvs write the log line itself on standard
+			// error.
+			rewritten = func(line string) {
+				fmt.Fprintf(env.Stderr, "%s %s\n", env.Now().Format("2006-01-02 15:04:05"), line)
+			}
+		}
+		rules = rules.WithLog(func(line string) {
+			fmt.Fprintf(env.Stderr, "LOG: MAIN PANIC\n  %s\n", line)
+		}, rewritten)
+	}
+	return rules, nil
 }
 
 func (t *addressTester) fail()     { t.rc = 2 }
@@ -128,6 +180,16 @@ func (t *addressTester) test(arg string) {
 		} else {
 			addr += "@" + t.qr
 		}
+	}
+	// An address to test is rewritten first, as an envelope recipient
+	// (as a sender for -bvs), observed with Exim 4.96.
+	typ := rewrite.EnvTo
+	if t.mode == "-bvs" {
+		typ = rewrite.EnvFrom
+	}
+	if n, changed := t.rewrite.Address(addr, typ); changed {
+		fmt.Fprintf(t.out, "Address rewritten as: %s\n", n)
+		addr = n
 	}
 	a := router.NewAddress(addr)
 	if t.mode == "-bt" {

@@ -44,6 +44,7 @@ func (r *receiving) deliverer(env *Env) (*deliver.Deliverer, error) {
 		Interfaces: localInterfaces(),
 		EximUser:   eu,
 		Now:        env.Now,
+		Rewrite:    r.rewrite,
 	})
 	if err != nil {
 		return nil, err

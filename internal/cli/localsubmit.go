@@ -84,7 +84,7 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 	id := r.queue.NewID()
 	now := env.Now()
 	original := queue.MessageIDOf(msg.Headers)
-	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: now, Expand: r.expander(env.Now), Extract: sub.extract, NoQualify: sub.noQualify}
+	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: now, Expand: r.expander(env.Now), Extract: sub.extract, NoQualify: sub.noQualify, Rewrite: r.rewriteFor(string(id))}
 	if err := in.FixUp(msg); err != nil {
 		return failf(env, "%v", err)
 	}

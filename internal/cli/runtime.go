@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/instance"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 	"os"
 	"strconv"
 	"time"
@@ -29,6 +31,8 @@ type receiving struct {
 	sched *deliver.Scheduler
 	// longLived is set for the daemon: lookups keep no results.
 	longLived bool
+	// rewrite is the rewrite section's rules; nil when there are none.
+	rewrite *rewrite.Rules
 }
 
 // openReceiving opens the spool and logs of cfg. Errors are reported as
@@ -70,6 +74,16 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 		return nil, err
 	}
 	r := &receiving{cfg: cfg, log: lg, queue: q, opts: receive.OptionsFromConfig(cfg), vars: processVars(cfg), smtp: parts, longLived: longLived}
+	if len(cfg.Rewrite) > 0 {
+		// The rules' expansions see the process variables; a daemon's
+		// lookups keep no results, so files it reads may change.
+		vars := processVars(cfg)
+		callerVars(cfg, vars)
+		in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now, NoLookupCache: longLived})
+		if r.rewrite, err = newRewriteRules(cfg, in.Context(vars, nil), nil); err != nil {
+			return nil, err
+		}
+	}
 	dl, err := r.deliverer(env)
 	if err != nil {
 		return nil, err
@@ -101,6 +115,21 @@ func (r *receiving) expander(now func() time.Time) receive.Expander {
 	}
 }
 
+// rewriteFor returns the rewrite rules for message id: their failures
+// and (with log_selector +address_rewrite) their rewrites are logged as
+// lines about the message. Nil when there are no rules.
+func (r *receiving) rewriteFor(id string) *rewrite.Rules {
+	if r.rewrite == nil {
+		return nil
+	}
+	logf := func(line string) { r.log.Write(id+" "+line, mainlog.Main) }
+	var rewritten func(string)
+	if r.queue.Selector.Has(mainlog.SelAddressRewrite) {
+		rewritten = logf
+	}
+	return r.rewrite.WithLog(logf, rewritten)
+}
+
 // smtpServer builds the SMTP server of a daemon or -bs session.
 func (r *receiving) smtpServer(env *Env, rcv *queue.SpoolReceiver, local bool) *smtpserver.Server {
 	vars := expand.VarMap{}
@@ -119,6 +148,10 @@ func (r *receiving) smtpServer(env *Env, rcv *queue.SpoolReceiver, local bool) *
 		Local:    local,
 	}
 	r.smtp.apply(srv)
+	srv.Rewrite = r.rewrite
+	if r.rewrite != nil {
+		rcv.Rewrite = r.rewriteFor
+	}
 	srv.Cutthrough = r.cutthroughManager()
 	if local {
 		srv.TLS = nil

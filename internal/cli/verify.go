@@ -12,6 +12,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -43,6 +44,10 @@ type routeVerifier struct {
 	// deferOverridden is set by a callout whose deferral defer_ok
 	// turned into success (the commentary says so after the routing).
 	deferOverridden bool
+	// rewrite is the rewrite section's rules (nil: none); logRewrites
+	// is log_selector +address_rewrite.
+	rewrite     *rewrite.Rules
+	logRewrites bool
 }
 
 // calloutMode says whether verify = .../callout calls out.
@@ -78,7 +83,35 @@ func newRouteVerifier(cfg *config.Config, in *instance.Instance, env *Env) *rout
 	}
 	v.renv = renv
 	v.set, v.err = router.New(cfg, renv)
+	if len(cfg.Rewrite) > 0 && v.err == nil {
+		vars := processVars(cfg)
+		callerVars(cfg, vars)
+		v.rewrite, v.err = newRewriteRules(cfg, in.Context(vars, nil), nil)
+		sel, _ := mainlog.ParseSelector(cfg.Main.String("log_selector"))
+		v.logRewrites = sel.Has(mainlog.SelAddressRewrite)
+	}
 	return v
+}
+
+// sessionRewrite returns the rewrite rules logging as the ACL session
+// s logs (nil when there are none).
+func (v *routeVerifier) sessionRewrite(s *acl.Session) *rewrite.Rules {
+	if v.rewrite == nil {
+		return nil
+	}
+	logf := func(line string, to ...mainlog.Which) {
+		switch {
+		case s.LogWrite != nil:
+			s.LogWrite(line, to...)
+		case s.Log != nil:
+			_ = s.Log.Write(line, to...)
+		}
+	}
+	var rewritten func(string)
+	if v.logRewrites {
+		rewritten = func(line string) { logf(line, mainlog.Main) }
+	}
+	return v.rewrite.WithLog(func(line string) { logf(line, mainlog.Main, mainlog.Panic) }, rewritten)
 }
 
 // route verifies addr for the session s; it writes Exim's -bh framing
@@ -107,6 +140,13 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool, options 
 		v.renv.Client = "host " + strings.TrimSuffix(strings.TrimPrefix(s.LogPrefix(), "H="), " ")
 	}
 	saveLog, savePanic := v.renv.Log, v.renv.PanicLog
+	if rs := v.sessionRewrite(s); rs != nil {
+		// Addresses redirection generates are rewritten as in delivery.
+		v.renv.Rewrite = func(a string) string {
+			n, _ := rs.Address(a, rewrite.EnvTo)
+			return n
+		}
+	}
 	switch {
 	case s.LogWrite != nil:
 		v.renv.Log = func(line string) { s.LogWrite(line) }
@@ -118,7 +158,7 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool, options 
 	defer func() {
 		v.vars = nil
 		v.renv.Trace, v.renv.ListCache, v.renv.SenderCache, v.renv.Client, v.renv.Log = nil, nil, nil, "", saveLog
-		v.renv.PanicLog = savePanic
+		v.renv.PanicLog, v.renv.Rewrite = savePanic, nil
 	}()
 	trace := func(format string, args ...any) {
 		if s.Trace != nil {
@@ -176,6 +216,9 @@ func (v *routeVerifier) VerifyRecipient(s *acl.Session, options string) (bool, s
 	if _, _, err := callout.Parse(options, "recipient/"+options); err != nil {
 		return false, "", &acl.VerifyError{Text: err.Error()}
 	}
+	// The address is rewritten for the verification only (spec chapter
+	// "Address rewriting", section "When does rewriting happen?").
+	addr, _ = v.sessionRewrite(s).Address(addr, rewrite.EnvTo)
 	return v.route(s, addr, false, options)
 }
 
@@ -192,6 +235,15 @@ func (v *routeVerifier) VerifySender(s *acl.Session, options string) (bool, stri
 		return false, "", &acl.VerifyError{Text: err.Error()}
 	} else if ok && (o.UseSender || o.UsePostmaster) {
 		return false, "", &acl.VerifyError{Text: "use_sender or use_postmaster cannot be used for a sender verify callout"}
+	}
+	// The sender is rewritten before verification and stays rewritten
+	// (spec chapter "Address rewriting", section "When does rewriting
+	// happen?").
+	if n, changed := v.sessionRewrite(s).Address(sender, rewrite.EnvFrom); changed {
+		sender = n
+		s.Vars["sender_address"] = n
+		lp, dom := router.Split(n)
+		s.Vars["sender_address_local_part"], s.Vars["sender_address_domain"] = lp, dom
 	}
 	return v.route(s, sender, true, options)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 	"io/fs"
 	"net/netip"
 	"time"
@@ -44,6 +45,9 @@ type Deliverer struct {
 	Resolver router.Resolver
 	// Interfaces are the local host's addresses (the self option).
 	Interfaces []netip.Addr
+	// Rewrite is the rewrite section's rules, for the addresses redirect
+	// routers generate; nil when there are none.
+	Rewrite *rewrite.Rules
 	// EximUser is the login, uid and gid bounces are created as (the
 	// U= of their "<=" line).
 	EximUser queue.Arrival

@@ -326,6 +326,8 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 		Now:      m.d.Now,
 		Log:      func(text string) { m.logf("%s", text) },
 		Submit:   m.submitReply,
+		// Spec chapter "Log files", address_rewrite.
+		LogRewrites: m.d.selectorOrDefault().Has(mainlog.SelAddressRewrite),
 	}
 	// The connection stays open for messages waiting for its host
 	// (wait.go).

@@ -12,6 +12,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/spool"
 	"github.com/exigo-mta/exigo/internal/transport"
 )
@@ -266,6 +267,8 @@ func (w *LocalWorker) RunLocal(ctx context.Context, req *LocalRequest, header io
 		Router:    req.Router,
 		Now:       w.Now,
 		Log:       func(text string) { resp.Logs = append(resp.Logs, strings.TrimRight(text, "\n")) },
+		// Spec chapter "Log files", address_rewrite.
+		LogRewrites: w.Config != nil && logsRewrites(w.Config),
 		// The worker cannot write the spool: the caller submits what
 		// an autoreply generates.
 		Submit: func(_ context.Context, nm *transport.NewMessage) error {
@@ -275,4 +278,10 @@ func (w *LocalWorker) RunLocal(ctx context.Context, req *LocalRequest, header io
 	}
 	resp.Results = ToWire(t.Deliver(ctx, d))
 	return resp, nil
+}
+
+// logsRewrites reports whether cfg's log_selector has address_rewrite.
+func logsRewrites(cfg *config.Config) bool {
+	sel, err := mainlog.ParseSelector(cfg.Main.String("log_selector"))
+	return err == nil && sel.Has(mainlog.SelAddressRewrite)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/receive"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 	"github.com/exigo-mta/exigo/internal/smtpserver"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -162,6 +163,10 @@ type SpoolReceiver struct {
 	// froze, which logs "Message is frozen": the daemon does, -bs does
 	// not (observed with Exim 4.96).
 	AttemptFrozen bool
+	// Rewrite, when set, returns the rewrite rules for a message id,
+	// for the header lines the fix-ups add (the session rewrote the
+	// rest); nil when there are none.
+	Rewrite func(id string) *rewrite.Rules
 }
 
 // NewID implements smtpserver.IDSource.
@@ -204,7 +209,10 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 	opts.ReceivedHeaderText = "" // the session built Received: already
 	msg := &receive.Message{Headers: headers}
 	original := MessageIDOf(headers)
-	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: r.Queue.now(), Expand: r.Expand}
+	in := &receive.Intake{Options: &opts, Envelope: renv, ID: string(id), Now: r.Queue.now(), Expand: r.Expand, RewriteMarks: env.RewriteMarks, RewriteFixupsOnly: true, SenderAsGiven: env.SenderAsGiven}
+	if r.Rewrite != nil {
+		in.Rewrite = r.Rewrite(string(id))
+	}
 	if err := in.FixUp(msg); err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 )
 
 // Expander expands an option value (received_header_text,
@@ -31,6 +32,21 @@ type Intake struct {
 	Test bool
 	// NoQualify is -bnq: leave unqualified header addresses alone.
 	NoQualify bool
+	// Rewrite is the rewrite section's rules, applied to the envelope
+	// and the header lines (nil: none, or already applied by the SMTP
+	// session).
+	Rewrite *rewrite.Rules
+	// RewriteMarks are the deleted lines recording rewritten envelope
+	// addresses that the SMTP session made (see RewriteEnvelope); they
+	// go where FixUp puts its own.
+	RewriteMarks message.Headers
+	// RewriteFixupsOnly says the SMTP session has rewritten the envelope
+	// and the message's own header lines: Rewrite applies only to the
+	// lines the fix-ups add.
+	RewriteFixupsOnly bool
+	// SenderAsGiven, when not empty, is the sender before the SMTP
+	// session rewrote it while verifying it; the fix-ups use it.
+	SenderAsGiven string
 }
 
 // Date formats t as Exim writes it in Date: and Received: headers.
@@ -93,7 +109,27 @@ func (in *Intake) FixUp(m *Message) error {
 	if in.Extract {
 		in.extract(hs, resent)
 	}
-	hs = in.qualify(hs)
+	// Chapter "Address rewriting", section "When does rewriting
+	// happen?": the envelope is rewritten before the header lines (and
+	// before Received: shows the sender).
+	rcptMarks, senderMarks := splitMarks(in.RewriteMarks)
+	rules := in.Rewrite
+	if in.RewriteFixupsOnly {
+		rules = nil
+	}
+	rcptMarks = append(rcptMarks, rewriteRecipients(rules, in.Envelope)...)
+	// The fix-ups see the sender as it came (a From: made from it is
+	// rewritten as a header line); Received: shows it rewritten
+	// (observed with Exim 4.96).
+	rewrittenSender := in.Envelope.Sender
+	asGiven := in.SenderAsGiven
+	if len(senderMarks) > 0 {
+		asGiven = strings.TrimSpace(senderMarks[0].Value())
+	}
+	if asGiven != "" {
+		in.Envelope.Sender = asGiven
+	}
+	hs, qualified := in.qualify(hs, resent)
 	fix := in.localFixups()
 	var top, tail message.Headers
 	has := func(name string) bool {
@@ -147,6 +183,15 @@ func (in *Intake) FixUp(m *Message) error {
 			tail = append(tail, newHeader("Date", Date(in.Now), ' '))
 		}
 	}
+	in.Envelope.Sender = rewrittenSender
+	senderMarks = append(senderMarks, rewriteSender(rules, in.Envelope)...)
+	if rules != nil {
+		hs = rewriteHeaders(rules, hs, qualified)
+	}
+	if in.Rewrite != nil {
+		tail = rewriteHeaders(in.Rewrite, tail, nil)
+	}
+	tail = placeMarks(tail, rcptMarks, senderMarks)
 	out := make(message.Headers, 0, len(hs)+len(top)+len(tail)+1)
 	if !in.Test {
 		rcv, err := in.received()
@@ -221,12 +266,17 @@ func (in *Intake) extract(hs message.Headers, resent bool) {
 
 // qualify adds the qualify domain to unqualified addresses in address
 // headers, replacing each changed header by a new one right after it.
-// Spec "Message processing", section "Unqualified addresses".
-func (in *Intake) qualify(hs message.Headers) message.Headers {
+// Spec "Message processing", section "Unqualified addresses". It also
+// returns the indices in its result of the headers it made by
+// qualifying (not those made from a login-only From:, or Resent-From:
+// when resent is set).
+func (in *Intake) qualify(hs message.Headers, resent bool) (message.Headers, map[int]bool) {
 	e, o := in.Envelope, in.Options
 	if in.NoQualify {
-		return hs
+		return hs, nil
 	}
+	made := map[int]bool{}
+	var loginFrom message.Headers
 	out := make(message.Headers, 0, len(hs))
 	for _, h := range hs {
 		out = append(out, h)
@@ -250,19 +300,38 @@ func (in *Intake) qualify(hs message.Headers) message.Headers {
 		}
 		text, changed := qualifyHeader(h.Text, domain)
 		lname := strings.ToLower(h.Name)
-		if (lname == "from" || lname == "resent-from") && e.Local && !e.Trusted && !e.SuppressLocalFixups &&
+		from := "from"
+		if resent {
+			from = "resent-from"
+		}
+		if lname == from && e.Local && !e.LocalSMTP && !e.SuppressLocalFixups &&
 			e.User.Login != "" && strings.TrimSpace(h.Value()) == e.User.Login {
-			// A From: with just the caller's login becomes the full
-			// constructed address (section "The From: header line").
-			text, changed = h.Name+": "+in.constructed()+"\n", true
+			// A From: with just the caller's login is replaced by the
+			// full constructed address, added after the message's own
+			// lines (section "The From: header line"; observed with
+			// Exim 4.96, for trusted callers too: with -f the phrase
+			// is the -F name only, "From:  <login@qualify_domain>").
+			out[len(out)-1].Type = '*'
+			name := in.userName()
+			if e.SenderSet {
+				name = e.FullName
+			}
+			v := e.User.Login + "@" + o.QualifyDomain
+			if name != "" || e.SenderSet {
+				v = quotePhrase(name) + " <" + v + ">"
+			}
+			loginFrom = append(loginFrom, message.Header{Name: h.Name, Text: h.Name + ": " + v + "\n", Type: h.Type})
+			continue
 		}
 		if !changed {
 			continue
 		}
 		out[len(out)-1].Type = '*'
+		made[len(out)] = true
 		out = append(out, message.Header{Name: h.Name, Text: text, Type: h.Type})
 	}
-	return out
+	out = append(out, loginFrom...)
+	return out, made
 }
 
 // userName is the caller's full name: -F, or the gecos field with "&"

@@ -56,7 +56,7 @@ func (rs *Rules) item(text string, t Type, qualify string) (string, bool, bool) 
 		}
 		addr += "@" + qualify
 	}
-	out, whole, changed := rs.address(addr, t)
+	out, whole, changed := rs.address(addr, t, "")
 	if !changed && addr == it.Addr {
 		// Unchanged; the text is still rebuilt around the working
 		// address, as -brw shows it (comments inside the address and
@@ -113,13 +113,7 @@ func (rs *Rules) Headers(hs message.Headers, qualify string) (message.Headers, b
 	var out message.Headers
 	changed := false
 	for _, h := range hs {
-		t := HeaderType(h.Name)
-		if h.Type == '*' || t == 0 || (!rs.Applies(t) && qualify == "") {
-			out = append(out, h)
-			continue
-		}
-		v := h.Value()
-		nv, ok := rs.Value(strings.TrimSuffix(v, "\n"), t, qualify)
+		nh, ok := rs.Header(h, qualify)
 		if !ok {
 			out = append(out, h)
 			continue
@@ -127,15 +121,30 @@ func (rs *Rules) Headers(hs message.Headers, qualify string) (message.Headers, b
 		changed = true
 		old := h
 		old.Type = '*'
-		out = append(out, old)
-		nh := h
-		// Exim gives the new header the spool flag of its rewrite type,
-		// so a rewritten Resent-From: is flagged F.
-		nh.Type = typeFlag[t]
-		nh.Text = h.Text[:len(h.Text)-len(v)] + nv + "\n"
-		out = append(out, nh)
+		out = append(out, old, nh)
 	}
 	return out, changed
+}
+
+// Header returns the rewritten version of one header line and whether
+// it changed; a deleted or non-address header never changes. The new
+// header has the spool flag of its rewrite type (so a rewritten
+// Resent-From: is flagged F, as Exim writes it). qualify is as for
+// Headers.
+func (rs *Rules) Header(h message.Header, qualify string) (message.Header, bool) {
+	t := HeaderType(h.Name)
+	if h.Type == '*' || t == 0 || (!rs.Applies(t) && qualify == "") {
+		return h, false
+	}
+	v := h.Value()
+	nv, ok := rs.Value(strings.TrimSuffix(v, "\n"), t, qualify)
+	if !ok {
+		return h, false
+	}
+	nh := h
+	nh.Type = typeFlag[t]
+	nh.Text = h.Text[:len(h.Text)-len(v)] + nv + "\n"
+	return nh, true
 }
 
 // typeFlag is the spool header flag of each header rewrite type.

@@ -37,6 +37,11 @@ type Env struct {
 	Sender string
 	// QualifyRecipient qualifies unqualified redirection items.
 	QualifyRecipient string
+	// Rewrite, when not nil, rewrites an address a redirect router
+	// generates (as an envelope recipient) unless the router has
+	// no_rewrite (spec chapter "Address rewriting", section "When does
+	// rewriting happen?").
+	Rewrite func(addr string) string
 	// PrimaryHostname is primary_hostname, for "@" in lists and the self
 	// option.
 	PrimaryHostname string

@@ -528,7 +528,17 @@ func (c *call) finishAccept(res *Result) *Result {
 			a.HeadersRemove = append(a.HeadersRemove, v)
 		}
 	}
+	rw := c.s.env.Rewrite
+	if rw != nil && !o.Bool("rewrite") {
+		rw = nil
+	}
 	for _, ch := range res.Children {
+		if rw != nil && ch.Kind == Mailbox && strings.Contains(ch.Address, "@") {
+			if n := rw(ch.Address); n != ch.Address {
+				ch.Address = n
+				ch.LocalPart, ch.Domain = Split(n)
+			}
+		}
 		ch.ErrorsTo = a.ErrorsTo
 		ch.HeadersAdd = append([]string(nil), a.HeadersAdd...)
 		ch.HeadersRemove = append([]string(nil), a.HeadersRemove...)

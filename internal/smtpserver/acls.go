@@ -30,7 +30,9 @@ func (s *session) runACL(stage acl.Stage) acl.Result {
 		}
 		return acl.Result{Verdict: acl.Accept}
 	}
-	return s.srv.ACL.Run(stage, s.acls)
+	res := s.srv.ACL.Run(stage, s.acls)
+	s.adoptVerifiedSender()
+	return res
 }
 
 // failReply is the code and text of an ACL that did not accept, for the

@@ -242,7 +242,7 @@ func (s *session) cmdETRN(arg string) error {
 
 // resetTransaction forgets the envelope (RSET, HELO/EHLO, after DATA).
 func (s *session) resetTransaction() {
-	s.sender, s.senderSet = "", false
+	s.sender, s.senderSet, s.senderAsGiven = "", false, ""
 	s.recipients = nil
 	s.cutthroughReset()
 	s.rcptFails = 0

@@ -45,6 +45,9 @@ type session struct {
 	vars expand.VarMap
 	acls *acl.Session
 	cut  cutState // cutthrough delivery of the message in flight
+	// senderAsGiven is the MAIL address before a sender verification
+	// rewrote it ("" when it did not).
+	senderAsGiven string
 
 	// mailCmds counts MAIL commands (smtp_accept_max_per_connection) and
 	// received the messages stored (smtp_accept_queue_per_connection).

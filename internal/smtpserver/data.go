@@ -218,6 +218,16 @@ func (s *session) receive(data []byte, prefix string) error {
 	s.msgID = ""
 	s.vars["message_exim_id"] = id
 	s.vars["message_id"] = id
+	// DKIM verifies the message as it came, before rewriting.
+	asReceived := headers
+	headers, marks := s.rewriteArrival(id, headers)
+	if !s.srv.Local && !s.srv.Batched {
+		// Without local fix-ups, the lines recording rewritten envelope
+		// addresses follow the message's own, before those ACLs add
+		// (observed with Exim 4.96).
+		headers = append(headers, marks...)
+		marks = nil
+	}
 	if len(s.recipients) == 1 {
 		s.vars["received_for"] = s.recipients[0]
 	} else {
@@ -260,7 +270,7 @@ func (s *session) receive(data []byte, prefix string) error {
 	dkimField := ""
 	if discard == "" {
 		var res *acl.Result
-		dkimField, res = s.dkimStage(id, headers, body)
+		dkimField, res = s.dkimStage(id, asReceived, body)
 		if res != nil {
 			code, text := s.failReply(acl.DKIM, res)
 			s.dkimRejectLog(id, *res)
@@ -381,7 +391,7 @@ func (s *session) receive(data []byte, prefix string) error {
 		ID: id, Sender: s.sender, Recipients: s.recipients, HeloName: s.helo,
 		HostAddress: s.hostAddr(), HostPort: s.peer.Port, Protocol: s.protocol(),
 		BodyType: s.bodyType, SMTPUTF8: s.utf8, Size: size,
-		Received: receivedText, Vars: s.vars, DKIM: dkimField,
+		Received: receivedText, Vars: s.vars, DKIM: dkimField, RewriteMarks: marks, SenderAsGiven: s.senderAsGiven,
 		Freeze: s.acls.Controls.Freeze, Queue: s.acls.Controls.Queue || cutQueue, QueueName: s.acls.Controls.QueueName,
 		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 		TLS: s.tls, AuthPublicName: s.authPublicName(),

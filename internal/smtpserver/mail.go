@@ -66,6 +66,7 @@ func (s *session) mail(arg string) error {
 	if s.esmtp {
 		addrText, params = smtp.ExtractMailParams(arg, s.mailParam)
 	}
+	addrText = s.smtpRewrite(addrText)
 	var size int64 = -1
 	// $authenticated_sender comes from this MAIL's AUTH= alone
 	// (observed with Exim 4.96).
@@ -179,6 +180,7 @@ func (s *session) cmdRCPT(arg string) error {
 	if s.esmtp {
 		addrText, _ = smtp.ExtractRcptParams(arg, s.rcptParam)
 	}
+	addrText = s.smtpRewrite(addrText)
 	addr, err := smtp.ParseAddress(addrText, false)
 	if err != nil {
 		return s.rcptErrorAs(501, s.addrError(addrText, err), s.synprotLog(err.Error()))

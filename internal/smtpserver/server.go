@@ -15,6 +15,7 @@ package smtpserver
 
 import (
 	"context"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 	"io"
 	"net/netip"
 	"time"
@@ -38,6 +39,13 @@ type Envelope struct {
 	Sender string
 	// Recipients are the accepted RCPT TO addresses, in order.
 	Recipients []string
+	// RewriteMarks are the deleted lines recording envelope addresses
+	// the rewrite rules changed (receive.RewriteEnvelope), for the
+	// Receiver to store with the fix-ups.
+	RewriteMarks message.Headers
+	// SenderAsGiven is the MAIL address when a sender verification
+	// rewrote it ("" otherwise): the fix-ups build From: from it.
+	SenderAsGiven string
 	// HeloName, HostAddress, HostPort, Protocol describe the client and
 	// how the message came ("esmtp", "smtp", "local-esmtp" ...).
 	HeloName    string
@@ -155,6 +163,9 @@ type Server struct {
 	ACL *acl.Engine
 	// Receiver takes accepted messages.
 	Receiver Receiver
+	// Rewrite is the rewrite section's rules (nil: none), applied to the
+	// envelope and header lines once a message's header lines are in.
+	Rewrite *rewrite.Rules
 	// Log receives log lines; nil discards them.
 	Log Logger
 	// Trace receives -bh ">>> " commentary (and is handed to the ACL

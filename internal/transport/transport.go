@@ -284,6 +284,9 @@ type Delivery struct {
 	// the message id in front): the smtp transport's DKIM signing
 	// notes.
 	Log func(text string)
+	// LogRewrites is log_selector +address_rewrite: each change the
+	// headers_rewrite option makes is logged with Log.
+	LogRewrites bool
 }
 
 // SpareFiles lends empty files: TakeSpare returns the path of one on

@@ -14,7 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 )
 
 // writeOpts says how to write a message.
@@ -42,6 +44,9 @@ type writeOpts struct {
 	// sigs are DKIM-Signature fields written above all other header
 	// lines (smtp transport dkim_* options).
 	sigs string
+	// rewritten maps the index of each message header line that the
+	// headers_rewrite option changes to its new text.
+	rewritten map[int]string
 }
 
 // writeHeaderOpts fills the generic parts of wo for d: the added header
@@ -90,7 +95,56 @@ func (g *generic) writeHeaderOpts(e *env, d *Delivery, wo *writeOpts) error {
 		}
 		wo.remove = append(wo.remove, items...)
 	}
+	if raw := g.opts.String("headers_rewrite"); raw != "" {
+		opts := rewrite.Options{Expand: e.rewriteExpand, QualifyRecipient: qualifyRecipient(e), Log: d.log}
+		if d.LogRewrites {
+			opts.Rewritten = d.log
+		}
+		rs, err := rewrite.NewList(raw, opts)
+		if err != nil {
+			return fmt.Errorf("headers_rewrite in %s transport: %w", g.name, err)
+		}
+		wo.rewritten = rewriteHeaders(rs, d)
+	}
 	return nil
+}
+
+// rewriteHeaders applies the headers_rewrite rules to the message's
+// header lines (the message's own and those ACLs added, not the
+// additions of routers and transports: spec chapter "Address
+// rewriting", section "When does rewriting happen?").
+func rewriteHeaders(rs *rewrite.Rules, d *Delivery) map[int]string {
+	if d.Header == nil {
+		return nil
+	}
+	out := map[int]string{}
+	for i, h := range d.Header.Headers {
+		if nh, ok := rs.Header(h, ""); ok {
+			out[i] = nh.Text
+		}
+	}
+	return out
+}
+
+// rewriteExpand expands a headers_rewrite pattern or replacement with
+// $local_part, $domain and $0.. of the address being rewritten.
+func (e *env) rewriteExpand(s string, v rewrite.Vars) (string, error) {
+	c := e.ctx
+	if v.LocalPart != "" || v.Domain != "" {
+		c.Vars = overlay{vars: expand.VarMap{"local_part": v.LocalPart, "domain": v.Domain}, next: e.ctx.Vars}
+	}
+	c.Numeric = v.Numeric
+	return expand.String(s, &c)
+}
+
+// qualifyRecipient is $qualify_recipient, for Q rules.
+func qualifyRecipient(e *env) string {
+	if e.ctx.Vars != nil {
+		if v, ok := e.ctx.Vars.Var("qualify_recipient"); ok && v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // expandList splits an Exim list (default separator sep, "<x" changes
@@ -185,6 +239,10 @@ func headerBlock(hs message.Headers, wo *writeOpts) []byte {
 	for i := range hs {
 		h := &hs[i]
 		if h.Type == '*' || removed(h, wo.remove) {
+			continue
+		}
+		if t, ok := wo.rewritten[i]; ok {
+			b.WriteString(t)
 			continue
 		}
 		b.WriteString(h.Text)

@@ -151,6 +151,21 @@ func (m *attempt) releaseConnections() {
 	pool.Close()
 }
 
+// noRecord reports whether hk's wait database exists and has no record
+// for its host, found without the write lock. A missing database is
+// created by popWaiting, as Exim creates it after a delivery (observed:
+// the lock file exists after any successful remote delivery).
+func (d *Deliverer) noRecord(hk hostKey) bool {
+	db, err := hintsdb.Open(d.Config.Main.String("spool_directory"), waitPrefix+hk.transport, false)
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	var rec hintsdb.WaitRecord
+	found, err := db.Get(hk.host, &rec)
+	return err == nil && !found
+}
+
 // hasWaiting reports whether hk's wait record lists a message other
 // than self.
 func (d *Deliverer) hasWaiting(hk hostKey, self string) bool {
@@ -188,6 +203,13 @@ func (d *Deliverer) continueWaiting(ctx context.Context, first *attempt, pool *t
 		for sent := int64(1); limit <= 0 || sent < limit; {
 			if ctx.Err() != nil || pool.Idle() == 0 {
 				return
+			}
+			// A look without the write lock first: almost always the
+			// host has no record, and concurrent deliveries would queue
+			// for the database's write lock one after another. A record
+			// is then taken apart, stale ids and all, by popWaiting.
+			if d.noRecord(hk) {
+				break
 			}
 			id := d.popWaiting(hk, done)
 			if id == "" {

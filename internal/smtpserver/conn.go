@@ -475,7 +475,9 @@ func (s *session) start() error {
 	// with Exim 4.96 -d+ident).
 	s.ident()
 	s.logConnect(s.hostOption("hosts_connection_nolog"))
-	s.hostOption("host_lookup")
+	if s.hostOption("host_lookup") {
+		s.lookupHostName()
+	}
 	if s.hostOption("host_reject_connection") {
 		s.reply(554, "SMTP service not available")
 		if s.sel().Has(mainlog.SelConnectionReject) {

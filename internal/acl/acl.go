@@ -269,6 +269,12 @@ type Session struct {
 	// that was open already (reused), and ok; ok false means the
 	// callout is made as usual. t is where routing sent addr.
 	CutthroughCallout func(addr string, t cutthrough.Target) (r cutthrough.Reply, reused, ok bool)
+	// LookupHostName, when set, looks up the client's verified host
+	// name as host_lookup does ($sender_host_name, $host_lookup_failed,
+	// $host_lookup_deferred; once per connection), for verify =
+	// reverse_host_lookup, and says why no name was verified ("" when
+	// one was, or when DNS failed for now).
+	LookupHostName func() (failure string)
 	// LogPrefix returns the host part of log lines ("H=(helo) [ip] "),
 	// which Exim puts before warn statements' log_message; nil for none.
 	LogPrefix func() string

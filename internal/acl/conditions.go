@@ -307,6 +307,18 @@ func (r *run) verify(v string, depth int, sr *stmtResult) rc {
 		ok, err = ver.VerifyHELO(r.s)
 	case "reverse_host_lookup":
 		ok, err = ver.VerifyReverseHostLookup(r.s)
+		var vf *VerifyFailure
+		var vd *VerifyDefer
+		switch {
+		case errors.As(err, &vf):
+			// Specification chapter "Access control lists", verify =
+			// reverse_host_lookup: the reason goes to the log.
+			sr.condLog, sr.verifyLog = vf.Log, true
+			return rcFail
+		case errors.As(err, &vd):
+			sr.condLog, sr.err, sr.verifyLog = vd.Log, vd.Log, true
+			return rcDefer
+		}
 	}
 	routed := base == "recipient" || base == "sender"
 	var vf *VerifyFailure

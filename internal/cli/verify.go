@@ -272,7 +272,24 @@ func (v *routeVerifier) VerifyHELO(s *acl.Session) (bool, error) {
 }
 
 // VerifyReverseHostLookup implements acl.Verifier: the client's address
-// must have a host name that resolves back to it.
+// must have a host name that resolves back to it (specification chapter
+// "Access control lists", verify = reverse_host_lookup). The name is
+// looked up now unless host_lookup did it at the connection; a local
+// message, with no client host, passes; a temporary DNS failure defers.
 func (v *routeVerifier) VerifyReverseHostLookup(s *acl.Session) (bool, error) {
-	return s.Vars["sender_host_name"] != "", nil
+	if s.Vars["sender_host_address"] == "" {
+		return true, nil
+	}
+	failure := ""
+	if s.LookupHostName != nil {
+		// Once per connection: a no-op when host_lookup did it.
+		failure = s.LookupHostName()
+	}
+	if s.Vars["sender_host_name"] != "" {
+		return true, nil
+	}
+	if s.Vars["host_lookup_deferred"] == "1" {
+		return false, &acl.VerifyDefer{Log: "host lookup deferred for reverse lookup check"}
+	}
+	return false, &acl.VerifyFailure{Log: "host lookup failed for reverse lookup check (" + failure + ")"}
 }

@@ -77,3 +77,39 @@ func TestHostLookup(t *testing.T) {
 	hs := compareLists(t, "queued messages' headers", p[0].spoolMessages(t, false), p[1].spoolMessages(t, false))
 	t.Logf("%d sessions, %d log lines, %d messages compared", n, lines, hs)
 }
+
+// reverseVerifyConf does no host_lookup at connection: verify =
+// reverse_host_lookup looks the name up itself.
+const reverseVerifyConf = `queue_only = true
+acl_smtp_rcpt = rcpt
+begin acl
+rcpt:
+  deny !verify = reverse_host_lookup
+       message = no verified name for $sender_host_address
+  warn logwrite = name=[$sender_host_name] failed=[$host_lookup_failed]
+  accept
+`
+
+// TestReverseHostLookupVerify compares verify = reverse_host_lookup for
+// a client with a verified name, a name that does not map back, no
+// name, and a temporary DNS failure.
+func TestReverseHostLookupVerify(t *testing.T) {
+	if !inNamespace(t, "TestReverseHostLookupVerify") {
+		return
+	}
+	dns := dnstest.Start(t, "127.0.0.1:53", hostLookupZones[0].zone)
+	p := startPair(t, reverseVerifyConf)
+	n := 0
+	for _, z := range hostLookupZones {
+		if err := dns.SetZone(z.zone); err != nil {
+			t.Fatal(err)
+		}
+		n += p.session(t, z.name, append([]string{"-f", "a@client.example", "-t", "rcpt@test.example",
+			"--ehlo", "helo.example", "--header", "Subject: verify " + z.name}, fixedHeaders...)...)
+	}
+	dns.ServFail("10.2.0.192.in-addr.arpa.")
+	n += p.session(t, "servfail", append([]string{"-f", "a@client.example", "-t", "rcpt@test.example",
+		"--ehlo", "helo.example", "--header", "Subject: verify servfail"}, fixedHeaders...)...)
+	lines := p.compareLogs(t, nil)
+	t.Logf("%d sessions, %d log lines compared", n, lines)
+}

@@ -52,6 +52,10 @@ type session struct {
 	// mailCmds counts MAIL commands (smtp_accept_max_per_connection) and
 	// received the messages stored (smtp_accept_queue_per_connection).
 	mailCmds, received int
+	// hostLooked is set once the client's host name was looked up;
+	// hostLookupFailure says why no name was verified.
+	hostLooked        bool
+	hostLookupFailure string
 
 	helo       string // HELO/EHLO argument once accepted
 	heloDone   bool
@@ -167,6 +171,7 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 		Verifier:          srv.Verifier,
 		LogWrite:          s.logACL,
 		CutthroughCallout: s.cutthroughCallout,
+		LookupHostName:    s.reverseLookup,
 		LogPrefix:         func() string { return s.hostEq() + " " },
 		Host:              &lists.Host{IP: peer.Addr, NameLookedUp: true},
 	}

@@ -22,6 +22,17 @@ import (
 // under host_lookup_failed); when DNS fails temporarily,
 // $host_lookup_deferred is 1.
 func (s *session) lookupHostName() {
+	if s.hostLooked {
+		return
+	}
+	s.hostLooked = true
+	defer func() {
+		// The name now stands in the client's descriptions.
+		s.vars["sender_fullhost"] = s.fullHost()
+		if s.peer.Addr.IsValid() {
+			s.vars["sender_rcvhost"] = s.rcvHost()
+		}
+	}()
 	if !s.peer.Addr.IsValid() || s.srv.Instance == nil || s.srv.Instance.Resolver == nil {
 		return
 	}
@@ -53,6 +64,10 @@ func (s *session) lookupHostName() {
 	s.vars["host_lookup_deferred"] = "0"
 	if len(verified) == 0 {
 		s.vars["host_lookup_failed"] = "1"
+		s.hostLookupFailure = "failed to find host name from IP address"
+		if len(names) > 0 {
+			s.hostLookupFailure = fmt.Sprintf("%s does not match any IP address for %s", ip, strings.ToLower(strings.TrimSuffix(names[0], ".")))
+		}
 		// Logged only when the address has no name at all: a name that
 		// does not map back goes unlogged (observed with Exim 4.96).
 		if len(names) == 0 && s.sel().Has(mainlog.SelHostLookupFailed) {
@@ -63,4 +78,15 @@ func (s *session) lookupHostName() {
 	s.vars["host_lookup_failed"] = "0"
 	s.vars["sender_host_name"] = verified[0]
 	s.vars["sender_host_aliases"] = strings.Join(verified[1:], " ")
+}
+
+// reverseLookup is acl.Session.LookupHostName: the lookup (once per
+// connection) and why it found no verified name ("" when it did, or
+// when DNS failed for now).
+func (s *session) reverseLookup() string {
+	s.lookupHostName()
+	if s.vars["sender_host_name"] != "" {
+		return ""
+	}
+	return s.hostLookupFailure
 }

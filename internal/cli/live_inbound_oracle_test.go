@@ -76,45 +76,9 @@ func runLive(t *testing.T, bin string) string {
 	}
 	conf := filepath.Join(dir, "exim.conf")
 	os.WriteFile(conf, []byte(strings.ReplaceAll(liveConf, "@DIR@", dir)), 0o644)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "-C", conf, "-bdf", "-oX", fmt.Sprint(port), "-oP", filepath.Join(dir, "pid"))
-	cmd.Env = append(os.Environ(), "TZ=UTC")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var c net.Conn
-	for i := 0; i < 100; i++ {
-		if c, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if c == nil {
-		t.Fatalf("%s did not listen: %v", bin, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	br := bufio.NewReader(c)
+	c, br := dialLiveDaemon(t, bin, conf, dir)
 	var out strings.Builder
-	readReply := func() {
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				out.WriteString("ERR " + err.Error() + "\n")
-				return
-			}
-			out.WriteString(line)
-			if len(line) < 4 || line[3] != '-' {
-				return
-			}
-		}
-	}
+	readReply := func() { readSMTPReply(br, &out) }
 	readReply() // banner
 	for _, l := range liveDialogue {
 		if strings.HasPrefix(l, "<") {
@@ -127,8 +91,69 @@ func runLive(t *testing.T, bin string) string {
 		}
 		fmt.Fprintf(c, "%s\r\n", l)
 	}
+	out.WriteString(liveLog(dir))
+	if entries, _ := os.ReadDir(filepath.Join(dir, "spool", "scan")); len(entries) > 0 {
+		out.WriteString(fmt.Sprintf("== %d scan directories left\n", len(entries)))
+	}
+	return liveMask.ReplaceAllString(out.String(), "<ID>")
+}
+
+// dialLiveDaemon starts bin as a daemon with the configuration file
+// conf (its pid file in dir) on a free loopback port and returns a
+// connection to it with a reader and a 20 s deadline. The daemon is
+// killed when the test ends.
+func dialLiveDaemon(t *testing.T, bin, conf, dir string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "-C", conf, "-bdf", "-oX", fmt.Sprint(port), "-oP", filepath.Join(dir, "pid"))
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var c net.Conn
+	for i := 0; i < 100; i++ {
+		if c, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if c == nil {
+		t.Fatalf("%s did not listen: %v", bin, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+// readSMTPReply copies one (possibly multi-line) reply from br to out,
+// or "ERR ..." when the connection fails.
+func readSMTPReply(br *bufio.Reader, out *strings.Builder) {
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			out.WriteString("ERR " + err.Error() + "\n")
+			return
+		}
+		out.WriteString(line)
+		if len(line) < 4 || line[3] != '-' {
+			return
+		}
+	}
+}
+
+// liveLog waits for the daemon's last lines and returns its main log
+// under "== log", without times, continuation lines and start-up
+// notices (a bounce's subject is cut after MAILER-DAEMON).
+func liveLog(dir string) string {
 	time.Sleep(300 * time.Millisecond)
 	logText, _ := os.ReadFile(filepath.Join(dir, "log", "main"))
+	var out strings.Builder
 	out.WriteString("== log\n")
 	for _, l := range strings.Split(string(logText), "\n") {
 		if len(l) < 20 || strings.HasPrefix(l, " ") || strings.Contains(l, "purging the environment") || strings.Contains(l, "daemon started") {
@@ -139,10 +164,7 @@ func runLive(t *testing.T, bin string) string {
 		}
 		out.WriteString(l[20:] + "\n")
 	}
-	if entries, _ := os.ReadDir(filepath.Join(dir, "spool", "scan")); len(entries) > 0 {
-		out.WriteString(fmt.Sprintf("== %d scan directories left\n", len(entries)))
-	}
-	return liveMask.ReplaceAllString(out.String(), "<ID>")
+	return out.String()
 }
 
 // TestLiveInboundOracle compares a daemon session using the MIME ACL,

@@ -1,17 +1,13 @@
 package cli_test
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/exigo-mta/exigo/internal/oracletest"
 )
@@ -49,31 +45,7 @@ func runRewriteLive(t *testing.T, bin string) string {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "-C", conf, "-bdf", "-oX", fmt.Sprint(port), "-oP", filepath.Join(dir, "pid"))
-	cmd.Env = append(os.Environ(), "TZ=UTC")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var c net.Conn
-	for i := 0; i < 100; i++ {
-		if c, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if c == nil {
-		t.Fatalf("%s did not listen: %v", bin, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	br := bufio.NewReader(c)
+	c, br := dialLiveDaemon(t, bin, conf, dir)
 	var out strings.Builder
 	for _, l := range strings.SplitAfter(rwLiveDialogue, "\r\n") {
 		if l == "" {
@@ -85,28 +57,10 @@ func runRewriteLive(t *testing.T, bin string) string {
 				line, _ := br.ReadString('\n')
 				out.WriteString(line) // banner
 			}
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					out.WriteString("ERR " + err.Error() + "\n")
-					break
-				}
-				out.WriteString(line)
-				if len(line) < 4 || line[3] != '-' {
-					break
-				}
-			}
+			readSMTPReply(br, &out)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
-	logText, _ := os.ReadFile(filepath.Join(dir, "log", "main"))
-	out.WriteString("== log\n")
-	for _, l := range strings.Split(string(logText), "\n") {
-		if len(l) < 20 || strings.HasPrefix(l, " ") || strings.Contains(l, "purging the environment") || strings.Contains(l, "daemon started") {
-			continue
-		}
-		out.WriteString(l[20:] + "\n")
-	}
+	out.WriteString(liveLog(dir))
 	files, _ := filepath.Glob(filepath.Join(dir, "spool", "input", "*-H"))
 	sort.Strings(files)
 	for _, f := range files {

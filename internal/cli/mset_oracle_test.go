@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,22 +46,7 @@ var msetExprs = []string{
 // expands msetExprs for each and for a message that does not exist.
 func runMset(t *testing.T, bin string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "exigo-mset-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	uid, gid := -1, -1
-	if u, err := user.Lookup("Debian-exim"); err == nil {
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-	}
-	for _, d := range []string{"spool", "log"} {
-		p := filepath.Join(dir, d)
-		os.MkdirAll(p, 0o755)
-		os.Chown(p, uid, gid)
-	}
+	dir := oracletest.WorkDir(t, "exigo-mset-", "spool", "log")
 	cf := filepath.Join(dir, "exim.conf")
 	os.WriteFile(cf, []byte(strings.ReplaceAll(msetConf, "@DIR@", dir)), 0o644)
 	oracletest.Run(t, bin, "Subject: hello there\nTo: x@y, z@w\nX-Multi: a\n  b\n\nbody line 1\nline 2 is longer than twelve\n",

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -235,28 +234,7 @@ var (
 // message-ids masked.
 func runNotSMTP(t *testing.T, bin, conf string, args []string, stdin string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "exigo-notsmtp-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	uid, gid := -1, -1
-	if u, err := user.Lookup("Debian-exim"); err == nil {
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-	}
-	for _, d := range []string{"spool", "log"} {
-		p := filepath.Join(dir, d)
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if uid >= 0 {
-			os.Chown(p, uid, gid)
-		} else {
-			os.Chmod(p, 0o777)
-		}
-	}
+	dir := oracletest.WorkDir(t, "exigo-notsmtp-", "spool", "log")
 	text := strings.ReplaceAll(nsConfHead+nsConfs[conf]+nsConfTail, "@DIR@", dir)
 	cf := filepath.Join(dir, "exim.conf")
 	if err := os.WriteFile(cf, []byte(text), 0o644); err != nil {

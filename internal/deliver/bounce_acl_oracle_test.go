@@ -97,23 +97,7 @@ func baclMasked(s string) string {
 // hour, delivers it with -M, and returns the logs and the -H files.
 func runBACL(t *testing.T, bin, verdict, retry, rcpt string) string {
 	t.Helper()
-	// The Exim user must reach the directory: not under t.TempDir.
-	dir, err := os.MkdirTemp("", "exigo-bacl-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	uid, gid := -1, -1
-	if u, err := user.Lookup("Debian-exim"); err == nil {
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-	}
-	for _, sub := range []string{"spool", "log"} {
-		p := filepath.Join(dir, sub)
-		os.Mkdir(p, 0o750)
-		os.Chown(p, uid, gid)
-	}
+	dir := oracletest.WorkDir(t, "exigo-bacl-", "spool", "log")
 	conf := filepath.Join(dir, "conf")
 	text := strings.ReplaceAll(strings.NewReplacer("VERDICT", verdict, "RETRY", retry).Replace(baclConf), "DIR", dir)
 	os.WriteFile(conf, []byte(text), 0o644)

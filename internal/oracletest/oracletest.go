@@ -8,8 +8,10 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -129,4 +131,36 @@ func WriteConfig(t testing.TB, text string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// WorkDir makes a directory for one run of a binary, removed when the
+// test ends: mode 0755 outside t.TempDir (whose parents the Exim user
+// cannot reach), with the named sub-directories (spool, log, ...) owned
+// by Debian's Exim user when it exists (else open to all), so that Exim
+// and exigo can write them after dropping root.
+func WorkDir(t testing.TB, prefix string, subs ...string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	uid, gid := -1, -1
+	if u, err := user.Lookup("Debian-exim"); err == nil {
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	for _, sub := range subs {
+		p := filepath.Join(dir, sub)
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if uid >= 0 {
+			os.Chown(p, uid, gid)
+		} else {
+			os.Chmod(p, 0o777)
+		}
+	}
+	return dir
 }

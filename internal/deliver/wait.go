@@ -151,31 +151,32 @@ func (m *attempt) releaseConnections() {
 	pool.Close()
 }
 
-// noRecord reports whether hk's wait database exists and has no record
-// for its host, found without the write lock. A missing database is
-// created by popWaiting, as Exim creates it after a delivery (observed:
-// the lock file exists after any successful remote delivery).
-func (d *Deliverer) noRecord(hk hostKey) bool {
+// waitRecord reads hk's wait record without the write lock; exists is
+// false when the database cannot be read (it is missing: popWaiting
+// creates it after a delivery, as Exim does, observed with the lock file
+// present after any successful remote delivery).
+func (d *Deliverer) waitRecord(hk hostKey) (rec hintsdb.WaitRecord, found, exists bool) {
 	db, err := hintsdb.Open(d.Config.Main.String("spool_directory"), waitPrefix+hk.transport, false)
 	if err != nil {
-		return false
+		return rec, false, false
 	}
 	defer db.Close()
-	var rec hintsdb.WaitRecord
-	found, err := db.Get(hk.host, &rec)
-	return err == nil && !found
+	found, err = db.Get(hk.host, &rec)
+	return rec, found && err == nil, err == nil
+}
+
+// noRecord reports whether hk's wait database exists and has no record
+// for its host.
+func (d *Deliverer) noRecord(hk hostKey) bool {
+	_, found, exists := d.waitRecord(hk)
+	return exists && !found
 }
 
 // hasWaiting reports whether hk's wait record lists a message other
 // than self.
 func (d *Deliverer) hasWaiting(hk hostKey, self string) bool {
-	db, err := hintsdb.Open(d.Config.Main.String("spool_directory"), waitPrefix+hk.transport, false)
-	if err != nil {
-		return false
-	}
-	defer db.Close()
-	var rec hintsdb.WaitRecord
-	if found, err := db.Get(hk.host, &rec); err != nil || !found {
+	rec, found, _ := d.waitRecord(hk)
+	if !found {
 		return false
 	}
 	for _, id := range rec.IDs {

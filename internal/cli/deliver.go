@@ -168,12 +168,13 @@ func runGiveUp(inv *Invocation, env *Env) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
+	login := q.login()
 	for _, a := range inv.Args {
 		id, err := spool.ParseID(a)
 		if err != nil {
 			continue
 		}
-		d.GiveUp(context.Background(), id, q.login)
+		d.GiveUp(context.Background(), id, login)
 	}
 	r.waitDeliveries()
 	return 0

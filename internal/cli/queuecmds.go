@@ -25,8 +25,19 @@ type queueSetup struct {
 	split    bool
 	logPath  string
 	admin    bool
-	login    string
 	uid      int
+}
+
+// login is the caller's login name (its uid in decimal when the user is
+// unknown), for the "removed by" and "cancelled by" log lines. It is
+// looked up only by the commands that log it: a user database lookup is
+// a noticeable part of a quick command such as -bpc.
+func (q *queueSetup) login() string {
+	id := strconv.Itoa(q.uid)
+	if u, err := user.LookupId(id); err == nil {
+		return u.Username
+	}
+	return id
 }
 
 // loadQueueSetup reads the configuration and works out the spool
@@ -56,10 +67,6 @@ func loadQueueSetup(inv *Invocation, env *Env) (*queueSetup, int, bool) {
 	if q.logPath, err = exp("log_file_path"); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 		return nil, 1, false
-	}
-	q.login = strconv.Itoa(q.uid)
-	if u, err := user.LookupId(q.login); err == nil {
-		q.login = u.Username
 	}
 	q.admin = isAdmin(cfg, q.uid)
 	return q, 0, true
@@ -167,6 +174,6 @@ func runMessageCommand(inv *Invocation, env *Env) int {
 	}
 	defer lg.Close()
 	c := &queuecmd.Commander{Spool: sp, Log: lg, Stdout: env.Stdout, Stderr: env.Stderr,
-		Admin: q.admin, UID: q.uid, Login: q.login, Now: env.Now}
+		Admin: q.admin, UID: q.uid, Login: q.login(), Now: env.Now}
 	return c.Run(inv.Mode, inv.Args)
 }

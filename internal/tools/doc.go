@@ -8,3 +8,16 @@
 //
 // Exim specification: chapter "Exim utilities".
 package tools
+
+import (
+	"regexp"
+	"sync"
+)
+
+// lazyRegexp returns a function that compiles expr on its first call and
+// returns the same compiled expression afterwards. The tools' many
+// patterns are compiled only by the tool that uses them, not at the start
+// of every exigo command (which shares this package's initialisation).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}

@@ -116,12 +116,12 @@ func matchOpt(name string, opts []string) string {
 // exigrep's line shapes. A log line starts with a timestamp (maybe with
 // fractional seconds and a zone), maybe a [pid], maybe a message id.
 var (
-	exigrepLineRE     = regexp.MustCompile(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:[+-]\d{4} )?)(?:\[\d+\] )?([A-Za-z0-9_]{6}-[A-Za-z0-9_]{6}-[A-Za-z0-9_]{2})?`)
-	exigrepRejectedRE = regexp.MustCompile(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:[+-]\d{4} )?)(?:\[\d+\] )?[A-Za-z0-9_]{6}-[A-Za-z0-9_]{6}-[A-Za-z0-9_]{2} rejected`)
-	exigrepFirstRE    = regexp.MustCompile(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ([+-]\d{4} )?)`)
-	exigrepStampRE    = regexp.MustCompile(`^(\d{4})-(\d\d)-(\d\d)\s(\d\d):(\d\d):(\d\d)(?:.\d+)?(?:\s([+-])(\d\d)(\d\d))?`)
-	exigrepSyslogRE   = regexp.MustCompile(`^.*? exim\b.*?: `)
-	exigrepDigitsRE   = regexp.MustCompile(`^\d{4}-`)
+	exigrepLineRE     = lazyRegexp(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:[+-]\d{4} )?)(?:\[\d+\] )?([A-Za-z0-9_]{6}-[A-Za-z0-9_]{6}-[A-Za-z0-9_]{2})?`)
+	exigrepRejectedRE = lazyRegexp(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:[+-]\d{4} )?)(?:\[\d+\] )?[A-Za-z0-9_]{6}-[A-Za-z0-9_]{6}-[A-Za-z0-9_]{2} rejected`)
+	exigrepFirstRE    = lazyRegexp(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ([+-]\d{4} )?)`)
+	exigrepStampRE    = lazyRegexp(`^(\d{4})-(\d\d)-(\d\d)\s(\d\d):(\d\d):(\d\d)(?:.\d+)?(?:\s([+-])(\d\d)(\d\d))?`)
+	exigrepSyslogRE   = lazyRegexp(`^.*? exim\b.*?: `)
+	exigrepDigitsRE   = lazyRegexp(`^\d{4}-`)
 )
 
 // exigrepState is one search: the lines kept per message and which
@@ -206,13 +206,13 @@ func (st *exigrepState) setSelected(id string, v bool) {
 
 // line handles one log line, newline included.
 func (st *exigrepState) line(line string) error {
-	if !exigrepDigitsRE.MatchString(line) {
+	if !exigrepDigitsRE().MatchString(line) {
 		// A syslog line: drop everything up to the "exim...: " tag.
-		if loc := exigrepSyslogRE.FindStringIndex(line); loc != nil {
+		if loc := exigrepSyslogRE().FindStringIndex(line); loc != nil {
 			line = line[loc[1]:]
 		}
 	}
-	m := exigrepLineRE.FindStringSubmatch(line)
+	m := exigrepLineRE().FindStringSubmatch(line)
 	if m == nil {
 		return nil
 	}
@@ -255,9 +255,9 @@ func (st *exigrepState) line(line string) error {
 		}
 	}
 	if strings.Contains(line, "Completed") || strings.Contains(line, "SMTP data timeout") ||
-		(strings.Contains(line, "rejected") && exigrepRejectedRE.MatchString(line)) {
+		(strings.Contains(line, "rejected") && exigrepRejectedRE().MatchString(line)) {
 		if st.o.QueueTime != -1 && st.selected[id] {
-			if f := exigrepFirstRE.FindStringSubmatch(buf.String()); f != nil {
+			if f := exigrepFirstRE().FindStringSubmatch(buf.String()); f != nil {
 				if st.seconds(date)-st.seconds(f[1]) <= int64(st.o.QueueTime) {
 					st.selected[id] = false
 				}
@@ -307,7 +307,7 @@ func (st *exigrepState) addRelated(id string) {
 // seconds turns a log timestamp into seconds since the epoch, in the
 // local zone unless the stamp carries one.
 func (st *exigrepState) seconds(s string) int64 {
-	m := exigrepStampRE.FindStringSubmatch(s)
+	m := exigrepStampRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0
 	}

@@ -136,32 +136,32 @@ func NewEximstats(o EximstatsOptions) *Eximstats {
 }
 
 var (
-	statLineRE   = regexp.MustCompile(`^((\d{4})-(\d\d)-(\d\d)\s(\d\d):(\d\d):(\d\d))(\.\d+)?(\s[-+]\d\d\d\d)?(\s\[\d+\])?`)
-	statFlagRE   = regexp.MustCompile(`^([<>=*-]+|SA)$`)
-	statRejRE    = regexp.MustCompile(`rejected|refused|dropped`)
-	statIDRE     = regexp.MustCompile(`^[-0-9a-zA-Z]+$`)
-	statWantRE   = regexp.MustCompile(`<=|=>|->|==|\*\*|Co|SA|Re`)
-	statIP1RE    = regexp.MustCompile(`\bH=(?:|.*? )(\[[^]]+\])`)
-	statIP2RE    = regexp.MustCompile(`Connection from (\[\S+\])`)
-	statIP3RE    = regexp.MustCompile(`SMTP call from .*?(\[\S+\])`)
-	statHostRE   = regexp.MustCompile(`\bH=(\S+)`)
-	statUserRE   = regexp.MustCompile(`\sU=(\S+)`)
-	statSizeRE   = regexp.MustCompile(`\sS=(\d+)( |$)`)
-	statTRE      = regexp.MustCompile(`\sT=(\S+)`)
-	statDTRE     = regexp.MustCompile(`\sDT=(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
-	statQTRE     = regexp.MustCompile(`\sQT=(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
-	statHeloRE   = regexp.MustCompile(`^rejected [HE][HE]LO from .*?(\[.+?\]):`)
-	statTemp1RE  = regexp.MustCompile(`(temporarily rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
-	statTemp2RE  = regexp.MustCompile(`temporarily refused connection|temporarily rejected connection in .*?ACL`)
-	statLocalRE  = regexp.MustCompile(`^(\S+(?: \([^)]*\))?)( <[^>]*>)?`)
-	statDomRE    = regexp.MustCompile(`^[^.]+\.([^.]+\..*)$`)
-	statPDomRE   = regexp.MustCompile(`^\([^.]+(\.[^.]+\..*)$`)
-	statIPRE     = regexp.MustCompile(`^[\d.]+$`)
-	statSAHostRE = regexp.MustCompile(`From <[^>]*> \(host=.*?(\[[^]]+\])\)`)
-	statProtoRE  = regexp.MustCompile(`\sP=(\S+)`)
-	statParentRE = regexp.MustCompile(`^\S+ (?:\([^)]*\) )?<([^>]*)>`)
-	statLastAtRE = regexp.MustCompile(`^(.*@)(\S+)$`)
-	statOrigRE   = regexp.MustCompile(`^(\S+ (?:<[^>]*>)?)`)
+	statLineRE   = lazyRegexp(`^((\d{4})-(\d\d)-(\d\d)\s(\d\d):(\d\d):(\d\d))(\.\d+)?(\s[-+]\d\d\d\d)?(\s\[\d+\])?`)
+	statFlagRE   = lazyRegexp(`^([<>=*-]+|SA)$`)
+	statRejRE    = lazyRegexp(`rejected|refused|dropped`)
+	statIDRE     = lazyRegexp(`^[-0-9a-zA-Z]+$`)
+	statWantRE   = lazyRegexp(`<=|=>|->|==|\*\*|Co|SA|Re`)
+	statIP1RE    = lazyRegexp(`\bH=(?:|.*? )(\[[^]]+\])`)
+	statIP2RE    = lazyRegexp(`Connection from (\[\S+\])`)
+	statIP3RE    = lazyRegexp(`SMTP call from .*?(\[\S+\])`)
+	statHostRE   = lazyRegexp(`\bH=(\S+)`)
+	statUserRE   = lazyRegexp(`\sU=(\S+)`)
+	statSizeRE   = lazyRegexp(`\sS=(\d+)( |$)`)
+	statTRE      = lazyRegexp(`\sT=(\S+)`)
+	statDTRE     = lazyRegexp(`\sDT=(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
+	statQTRE     = lazyRegexp(`\sQT=(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?`)
+	statHeloRE   = lazyRegexp(`^rejected [HE][HE]LO from .*?(\[.+?\]):`)
+	statTemp1RE  = lazyRegexp(`(temporarily rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
+	statTemp2RE  = lazyRegexp(`temporarily refused connection|temporarily rejected connection in .*?ACL`)
+	statLocalRE  = lazyRegexp(`^(\S+(?: \([^)]*\))?)( <[^>]*>)?`)
+	statDomRE    = lazyRegexp(`^[^.]+\.([^.]+\..*)$`)
+	statPDomRE   = lazyRegexp(`^\([^.]+(\.[^.]+\..*)$`)
+	statIPRE     = lazyRegexp(`^[\d.]+$`)
+	statSAHostRE = lazyRegexp(`From <[^>]*> \(host=.*?(\[[^]]+\])\)`)
+	statProtoRE  = lazyRegexp(`\sP=(\S+)`)
+	statParentRE = lazyRegexp(`^\S+ (?:\([^)]*\) )?<([^>]*)>`)
+	statLastAtRE = lazyRegexp(`^(.*@)(\S+)$`)
+	statOrigRE   = lazyRegexp(`^(\S+ (?:<[^>]*>)?)`)
 )
 
 // substr is Perl's substr on a byte string: out-of-range starts give "".
@@ -186,16 +186,16 @@ func substr(s string, start, n int) string {
 // "localdomain" for the rest.
 func hostDomain(host string) string {
 	h := strings.ToLower(host)
-	if strings.HasPrefix(h, "[") || statIPRE.MatchString(h) {
+	if strings.HasPrefix(h, "[") || statIPRE().MatchString(h) {
 		return h
 	}
 	if strings.HasPrefix(h, "(") {
-		if m := statPDomRE.FindStringSubmatch(h); m != nil {
+		if m := statPDomRE().FindStringSubmatch(h); m != nil {
 			return "(" + m[1]
 		}
 		return "localdomain"
 	}
-	if m := statDomRE.FindStringSubmatch(h); m != nil {
+	if m := statDomRE().FindStringSubmatch(h); m != nil {
 		return m[1]
 	}
 	return "localdomain"
@@ -212,7 +212,7 @@ func addrDomain(a string) string {
 // origDestKey is the address key -include_original_destination files
 // a line under: the address and the original one in angle brackets.
 func origDestKey(rest string) string {
-	if m := statOrigRE.FindStringSubmatch(rest); m != nil {
+	if m := statOrigRE().FindStringSubmatch(rest); m != nil {
 		return m[1]
 	}
 	return ""
@@ -238,7 +238,7 @@ func durationField(re *regexp.Regexp, rest string) (int64, bool) {
 // that are not about messages or rejections are ignored.
 func (s *Eximstats) Line(line string) {
 	if len(line) == 0 || line[0] < '0' || line[0] > '9' {
-		if loc := exigrepSyslogRE.FindStringIndex(line); loc != nil {
+		if loc := exigrepSyslogRE().FindStringIndex(line); loc != nil {
 			line = line[loc[1]:]
 		} else {
 			return
@@ -248,7 +248,7 @@ func (s *Eximstats) Line(line string) {
 	if length < 38 {
 		return
 	}
-	m := statLineRE.FindStringSubmatch(line)
+	m := statLineRE().FindStringSubmatch(line)
 	if m == nil {
 		return
 	}
@@ -292,20 +292,20 @@ func (s *Eximstats) Line(line string) {
 	}
 	id := substr(line, 20+extra, 16)
 	flag := substr(line, 37+extra, 2)
-	if !statFlagRE.MatchString(flag) && statRejRE.MatchString(line) {
+	if !statFlagRE().MatchString(flag) && statRejRE().MatchString(line) {
 		flag = "Re"
 		extra -= 3
-		if !statIDRE.MatchString(id) {
+		if !statIDRE().MatchString(id) {
 			id = ""
 			extra -= 17
 		}
 	}
-	if !statWantRE.MatchString(flag) {
+	if !statWantRE().MatchString(flag) {
 		return
 	}
 	rest := substr(line, 40+extra, len(line))
 	if s.o.NoTransportRE != nil && (flag == "=>" || flag == "->" || flag == "==" || flag == "**") {
-		if f := statTRE.FindStringSubmatch(rest); f != nil && s.o.NoTransportRE.MatchString(f[1]) {
+		if f := statTRE().FindStringSubmatch(rest); f != nil && s.o.NoTransportRE.MatchString(f[1]) {
 			return
 		}
 	}
@@ -328,7 +328,7 @@ func (s *Eximstats) Line(line string) {
 		s.arrival(msg, rest, secs, slot)
 	case "=>", "->":
 		s.delivery(msg, flag, rest, slot)
-		if flag == "=>" && !statTRE.MatchString(rest) {
+		if flag == "=>" && !statTRE().MatchString(rest) {
 			s.reject(rest) // eximstats counts a delivery without a transport (:blackhole:) as a rejection
 		}
 	case "==":
@@ -353,7 +353,7 @@ func (s *Eximstats) Line(line string) {
 
 // ipOf is the address in brackets a line names, or "local".
 func ipOf(rest string) string {
-	for _, re := range []*regexp.Regexp{statIP1RE, statIP2RE, statIP3RE} {
+	for _, re := range []*regexp.Regexp{statIP1RE(), statIP2RE(), statIP3RE()} {
 		if f := re.FindStringSubmatch(rest); f != nil {
 			return f[1]
 		}
@@ -363,7 +363,7 @@ func ipOf(rest string) string {
 
 // hostOf is the first word of H=, or "local".
 func hostOf(rest string) string {
-	if f := statHostRE.FindStringSubmatch(rest); f != nil {
+	if f := statHostRE().FindStringSubmatch(rest); f != nil {
 		return f[1]
 	}
 	return "local"
@@ -372,21 +372,21 @@ func hostOf(rest string) string {
 // arrival counts a "<=" line: the message's size, time and origin.
 func (s *Eximstats) arrival(msg *statMessage, rest string, secs int64, slot int) {
 	var size int64
-	if f := statSizeRE.FindStringSubmatch(rest); f != nil {
+	if f := statSizeRE().FindStringSubmatch(rest); f != nil {
 		size, _ = strconv.ParseInt(f[1], 10, 64)
 	}
 	msg.size, msg.haveSize = size, true
 	msg.arrival = secs
 	host := hostOf(rest)
 	sender, _, _ := strings.Cut(rest, " ")
-	if p := statProtoRE.FindStringSubmatch(rest); p != nil {
+	if p := statProtoRE().FindStringSubmatch(rest); p != nil {
 		msg.proto = p[1]
 	}
 	if host != "local" {
 		msg.relayFrom = strings.ToLower(host + ipOf(rest) + " " + sender)
 	}
 	if s.userTable(host) {
-		if u := statUserRE.FindStringSubmatch(rest); u != nil {
+		if u := statUserRE().FindStringSubmatch(rest); u != nil {
 			s.localSenders.add(u[1], 1, 0, size)
 		}
 	}
@@ -418,7 +418,7 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	addr, _, _ := strings.Cut(rest, " ")
 	email, edom := addr, addrDomain(addr)
 	local := ""
-	if lm := statLocalRE.FindStringSubmatch(rest); lm != nil {
+	if lm := statLocalRE().FindStringSubmatch(rest); lm != nil {
 		local = lm[1]
 		if lm[2] != "" && (s.o.OrigDest || strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "|")) {
 			local += lm[2]
@@ -427,7 +427,7 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	if s.o.OrigDest {
 		email = origDestKey(rest)
 		edom = email
-		if m := statLastAtRE.FindStringSubmatch(edom); m != nil {
+		if m := statLastAtRE().FindStringSubmatch(edom); m != nil {
 			edom = m[1] + strings.ToLower(m[2])
 		}
 	}
@@ -446,7 +446,7 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	s.deliveredAddrs++
 	s.deliveredVol += msg.size
 	t := ":blackhole:"
-	if f := statTRE.FindStringSubmatch(rest); f != nil {
+	if f := statTRE().FindStringSubmatch(rest); f != nil {
 		t = f[1]
 	}
 	s.transportCount[t]++
@@ -470,7 +470,7 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	}
 	// -show_dt: a delivery counts as remote once its message has had a
 	// remote delivery.
-	if dt, ok := durationField(statDTRE, rest); ok && s.o.ShowDT != nil {
+	if dt, ok := durationField(statDTRE(), rest); ok && s.o.ShowDT != nil {
 		b := bucket(s.o.ShowDT, dt)
 		s.dtAll[b]++
 		if msg.remote {
@@ -480,7 +480,7 @@ func (s *Eximstats) delivery(msg *statMessage, flag, rest string, slot int) {
 	if host == "local" || msg.relayFrom == "" {
 		return
 	}
-	if p := statParentRE.FindStringSubmatch(rest); p != nil && !strings.EqualFold(p[1], addr) {
+	if p := statParentRE().FindStringSubmatch(rest); p != nil && !strings.EqualFold(p[1], addr) {
 		return // an address a redirection made is not a relay
 	}
 	to := strings.ToLower(host + ipOf(rest) + " " + addr)
@@ -525,7 +525,7 @@ func (s *Eximstats) completed(msg *statMessage, id, rest string, secs int64) {
 	}
 	// -show_rt: the receipt time is QT= less the time from the "<=" line
 	// to this one.
-	if qt, ok := durationField(statQTRE, rest); ok && s.o.ShowRT != nil {
+	if qt, ok := durationField(statQTRE(), rest); ok && s.o.ShowRT != nil {
 		b := bucket(s.o.ShowRT, qt-(secs-msg.arrival))
 		s.rtAll[b]++
 		if msg.proto != "" {
@@ -542,7 +542,7 @@ func (s *Eximstats) completed(msg *statMessage, id, rest string, secs int64) {
 // address of the host its "From <...> (host=...)" part names.
 func (s *Eximstats) spamAssassin(rest string) {
 	ip := ""
-	if f := statSAHostRE.FindStringSubmatch(rest); f != nil {
+	if f := statSAHostRE().FindStringSubmatch(rest); f != nil {
 		ip = f[1]
 	}
 	switch {
@@ -554,12 +554,12 @@ func (s *Eximstats) spamAssassin(rest string) {
 }
 
 var (
-	statDataRE     = regexp.MustCompile(`rejected after DATA: (.+)`)
-	statRcptRE     = regexp.MustCompile(`(rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
-	statDroppedRE  = regexp.MustCompile(`dropped: (too many (?:nonmail commands|syntax or protocol errors|unrecognized commands))`)
-	statRefusedRE  = regexp.MustCompile(`(?:SMTP connection|Connection) from .*? refused(.*)`)
-	statTempConnRE = regexp.MustCompile(`temporarily refused connection|temporarily rejected connection in .*?ACL.*`)
-	statHeloRsnRE  = regexp.MustCompile(`rejected [HE][HE]LO from .*?: syntactically invalid argument`)
+	statDataRE     = lazyRegexp(`rejected after DATA: (.+)`)
+	statRcptRE     = lazyRegexp(`(rejected [A-Z]*) .*?(: .*?)(:|\s*$)`)
+	statDroppedRE  = lazyRegexp(`dropped: (too many (?:nonmail commands|syntax or protocol errors|unrecognized commands))`)
+	statRefusedRE  = lazyRegexp(`(?:SMTP connection|Connection) from .*? refused(.*)`)
+	statTempConnRE = lazyRegexp(`temporarily refused connection|temporarily rejected connection in .*?ACL.*`)
+	statHeloRsnRE  = lazyRegexp(`rejected [HE][HE]LO from .*?: syntactically invalid argument`)
 )
 
 // ucfirst upper-cases the first byte of s.
@@ -575,22 +575,22 @@ func rejectReason(rest string) string {
 	if strings.Contains(rest, "SpamAssassin") {
 		return "Rejected by SpamAssassin"
 	}
-	if m := statDataRE.FindStringSubmatch(rest); m != nil {
+	if m := statDataRE().FindStringSubmatch(rest); m != nil {
 		return ucfirst(m[1])
 	}
-	if statHeloRsnRE.MatchString(rest) {
+	if statHeloRsnRE().MatchString(rest) {
 		return "Rejected HELO/EHLO: syntactically invalid argument"
 	}
-	if m := statTemp1RE.FindStringSubmatch(rest); m != nil {
+	if m := statTemp1RE().FindStringSubmatch(rest); m != nil {
 		return ucfirst(m[1]) + m[2]
 	}
-	if m := statRcptRE.FindStringSubmatch(rest); m != nil {
+	if m := statRcptRE().FindStringSubmatch(rest); m != nil {
 		return ucfirst(m[1]) + m[2]
 	}
-	if m := statDroppedRE.FindStringSubmatch(rest); m != nil {
+	if m := statDroppedRE().FindStringSubmatch(rest); m != nil {
 		return "Dropped: " + m[1]
 	}
-	if m := statRefusedRE.FindStringSubmatch(rest); m != nil {
+	if m := statRefusedRE().FindStringSubmatch(rest); m != nil {
 		return "Connection refused" + m[1]
 	}
 	return "Unknown"
@@ -600,15 +600,15 @@ func rejectReason(rest string) string {
 // reason.
 func (s *Eximstats) reject(rest string) {
 	ip := ipOf(rest)
-	if f := statHeloRE.FindStringSubmatch(rest); ip == "local" && f != nil {
+	if f := statHeloRE().FindStringSubmatch(rest); ip == "local" && f != nil {
 		ip = f[1]
 	}
-	temp := !strings.Contains(rest, "SpamAssassin") && !statDataRE.MatchString(rest) &&
-		(statTemp1RE.MatchString(rest) || statTemp2RE.MatchString(rest))
+	temp := !strings.Contains(rest, "SpamAssassin") && !statDataRE().MatchString(rest) &&
+		(statTemp1RE().MatchString(rest) || statTemp2RE().MatchString(rest))
 	if temp {
 		s.tempRejectIPs[ip]++
 		reason := rejectReason(rest)
-		if m := statTempConnRE.FindString(rest); m != "" && !statTemp1RE.MatchString(rest) {
+		if m := statTempConnRE().FindString(rest); m != "" && !statTemp1RE().MatchString(rest) {
 			reason = ucfirst(m)
 		}
 		s.tempReasons[reason]++

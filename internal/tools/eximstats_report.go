@@ -3,7 +3,6 @@ package tools
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -312,21 +311,21 @@ func histogram(w io.Writer, text, unit string, perMinute []int, hist int) {
 	fmt.Fprint(w, "\n")
 }
 
-var spacesRE = regexp.MustCompile(`\s\s+`)
+var spacesRE = lazyRegexp(`\s\s+`)
 
 // wrapRE splits an over-long error text after at least 50 characters.
-var wrapRE = regexp.MustCompile(`^(.{50}\S*)\s+(.+)`)
+var wrapRE = lazyRegexp(`^(.{50}\S*)\s+(.+)`)
 
 // errorList prints "List of errors", long texts folded as eximstats does.
 func (s *Eximstats) errorList(w io.Writer) {
 	fmt.Fprint(w, "List of errors\n--------------\n\n")
 	total := 0
 	for _, k := range sortedKeys(s.errors) {
-		text := spacesRE.ReplaceAllString(k, " ")
+		text := spacesRE().ReplaceAllString(k, " ")
 		total += s.errors[k]
 		fmt.Fprintf(w, "%5d ", s.errors[k])
 		for len(text) > 65 {
-			m := wrapRE.FindStringSubmatch(text)
+			m := wrapRE().FindStringSubmatch(text)
 			if m == nil {
 				break
 			}

@@ -225,6 +225,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-bpc":  runCountQueue,
 	"-q":    runQueue,
 	"-M":    runDeliverMessages,
+	"-Mc":   runDeliverMessages,
 	"-bf":   runFilterTest,
 	"-Mg":   runGiveUp,
 }

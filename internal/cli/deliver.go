@@ -119,8 +119,9 @@ func runOptions(q QueueRun) deliver.RunOptions {
 	return ro
 }
 
-// runDeliverMessages implements -M: deliver the given messages whatever
-// their state (frozen or waiting for a retry time).
+// runDeliverMessages implements -M (deliver the given messages whatever
+// their state: frozen or waiting for a retry time) and -Mc (deliver them
+// as a queue run would).
 func runDeliverMessages(inv *Invocation, env *Env) int {
 	r, code, ok := receivingMode(inv, env)
 	if !ok {
@@ -132,13 +133,19 @@ func runDeliverMessages(inv *Invocation, env *Env) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
+	// -M forces the delivery past retry times and freezing; -Mc makes it
+	// as a queue run would (spec chapter "The Exim command line", -Mc).
+	opts := deliver.Options{Force: true, Thaw: true}
+	if inv.Mode == "-Mc" {
+		opts = deliver.Options{Immediate: true}
+	}
 	rc := 0
 	for _, a := range inv.Args {
 		id, err := spool.ParseID(a)
 		if err != nil {
 			continue
 		}
-		if _, err := d.Message(context.Background(), id, deliver.Options{Force: true, Thaw: true}); err == deliver.ErrLocked {
+		if _, err := d.Message(context.Background(), id, opts); err == deliver.ErrLocked {
 			env.Stderr.Write([]byte("spool file " + a + "-D is locked (another process is handling this message)\n"))
 			rc = 1
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/deliver"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/fscred"
 	"github.com/exigo-mta/exigo/internal/router"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -385,19 +386,9 @@ func openSpoolFiles(dir, id string) (data, hdr *os.File, err error) {
 
 // userGroups returns gid and the supplementary groups of login.
 func userGroups(login string, gid int) []uint32 {
-	out := []uint32{uint32(gid)}
-	if login == "" {
-		return out
-	}
-	u, err := user.Lookup(login)
-	if err != nil {
-		return out
-	}
-	ids, _ := u.GroupIds()
-	for _, id := range ids {
-		if n, err := strconv.Atoi(id); err == nil && n != gid {
-			out = append(out, uint32(n))
-		}
+	var out []uint32
+	for _, g := range fscred.UserGroups(login, gid) {
+		out = append(out, uint32(g))
 	}
 	return out
 }

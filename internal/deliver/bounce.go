@@ -59,6 +59,11 @@ func bounceEntry(it *item) (text, diag string) {
 		// Observed with Exim 4.96: an error in a filter file, or a
 		// filter's freeze text, is not shown to the sender.
 		msg = "retry timeout exceeded"
+	case it.timedOut && it.errno > 0:
+		// Observed with Exim 4.96: a local delivery that deferred
+		// with a system error ("Permission denied: ...") times out
+		// with this alone.
+		msg = "retry timeout exceeded"
 	case it.timedOut && msg == "":
 		// A defer without a message (a lookup that deferred while
 		// routing): Exim 4.96 writes only this.

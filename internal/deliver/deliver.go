@@ -108,9 +108,10 @@ type Options struct {
 	LocalOnly bool
 	// QueueRun is set when a queue runner makes the attempt.
 	QueueRun bool
-	// Immediate is set for the attempt that follows a message's
-	// arrival (Scheduler): like a queue run's, it logs "Message is
-	// frozen" for a frozen message.
+	// Immediate is set for an attempt outside a queue run that honours
+	// retry times and freezing: the one that follows a message's
+	// arrival (Scheduler), and -Mc. Like a queue run's, it logs
+	// "Message is frozen" for a frozen message.
 	Immediate bool
 	// pool keeps the SMTP connections of the attempt open for the
 	// messages waiting for their hosts (wait.go): Message makes one,

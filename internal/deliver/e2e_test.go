@@ -120,6 +120,9 @@ type e2eCase struct {
 	steps   [][]string // later commands; $ID1.. are message ids in log order
 	// conf replaces e2eConf (same placeholders) when set.
 	conf string
+	// sender is the envelope sender, when not sender@test.example
+	// ("<>" for a bounce).
+	sender string
 }
 
 var e2eCases = []e2eCase{
@@ -291,6 +294,7 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	}
 	cf := filepath.Join(dir, "conf")
 	os.WriteFile(cf, []byte(conf), 0o644)
+	oracletest.Trust(t, cf)
 	submit := []string{"-C", cf, "-odi"}
 	steps := c.steps
 	if len(steps) > 0 && (strings.HasPrefix(steps[0][0], "-od") || steps[0][0] == "-N") {
@@ -302,12 +306,16 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		body = c.body
 	}
 	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\n" + body
-	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
+	sender := "sender@test.example"
+	if c.sender != "" {
+		sender = c.sender
+	}
+	oracletest.Run(t, bin, msg, append(append(submit, "-f", sender), c.rcpts...)...)
 	bpN := 0
 	for _, s := range steps {
 		ids := logIDs(dir)
 		if s[0] == "@submit" {
-			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", "sender@test.example"), s[1:]...)...)
+			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", sender), s[1:]...)...)
 			continue
 		}
 		if s[0] == "@bp" {
@@ -397,6 +405,7 @@ var masks = []struct {
 	{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? `), "TIME "},
 	{regexp.MustCompile(`\b(QT|DT)=(\d+\.\d{3}s|[0-9wdhms]+)`), "$1=T"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
+	{regexp.MustCompile(`/temp\.\d+\.`), "/temp.PID."},
 	{regexp.MustCompile(`I=\[([0-9.]+)\]:\d+`), "I=[$1]:PORT"},
 	{regexp.MustCompile(`id\*=E[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}@`), "id*=EID@"},
 	{regexp.MustCompile(`<E[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}@`), "<EID@"},

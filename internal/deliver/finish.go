@@ -132,15 +132,27 @@ func (m *attempt) finish() (Outcome, error) {
 	bounce := len(m.failChain) > 0
 	freeze := false
 	if bounce && h.Sender == "" {
-		// A bounce that cannot be delivered is frozen, unless it is
-		// older than ignore_bounce_errors_after (spec chapter "Main
-		// configuration"); its failed addresses stay to be tried again.
+		// A bounce that cannot be delivered is frozen, and its failed
+		// addresses stay to be tried again, unless it is older than
+		// ignore_bounce_errors_after (zero: at once; spec chapter
+		// "Main configuration"). A failure that is a retry timeout is
+		// not a reason to freeze (observed with Exim 4.96). The
+		// failures not kept are logged "error ignored" (spec chapter
+		// "Log files").
 		ig := timeOpt(m.d.Config, "ignore_bounce_errors_after")
 		if !m.d.Config.Main.IsSet("ignore_bounce_errors_after") {
 			ig = 10 * 7 * 24 * time.Hour
 		}
-		if ig == 0 || m.now.Sub(h.Received) < ig {
-			freeze = true
+		old := m.now.Sub(h.Received) >= ig
+		for _, it := range m.failChain {
+			if !old && !it.timedOut {
+				freeze = true
+			}
+		}
+		if !freeze {
+			for _, it := range m.failChain {
+				m.logf("%s: error ignored", it.addr.Address)
+			}
 		}
 		bounce = false
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/fscred"
 	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/spool"
@@ -148,7 +149,13 @@ func fromWire(w WireResult) transport.Result {
 func (m *attempt) deliverBatch(b *batch) []transport.Result {
 	td := m.delivery(b)
 	ct, ok := b.t.(transport.Credentialed)
-	if !ok || m.d.Local == nil || !b.t.Local() || os.Geteuid() == 0 {
+	if !ok || !b.t.Local() {
+		return b.t.Deliver(m.ctx, td)
+	}
+	if os.Geteuid() == 0 {
+		return m.deliverAsUser(b, td, ct)
+	}
+	if m.d.Local == nil {
 		return b.t.Deliver(m.ctx, td)
 	}
 	cred, err := ct.Credentials(td)
@@ -169,14 +176,7 @@ func (m *attempt) deliverBatch(b *batch) []transport.Result {
 		err = fmt.Errorf("worker returned %d results for %d addresses", len(resp.Results), len(td.Addresses))
 	}
 	if err != nil {
-		r := transport.Result{Status: transport.Defer, Err: err, Errno: transport.ErrnoNone,
-			Message: fmt.Sprintf("local delivery process for %s transport failed: %v", b.t.Name(), err)}
-		out := make([]transport.Result, len(td.Addresses))
-		for i, a := range td.Addresses {
-			out[i] = r
-			out[i].Address = a.Address
-		}
-		return out
+		return failedRun(b, td, err)
 	}
 	for _, l := range resp.Logs {
 		m.logf("%s", l)
@@ -185,10 +185,26 @@ func (m *attempt) deliverBatch(b *batch) []transport.Result {
 	for i, w := range resp.Results {
 		out[i] = fromWire(w)
 	}
-	// An autoreply run as the user hands back its messages: submit
-	// them here, as the transport would have (spec chapter "The
-	// autoreply transport"); a failure defers the addresses.
-	for _, nm := range resp.Messages {
+	return m.submitReplies(b, td, out, resp.Messages)
+}
+
+// failedRun defers every address of a run that could not be made.
+func failedRun(b *batch, td *transport.Delivery, err error) []transport.Result {
+	r := transport.Result{Status: transport.Defer, Err: err, Errno: transport.ErrnoNone,
+		Message: fmt.Sprintf("local delivery process for %s transport failed: %v", b.t.Name(), err)}
+	out := make([]transport.Result, len(td.Addresses))
+	for i, a := range td.Addresses {
+		out[i] = r
+		out[i].Address = a.Address
+	}
+	return out
+}
+
+// submitReplies submits the messages an autoreply run as the user handed
+// back, as the transport would have (spec chapter "The autoreply
+// transport"); a failure defers the addresses.
+func (m *attempt) submitReplies(b *batch, td *transport.Delivery, out []transport.Result, msgs []*transport.NewMessage) []transport.Result {
+	for _, nm := range msgs {
 		if err := td.Submit(m.ctx, nm); err != nil {
 			for i := range out {
 				out[i].Status, out[i].Err, out[i].Errno = transport.Defer, err, transport.ErrnoNone
@@ -196,6 +212,48 @@ func (m *attempt) deliverBatch(b *batch) []transport.Result {
 			}
 			break
 		}
+	}
+	return out
+}
+
+// deliverAsUser runs b's transport in this root process. A run as
+// another user takes that user's file-system credentials (fscred) on a
+// thread of its own, as Exim runs a local transport in a process that
+// has set its uid and gid (spec chapter "Environment for running local
+// transports"): files and directories are opened and created with the
+// user's permissions and belong to the user. What is the MTA's own
+// business is done as root (fscred.Thread.AsRoot): the main log lines the
+// run writes, and the messages an autoreply submits to the spool.
+func (m *attempt) deliverAsUser(b *batch, td *transport.Delivery, ct transport.Credentialed) []transport.Result {
+	cred, err := ct.Credentials(td)
+	if err != nil || !fscred.Needed(cred.UID, cred.GID) {
+		// The transport reports a forbidden uid itself.
+		return b.t.Deliver(m.ctx, td)
+	}
+	groups := []int{cred.GID}
+	if cred.Initgroups {
+		groups = fscred.UserGroups(cred.User, cred.GID)
+	}
+	submit, log := td.Submit, td.Log
+	var out []transport.Result
+	err = fscred.Do(fscred.Cred{UID: cred.UID, GID: cred.GID, Groups: groups}, func(th *fscred.Thread) {
+		if submit != nil {
+			td.Submit = func(ctx context.Context, nm *transport.NewMessage) error {
+				var serr error
+				if err := th.AsRoot(func() { serr = submit(ctx, nm) }); err != nil {
+					return err
+				}
+				return serr
+			}
+		}
+		if log != nil {
+			td.Log = func(text string) { th.AsRoot(func() { log(text) }) }
+		}
+		out = b.t.Deliver(m.ctx, td)
+	})
+	td.Submit, td.Log = submit, log
+	if err != nil {
+		return failedRun(b, td, err)
 	}
 	return out
 }

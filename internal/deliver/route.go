@@ -158,10 +158,10 @@ func (m *attempt) routingDeferAddress(it *item) string {
 // *kids in the order of the redirection data.
 func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.Address]string, kids *[]*router.Address) (*item, bool) {
 	top := m.topOf(a, tops)
-	// A new message's first delivery, outside a queue run, ignores
-	// routing retry times (observed with Exim 4.96).
-	firstTry := m.h.DeliverFirsttime && !m.opts.QueueRun
-	if !m.opts.Force && !firstTry && m.addressRetryWait(a) {
+	// Only a queue run waits for an address's retry time: a delivery
+	// outside one (a new message's first, -Mc) routes the address
+	// anyway (observed with Exim 4.96).
+	if !m.opts.Force && m.opts.QueueRun && m.addressRetryWait(a) {
 		it := &item{addr: a, top: top, rcpt: m.rcptOf(a), state: deferred, errno: -52, msg: "retry time not reached"}
 		m.items = append(m.items, it)
 		if m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {

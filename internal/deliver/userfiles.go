@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/exigo-mta/exigo/internal/fscred"
 	"github.com/exigo-mta/exigo/internal/router"
 	"github.com/exigo-mta/exigo/internal/transport"
 )
@@ -35,6 +36,14 @@ var _ router.UserFiles = userFiles{}
 
 // ReadFile implements router.UserFiles.
 func (u userFiles) ReadFile(r router.FileRead) (*router.UserFile, error) {
+	if fscred.Needed(r.UID, r.GID) {
+		var uf *router.UserFile
+		var err error
+		if cerr := asUser(r.UID, r.GID, func() { uf, err = readLimit(r.Path, r.Limit) }); cerr != nil {
+			return nil, cerr
+		}
+		return uf, err
+	}
 	if u.m.d.Local == nil || os.Geteuid() == 0 || (r.UID == os.Geteuid() && r.GID == os.Getegid()) {
 		return readLimit(r.Path, r.Limit)
 	}
@@ -49,11 +58,28 @@ func (u userFiles) ReadFile(r router.FileRead) (*router.UserFile, error) {
 
 // AppendFile implements router.UserFiles.
 func (u userFiles) AppendFile(rtr, lp string, uid, gid int, path string, data []byte) error {
+	if uid >= 0 && fscred.Needed(uid, gid) {
+		var err error
+		if cerr := asUser(uid, gid, func() { err = appendFile(path, data, uid, gid) }); cerr != nil {
+			return cerr
+		}
+		return err
+	}
 	if u.m.d.Local == nil || os.Geteuid() == 0 || (uid == os.Geteuid() && gid == os.Getegid()) {
 		return appendFile(path, data, uid, gid)
 	}
 	_, err := u.request(rtr, lp, uid, gid, &LocalRequest{Op: OpAppend, Path: path, Data: data})
 	return err
+}
+
+// asUser runs fn in this root process with uid's and gid's file-system
+// credentials (fscred), as Exim opens a user's files in a process that
+// has become the user.
+func asUser(uid, gid int, fn func()) error {
+	if err := fscred.Do(fscred.Cred{UID: uid, GID: gid}, func(*fscred.Thread) { fn() }); err != nil {
+		return fmt.Errorf("local user process: %w", err)
+	}
+	return nil
 }
 
 // request sends a file operation for the address being routed to the

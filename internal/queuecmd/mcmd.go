@@ -37,11 +37,7 @@ type Commander struct {
 }
 
 // Commands lists the -M options Run handles.
-var Commands = []string{"-M", "-Mc", "-Mrm", "-Mf", "-Mt", "-Mg", "-Mar", "-Mmd", "-Mmad", "-Mes", "-Mvh", "-Mvb", "-Mvc", "-Mvl"}
-
-// ErrDeliveryNotBuilt is the reason -M, -Mc and -Mg of a non-bounce
-// message do nothing yet: they need the delivery code.
-var ErrDeliveryNotBuilt = errors.New("delivery is not yet supported by exigo")
+var Commands = []string{"-Mrm", "-Mf", "-Mt", "-Mar", "-Mmd", "-Mmad", "-Mes", "-Mvh", "-Mvb", "-Mvc", "-Mvl"}
 
 // Run executes one -M option with its arguments (message ids, or an id
 // and addresses for -Mar, -Mmd and -Mes) and returns the exit code.
@@ -52,16 +48,6 @@ func (c *Commander) Run(mode string, args []string) int {
 	switch mode {
 	case "-Mvh", "-Mvb", "-Mvc", "-Mvl":
 		return c.view(mode, args)
-	case "-M", "-Mc":
-		if !c.Admin {
-			fmt.Fprintln(c.Stderr, "exim: Permission denied")
-			return 1
-		}
-	case "-Mg":
-		if !c.Admin {
-			fmt.Fprintln(c.Stderr, "exim: permission denied")
-			return 1
-		}
 	case "-Mar", "-Mmd", "-Mes":
 		if len(args) == 0 {
 			return 1
@@ -100,20 +86,14 @@ func (c *Commander) log(id, format string, args ...any) {
 
 // edit locks one message and applies mode to it. It reports success.
 func (c *Commander) edit(mode, id string, addrs []string) bool {
-	quiet := mode == "-M" || mode == "-Mc" || mode == "-Mg"
 	l, err := c.Spool.Lock(spool.ID(id))
 	switch {
 	case errors.Is(err, spool.ErrLocked):
-		if !quiet {
-			c.out("Message %s is locked", id)
-		}
+		c.out("Message %s is locked", id)
 		c.log(id, "Spool file for %s is locked (another process is handling this message)", id)
-		return quiet
+		return false
 	case errors.Is(err, fs.ErrNotExist):
 		c.log(id, "Spool file %s-D not found", id)
-		if quiet {
-			return true
-		}
 		c.out("Spool data file for %s does not exist", id)
 		if mode == "-Mrm" {
 			c.out("Continuing, to ensure all files removed")
@@ -138,22 +118,6 @@ func (c *Commander) edit(mode, id string, addrs []string) bool {
 		return false
 	}
 	switch mode {
-	case "-M", "-Mc":
-		fmt.Fprintf(c.Stderr, "exim: -M: message %s not delivered: %v\n", id, ErrDeliveryNotBuilt)
-		return false
-	case "-Mg":
-		if h.Sender != "" {
-			fmt.Fprintf(c.Stderr, "exim: -Mg: message %s not cancelled: the bounce needs delivery, which is not yet supported by exigo\n", id)
-			return false
-		}
-		// A bounce is just discarded (spec, -Mg).
-		c.log(id, "cancelled by %s", c.Login)
-		if err := c.Spool.Remove(l); err != nil {
-			fmt.Fprintf(c.Stderr, "exim: %v\n", err)
-			return false
-		}
-		c.log(id, "Completed")
-		return true
 	case "-Mrm":
 		if err := c.Spool.Remove(l); err != nil {
 			c.out("Error while removing %s: %v", id, err)

@@ -133,9 +133,11 @@ func (c *call) sieveVacation(v filter.SieveVacation, env *filter.SieveEnv) map[s
 		"text":    qpEncode(v.Reason),
 	}
 	if dir, err := c.expandOpt("sieve_vacation_directory"); err == nil && dir != "" {
-		// Exim creates the directory when it is missing.
+		// Exim creates the directory when it is missing, in the
+		// delivery process: as the Exim user when
+		// deliver_drop_privilege is set.
 		if !c.mode.Verify && !c.mode.AddressTest {
-			os.MkdirAll(dir, 0o700)
+			c.makeVacationDir(dir)
 		}
 		h := v.Handle
 		if h == "" {
@@ -210,4 +212,22 @@ func qpEncode(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// makeVacationDir creates sieve_vacation_directory when it is missing.
+// A root process that stands for a delivery process without root
+// (deliver_drop_privilege) gives the directory to the Exim user, so that
+// the autoreply transports, which run as users, find it as under Exim.
+func (c *call) makeVacationDir(dir string) {
+	if _, err := os.Stat(dir); err == nil {
+		return
+	}
+	if os.MkdirAll(dir, 0o700) != nil || os.Geteuid() != 0 || !c.s.cfg.Main.Bool("deliver_drop_privilege") {
+		return
+	}
+	uid, uok := c.s.cfg.Main.Int("exim_user")
+	gid, gok := c.s.cfg.Main.Int("exim_group")
+	if uok && gok {
+		os.Chown(dir, int(uid), int(gid))
+	}
 }

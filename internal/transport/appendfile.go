@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/exigo-mta/exigo/internal/dirsync"
-	"github.com/exigo-mta/exigo/internal/filesync"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +15,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/dirsync"
+	"github.com/exigo-mta/exigo/internal/filesync"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // appendfile is an appendfile transport instance.
@@ -236,7 +238,7 @@ func (a *appendfile) deliverFile(ctx context.Context, e *env, d *Delivery, cred 
 	}
 	if o.Bool("create_directory") {
 		if err := a.makeDirs(filepath.Dir(path), cred); err != nil {
-			return deferErr(err)
+			return dirFailure(err, "failed to create directories for "+path+": "+strerror.Text(err))
 		}
 	}
 	if r := a.checkCreateFile(e, path); r != nil {
@@ -302,6 +304,16 @@ func (a *appendfile) writeFailure(err error, path string) Result {
 		return Result{Status: Defer, Errno: int(errno), Err: err, Message: fmt.Sprintf("%s: error while writing to %s", errno.Error(), path)}
 	}
 	return deferErr(fmt.Errorf("error while writing to %s: %w", path, err))
+}
+
+// dirFailure is the deferral for a directory makeDirs could not create,
+// with Exim's text: the C library's text for the errno, then what.
+func dirFailure(err error, what string) Result {
+	errno := strerror.Errno(err)
+	if errno == 0 {
+		return deferErr(err)
+	}
+	return Result{Status: Defer, Err: err, Errno: errno, Message: strerror.Text(err) + ": " + what}
 }
 
 // makeDirs creates the missing directories of dir with directory_mode,

@@ -29,7 +29,13 @@ func (a *appendfile) deliverDir(ctx context.Context, e *env, d *Delivery, cred C
 	dir = strings.TrimSuffix(dir, "/")
 	if o.Bool("create_directory") {
 		if err := a.makeDirs(dir, cred); err != nil {
-			return deferErr(err)
+			// Exim 4.96 names the directory for a maildir, and the file
+			// it was about to create for the other formats.
+			what := "cannot create " + dir
+			if !o.Bool("maildir_format") {
+				what = "while creating file " + a.plainDirTemp(dir)
+			}
+			return dirFailure(err, what)
 		}
 	} else if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return Result{Status: Defer, Message: fmt.Sprintf("directory %s does not exist", dir)}
@@ -531,6 +537,12 @@ func (a *appendfile) deliverMailstore(e *env, d *Delivery, cred Cred, dir string
 func pid62(pid int) string {
 	id := spool.FormatID(0, int64(pid), 0)
 	return string(id[7:13])
+}
+
+// plainDirTemp is the temporary file name Exim reports for a delivery
+// into dir that failed before its file was made.
+func (a *appendfile) plainDirTemp(dir string) string {
+	return filepath.Join(dir, fmt.Sprintf("temp.%d.%s", os.Getpid(), a.hostname))
 }
 
 // deliverPlainDir writes a temporary file, then renames it to the

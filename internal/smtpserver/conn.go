@@ -496,6 +496,9 @@ func (s *session) start() error {
 		}
 		return errClose
 	}
+	if s.loadReserved() {
+		return errClose
+	}
 	s.hostOption("sender_unqualified_hosts")
 	s.hostOption("recipient_unqualified_hosts")
 	s.heloVerify = s.hostOption("helo_verify_hosts")

@@ -1,6 +1,8 @@
 package smtpserver
 
 import (
+	"strconv"
+
 	"github.com/exigo-mta/exigo/internal/loadavg"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 )
@@ -27,32 +29,77 @@ func (s *session) readLoad() loadavg.Reader {
 	return loadavg.Read
 }
 
-// loadRefused applies smtp_load_reserve to a daemon connection: above
-// that load only hosts in smtp_reserve_hosts are served; any other is
-// answered 421 and logged (under connection_reject), before anything
-// else is done for it. It reports whether the connection was refused.
-// Exim applies it in the daemon only, not to -bs or -bh (observed with
-// Exim 4.96).
+// daemonConn reports whether the session is a TCP/IP connection the
+// daemon accepted: the load checks of smtp_load_reserve apply to those
+// only, not to -bs, -bS or -bh (observed with Exim 4.96).
+func (s *session) daemonConn() bool {
+	return s.conn != nil && !s.srv.Local && !s.srv.HostChecking && !s.srv.Batched && s.peer.Addr.IsValid()
+}
+
+// loadReserveLimit returns smtp_load_reserve and whether it applies to
+// this session.
+func (s *session) loadReserveLimit() (int, bool) {
+	limit, ok := s.srv.Config.Main.Int("smtp_load_reserve")
+	return int(limit), ok && s.daemonConn()
+}
+
+// logClient is "[ip]", with ":port" under log_selector incoming_port.
+func (s *session) logClient() string {
+	h := "[" + s.hostAddr() + "]"
+	if s.logsPort() {
+		h += ":" + strconv.Itoa(s.peer.Port)
+	}
+	return h
+}
+
+// loadRefused applies smtp_load_reserve when smtp_reserve_hosts is not
+// set at all: above that load every connection is refused before
+// anything is done for it (not even the smtp_connection line), with
+// Exim's own 421 text and, under log_selector connection_reject,
+// "Connection from [ip] refused: load average = N.NN". It reports
+// whether the connection was refused. (Observed with Exim 4.96: an
+// empty smtp_reserve_hosts takes the other way, loadReserved.)
 func (s *session) loadRefused() bool {
-	main := s.srv.Config.Main
-	limit, ok := main.Int("smtp_load_reserve")
-	if !ok || s.conn == nil || s.srv.Local || s.srv.HostChecking || s.srv.Batched || !s.peer.Addr.IsValid() {
+	limit, ok := s.loadReserveLimit()
+	if !ok || s.srv.Config.Main.IsSet("smtp_reserve_hosts") {
 		return false
 	}
-	above, load := loadavg.Above(s.readLoad(), int(limit))
+	above, load := loadavg.Above(s.readLoad(), limit)
+	if !above {
+		return false
+	}
+	s.reply(421, "Too much load; please try again later.")
+	s.w.Flush()
+	if s.sel().Has(mainlog.SelConnectionReject) {
+		s.log("Connection from "+s.logClient()+" refused: load average = "+loadavg.Format(load), mainlog.Main)
+	}
+	return true
+}
+
+// loadReserved applies smtp_load_reserve with smtp_reserve_hosts set:
+// above that load only the hosts in the list are served; any other is
+// answered 421 and logged (under connection_reject) once the connection
+// is logged and host_reject_connection applied, before the connect ACL
+// (observed with Exim 4.96). It reports whether the connection was
+// refused.
+func (s *session) loadReserved() bool {
+	limit, ok := s.loadReserveLimit()
+	if !ok || !s.srv.Config.Main.IsSet("smtp_reserve_hosts") {
+		return false
+	}
+	above, load := loadavg.Above(s.readLoad(), limit)
 	if !above || s.hostOption("smtp_reserve_hosts") {
 		return false
 	}
 	host := s.hostname()
-	if h := main.String("smtp_active_hostname"); h != "" {
+	if h := s.srv.Config.Main.String("smtp_active_hostname"); h != "" {
 		if v, err := s.expand(h); err == nil {
 			host = v
 		}
 	}
 	s.reply(421, host+": Too much load; please try again later")
-	s.w.Flush()
 	if s.sel().Has(mainlog.SelConnectionReject) {
-		s.log("temporarily refused connection from ["+s.hostAddr()+"]: not in reserve list and load average = "+loadavg.Format(load), mainlog.Main)
+		s.log("temporarily refused connection from "+s.logClient()+": not in reserve list and load average = "+loadavg.Format(load), mainlog.Main)
 	}
 	return true
 }

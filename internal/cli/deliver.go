@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/user"
 	"strconv"
+	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/deliver"
@@ -87,7 +88,7 @@ func runQueue(inv *Invocation, env *Env) int {
 
 // runOptions translates the -q flags.
 func runOptions(q QueueRun) deliver.RunOptions {
-	ro := deliver.RunOptions{Initial: q.Initial, StartID: q.StartID, EndID: q.EndID}
+	ro := deliver.RunOptions{Initial: q.Initial, StartID: q.StartID, EndID: q.EndID, TwoStage: q.TwoStage}
 	force := q.Force
 	if q.Recipient != nil {
 		ro.Recipient, ro.Regex = q.Recipient.String, q.Recipient.Regex
@@ -107,7 +108,7 @@ func runOptions(q QueueRun) deliver.RunOptions {
 	if q.Initial {
 		flags += "i"
 	}
-	for i := 0; i < q.Force; i++ {
+	for i := 0; i < force; i++ {
 		flags += "f"
 	}
 	if q.LocalOnly {
@@ -115,6 +116,21 @@ func runOptions(q QueueRun) deliver.RunOptions {
 	}
 	if flags != "" {
 		ro.Flags = "-q" + flags
+	}
+	// The selections follow, the f of -Rf being counted above:
+	// "-qf -R b.example", "-Rr b.* -S root" (observed with Exim 4.96).
+	for _, sel := range []struct {
+		opt string
+		s   *Selection
+	}{{"-R", q.Recipient}, {"-S", q.Sender}} {
+		if sel.s == nil {
+			continue
+		}
+		opt := sel.opt
+		if sel.s.Regex {
+			opt += "r"
+		}
+		ro.Flags = strings.TrimSpace(ro.Flags + " " + opt + " " + sel.s.String)
 	}
 	return ro
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/exigo-mta/exigo/internal/acl"
+	"github.com/exigo-mta/exigo/internal/loadavg"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/queue"
@@ -148,6 +149,17 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 	if ctl.Queue {
 		mode = queue.QueueOnly
 	}
+	// queue_only_load (Exim specification chapter "Main
+	// configuration"): above that load the message waits for a queue
+	// run; said under log_selector delay_delivery, and only of a
+	// message that would have been delivered at once (chapter "Log
+	// files").
+	loadReason := ""
+	if limit, ok := r.cfg.Main.Int("queue_only_load"); ok && mode != queue.QueueOnly && r.queue.Mode != queue.QueueOnly {
+		if above, load := loadavg.Above(loadavg.Read, int(limit)); above {
+			mode, loadReason = queue.QueueOnly, "no immediate delivery: load average "+loadavg.Format(load)
+		}
+	}
 	if err := r.queue.Store(context.Background(), a, mode); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 		return 1
@@ -161,6 +173,9 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 			where = " in " + ctl.QueueName
 		}
 		r.log.Write(string(id)+" no immediate delivery: queued"+where+" by ACL", mainlog.Main)
+	}
+	if loadReason != "" && r.queue.Selector.Has(mainlog.SelDelayDelivery) {
+		r.log.Write(string(id)+" "+loadReason, mainlog.Main)
 	}
 	return 0
 }

@@ -63,7 +63,9 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 		return nil, err
 	}
 	q := &queue.Queue{Spool: sp, IDs: gen, Log: lg, Selector: sel, Now: env.Now}
-	if cfg.Main.Bool("queue_only") {
+	// queue_only, unless an -od option overrides it (queue_only_override,
+	// spec chapter "Main configuration").
+	if cfg.Main.Bool("queue_only") && (inv.DeliveryMode == "" || !cfg.Main.Bool("queue_only_override")) {
 		q.Mode = queue.QueueOnly
 	}
 	// The daemon is one process for all connections and deliveries,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/loadavg"
 )
 
 // processVars returns the variables that have values in a process with no
@@ -67,15 +68,11 @@ func processVars(cfg *config.Config) expand.VarMap {
 // loadAverage is the one-minute load average times 1000, as
 // $load_average shows it; -1 when it cannot be read.
 func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
+	n, err := loadavg.Read()
 	if err != nil {
 		return "-1"
 	}
-	f, err := strconv.ParseFloat(strings.Fields(string(b) + " x")[0], 64)
-	if err != nil {
-		return "-1"
-	}
-	return strconv.Itoa(int(f * 1000))
+	return strconv.Itoa(n)
 }
 
 // diskFree gives the free space (in KiB) and free inodes of the file

@@ -12,6 +12,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/loadavg"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/queue"
 	"github.com/exigo-mta/exigo/internal/retry"
@@ -65,6 +66,9 @@ type Deliverer struct {
 	// connection_max_messages of every smtp transport (spec chapter
 	// "The Exim command line", -oB).
 	ConnectionMaxMessages int
+	// Load reads the load average for deliver_queue_load_max; nil
+	// reads the system's (loadavg.Read).
+	Load loadavg.Reader
 
 	transports map[string]transport.Transport
 	retry      *retry.Rules

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/exigo-mta/exigo/internal/loadavg"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -22,6 +23,9 @@ type RunOptions struct {
 	Options
 	// Flags are the option letters logged after the pid ("-qf").
 	Flags string
+	// TwoStage is -qq (its abandonment for the load is logged once
+	// more for the second stage).
+	TwoStage bool
 	// Initial is -qi: only messages never tried.
 	Initial bool
 	// StartID and EndID bound the ids run (-q id [id]).
@@ -42,7 +46,8 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	if ro.Flags != "" {
 		flags = " " + ro.Flags
 	}
-	if d.selectorOrDefault().Has(mainlog.SelQueueRun) {
+	logRun := d.selectorOrDefault().Has(mainlog.SelQueueRun)
+	if logRun {
 		// Spec chapter "Log files", queue_run.
 		d.Log.Write(fmt.Sprintf("Start queue run: pid=%d%s", pid, flags), mainlog.Main)
 		defer d.Log.Write(fmt.Sprintf("End queue run: pid=%d%s", pid, flags), mainlog.Main)
@@ -89,9 +94,22 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		busy:    map[string]bool{},
 	}
 	defer q.wait()
+	loadMax, loadSet := d.Config.Main.Int("deliver_queue_load_max")
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			break
+		}
+		if loadSet && !ro.Force {
+			// deliver_queue_load_max (spec chapter "Main configuration"):
+			// the load is looked at before each message in the queue,
+			// whether or not the run selects it; a forced run (-qf,
+			// -qff) does not look (observed with Exim 4.96).
+			if above, load := loadavg.Above(d.Load, int(loadMax)); above {
+				if logRun {
+					d.abandonRun(fmt.Sprintf("pid=%d%s", pid, flags), load, int(loadMax), ro.TwoStage)
+				}
+				break
+			}
 		}
 		if ro.StartID != "" && string(e.ID) < ro.StartID || ro.EndID != "" && string(e.ID) > ro.EndID {
 			continue
@@ -125,6 +143,19 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		q.start(e.ID, o)
 	}
 	return nil
+}
+
+// abandonRun logs a queue run given up because the load average is
+// above deliver_queue_load_max: "Abandon queue run: pid=N -qf (load
+// 1.33, max 0.00)". A two-stage run (-qq) logs its second stage's
+// abandonment too, with "NULL" for the run's name (observed with Exim
+// 4.96).
+func (d *Deliverer) abandonRun(name string, load, max int, twoStage bool) {
+	tail := fmt.Sprintf(" (load %s, max %s)", loadavg.Format(load), loadavg.Format(max))
+	d.Log.Write("Abandon queue run: "+name+tail, mainlog.Main)
+	if twoStage {
+		d.Log.Write("Abandon queue run: NULL"+tail, mainlog.Main)
+	}
 }
 
 // queueRunParallel bounds the attempts one queue run makes at once.

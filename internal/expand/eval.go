@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/loadavg"
 )
 
 // node is one element of a parsed expansion string. eval appends the
@@ -175,6 +177,13 @@ var builtinVars = map[string]func(st *state) (string, bool){
 			return "", false
 		}
 		return st.ctx.Message.Headers(true), true
+	},
+	// $load_average is "recomputed every time the variable is
+	// referenced" (spec chapter "String expansions"); where the load
+	// cannot be read, the Context's Vars say.
+	"load_average": func(*state) (string, bool) {
+		n, err := loadavg.Read()
+		return strconv.Itoa(n), err == nil
 	},
 	"tod_bsdinbox": func(st *state) (string, bool) {
 		return st.now().Format("Mon Jan _2 15:04:05 2006"), true

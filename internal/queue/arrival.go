@@ -301,9 +301,10 @@ func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
 			where = " in " + env.QueueName
 		}
 		lines = append(lines, "no immediate delivery: queued"+where+" by ACL")
-	} else if env.QueueReason != "" && r.Mode != QueueOnly && r.Queue.Mode != QueueOnly {
+	} else if env.QueueReason != "" && r.Mode != QueueOnly && r.Queue.Mode != QueueOnly && r.Queue.Selector.Has(mainlog.SelDelayDelivery) {
 		// Said only of a message that would otherwise have been
-		// delivered at once (not with -odq or queue_only; observed).
+		// delivered at once (not with -odq or queue_only; observed),
+		// under log_selector delay_delivery (spec chapter "Log files").
 		lines = append(lines, "no immediate delivery: "+env.QueueReason)
 	}
 	if r.Queue.Log != nil {

@@ -135,6 +135,9 @@ type session struct {
 	// pipeUsed is set once the client has sent a command before the
 	// reply to the one before (for the pipelining log field).
 	pipeUsed bool
+	// load is what the session remembers of the load average
+	// (queue_only_load_latch).
+	load loadState
 	// synprotLine replaces the next syntax or protocol error's log
 	// line when synprotOverride is set (see synprotErrorAs).
 	synprotLine     string
@@ -184,6 +187,9 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 			s.conn = &timeoutConn{Conn: s.conn, d: d}
 			s.r = bufio.NewReaderSize(s.conn, 4096)
 		}
+	}
+	if s.loadRefused() {
+		return nil
 	}
 	if peer.TLSOnConnect && !s.tlsOnConnect() {
 		return nil
@@ -488,6 +494,9 @@ func (s *session) start() error {
 		if s.sel().Has(mainlog.SelConnectionReject) {
 			s.log(fmt.Sprintf("refused connection from %s (host_reject_connection)", s.logHost()), mainlog.Main, mainlog.Reject)
 		}
+		return errClose
+	}
+	if s.loadReserved() {
 		return errClose
 	}
 	s.hostOption("sender_unqualified_hosts")

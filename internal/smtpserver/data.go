@@ -396,10 +396,14 @@ func (s *session) receive(data []byte, prefix string) error {
 		Controls: s.acls.Controls, PRDR: prdr, Pipelining: s.pipeliningField(),
 		TLS: s.tls, AuthPublicName: s.authPublicName(),
 	}
-	// smtp_accept_queue_per_connection (Exim specification chapter
-	// "Main configuration"): past that many messages in one session, the
-	// rest wait for a queue run.
-	if q, _ := s.srv.Config.Main.Int("smtp_accept_queue_per_connection"); q > 0 && s.received >= int(q) {
+	// queue_only_load, then smtp_accept_queue_per_connection (Exim
+	// specification chapter "Main configuration"): above that load, or
+	// past that many messages in one session, messages wait for a queue
+	// run. The load is the reason given when both apply (observed with
+	// Exim 4.96).
+	if reason := s.loadQueueReason(); reason != "" {
+		env.QueueReason = reason
+	} else if q, _ := s.srv.Config.Main.Int("smtp_accept_queue_per_connection"); q > 0 && s.received >= int(q) {
 		env.QueueReason = fmt.Sprintf("more than %d messages received in one connection", q)
 	}
 	for _, t := range batchAdded {

@@ -26,6 +26,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/cutthrough"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
+	"github.com/exigo-mta/exigo/internal/loadavg"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/tlsserver"
@@ -215,6 +216,9 @@ type Server struct {
 	// nil leaves them unavailable. A checker with a SetMessage([]byte)
 	// method is given the message before the DATA ACL runs.
 	NewChecker func() acl.Checker
+	// Load reads the load average for smtp_load_reserve and
+	// queue_only_load; nil reads the system's (loadavg.Read).
+	Load loadavg.Reader
 	// Cutthrough makes the connections of control =
 	// cutthrough_delivery; nil (or a nil Route) leaves that control
 	// without effect.

@@ -249,9 +249,10 @@ func (m *attempt) deliverAsUser(b *batch, td *transport.Delivery, ct transport.C
 		if log != nil {
 			td.Log = func(text string) { th.AsRoot(func() { log(text) }) }
 		}
+		td.AsRoot = func(fn func()) { th.AsRoot(fn) }
 		out = b.t.Deliver(m.ctx, td)
 	})
-	td.Submit, td.Log = submit, log
+	td.Submit, td.Log, td.AsRoot = submit, log, nil
 	if err != nil {
 		return failedRun(b, td, err)
 	}

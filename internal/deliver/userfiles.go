@@ -39,7 +39,7 @@ func (u userFiles) ReadFile(r router.FileRead) (*router.UserFile, error) {
 	if fscred.Needed(r.UID, r.GID) {
 		var uf *router.UserFile
 		var err error
-		if cerr := asUser(r.UID, r.GID, func() { uf, err = readLimit(r.Path, r.Limit) }); cerr != nil {
+		if cerr := u.asUser(r.UID, r.GID, func() { uf, err = readLimit(r.Path, r.Limit) }); cerr != nil {
 			return nil, cerr
 		}
 		return uf, err
@@ -60,7 +60,7 @@ func (u userFiles) ReadFile(r router.FileRead) (*router.UserFile, error) {
 func (u userFiles) AppendFile(rtr, lp string, uid, gid int, path string, data []byte) error {
 	if uid >= 0 && fscred.Needed(uid, gid) {
 		var err error
-		if cerr := asUser(uid, gid, func() { err = appendFile(path, data, uid, gid) }); cerr != nil {
+		if cerr := u.asUser(uid, gid, func() { err = appendFile(path, data, uid, gid) }); cerr != nil {
 			return cerr
 		}
 		return err
@@ -75,7 +75,7 @@ func (u userFiles) AppendFile(rtr, lp string, uid, gid int, path string, data []
 // asUser runs fn in this root process with uid's and gid's file-system
 // credentials (fscred), as Exim opens a user's files in a process that
 // has become the user.
-func asUser(uid, gid int, fn func()) error {
+func (u userFiles) asUser(uid, gid int, fn func()) error {
 	if err := fscred.Do(fscred.Cred{UID: uid, GID: gid}, func(*fscred.Thread) { fn() }); err != nil {
 		return fmt.Errorf("local user process: %w", err)
 	}

@@ -9,15 +9,15 @@
 // -M, or an immediate delivery after local submission) does not need
 // another process to lose its privileges for one run: Linux keeps a
 // file-system uid, a file-system gid and the supplementary groups for
-// each thread. Do sets them on a thread of its own and runs the work
-// there, so every open, create, mkdir, link and rename is checked
-// against the user's permissions (the thread also loses root's
-// file-system capabilities: it cannot override permissions or chown to
-// another user), and what it creates is the user's. The thread is never
-// handed back to the Go scheduler: it ends with the work, so no other
-// goroutine ever runs with those credentials, and no thread started
-// later inherits them (Go starts threads from a clean template thread
-// while the calling one is locked).
+// each thread. Do locks the calling goroutine to its thread, sets them
+// there and runs the work, so every open, create, mkdir, link and
+// rename is checked against the user's permissions (the thread also
+// loses root's file-system capabilities: it cannot override permissions
+// or chown to another user), and what it creates is the user's. The
+// thread gets root's credentials back before it is unlocked, so no other
+// goroutine ever runs with the user's; no thread started meanwhile
+// inherits them (Go starts threads from a clean template thread while
+// the calling one is locked).
 package fscred
 
 import (
@@ -43,59 +43,77 @@ type Cred struct {
 type Thread struct {
 	tid  int
 	c    Cred
-	root []int // the process's groups, for AsRoot
+	root []int // the process's groups, restored afterwards
 }
 
-// errAborted is Do's error when the work was cut short because the
-// thread could not take the user's credentials again after AsRoot.
-var errAborted = errors.New("fscred: could not take the user's credentials again; the run was abandoned")
-
-// Do runs fn on an OS thread of its own with c's file-system
-// credentials, and returns when fn has returned. It fails, without
-// running fn, when the credentials cannot be taken (the process is not
-// root). A panic in fn ends the process, as it would on any goroutine.
+// Do runs fn on the calling goroutine, locked to its OS thread, with
+// c's file-system credentials; the thread's own are restored, and the
+// thread unlocked, when fn returns. It fails, without running fn, when
+// the credentials cannot be taken (the process is not root).
+//
+// Restoring root's file-system uid and gid cannot fail in a root
+// process; should the supplementary groups fail to be restored, Do
+// panics rather than hand the thread back to other goroutines with the
+// user's groups.
 func Do(c Cred, fn func(*Thread)) error {
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread ends with this goroutine.
-		runtime.LockOSThread()
-		err := errAborted
-		defer func() { done <- err }()
-		root, gerr := unix.Getgroups()
-		if gerr != nil {
-			err = fmt.Errorf("getgroups: %w", gerr)
-			return
-		}
-		th := &Thread{tid: unix.Gettid(), c: c, root: root}
-		if err = th.take(c.UID, c.GID, c.Groups); err != nil {
-			return
-		}
-		err = errAborted
-		fn(th)
-		err = nil
-	}()
-	return <-done
+	runtime.LockOSThread()
+	root, err := unix.Getgroups()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("getgroups: %w", err)
+	}
+	th := &Thread{c: c, root: root}
+	if err := th.enter(); err != nil {
+		return err
+	}
+	defer th.leave()
+	fn(th)
+	return nil
 }
 
-// AsRoot runs fn with the process's own (root) file-system credentials,
-// for the parts of a user's run that are the MTA's own business: main
-// log lines, and messages it submits to the spool. It must be called on
-// the work's thread (from the goroutine Do started), else it fails
-// without running fn. When the user's credentials cannot be taken back
-// afterwards, the work is abandoned (Do then returns an error) rather
-// than carried on as root.
+// AsRoot runs fn as the process itself: with its own (root) file-system
+// credentials, on any thread. A user's run uses it for what is the MTA's
+// own business (main log lines, the spool's files, messages it submits)
+// and around long waits (a shared flush round), so that the waiting
+// goroutine is not tied to its thread. It must be called from the
+// goroutine that called Do, else it fails without running fn. Should the
+// user's credentials fail to be taken again afterwards, AsRoot panics:
+// the run must not go on as root.
 func (t *Thread) AsRoot(fn func()) error {
 	if unix.Gettid() != t.tid {
 		return errors.New("fscred: AsRoot called outside the run's thread")
 	}
-	if err := t.take(0, 0, t.root); err != nil {
-		return err
-	}
+	t.leave()
 	fn()
-	if err := t.take(t.c.UID, t.c.GID, t.c.Groups); err != nil {
-		runtime.Goexit()
+	runtime.LockOSThread()
+	if err := t.enter(); err != nil {
+		panic("fscred: cannot take the user's credentials again: " + err.Error())
 	}
 	return nil
+}
+
+// enter takes the user's credentials on the current thread, which the
+// caller has locked; on failure the thread is left as it was, unlocked.
+func (t *Thread) enter() error {
+	t.tid = unix.Gettid()
+	if err := t.take(t.c.UID, t.c.GID, t.c.Groups); err != nil {
+		t.leave()
+		return err
+	}
+	return nil
+}
+
+// leave gives the thread back its own credentials and unlocks it.
+func (t *Thread) leave() {
+	unix.Setfsuid(0)
+	unix.Setfsgid(0)
+	if err := unix.Setgroups(t.root); err != nil {
+		panic("fscred: cannot restore the thread's groups: " + err.Error())
+	}
+	if got, _ := unix.SetfsuidRetUid(-1); got != 0 {
+		panic(fmt.Sprintf("fscred: cannot restore the thread's file-system uid: it is %d", got))
+	}
+	runtime.UnlockOSThread()
 }
 
 // take sets the calling thread's groups, fsgid and fsuid (in that order:

@@ -76,24 +76,30 @@ func (a *appendfile) spareFile(d *Delivery, dir string, cred Cred) *os.File {
 	if d.Spares == nil || os.Geteuid() != 0 || a.selinux() {
 		return nil
 	}
-	path, ok := d.Spares.TakeSpare(dir)
-	if !ok {
-		return nil
-	}
-	mode, _ := a.opts.Int("mode")
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		os.Remove(path)
-		return nil
-	}
-	now := unix.NsecToTimeval(time.Now().UnixNano())
-	if unix.Fchown(fd, cred.UID, cred.GID) != nil || unix.Fchmod(fd, uint32(mode)) != nil ||
-		unix.Futimes(fd, []unix.Timeval{now, now}) != nil {
-		unix.Close(fd)
-		os.Remove(path)
-		return nil
-	}
-	return os.NewFile(uintptr(fd), path)
+	var f *os.File
+	// The spool's files are root's business even in a run made with a
+	// user's credentials; the file handed back is the user's.
+	d.asRoot(func() {
+		path, ok := d.Spares.TakeSpare(dir)
+		if !ok {
+			return
+		}
+		mode, _ := a.opts.Int("mode")
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			os.Remove(path)
+			return
+		}
+		now := unix.NsecToTimeval(time.Now().UnixNano())
+		if unix.Fchown(fd, cred.UID, cred.GID) != nil || unix.Fchmod(fd, uint32(mode)) != nil ||
+			unix.Futimes(fd, []unix.Timeval{now, now}) != nil {
+			unix.Close(fd)
+			os.Remove(path)
+			return
+		}
+		f = os.NewFile(uintptr(fd), path)
+	})
+	return f
 }
 
 // newAnonFile opens an unnamed file in dir (O_TMPFILE) with the
@@ -145,9 +151,19 @@ func (a *appendfile) writeSynced(f *os.File, e *env, d *Delivery, used, quota in
 		err = errQuota
 	}
 	if err == nil {
-		err = a.files.Sync(f)
+		d.asRoot(func() { err = a.files.Sync(f) })
 	}
 	return n, err
+}
+
+// syncDir makes dir's entries durable, sharing the fsync with the
+// deliveries finishing at the same time. A run with a user's credentials
+// waits for the shared round as the process itself (Delivery.AsRoot),
+// not tied to its thread.
+func (a *appendfile) syncDir(d *Delivery, dir string) error {
+	var err error
+	d.asRoot(func() { err = a.dirs.Sync(dir) })
+	return err
 }
 
 var errQuota = errors.New("quota exceeded")
@@ -241,7 +257,7 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, errText(err))}
 	}
 	os.Remove(tmp)
-	return a.maildirDone(dir, sizeFile, e, n, used)
+	return a.maildirDone(d, dir, sizeFile, e, n, used)
 }
 
 // maildirName is a new maildir file name, <sec>.M<usec>P<pid>.<host>.
@@ -275,7 +291,7 @@ func (a *appendfile) maildirTag(e *env) (string, *Result) {
 // end, makes it durable and gives it its name in new/.
 func (a *appendfile) finishMaildir(ctx context.Context, e *env, d *Delivery, f *os.File, spare, dir string, retries int, used, quota int64, sizeFile string) Result {
 	if spare != "" {
-		defer os.Remove(spare)
+		defer d.asRoot(func() { os.Remove(spare) })
 	}
 	name := a.maildirName(d)
 	n, err := a.writeSynced(f, e, d, used, quota)
@@ -310,14 +326,14 @@ func (a *appendfile) finishMaildir(ctx context.Context, e *env, d *Delivery, f *
 	if err := f.Close(); err != nil {
 		return deferErr(fmt.Errorf("closing %s: %w", name, err))
 	}
-	return a.maildirDone(dir, sizeFile, e, n, used)
+	return a.maildirDone(d, dir, sizeFile, e, n, used)
 }
 
 // maildirDone makes the new name durable and updates maildirsize.
-func (a *appendfile) maildirDone(dir, sizeFile string, e *env, n, used int64) Result {
+func (a *appendfile) maildirDone(d *Delivery, dir, sizeFile string, e *env, n, used int64) Result {
 	// The file is durable; now its name, with one fsync of new/ shared
 	// by the deliveries finishing at the same time.
-	if err := a.dirs.Sync(filepath.Join(dir, "new")); err != nil {
+	if err := a.syncDir(d, filepath.Join(dir, "new")); err != nil {
 		return deferErr(fmt.Errorf("syncing %s/new: %w", dir, err))
 	}
 	if sizeFile != "" {
@@ -527,7 +543,7 @@ func (a *appendfile) deliverMailstore(e *env, d *Delivery, cred Cred, dir string
 	if err := os.Rename(base+".tmp", base+".env"); err != nil {
 		return deferErr(fmt.Errorf("renaming %s.tmp: %w", base, err))
 	}
-	if err := a.dirs.Sync(dir); err != nil {
+	if err := a.syncDir(d, dir); err != nil {
 		return deferErr(fmt.Errorf("syncing %s: %w", dir, err))
 	}
 	return Result{Status: OK}
@@ -585,7 +601,7 @@ func (a *appendfile) deliverPlainDir(e *env, d *Delivery, cred Cred, dir string)
 		os.Remove(tmp)
 		return deferErr(fmt.Errorf("renaming %s: %w", tmp, err))
 	}
-	if err := a.dirs.Sync(dir); err != nil {
+	if err := a.syncDir(d, dir); err != nil {
 		return deferErr(fmt.Errorf("syncing %s: %w", dir, err))
 	}
 	return Result{Status: OK}

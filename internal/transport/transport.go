@@ -280,6 +280,10 @@ type Delivery struct {
 	// Spares, when set, lends empty files for new files the transport
 	// creates (a maildir delivery), saving an inode allocation each.
 	Spares SpareFiles
+	// AsRoot, when set, runs fn with the process's own file-system
+	// credentials: the run is made by a root process with a user's
+	// (internal/fscred), and fn handles the spool's spare files.
+	AsRoot func(fn func())
 	// Log, when set, writes a line to the main log (the caller puts
 	// the message id in front): the smtp transport's DKIM signing
 	// notes.
@@ -287,6 +291,15 @@ type Delivery struct {
 	// LogRewrites is log_selector +address_rewrite: each change the
 	// headers_rewrite option makes is logged with Log.
 	LogRewrites bool
+}
+
+// asRoot runs fn with the process's own file-system credentials.
+func (d *Delivery) asRoot(fn func()) {
+	if d.AsRoot != nil {
+		d.AsRoot(fn)
+		return
+	}
+	fn()
 }
 
 // SpareFiles lends empty files: TakeSpare returns the path of one on

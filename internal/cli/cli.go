@@ -228,6 +228,7 @@ var modes = map[string]func(*Invocation, *Env) int{
 	"-Mc":   runDeliverMessages,
 	"-bf":   runFilterTest,
 	"-Mg":   runGiveUp,
+	"-bi":   runNewAliases,
 }
 
 // run dispatches a parsed command line to its mode, wrapped in Exim's

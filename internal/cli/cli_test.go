@@ -142,7 +142,6 @@ func TestMainHelpAndUnsupported(t *testing.T) {
 	}{
 		{[]string{"exim"}, 1, "", helpText},
 		{[]string{"exim", "--help"}, 1, "", helpText},
-		{[]string{"exim", "-bi"}, 1, "", "exim: option -bi is not yet supported by exigo\n"},
 		{[]string{"exim", "-bfoo"}, 1, "", "exim: string expected after -bfoo\n"},
 		{[]string{"exiqgrep"}, 1, "Exim message queue display utility.", ""},
 		{[]string{"exigrep"}, 2, "", "Usage:\n    exigrep [options] pattern [log] ...\n"},

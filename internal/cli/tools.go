@@ -23,6 +23,7 @@ var builtTools = map[string]func(args []string, env *Env) int{
 	"exigrep": func(args []string, env *Env) int {
 		return tools.RunExigrep(args, env.Stdin, env.Stdout, env.Stderr)
 	},
+	"exipick": runExipick,
 }
 
 // toolCall returns the tool a command line names, with its arguments.
@@ -137,3 +138,30 @@ func runExiwhat(args []string, env *Env) int {
 	}
 	return 0
 }
+
+// runExipick implements exipick. Without --spool the spool directory is
+// spool_directory from the configuration (-C or the default file), as
+// exipick asks "exim -n -bP spool_directory"; when the configuration
+// cannot be read, the error is shown and the compiled-in spool used.
+func runExipick(args []string, env *Env) int {
+	x, err := tools.ParseExipick(args)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%v\n%s", err, tools.ExipickUsage)
+		return 2
+	}
+	spool := x.Spool
+	if spool == "" && !x.Help && !x.Man && !x.Version {
+		spool = defaultSpoolDirectory
+		if cfg, _, ok := loadConfig(&Invocation{Name: "exim", ConfigFile: x.Config}, env); ok {
+			spool = cfg.Main.String("spool_directory")
+		}
+	}
+	return tools.RunExipick(x, tools.ExipickEnv{
+		SpoolDir: spool, Now: env.Now().Unix(),
+		Stdout: env.Stdout, Stderr: env.Stderr, Version: Version,
+	})
+}
+
+// defaultSpoolDirectory is the compiled-in spool_directory ("exim -C
+// /dev/null -bP spool_directory").
+const defaultSpoolDirectory = "/var/spool/exim4"

@@ -289,14 +289,14 @@ func readPickBody(path string, skip int) string {
 	return string(b)
 }
 
-// splitHostPort splits Exim's "ip.port" form of -host_address.
+// splitHostPort splits an address as the spool package keeps it,
+// "[ip]:port".
 func splitHostPort(s string) (ip, port string) {
-	i := strings.LastIndexByte(s, '.')
-	if i < 0 {
-		return s, ""
-	}
-	if strings.Contains(s, ":") || strings.Count(s, ".") == 4 {
-		return s[:i], s[i+1:]
+	if rest, ok := strings.CutPrefix(s, "["); ok {
+		if i := strings.LastIndex(rest, "]:"); i >= 0 {
+			return rest[:i], rest[i+2:]
+		}
+		return strings.TrimSuffix(rest, "]"), ""
 	}
 	return s, ""
 }

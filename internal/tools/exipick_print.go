@@ -33,7 +33,7 @@ func (p *picker) wantsBody() bool {
 		}
 	}
 	for _, v := range append(append([]string(nil), p.x.Sort...), p.x.ShowVars...) {
-		if v == "message_body" || strings.HasPrefix(v, "^") {
+		if v == "message_body" {
 			return true
 		}
 	}
@@ -52,6 +52,9 @@ func (p *picker) run(ids []pickEntry) int {
 	w := bufio.NewWriter(p.out)
 	defer w.Flush()
 	body := p.wantsBody()
+	// Without sorting, each message is printed as soon as it is
+	// selected (after its --show-tests lines).
+	stream := len(x.Sort) == 0 && !x.Reverse && !x.Count && !x.BPC && !x.Sum
 	var matched []*pickMsg
 	total := 0
 	for _, e := range ids {
@@ -61,6 +64,9 @@ func (p *picker) run(ids []pickEntry) int {
 		}
 		total++
 		if p.selects(w, m) {
+			if stream {
+				p.print(w, m)
+			}
 			matched = append(matched, m)
 		}
 	}
@@ -91,8 +97,10 @@ func (p *picker) run(ids []pickEntry) int {
 		fmt.Fprintf(w, "%d\n", sum)
 		return 0
 	}
-	for _, m := range matched {
-		p.print(w, m)
+	if !stream {
+		for _, m := range matched {
+			p.print(w, m)
+		}
 	}
 	return 0
 }

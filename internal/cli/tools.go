@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/tools"
 )
 
@@ -152,7 +153,11 @@ func runExipick(args []string, env *Env) int {
 	spool := x.Spool
 	if spool == "" && !x.Help && !x.Man && !x.Version {
 		spool = defaultSpoolDirectory
-		if cfg, _, ok := loadConfig(&Invocation{Name: "exim", ConfigFile: x.Config}, env); ok {
+		inv := &Invocation{Name: "exim", ConfigFile: x.Config}
+		if cfg, err := config.Load(configFile(inv), config.Options{}); err != nil {
+			// What "exim -n -bP spool_directory" prints.
+			io.WriteString(env.Stderr, config.PanicText(err))
+		} else {
 			spool = cfg.Main.String("spool_directory")
 		}
 	}

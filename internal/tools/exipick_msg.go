@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,12 +24,12 @@ type pickEntry struct {
 func pickIDs(dir string) ([]pickEntry, error) {
 	f, err := os.Open(dir)
 	if err != nil {
-		return nil, &os.PathError{Op: "Couldn't opendir", Path: dir, Err: unwrapErrno(err)}
+		return nil, opendirError(dir, err)
 	}
 	names, err := f.Readdirnames(-1)
 	f.Close()
 	if err != nil {
-		return nil, &os.PathError{Op: "Couldn't opendir", Path: dir, Err: unwrapErrno(err)}
+		return nil, opendirError(dir, err)
 	}
 	var out []pickEntry
 	for _, n := range names {
@@ -52,12 +53,17 @@ func pickIDs(dir string) ([]pickEntry, error) {
 	return out, nil
 }
 
-// unwrapErrno returns the system error inside a path error.
-func unwrapErrno(err error) error {
+// opendirError is exipick's complaint about an unreadable directory,
+// with the C library's text for the system error (as Perl's $! gives it).
+func opendirError(dir string, err error) error {
 	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
+		err = pe.Err
 	}
-	return err
+	s := err.Error()
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return errors.New("Couldn't opendir " + dir + ": " + s)
 }
 
 // pickMsg is one message's variables and listing data.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/message"
 	"github.com/exigo-mta/exigo/internal/queuecmd"
 	"github.com/exigo-mta/exigo/internal/spool"
 )
@@ -70,6 +71,8 @@ func opendirError(dir string, err error) error {
 type pickMsg struct {
 	id   string
 	vars map[string]string
+	// user is the caller's login when it set the sender untrusted.
+	user string
 	// names are the defined variables in the order they were set.
 	names      []string
 	sender     string
@@ -112,6 +115,9 @@ func loadPick(e pickEntry, now int64, body bool) (*pickMsg, bool) {
 		return nil, false
 	}
 	m := &pickMsg{id: e.id, vars: map[string]string{}, sender: h.Sender, frozen: !h.Frozen.IsZero()}
+	if h.SenderSetUntrusted {
+		m.user = h.User
+	}
 	m.received = h.Received.Unix()
 	dpath := filepath.Join(e.dir, e.id+"-D")
 	var hdrSize int64
@@ -228,7 +234,9 @@ func loadPick(e pickEntry, now int64, body bool) (*pickMsg, bool) {
 	flag("allow_unqualified_recipient", h.AllowUnqualifiedRecipient)
 	flag("allow_unqualified_sender", h.AllowUnqualifiedSender)
 	flag("first_delivery", h.DeliverFirsttime)
+	flag("deliver_firsttime", h.DeliverFirsttime)
 	flag("manually_thawed", h.ManualThaw)
+	flag("deliver_manual_thaw", h.ManualThaw)
 	flag("dont_deliver", h.DontDeliver)
 	flag("sender_local", h.Local)
 	flag("local_error_message", h.LocalError)
@@ -256,27 +264,56 @@ func loadPick(e pickEntry, now int64, body bool) (*pickMsg, bool) {
 	if h.BodyLinecount >= 0 {
 		m.set("message_linecount", strconv.Itoa(hdrLines+h.BodyLinecount))
 	}
-	m.set("message_headers_raw", h.Headers.String())
-	seen := map[string]bool{}
-	for _, hd := range h.Headers {
-		if hd.Type == '*' {
-			continue
-		}
-		n := strings.ToLower(hd.Name)
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		raw, _ := h.Headers.Raw(n)
-		dec, _ := h.Headers.Decoded(n, "UTF-8")
-		m.set("rheader_"+n, raw)
-		m.set("bheader_"+n, dec)
-		m.set("header_"+n, dec)
-	}
+	m.set("message_headers_raw", rawHeaders(h.Headers))
+	setHeaderVars(m, h.Headers)
 	if body {
 		m.set("message_body", readPickBody(dpath, len(e.id)+3))
 	}
 	return m, true
+}
+
+// rawHeaders is $message_headers_raw as exipick has it: every header
+// line of the -H file, those marked deleted included.
+func rawHeaders(hs message.Headers) string {
+	var b strings.Builder
+	for _, hd := range hs {
+		b.WriteString(hd.Text)
+	}
+	return b.String()
+}
+
+// setHeaderVars sets $rheader_NAME (the raw texts after the colons,
+// concatenated), $bheader_NAME and $header_NAME (each text trimmed,
+// RFC 2047 words decoded into their bytes without conversion) for
+// every header name, deleted headers included. The decoded texts are
+// joined by ",\n" before an instance whose spool flag marks an address
+// header (B, C, F, R, S, T), else run together, as Debian's exipick does.
+func setHeaderVars(m *pickMsg, hs message.Headers) {
+	type acc struct{ raw, dec strings.Builder }
+	vals := map[string]*acc{}
+	var order []string
+	for _, hd := range hs {
+		n := strings.ToLower(hd.Name)
+		a := vals[n]
+		if a == nil {
+			a = &acc{}
+			vals[n] = a
+			order = append(order, n)
+		} else if strings.IndexByte("BCFRST", hd.Type) >= 0 {
+			a.dec.WriteString(",\n")
+		}
+		a.raw.WriteString(hd.Value())
+		one := hd
+		one.Type = ' '
+		v, _ := message.Headers{one}.Basic(hd.Name)
+		a.dec.WriteString(v)
+	}
+	for _, n := range order {
+		a := vals[n]
+		m.set("rheader_"+n, a.raw.String())
+		m.set("bheader_"+n, a.dec.String())
+		m.set("header_"+n, a.dec.String())
+	}
 }
 
 // readPickBody returns the body of a -D file with newlines and NULs

@@ -30,6 +30,7 @@ acl_smtp_data = acl_data
 begin acl
 acl_ns:
   accept set acl_m1 = hello
+         remove_header = X-Remove
 acl_rcpt:
   accept
 acl_data:
@@ -87,6 +88,9 @@ func fillExipickSpool(t *testing.T, exim string) string {
 	run("EHLO client.example\r\nMAIL FROM:<smtp@sender.org>\r\nRCPT TO:<a1@remote.org>\r\n"+
 		"RCPT TO:<a2@test.example>\r\nDATA\r\nSubject: =?UTF-8?Q?caf=C3=A9?=\r\nTo: a1@remote.org\r\n\r\nbody\r\n.\r\nQUIT\r\n",
 		"-odq", "-bs", "-oMa", "192.0.2.7.4567", "-oMi", "192.0.2.1.25")
+	run("Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\nX-Remove: gone\n"+
+		"Subject: =?ISO-8859-1?Q?caf=E9?= two\nSubject: second\nTo: a@b,\n c@d\nTo: e@f\n\nline1\nline2\n",
+		"-odq", "-f", "multi@h.example", "mh@remote.org")
 	for _, line := range strings.Split(run("", "-bpr"), "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 3 && strings.HasSuffix(f[0], "m") {
@@ -98,6 +102,81 @@ func fillExipickSpool(t *testing.T, exim string) string {
 	}
 	return filepath.Join(dir, "spool")
 }
+
+// craftExipickSpool makes a second spool holding a copy of the message
+// from multi@h.example whose -H file gains the option lines Exim writes
+// for SMTP, TLS, spam scanning, an untrusted caller and the rarer flags.
+func craftExipickSpool(t *testing.T, spoolDir string) string {
+	t.Helper()
+	in := filepath.Join(spoolDir, "input")
+	names, err := os.ReadDir(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "spool")
+	if err := os.MkdirAll(filepath.Join(dir, "input"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !strings.HasSuffix(n.Name(), "-H") {
+			continue
+		}
+		h, err := os.ReadFile(filepath.Join(in, n.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(h, []byte("<multi@h.example>")) {
+			continue
+		}
+		text := strings.Replace(string(h), "root 0 0\n", "nobody 65534 65534\n", 1)
+		text = strings.Replace(text, "-received_protocol local\n", "-received_protocol local\n"+exipickExtraOptions, 1)
+		id := strings.TrimSuffix(n.Name(), "-H")
+		d, err := os.ReadFile(filepath.Join(in, id+"-D"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "input", n.Name()), []byte(text), 0o644)
+		os.WriteFile(filepath.Join(dir, "input", id+"-D"), d, 0o644)
+		return dir
+	}
+	t.Fatal("no message from multi@h.example")
+	return ""
+}
+
+// exipickExtraOptions are the option lines craftExipickSpool adds.
+const exipickExtraOptions = `-helo_name heloname
+-host_address [2001:db8::1]:2525
+-interface_address [2001:db8::2]:587
+-host_name h.example
+-host_auth plainauth
+-host_auth_pubname PLAIN
+-active_hostname act.example
+-auth_id authid
+-auth_sender as@x.y
+-local_scan lsdata
+-spam_score_int 55
+-spam_score 5.5
+-spam_bar +++++
+-tls_cipher TLS1.3:AES
+-tls_peerdn CN=peer
+-tls_sni sni.example
+-tls_ver TLS1.3
+-body_zerocount 3
+-aclc 0 3
+c00
+-aclm _bar 7
+two
+lin
+-N
+-local
+-localerror
+-manual_thaw
+-sender_set_untrusted
+-host_lookup_failed
+-host_lookup_deferred
+-tls_certificate_verified
+-deliver_firsttime
+`
 
 // normalizeExipick makes Perl's hash order irrelevant: the lines of
 // each message block of a -bp listing after its first are sorted, and
@@ -129,11 +208,20 @@ func TestExipickOracle(t *testing.T) {
 	perl := needScript(t, "exipick")
 	exim := oracletest.Exim(t)
 	spoolDir := fillExipickSpool(t, exim)
+	crafted := craftExipickSpool(t, spoolDir)
 	cases := []struct {
 		args     []string
 		lineMode bool
 		words    bool
+		spool    string
 	}{
+		{args: []string{"-bpa"}, spool: crafted},
+		{args: []string{"-b", "-bpa"}, spool: crafted},
+		{args: []string{"--flatq"}, spool: crafted},
+		{args: []string{"-i", "--show-vars", "^."}, spool: crafted, words: true},
+		{args: []string{"-i", "--show-vars", "^header_"}, words: true},
+		{args: []string{"-i", "--show-vars", "sender_host_address,sender_host_port,received_port,first_delivery,dont_deliver",
+			"$sender_local", "$local_error_message", "$manually_thawed", "$spam_score_int > 50", "$tls_sni =~ /^sni\\./"}, spool: crafted},
 		{args: nil},
 		{args: []string{"-bpa"}},
 		{args: []string{"-bpu"}},
@@ -206,11 +294,15 @@ func TestExipickOracle(t *testing.T) {
 	for _, c := range cases {
 		name := strings.Join(c.args, " ")
 		t.Run(name, func(t *testing.T) {
-			argv := append([]string{perl, "--spool", spoolDir}, c.args...)
+			dir := spoolDir
+			if c.spool != "" {
+				dir = c.spool
+			}
+			argv := append([]string{perl, "--spool", dir}, c.args...)
 			want, wantErr, wantCode := runScript(t, "", argv...)
 			var out, errb bytes.Buffer
 			code := 2
-			x, err := ParseExipick(append([]string{"--spool", spoolDir}, c.args...))
+			x, err := ParseExipick(append([]string{"--spool", dir}, c.args...))
 			if err != nil {
 				errb.WriteString(err.Error() + "\n" + ExipickUsage)
 			} else {

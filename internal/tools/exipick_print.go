@@ -194,8 +194,11 @@ func (p *picker) print(w io.Writer, m *pickMsg) {
 	age := queuecmd.FormatAge(time.Duration(p.now-m.received) * time.Second)
 	size := queuecmd.FormatSize(m.size, m.sizeKnown)
 	frozen := ""
+	if m.user != "" {
+		frozen = " (" + m.user + ")"
+	}
 	if m.frozen {
-		frozen = " *** frozen ***"
+		frozen += " *** frozen ***"
 	}
 	switch {
 	case x.Flat:
@@ -203,7 +206,9 @@ func (p *picker) print(w io.Writer, m *pickMsg) {
 		if len(vars) > 0 {
 			mid = joined(";")
 		}
-		fmt.Fprintf(w, "%s %s %s <%s>%s", age, mid, m.id, m.sender, frozen)
+		// The flat line leaves out the untrusted caller's login.
+		flat := strings.TrimPrefix(frozen, " ("+m.user+")")
+		fmt.Fprintf(w, "%s %s %s <%s>%s", age, mid, m.id, m.sender, flat)
 		for _, r := range m.undel {
 			fmt.Fprintf(w, " %s", r)
 		}

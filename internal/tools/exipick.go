@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -50,6 +51,9 @@ type Exipick struct {
 	ShowRules, ShowTests           bool
 	ShowVars, Sort                 []string
 	Charset                        string
+	// Freeze names a file to save the selected messages in; Thaw one
+	// to read messages from instead of the spool (see exipick_cache.go).
+	Freeze, Thaw string
 	// Help, Man and Version ask for those texts instead of a listing.
 	Help, Man, Version bool
 }
@@ -80,7 +84,7 @@ var exipickOptions = []exipickOpt{
 	{[]string{"f"}, true, func(x *Exipick, v string) { x.Sender = &v }},
 	{[]string{"finput"}, false, func(x *Exipick, _ string) { x.InputDir = "Finput" }},
 	{[]string{"flatq"}, false, func(x *Exipick, _ string) { x.Flat = true }},
-	{[]string{"freeze"}, true, func(x *Exipick, _ string) {}},
+	{[]string{"freeze"}, true, func(x *Exipick, v string) { x.Freeze = v }},
 	{[]string{"help"}, false, func(x *Exipick, _ string) { x.Help = true }},
 	{[]string{"i"}, false, func(x *Exipick, _ string) { x.IDs = true }},
 	{[]string{"input-dir"}, true, func(x *Exipick, v string) { x.InputDir = v }},
@@ -98,7 +102,7 @@ var exipickOptions = []exipickOpt{
 	{[]string{"show-tests"}, false, func(x *Exipick, _ string) { x.ShowTests = true }},
 	{[]string{"show-vars"}, true, func(x *Exipick, v string) { x.ShowVars = strings.Split(v, ",") }},
 	{[]string{"size"}, false, func(x *Exipick, _ string) { x.Sum = true }},
-	{[]string{"thaw"}, true, func(x *Exipick, _ string) {}},
+	{[]string{"thaw"}, true, func(x *Exipick, v string) { x.Thaw = v }},
 	{[]string{"sort"}, true, func(x *Exipick, v string) { x.Sort = strings.Split(v, ",") }},
 	{[]string{"unsorted"}, false, func(x *Exipick, _ string) { x.Unsorted = true }},
 	{[]string{"version"}, false, func(x *Exipick, _ string) { x.Version = true }},
@@ -290,6 +294,23 @@ func RunExipick(x *Exipick, env ExipickEnv) int {
 			fmt.Fprintf(env.Stdout, "%s\t%s\n", r.name, r.display(x.Not))
 		}
 	}
+	p := &picker{x: x, rules: rules, now: env.Now, out: env.Stdout, errw: env.Stderr}
+	if x.Freeze != "" {
+		f, err := os.Create(x.Freeze)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "Can't open freeze file %s: %s\n", x.Freeze, errnoString(err))
+			return 2
+		}
+		defer f.Close()
+		p.freeze = f
+	}
+	if x.Thaw != "" {
+		msgs, code := thawPick(x.Thaw, env)
+		if code != 0 {
+			return code
+		}
+		return p.run(nil, msgs)
+	}
 	spool := x.Spool
 	if spool == "" {
 		spool = env.SpoolDir
@@ -306,6 +327,5 @@ func RunExipick(x *Exipick, env ExipickEnv) int {
 		fmt.Fprintln(env.Stderr, err)
 		return 2
 	}
-	p := &picker{x: x, rules: rules, dir: dir, now: env.Now, out: env.Stdout, errw: env.Stderr}
-	return p.run(ids)
+	return p.run(ids, nil)
 }

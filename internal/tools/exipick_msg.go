@@ -57,14 +57,7 @@ func pickIDs(dir string) ([]pickEntry, error) {
 // opendirError is exipick's complaint about an unreadable directory,
 // with the C library's text for the system error (as Perl's $! gives it).
 func opendirError(dir string, err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return errors.New("Couldn't opendir " + dir + ": " + s)
+	return errors.New("Couldn't opendir " + dir + ": " + errnoString(err))
 }
 
 // pickMsg is one message's variables and listing data.

@@ -291,6 +291,20 @@ func TestExipickOracle(t *testing.T) {
 		{args: []string{"--sort"}},
 		{args: []string{"--help"}},
 	}
+	// --freeze and --thaw: each tool reads back its own file.
+	tmp := t.TempDir()
+	cases = append(cases, []struct {
+		args     []string
+		lineMode bool
+		words    bool
+		spool    string
+	}{
+		{args: []string{"--freeze", tmp + "/F", "-x", "-i", "$message_size > 1K"}},
+		{args: []string{"--thaw", tmp + "/F", "-bpa", "--show-vars", "message_size"}},
+		{args: []string{"--thaw", tmp + "/F", "-c", "-R", "--sort", "message_size"}},
+		{args: []string{"--thaw", tmp + "/none", "-c"}},
+		{args: []string{"--freeze", tmp + "/none/F", "-c"}},
+	}...)
 	for _, c := range cases {
 		name := strings.Join(c.args, " ")
 		t.Run(name, func(t *testing.T) {
@@ -298,7 +312,11 @@ func TestExipickOracle(t *testing.T) {
 			if c.spool != "" {
 				dir = c.spool
 			}
-			argv := append([]string{perl, "--spool", dir}, c.args...)
+			argv := []string{perl, "--spool", dir}
+			for _, a := range c.args {
+				// Perl's freeze file is its own (Storable), apart from exigo's.
+				argv = append(argv, strings.Replace(a, tmp+"/F", tmp+"/P", 1))
+			}
 			want, wantErr, wantCode := runScript(t, "", argv...)
 			var out, errb bytes.Buffer
 			code := 2

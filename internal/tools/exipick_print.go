@@ -18,8 +18,9 @@ import (
 type picker struct {
 	x     *Exipick
 	rules []*pickRule
-	dir   string
 	now   int64
+	// freeze, when set, receives the selected messages (--freeze).
+	freeze io.Writer
 	out   io.Writer
 	errw  io.Writer
 }
@@ -40,8 +41,9 @@ func (p *picker) wantsBody() bool {
 	return false
 }
 
-// run selects and prints the messages of ids.
-func (p *picker) run(ids []pickEntry) int {
+// run selects and prints the messages of ids, or those thawed from a
+// cache file (thawed, when ids is nil).
+func (p *picker) run(ids []pickEntry, thawed []*pickMsg) int {
 	x := p.x
 	switch {
 	case x.Random:
@@ -57,8 +59,18 @@ func (p *picker) run(ids []pickEntry) int {
 	stream := len(x.Sort) == 0 && !x.Reverse && !x.Count && !x.BPC && !x.Sum
 	var matched []*pickMsg
 	total := 0
-	for _, e := range ids {
-		m, ok := loadPick(e, p.now, body)
+	next := func(i int) (*pickMsg, bool) {
+		if ids == nil {
+			return thawed[i], true
+		}
+		return loadPick(ids[i], p.now, body)
+	}
+	n := len(ids)
+	if ids == nil {
+		n = len(thawed)
+	}
+	for i := 0; i < n; i++ {
+		m, ok := next(i)
 		if !ok {
 			continue
 		}
@@ -68,6 +80,12 @@ func (p *picker) run(ids []pickEntry) int {
 				p.print(w, m)
 			}
 			matched = append(matched, m)
+		}
+	}
+	if p.freeze != nil {
+		if err := freezePick(p.freeze, matched); err != nil {
+			fmt.Fprintf(p.errw, "exipick: %v\n", err)
+			return 2
 		}
 	}
 	if len(x.Sort) > 0 {

@@ -253,6 +253,10 @@ func loadPick(e pickEntry, now int64, body bool) (*pickMsg, bool) {
 		m.set("message_size", strconv.FormatInt(m.size, 10))
 		m.set("message_body_size", strconv.FormatInt(bodySize, 10))
 		m.set("shown_message_size", strings.TrimLeft(queuecmd.FormatSize(m.size, true), " "))
+	} else {
+		// As Debian's exipick has them when the -D file is missing.
+		m.set("message_size", "0")
+		m.set("message_body_size", strconv.Itoa(-(len(e.id) + 3)))
 	}
 	if h.BodyLinecount >= 0 {
 		m.set("message_linecount", strconv.Itoa(hdrLines+h.BodyLinecount))

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,41 @@ func craftExipickSpool(t *testing.T, spoolDir string) string {
 	return ""
 }
 
+// agedExipickSpool copies the crafted message under new ids with
+// arrival times from minutes to weeks ago (each well inside a step of
+// the age column), and one copy without its -D file.
+func agedExipickSpool(t *testing.T, crafted string) string {
+	t.Helper()
+	in := filepath.Join(crafted, "input")
+	names, _ := filepath.Glob(filepath.Join(in, "*-H"))
+	if len(names) != 1 {
+		t.Fatalf("crafted spool: %v", names)
+	}
+	h, err := os.ReadFile(names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := os.ReadFile(strings.TrimSuffix(names[0], "H") + "D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSuffix(filepath.Base(names[0]), "-H")
+	dir := filepath.Join(t.TempDir(), "spool")
+	os.MkdirAll(filepath.Join(dir, "input"), 0o755)
+	now := time.Now().Unix()
+	lines := strings.SplitN(string(h), "\n", 5)
+	for i, age := range []int64{200, 5000, 7000, 90000, 250000, 270000, 400000, 3000000} {
+		nid := id[:len(id)-1] + string(rune('a'+i))
+		_, rest, _ := strings.Cut(lines[3], " ")
+		text := nid + "-H\n" + lines[1] + "\n" + lines[2] + "\n" + strconv.FormatInt(now-age, 10) + " " + rest + "\n" + lines[4]
+		os.WriteFile(filepath.Join(dir, "input", nid+"-H"), []byte(text), 0o644)
+		if i != 3 {
+			os.WriteFile(filepath.Join(dir, "input", nid+"-D"), d, 0o644)
+		}
+	}
+	return dir
+}
+
 // exipickExtraOptions are the option lines craftExipickSpool adds.
 const exipickExtraOptions = `-helo_name heloname
 -host_address [2001:db8::1]:2525
@@ -209,12 +245,20 @@ func TestExipickOracle(t *testing.T) {
 	exim := oracletest.Exim(t)
 	spoolDir := fillExipickSpool(t, exim)
 	crafted := craftExipickSpool(t, spoolDir)
+	aged := agedExipickSpool(t, crafted)
 	cases := []struct {
 		args     []string
 		lineMode bool
 		words    bool
 		spool    string
 	}{
+		{args: []string{"--flatq"}, spool: aged},
+		{args: []string{"-bp", "-R"}, spool: aged},
+		{args: []string{"-i", "-o", "2h"}, spool: aged},
+		{args: []string{"-i", "-y", "3d"}, spool: aged},
+		{args: []string{"-i", "$message_age >= 1d", "$message_age < 4d"}, spool: aged},
+		{args: []string{"-c", "--size", "$message_body_missing"}, spool: aged},
+		{args: []string{"-i", "--show-vars", "message_size,message_body_size,shown_message_size", "$message_body_missing"}, spool: aged},
 		{args: []string{"-bpa"}, spool: crafted},
 		{args: []string{"-b", "-bpa"}, spool: crafted},
 		{args: []string{"--flatq"}, spool: crafted},

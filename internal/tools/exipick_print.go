@@ -21,8 +21,8 @@ type picker struct {
 	now   int64
 	// freeze, when set, receives the selected messages (--freeze).
 	freeze io.Writer
-	out   io.Writer
-	errw  io.Writer
+	out    io.Writer
+	errw   io.Writer
 }
 
 // wantsBody reports whether $message_body is named by a criterion, a

@@ -234,7 +234,8 @@ func (x *Exipick) bundle(word string, args []string, i *int, errs *[]string) boo
 		c := word[j : j+1]
 		o := findShort(c)
 		if o == nil {
-			*errs = append(*errs, "Unknown option: "+c)
+			// Getopt::Long names the rest of the word.
+			*errs = append(*errs, "Unknown option: "+word[j:])
 			return false
 		}
 		if !o.arg {

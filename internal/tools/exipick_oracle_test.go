@@ -334,6 +334,13 @@ func TestExipickOracle(t *testing.T) {
 		{args: []string{"-zq"}},
 		{args: []string{"--sort"}},
 		{args: []string{"--help"}},
+		{args: []string{"-bpqz"}},
+		{args: []string{"--sh"}},
+		{args: []string{"--bp="}},
+		{args: []string{"--SIZE", "-c"}},
+		{args: []string{"--un", "-i"}},
+		{args: []string{"-i", "--show-vars", "message_body", "$message_size < 300"}},
+		{args: []string{"--spool", "/nonexistent", "-c"}},
 	}
 	// --freeze and --thaw: each tool reads back its own file.
 	tmp := t.TempDir()

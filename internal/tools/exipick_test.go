@@ -108,6 +108,9 @@ func TestParseExipick(t *testing.T) {
 	for in, want := range map[string]string{
 		"--bogus": "Unknown option: bogus",
 		"-zq":     "Unknown option: q",
+		"-bpqz":   "Unknown option: pqz",
+		"--sh":    "Option sh is ambiguous (show-rules, show-tests, show-vars)",
+		"--bp=":   "Option bp does not take an argument",
 		"--sort":  "Option sort requires an argument",
 		"-o":      "Option o requires an argument",
 	} {

@@ -68,7 +68,8 @@ type exipickOpt struct {
 
 // exipickOptions is the option table, in the order of the manual.
 var exipickOptions = []exipickOpt{
-	{[]string{"and"}, false, func(x *Exipick, _ string) { x.Or = false }},
+	// --and is the default; it does not undo --or.
+	{[]string{"and"}, false, func(x *Exipick, _ string) {}},
 	{[]string{"b"}, false, func(x *Exipick, _ string) { x.Brief = true }},
 	{[]string{"bp", "l"}, false, func(x *Exipick, _ string) {}},
 	{[]string{"bpa"}, false, func(x *Exipick, _ string) { x.Generated = true }},

@@ -334,6 +334,8 @@ func TestExipickOracle(t *testing.T) {
 		{args: []string{"-zq"}},
 		{args: []string{"--sort"}},
 		{args: []string{"--help"}},
+		{args: []string{"-i", "--show-tests", "--or", "--and", "$message_size > 1K", "$deliver_freeze"}},
+		{args: []string{"-i", "--show-tests", "--not", "--or", "$message_size > 1K", "$deliver_freeze"}},
 		{args: []string{"-bpqz"}},
 		{args: []string{"--sh"}},
 		{args: []string{"--bp="}},

@@ -145,25 +145,18 @@ func runExiwhat(args []string, env *Env) int {
 // exipick asks "exim -n -bP spool_directory"; when the configuration
 // cannot be read, the error is shown and the compiled-in spool used.
 func runExipick(args []string, env *Env) int {
-	x, err := tools.ParseExipick(args)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "%v\n%s", err, tools.ExipickUsage)
-		return 2
-	}
-	spool := x.Spool
-	if spool == "" && !x.Help && !x.Man && !x.Version {
-		spool = defaultSpoolDirectory
-		inv := &Invocation{Name: "exim", ConfigFile: x.Config}
-		if cfg, err := config.Load(configFile(inv), config.Options{}); err != nil {
-			// What "exim -n -bP spool_directory" prints.
-			io.WriteString(env.Stderr, config.PanicText(err))
-		} else {
-			spool = cfg.Main.String("spool_directory")
-		}
-	}
-	return tools.RunExipick(x, tools.ExipickEnv{
-		SpoolDir: spool, Now: env.Now().Unix(),
-		Stdout: env.Stdout, Stderr: env.Stderr, Version: Version,
+	return tools.ExipickMain(args, tools.ExipickEnv{
+		FindSpool: func(conf string) string {
+			inv := &Invocation{Name: "exim", ConfigFile: conf}
+			cfg, err := config.Load(configFile(inv), config.Options{})
+			if err != nil {
+				// What "exim -n -bP spool_directory" prints.
+				io.WriteString(env.Stderr, config.PanicText(err))
+				return defaultSpoolDirectory
+			}
+			return cfg.Main.String("spool_directory")
+		},
+		Now: env.Now().Unix(), Stdout: env.Stdout, Stderr: env.Stderr, Version: Version,
 	})
 }
 

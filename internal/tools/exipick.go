@@ -162,11 +162,13 @@ func findShort(c string) *exipickOpt {
 // ParseExipick parses exipick's command line as Getopt::Long does in
 // exipick: options anywhere ("--" ends them), long names with one or
 // two hyphens and unique prefixes, single letters bundled after one
-// hyphen. On an error it returns the message that precedes the usage.
+// hyphen. --help, --man and --version end the parsing where they stand
+// (the errors before them are still returned). On an error it returns
+// the message that precedes the usage.
 func ParseExipick(args []string) (*Exipick, error) {
 	x := &Exipick{InputDir: "input"}
 	var errs []string
-	for i := 0; i < len(args); i++ {
+	for i := 0; i < len(args) && !x.Help && !x.Man && !x.Version; i++ {
 		a := args[i]
 		if a == "--" {
 			x.Criteria = append(x.Criteria, args[i+1:]...)
@@ -263,12 +265,33 @@ func (x *Exipick) bundle(word string, args []string, i *int, errs *[]string) boo
 type ExipickEnv struct {
 	// SpoolDir is the spool directory to use when --spool is not given.
 	SpoolDir string
+	// FindSpool, when set and --spool is not given, returns the spool
+	// directory for the configuration file named by -C ("" when none).
+	FindSpool func(config string) string
 	// Now is the time messages' ages are measured from (Unix seconds).
 	Now int64
 	// Stdout and Stderr receive the output.
 	Stdout, Stderr io.Writer
 	// Version is the build named by --version.
 	Version string
+}
+
+// ExipickMain runs exipick with its command line: an option error is
+// reported with the usage (exit code 2), except that --help, --man and
+// --version still print their texts after the complaints.
+func ExipickMain(args []string, env ExipickEnv) int {
+	x, err := ParseExipick(args)
+	if err != nil {
+		if !x.Help && !x.Man && !x.Version {
+			fmt.Fprintf(env.Stderr, "%v\n%s", err, ExipickUsage)
+			return 2
+		}
+		fmt.Fprintf(env.Stderr, "%v\n", err)
+	}
+	if x.Spool == "" && !x.Help && !x.Man && !x.Version && env.FindSpool != nil {
+		env.SpoolDir = env.FindSpool(x.Config)
+	}
+	return RunExipick(x, env)
 }
 
 // RunExipick runs exipick with parsed options and returns its exit

@@ -334,6 +334,9 @@ func TestExipickOracle(t *testing.T) {
 		{args: []string{"-zq"}},
 		{args: []string{"--sort"}},
 		{args: []string{"--help"}},
+		{args: []string{"--help", "--bogus"}},
+		{args: []string{"--bogus", "-zq", "--version"}},
+		{args: []string{"--man"}},
 		{args: []string{"-i", "--show-tests", "--or", "--and", "$message_size > 1K", "$deliver_freeze"}},
 		{args: []string{"-i", "--show-tests", "--not", "--or", "$message_size > 1K", "$deliver_freeze"}},
 		{args: []string{"-bpqz"}},
@@ -372,13 +375,8 @@ func TestExipickOracle(t *testing.T) {
 			}
 			want, wantErr, wantCode := runScript(t, "", argv...)
 			var out, errb bytes.Buffer
-			code := 2
-			x, err := ParseExipick(append([]string{"--spool", dir}, c.args...))
-			if err != nil {
-				errb.WriteString(err.Error() + "\n" + ExipickUsage)
-			} else {
-				code = RunExipick(x, ExipickEnv{Now: time.Now().Unix(), Stdout: &out, Stderr: &errb, Version: "4.96"})
-			}
+			code := ExipickMain(append([]string{"--spool", dir}, c.args...),
+				ExipickEnv{Now: time.Now().Unix(), Stdout: &out, Stderr: &errb, Version: "4.96"})
 			got := out.String()
 			if c.words {
 				// Perl's hash order decides the order of the variables.

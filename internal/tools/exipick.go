@@ -319,7 +319,7 @@ func RunExipick(x *Exipick, env ExipickEnv) int {
 			fmt.Fprintf(env.Stdout, "%s\t%s\n", r.name, r.display(x.Not))
 		}
 	}
-	p := &picker{x: x, rules: rules, now: env.Now, out: env.Stdout, errw: env.Stderr}
+	p := &picker{x: x, rules: rules, now: env.Now, out: env.Stdout, errw: env.Stderr, evals: 24}
 	if x.Freeze != "" {
 		f, err := os.Create(x.Freeze)
 		if err != nil {

@@ -21,6 +21,9 @@ type picker struct {
 	now   int64
 	// freeze, when set, receives the selected messages (--freeze).
 	freeze io.Writer
+	// evals numbers the tests made as Perl numbers its evals; the
+	// first test of Debian's exipick is eval 25.
+	evals int
 	out    io.Writer
 	errw   io.Writer
 }
@@ -132,10 +135,16 @@ func (p *picker) selects(w io.Writer, m *pickMsg) bool {
 	}
 	for _, r := range p.rules {
 		v, _ := m.lookup(r.key)
-		ok := r.test(v, p.x.Not)
+		p.evals++
 		if r.bad != "" {
-			fmt.Fprintf(p.errw, "Error in eval '%s': %s\n\n", r.display(p.x.Not), r.bad)
+			// Perl's eval fails: the message is passed over.
+			if p.x.ShowTests {
+				fmt.Fprintf(w, "  %25s =  '%s'\n  %25s => \n", r.name, v, r.display(p.x.Not))
+			}
+			fmt.Fprintf(p.errw, "Error in eval '%s': "+r.bad+"\n", r.display(p.x.Not), p.evals)
+			return false
 		}
+		ok := r.test(v, p.x.Not)
 		if p.x.ShowTests {
 			res := 0
 			if ok {

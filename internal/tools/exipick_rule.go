@@ -45,9 +45,9 @@ type pickRule struct {
 	// --show-rules; num is the numeric value.
 	op, text string
 	num      float64
-	// re is the compiled pattern of a match; bad is set (with the
-	// reason) when the value would not compile in Perl, so that the
-	// test fails on every message.
+	// re is the compiled pattern of a match; bad is set (to Perl's
+	// complaint, with %d for the eval's number) when the test would not
+	// compile in Perl, so that it fails on every message.
 	re  *regexp2.Regexp
 	bad string
 }
@@ -64,6 +64,17 @@ var numberRE = lazyRegexp(`^(-?[\d.]+)([dhmsMKB]?)$`)
 
 // perlLiteralRE is a number Perl reads as a literal in an expression.
 var perlLiteralRE = lazyRegexp(`^-?(\d+\.?\d*|\.\d+)$`)
+
+// vstringRE is a Perl v-string literal (digits and two or more dots).
+var vstringRE = lazyRegexp(`^\d+(\.\d+){2,}$`)
+
+// perlWordRE is a bareword.
+var perlWordRE = lazyRegexp(`^[A-Za-z_]\w*$`)
+
+// perlSyntaxError is the complaint of Perl's eval for an expression it
+// cannot compile, for the cases whose exact text is not reproduced. %d
+// is the number of the eval (see picker.evals).
+const perlSyntaxError = "syntax error at (eval %d) line 1, at EOF\n"
 
 // errNotParse is returned for a criterion that has no recognisable shape.
 var errNotParse = errors.New("did not parse")
@@ -148,8 +159,18 @@ func (r *pickRule) parseNumber() error {
 		return errors.New("numeric comparison with non-number")
 	}
 	if m[2] == "" {
+		if vstringRE().MatchString(r.text) {
+			// 1.2.3 is a Perl v-string, which is 0 as a number.
+			return nil
+		}
 		if !perlLiteralRE().MatchString(r.text) {
-			r.bad = "syntax error"
+			r.bad = perlSyntaxError
+			switch {
+			case strings.HasPrefix(r.text, ".."):
+				r.bad = `syntax error at (eval %d) line 1, near "> .."` + "\n"
+			case strings.HasPrefix(r.text, "."):
+				r.bad = `syntax error at (eval %d) line 1, near "> ."` + "\n"
+			}
 			return nil
 		}
 		r.num = perlNum(r.text)
@@ -157,7 +178,11 @@ func (r *pickRule) parseNumber() error {
 			// A Perl literal with a leading zero is octal.
 			v, err := strconv.ParseInt(d, 8, 64)
 			if err != nil {
-				r.bad = "Illegal octal digit"
+				if i := strings.IndexAny(d, "89"); i >= 0 {
+					r.bad = "Illegal octal digit '" + d[i:i+1] + "' at (eval %d) line 1, at end of line\n"
+				} else {
+					r.bad = perlSyntaxError
+				}
 				return nil
 			}
 			r.num = float64(v)
@@ -187,8 +212,19 @@ func (r *pickRule) parseNumber() error {
 // "m{re}flags"); a literal Perl would reject marks the rule bad.
 func (r *pickRule) compile() {
 	pat, flags, ok := splitMatch(r.text)
-	if !ok {
-		r.bad = "syntax error"
+	switch {
+	case ok:
+	case perlLiteralRE().MatchString(r.text):
+		// A number stands for the pattern of its digits.
+		pat = perlFormat(perlNum(r.text))
+	case perlWordRE().MatchString(r.text):
+		r.bad = `Bareword "` + r.text + `" not allowed while "strict subs" in use at (eval %d) line 1.` + "\n"
+		return
+	case strings.HasPrefix(r.text, "/") || strings.HasPrefix(r.text, "m") && len(r.text) > 1 && !isWordByte(r.text[1]):
+		r.bad = "Search pattern not terminated at (eval %d) line 1.\n"
+		return
+	default:
+		r.bad = perlSyntaxError
 		return
 	}
 	var opt regexp2.RegexOptions
@@ -204,13 +240,13 @@ func (r *pickRule) compile() {
 			opt |= regexp2.IgnorePatternWhitespace
 		case 'o', 'g', 'c', 'p', 'a', 'u', 'l', 'd', 'n':
 		default:
-			r.bad = "Unknown regexp modifier"
+			r.bad = `Unknown regexp modifier "/` + string(f) + `" at (eval %d) line 1, at end of line` + "\n"
 			return
 		}
 	}
 	re, err := regexp2.Compile(pat, opt)
 	if err != nil {
-		r.bad = err.Error()
+		r.bad = "Invalid regular expression: " + err.Error() + " at (eval %d) line 1.\n"
 		return
 	}
 	re.MatchTimeout = regexTimeout

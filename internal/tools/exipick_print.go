@@ -24,8 +24,8 @@ type picker struct {
 	// evals numbers the tests made as Perl numbers its evals; the
 	// first test of Debian's exipick is eval 25.
 	evals int
-	out    io.Writer
-	errw   io.Writer
+	out   io.Writer
+	errw  io.Writer
 }
 
 // wantsBody reports whether $message_body is named by a criterion, a

@@ -45,6 +45,8 @@ type pickRule struct {
 	// --show-rules; num is the numeric value.
 	op, text string
 	num      float64
+	// str is the value of eq and ne as Perl reads the string.
+	str string
 	// re is the compiled pattern of a match; bad is set (to Perl's
 	// complaint, with %d for the eval's number) when the test would not
 	// compile in Perl, so that it fails on every message.
@@ -125,6 +127,12 @@ func parseCriterion(c string, caseful bool) (*pickRule, error) {
 		if len(r.text) >= 2 && (r.text[0] == '"' || r.text[0] == '\'') && r.text[len(r.text)-1] == r.text[0] {
 			r.text = r.text[1 : len(r.text)-1]
 		}
+		// Every "@" is escaped, and the value read as a Perl string.
+		r.text = strings.ReplaceAll(r.text, "@", `\@`)
+		if sym := globalSymbol(r.text); sym != "" {
+			r.bad = globalSymbolError(sym)
+		}
+		r.str = perlUnquote(dropSortVars(r.text))
 	case "=":
 		r.kind = ruleMatch
 		flags := "i"
@@ -133,12 +141,14 @@ func parseCriterion(c string, caseful bool) (*pickRule, error) {
 		}
 		r.op = "=~"
 		r.text = "/" + r.text + "/" + flags
+		r.text = strings.ReplaceAll(r.text, "@", `\@`)
 		r.compile()
 	case "=~", "!~":
 		r.kind = ruleMatch
 		if r.op == "!~" {
 			r.kind = ruleNoMatch
 		}
+		r.text = strings.ReplaceAll(r.text, "@", `\@`)
 		r.compile()
 	}
 	return r, nil
@@ -212,6 +222,13 @@ func (r *pickRule) parseNumber() error {
 // "m{re}flags"); a literal Perl would reject marks the rule bad.
 func (r *pickRule) compile() {
 	pat, flags, ok := splitMatch(r.text)
+	if ok {
+		if sym := globalSymbol(pat); sym != "" {
+			r.bad = globalSymbolError(sym)
+			return
+		}
+		pat = dropSortVars(pat)
+	}
 	switch {
 	case ok:
 	case perlLiteralRE().MatchString(r.text):
@@ -314,7 +331,7 @@ func (r *pickRule) display(not bool) string {
 	case ruleNum:
 		e = "($var " + r.op + " " + r.text + ")"
 	case ruleEq, ruleNe:
-		e = `("$var" ` + r.op + ` "` + strings.ReplaceAll(r.text, "@", `\@`) + `")`
+		e = `("$var" ` + r.op + ` "` + r.text + `")`
 	default:
 		e = `("$var" ` + r.op + ` ` + r.text + `)`
 	}
@@ -351,9 +368,9 @@ func (r *pickRule) test(v string, not bool) bool {
 			ok = a != r.num
 		}
 	case ruleEq:
-		ok = v == r.text
+		ok = v == r.str
 	case ruleNe:
-		ok = v != r.text
+		ok = v != r.str
 	case ruleMatch, ruleNoMatch:
 		if r.re == nil {
 			return false
@@ -365,6 +382,97 @@ func (r *pickRule) test(v string, not bool) bool {
 		ok = m == (r.kind == ruleMatch)
 	}
 	return ok != (r.neg != not)
+}
+
+// globalSymbol returns the first variable Perl would interpolate into
+// a double-quoted string or pattern and reject under "use strict"
+// ("@name", or "$name" other than $a and $b), or "".
+func globalSymbol(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '@', '$':
+			j := i + 1
+			for j < len(s) && isWordByte(s[j]) {
+				j++
+			}
+			if j == i+1 || s[i+1] >= '0' && s[i+1] <= '9' {
+				continue
+			}
+			name := s[i+1 : j]
+			if s[i] == '$' && (name == "a" || name == "b") {
+				continue
+			}
+			return s[i:j]
+		}
+	}
+	return ""
+}
+
+// globalSymbolError is Perl's complaint about sym under "use strict".
+func globalSymbolError(sym string) string {
+	return `Global symbol "` + sym + `" requires explicit package name (did you forget to declare "my ` +
+		sym + `"?) at (eval %d) line 1.` + "\n"
+}
+
+// dropSortVars removes "$a" and "$b", which Perl interpolates as empty.
+func dropSortVars(s string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			b.WriteString(s[i : i+2])
+			i++
+			continue
+		}
+		if s[i] == '$' && i+1 < len(s) && (s[i+1] == 'a' || s[i+1] == 'b') && (i+2 == len(s) || !isWordByte(s[i+2])) {
+			i++
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// perlUnquote reads s as the inside of a Perl double-quoted string:
+// backslash escapes are replaced (variables are not interpolated).
+func perlUnquote(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case 'f':
+			b.WriteByte('\f')
+		case 'b':
+			b.WriteByte('\b')
+		case 'a':
+			b.WriteByte('\a')
+		case 'e':
+			b.WriteByte(0x1b)
+		case '0':
+			b.WriteByte(0)
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // perlNum is the number Perl reads from a string: leading white space,

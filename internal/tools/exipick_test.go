@@ -79,6 +79,11 @@ func TestPickRuleTest(t *testing.T) {
 		{"$x > 010", "9", true},
 		{"$x < 3h", "10799", true},
 		{"$x = a/b", "a/b", false}, // Perl rejects the expression: no message matches
+		{"$x eq a@b", "a@b", true},
+		{"$x eq a\\tb", "a\tb", true},
+		{"$x eq a$b", "a", true},
+		{"$x = a@b.c$", "xa@bxc", true},
+		{"$x =~ /a$/", "xa", true},
 	}
 	for _, c := range cases {
 		r, err := ParseCriterion(c.crit, false)

@@ -23,6 +23,12 @@ type pickEntry struct {
 // one-character sub-directories, for split_spool_directory) in
 // directory order.
 func pickIDs(dir string) ([]pickEntry, error) {
+	return pickDir(dir, true)
+}
+
+// pickDir lists one directory; subs says whether to descend (one level
+// only, so that a link loop cannot recurse).
+func pickDir(dir string, subs bool) ([]pickEntry, error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, opendirError(dir, err)
@@ -35,14 +41,13 @@ func pickIDs(dir string) ([]pickEntry, error) {
 	var out []pickEntry
 	for _, n := range names {
 		if len(n) == 1 {
+			if !subs {
+				continue
+			}
 			sub := filepath.Join(dir, n)
 			if st, err := os.Stat(sub); err == nil && st.IsDir() {
-				if more, err := pickIDs(sub); err == nil && len(more) > 0 && len(n) == 1 {
-					for _, e := range more {
-						if e.dir == sub {
-							out = append(out, e)
-						}
-					}
+				if more, err := pickDir(sub, false); err == nil {
+					out = append(out, more...)
 				}
 			}
 			continue

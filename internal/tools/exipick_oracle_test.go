@@ -179,6 +179,29 @@ func agedExipickSpool(t *testing.T, crafted string) string {
 	return dir
 }
 
+// splitExipickSpool copies a spool into the split layout
+// (split_spool_directory): every other message goes into input/<c>/,
+// c being the sixth character of its id.
+func splitExipickSpool(t *testing.T, from string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "spool")
+	names, _ := filepath.Glob(filepath.Join(from, "input", "*-H"))
+	for i, n := range names {
+		id := strings.TrimSuffix(filepath.Base(n), "-H")
+		to := filepath.Join(dir, "input")
+		if i%2 == 0 {
+			to = filepath.Join(to, id[5:6])
+		}
+		os.MkdirAll(to, 0o755)
+		for _, suffix := range []string{"-H", "-D"} {
+			if b, err := os.ReadFile(filepath.Join(from, "input", id+suffix)); err == nil {
+				os.WriteFile(filepath.Join(to, id+suffix), b, 0o644)
+			}
+		}
+	}
+	return dir
+}
+
 // exipickExtraOptions are the option lines craftExipickSpool adds.
 const exipickExtraOptions = `-helo_name heloname
 -host_address [2001:db8::1]:2525
@@ -246,6 +269,7 @@ func TestExipickOracle(t *testing.T) {
 	spoolDir := fillExipickSpool(t, exim)
 	crafted := craftExipickSpool(t, spoolDir)
 	aged := agedExipickSpool(t, crafted)
+	split := splitExipickSpool(t, aged)
 	cases := []struct {
 		args     []string
 		lineMode bool
@@ -253,6 +277,8 @@ func TestExipickOracle(t *testing.T) {
 		spool    string
 	}{
 		{args: []string{"--flatq"}, spool: aged},
+		{args: []string{"-b"}, spool: split},
+		{args: []string{"-i", "--show-vars", "header_path,data_path"}, spool: split},
 		{args: []string{"-bp", "-R"}, spool: aged},
 		{args: []string{"-i", "-o", "2h"}, spool: aged},
 		{args: []string{"-i", "-y", "3d"}, spool: aged},

@@ -78,6 +78,9 @@ func FuzzExipickCriterion(f *testing.F) {
 		f.Add(s, "value 12")
 	}
 	f.Fuzz(func(t *testing.T, crit, value string) {
+		if x, err := ParseExipick(strings.Fields(crit + " " + value)); err == nil && x == nil {
+			t.Fatal("no options and no error")
+		}
 		r, err := ParseCriterion(crit, len(value)%2 == 0)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "Expression ") {

@@ -81,9 +81,9 @@ const perlSyntaxError = "syntax error at (eval %d) line 1, at EOF\n"
 // errNotParse is returned for a criterion that has no recognisable shape.
 var errNotParse = errors.New("did not parse")
 
-// ParseCriterion parses one exipick criterion. The error text is
+// parseRule parses one exipick criterion. The error text is
 // exipick's: "Expression ... did not parse[: reason]".
-func ParseCriterion(c string, caseful bool) (*pickRule, error) {
+func parseRule(c string, caseful bool) (*pickRule, error) {
 	r, err := parseCriterion(c, caseful)
 	if err != nil {
 		msg := "Expression " + c + " did not parse"
@@ -547,7 +547,7 @@ func (x *Exipick) rules() ([]*pickRule, error) {
 	}
 	var out []*pickRule
 	for _, c := range cs {
-		r, err := ParseCriterion(c, x.Caseful)
+		r, err := parseRule(c, x.Caseful)
 		if err != nil {
 			return nil, err
 		}

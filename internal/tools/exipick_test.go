@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestParseCriterion checks the criterion parser against what Debian's
+// TestParseRule checks the criterion parser against what Debian's
 // exipick shows with --show-rules (and its error texts).
-func TestParseCriterion(t *testing.T) {
+func TestParseRule(t *testing.T) {
 	cases := []struct {
 		in, want string // want: "name\ttest" or the error text
 		caseful  bool
@@ -45,7 +45,7 @@ func TestParseCriterion(t *testing.T) {
 		{in: "", want: "Expression  did not parse"},
 	}
 	for _, c := range cases {
-		r, err := ParseCriterion(c.in, c.caseful)
+		r, err := parseRule(c.in, c.caseful)
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -86,7 +86,7 @@ func TestPickRuleTest(t *testing.T) {
 		{"$x =~ /a$/", "xa", true},
 	}
 	for _, c := range cases {
-		r, err := ParseCriterion(c.crit, false)
+		r, err := parseRule(c.crit, false)
 		if err != nil {
 			t.Fatalf("%q: %v", c.crit, err)
 		}

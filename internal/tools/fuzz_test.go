@@ -81,7 +81,7 @@ func FuzzExipickCriterion(f *testing.F) {
 		if x, err := ParseExipick(strings.Fields(crit + " " + value)); err == nil && x == nil {
 			t.Fatal("no options and no error")
 		}
-		r, err := ParseCriterion(crit, len(value)%2 == 0)
+		r, err := parseRule(crit, len(value)%2 == 0)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "Expression ") {
 				t.Fatalf("error text %q", err)

@@ -331,7 +331,7 @@ func programMode(name string) (prefix []string, known bool) {
 // utilities are run by runTool (tools.go).
 var companionTools = map[string]bool{
 	"exiqgrep": true, "exigrep": true, "exiqsumm": true,
-	"eximstats": true, "exicyclog": true, "exiwhat": true, "exipick": true,
+	"eximstats": true, "exicyclog": true, "exiwhat": true,
 	"exim_checkaccess": true, "exim_dbmbuild": true, "exim_lock": true,
 	"exim_msgdate": true, "eximon": true,
 }

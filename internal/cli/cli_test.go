@@ -145,7 +145,7 @@ func TestMainHelpAndUnsupported(t *testing.T) {
 		{[]string{"exim", "-bfoo"}, 1, "", "exim: string expected after -bfoo\n"},
 		{[]string{"exiqgrep"}, 1, "Exim message queue display utility.", ""},
 		{[]string{"exigrep"}, 2, "", "Usage:\n    exigrep [options] pattern [log] ...\n"},
-		{[]string{"exipick"}, 1, "", "exipick: this utility is not yet supported by exigo\n"},
+		{[]string{"exim_lock"}, 1, "", "exim_lock: this utility is not yet supported by exigo\n"},
 		{[]string{"exim", "-bI:help"}, 0, "The -bI: flag", ""},
 		{[]string{"exim", "-bI:nope"}, 1, "", "The -bI: flag"},
 	}

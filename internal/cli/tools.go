@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/tools"
 )
 
@@ -23,6 +24,7 @@ var builtTools = map[string]func(args []string, env *Env) int{
 	"exigrep": func(args []string, env *Env) int {
 		return tools.RunExigrep(args, env.Stdin, env.Stdout, env.Stderr)
 	},
+	"exipick": runExipick,
 }
 
 // toolCall returns the tool a command line names, with its arguments.
@@ -137,3 +139,27 @@ func runExiwhat(args []string, env *Env) int {
 	}
 	return 0
 }
+
+// runExipick implements exipick. Without --spool the spool directory is
+// spool_directory from the configuration (-C or the default file), as
+// exipick asks "exim -n -bP spool_directory"; when the configuration
+// cannot be read, the error is shown and the compiled-in spool used.
+func runExipick(args []string, env *Env) int {
+	return tools.ExipickMain(args, tools.ExipickEnv{
+		FindSpool: func(conf string) string {
+			inv := &Invocation{Name: "exim", ConfigFile: conf}
+			cfg, err := config.Load(configFile(inv), config.Options{})
+			if err != nil {
+				// What "exim -n -bP spool_directory" prints.
+				io.WriteString(env.Stderr, config.PanicText(err))
+				return defaultSpoolDirectory
+			}
+			return cfg.Main.String("spool_directory")
+		},
+		Now: env.Now().Unix(), Stdout: env.Stdout, Stderr: env.Stderr, Version: Version,
+	})
+}
+
+// defaultSpoolDirectory is the compiled-in spool_directory ("exim -C
+// /dev/null -bP spool_directory").
+const defaultSpoolDirectory = "/var/spool/exim4"

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -49,6 +50,38 @@ func TestLogToolNames(t *testing.T) {
 	} {
 		var out bytes.Buffer
 		code := Main(c.argv, strings.NewReader(c.in), &out, &out)
+		if code != c.code || !strings.HasPrefix(out.String(), c.out) {
+			t.Errorf("%v: %d %q, want %d %q", c.argv, code, out.String(), c.code, c.out)
+		}
+	}
+}
+
+// TestExipickName checks that exipick answers to its name and finds the
+// spool from the configuration named by -C, or says why it cannot and
+// uses the compiled-in one.
+func TestExipickName(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/exim.conf"
+	if err := os.MkdirAll(dir+"/spool/input", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("spool_directory = "+dir+"/spool\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		argv []string
+		code int
+		out  string
+	}{
+		{[]string{"/usr/sbin/exipick", "-C", conf, "-c"}, 0, "0 matches out of 0 messages\n"},
+		{[]string{"exigo", "--tool", "exipick", "--spool", dir + "/spool", "-bpc"}, 0, "0\n"},
+		{[]string{"exipick", "-C", dir + "/none", "--input-dir", dir + "/spool/input", "-c"}, 0,
+			"LOG: MAIN PANIC DIE\n  non-existent configuration file(s): " + dir + "/none\n0 matches out of 0 messages\n"},
+		{[]string{"exipick", "--spool", dir + "/none", "-c"}, 2, "Couldn't opendir " + dir + "/none/input: No such file or directory\n"},
+		{[]string{"exipick", "--bogus"}, 2, "Unknown option: bogus\nUsage:\n"},
+	} {
+		var out bytes.Buffer
+		code := Main(c.argv, strings.NewReader(""), &out, &out)
 		if code != c.code || !strings.HasPrefix(out.String(), c.out) {
 			t.Errorf("%v: %d %q, want %d %q", c.argv, code, out.String(), c.code, c.out)
 		}

@@ -1,5 +1,7 @@
 // Package tools implements Exim's companion utilities: exiqgrep
-// (selective queue listing), exiqsumm (queue summary by domain), exigrep
+// (selective queue listing), exipick (queue selection by criteria on
+// message variables, as Debian's exipick for Exim 4.96), exiqsumm
+// (queue summary by domain), exigrep
 // (log search by message), eximstats (log statistics: the whole plain
 // text report, byte for byte as Debian's eximstats 1.61 writes it;
 // not -merge, -html, -xls or -charts), exicyclog (log

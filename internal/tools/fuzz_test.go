@@ -68,3 +68,30 @@ func FuzzEximstatsArgs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzExipickCriterion feeds arbitrary criteria to exipick's parser
+// and applies what parses to arbitrary values: nothing may panic, and
+// --not must invert every outcome of a test that compiles.
+func FuzzExipickCriterion(f *testing.F) {
+	for _, s := range []string{"$message_size > 1.5K", "!$deliver_freeze", "$sender_address = a.b",
+		"$recipients =~ m{x}i", "$x !~ /a/b/", "$a eq 'q'", "a b ne c", "!", "$x > 1.2.3", "$x < -.5m"} {
+		f.Add(s, "value 12")
+	}
+	f.Fuzz(func(t *testing.T, crit, value string) {
+		if x, err := ParseExipick(strings.Fields(crit + " " + value)); err == nil && x == nil {
+			t.Fatal("no options and no error")
+		}
+		r, err := parseRule(crit, len(value)%2 == 0)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "Expression ") {
+				t.Fatalf("error text %q", err)
+			}
+			return
+		}
+		_ = r.display(false)
+		a, b := r.test(value, false), r.test(value, true)
+		if a == b && r.bad == "" && r.re != nil {
+			t.Fatalf("%q on %q: --not did not invert", crit, value)
+		}
+	})
+}

@@ -145,7 +145,7 @@ func (c *call) listEnv() *lists.Env {
 		},
 		Expand:          func(s string) (string, error) { return c.expand(s) },
 		PrimaryHostname: env.PrimaryHostname,
-		Interfaces:      env.Interfaces,
+		Interfaces:      c.s.local,
 		Cache:           c.addr.cache,
 		Debug:           debugLog,
 	}

@@ -149,13 +149,6 @@ func (manualDriver) route(c *call) Result {
 	}
 	hosts, r = c.applySelf(hosts, "remote host address is the local host")
 	if r != nil {
-		if r.Status == Defer || r.Status == Fail {
-			if c.mode.Verify && c.s.env.Client != "" {
-				c.s.logf("remote host address is the local host: %s (while verifying <%s> from %s)", a.Domain, a.Address, c.s.env.Client)
-			} else {
-				c.s.logf("remote host address is the local host: %s (while routing <%s>)", a.Domain, a.Address)
-			}
-		}
 		return *r
 	}
 	return Result{Status: Accept, Transport: t, Hosts: hosts}

@@ -130,6 +130,7 @@ const (
 	ErrnoTLSFailure  = -37
 	ErrnoPipeFail    = -18
 	ErrnoConnTimeout = -53
+	ErrnoHostIsLocal = -50 // "T transport found host H to be local"
 )
 
 // Result is the outcome of a delivery for one address.

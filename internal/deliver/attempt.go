@@ -123,6 +123,10 @@ type attempt struct {
 	keep map[string]bool
 	// rcpts maps the addresses made from recipient entries to them.
 	rcpts map[*router.Address]string
+	// freezeRouting is set when a router asked for the message to be
+	// frozen (self = freeze): a message left with addresses to do is
+	// frozen with a plain "Frozen" line (observed with Exim 4.96).
+	freezeRouting bool
 	// bvars caches bodyVars.
 	bvars expand.VarMap
 }

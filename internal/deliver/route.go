@@ -214,6 +214,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		return nil, false
 	case router.Fail:
 		it.state, it.msg, it.routingFail = failed, res.Message, true
+		it.private = res.Private
 		m.items = append(m.items, it)
 		m.fail(it)
 		return nil, false
@@ -223,6 +224,9 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 			it.errno = res.Errno
 		}
 		it.private = !res.Public
+		if res.Freeze {
+			m.freezeRouting = true
+		}
 		if res.Precondition {
 			// Only the log shows the message (see
 			// router.Result.Precondition).

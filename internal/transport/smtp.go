@@ -73,7 +73,7 @@ func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	}
 	if len(hosts) == 0 {
 		// Observed with Exim 4.96 (which logs it to the panic log too).
-		return results(d, Result{Status: Defer, Errno: -1, Message: fmt.Sprintf("%s transport called with no hosts set", s.name)})
+		return results(d, Result{Status: Defer, Errno: -1, Panic: true, Message: fmt.Sprintf("%s transport called with no hosts set", s.name)})
 	}
 	// Hosts from the transport's own hosts option (not the router's)
 	// are checked for the local host.

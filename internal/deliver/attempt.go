@@ -47,6 +47,9 @@ type item struct {
 	// delivery down a kept connection.
 	host, hostAddr string
 	continued      bool
+	// panicErr: the transport's deferral is an internal error
+	// (transport.Result.Panic).
+	panicErr bool
 	// hostLogged: the host's connection error had its own "H=" line,
 	// so the "==" line shows no host.
 	hostLogged bool
@@ -395,7 +398,7 @@ func (m *attempt) runTransport(b *batch) {
 			}
 		}
 		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
-		it.msg, it.errno = r.Message, r.Errno
+		it.msg, it.errno, it.panicErr = r.Message, r.Errno, r.Panic
 		it.pipeStatus = false
 		if r.Status != transport.OK && strings.HasPrefix(r.Message, "Child process of ") && m.d.Config != nil {
 			if td := m.d.Config.Transport(it.transport); td != nil && td.Driver == "pipe" {
@@ -711,6 +714,14 @@ func (m *attempt) logDefer(it *item) {
 	t := ""
 	if it.transport != "" {
 		t = " T=" + it.transport
+	}
+	if it.panicErr {
+		defer func() {
+			if m.panicAt == nil {
+				m.panicAt = map[int]bool{}
+			}
+			m.panicAt[len(m.logs)-1] = true
+		}()
 	}
 	if it.errno > 0 {
 		// A system error (errno such as 111, Connection refused): DT=

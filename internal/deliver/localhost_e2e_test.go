@@ -160,6 +160,8 @@ var localCases = []e2eCase{
 	{name: "transport_treat_as_local", rcpts: []string{"a@other.example"}, main: "hosts_treat_as_local = 127.0.0.2", retry: true},
 	{name: "transport_other_loopback", rcpts: []string{"a@other.example"}, retry: true},
 	{name: "transport_no_hosts", rcpts: []string{"a@nohosts.example"}, retry: true},
+	// An internal error: no retry rule times it out.
+	{name: "transport_no_hosts_noretry", rcpts: []string{"a@nohosts.example"}, steps: [][]string{{"@bp"}}},
 }
 
 func TestLocalHost(t *testing.T) {

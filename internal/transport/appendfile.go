@@ -60,7 +60,7 @@ func newAppendfile(g *generic) (*appendfile, error) {
 			return nil, cfgErr(g, "invalid value for create_file: "+o.String("create_file"))
 		}
 	}
-	if !o.Bool("use_lockfile") && !o.Bool("use_fcntl_lock") && !o.Bool("use_flock_lock") && !o.Bool("use_mbx_lock") && o.IsSet("file") {
+	if !o.Bool("use_lockfile") && !useFcntl(o) && !o.Bool("use_flock_lock") && !o.Bool("use_mbx_lock") && o.IsSet("file") {
 		return nil, cfgErr(g, "no locking configured")
 	}
 	a := &appendfile{generic: g, procFD: sync.OnceValue(func() bool {
@@ -398,25 +398,35 @@ func (a *appendfile) openMailbox(ctx context.Context, path string, cred Cred) (*
 	mode, _ := o.Int("mode")
 	retries, _ := o.Int("lock_retries")
 	interval := o.Duration("lock_interval")
+	timeout := o.Duration("lock_flock_timeout")
+	if useFcntl(o) {
+		timeout = o.Duration("lock_fcntl_timeout")
+	}
+	if timeout > 0 {
+		// Blocking locks: (lock_retries * lock_interval) / timeout
+		// attempts, rounded up, with no pause between them (spec
+		// section "Operational details for appending").
+		retries = int64((time.Duration(retries)*interval + timeout - 1) / timeout)
+		interval = 0
+	}
 	for attempt := 0; ; attempt++ {
 		f, r := a.openOnce(path, cred, fs.FileMode(mode))
 		if r != nil {
 			return nil, r
 		}
-		err := lockOpen(f, o.Bool("use_fcntl_lock"), o.Bool("use_flock_lock"), o.Duration("lock_fcntl_timeout"), o.Duration("lock_flock_timeout"))
+		err := lockOpen(f, useFcntl(o), o.Bool("use_flock_lock"), o.Duration("lock_fcntl_timeout"), o.Duration("lock_flock_timeout"))
 		if err == nil {
 			return f, nil
 		}
 		f.Close()
-		if attempt >= int(retries) {
-			which := "fcntl"
-			if o.Bool("use_flock_lock") && !o.Bool("use_fcntl_lock") {
-				which = "flock"
-			}
-			return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("failed to lock mailbox %s (%s)", path, which)}
-		}
-		if !sleepCtx(ctx, interval) {
+		// lock_retries attempts (0 counts as 1), each failure followed
+		// by lock_interval, the last one too (timed with Exim 4.96).
+		if interval > 0 && !sleepCtx(ctx, interval) {
 			return nil, &Result{Status: Defer, Err: ctx.Err(), Message: "delivery cancelled"}
+		}
+		if attempt+1 >= int(retries) {
+			// Exim 4.96 names both kinds whichever it used.
+			return nil, &Result{Status: Defer, Err: err, Errno: ErrnoLockFailed, Message: fmt.Sprintf("failed to lock mailbox %s (fcntl/flock)", path)}
 		}
 	}
 }

@@ -122,8 +122,8 @@ const (
 const (
 	ErrnoNone        = 0
 	ErrnoExpandFail  = -1
-	ErrnoMailUid     = -6 // "mailbox has wrong uid"
-	ErrnoLockFailed  = -9 // "failed to lock mailbox ..."
+	ErrnoMailUid     = -6  // "mailbox has wrong uid"
+	ErrnoLockFailed  = -9  // "failed to lock mailbox ..."
 	ErrnoQuota       = -22 // mailbox quota exceeded
 	ErrnoFixedNever  = -29 // user on fixed_never_users
 	ErrnoTLSRequired = -38 // hosts_require_tls not satisfied

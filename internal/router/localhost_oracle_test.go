@@ -125,3 +125,46 @@ func TestSelfOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestTaintedTransportOracle compares -bt and -bv with real Exim for
+// transport names expanded from tainted, and de-tainted, values.
+func TestTaintedTransportOracle(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	conf := oracletest.WriteConfig(t, `primary_hostname = test.example
+keep_environment =
+begin routers
+tainted:
+  driver = accept
+  domains = tainted.example
+  transport = ${lc:$local_part}
+data:
+  driver = accept
+  domains = data.example
+  local_parts = t1
+  transport = $local_part_data
+cond:
+  driver = accept
+  domains = cond.example
+  transport = ${if eq{$local_part}{t1}{t1}{t2}}
+begin transports
+t1:
+  driver = appendfile
+  file = /nonexistent/t1
+t2:
+  driver = appendfile
+  file = /nonexistent/t2
+`)
+	stamp := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
+	for _, mode := range []string{"-bt", "-bv"} {
+		for _, a := range []string{"T1@tainted.example", "t1@data.example", "t1@cond.example", "x@cond.example"} {
+			want := oracletest.Run(t, exim, "", "-C", conf, mode, a)
+			got := oracletest.Run(t, exigo, "", "-C", conf, mode, a)
+			want.Stderr = stamp.ReplaceAllString(want.Stderr, "TIME ")
+			got.Stderr = stamp.ReplaceAllString(got.Stderr, "TIME ")
+			if want != got {
+				t.Errorf("%s %s:\n--- exim (rc=%d):\n%s%s--- exigo (rc=%d):\n%s%s", mode, a, want.Code, want.Stdout, want.Stderr, got.Code, got.Stdout, got.Stderr)
+			}
+		}
+	}
+}

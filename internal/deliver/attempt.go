@@ -699,6 +699,9 @@ func (m *attempt) logFail(it *item) {
 		r := ""
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
+			if it.transport != "" {
+				r += " T=" + it.transport
+			}
 		}
 		m.logf("** %s%s%s: %s%s", m.failAddress(it), m.senderFields(it), r, it.msg, m.deliverTime(it))
 	default:

@@ -79,6 +79,19 @@ own_override:
   route_list = * 127.0.0.1
   self = send
   transport = own_override
+qpfail:
+  driver = queryprogram
+  domains = qpfail.example
+  command = /bin/echo ACCEPT hosts=127.0.0.1
+  command_user = Debian-exim
+  self = fail
+  transport = plain
+qpfreeze:
+  driver = queryprogram
+  domains = qpfreeze.example
+  command = /bin/echo ACCEPT hosts=127.0.0.1
+  command_user = Debian-exim
+  transport = plain
 other:
   driver = accept
   domains = other.example
@@ -145,6 +158,8 @@ var localCases = []e2eCase{
 	{name: "self_pass", rcpts: []string{"a@pass.example"}, retry: true},
 	{name: "self_send", rcpts: []string{"a@send.example"}, retry: true},
 	{name: "self_reroute", rcpts: []string{"a@reroute.example"}, retry: true},
+	{name: "queryprogram_fail", rcpts: []string{"a@qpfail.example"}, retry: true},
+	{name: "queryprogram_freeze", rcpts: []string{"a@qpfreeze.example"}, retry: true, steps: [][]string{{"@bp"}}},
 	{name: "self_freeze_and_other", rcpts: []string{"a@freeze.example", "b@send.example"}, retry: true, steps: [][]string{{"@bp"}}},
 	{name: "not_listening", rcpts: []string{"a@freeze.example"}, main: "local_interfaces = 10.9.9.9", retry: true},
 	{name: "listening_port_ignored", rcpts: []string{"a@freeze.example"}, main: "local_interfaces = <; 127.0.0.1.2525", retry: true, steps: [][]string{{"@bp"}}},

@@ -215,6 +215,9 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 	case router.Fail:
 		it.state, it.msg, it.routingFail = failed, res.Message, true
 		it.private = res.Private
+		// A queryprogram router names its transport before its
+		// self check fails the address (observed with Exim 4.96).
+		it.transport = res.Transport
 		m.items = append(m.items, it)
 		m.fail(it)
 		return nil, false

@@ -168,3 +168,30 @@ t2:
 		}
 	}
 }
+
+// TestRouteOptionsOracle compares -bt with real Exim for route_list
+// items whose options are not all known.
+func TestRouteOptionsOracle(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	conf := oracletest.WriteConfig(t, `primary_hostname = test.example
+keep_environment =
+begin routers
+r:
+  driver = manualroute
+  route_list = a.example 127.0.0.1 byname foo ; b.example 127.0.0.1 foo byname ; \
+               c.example 127.0.0.1 t byname ; d.example 127.0.0.1 : 127.0.0.2 ; \
+               e.example 127.0.0.1 byname t randomize
+  self = send
+begin transports
+t:
+  driver = smtp
+`)
+	for _, a := range []string{"x@a.example", "x@b.example", "x@c.example", "x@d.example", "x@e.example"} {
+		want := oracletest.Run(t, exim, "", "-C", conf, "-bt", a)
+		got := oracletest.Run(t, exigo, "", "-C", conf, "-bt", a)
+		if want != got {
+			t.Errorf("-bt %s:\n--- exim (rc=%d):\n%s%s--- exigo (rc=%d):\n%s%s", a, want.Code, want.Stdout, want.Stderr, got.Code, got.Stdout, got.Stderr)
+		}
+	}
+}

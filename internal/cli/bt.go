@@ -55,9 +55,19 @@ func runAddressTest(inv *Invocation, env *Env) int {
 		Debug:            env.Debug,
 		Now:              env.Now,
 		Log: func(line string) {
+			if inv.Mode == "-bv" {
+				// -bv writes a log line as it stands, with its
+				// time (observed with Exim 4.96).
+				fmt.Fprintf(env.Stderr, "%s %s\n", env.Now().Format("2006-01-02 15:04:05"), line)
+				return
+			}
 			fmt.Fprintf(env.Stderr, "LOG: MAIN\n  %s\n", line)
 		},
 		PanicLog: func(line string) {
+			if inv.Mode == "-bv" {
+				fmt.Fprintf(env.Stderr, "%s %s\n", env.Now().Format("2006-01-02 15:04:05"), line)
+				return
+			}
 			fmt.Fprintf(env.Stderr, "LOG: MAIN PANIC\n  %s\n", line)
 		},
 	}

@@ -47,6 +47,9 @@ type item struct {
 	// delivery down a kept connection.
 	host, hostAddr string
 	continued      bool
+	// panicErr: the transport's deferral is an internal error
+	// (transport.Result.Panic).
+	panicErr bool
 	// hostLogged: the host's connection error had its own "H=" line,
 	// so the "==" line shows no host.
 	hostLogged bool
@@ -123,6 +126,10 @@ type attempt struct {
 	keep map[string]bool
 	// rcpts maps the addresses made from recipient entries to them.
 	rcpts map[*router.Address]string
+	// freezeRouting is set when a router asked for the message to be
+	// frozen (self = freeze): a message left with addresses to do is
+	// frozen with a plain "Frozen" line (observed with Exim 4.96).
+	freezeRouting bool
 	// bvars caches bodyVars.
 	bvars expand.VarMap
 }
@@ -391,7 +398,7 @@ func (m *attempt) runTransport(b *batch) {
 			}
 		}
 		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
-		it.msg, it.errno = r.Message, r.Errno
+		it.msg, it.errno, it.panicErr = r.Message, r.Errno, r.Panic
 		it.pipeStatus = false
 		if r.Status != transport.OK && strings.HasPrefix(r.Message, "Child process of ") && m.d.Config != nil {
 			if td := m.d.Config.Transport(it.transport); td != nil && td.Driver == "pipe" {
@@ -692,6 +699,9 @@ func (m *attempt) logFail(it *item) {
 		r := ""
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
+			if it.transport != "" {
+				r += " T=" + it.transport
+			}
 		}
 		m.logf("** %s%s%s: %s%s", m.failAddress(it), m.senderFields(it), r, it.msg, m.deliverTime(it))
 	default:
@@ -707,6 +717,14 @@ func (m *attempt) logDefer(it *item) {
 	t := ""
 	if it.transport != "" {
 		t = " T=" + it.transport
+	}
+	if it.panicErr {
+		defer func() {
+			if m.panicAt == nil {
+				m.panicAt = map[int]bool{}
+			}
+			m.panicAt[len(m.logs)-1] = true
+		}()
 	}
 	if it.errno > 0 {
 		// A system error (errno such as 111, Connection refused): DT=

@@ -203,6 +203,11 @@ func (m *attempt) finish() (Outcome, error) {
 		remaining = true
 	}
 	heldFreeze = held && heldFreeze
+	if m.freezeRouting && remaining && !freeze && !heldFreeze {
+		m.logf("Frozen")
+		h.Frozen = m.now
+		freeze = true
+	}
 	if heldFreeze {
 		// Observed: the -H keeps -deliver_firsttime.
 		h.Frozen = m.now

@@ -214,6 +214,10 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		return nil, false
 	case router.Fail:
 		it.state, it.msg, it.routingFail = failed, res.Message, true
+		it.private = res.Private
+		// A queryprogram router names its transport before its
+		// self check fails the address (observed with Exim 4.96).
+		it.transport = res.Transport
 		m.items = append(m.items, it)
 		m.fail(it)
 		return nil, false
@@ -223,6 +227,9 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 			it.errno = res.Errno
 		}
 		it.private = !res.Public
+		if res.Freeze {
+			m.freezeRouting = true
+		}
 		if res.Precondition {
 			// Only the log shows the message (see
 			// router.Result.Precondition).

@@ -26,6 +26,11 @@ type state struct {
 	// srsRecipient is $srs_recipient, set by the inbound_srs condition.
 	srsRecipient string
 	depth        int
+	// tainted is set once a value that came from the message (taint.go)
+	// has been copied towards the result; numericTainted marks $0..$9
+	// captured from such a value.
+	tainted        bool
+	numericTainted bool
 }
 
 // str evaluates n to a string.
@@ -91,6 +96,9 @@ type numVar int
 func (n numVar) eval(st *state, b *[]byte) error {
 	if int(n) < len(st.numeric) {
 		*b = append(*b, st.numeric[n]...)
+		if st.numericTainted && st.numeric[n] != "" {
+			st.tainted = true
+		}
 	}
 	return nil
 }
@@ -119,6 +127,9 @@ func newVar(name string) (node, error) {
 
 func (v variable) eval(st *state, b *[]byte) error {
 	s, _ := v.value(st)
+	if s != "" && taintedVars[v.name] {
+		st.tainted = true
+	}
 	*b = append(*b, s...)
 	return nil
 }
@@ -219,6 +230,9 @@ type headerVar struct {
 
 func (h headerVar) eval(st *state, b *[]byte) error {
 	s, _ := h.value(st)
+	if s != "" {
+		st.tainted = true
+	}
 	*b = append(*b, s...)
 	return nil
 }

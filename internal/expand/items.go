@@ -156,9 +156,15 @@ func parseIf(p *parser, name string) (node, error) {
 // as they were before the if are restored afterwards (spec: "Expansion
 // conditions", match and inlist).
 func (n *ifNode) eval(st *state, b *[]byte) error {
-	numeric, value := st.numeric, st.value
-	defer func() { st.numeric, st.value = numeric, value }()
+	numeric, value, numT := st.numeric, st.value, st.numericTainted
+	defer func() { st.numeric, st.value, st.numericTainted = numeric, value, numT }()
+	// What a condition reads does not taint the result; what it
+	// captures ($1 ...) from a tainted value does (taint.go).
+	tainted := st.tainted
+	st.tainted = false
 	ok, err := n.cond.test(st)
+	st.numericTainted = st.tainted
+	st.tainted = tainted
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,8 @@ func lookupBaseType(t string) string {
 func (n *lookupNode) eval(st *state, b *[]byte) error {
 	var key string
 	var err error
+	// A lookup's key and query do not taint its result (taint.go).
+	tainted := st.tainted
 	if n.key != nil {
 		if key, err = st.str(n.key); err != nil {
 			return err
@@ -89,6 +91,7 @@ func (n *lookupNode) eval(st *state, b *[]byte) error {
 	if err != nil {
 		return err
 	}
+	st.tainted = tainted
 	if st.ctx.Forbid.Lookups {
 		return errorf("lookup expansions are not permitted")
 	}

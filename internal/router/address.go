@@ -195,6 +195,14 @@ type Result struct {
 	Unseen *Address
 	// Address is the routed address (with the data set by the routers).
 	Address *Address
+	// Private, on a Fail, marks a Message for the log and address tests
+	// only: the bounce shows no reason (a self = pass address that no
+	// later router took, observed with Exim 4.96).
+	Private bool
+	// Freeze, on a Defer, asks delivery to freeze the message as well
+	// (a router's self = freeze, the default, when the first host is
+	// the local host).
+	Freeze bool
 	// Forbidden marks a pipe or file that forbid_pipe or forbid_file
 	// rules out (-bt shows "*** forbidden ***").
 	Forbidden bool

@@ -189,7 +189,7 @@ func addrsSecure(res Resolver, sec SecureResolver, name string) ([]netip.Addr, b
 func (c *call) mxSelf(hosts []Host) ([]Host, *Result) {
 	localPref := -2
 	for _, h := range hosts {
-		if c.isLocal(h.Addr) {
+		if c.isLocalHost(h) {
 			localPref = h.MX
 			break
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/localhost"
 )
 
 // hostSpec is one entry of a host list before resolution.
@@ -177,18 +178,26 @@ func randomize(h []Host) {
 	rand.Shuffle(len(h), func(i, j int) { h[i], h[j] = h[j], h[i] })
 }
 
-// isLocal reports whether ip is one of the local host's addresses.
+// isLocal reports whether ip is one of the local host's addresses
+// (package localhost: local_interfaces and extra_local_interfaces).
 func (c *call) isLocal(addr string) bool {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
+	return localhost.Contains(c.s.local, addr)
+}
+
+// isLocalHost reports whether h is the local host: one of its
+// addresses, or a name that hosts_treat_as_local matches (spec chapter
+// "Starting the daemon and the use of network interfaces", section
+// "Recognizing the local host").
+func (c *call) isLocalHost(h Host) bool {
+	if c.isLocal(h.Addr) {
+		return true
+	}
+	list := c.s.cfg.Main.String("hosts_treat_as_local")
+	if list == "" || h.Name == "" {
 		return false
 	}
-	for _, l := range c.s.env.Interfaces {
-		if l == ip.Unmap() {
-			return true
-		}
-	}
-	return false
+	m, err := lists.MatchDomain(c.listEnv(), list, h.Name)
+	return err == nil && m.Matched
 }
 
 // filterHosts applies translate_ip_address and ignore_target_hosts.
@@ -235,41 +244,59 @@ func (c *call) filterHosts(hosts []Host) ([]Host, *Result) {
 // applySelf handles a host list that includes the local host: hosts from
 // the first local one on are dropped; when that is the first host the
 // router's self option decides (spec "Generic options for routers",
-// self). It returns the hosts to use, or a final result.
+// self). It returns the hosts to use, or a final result. Only the
+// default, freeze, logs the incident (observed with Exim 4.96): with the
+// domain in a delivery, and with the address in an address test or a
+// verification, as in "remote host address is the local host:
+// x.example (while routing <a@x.example>)".
 func (c *call) applySelf(hosts []Host, what string) ([]Host, *Result) {
 	for i, h := range hosts {
-		if !c.isLocal(h.Addr) {
+		if !c.isLocalHost(h) {
 			continue
 		}
 		if i > 0 {
 			c.debugf("local host found for non-MX address: removing %s and following", h.Name)
 			return hosts[:i], nil
 		}
-		self := c.r.opts.String("self")
-		msg := what
-		c.debugf("%s: %s", msg, self)
+		self := strings.TrimSpace(c.r.opts.String("self"))
+		c.debugf("%s: %s", what, self)
 		switch {
 		case self == "send":
 			c.debugf("remote host address is the local host: %s: configured to try delivery anyway", c.addr.Domain)
 			return hosts, nil
 		case self == "pass":
-			r := Result{Status: Pass}
+			r := Result{Status: Pass, Message: what}
 			return nil, &r
 		case self == "fail":
-			r := Result{Status: Fail, Message: msg}
+			r := Result{Status: Fail, Message: what}
 			return nil, &r
 		case strings.HasPrefix(self, "reroute:"):
-			dom := strings.TrimPrefix(self, "reroute:")
-			rewrite := strings.HasPrefix(dom, "rewrite:")
-			dom = strings.TrimPrefix(dom, "rewrite:")
+			dom := strings.TrimSpace(strings.TrimPrefix(self, "reroute:"))
+			dom = strings.TrimSpace(strings.TrimPrefix(dom, "rewrite:"))
 			ch := c.addr.child(c.addr.LocalPart + "@" + dom)
-			_ = rewrite
 			r := Result{Status: Redirect, Children: []*Address{ch}}
 			return nil, &r
-		default: // freeze, defer
-			r := Result{Status: Defer, Message: msg}
+		case self == "defer":
+			r := Result{Status: Defer, Message: what}
+			return nil, &r
+		default: // freeze
+			c.logSelf(what)
+			r := Result{Status: Defer, Message: what, Freeze: true}
 			return nil, &r
 		}
 	}
 	return hosts, nil
+}
+
+// logSelf writes the main log line of self = freeze.
+func (c *call) logSelf(what string) {
+	a := c.addr
+	switch {
+	case c.s.env.Message != nil:
+		c.s.logf("%s: %s", what, a.Domain)
+	case c.mode.Verify && c.s.env.Client != "":
+		c.s.logf("%s: %s (while verifying <%s> from %s)", what, a.Domain, a.Address, c.s.env.Client)
+	default:
+		c.s.logf("%s: %s (while routing <%s>)", what, a.Domain, a.Address)
+	}
 }

@@ -98,7 +98,16 @@ func (manualDriver) route(c *call) Result {
 	how := lookupDefault
 	rnd := o.Bool("hosts_randomize")
 	transportName := ""
-	for _, opt := range strings.Fields(options) {
+	rest := options
+	for {
+		rest = strings.TrimLeft(rest, " \t\n")
+		if rest == "" {
+			break
+		}
+		opt := rest
+		if i := strings.IndexAny(rest, " \t\n"); i >= 0 {
+			opt = rest[:i]
+		}
 		switch opt {
 		case "byname":
 			how = lookupByName
@@ -110,14 +119,19 @@ func (manualDriver) route(c *call) Result {
 			rnd = false
 		case "ipv4_prefer", "ipv6_prefer", "ipv4_only", "ipv6_only":
 		default:
+			if c.s.cfg.Transport(opt) == nil {
+				// The rest of the options is named (observed with
+				// Exim 4.96).
+				bad := strings.TrimSpace(rest)
+				c.s.logf("Error in %s router: unknown routing option or transport name \"%s\"", c.r.Name, bad)
+				return deferf("error in router: unknown routing option or transport name \"%s\"", bad)
+			}
 			transportName = opt
 		}
+		rest = rest[len(opt):]
 	}
 	var t string
 	if transportName != "" {
-		if c.s.cfg.Transport(transportName) == nil {
-			return deferf("unknown routing option or transport name \"%s\" in %s router", transportName, c.r.Name)
-		}
 		t = transportName
 	} else {
 		var r *Result
@@ -149,13 +163,6 @@ func (manualDriver) route(c *call) Result {
 	}
 	hosts, r = c.applySelf(hosts, "remote host address is the local host")
 	if r != nil {
-		if r.Status == Defer || r.Status == Fail {
-			if c.mode.Verify && c.s.env.Client != "" {
-				c.s.logf("remote host address is the local host: %s (while verifying <%s> from %s)", a.Domain, a.Address, c.s.env.Client)
-			} else {
-				c.s.logf("remote host address is the local host: %s (while routing <%s>)", a.Domain, a.Address)
-			}
-		}
 		return *r
 	}
 	return Result{Status: Accept, Transport: t, Hosts: hosts}

@@ -113,6 +113,11 @@ func (c *call) queryAccept(rest string) Result {
 	}
 	hosts, r = c.applySelf(hosts, "remote host address is the local host")
 	if r != nil {
+		if r.Status == Fail {
+			// The log line names the transport (observed with Exim
+			// 4.96).
+			r.Transport = t
+		}
 		return *r
 	}
 	return Result{Status: Accept, Transport: t, Hosts: hosts}

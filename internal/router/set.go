@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/localhost"
 )
 
 // driver is what each router driver implements: route one address whose
@@ -33,6 +35,10 @@ type Set struct {
 	cfg     *config.Config
 	routers []*Router
 	env     *Env
+	// local are the addresses that are the local host (self option, MX
+	// lists, "@[]"): local_interfaces and extra_local_interfaces over
+	// env.Interfaces (package localhost).
+	local []netip.Addr
 }
 
 // maxGenerations caps redirection depth, as Exim caps it (an address
@@ -44,6 +50,11 @@ const maxGenerations = 100
 // router").
 func New(cfg *config.Config, env *Env) (*Set, error) {
 	s := &Set{cfg: cfg, env: env}
+	li := localhost.DefaultInterfaces
+	if cfg.Main.IsSet("local_interfaces") {
+		li = cfg.Main.String("local_interfaces")
+	}
+	s.local = localhost.Interfaces(li, cfg.Main.String("extra_local_interfaces"), env.Interfaces)
 	for i, d := range cfg.Routers {
 		r := &Router{Name: d.Name, Driver: d.Driver, opts: d.Options, index: i}
 		drv, err := newDriver(r)
@@ -201,6 +212,7 @@ func (s *Set) traceResult(r *Router, a *Address, res Result) {
 func (s *Set) Route(a *Address, mode Mode) Result {
 	s.debugf(">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>\nrouting %s", a.Address)
 	unrouteable := "Unrouteable address"
+	private := false
 	if a.depth > maxGenerations {
 		return Result{Status: Fail, Message: "too many redirections (probable loop)", Address: a}
 	}
@@ -229,7 +241,7 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 		c := s.newCall(r, a, mode)
 		res, ran := c.run()
 		if c.cannotRoute != "" {
-			unrouteable = c.cannotRoute
+			unrouteable, private = c.cannotRoute, false
 		}
 		if !ran {
 			continue
@@ -241,11 +253,16 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 			if !r.opts.Bool("more") {
 				s.debugf("\"more\" is false: skipping remaining routers")
 				s.tracef("\"more\" is false: skipping remaining routers\n>>> no more routers")
-				return Result{Status: Fail, Message: unrouteable, Address: a}
+				return Result{Status: Fail, Message: unrouteable, Private: private, Address: a}
 			}
 			continue
 		case Pass:
 			s.debugf("%s router passed for %s", r.Name, a.Address)
+			if res.Message != "" {
+				// self = pass: running out of routers gives the
+				// self message (observed with Exim 4.96).
+				unrouteable, private = res.Message, true
+			}
 			if pr := r.opts.String("pass_router"); pr != "" {
 				if p := s.find(pr); p != nil && p.index > i {
 					i = p.index - 1
@@ -275,7 +292,7 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 	}
 	s.debugf("no more routers")
 	s.tracef("no more routers")
-	return Result{Status: Fail, Message: unrouteable, Address: a}
+	return Result{Status: Fail, Message: unrouteable, Private: private, Address: a}
 }
 
 func orNone(s string) string {

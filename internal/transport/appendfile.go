@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/dirsync"
+	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/filesync"
 	"github.com/exigo-mta/exigo/internal/strerror"
 )
@@ -60,7 +61,7 @@ func newAppendfile(g *generic) (*appendfile, error) {
 			return nil, cfgErr(g, "invalid value for create_file: "+o.String("create_file"))
 		}
 	}
-	if !o.Bool("use_lockfile") && !o.Bool("use_fcntl_lock") && !o.Bool("use_flock_lock") && !o.Bool("use_mbx_lock") && o.IsSet("file") {
+	if !o.Bool("use_lockfile") && !useFcntl(o) && !o.Bool("use_flock_lock") && !o.Bool("use_mbx_lock") && o.IsSet("file") {
 		return nil, cfgErr(g, "no locking configured")
 	}
 	a := &appendfile{generic: g, procFD: sync.OnceValue(func() bool {
@@ -123,9 +124,9 @@ func (a *appendfile) deliver(ctx context.Context, e *env, d *Delivery) []Result 
 	if r := a.applyReturnPath(e); r != nil {
 		return results(d, *r)
 	}
-	path, isDir, err := a.target(e, d)
-	if err != nil {
-		return results(d, deferErr(err))
+	path, isDir, r := a.target(e, d)
+	if r != nil {
+		return results(d, *r)
 	}
 	if isDir {
 		return results(d, a.deliverDir(ctx, e, d, cred, path))
@@ -139,41 +140,69 @@ func deferErr(err error) Result {
 
 // target returns the expanded file or directory to deliver to, and
 // whether it is a directory (spec section "The file and directory
-// options").
-func (a *appendfile) target(e *env, d *Delivery) (string, bool, error) {
+// options"). A relative name defers with (-21); a tainted one (from the
+// message, as $local_part: spec chapter "String expansions", section
+// "Tainted data") is refused as an internal error, logged to the panic
+// log too (observed with Exim 4.96, which checks the name is absolute
+// first).
+func (a *appendfile) target(e *env, d *Delivery) (string, bool, *Result) {
 	o := a.opts
 	var path string
 	isDir := false
+	tainted := false
 	switch {
-	case o.IsSet("file"):
-		p, err := a.expandOpt(e, "file")
-		if err != nil {
-			return "", false, err
+	case o.IsSet("file"), o.IsSet("directory"):
+		name := "file"
+		if !o.IsSet("file") {
+			name, isDir = "directory", true
 		}
-		path = p
-	case o.IsSet("directory"):
-		p, err := a.expandOpt(e, "directory")
+		raw := o.String(name)
+		p, t, err := expand.StringTaint(raw, &e.ctx)
 		if err != nil {
-			return "", false, err
+			r := deferErr(&optError{name: name, transport: a.name, raw: raw, err: err})
+			return "", false, &r
 		}
-		path, isDir = p, true
+		path, tainted = p, t
 	default:
 		if len(d.Addresses) > 0 && d.Addresses[0].File != "" {
 			path = d.Addresses[0].File
 			isDir = strings.HasSuffix(path, "/") || o.Bool("maildir_format") || o.Bool("mailstore_format")
 		} else {
 			//lint:ignore ST1005 the text is Exim's
-			return "", false, fmt.Errorf("Mandatory file or directory option missing from %s transport", a.name)
+			r := deferErr(fmt.Errorf("Mandatory file or directory option missing from %s transport", a.name))
+			return "", false, &r
 		}
 	}
 	if !strings.HasPrefix(path, "/") {
-		which := "file"
-		if isDir {
-			which = "directory"
-		}
-		return "", false, fmt.Errorf("%s \"%s\" is not absolute", which, path)
+		return "", false, &Result{Status: Defer, Errno: ErrnoNotAbsolute, Message: fmt.Sprintf("appendfile: file or directory name \"%s\" is not absolute", path)}
+	}
+	if tainted {
+		return "", false, &Result{Status: Defer, Errno: -1, Panic: true, Message: fmt.Sprintf("Tainted '%s' (file or directory name for %s transport) not permitted", logPrintable(path), a.name)}
 	}
 	return path, isDir, nil
+}
+
+// logPrintable escapes the non-printing characters of s as Exim's log
+// lines show them: \n, \r, \t, and others as a backslash and three
+// octal digits (a header line folded into a file name, observed with
+// Exim 4.96).
+func logPrintable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, "\\%03o", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // mboxOpts returns the write options for a mailbox file.
@@ -380,25 +409,35 @@ func (a *appendfile) openMailbox(ctx context.Context, path string, cred Cred) (*
 	mode, _ := o.Int("mode")
 	retries, _ := o.Int("lock_retries")
 	interval := o.Duration("lock_interval")
+	timeout := o.Duration("lock_flock_timeout")
+	if useFcntl(o) {
+		timeout = o.Duration("lock_fcntl_timeout")
+	}
+	if timeout > 0 {
+		// Blocking locks: (lock_retries * lock_interval) / timeout
+		// attempts, rounded up, with no pause between them (spec
+		// section "Operational details for appending").
+		retries = int64((time.Duration(retries)*interval + timeout - 1) / timeout)
+		interval = 0
+	}
 	for attempt := 0; ; attempt++ {
 		f, r := a.openOnce(path, cred, fs.FileMode(mode))
 		if r != nil {
 			return nil, r
 		}
-		err := lockOpen(f, o.Bool("use_fcntl_lock"), o.Bool("use_flock_lock"), o.Duration("lock_fcntl_timeout"), o.Duration("lock_flock_timeout"))
+		err := lockOpen(f, useFcntl(o), o.Bool("use_flock_lock"), o.Duration("lock_fcntl_timeout"), o.Duration("lock_flock_timeout"))
 		if err == nil {
 			return f, nil
 		}
 		f.Close()
-		if attempt >= int(retries) {
-			which := "fcntl"
-			if o.Bool("use_flock_lock") && !o.Bool("use_fcntl_lock") {
-				which = "flock"
-			}
-			return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("failed to lock mailbox %s (%s)", path, which)}
-		}
-		if !sleepCtx(ctx, interval) {
+		// lock_retries attempts (0 counts as 1), each failure followed
+		// by lock_interval, the last one too (timed with Exim 4.96).
+		if interval > 0 && !sleepCtx(ctx, interval) {
 			return nil, &Result{Status: Defer, Err: ctx.Err(), Message: "delivery cancelled"}
+		}
+		if attempt+1 >= int(retries) {
+			// Exim 4.96 names both kinds whichever it used.
+			return nil, &Result{Status: Defer, Err: err, Errno: ErrnoLockFailed, Message: fmt.Sprintf("failed to lock mailbox %s (fcntl/flock)", path)}
 		}
 	}
 }

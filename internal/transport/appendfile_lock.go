@@ -7,6 +7,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -37,12 +38,26 @@ func (a *appendfile) takeLockfile(ctx context.Context, path string, cred Cred) (
 	mode, _ := o.Int("lockfile_mode")
 	for attempt := 0; ; attempt++ {
 		now := time.Now()
+		// Exim's name; another delivery in this process may be using it
+		// this very second, then a suffix tells them apart.
 		post := fmt.Sprintf("%s.%s.%08x.%08x", lockName, a.hostname, now.Unix(), os.Getpid())
-		post += "." + strconv.FormatInt(now.UnixNano()%1e9, 36)
 		f, err := os.OpenFile(post, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fs.FileMode(mode))
+		if errors.Is(err, fs.ErrExist) {
+			post += "." + strconv.FormatInt(now.UnixNano()%1e9, 36)
+			f, err = os.OpenFile(post, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fs.FileMode(mode))
+		}
 		if err != nil {
+			// Observed with Exim 4.96: the ids are those the delivery
+			// runs as.
+			uid, gid := cred.UID, cred.GID
+			if uid < 0 {
+				uid = os.Geteuid()
+			}
+			if gid < 0 {
+				gid = os.Getegid()
+			}
 			return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err),
-				Message: fmt.Sprintf("failed to create hitching post %s: %s", post, errText(err))}
+				Message: fmt.Sprintf("%s: creating lock file hitching post %s (euid=%d egid=%d)", errText(err), post, uid, gid)}
 		}
 		f.Close()
 		chown(post, cred)
@@ -62,13 +77,28 @@ func (a *appendfile) takeLockfile(ctx context.Context, path string, cred Cred) (
 			os.Remove(lockName)
 			continue
 		}
-		if attempt >= int(retries) {
-			return nil, &Result{Status: Defer, Message: fmt.Sprintf("failed to lock mailbox %s (lock file)", path)}
-		}
+		// lock_retries attempts (0 counts as 1), each failure followed
+		// by lock_interval (as for the fcntl and flock locks).
 		if !sleepCtx(ctx, interval) {
 			return nil, &Result{Status: Defer, Err: ctx.Err(), Message: "delivery cancelled"}
 		}
+		if attempt+1 >= int(retries) {
+			return nil, &Result{Status: Defer, Errno: ErrnoLockFailed, Message: fmt.Sprintf("failed to lock mailbox %s (lock file)", path)}
+		}
 	}
+}
+
+// useFcntl reports whether fcntl locking is on: use_fcntl_lock when it
+// is set, else on unless use_flock_lock is set (spec chapter "The
+// appendfile transport", use_fcntl_lock).
+func useFcntl(o interface {
+	Bool(string) bool
+	IsSet(string) bool
+}) bool {
+	if o.IsSet("use_fcntl_lock") {
+		return o.Bool("use_fcntl_lock")
+	}
+	return !o.Bool("use_flock_lock")
 }
 
 // lockOpen takes an exclusive fcntl and/or flock lock on f. A zero

@@ -75,7 +75,9 @@ func TestAppendfileOptions(t *testing.T) {
 		{name: "message_size_limit", conf: "message_size_limit = 10", status: Fail, msg: "message is too big (transport limit = 10)"},
 		{name: "file_must_exist", conf: "file_must_exist", status: Defer, msg: "File DIR/rcpt does not exist"},
 		{name: "dev null", conf: "file = /dev/null", status: OK},
-		{name: "relative path", conf: "file = rel/x", status: Defer, msg: `file "rel/x" is not absolute`},
+		{name: "relative path", conf: "file = rel/x", status: Defer, msg: `appendfile: file or directory name "rel/x" is not absolute`},
+		{name: "tainted file", conf: "file = /nonexistent/$local_part", status: Defer, msg: `Tainted '/nonexistent/rcpt' (file or directory name for t transport) not permitted`},
+		{name: "tainted through an operator", conf: "file = /nonexistent/${lc:$local_part}", status: Defer, msg: `Tainted '/nonexistent/rcpt' (file or directory name for t transport) not permitted`},
 		{name: "return_path option", conf: "return_path = bounces@x.org\n  return_path_add\n  message_prefix =\n  message_suffix =\n  headers_remove = *", status: OK,
 			want: "Return-path: <bounces@x.org>\n\n>From the start\nline2\n>From x\n.\n"},
 	}

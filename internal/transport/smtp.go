@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/auth"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/localhost"
 )
 
 // smtpTransport is an smtp (or, with protocol = lmtp, an LMTP-over-TCP)
@@ -25,11 +28,18 @@ type smtpTransport struct {
 	lmtp    bool
 	// localLMTP is set for the lmtp transport (socket or command).
 	localLMTP bool
+	// local are the local host's addresses (package localhost).
+	local []netip.Addr
 }
 
 func newSMTP(g *generic) (*smtpTransport, error) {
 	s := &smtpTransport{generic: g, clients: auth.NewClients(g.cfg)}
 	s.lmtp = g.opts.String("protocol") == "lmtp"
+	li := localhost.DefaultInterfaces
+	if g.cfg.Main.IsSet("local_interfaces") {
+		li = g.cfg.Main.String("local_interfaces")
+	}
+	s.local = localhost.Interfaces(li, g.cfg.Main.String("extra_local_interfaces"), localhost.Machine())
 	return s, nil
 }
 
@@ -62,8 +72,12 @@ func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		return results(d, deferErr(err))
 	}
 	if len(hosts) == 0 {
-		return results(d, Result{Status: Defer, Message: fmt.Sprintf("No hosts specified for %s transport", s.name)})
+		// Observed with Exim 4.96 (which logs it to the panic log too).
+		return results(d, Result{Status: Defer, Errno: -1, Panic: true, Message: fmt.Sprintf("%s transport called with no hosts set", s.name)})
 	}
+	// Hosts from the transport's own hosts option (not the router's)
+	// are checked for the local host.
+	own := len(d.Hosts) == 0 || s.opts.Bool("hosts_override")
 	maxTry, _ := s.opts.Int("hosts_max_try")
 	tried := 0
 	for _, h := range hosts {
@@ -72,6 +86,10 @@ func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		}
 		if maxTry > 0 && tried >= int(maxTry) {
 			break
+		}
+		logHostErr(d, st)
+		if own && s.refuseLocal(e, h, st) {
+			return resultsOf(st)
 		}
 		tried++
 		s.tryHost(ctx, e, d, h, st)
@@ -82,9 +100,34 @@ func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 			if !s.anyPending(st) {
 				break
 			}
+			logHostErr(d, st)
+			if s.refuseLocal(e, h, st) {
+				break
+			}
 			s.tryHost(ctx, e, d, h, st)
 		}
 	}
+	return resultsOf(st)
+}
+
+// logHostErr logs, before the next host is tried, the connection error
+// (a system errno such as "Connection refused") that the open addresses
+// of st got from the host tried last, on a line of its own, as Exim
+// 4.96 does for every host it fails to reach ("H=name [ip] Connection
+// refused"). The error of the last host tried is logged by the caller
+// from the results.
+func logHostErr(d *Delivery, st []rcptState) {
+	for _, x := range st {
+		if x.done || x.res.Errno <= 0 || x.res.Host == "" {
+			continue
+		}
+		d.log("H=" + x.res.Host + " [" + x.res.HostAddr + "] " + x.res.Message)
+		return
+	}
+}
+
+// resultsOf returns the results of st.
+func resultsOf(st []rcptState) []Result {
 	out := make([]Result, len(st))
 	for i := range st {
 		out[i] = st[i].res
@@ -92,6 +135,38 @@ func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	return out
 }
 
+// refuseLocal defers every open address of st and reports true when h,
+// from the transport's hosts or fallback_hosts, is the local host and
+// allow_localhost is not set (spec chapter "The smtp transport",
+// allow_localhost; the local host as in chapter "Starting the daemon and
+// the use of network interfaces", section "Recognizing the local host").
+// Exim 4.96 stops there, without trying the hosts after it, and logs
+// "defer (-50): T transport found host H to be local".
+func (s *smtpTransport) refuseLocal(e *env, h Host, st []rcptState) bool {
+	if s.opts.Bool("allow_localhost") || !s.isLocalHost(e, h) {
+		return false
+	}
+	hostErr(st, Host{}, 25, Result{Status: Defer, Errno: ErrnoHostIsLocal, Message: fmt.Sprintf("%s transport found host %s to be local", s.name, h.Name)})
+	return true
+}
+
+// isLocalHost reports whether h is the local host: one of its addresses
+// is local, or hosts_treat_as_local matches its name.
+func (s *smtpTransport) isLocalHost(e *env, h Host) bool {
+	if localhost.Contains(s.local, h.Addr) {
+		return true
+	}
+	list := s.cfg.Main.String("hosts_treat_as_local")
+	if list == "" || h.Name == "" {
+		return false
+	}
+	if e.ctx.Lists != nil {
+		ok, _, err := e.ctx.Lists.MatchList("domain", list, h.Name)
+		return err == nil && ok
+	}
+	m, err := lists.MatchDomain(&lists.Env{Expand: e.expand, PrimaryHostname: s.cfg.Main.String("primary_hostname"), Interfaces: s.local}, list, h.Name)
+	return err == nil && m.Matched
+}
 func (s *smtpTransport) anyPending(st []rcptState) bool {
 	for _, x := range st {
 		if !x.done {
@@ -207,27 +282,6 @@ func (s *smtpTransport) port(e *env, h Host) (int, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("TCP port \"%s\" is not defined for %s transport", v, s.name)
-}
-
-// isLocalHost reports whether addr is one of this machine's addresses.
-func isLocalHost(addr string) bool {
-	ip := net.ParseIP(addr)
-	if ip == nil {
-		return false
-	}
-	if ip.IsLoopback() {
-		return true
-	}
-	ifs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range ifs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // hostErr sets a result on every address still open.

@@ -28,10 +28,6 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 		hostErr(st, h, 0, deferErr(err))
 		return
 	}
-	if !o.Bool("allow_localhost") && isLocalHost(h.Addr) {
-		hostErr(st, h, port, Result{Status: Defer, Message: "remote host address is the local host"})
-		return
-	}
 	e.vars["host"] = h.Name
 	e.vars["host_address"] = h.Addr
 	e.vars["host_port"] = strconv.Itoa(port)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/transport/smtptest"
 )
 
@@ -125,12 +126,49 @@ func TestSMTPNextHost(t *testing.T) {
 	}
 }
 
-func TestSMTPLocalhostRefused(t *testing.T) {
+// TestSMTPLocalHost: only hosts from the transport's own options are
+// checked for the local host (spec chapter "The smtp transport",
+// allow_localhost; observed with Exim 4.96).
+func TestSMTPLocalHost(t *testing.T) {
 	srv := startServer(t, &smtptest.Server{})
-	tr := newTransport(t, "t:\n  driver = smtp\n", "t")
-	r := deliver(t, tr, smtpDelivery(t, srv.Port(), "ok@a.b"))[0]
-	if r.Status != Defer || r.Message != "remote host address is the local host" {
-		t.Errorf("%+v", r)
+	port := strconv.Itoa(srv.Port())
+	cases := []struct {
+		name, conf  string
+		routerHosts bool
+		status      Status
+		errno       int
+		msg         string
+	}{
+		{"router host", "", true, OK, 0, ""},
+		{"own host", "  hosts = 127.0.0.1\n", false, Defer, -50, "t transport found host 127.0.0.1 to be local"},
+		{"override", "  hosts = 127.0.0.1\n  hosts_override\n", true, Defer, -50, "t transport found host 127.0.0.1 to be local"},
+		{"allowed", "  hosts = 127.0.0.1\n  allow_localhost\n", false, OK, 0, ""},
+		{"not listening", "  hosts = 127.0.0.1\n", false, OK, 0, ""},
+		{"no hosts", "", false, Defer, -1, "t transport called with no hosts set"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			main := testMain
+			if c.name == "not listening" {
+				main += "local_interfaces = 10.9.9.9\n"
+			}
+			cfg, err := config.LoadBytes("/test.conf", []byte(main+"begin transports\nt:\n  driver = smtp\n  port = "+port+"\n"+c.conf), config.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := New(cfg, cfg.Transport("t"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := smtpDelivery(t, srv.Port(), "ok@a.b")
+			if !c.routerHosts {
+				d.Hosts = nil
+			}
+			r := deliver(t, tr, d)[0]
+			if r.Status != c.status || r.Errno != c.errno || r.Message != c.msg && c.status != OK {
+				t.Errorf("%+v", r)
+			}
+		})
 	}
 }
 

@@ -122,14 +122,16 @@ const (
 const (
 	ErrnoNone        = 0
 	ErrnoExpandFail  = -1
-	ErrnoMailUid     = -6 // "mailbox has wrong uid"
-	ErrnoMBXLength   = -9
+	ErrnoMailUid     = -6  // "mailbox has wrong uid"
+	ErrnoLockFailed  = -9  // "failed to lock mailbox ..."
 	ErrnoQuota       = -22 // mailbox quota exceeded
 	ErrnoFixedNever  = -29 // user on fixed_never_users
 	ErrnoTLSRequired = -38 // hosts_require_tls not satisfied
 	ErrnoTLSFailure  = -37
 	ErrnoPipeFail    = -18
 	ErrnoConnTimeout = -53
+	ErrnoHostIsLocal = -50 // "T transport found host H to be local"
+	ErrnoNotAbsolute = -21 // "file or directory name ... is not absolute"
 )
 
 // Result is the outcome of a delivery for one address.
@@ -187,6 +189,11 @@ type Result struct {
 	// Freeze asks the caller to freeze the message (freeze_exec_fail,
 	// freeze_signal).
 	Freeze bool
+	// Panic marks a Defer that Exim 4.96 treats as an internal error: the
+	// log line goes to the panic log as well, and no retry rule applies
+	// (the address stays on the queue however old it is). Examples: a
+	// tainted file name, an smtp transport with no hosts.
+	Panic bool
 	// Output is a pipe command's output to put into the bounce message
 	// (return_output, return_fail_output), and LogOutput the line to log
 	// as "<addr>: T transport output: LINE" (log_output ...).

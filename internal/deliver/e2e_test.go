@@ -406,6 +406,7 @@ var masks = []struct {
 	{regexp.MustCompile(`\b(QT|DT)=(\d+\.\d{3}s|[0-9wdhms]+)`), "$1=T"},
 	{regexp.MustCompile(`pid=\d+`), "pid=N"},
 	{regexp.MustCompile(`/temp\.\d+\.`), "/temp.PID."},
+	{regexp.MustCompile(`\.lock\.([\w.-]+)\.[0-9a-f]{8}\.[0-9a-f]{8}`), ".lock.$1.TIME.PID"},
 	{regexp.MustCompile(`I=\[([0-9.]+)\]:\d+`), "I=[$1]:PORT"},
 	{regexp.MustCompile(`id\*=E[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}@`), "id*=EID@"},
 	{regexp.MustCompile(`<E[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}@`), "<EID@"},

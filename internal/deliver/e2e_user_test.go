@@ -31,6 +31,10 @@ rf:
   driver = accept
   local_parts = f
   transport = f
+rl:
+  driver = accept
+  local_parts = l
+  transport = l
 ok:
   driver = accept
   local_parts = alice
@@ -48,6 +52,10 @@ d:
 f:
   driver = appendfile
   file = DIR/closed/f/x
+  user = nobody
+l:
+  driver = appendfile
+  file = DIR/closed/mbox
   user = nobody
 mdir:
   driver = appendfile
@@ -73,6 +81,8 @@ func TestDeliverAsUser(t *testing.T) {
 	runE2ECases(t, []e2eCase{
 		{name: "denied_odi", conf: userConf, files: closedDir,
 			rcpts: []string{"m@test.example", "d@test.example", "f@test.example", "alice@test.example"}},
+		{name: "lock_denied", conf: userConf, files: closedDir,
+			rcpts: []string{"l@test.example", "alice@test.example"}},
 		{name: "denied_q", conf: userConf, files: closedDir, retry: true,
 			rcpts: []string{"m@test.example", "alice@test.example"}, steps: [][]string{{"-odq"}, {"-q"}, {"-qf"}}},
 		{name: "denied_M", conf: userConf, files: closedDir, retry: true,

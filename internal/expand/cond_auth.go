@@ -5,12 +5,12 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // defaultSaslauthdSocket is where Debian's saslauthd listens.
@@ -52,7 +52,7 @@ func (c *saslauthdCond) test(st *state) (bool, error) {
 func saslauthdCheck(path string, args []string) (bool, error) {
 	conn, err := net.DialTimeout("unix", path, 30*time.Second)
 	if err != nil {
-		return false, errorf("cannot connect to saslauthd daemon at %s: %s", path, strerror(err))
+		return false, errorf("cannot connect to saslauthd daemon at %s: %s", path, strerror.Text(err))
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
@@ -62,29 +62,17 @@ func saslauthdCheck(path string, args []string) (bool, error) {
 		req = append(req, a...)
 	}
 	if _, err := conn.Write(req); err != nil {
-		return false, errorf("failed to send request to saslauthd daemon: %s", strerror(err))
+		return false, errorf("failed to send request to saslauthd daemon: %s", strerror.Text(err))
 	}
 	var n [2]byte
 	if _, err := io.ReadFull(conn, n[:]); err != nil {
-		return false, errorf("failed to read response from saslauthd daemon: %s", strerror(err))
+		return false, errorf("failed to read response from saslauthd daemon: %s", strerror.Text(err))
 	}
 	resp := make([]byte, binary.BigEndian.Uint16(n[:]))
 	if _, err := io.ReadFull(conn, resp); err != nil {
-		return false, errorf("failed to read response from saslauthd daemon: %s", strerror(err))
+		return false, errorf("failed to read response from saslauthd daemon: %s", strerror.Text(err))
 	}
 	return strings.HasPrefix(string(resp), "OK"), nil
-}
-
-// strerror gives the C library's text for the errno inside err.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" {
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
-	}
-	return err.Error()
 }
 
 // srsCond is inbound_srs{local part}{secret}. Spec: chapter "DKIM, SPF,

@@ -1,11 +1,10 @@
 package expand
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"strings"
-	"syscall"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // externalItems are the expansion items that reach outside the expansion
@@ -51,23 +50,6 @@ func notIncluded(min, max int) itemDef {
 	}}
 }
 
-// errnoText is the C library's text for the error underneath err, as Exim
-// prints it (strerror).
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" {
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
 // evalReadfile is ${readfile{file}{eol}}: the file's contents, with each
 // newline replaced by eol when it is given.
 func evalReadfile(st *state, args []node) (string, error) {
@@ -80,7 +62,7 @@ func evalReadfile(st *state, args []node) (string, error) {
 	}
 	f, err := os.Open(a[0])
 	if err != nil {
-		return "", errorf("failed to open %s: %s", a[0], errnoText(err))
+		return "", errorf("failed to open %s: %s", a[0], strerror.Text(err))
 	}
 	defer f.Close()
 	var b strings.Builder

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // readsocketNode is ${readsocket{spec}{request}{options}{eol}{fail}}.
@@ -197,7 +198,7 @@ func (st *state) readSocket(spec, req, optText string) (string, error) {
 		d := net.Dialer{Deadline: deadline}
 		conn, err = d.Dial("unix", spec)
 		if err != nil {
-			return "", errorf("failed to connect to socket %s: %s", spec, errnoText(err))
+			return "", errorf("failed to connect to socket %s: %s", spec, strerror.Text(err))
 		}
 	}
 	if err != nil {
@@ -214,7 +215,7 @@ func (st *state) readSocket(spec, req, optText string) (string, error) {
 	}
 	if req != "" {
 		if _, err := io.WriteString(conn, req); err != nil {
-			return "", errorf("request write to socket failed: %s", errnoText(err))
+			return "", errorf("request write to socket failed: %s", strerror.Text(err))
 		}
 	}
 	if o.shutdown && !o.tls {
@@ -271,5 +272,5 @@ func dialInet(hp string, deadline time.Time) (net.Conn, error) {
 		}
 		last = err
 	}
-	return nil, errorf("failed to connect to any address for %s: %s", host, errnoText(last))
+	return nil, errorf("failed to connect to any address for %s: %s", host, strerror.Text(last))
 }

@@ -3,13 +3,14 @@ package expand
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"syscall"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // miscOperators are expand, stat and the internationalisation operators.
@@ -49,7 +50,7 @@ func opExpand(st *state, s string, _ []int) (string, error) {
 func opStat(_ *state, path string, _ []int) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", errorf("stat(%s) failed: %s", path, cErrorText(err))
+		return "", errorf("stat(%s) failed: %s", path, strerror.Text(err))
 	}
 	sys, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
@@ -62,20 +63,6 @@ func opStat(_ *state, path string, _ []int) (string, error) {
 	return fmt.Sprintf("mode=%04o smode=%s inode=%d device=%d links=%d uid=%d gid=%d size=%d atime=%d mtime=%d ctime=%d",
 		mode, symbolicMode(uint32(sys.Mode)), sys.Ino, sys.Dev, sys.Nlink, sys.Uid, sys.Gid, sys.Size,
 		sys.Atim.Sec, sys.Mtim.Sec, sys.Ctim.Sec), nil
-}
-
-// cErrorText gives the C library's text for an error (Go's errno texts
-// are the same but start in lower case).
-func cErrorText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	t := err.Error()
-	if t != "" && t[0] >= 'a' && t[0] <= 'z' {
-		t = string(t[0]-32) + t[1:]
-	}
-	return t
 }
 
 // symbolicMode is the mode as ls shows it ("drwxr-xr-x").

@@ -36,6 +36,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterr "go.etcd.io/bbolt/errors"
 	"golang.org/x/sys/unix"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // Names lists the fixed database names (wait-<transport> names are
@@ -93,7 +95,7 @@ type OpenError struct {
 // DB error while opening)".
 func (e *OpenError) Error() string {
 	if e.Lockfile {
-		return fmt.Sprintf("** Failed to open database lock file %s: %s", e.Path, errText(e.Err))
+		return fmt.Sprintf("** Failed to open database lock file %s: %s", e.Path, strerror.Text(e.Err))
 	}
 	mode := "reading"
 	if e.Write {
@@ -102,26 +104,11 @@ func (e *OpenError) Error() string {
 	if errors.Is(e.Err, ErrEximFormat) {
 		return fmt.Sprintf("** Failed to open DBM file %s for %s:\n   %s", e.Path, mode, ErrEximFormat)
 	}
-	return fmt.Sprintf("** Failed to open DBM file %s for %s:\n   %s (or Berkeley DB error while opening)", e.Path, mode, errText(e.Err))
+	return fmt.Sprintf("** Failed to open DBM file %s for %s:\n   %s (or Berkeley DB error while opening)", e.Path, mode, strerror.Text(e.Err))
 }
 
 // Unwrap returns the cause.
 func (e *OpenError) Unwrap() error { return e.Err }
-
-func errText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		return "No such file or directory"
-	}
-	s := err.Error()
-	if s != "" {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
-}
 
 // Open opens database name under spool/db. With write false the database
 // must exist; with write true the db directory, lock file and database are

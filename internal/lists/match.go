@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/debug"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // maxDepth caps the nesting of named lists (a list may name itself) and of
@@ -225,7 +226,7 @@ func (m *matcher) namedUncached(k Kind, name, subject, key string, item itemFunc
 func (m *matcher) file(k Kind, path string, item itemFunc) (itemRes, string, error) {
 	text, err := os.ReadFile(path)
 	if err != nil {
-		return itemRes{}, "", &ConfigError{Msg: fmt.Sprintf("failed to open %s when checking %q: %s", path, path, strerror(err))}
+		return itemRes{}, "", &ConfigError{Msg: fmt.Sprintf("failed to open %s when checking %q: %s", path, path, strerror.Text(err))}
 	}
 	for _, line := range strings.Split(string(text), "\n") {
 		line = stripComment(line, k == AddressList || k == LocalPartList)
@@ -261,19 +262,6 @@ func stripComment(line string, strict bool) string {
 		}
 	}
 	return line
-}
-
-// strerror gives the C library's text for a file error, as Exim prints it.
-func strerror(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
 }
 
 // finish fills the list text into a DeferError from a nested level.

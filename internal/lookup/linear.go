@@ -10,6 +10,8 @@ import (
 	"regexp/syntax"
 	"strings"
 	"sync"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // linearHandle serves lsearch, wildlsearch, nwildlsearch and iplsearch:
@@ -258,7 +260,7 @@ func (h *linearHandle) find(r *Registry, st *typeSpec, key string, x Expander, d
 		return "", false, err
 	}
 	if serr != nil {
-		return "", false, &DeferError{Key: key, Msg: fmt.Sprintf("read error on %s: %s", h.file, strerror(serr))}
+		return "", false, &DeferError{Key: key, Msg: fmt.Sprintf("read error on %s: %s", h.file, strerror.Text(serr))}
 	}
 	return val, found, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // passwd looks a user name up in the password file and returns the entry
@@ -17,7 +19,7 @@ func (r *Registry) passwd(user string) (string, bool, error) {
 	}
 	data, err := os.ReadFile(r.opts.PasswdFile)
 	if err != nil {
-		return "", false, &DeferError{Msg: fmt.Sprintf("failed to read %s: %s", r.opts.PasswdFile, strerror(err))}
+		return "", false, &DeferError{Msg: fmt.Sprintf("failed to read %s: %s", r.opts.PasswdFile, strerror.Text(err))}
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Split(line, ":")

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"syscall"
 	"time"
-	"unicode"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // fileID names one open single-key file.
@@ -208,22 +208,6 @@ func openHandle(typ, file string) (handle, error) {
 	return nil, fmt.Errorf("lookup type %q has no file", typ)
 }
 
-// strerror renders err as C's strerror(errno) would ("No such file or
-// directory"), which is how Exim ends its open-failure messages.
-func strerror(err error) string {
-	var errno syscall.Errno
-	s := err.Error()
-	if errors.As(err, &errno) {
-		s = errno.Error()
-	}
-	if s == "" {
-		return s
-	}
-	r := []rune(s)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
-}
-
 func openFailed(file, what string, err error) error {
-	return &OpenError{Msg: fmt.Sprintf("failed to open %s %s: %s", file, what, strerror(err)), Err: err}
+	return &OpenError{Msg: fmt.Sprintf("failed to open %s %s: %s", file, what, strerror.Text(err)), Err: err}
 }

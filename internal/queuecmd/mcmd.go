@@ -14,6 +14,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/smtp"
 	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // Commander runs the -M message commands on one spool. Texts, log lines
@@ -104,13 +105,13 @@ func (c *Commander) edit(mode, id string, addrs []string) bool {
 		}
 		return false
 	case err != nil:
-		c.out("Couldn't open spool file for %s: %s", id, errnoText(unwrapErrno(err)))
+		c.out("Couldn't open spool file for %s: %s", id, strerror.Text(unwrapErrno(err)))
 		return false
 	}
 	defer l.Unlock()
 	h, err := c.Spool.ReadHeader(spool.ID(id))
 	if err != nil {
-		c.out("Spool read error for %s-H: %s", id, errnoText(unwrapErrno(err)))
+		c.out("Spool read error for %s-H: %s", id, strerror.Text(unwrapErrno(err)))
 		return false
 	}
 	if !c.Admin && !(mode == "-Mrm" && h.UID == c.UID) {
@@ -295,7 +296,7 @@ func (c *Commander) view(mode string, args []string) int {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		c.out("Failed to open %s: %s", what, errnoText(unwrapErrno(err)))
+		c.out("Failed to open %s: %s", what, strerror.Text(unwrapErrno(err)))
 		return 1
 	}
 	defer f.Close()
@@ -320,7 +321,7 @@ func (c *Commander) view(mode string, args []string) int {
 	io.WriteString(c.Stdout, "\n")
 	d, err := os.Open(filepath.Join(dir, string(id)+"-D"))
 	if err != nil {
-		c.out("Failed to open input file for %s-D: %s", id, errnoText(unwrapErrno(err)))
+		c.out("Failed to open input file for %s-D: %s", id, strerror.Text(unwrapErrno(err)))
 		return 1
 	}
 	defer d.Close()

@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // reader reads and formats messages for a listing. Each listing
@@ -134,7 +136,7 @@ func (r *reader) load(b []byte, dirfd int, id []byte, journal bool) (_ []byte, s
 		if err == errFormat {
 			return appendError(b, id, "spool format error: size=", len(r.buf)), 0, false, false
 		}
-		return appendError(b, id, "spool read error: "+errnoText(err), -1), 0, false, false
+		return appendError(b, id, "spool read error: "+strerror.Text(err), -1), 0, false, false
 	}
 	s := &r.s
 	if scanHeader(data, s) != nil {
@@ -361,15 +363,4 @@ func appendError(b []byte, id []byte, text string, n int) []byte {
 		b = strconv.AppendInt(b, int64(n), 10)
 	}
 	return append(b, " ***\n\n"...)
-}
-
-// errnoText is the C library's text for an errno, as Exim prints it
-// (strerror): Go's texts are the same words in lower case, so only the
-// first letter changes.
-func errnoText(err error) string {
-	s := err.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
 }

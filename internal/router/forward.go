@@ -1,6 +1,10 @@
 package router
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
+)
 
 // ForwardItems parses a conventional (non-filter) .forward file as -bf
 // tests it: the generated items, unqualified addresses qualified with
@@ -12,7 +16,7 @@ func ForwardItems(data, qualify string) ([]string, error) {
 	p := &rdParser{include: func(path string) (string, error) {
 		b, err := readLimited(path)
 		if err != nil {
-			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
+			return "", fmt.Errorf("failed to open included file %s: %s", path, strerror.Text(err))
 		}
 		return string(b), nil
 	}}

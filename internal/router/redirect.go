@@ -13,6 +13,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/filter"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 type redirectDriver struct{}
@@ -68,7 +69,7 @@ func (redirectDriver) route(c *call) Result {
 			return Result{Status: Decline}
 		}
 		if err != nil {
-			return deferf("failed to open %s: %s", path, errText(err))
+			return deferf("failed to open %s: %s", path, strerror.Text(err))
 		}
 		if f.Mode&syscall.S_IFMT != syscall.S_IFREG {
 			return deferf("%s is not a regular file", path)
@@ -273,19 +274,6 @@ func readLimited(path string) ([]byte, error) {
 	return f.Data, nil
 }
 
-// errText is the strerror part of an os error.
-func errText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
-}
-
 // redirectErr is the defer of an error in the redirection data: "error
 // in redirect file: ..." when the router read it from its file option,
 // "error in redirect data: ..." for its data option, with Exim's error
@@ -319,10 +307,10 @@ func (c *call) redirectList(data string) (*rdList, *Result) {
 		}
 		f, err := c.readUserFile(path, c.file)
 		if err != nil {
-			return "", fmt.Errorf("failed to open included file %s: %s", path, errText(err))
+			return "", fmt.Errorf("failed to open included file %s: %s", path, strerror.Text(err))
 		}
 		if f.Mode&syscall.S_IFMT != syscall.S_IFREG {
-			return "", fmt.Errorf("error while reading included file %s: %s", path, errText(syscall.EISDIR))
+			return "", fmt.Errorf("error while reading included file %s: %s", path, strerror.Text(syscall.EISDIR))
 		}
 		return string(f.Data), nil
 	}

@@ -13,8 +13,9 @@ import (
 )
 
 // Text is strerror(errno) for the errno inside err. An error without an
-// errno gives its own text (the underlying error's, for an
-// *fs.PathError), with a capital first letter.
+// errno gives "No such file or directory" when it says a file does not
+// exist, else its own text (the underlying error's, for an
+// *fs.PathError) with a capital first letter.
 func Text(err error) string {
 	if err == nil {
 		return ""
@@ -22,6 +23,9 @@ func Text(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return capital(errno.Error())
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return capital(syscall.ENOENT.Error())
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

@@ -24,6 +24,7 @@ func TestText(t *testing.T) {
 		{errors.New("lock timed out"), "Lock timed out", 0},
 		{&fs.PathError{Op: "open", Path: "/a", Err: errors.New("bad thing")}, "Bad thing", 0},
 		{errors.New(""), "", 0},
+		{fmt.Errorf("reading: %w", fs.ErrNotExist), "No such file or directory", 0},
 		{nil, "", 0},
 	}
 	for _, c := range cases {

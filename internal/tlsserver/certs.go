@@ -13,12 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/big"
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -232,22 +230,6 @@ func withRecorder(c *serverCert, rec *sigRecord) *tls.Certificate {
 		out.PrivateKey = &recordingSigner{signer, rec}
 	}
 	return &out
-}
-
-// strerror renders a file error's cause as C's strerror does ("No such
-// file or directory").
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" {
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return "No such file or directory"
-	}
-	return err.Error()
 }
 
 // loadCAs loads tls_verify_certificates: "system", a PEM file, or a

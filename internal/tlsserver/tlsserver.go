@@ -13,6 +13,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // Session is what the TLS layer needs from the SMTP session.
@@ -142,7 +143,7 @@ func New(cfg *config.Config, x Session) (*Config, error) {
 	}
 	if (c.verifyHosts != "" || c.tryVerify != "") && !strings.Contains(c.verifyCerts, "$") && strings.HasPrefix(c.verifyCerts, "/") {
 		if _, err := os.Stat(c.verifyCerts); err != nil {
-			c.Startup = append(c.Startup, LogLine{Text: fmt.Sprintf("could not stat '%s' (tls_verify_certificates): %s", c.verifyCerts, strerror(err)), Panic: true})
+			c.Startup = append(c.Startup, LogLine{Text: fmt.Sprintf("could not stat '%s' (tls_verify_certificates): %s", c.verifyCerts, strerror.Text(err)), Panic: true})
 		}
 	}
 	return c, nil
@@ -309,7 +310,7 @@ func (p *Pending) loadVerify(sni string) *SetupError {
 	}
 	roots, send, err := loadCAs(vc)
 	if err != nil {
-		line := LogLine{Text: fmt.Sprintf("could not stat '%s' (tls_verify_certificates): %s", vc, strerror(err)), Panic: true}
+		line := LogLine{Text: fmt.Sprintf("could not stat '%s' (tls_verify_certificates): %s", vc, strerror.Text(err)), Panic: true}
 		return &SetupError{Log: []LogLine{line}, Detail: "NULL"}
 	}
 	p.roots, p.sendCAs = roots, send
@@ -320,7 +321,7 @@ func (p *Pending) loadVerify(sni string) *SetupError {
 	if crl = strings.TrimSpace(crl); crl != "" {
 		l, err := loadCRLs(crl)
 		if err != nil {
-			return &SetupError{Detail: "(tls_crl): " + strerror(err)}
+			return &SetupError{Detail: "(tls_crl): " + strerror.Text(err)}
 		}
 		p.crls = l
 	}

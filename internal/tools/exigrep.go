@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // ExigrepOptions are exigrep's options. Spec: chapter "Exim utilities",
@@ -363,7 +365,7 @@ func openLog(name string) (io.ReadCloser, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		//lint:ignore ST1005 the text is exigrep's
-		return nil, fmt.Errorf("Unable to open %s: %s", name, errText(err))
+		return nil, fmt.Errorf("Unable to open %s: %s", name, strerror.Text(err))
 	}
 	switch {
 	case strings.HasSuffix(name, ".gz"):
@@ -384,18 +386,6 @@ func openLog(name string) (io.ReadCloser, error) {
 		}{bzip2.NewReader(f), f}, nil
 	}
 	return f, nil
-}
-
-// errText is the C library's text for a file error ("No such file or
-// directory"), with the Go wrapping taken off.
-func errText(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		s := pe.Err.Error()
-		if s != "" {
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
-	}
-	return err.Error()
 }
 
 // RunExigrep is the exigrep command: it parses args, reads the named

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // EximstatsOptions are the eximstats options exigo implements (the plain
@@ -212,7 +214,7 @@ func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	}
 	for _, name := range o.Files {
 		if f, err := os.Open(name); err != nil {
-			fmt.Fprintf(stderr, "Failed to read %s: %s", name, errText(err))
+			fmt.Fprintf(stderr, "Failed to read %s: %s", name, strerror.Text(err))
 			continue
 		} else {
 			f.Close()
@@ -238,7 +240,7 @@ func RunEximstats(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	}
 	f, err := os.Create(o.TxtFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "new IO::File %s failed: %s\n", o.TxtFile, errText(err))
+		fmt.Fprintf(stderr, "new IO::File %s failed: %s\n", o.TxtFile, strerror.Text(err))
 		return 2
 	}
 	code := writeReport(s, f, stderr)

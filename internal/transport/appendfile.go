@@ -466,7 +466,7 @@ func (a *appendfile) openOnce(path string, cred Cred, mode fs.FileMode) (*os.Fil
 				continue
 			}
 			if err != nil {
-				return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file %s: %s", path, errText(err))}
+				return nil, &Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while creating file %s: %s", path, strerror.Text(err))}
 			}
 			f.Chmod(mode)
 			if os.Geteuid() == 0 && cred.UID != 0 {
@@ -475,20 +475,20 @@ func (a *appendfile) openOnce(path string, cred Cred, mode fs.FileMode) (*os.Fil
 			return f, nil
 		}
 		if err != nil {
-			return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while checking %s: %s", path, errText(err))}
+			return nil, &Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while checking %s: %s", path, strerror.Text(err))}
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			if !o.Bool("allow_symlink") {
 				return nil, &Result{Status: Defer, Message: fmt.Sprintf("mailbox %s is a symbolic link", path)}
 			}
 			if fi, err = os.Stat(path); err != nil {
-				return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("while checking %s: %s", path, errText(err))}
+				return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("while checking %s: %s", path, strerror.Text(err))}
 			}
 		}
 		if fi.Mode()&fs.ModeNamedPipe != 0 && o.Bool("allow_fifo") {
 			f, err := os.OpenFile(path, os.O_WRONLY, 0)
 			if err != nil {
-				return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("while opening fifo %s: %s", path, errText(err))}
+				return nil, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("while opening fifo %s: %s", path, strerror.Text(err))}
 			}
 			return f, nil
 		}
@@ -513,7 +513,7 @@ func (a *appendfile) openOnce(path string, cred Cred, mode fs.FileMode) (*os.Fil
 			continue
 		}
 		if err != nil {
-			return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while opening %s: %s", path, errText(err))}
+			return nil, &Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while opening %s: %s", path, strerror.Text(err))}
 		}
 		if nfi, err := f.Stat(); err != nil || nfi.Sys().(*syscall.Stat_t).Ino != sys.Ino {
 			f.Close()
@@ -522,22 +522,4 @@ func (a *appendfile) openOnce(path string, cred Cred, mode fs.FileMode) (*os.Fil
 		return f, nil
 	}
 	return nil, &Result{Status: Defer, Freeze: true, Message: fmt.Sprintf("mailbox %s keeps appearing and disappearing", path)}
-}
-
-func errnoOf(err error) int {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return int(errno)
-	}
-	return 0
-}
-
-// errText is strerror for err's errno, or err's text.
-func errText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	return err.Error()
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // deliverDir writes the message as a new file (or two) in dir.
@@ -212,7 +213,7 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 	f, err := a.newAnonFile(filepath.Join(dir, "tmp"), cred)
 	if err != nil {
 		tmp := filepath.Join(dir, "tmp")
-		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file in %s: %s", tmp, errText(err))}
+		return Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while creating file in %s: %s", tmp, strerror.Text(err))}
 	}
 	if f != nil {
 		return a.finishMaildir(ctx, e, d, f, "", dir, int(retries), used, quota, sizeFile)
@@ -226,7 +227,7 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || try >= int(retries) {
-			return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file %s: %s", tmp, errText(err))}
+			return Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while creating file %s: %s", tmp, strerror.Text(err))}
 		}
 		// Exim waits 2 seconds; within one process a microsecond is
 		// enough for a new name.
@@ -254,7 +255,7 @@ func (a *appendfile) deliverMaildir(ctx context.Context, e *env, d *Delivery, cr
 	// link, not rename: never replace an existing message.
 	if err := os.Link(tmp, dst); err != nil {
 		os.Remove(tmp)
-		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, errText(err))}
+		return Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, strerror.Text(err))}
 	}
 	os.Remove(tmp)
 	return a.maildirDone(d, dir, sizeFile, e, n, used)
@@ -319,7 +320,7 @@ func (a *appendfile) finishMaildir(ctx context.Context, e *env, d *Delivery, f *
 		if err != unix.EEXIST || try >= retries || !sleepCtx(ctx, time.Microsecond) {
 			f.Close()
 			tmp := filepath.Join(dir, "tmp", name)
-			return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, errText(err))}
+			return Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("failed to rename %s as %s: %s", tmp, dst, strerror.Text(err))}
 		}
 		name = a.maildirName(d)
 	}
@@ -511,7 +512,7 @@ func (a *appendfile) deliverMailstore(e *env, d *Delivery, cred Cred, dir string
 	}
 	tf, err := a.newFile(base+".tmp", cred)
 	if err != nil {
-		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file %s.tmp: %s", base, errText(err))}
+		return Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while creating file %s.tmp: %s", base, strerror.Text(err))}
 	}
 	_, err = tf.WriteString(env.String())
 	if err == nil {
@@ -525,7 +526,7 @@ func (a *appendfile) deliverMailstore(e *env, d *Delivery, cred Cred, dir string
 	mf, err := a.newFile(base+".msg", cred)
 	if err != nil {
 		os.Remove(base + ".tmp")
-		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file %s.msg: %s", base, errText(err))}
+		return Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while creating file %s.msg: %s", base, strerror.Text(err))}
 	}
 	quota, _ := a.quotaValue(e)
 	used := int64(0)
@@ -569,7 +570,7 @@ func (a *appendfile) deliverPlainDir(e *env, d *Delivery, cred Cred, dir string)
 	tmp := filepath.Join(dir, fmt.Sprintf("temp.%d.%s.%d", os.Getpid(), a.hostname, now.UnixNano()))
 	f, err := a.newFile(tmp, cred)
 	if err != nil {
-		return Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("while creating file %s: %s", tmp, errText(err))}
+		return Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("while creating file %s: %s", tmp, strerror.Text(err))}
 	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.Fd()), &st); err == nil {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // lockFile is a held "<mailbox>.lock".
@@ -56,8 +58,8 @@ func (a *appendfile) takeLockfile(ctx context.Context, path string, cred Cred) (
 			if gid < 0 {
 				gid = os.Getegid()
 			}
-			return nil, &Result{Status: Defer, Err: err, Errno: errnoOf(err),
-				Message: fmt.Sprintf("%s: creating lock file hitching post %s (euid=%d egid=%d)", errText(err), post, uid, gid)}
+			return nil, &Result{Status: Defer, Err: err, Errno: strerror.Errno(err),
+				Message: fmt.Sprintf("%s: creating lock file hitching post %s (euid=%d egid=%d)", strerror.Text(err), post, uid, gid)}
 		}
 		f.Close()
 		chown(post, cred)

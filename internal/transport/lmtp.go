@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // lmtpTransport is an lmtp transport instance.
@@ -101,7 +103,7 @@ func (l *lmtpTransport) connect(ctx context.Context, e *env, cred Cred) (*smtpCo
 		}
 		nc, err := (&net.Dialer{}).DialContext(ctx, "unix", path)
 		if err != nil {
-			x := Result{Status: Defer, Err: err, Errno: errnoOf(err), Message: fmt.Sprintf("failed to connect to socket %s for %s transport: %s", path, l.name, errText(err))}
+			x := Result{Status: Defer, Err: err, Errno: strerror.Errno(err), Message: fmt.Sprintf("failed to connect to socket %s for %s transport: %s", path, l.name, strerror.Text(err))}
 			return nil, nil, &x
 		}
 		return &smtpConn{nc: nc, r: bufio.NewReader(nc), w: bufio.NewWriter(nc)}, nil, nil

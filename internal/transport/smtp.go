@@ -18,6 +18,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/localhost"
+	"github.com/exigo-mta/exigo/internal/strerror"
 )
 
 // smtpTransport is an smtp (or, with protocol = lmtp, an LMTP-over-TCP)
@@ -307,7 +308,7 @@ func hostErr(st []rcptState, h Host, port int, r Result) {
 func netResult(err error, after string) Result {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		r := Result{Status: Defer, Errno: int(errno), Err: err, Message: errText(err)}
+		r := Result{Status: Defer, Errno: int(errno), Err: err, Message: strerror.Text(err)}
 		if errno == syscall.ECONNREFUSED {
 			r.ErrCode = ErrRefused
 		}

@@ -125,9 +125,21 @@ type attempt struct {
 	rcpts map[*router.Address]string
 	// bvars caches bodyVars.
 	bvars expand.VarMap
+	// mlogs are the message log's lines (msglog.go), kids the count
+	// of unfinished addresses each parent generated.
+	mlogs []string
+	kids  map[*router.Address]int
 }
 
+// logf adds a line to the main log and its form to the message log.
 func (m *attempt) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	m.logs = append(m.logs, string(m.h.ID)+" "+line)
+	m.mlog(msglogText(line))
+}
+
+// mainf adds a line to the main log only.
+func (m *attempt) mainf(format string, args ...any) {
 	m.logs = append(m.logs, string(m.h.ID)+" "+fmt.Sprintf(format, args...))
 }
 
@@ -444,6 +456,7 @@ func (m *attempt) recordBatch(b *batch) {
 			it.hostLogged = true
 		}
 	}
+	m.msglogHostErrors(b)
 	for _, it := range b.items {
 		switch it.state {
 		case delivered:
@@ -648,7 +661,8 @@ func (m *attempt) logDelivery(it *item) {
 	if it.confirm != "" && m.d.Config != nil && sel.Has(mainlog.SelSMTPConfirmation) {
 		line += " C=" + quoteLog(it.confirm)
 	}
-	m.logf("%s%s", line, m.deliveryTimes(it))
+	m.mainf("%s%s", line, m.deliveryTimes(it))
+	m.msglogDelivery(it)
 }
 
 // tlsFields are the X=, CV= and DN= fields of a delivery over TLS, as
@@ -693,7 +707,12 @@ func (m *attempt) logFail(it *item) {
 		if it.router != "" && it.msg != "Unrouteable address" {
 			r = " R=" + it.router
 		}
-		m.logf("** %s%s%s: %s%s", m.failAddress(it), m.senderFields(it), r, it.msg, m.deliverTime(it))
+		line := fmt.Sprintf("%s%s%s: %s%s", m.failAddress(it), m.senderFields(it), r, it.msg, m.deliverTime(it))
+		m.mainf("** %s", line)
+		if r == "" {
+			line = "routing failed for " + line
+		}
+		m.mlog(line)
 	default:
 		m.logf("** %s%s R=%s T=%s%s: %s%s", m.failAddress(it), m.senderFields(it), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
 	}

@@ -303,7 +303,7 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	}
 	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\n" + body
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
-	bpN := 0
+	bpN, mvlN := 0, 0
 	for _, s := range steps {
 		ids := logIDs(dir)
 		if s[0] == "@submit" {
@@ -315,6 +315,13 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 			r := oracletest.Run(t, bin, "", "-C", cf, "-bp")
 			os.WriteFile(filepath.Join(dir, "mail", "bp-"+strconv.Itoa(bpN)), []byte(r.Stdout), 0o644)
 			bpN++
+			continue
+		}
+		if s[0] == "@mvl" {
+			// The message log of the first message.
+			r := oracletest.Run(t, bin, "", "-C", cf, "-Mvl", ids[0])
+			os.WriteFile(filepath.Join(dir, "mail", "mvl-"+strconv.Itoa(mvlN)), []byte(r.Stdout+r.Stderr), 0o644)
+			mvlN++
 			continue
 		}
 		if s[0] == "@wait" {

@@ -198,6 +198,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 			}
 			tops[c] = top
 			m.rcpts[c] = it.rcpt
+			m.addChildren(c.Parent, 1)
 			generated = append(generated, c)
 		}
 		return nil, false
@@ -210,7 +211,8 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		if res.Message != "" {
 			what = res.Message
 		}
-		m.logf("=> %s <%s> R=%s", what, top, res.Router)
+		m.mainf("=> %s <%s> R=%s", what, top, res.Router)
+		m.childDone(it.addr)
 		return nil, false
 	case router.Fail:
 		it.state, it.msg, it.routingFail = failed, res.Message, true

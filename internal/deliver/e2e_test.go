@@ -476,5 +476,16 @@ func observe(dir string, sortLog bool) string {
 	})
 	sort.Strings(spool)
 	b.WriteString(strings.Join(spool, ""))
+	// The message logs of the messages left on the queue.
+	var msglogs []string
+	filepath.Walk(filepath.Join(dir, "spool/msglog"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			data, _ := os.ReadFile(p)
+			msglogs = append(msglogs, "== msglog "+mask(filepath.Base(p))+"\n"+mask(string(data)))
+		}
+		return nil
+	})
+	sort.Strings(msglogs)
+	b.WriteString(strings.Join(msglogs, ""))
 	return b.String()
 }

@@ -92,7 +92,7 @@ func (m *attempt) frozen() (Outcome, bool) {
 	h := m.h
 	cfg := m.d.Config
 	if m.opts.Thaw {
-		m.logf("Unfrozen by forced delivery")
+		m.mainf("Unfrozen by forced delivery")
 		m.writeLogs()
 		h.Frozen = time.Time{}
 		return 0, true
@@ -104,7 +104,7 @@ func (m *attempt) frozen() (Outcome, bool) {
 		return Completed, false
 	}
 	if at := timeOpt(cfg, "auto_thaw"); at > 0 && h.Sender != "" && m.now.Sub(h.Frozen) >= at {
-		m.logf("Unfrozen by auto-thaw")
+		m.mainf("Unfrozen by auto-thaw")
 		m.writeLogs()
 		h.Frozen = time.Time{}
 		return 0, true
@@ -185,7 +185,9 @@ func (m *attempt) finish() (Outcome, error) {
 		}
 	}
 	if freeze {
-		m.logf("Frozen (delivery error message)")
+		m.mainf("Frozen (delivery error message)")
+		// The message log marks it without a time (observed).
+		m.mlogs = append(m.mlogs, "*** Frozen (delivery error message)")
 		h.Frozen = m.now
 		remaining = true
 	}

@@ -21,7 +21,10 @@ import (
 //     <address>: Unrouteable address";
 //   - for a remote transport run, one "H=<host> [<ip>] SMTP error ..."
 //     line per error the host gave, before the outcomes of the run;
-//   - nothing for a :blackhole: redirection.
+//   - "*** Frozen (delivery error message)", without a time, when a
+//     bounce is frozen;
+//   - nothing for a :blackhole: redirection, "Unfrozen by ...", or a
+//     routing "retry time not reached".
 //
 // A parent whose children finish by failing is said complete only after
 // the deliveries, in the order in which the failures happened.
@@ -65,10 +68,21 @@ func (m *attempt) addChildren(parent *router.Address, n int) {
 }
 
 // childDone counts a finished address against its parent and logs the
-// parents it completes, nearest first.
+// parents it completes, nearest first. An address that a one_time
+// redirection generated counts against the recipient it came from
+// instead (observed with Exim 4.96: "ot2" redirected with one_time to
+// a remote address, whose delivery completed "ot", the recipient that
+// had been redirected to "ot2").
 func (m *attempt) childDone(a *router.Address) {
 	for i := 0; i < maxRouted; i++ {
 		p := a.Parent
+		if p != nil && m.d.Config != nil {
+			if r := m.d.Config.Router(p.RoutedBy); r != nil && r.Options.Bool("one_time") {
+				for p.Parent != nil {
+					p = p.Parent
+				}
+			}
+		}
 		if p == nil || m.kids[p] == 0 {
 			return
 		}

@@ -455,6 +455,16 @@ func (m *attempt) recordBatch(b *batch) {
 			}
 			it.hostLogged = true
 		}
+		if it.state == deferred && messageError(it) {
+			// A 4xx to MAIL or DATA: the host's error on a line of
+			// its own, the address line keeps its H= (observed with
+			// Exim 4.96).
+			line := "H=" + it.host + " [" + it.hostAddr + "]: " + it.msg
+			if !hostLines[line] {
+				hostLines[line] = true
+				m.logf("%s", line)
+			}
+		}
 	}
 	m.msglogHostErrors(b)
 	for _, it := range b.items {
@@ -726,6 +736,11 @@ func (m *attempt) logDefer(it *item) {
 	t := ""
 	if it.transport != "" {
 		t = " T=" + it.transport
+	}
+	if isRetryWait(it.errno) {
+		// Not in the message log (observed with Exim 4.96).
+		m.mainf("== %s R=%s%s defer (%d)%s%s: %s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
+		return
 	}
 	if it.errno > 0 {
 		// A system error (errno such as 111, Connection refused): DT=

@@ -120,6 +120,8 @@ type e2eCase struct {
 	steps   [][]string // later commands; $ID1.. are message ids in log order
 	// conf replaces e2eConf (same placeholders) when set.
 	conf string
+	// sender replaces sender@test.example as the envelope sender.
+	sender string
 }
 
 var e2eCases = []e2eCase{
@@ -239,6 +241,12 @@ func runE2ECases(t *testing.T, cases []e2eCase) {
 			return "250 Accepted"
 		},
 		Data: func(string, []byte) string { return "250 OK id=X" },
+		Mail: func(from string) string {
+			if strings.Contains(from, "mailfail") {
+				return "451 not now"
+			}
+			return "250 OK"
+		},
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -302,12 +310,16 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		body = c.body
 	}
 	msg := "From: Sender <sender@test.example>\nSubject: case " + c.name + "\nMessage-Id: <m1@test.example>\n" + c.head + "\n" + body
-	oracletest.Run(t, bin, msg, append(append(submit, "-f", "sender@test.example"), c.rcpts...)...)
+	sender := "sender@test.example"
+	if c.sender != "" {
+		sender = c.sender
+	}
+	oracletest.Run(t, bin, msg, append(append(submit, "-f", sender), c.rcpts...)...)
 	bpN, mvlN := 0, 0
 	for _, s := range steps {
 		ids := logIDs(dir)
 		if s[0] == "@submit" {
-			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", "sender@test.example"), s[1:]...)...)
+			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", sender), s[1:]...)...)
 			continue
 		}
 		if s[0] == "@bp" {

@@ -20,11 +20,13 @@ import (
 //     "==" flag, an unrouteable address as "routing failed for
 //     <address>: Unrouteable address";
 //   - for a remote transport run, one "H=<host> [<ip>] SMTP error ..."
-//     line per error the host gave, before the outcomes of the run;
+//     line per error the host gave to RCPT, before the outcomes of the
+//     run; the main log's "H=<host> [<ip>]: SMTP error ..." line of an
+//     error to MAIL or DATA;
 //   - "*** Frozen (delivery error message)", without a time, when a
 //     bounce is frozen;
 //   - nothing for a :blackhole: redirection, "Unfrozen by ...", or a
-//     routing "retry time not reached".
+//     "retry time not reached" deferral.
 //
 // A parent whose children finish by failing is said complete only after
 // the deliveries, in the order in which the failures happened.
@@ -113,7 +115,7 @@ func (m *attempt) msglogHostErrors(b *batch) {
 	}
 	seen := map[string]bool{}
 	for _, it := range b.items {
-		if it.state == delivered || it.host == "" || it.hostLogged || !strings.HasPrefix(it.msg, "SMTP error from remote mail server") {
+		if it.state == delivered || it.host == "" || it.hostLogged || messageError(it) || !strings.HasPrefix(it.msg, "SMTP error from remote mail server") {
 			continue
 		}
 		line := "H=" + it.host + " [" + it.hostAddr + "] " + it.msg

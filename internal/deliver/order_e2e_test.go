@@ -31,6 +31,7 @@ func TestDeliveryOrder(t *testing.T) {
 		{name: "order_q", conf: orderConf, rcpts: orderRcpts, retry: true, steps: [][]string{{"-odq"}, {"@mvl"}, {"-q"}, {"@bp"}, {"@mvl"}}},
 		{name: "msglog_chain", conf: featConf, rcpts: []string{"sub@test.example", "rj@test.example", "rem@test.example", "nobody@test.example", "p1@test.example", "nb@test.example"}, retry: true, steps: [][]string{{"@mvl"}}},
 		{name: "msglog_refused", rcpts: []string{"a@down.example", "alice@test.example", "b@down.example"}, retry: true, steps: [][]string{{"@mvl"}, {"-qf"}, {"@mvl"}}},
+		{name: "mail4xx", sender: "mailfail@test.example", rcpts: []string{"ok1@remote.example", "alice@test.example", "ok2@remote.example"}, retry: true, steps: [][]string{{"-q"}, {"-qf"}, {"@mvl"}}},
 		{name: "order_rev", conf: orderConf, rcpts: reversed(orderRcpts), retry: true, steps: [][]string{{"@bp"}, {"@mvl"}}},
 	})
 }

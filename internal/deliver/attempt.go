@@ -129,6 +129,12 @@ type attempt struct {
 	// of unfinished addresses each parent generated.
 	mlogs []string
 	kids  map[*router.Address]int
+	// parentOf maps an address object to the one its children count
+	// against (sameParent).
+	parentOf map[*router.Address]*router.Address
+	// dupsDone are duplicate mailboxes still to count against their
+	// parents (msglog.go).
+	dupsDone []*router.Address
 }
 
 // logf adds a line to the main log and its form to the message log.
@@ -307,7 +313,9 @@ func (m *attempt) deliverRemote(items []*item) {
 	var batches []*batch
 	key := func(it *item) string {
 		var b strings.Builder
-		b.WriteString(it.transport)
+		// Addresses with different errors addresses need envelopes of
+		// their own (observed with Exim 4.96: separate deliveries).
+		b.WriteString(it.transport + "|" + it.addr.ErrorsTo)
 		for _, h := range it.hosts {
 			fmt.Fprintf(&b, "|%s %s %d", h.Name, h.Addr, h.Port)
 		}
@@ -709,9 +717,10 @@ func (m *attempt) logFail(it *item) {
 		if it.addr.Kind != router.Mailbox || it.path != "" {
 			s = m.lineAddress(it, false)
 		}
-		m.logf("** %s <%s>: retry timeout exceeded", s, it.addr.Parent.Address)
+		m.mainf("** %s <%s>: retry timeout exceeded", s, it.addr.Parent.Address)
 	case it.timedOut:
-		m.logf("** %s: retry timeout exceeded", m.timeoutAddress(it))
+		// Not in the message log (observed with Exim 4.96).
+		m.mainf("** %s: retry timeout exceeded", m.timeoutAddress(it))
 	case it.routingFail:
 		r := ""
 		if it.router != "" && it.msg != "Unrouteable address" {

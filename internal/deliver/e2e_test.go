@@ -280,7 +280,9 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	if c.conf != "" {
 		conf = c.conf
 	}
-	conf = strings.Replace(conf, "RETRY_MAIN", c.main, 1)
+	// preserve_message_logs keeps the message logs of completed
+	// messages in msglog.OLD, where observe compares them too.
+	conf = strings.Replace(conf, "RETRY_MAIN", "preserve_message_logs\n"+c.main, 1)
 	conf = strings.ReplaceAll(conf, "DIR", dir)
 	conf = strings.ReplaceAll(conf, "DOWNPORT", strconv.Itoa(downPort))
 	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
@@ -490,10 +492,14 @@ func observe(dir string, sortLog bool) string {
 	b.WriteString(strings.Join(spool, ""))
 	// The message logs of the messages left on the queue.
 	var msglogs []string
-	filepath.Walk(filepath.Join(dir, "spool/msglog"), func(p string, fi os.FileInfo, err error) error {
+	filepath.Walk(filepath.Join(dir, "spool"), func(p string, fi os.FileInfo, err error) error {
+		if d := filepath.Base(filepath.Dir(p)); d != "msglog" && d != "msglog.OLD" {
+			return nil
+		}
 		if err == nil && !fi.IsDir() {
 			data, _ := os.ReadFile(p)
-			msglogs = append(msglogs, "== msglog "+mask(filepath.Base(p))+"\n"+mask(string(data)))
+			name := strings.TrimPrefix(p, filepath.Join(dir, "spool")+"/")
+			msglogs = append(msglogs, "== "+mask(name)+"\n"+mask(string(data)))
 		}
 		return nil
 	})

@@ -29,7 +29,9 @@ import (
 //     "retry time not reached" deferral.
 //
 // A parent whose children finish by failing is said complete only after
-// the deliveries, in the order in which the failures happened.
+// the deliveries, in the order in which the failures happened. A
+// duplicate pipe or file counts as finished when it is found, before
+// the deliveries; a duplicate mailbox after the first delivery.
 
 // mlog adds line (without message id) to the lines of the message log.
 func (m *attempt) mlog(line string) {
@@ -51,11 +53,27 @@ func msglogText(line string) string {
 // and the parents it completes.
 func (m *attempt) msglogDelivery(it *item) {
 	s := it.addr.Address
-	if p := parentOf(it.addr); p != nil {
+	if p := it.addr.Parent; p != nil {
+		// The immediate parent, also an unseen router's copy's
+		// ("alice <alice>", observed).
 		s += " <" + p.Address + ">"
 	}
 	m.mlog(s + ": " + it.transport + " transport succeeded")
 	m.childDone(it.addr)
+	m.duplicatesDone()
+}
+
+// duplicatesDone counts the duplicate mailboxes against their parents:
+// after the first delivery's line, or before the failures when nothing
+// was delivered (observed with Exim 4.96: a recipient redirected to
+// addresses that another redirection also gave was complete after the
+// first of them was delivered).
+func (m *attempt) duplicatesDone() {
+	dups := m.dupsDone
+	m.dupsDone = nil
+	for _, a := range dups {
+		m.childDone(a)
+	}
 }
 
 // addChildren counts the addresses a redirection generated from parent.
@@ -69,21 +87,26 @@ func (m *attempt) addChildren(parent *router.Address, n int) {
 	m.kids[parent] += n
 }
 
+// sameParent makes the children of a count against b: an unseen
+// router's copy and the addresses its redirection generated may point
+// at different objects for the one address they came from.
+func (m *attempt) sameParent(a, b *router.Address) {
+	if a == nil || b == nil || a == b {
+		return
+	}
+	if m.parentOf == nil {
+		m.parentOf = map[*router.Address]*router.Address{}
+	}
+	m.parentOf[a] = b
+}
+
 // childDone counts a finished address against its parent and logs the
-// parents it completes, nearest first. An address that a one_time
-// redirection generated counts against the recipient it came from
-// instead (observed with Exim 4.96: "ot2" redirected with one_time to
-// a remote address, whose delivery completed "ot", the recipient that
-// had been redirected to "ot2").
+// parents it completes, nearest first.
 func (m *attempt) childDone(a *router.Address) {
 	for i := 0; i < maxRouted; i++ {
 		p := a.Parent
-		if p != nil && m.d.Config != nil {
-			if r := m.d.Config.Router(p.RoutedBy); r != nil && r.Options.Bool("one_time") {
-				for p.Parent != nil {
-					p = p.Parent
-				}
-			}
+		if q := m.parentOf[p]; q != nil {
+			p = q
 		}
 		if p == nil || m.kids[p] == 0 {
 			return
@@ -100,6 +123,7 @@ func (m *attempt) childDone(a *router.Address) {
 // failedChildrenDone counts the failed addresses against their parents,
 // in the order the failures happened.
 func (m *attempt) failedChildrenDone() {
+	m.duplicatesDone()
 	for i := len(m.failChain) - 1; i >= 0; i-- {
 		if it := m.failChain[i]; it.addr != nil {
 			m.childDone(it.addr)

@@ -74,6 +74,9 @@ func (m *attempt) route(set *router.Set) (local, remote []*item) {
 				top := m.topOf(a, tops)
 				if orig := specials[key]; orig != nil {
 					m.items = append(m.items, &item{addr: a, top: top, rcpt: m.rcptOf(a), dupOf: orig, router: orig.router, transport: orig.transport})
+					// A duplicate is done for its parent at once
+					// (observed in Exim 4.96's message log).
+					m.childDone(a)
 					continue
 				}
 				it, isLocal := m.routeOne(set, a, tops, nil)
@@ -183,6 +186,14 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 	if res.Unseen != nil {
 		tops[res.Unseen] = top
 		m.rcpts[res.Unseen] = it.rcpt
+		parent := res.Unseen.Parent
+		if len(res.Children) > 0 {
+			// One parent for the copy and the redirection's
+			// addresses, whichever object each points at.
+			m.sameParent(parent, res.Children[0].Parent)
+			parent = res.Children[0].Parent
+		}
+		m.addChildren(parent, 1)
 		generated = append(generated, res.Unseen)
 	}
 	defer func() {
@@ -270,6 +281,7 @@ func (m *attempt) dedupe(chain []*item) []*item {
 		k := dupKey(it.addr.Address)
 		if orig := seen[k]; orig != nil {
 			it.dupOf = orig
+			m.dupsDone = append(m.dupsDone, it.addr)
 			continue
 		}
 		seen[k] = it

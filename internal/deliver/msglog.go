@@ -25,8 +25,9 @@ import (
 //     error to MAIL or DATA;
 //   - "*** Frozen (delivery error message)", without a time, when a
 //     bounce is frozen;
-//   - nothing for a :blackhole: redirection, "Unfrozen by ...", or a
-//     "retry time not reached" deferral.
+//   - a "retry time not reached" deferral only at the first delivery
+//     attempt (spec chapter "Log files", retry_defer);
+//   - nothing for a :blackhole: redirection or "Unfrozen by ...".
 //
 // A parent whose children finish by failing is said complete only after
 // the deliveries, in the order in which the failures happened. A
@@ -36,6 +37,17 @@ import (
 // mlog adds line (without message id) to the lines of the message log.
 func (m *attempt) mlog(line string) {
 	m.mlogs = append(m.mlogs, m.d.now().Format("2006-01-02 15:04:05")+" "+line)
+}
+
+// retryWaitf logs a "retry time not reached" deferral: in the message
+// log too only at the message's first delivery attempt (spec chapter
+// "Log files", retry_defer and "retry time not reached").
+func (m *attempt) retryWaitf(format string, args ...any) {
+	if m.h.DeliverFirsttime {
+		m.logf(format, args...)
+		return
+	}
+	m.mainf(format, args...)
 }
 
 // msglogText is the message log's form of a main log line of the

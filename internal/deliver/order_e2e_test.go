@@ -32,6 +32,9 @@ func TestDeliveryOrder(t *testing.T) {
 		{name: "msglog_chain", conf: featConf, rcpts: []string{"sub@test.example", "rj@test.example", "rem@test.example", "nobody@test.example", "p1@test.example", "nb@test.example"}, retry: true, steps: [][]string{{"@mvl"}}},
 		{name: "msglog_refused", rcpts: []string{"a@down.example", "alice@test.example", "b@down.example"}, retry: true, steps: [][]string{{"@mvl"}, {"-qf"}, {"@mvl"}}},
 		{name: "mail4xx", sender: "mailfail@test.example", rcpts: []string{"ok1@remote.example", "alice@test.example", "ok2@remote.example"}, retry: true, steps: [][]string{{"-q"}, {"-qf"}, {"@mvl"}}},
+		// "retry time not reached" is in the message log of a first
+		// attempt only (spec chapter "Log files", retry_defer).
+		{name: "retry_wait_first", rcpts: []string{"a@down.example"}, retry: true, steps: [][]string{{"@submit", "b@down.example"}, {"@submit", "later@test.example"}}},
 		{name: "order_rev", conf: orderConf, rcpts: reversed(orderRcpts), retry: true, steps: [][]string{{"@bp"}, {"@mvl"}}},
 	})
 }

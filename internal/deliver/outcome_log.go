@@ -110,8 +110,9 @@ func (m *attempt) logDefer(it *item) {
 		t = " T=" + it.transport
 	}
 	if isRetryWait(it.errno) {
-		// Not in the message log (observed with Exim 4.96).
-		m.mainf("== %s R=%s%s defer (%d)%s%s: %s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
+		// In the message log only at the first delivery attempt
+		// (spec chapter "Log files", retry_defer).
+		m.retryWaitf("== %s R=%s%s defer (%d)%s%s: %s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 		return
 	}
 	if it.errno > 0 {

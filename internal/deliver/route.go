@@ -168,7 +168,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		it := &item{addr: a, top: top, rcpt: m.rcptOf(a), state: deferred, errno: -52, msg: "retry time not reached"}
 		m.items = append(m.items, it)
 		if m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {
-			m.mainf("== %s routing defer (-52): retry time not reached", a.Address)
+			m.retryWaitf("== %s routing defer (-52): retry time not reached", a.Address)
 		}
 		return nil, false
 	}

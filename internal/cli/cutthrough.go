@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/callout"
@@ -32,17 +31,6 @@ func (r *receiving) cutthroughManager() *cutthrough.Manager {
 				return err
 			}
 			return deliver.MarkDelivered(r.queue.Spool.InputDir(pid), id, rcpts)
-		},
-		Msglog: func(id, line string) error {
-			pid, err := spool.ParseID(id)
-			if err != nil {
-				return err
-			}
-			now := r.queue.Now
-			if now == nil {
-				now = time.Now
-			}
-			return r.queue.Spool.AppendMsglog(pid, now().Format("2006-01-02 15:04:05 ")+line+"\n")
 		},
 	}
 }

@@ -62,7 +62,7 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 	if err != nil {
 		return nil, err
 	}
-	q := &queue.Queue{Spool: sp, IDs: gen, Log: lg, Selector: sel, Now: env.Now}
+	q := &queue.Queue{Spool: sp, IDs: gen, Log: lg, Selector: sel, Now: env.Now, NoMessageLogs: !cfg.Main.Bool("message_logs")}
 	// queue_only, unless an -od option overrides it (queue_only_override,
 	// spec chapter "Main configuration").
 	if cfg.Main.Bool("queue_only") && (inv.DeliveryMode == "" || !cfg.Main.Bool("queue_only_override")) {

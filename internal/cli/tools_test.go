@@ -18,8 +18,9 @@ func TestToolNames(t *testing.T) {
 	}{
 		{[]string{"/usr/sbin/exim_dumpdb"}, 1, "Usage: exim_dumpdb [-z] [-k]  <spool-directory> <database-name>\n"},
 		{[]string{"exigo", "--tool", "exim_dumpdb", spool, "retry"}, 1, "** Failed to open database lock file " + spool + "/db/retry.lockfile: No such file or directory\n"},
-		{[]string{"exim_tidydb", spool, "retry"}, 0, "Tidying Exim hints database " + spool + "/db/retry\nTidying complete\n"},
+		{[]string{"exim_tidydb", spool, "retry"}, 1, "Tidying Exim hints database " + spool + "/db/retry\n** Failed to open database lock file " + spool + "/db/retry.lockfile: No such file or directory\n"},
 		{[]string{"exim_fixdb", spool, "retry"}, 0, "Modifying Exim hints database " + spool + "/db/retry\n> \n"},
+		{[]string{"exim_tidydb", spool, "retry"}, 0, "Tidying Exim hints database " + spool + "/db/retry\nTidying complete\n"},
 		{[]string{"exinext"}, 1, "Usage: exinext <address>|<domain>|<local-part>\n"},
 	} {
 		var out bytes.Buffer

@@ -91,11 +91,6 @@ type Manager struct {
 	// delivered, before the message is stored (see
 	// deliver.MarkDelivered); nil records nothing.
 	MarkDelivered func(id string, rcpts []string) error
-	// Msglog appends a line (without time stamp) to a message's log:
-	// a message kept after a temporary error from the destination
-	// starts it with "Received from ..." (observed with Exim 4.96);
-	// nil writes nothing.
-	Msglog func(id, line string) error
 }
 
 // Reply is one SMTP reply from the destination.

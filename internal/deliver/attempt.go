@@ -132,9 +132,27 @@ type attempt struct {
 	freezeRouting bool
 	// bvars caches bodyVars.
 	bvars expand.VarMap
+	// mlogs are the message log's lines (msglog.go), kids the count
+	// of unfinished addresses each parent generated.
+	mlogs []string
+	kids  map[*router.Address]int
+	// parentOf maps an address object to the one its children count
+	// against (sameParent).
+	parentOf map[*router.Address]*router.Address
+	// dupsDone are duplicate mailboxes still to count against their
+	// parents (msglog.go).
+	dupsDone []*router.Address
 }
 
+// logf adds a line to the main log and its form to the message log.
 func (m *attempt) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	m.logs = append(m.logs, string(m.h.ID)+" "+line)
+	m.mlog(msglogText(line))
+}
+
+// mainf adds a line to the main log only.
+func (m *attempt) mainf(format string, args ...any) {
 	m.logs = append(m.logs, string(m.h.ID)+" "+fmt.Sprintf(format, args...))
 }
 
@@ -205,11 +223,13 @@ func (m *attempt) routers() (*router.Set, error) {
 		PrimaryHostname:  d.Config.Main.String("primary_hostname"),
 		Now:              d.Now,
 		UserFiles:        userFiles{m},
+		// A router's own lines go to the main log only: Exim writes
+		// the message log separately (observed).
 		Log: func(line string) {
-			m.logf("%s", line)
+			m.mainf("%s", line)
 		},
 		PanicLog: func(line string) {
-			m.logf("%s", line)
+			m.mainf("%s", line)
 			if m.panicAt == nil {
 				m.panicAt = map[int]bool{}
 			}
@@ -302,7 +322,9 @@ func (m *attempt) deliverRemote(items []*item) {
 	var batches []*batch
 	key := func(it *item) string {
 		var b strings.Builder
-		b.WriteString(it.transport)
+		// Addresses with different errors addresses need envelopes of
+		// their own (observed with Exim 4.96: separate deliveries).
+		b.WriteString(it.transport + "|" + it.addr.ErrorsTo)
 		for _, h := range it.hosts {
 			fmt.Fprintf(&b, "|%s %s %d", h.Name, h.Addr, h.Port)
 		}
@@ -450,7 +472,18 @@ func (m *attempt) recordBatch(b *batch) {
 			}
 			it.hostLogged = true
 		}
+		if it.state == deferred && messageError(it) {
+			// A 4xx to MAIL or DATA: the host's error on a line of
+			// its own, the address line keeps its H= (observed with
+			// Exim 4.96).
+			line := "H=" + it.host + " [" + it.hostAddr + "]: " + it.msg
+			if !hostLines[line] {
+				hostLines[line] = true
+				m.logf("%s", line)
+			}
+		}
 	}
+	m.msglogHostErrors(b)
 	for _, it := range b.items {
 		switch it.state {
 		case delivered:
@@ -624,125 +657,6 @@ func (m *attempt) returnPath(it *item) string {
 		return it.addr.ErrorsTo
 	}
 	return m.h.Sender
-}
-
-func (m *attempt) logDelivery(it *item) {
-	flag := "=>"
-	switch {
-	case m.d.DontDeliver:
-		flag = "*>"
-	case it.more:
-		flag = "->"
-	}
-	sel := m.d.selector()
-	size := ""
-	if sel.Has(mainlog.SelDeliverySize) {
-		n := it.conn.size
-		if n == 0 {
-			n, _ = strconv.ParseInt(m.bodyVars()["message_size"], 10, 64)
-		}
-		size = " S=" + strconv.FormatInt(n, 10)
-	}
-	line := fmt.Sprintf("%s %s%s R=%s T=%s%s%s%s", flag, m.lineAddress(it, true), m.senderFields(it), it.router, it.transport, size, m.hostField(it), m.tlsFields(it))
-	if sel.Has(mainlog.SelPipelining) && it.conn.pipelined {
-		line += " L"
-	}
-	if it.conn.chunking {
-		// K: the CHUNKING extension was used (spec chapter "Log
-		// files", section "Reducing or increasing what is logged").
-		line += " K"
-	}
-	if it.confirm != "" && m.d.Config != nil && sel.Has(mainlog.SelSMTPConfirmation) {
-		line += " C=" + quoteLog(it.confirm)
-	}
-	m.logf("%s%s", line, m.deliveryTimes(it))
-}
-
-// tlsFields are the X=, CV= and DN= fields of a delivery over TLS, as
-// log_selector tls_cipher, tls_certificate_verified and tls_peerdn ask
-// (spec chapter "Log files", section "Reducing or increasing what is
-// logged").
-func (m *attempt) tlsFields(it *item) string {
-	if it.tls.cipher == "" {
-		return ""
-	}
-	sel := m.d.selector()
-	s := ""
-	if sel.Has(mainlog.SelTLSCipher) {
-		s += " X=" + it.tls.cipher
-	}
-	if sel.Has(mainlog.SelTLSCertificateVerified) && it.tls.verified != "" {
-		s += " CV=" + it.tls.verified
-	}
-	if sel.Has(mainlog.SelTLSPeerDN) && it.tls.peerDN != "" {
-		s += ` DN=` + quoteLog(it.tls.peerDN)
-	}
-	return s
-}
-
-func (m *attempt) logFail(it *item) {
-	switch {
-	case it.timedOut && it.addr.Parent != nil:
-		// A generated address shows its immediate parent in angle
-		// brackets here, not the original recipient (observed with
-		// Exim 4.96).
-		// A mailbox shows its address, also after a local transport
-		// (observed: "** x@y <alias@y>").
-		s := it.addr.Address
-		if it.addr.Kind != router.Mailbox || it.path != "" {
-			s = m.lineAddress(it, false)
-		}
-		m.logf("** %s <%s>: retry timeout exceeded", s, it.addr.Parent.Address)
-	case it.timedOut:
-		m.logf("** %s: retry timeout exceeded", m.timeoutAddress(it))
-	case it.routingFail:
-		r := ""
-		if it.router != "" && it.msg != "Unrouteable address" {
-			r = " R=" + it.router
-			if it.transport != "" {
-				r += " T=" + it.transport
-			}
-		}
-		m.logf("** %s%s%s: %s%s", m.failAddress(it), m.senderFields(it), r, it.msg, m.deliverTime(it))
-	default:
-		m.logf("** %s%s R=%s T=%s%s: %s%s", m.failAddress(it), m.senderFields(it), it.router, it.transport, m.hostField(it), it.msg, m.deliverTime(it))
-	}
-}
-
-func (m *attempt) logDefer(it *item) {
-	if isRetryWait(it.errno) && !m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {
-		// Spec chapter "Log files", retry_defer.
-		return
-	}
-	t := ""
-	if it.transport != "" {
-		t = " T=" + it.transport
-	}
-	if it.panicErr {
-		defer func() {
-			if m.panicAt == nil {
-				m.panicAt = map[int]bool{}
-			}
-			m.panicAt[len(m.logs)-1] = true
-		}()
-	}
-	if it.errno > 0 {
-		// A system error (errno such as 111, Connection refused): DT=
-		// ends the line; otherwise it comes before the text (observed
-		// with Exim 4.96).
-		m.logf("== %s R=%s%s defer (%d)%s: %s%s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), it.msg, m.deliverTime(it))
-		return
-	}
-	m.logf("== %s R=%s%s defer (%d)%s%s: %s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
-}
-
-// quoteLog quotes a string for a log field as Exim's string_printing
-// does for C=: in double quotes, with quotes and backslashes escaped and
-// the newlines of a multiline reply as \\n (a backslash written escaped,
-// observed in Exim 4.96).
-func quoteLog(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\\n`)
-	return `"` + r.Replace(s) + `"`
 }
 
 // timeOpt returns a time option of the main section (0 when unset).

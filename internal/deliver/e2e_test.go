@@ -242,6 +242,12 @@ func runE2ECases(t *testing.T, cases []e2eCase) {
 			return "250 Accepted"
 		},
 		Data: func(string, []byte) string { return "250 OK id=X" },
+		Mail: func(from string) string {
+			if strings.Contains(from, "mailfail") {
+				return "451 not now"
+			}
+			return "250 OK"
+		},
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -275,7 +281,9 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 	if c.conf != "" {
 		conf = c.conf
 	}
-	conf = strings.Replace(conf, "RETRY_MAIN", c.main, 1)
+	// preserve_message_logs keeps the message logs of completed
+	// messages in msglog.OLD, where observe compares them too.
+	conf = strings.Replace(conf, "RETRY_MAIN", "preserve_message_logs\n"+c.main, 1)
 	conf = strings.ReplaceAll(conf, "DIR", dir)
 	conf = strings.ReplaceAll(conf, "DOWNPORT", strconv.Itoa(downPort))
 	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
@@ -311,7 +319,7 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 		sender = c.sender
 	}
 	oracletest.Run(t, bin, msg, append(append(submit, "-f", sender), c.rcpts...)...)
-	bpN := 0
+	bpN, mvlN := 0, 0
 	for _, s := range steps {
 		ids := logIDs(dir)
 		if s[0] == "@submit" {
@@ -323,6 +331,13 @@ func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
 			r := oracletest.Run(t, bin, "", "-C", cf, "-bp")
 			os.WriteFile(filepath.Join(dir, "mail", "bp-"+strconv.Itoa(bpN)), []byte(r.Stdout), 0o644)
 			bpN++
+			continue
+		}
+		if s[0] == "@mvl" {
+			// The message log of the first message.
+			r := oracletest.Run(t, bin, "", "-C", cf, "-Mvl", ids[0])
+			os.WriteFile(filepath.Join(dir, "mail", "mvl-"+strconv.Itoa(mvlN)), []byte(r.Stdout+r.Stderr), 0o644)
+			mvlN++
 			continue
 		}
 		if s[0] == "@wait" {
@@ -479,5 +494,20 @@ func observe(dir string, sortLog bool) string {
 	})
 	sort.Strings(spool)
 	b.WriteString(strings.Join(spool, ""))
+	// The message logs of the messages left on the queue.
+	var msglogs []string
+	filepath.Walk(filepath.Join(dir, "spool"), func(p string, fi os.FileInfo, err error) error {
+		if d := filepath.Base(filepath.Dir(p)); d != "msglog" && d != "msglog.OLD" {
+			return nil
+		}
+		if err == nil && !fi.IsDir() {
+			data, _ := os.ReadFile(p)
+			name := strings.TrimPrefix(p, filepath.Join(dir, "spool")+"/")
+			msglogs = append(msglogs, "== "+mask(name)+"\n"+mask(string(data)))
+		}
+		return nil
+	})
+	sort.Strings(msglogs)
+	b.WriteString(strings.Join(msglogs, ""))
 	return b.String()
 }

@@ -92,7 +92,7 @@ func (m *attempt) frozen() (Outcome, bool) {
 	h := m.h
 	cfg := m.d.Config
 	if m.opts.Thaw {
-		m.logf("Unfrozen by forced delivery")
+		m.mainf("Unfrozen by forced delivery")
 		m.writeLogs()
 		h.Frozen = time.Time{}
 		return 0, true
@@ -104,7 +104,7 @@ func (m *attempt) frozen() (Outcome, bool) {
 		return Completed, false
 	}
 	if at := timeOpt(cfg, "auto_thaw"); at > 0 && h.Sender != "" && m.now.Sub(h.Frozen) >= at {
-		m.logf("Unfrozen by auto-thaw")
+		m.mainf("Unfrozen by auto-thaw")
 		m.writeLogs()
 		h.Frozen = time.Time{}
 		return 0, true
@@ -121,6 +121,7 @@ func (m *attempt) frozen() (Outcome, bool) {
 // freezing, and removal of a completed message.
 func (m *attempt) finish() (Outcome, error) {
 	h := m.h
+	m.failedChildrenDone()
 	m.keep = map[string]bool{}
 	m.oneTime()
 	byTop := map[string]bool{} // tops with an address still to do
@@ -151,7 +152,7 @@ func (m *attempt) finish() (Outcome, error) {
 		}
 		if !freeze {
 			for _, it := range m.failChain {
-				m.logf("%s: error ignored", it.addr.Address)
+				m.mainf("%s: error ignored", it.addr.Address)
 			}
 		}
 		bounce = false
@@ -159,10 +160,8 @@ func (m *attempt) finish() (Outcome, error) {
 	// The bounce goes before the -H rewrite: a bounce the non-SMTP ACL
 	// refuses may keep the failed addresses (see sendBounceRefusable).
 	held, heldFreeze := false, false
-	var sentLogs []string
 	if bounce {
 		heldFreeze = len(byTop) == 0
-		sentLogs = m.logs
 		m.writeLogs()
 		refused, err := m.sendBounceRefusable(heldFreeze)
 		if err != nil {
@@ -198,13 +197,16 @@ func (m *attempt) finish() (Outcome, error) {
 		}
 	}
 	if freeze {
-		m.logf("Frozen (delivery error message)")
+		m.mainf("Frozen (delivery error message)")
+		// The message log marks it without a time (observed).
+		m.mlogs = append(m.mlogs, "*** Frozen (delivery error message)")
 		h.Frozen = m.now
 		remaining = true
 	}
 	heldFreeze = held && heldFreeze
 	if m.freezeRouting && remaining && !freeze && !heldFreeze {
-		m.logf("Frozen")
+		m.mainf("Frozen")
+		m.mlogs = append(m.mlogs, "*** Frozen")
 		h.Frozen = m.now
 		freeze = true
 	}
@@ -235,9 +237,7 @@ func (m *attempt) finish() (Outcome, error) {
 	if remaining || m.d.Config.Main.Bool("preserve_message_logs") {
 		// A completed message's log would be removed with it at once,
 		// unless preserve_message_logs keeps it in msglog.OLD.
-		m.logs = append(sentLogs, m.logs...)
 		m.msglog()
-		m.logs = m.logs[len(sentLogs):]
 	}
 	m.writeLogs()
 	if m.warning != nil {
@@ -260,19 +260,15 @@ func (m *attempt) finish() (Outcome, error) {
 	return Completed, nil
 }
 
-// msglog appends the attempt's lines to the message log, without the
-// message id, as Exim's msglog files hold them.
+// msglog appends the message log lines gathered so far (msglog.go) to
+// the message's log file.
 func (m *attempt) msglog() {
-	if len(m.logs) == 0 || !m.d.Config.Main.Bool("message_logs") {
+	lines := m.mlogs
+	m.mlogs = nil
+	if len(lines) == 0 || !m.d.Config.Main.Bool("message_logs") {
 		return
 	}
-	var b strings.Builder
-	stamp := m.now.Format("2006-01-02 15:04:05")
-	prefix := string(m.h.ID) + " "
-	for _, l := range m.logs {
-		b.WriteString(stamp + " " + strings.TrimPrefix(l, prefix) + "\n")
-	}
-	m.d.Spool.AppendMsglog(m.h.ID, b.String())
+	m.d.Spool.AppendMsglog(m.h.ID, strings.Join(lines, "\n")+"\n")
 }
 
 // varOverlay layers a map over the process's variables.

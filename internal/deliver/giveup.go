@@ -67,6 +67,9 @@ func (m *attempt) cancel(by string) error {
 	}
 	m.logf("%s", m.completedLine())
 	m.writeLogs()
+	if d.Config.Main.Bool("preserve_message_logs") {
+		d.Spool.PreserveMsglog(h.ID)
+	}
 	if err := d.Spool.Remove(m.lock); err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}

@@ -35,6 +35,11 @@ func (m *attempt) oneTime() {
 		// until then); see oneTimeParent.
 		m.keep[it.rcpt] = true
 		for p := it.addr.Parent; p != nil && p.Parent != nil; p = p.Parent {
+			if !m.done[p.Address] {
+				// Finished for its own parent (the message log's
+				// "children all complete", observed with Exim 4.96).
+				m.childDone(p)
+			}
 			m.done[p.Address] = true
 		}
 		h.Recipients = append(h.Recipients, spool.Recipient{Address: it.addr.Address, PNo: idx, Flags: 3})

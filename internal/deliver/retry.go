@@ -1,6 +1,8 @@
 package deliver
 
 import (
+	"strconv"
+
 	"github.com/exigo-mta/exigo/internal/hintsdb"
 	"github.com/exigo-mta/exigo/internal/retry"
 	"github.com/exigo-mta/exigo/internal/router"
@@ -8,9 +10,66 @@ import (
 )
 
 // Retry keys (spec chapter "Retry configuration"; key shapes as
-// exim_dumpdb shows them): "T:host:ip" for a host error, "R:domain" for
-// a routing deferral, "R:local@domain" for a local delivery,
-// "R:address:<sender>" for a 4xx to RCPT.
+// exim_dumpdb shows them): "T:host:ip" for a host error, with ":port"
+// when the port is not 25; "T:host:ip[:port]:msgid" for a 4xx to MAIL
+// or DATA (the message's own trouble with the host); "R:domain" for a
+// routing deferral, "R:local@domain" for a local delivery,
+// "R:address:<sender>" for a 4xx to RCPT (observed with Exim 4.96).
+
+// hostRetryKey is the retry key of host name at ip and port.
+func hostRetryKey(name, ip string, port int) string {
+	k := "T:" + name + ":" + ip
+	if port != 0 && port != 25 {
+		k += ":" + strconv.Itoa(port)
+	}
+	return k
+}
+
+// messageError reports whether a deferral is the message's trouble
+// with a host: a 4xx to MAIL or DATA.
+func messageError(it *item) bool {
+	return it.host != "" && (it.errCode == transport.ErrMail4xx || it.errCode == transport.ErrData4xx)
+}
+
+// moreErrno is the additional error code Exim keeps in a host's retry
+// record: 'A' for a host found by address record, 'M' by MX record,
+// with the SMTP reply's code less 400 in the second byte for a 4xx
+// (observed: 65 for a refused connection, 13121 for a 451).
+func moreErrno(it *item) int {
+	if it.host == "" {
+		return 0
+	}
+	c := int('A')
+	for _, h := range it.hosts {
+		if h.Name == it.host && h.MX >= 0 {
+			c = 'M'
+		}
+	}
+	if it.errno < 0 {
+		if code := smtpCode(it.msg); code != "" {
+			n, _ := strconv.Atoi(code)
+			return (n-400)<<8 | c
+		}
+		if !hostError(it) {
+			return 0
+		}
+	}
+	return c
+}
+
+// retryPort is the port a remote delivery of it used or would use: the
+// host's own, else the transport's numeric port option, else 25.
+func (m *attempt) retryPort(it *item, h router.Host) int {
+	if h.Port > 0 {
+		return h.Port
+	}
+	if td := m.d.Config.Transport(it.transport); td != nil {
+		if n, err := strconv.Atoi(td.Options.String("port")); err == nil {
+			return n
+		}
+	}
+	return 25
+}
 
 // hostError reports whether a deferral is about the host rather than the
 // address (connection refused, timed out, lost).
@@ -36,8 +95,9 @@ func (m *attempt) retryKey(it *item) (string, []string) {
 	case it.transport == "":
 		return "R:" + a.Domain, []string{a.Domain}
 	case hostError(it):
-		k := "T:" + it.host + ":" + it.hostAddr
-		return k, []string{it.host, a.Domain}
+		return hostRetryKey(it.host, it.hostAddr, it.conn.triedPort), []string{it.host, a.Domain}
+	case messageError(it):
+		return hostRetryKey(it.host, it.hostAddr, it.conn.triedPort) + ":" + string(m.h.ID), []string{it.host, a.Domain}
 	case it.host != "":
 		return "R:" + a.Address + ":<" + m.h.Sender + ">", []string{a.Address, a.Domain}
 	}
@@ -122,13 +182,19 @@ func (m *attempt) retryWait(it *item) bool {
 		return false
 	}
 	defer db.Close()
+	// A host waits for its own record or for the message's record
+	// with it (observed with Exim 4.96 after a 4xx to MAIL).
 	for _, h := range it.hosts {
-		var rec hintsdb.RetryRecord
-		found, err := db.Get("T:"+h.Name+":"+h.Addr, &rec)
-		if err != nil || !found {
-			return false
+		k := hostRetryKey(h.Name, h.Addr, m.retryPort(it, h))
+		waiting := false
+		for _, key := range []string{k, k + ":" + string(m.h.ID)} {
+			var rec hintsdb.RetryRecord
+			found, err := db.Get(key, &rec)
+			if err == nil && found && retry.Check(&rec, m.now, retry.CheckOptions{DelayAfterCutoff: true, Arrival: m.h.Received}) != retry.Try {
+				waiting = true
+			}
 		}
-		if retry.Check(&rec, m.now, retry.CheckOptions{DelayAfterCutoff: true, Arrival: m.h.Received}) == retry.Try {
+		if !waiting {
 			return false
 		}
 	}
@@ -187,7 +253,11 @@ func (m *attempt) retryProcessing() {
 	var clear []string
 	for _, it := range m.items {
 		if it.state == delivered && it.host != "" {
-			clear = append(clear, "T:"+it.host+":"+it.hostAddr)
+			port := it.conn.port
+			if port == 0 {
+				port = it.conn.triedPort
+			}
+			clear = append(clear, hostRetryKey(it.host, it.hostAddr, port))
 		}
 	}
 	if len(clear) > 0 {
@@ -216,7 +286,7 @@ func (m *attempt) retryProcessing() {
 		sender := m.h.Sender
 		f := retry.Failure{
 			Subjects: subjects, Error: errorType(it), Sender: &sender,
-			BasicErrno: it.errno, Text: it.msg, Arrival: m.h.Received,
+			BasicErrno: it.errno, MoreErrno: moreErrno(it), Text: retryText(it), Arrival: m.h.Received,
 			MessageRelated: it.errCode == transport.ErrMail4xx || it.errCode == transport.ErrData4xx || it.errCode == transport.ErrQuota,
 		}
 		rec, _, giveUp := m.d.retry.Update(old, f, m.now, sched)
@@ -241,6 +311,16 @@ func (m *attempt) retryProcessing() {
 		m.failChain = append(append([]*item{}, timedOut[i:j]...), m.failChain...)
 		i = j
 	}
+}
+
+// retryText is the text a retry record keeps: the deferral's, after
+// "H=host [ip]: " for a message's trouble with a host (observed with
+// Exim 4.96).
+func retryText(it *item) string {
+	if messageError(it) {
+		return "H=" + it.host + " [" + it.hostAddr + "]: " + it.msg
+	}
+	return it.msg
 }
 
 // hostLine is "host NAME [IP]" with the port when it is not 25.

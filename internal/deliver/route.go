@@ -74,6 +74,9 @@ func (m *attempt) route(set *router.Set) (local, remote []*item) {
 				top := m.topOf(a, tops)
 				if orig := specials[key]; orig != nil {
 					m.items = append(m.items, &item{addr: a, top: top, rcpt: m.rcptOf(a), dupOf: orig, router: orig.router, transport: orig.transport})
+					// A duplicate is done for its parent at once
+					// (observed in Exim 4.96's message log).
+					m.childDone(a)
 					continue
 				}
 				it, isLocal := m.routeOne(set, a, tops, nil)
@@ -165,7 +168,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		it := &item{addr: a, top: top, rcpt: m.rcptOf(a), state: deferred, errno: -52, msg: "retry time not reached"}
 		m.items = append(m.items, it)
 		if m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {
-			m.logf("== %s routing defer (-52): retry time not reached", a.Address)
+			m.retryWaitf("== %s routing defer (-52): retry time not reached", a.Address)
 		}
 		return nil, false
 	}
@@ -183,6 +186,14 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 	if res.Unseen != nil {
 		tops[res.Unseen] = top
 		m.rcpts[res.Unseen] = it.rcpt
+		parent := res.Unseen.Parent
+		if len(res.Children) > 0 {
+			// One parent for the copy and the redirection's
+			// addresses, whichever object each points at.
+			m.sameParent(parent, res.Children[0].Parent)
+			parent = res.Children[0].Parent
+		}
+		m.addChildren(parent, 1)
 		generated = append(generated, res.Unseen)
 	}
 	defer func() {
@@ -198,6 +209,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 			}
 			tops[c] = top
 			m.rcpts[c] = it.rcpt
+			m.addChildren(c.Parent, 1)
 			generated = append(generated, c)
 		}
 		return nil, false
@@ -210,7 +222,8 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 		if res.Message != "" {
 			what = res.Message
 		}
-		m.logf("=> %s <%s> R=%s", what, top, res.Router)
+		m.mainf("=> %s <%s> R=%s", what, top, res.Router)
+		m.childDone(it.addr)
 		return nil, false
 	case router.Fail:
 		it.state, it.msg, it.routingFail = failed, res.Message, true
@@ -275,6 +288,7 @@ func (m *attempt) dedupe(chain []*item) []*item {
 		k := dupKey(it.addr.Address)
 		if orig := seen[k]; orig != nil {
 			it.dupOf = orig
+			m.dupsDone = append(m.dupsDone, it.addr)
 			continue
 		}
 		seen[k] = it

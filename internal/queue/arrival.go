@@ -288,8 +288,8 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 // froze (control = freeze) or queued (control = queue): "frozen by ACL"
 // and "no immediate delivery: queued by ACL" (Exim specification chapter
 // "Access control lists", section "Use of the control modifier"). Exim
-// 4.96 also starts the message log of a frozen message with its
-// "Received from" line and the freeze (observed).
+// 4.96 also writes these lines of a frozen message to its message log,
+// after the "Received from" line that Queue.Store wrote (observed).
 func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
 	var lines []string
 	if env.Freeze {
@@ -312,10 +312,9 @@ func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
 			r.Queue.Log.Write(string(a.ID)+" "+l, mainlog.Main)
 		}
 	}
-	if env.Freeze {
+	if env.Freeze && !r.Queue.NoMessageLogs {
 		now := r.Queue.now().Format("2006-01-02 15:04:05 ")
-		arrival := strings.TrimPrefix(ArrivalLine(a, r.Queue.Selector), string(a.ID)+" <= ")
-		text := now + "Received from " + arrival + "\n"
+		text := ""
 		for _, l := range lines {
 			text += now + l + "\n"
 		}

@@ -67,6 +67,9 @@ type Queue struct {
 	Mode DeliveryMode
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// NoMessageLogs is message_logs = false: no message log is
+	// started on arrival.
+	NoMessageLogs bool
 }
 
 // NewID returns a fresh message id.
@@ -207,6 +210,16 @@ func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error 
 	}
 	if q.Log != nil {
 		q.Log.Write(ArrivalLine(a, q.Selector), mainlog.Main)
+	}
+	if !q.NoMessageLogs {
+		// The message log starts with the arrival (observed with
+		// Exim 4.96; spec chapter "How Exim organizes the spool").
+		// It is an aid: a failure to write it is ignored. The line
+		// is the "<=" line without the sender and recipients that
+		// received_sender and received_recipients add.
+		sel := q.Selector &^ (mainlog.SelReceivedSender | mainlog.SelReceivedRecipients)
+		arrival := strings.TrimPrefix(ArrivalLine(a, sel), string(a.ID)+" <= ")
+		_ = q.Spool.AppendMsglog(a.ID, q.now().Format("2006-01-02 15:04:05 ")+"Received from "+arrival+"\n")
 	}
 	if q.Mode == QueueOnly {
 		mode = QueueOnly

@@ -193,23 +193,6 @@ func (s *session) cutthroughData(id string, hs message.Headers, body []byte) (do
 	return false, true
 }
 
-// cutthroughQueued starts the message log of a message kept after the
-// destination's temporary error (defer=spool) with its arrival, as
-// Exim 4.96 does.
-func (s *session) cutthroughQueued(id string, size int64, headers message.Headers) {
-	ml := s.srv.Cutthrough.Msglog
-	if ml == nil {
-		return
-	}
-	line := fmt.Sprintf("Received from %s H=%s P=%s S=%d", senderLog(s.sender), s.logHost(), s.protocol(), size)
-	if mid := messageIDOf(headers); mid != "" {
-		line += " id=" + mid
-	}
-	if err := ml(id, line); err != nil {
-		s.log(fmt.Sprintf("%s %v", id, err), mainlog.Main, mainlog.Panic)
-	}
-}
-
 // cutthroughStartData sends DATA over the cutthrough connection when
 // the client's DATA is accepted (observed with Exim 4.96: a message the
 // DATA ACL refuses leaves the destination inside its data); a refusal

@@ -425,9 +425,6 @@ func (s *session) receive(data []byte, prefix string) error {
 		}
 		size = env.Size
 		s.received++
-		if cutQueue {
-			s.cutthroughQueued(id, size, headers)
-		}
 	}
 	s.msgID = ""
 	ctl := s.acls.Controls

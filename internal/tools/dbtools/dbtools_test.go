@@ -143,9 +143,9 @@ func TestTidyDB(t *testing.T) {
 	})
 	out, _, code := run(TidyDB, "", spool, "retry")
 	want := "Tidying Exim hints database " + spool + "/db/retry\n" +
-		"deleted R:old.example (too old)\n" +
-		"deleted T:h:1.2.3.4:1xWrtd-0003Hh-2c (no message)\n" +
 		"deleted T:h:1.2.3.4:26:1xWrtd-0003Hh-2c (no message)\n" +
+		"deleted T:h:1.2.3.4:1xWrtd-0003Hh-2c (no message)\n" +
+		"deleted R:old.example (too old)\n" +
 		"Tidying complete\n"
 	if out != want || code != 0 {
 		t.Errorf("got\n%s\nwant\n%s", out, want)

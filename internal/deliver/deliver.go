@@ -122,6 +122,11 @@ type Options struct {
 	// and the attempts it continues share it (Exim's continued
 	// deliveries, marked "*").
 	pool *transport.Pool
+	// msglogStart is the first line of the message log when the
+	// arrival left it to this attempt (queue.Scheduler): written with
+	// the attempt's own lines if the message log is kept, else when the
+	// attempt ends with the message still on the spool.
+	msglogStart string
 	// continued marks an attempt made down a connection kept open by
 	// the one before it: it continues no further itself (its caller
 	// goes on to the next waiting message).
@@ -178,6 +183,11 @@ func (d *Deliverer) Message(ctx context.Context, id spool.ID, opts Options) (Out
 	opts.pool = pool
 	m := &attempt{d: d, ctx: ctx, opts: opts, lock: lock, h: h, now: d.now()}
 	out, err := m.run()
+	if m.opts.msglogStart != "" && out != Completed && m.d.Config.Main.Bool("message_logs") {
+		// An attempt that ended early (frozen, say) with the message
+		// kept still owes the log its first line.
+		d.Spool.AppendMsglog(id, m.opts.msglogStart+"\n")
+	}
 	// The lock is released before the connection goes on: the next
 	// message's delivery is no child of this one.
 	lock.Unlock()

@@ -265,6 +265,10 @@ func (m *attempt) finish() (Outcome, error) {
 func (m *attempt) msglog() {
 	lines := m.mlogs
 	m.mlogs = nil
+	if m.opts.msglogStart != "" {
+		lines = append([]string{m.opts.msglogStart}, lines...)
+		m.opts.msglogStart = ""
+	}
 	if len(lines) == 0 || !m.d.Config.Main.Bool("message_logs") {
 		return
 	}

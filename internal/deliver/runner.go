@@ -182,9 +182,10 @@ type Scheduler struct {
 }
 
 // Schedule implements queue.Scheduler.
-func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool) {
+func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool, msglog string) {
+	opts := Options{Immediate: true, msglogStart: msglog}
 	if wait {
-		s.D.Message(ctx, id, Options{Immediate: true})
+		s.D.Message(ctx, id, opts)
 		return
 	}
 	s.once.Do(func() {
@@ -201,7 +202,7 @@ func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool) {
 		}
 		// The submitter's context ends with its session; the delivery
 		// must not.
-		s.D.Message(context.WithoutCancel(ctx), id, Options{Immediate: true})
+		s.D.Message(context.WithoutCancel(ctx), id, opts)
 	}()
 }
 

@@ -24,8 +24,10 @@ import (
 type Scheduler interface {
 	// Schedule starts an immediate delivery attempt of id. With wait set
 	// (-odi, -odf) it returns only when the attempt is over; otherwise
-	// (the daemon, -odb) it returns at once.
-	Schedule(ctx context.Context, id spool.ID, wait bool)
+	// (the daemon, -odb) it returns at once. msglog is the first line of
+	// the message's log, not yet written: the attempt writes it with its
+	// own lines when the message log is kept (empty: nothing to add).
+	Schedule(ctx context.Context, id spool.ID, wait bool, msglog string)
 }
 
 // Logger writes main log lines; *mainlog.Logger implements it.
@@ -211,21 +213,30 @@ func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error 
 	if q.Log != nil {
 		q.Log.Write(ArrivalLine(a, q.Selector), mainlog.Main)
 	}
+	msglog := ""
 	if !q.NoMessageLogs {
 		// The message log starts with the arrival (observed with
 		// Exim 4.96; spec chapter "How Exim organizes the spool").
-		// It is an aid: a failure to write it is ignored. The line
-		// is the "<=" line without the sender and recipients that
-		// received_sender and received_recipients add.
+		// The line is the "<=" line without the sender and
+		// recipients that received_sender and received_recipients
+		// add.
 		sel := q.Selector &^ (mainlog.SelReceivedSender | mainlog.SelReceivedRecipients)
 		arrival := strings.TrimPrefix(ArrivalLine(a, sel), string(a.ID)+" <= ")
-		_ = q.Spool.AppendMsglog(a.ID, q.now().Format("2006-01-02 15:04:05 ")+"Received from "+arrival+"\n")
+		msglog = q.now().Format("2006-01-02 15:04:05 ") + "Received from " + arrival
 	}
 	if q.Mode == QueueOnly {
 		mode = QueueOnly
 	}
 	if q.Scheduler != nil && mode != QueueOnly && (!a.Frozen || a.AttemptFrozen) {
-		q.Scheduler.Schedule(ctx, a.ID, mode == Foreground)
+		// The immediate attempt writes the line if the message log
+		// outlives it: a message delivered at once has none to write
+		// and remove.
+		q.Scheduler.Schedule(ctx, a.ID, mode == Foreground, msglog)
+		return nil
+	}
+	if msglog != "" {
+		// It is an aid: a failure to write it is ignored.
+		_ = q.Spool.AppendMsglog(a.ID, msglog+"\n")
 	}
 	return nil
 }

@@ -160,22 +160,23 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 			mode, loadReason = queue.QueueOnly, "no immediate delivery: load average "+loadavg.Format(load)
 		}
 	}
-	if err := r.queue.Store(context.Background(), a, mode); err != nil {
-		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
-		return 1
-	}
+	// What the controls say follows the "<=" line (Queue.Store).
 	if ctl.Freeze {
-		r.log.Write(string(id)+" frozen by ACL", mainlog.Main)
+		a.ControlLines = append(a.ControlLines, "frozen by ACL")
 	}
 	if ctl.Queue {
 		where := ""
 		if ctl.QueueName != "" {
 			where = " in " + ctl.QueueName
 		}
-		r.log.Write(string(id)+" no immediate delivery: queued"+where+" by ACL", mainlog.Main)
+		a.ControlLines = append(a.ControlLines, "no immediate delivery: queued"+where+" by ACL")
 	}
 	if loadReason != "" && r.queue.Selector.Has(mainlog.SelDelayDelivery) {
-		r.log.Write(string(id)+" "+loadReason, mainlog.Main)
+		a.ControlLines = append(a.ControlLines, loadReason)
+	}
+	if err := r.queue.Store(context.Background(), a, mode); err != nil {
+		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
+		return 1
 	}
 	return 0
 }

@@ -276,21 +276,20 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		// defer=spool: the message waits for a queue run.
 		mode = QueueOnly
 	}
+	a.ControlLines = r.controlLines(env)
 	if err := r.Queue.Store(ctx, a, mode); err != nil {
 		return "", err
 	}
-	r.logControls(a, env)
 	env.Size = a.Size
 	return string(id), nil
 }
 
-// logControls writes the lines that follow "<=" for a message an ACL
-// froze (control = freeze) or queued (control = queue): "frozen by ACL"
-// and "no immediate delivery: queued by ACL" (Exim specification chapter
-// "Access control lists", section "Use of the control modifier"). Exim
-// 4.96 also writes these lines of a frozen message to its message log,
-// after the "Received from" line that Queue.Store wrote (observed).
-func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
+// controlLines are the lines that follow "<=" for a message an ACL froze
+// (control = freeze) or queued (control = queue): "frozen by ACL" and
+// "no immediate delivery: queued by ACL" (Exim specification chapter
+// "Access control lists", section "Use of the control modifier").
+// Queue.Store writes them before it starts the delivery attempt.
+func (r *SpoolReceiver) controlLines(env *smtpserver.Envelope) []string {
 	var lines []string
 	if env.Freeze {
 		lines = append(lines, "frozen by ACL")
@@ -307,20 +306,7 @@ func (r *SpoolReceiver) logControls(a *Arrival, env *smtpserver.Envelope) {
 		// under log_selector delay_delivery (spec chapter "Log files").
 		lines = append(lines, "no immediate delivery: "+env.QueueReason)
 	}
-	if r.Queue.Log != nil {
-		for _, l := range lines {
-			r.Queue.Log.Write(string(a.ID)+" "+l, mainlog.Main)
-		}
-	}
-	if env.Freeze && !r.Queue.NoMessageLogs {
-		now := r.Queue.now().Format("2006-01-02 15:04:05 ")
-		text := ""
-		for _, l := range lines {
-			text += now + l + "\n"
-		}
-		// The message log is an aid: a failure to write it is ignored.
-		_ = r.Queue.Spool.AppendMsglog(a.ID, text)
-	}
+	return lines
 }
 
 // ACLVarsOf returns the ACL variables (acl_c..., acl_m...) among vars as

@@ -193,6 +193,11 @@ type Arrival struct {
 	// ACLVars are the ACL variables saved with the message (-aclc,
 	// -aclm lines).
 	ACLVars []spool.ACLVar
+	// ControlLines are main log lines that follow the "<=" line, before
+	// any delivery starts: what an ACL's freeze and queue controls say.
+	// Exim 4.96 writes those of a frozen message to its message log too,
+	// after the "Received from" line (observed).
+	ControlLines []string
 }
 
 // Store writes the message durably to the spool (returning only once it
@@ -212,6 +217,9 @@ func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error 
 	}
 	if q.Log != nil {
 		q.Log.Write(ArrivalLine(a, q.Selector), mainlog.Main)
+		for _, l := range a.ControlLines {
+			q.Log.Write(string(a.ID)+" "+l, mainlog.Main)
+		}
 	}
 	msglog := ""
 	if !q.NoMessageLogs {
@@ -227,16 +235,25 @@ func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error 
 	if q.Mode == QueueOnly {
 		mode = QueueOnly
 	}
-	if q.Scheduler != nil && mode != QueueOnly && (!a.Frozen || a.AttemptFrozen) {
+	attempt := q.Scheduler != nil && mode != QueueOnly && (!a.Frozen || a.AttemptFrozen)
+	if msglog != "" && (!attempt || a.Frozen) {
+		// A message that stays gets its log now. It is an aid: a
+		// failure to write it is ignored.
+		text := msglog + "\n"
+		if a.Frozen {
+			now := q.now().Format("2006-01-02 15:04:05 ")
+			for _, l := range a.ControlLines {
+				text += now + l + "\n"
+			}
+		}
+		_ = q.Spool.AppendMsglog(a.ID, text)
+		msglog = ""
+	}
+	if attempt {
 		// The immediate attempt writes the line if the message log
 		// outlives it: a message delivered at once has none to write
 		// and remove.
 		q.Scheduler.Schedule(ctx, a.ID, mode == Foreground, msglog)
-		return nil
-	}
-	if msglog != "" {
-		// It is an aid: a failure to write it is ignored.
-		_ = q.Spool.AppendMsglog(a.ID, msglog+"\n")
 	}
 	return nil
 }

@@ -7,12 +7,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os/user"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/localhost"
 	"github.com/exigo-mta/exigo/internal/lookup"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/rewrite"
@@ -48,7 +47,7 @@ func runAddressTest(inv *Invocation, env *Env) int {
 		Vars:             processVars(cfg),
 		Lookups:          modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
 		Resolver:         router.SystemResolver{},
-		Interfaces:       localInterfaces(),
+		Interfaces:       localhost.Machine(),
 		Sender:           sender,
 		QualifyRecipient: qr,
 		PrimaryHostname:  cfg.Main.String("primary_hostname"),
@@ -109,21 +108,6 @@ func runAddressTest(inv *Invocation, env *Env) int {
 			return t.rc
 		}
 	}
-}
-
-// localInterfaces lists this host's addresses, for the self option.
-func localInterfaces() []netip.Addr {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil {
-			out = append(out, p.Addr().Unmap())
-		}
-	}
-	return out
 }
 
 type addressTester struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/deliver"
 	"github.com/exigo-mta/exigo/internal/dns"
+	"github.com/exigo-mta/exigo/internal/localhost"
 	"github.com/exigo-mta/exigo/internal/lookup"
 	"github.com/exigo-mta/exigo/internal/queue"
 	"github.com/exigo-mta/exigo/internal/router"
@@ -42,7 +43,7 @@ func (r *receiving) deliverer(env *Env) (*deliver.Deliverer, error) {
 		Vars:       r.vars,
 		Lookups:    modeLookups{lookup.New(lookup.Options{Debug: env.Debug, NoCache: r.longLived})},
 		Resolver:   routingResolver(r.cfg),
-		Interfaces: localInterfaces(),
+		Interfaces: localhost.Machine(),
 		EximUser:   eu,
 		Now:        env.Now,
 		Rewrite:    r.rewrite,

@@ -11,6 +11,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/localhost"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/rewrite"
 	"github.com/exigo-mta/exigo/internal/router"
@@ -75,7 +76,7 @@ func newRouteVerifier(cfg *config.Config, in *instance.Instance, env *Env) *rout
 		Vars:             varsProxy{v},
 		Lookups:          modeLookups{in.Lookups},
 		Resolver:         router.SystemResolver{},
-		Interfaces:       localInterfaces(),
+		Interfaces:       localhost.Machine(),
 		QualifyRecipient: cfg.Main.String("qualify_recipient"),
 		PrimaryHostname:  cfg.Main.String("primary_hostname"),
 		Debug:            env.Debug,

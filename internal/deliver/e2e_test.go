@@ -105,6 +105,21 @@ begin retry
 RETRY_RULES
 `
 
+// e2eMain is the main section the end-to-end configurations share:
+// deliveries as Debian's Exim user, in the case's directory (DIR), with
+// room for each case's own main options (RETRY_MAIN).
+const e2eMain = `exim_user = Debian-exim
+exim_group = Debian-exim
+deliver_drop_privilege = true
+spool_directory = DIR/spool
+log_file_path = DIR/spool/log/%slog
+primary_hostname = test.example
+qualify_domain = test.example
+never_users =
+keep_environment =
+RETRY_MAIN
+`
+
 type e2eCase struct {
 	name  string
 	rcpts []string

@@ -14,17 +14,7 @@ import (
 // failAddrConf has local transports that fail or defer: a pipe that
 // exits 1 and one that exits 75 (a temporary error); "team" redirects
 // to them and to a mailbox.
-const failAddrConf = `exim_user = Debian-exim
-exim_group = Debian-exim
-deliver_drop_privilege = true
-spool_directory = DIR/spool
-log_file_path = DIR/spool/log/%slog
-primary_hostname = test.example
-qualify_domain = test.example
-never_users =
-keep_environment =
-RETRY_MAIN
-begin routers
+const failAddrConf = e2eMain + `begin routers
 al:
   driver = redirect
   local_parts = team

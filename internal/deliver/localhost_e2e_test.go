@@ -6,17 +6,7 @@ import "testing"
 // option differs, to the test SMTP server on 127.0.0.1 (the local host
 // unless local_interfaces says otherwise), and has smtp transports that
 // take their hosts from their own options.
-const localConf = `exim_user = Debian-exim
-exim_group = Debian-exim
-deliver_drop_privilege = true
-spool_directory = DIR/spool
-log_file_path = DIR/spool/log/%slog
-primary_hostname = test.example
-qualify_domain = test.example
-never_users =
-keep_environment =
-RETRY_MAIN
-begin routers
+const localConf = e2eMain + `begin routers
 freeze:
   driver = manualroute
   domains = freeze.example

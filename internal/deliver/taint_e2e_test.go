@@ -6,17 +6,7 @@ import "testing"
 // names are, or are not, tainted (spec chapter "String expansions",
 // section "Tainted data"): Exim 4.96 refuses a name built from data of
 // the message, as an internal error that no retry rule times out.
-const taintConf = `exim_user = Debian-exim
-exim_group = Debian-exim
-deliver_drop_privilege = true
-spool_directory = DIR/spool
-log_file_path = DIR/spool/log/%slog
-primary_hostname = test.example
-qualify_domain = test.example
-never_users =
-keep_environment =
-RETRY_MAIN
-begin routers
+const taintConf = e2eMain + `begin routers
 r:
   driver = accept
   domains = test.example

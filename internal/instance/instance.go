@@ -9,7 +9,6 @@ package instance
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/dns"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/localhost"
 	"github.com/exigo-mta/exigo/internal/lookup"
 
 	mdns "github.com/miekg/dns"
@@ -107,7 +107,7 @@ func New(cfg *config.Config, opts Options) *Instance {
 		Regexps:   &lists.RegexpCache{},
 		Templates: expand.NewCache(4096),
 		now:       opts.Now,
-		ifaces:    localInterfaces(),
+		ifaces:    localhost.Machine(),
 	}
 }
 
@@ -174,24 +174,6 @@ func configKind(k lists.Kind) string {
 		return "address"
 	}
 	return "localpart"
-}
-
-// localInterfaces returns the machine's interface addresses, for the "@[]"
-// list item.
-func localInterfaces() []netip.Addr {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok {
-				out = append(out, ip.Unmap())
-			}
-		}
-	}
-	return out
 }
 
 // lookupAdapter presents the lookup registry to the expansion engine and

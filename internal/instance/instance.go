@@ -52,8 +52,8 @@ type Instance struct {
 	// ACL, when set, gives the ${acl} item and the acl condition a way to
 	// run ACLs over the given variables.
 	ACL func(vars expand.Vars) func(name string, args []string) (expand.ACLVerdict, string, error)
-	// ifaces are the machine's interface addresses, read once (they are
-	// needed for every list match that may meet "@[]").
+	// ifaces are the local host's addresses (localInterfaces), read
+	// once: every list match that may meet "@[]" needs them.
 	ifaces []netip.Addr
 }
 
@@ -107,8 +107,21 @@ func New(cfg *config.Config, opts Options) *Instance {
 		Regexps:   &lists.RegexpCache{},
 		Templates: expand.NewCache(4096),
 		now:       opts.Now,
-		ifaces:    localhost.Machine(),
+		ifaces:    localInterfaces(cfg),
 	}
+}
+
+// localInterfaces are the addresses "@[]" stands for: those of
+// local_interfaces and extra_local_interfaces, the wildcard items
+// meaning every address of the machine (spec chapter "Domain, host,
+// address and local part lists", section "Special host list patterns";
+// observed with Exim 4.96 -be).
+func localInterfaces(cfg *config.Config) []netip.Addr {
+	li := localhost.DefaultInterfaces
+	if cfg.Main.IsSet("local_interfaces") {
+		li = cfg.Main.String("local_interfaces")
+	}
+	return localhost.Interfaces(li, cfg.Main.String("extra_local_interfaces"), localhost.Machine())
 }
 
 // Context returns an expansion context over vars with the instance's

@@ -68,6 +68,10 @@ type item struct {
 	}
 	confirm string
 	errCode string
+	// rp is the return path the transport's return_path option set,
+	// when rpSet.
+	rp    string
+	rpSet bool
 	// tls is what the smtp transport's TLS session shows on the "=>"
 	// line (X=, CV=, DN=); tls.cipher is empty without TLS.
 	tls struct{ cipher, verified, peerDN string }
@@ -411,6 +415,7 @@ func (m *attempt) runTransport(b *batch) {
 		it.dt = dt
 		it.host, it.hostAddr, it.confirm, it.errCode = r.Host, r.HostAddr, r.Confirmation, r.ErrCode
 		it.continued = r.Continued
+		it.rp, it.rpSet = r.ReturnPath, r.ReturnPathSet
 		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
 		it.conn.pipelined, it.conn.size, it.conn.chunking = r.Pipelined, r.Size, r.Chunking
 		it.conn.triedPort = r.RemotePort
@@ -650,11 +655,15 @@ func (m *attempt) senderFields(it *item) string {
 	return s
 }
 
-// returnPath is the return path the delivery of it used: the router's
-// errors_to when it set one, else the sender.
+// returnPath is the return path the delivery of it used: the
+// transport's return_path, else the router's errors_to when it set one,
+// else the sender.
 func (m *attempt) returnPath(it *item) string {
+	if it.rpSet {
+		return it.rp
+	}
 	if it.addr != nil && it.addr.ErrorsTo != "" {
-		return it.addr.ErrorsTo
+		return returnPathOf(it.addr)
 	}
 	return m.h.Sender
 }

@@ -123,6 +123,30 @@ func (m *attempt) sendBounceRefusable(frozen bool) (refused bool, err error) {
 	return m.sendBounces(note)
 }
 
+// returnPathOf is the return path of a, whose router set errors_to:
+// the address, or "" for the null return path.
+func returnPathOf(a *router.Address) string {
+	if a.ErrorsTo == router.NullErrorsTo {
+		return ""
+	}
+	return a.ErrorsTo
+}
+
+// ignoreNullErrorsTo takes out of the failures those of addresses whose
+// errors_to was empty: they are not reported, only logged "error
+// ignored" (spec chapter "Generic options for routers", errors_to).
+func (m *attempt) ignoreNullErrorsTo() {
+	kept := m.failChain[:0]
+	for _, it := range m.failChain {
+		if it.addr.ErrorsTo == router.NullErrorsTo {
+			m.mainf("%s: error ignored", m.failAddress(it))
+			continue
+		}
+		kept = append(kept, it)
+	}
+	m.failChain = kept
+}
+
 // sendBounces sends the bounces; note is added to the log line of a
 // refused one. refused says one was refused.
 func (m *attempt) sendBounces(note string) (refused bool, err error) {

@@ -256,7 +256,17 @@ func runE2ECases(t *testing.T, cases []e2eCase) {
 			}
 			return "250 Accepted"
 		},
-		Data: func(string, []byte) string { return "250 OK id=X" },
+		// A recipient with "echo" in it makes the reply to the data
+		// show the MAIL command's address, which the log's C= field
+		// then records.
+		Envelope: func(from string, rcpts []string, _ []byte) string {
+			for _, r := range rcpts {
+				if strings.Contains(r, "echo") {
+					return "250 OK id=X from=<" + from + ">"
+				}
+			}
+			return "250 OK id=X"
+		},
 		Mail: func(from string) string {
 			if strings.Contains(from, "mailfail") {
 				return "451 not now"

@@ -130,6 +130,7 @@ func (m *attempt) finish() (Outcome, error) {
 			byTop[it.rcpt] = true
 		}
 	}
+	m.ignoreNullErrorsTo()
 	bounce := len(m.failChain) > 0
 	freeze := false
 	if bounce && h.Sender == "" {
@@ -144,18 +145,28 @@ func (m *attempt) finish() (Outcome, error) {
 		if !m.d.Config.Main.IsSet("ignore_bounce_errors_after") {
 			ig = 10 * 7 * 24 * time.Hour
 		}
+		// Failures with an errors_to address of their own are
+		// reported there (observed with Exim 4.96).
 		old := m.now.Sub(h.Received) >= ig
+		var own []*item
 		for _, it := range m.failChain {
+			if it.addr.ErrorsTo != "" {
+				own = append(own, it)
+				continue
+			}
 			if !old && !it.timedOut {
 				freeze = true
 			}
 		}
 		if !freeze {
 			for _, it := range m.failChain {
-				m.mainf("%s: error ignored", it.addr.Address)
+				if it.addr.ErrorsTo == "" {
+					m.mainf("%s: error ignored", it.addr.Address)
+				}
 			}
 		}
-		bounce = false
+		m.failChain = own
+		bounce = len(own) > 0
 	}
 	// The bounce goes before the -H rewrite: a bounce the non-SMTP ACL
 	// refuses may keep the failed addresses (see sendBounceRefusable).
@@ -175,7 +186,7 @@ func (m *attempt) finish() (Outcome, error) {
 		case delivered:
 			m.done[it.addr.Address] = true
 		case failed:
-			if freeze || held {
+			if (freeze && it.addr.ErrorsTo == "") || held {
 				byTop[it.rcpt] = true
 				continue
 			}
@@ -415,6 +426,11 @@ func (m *attempt) addressVars(b *batch) expand.VarMap {
 	}
 	if p := a.Parent; p != nil {
 		av["parent_local_part"], av["parent_domain"] = p.LocalPart, p.Domain
+	}
+	if a.ErrorsTo != "" {
+		// The router's errors_to is the delivery's return path (spec
+		// chapter "Generic options for transports", return_path).
+		av["return_path"] = returnPathOf(a)
 	}
 	return av
 }

@@ -50,7 +50,8 @@ type Address struct {
 	// router_home_directory); UID and GID the local user's ids, -1 unset.
 	Home     string
 	UID, GID int
-	// ErrorsTo is where bounces go (errors_to), "" for the sender.
+	// ErrorsTo is where bounces go and the return path of the delivery
+	// (errors_to): "" for the sender, NullErrorsTo for none.
 	ErrorsTo string
 	// HeadersAdd and HeadersRemove are the header changes the routers
 	// asked for (headers_add, headers_remove), in order.
@@ -71,6 +72,12 @@ type Address struct {
 	// address (Exim keeps them per address).
 	cache *lists.Cache
 }
+
+// NullErrorsTo is Address.ErrorsTo when errors_to expanded to an empty
+// string: the delivery uses the null return path and its failures are
+// not reported (spec "Generic options for routers", errors_to). An
+// errors_to of "<>" itself is an address that fails to verify.
+const NullErrorsTo = "<>"
 
 // NewAddress returns an address to route, split at its last "@".
 func NewAddress(addr string) *Address {

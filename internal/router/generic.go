@@ -492,6 +492,32 @@ func (c *call) requireFiles() (bool, *Result) {
 	return true, nil
 }
 
+// errorsTo is the errors address an errors_to value v gives, old the
+// address's previous one (spec "Generic options for routers",
+// errors_to): empty is the null return path (NullErrorsTo); an address
+// is used only if it verifies as a recipient, else old stays. While
+// verifying, the address is taken without verifying it (observed with
+// Exim 4.96: "skipped verify errors_to address: already verifying").
+func (c *call) errorsTo(v, old string) string {
+	if v == "" {
+		return NullErrorsTo
+	}
+	if c.mode.Verify {
+		return v
+	}
+	addr := v
+	if !containsAt(addr) {
+		addr += "@" + c.s.env.QualifyRecipient
+	}
+	c.debugf("------ Verifying errors address %s ------", v)
+	res := c.s.Route(NewAddress(addr), Mode{Verify: true})
+	c.debugf("------ End verifying errors address %s ------", v)
+	if res.Status == Accept || res.Status == Redirect || res.Status == Discard {
+		return v
+	}
+	return old
+}
+
 // finishAccept applies the options that take effect when a router
 // accepts or redirects: errors_to, then headers_add and headers_remove,
 // then (for Accept without a transport yet) the transport option
@@ -505,7 +531,7 @@ func (c *call) finishAccept(res *Result) *Result {
 			return &r
 		}
 		if err == nil {
-			a.ErrorsTo = v
+			a.ErrorsTo = c.errorsTo(v, a.ErrorsTo)
 		}
 	}
 	if o.IsSet("headers_add") {

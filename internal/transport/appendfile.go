@@ -105,6 +105,7 @@ func (a *appendfile) Credentials(d *Delivery) (Cred, error) {
 func (a *appendfile) Deliver(ctx context.Context, d *Delivery) []Result {
 	e := a.newEnv(d)
 	rs := a.deliver(ctx, e, d)
+	noteReturnPath(e, rs)
 	return a.runShadow(ctx, e, d, rs)
 }
 

@@ -88,6 +88,8 @@ func (g *generic) Driver() string { return g.driver }
 type env struct {
 	ctx  expand.Context
 	vars expand.VarMap
+	// returnPathSet says the return_path option replaced $return_path.
+	returnPathSet bool
 }
 
 // overlay layers vars over a next Vars.
@@ -385,5 +387,19 @@ func (g *generic) applyReturnPath(e *env) *Result {
 		return &r
 	}
 	e.vars["return_path"] = v
+	e.returnPathSet = true
 	return nil
+}
+
+// noteReturnPath records on rs the return path that the return_path
+// option set, for the log's P= field (spec chapter "Log files",
+// return_path_on_delivery).
+func noteReturnPath(e *env, rs []Result) {
+	if !e.returnPathSet {
+		return
+	}
+	rp, _ := e.get("return_path")
+	for i := range rs {
+		rs[i].ReturnPath, rs[i].ReturnPathSet = rp, true
+	}
 }

@@ -67,6 +67,7 @@ func (p *pipe) Credentials(d *Delivery) (Cred, error) {
 func (p *pipe) Deliver(ctx context.Context, d *Delivery) []Result {
 	e := p.newEnv(d)
 	rs := results(d, p.deliver(ctx, e, d))
+	noteReturnPath(e, rs)
 	return p.runShadow(ctx, e, d, rs)
 }
 

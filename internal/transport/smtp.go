@@ -56,8 +56,9 @@ type rcptState struct {
 // Deliver implements Transport: the router's hosts (or hosts, or
 // fallback_hosts) are tried in order; addresses that get a temporary
 // error on one host are tried on the next.
-func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
+func (s *smtpTransport) Deliver(ctx context.Context, d *Delivery) (rs []Result) {
 	e := s.newEnv(d)
+	defer func() { noteReturnPath(e, rs) }()
 	st := make([]rcptState, len(d.Addresses))
 	for i, a := range d.Addresses {
 		st[i].res = Result{Address: a.Address, Status: Defer, Message: "no host tried"}

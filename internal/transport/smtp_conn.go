@@ -32,6 +32,8 @@ type smtpConn struct {
 	authed  string        // authenticator name after AUTH
 	// reused is set once the connection has come out of a Pool.
 	reused bool
+	// msg is the id of the message last sent down the connection.
+	msg string
 }
 
 // dial connects to h, from the interface address when set.
@@ -153,8 +155,11 @@ func (c *smtpConn) authenticate(clients []*auth.Client, x auth.Expander) (bool, 
 // Pool keeps open SMTP connections by host and transport for reuse, as
 // a queue runner does with Exim's continued deliveries. A connection is
 // returned after a successful transaction (after RSET) and handed out
-// again for the same transport, host address and port. Safe for
-// concurrent use.
+// again for the same transport, host address and port, to another
+// message: Exim passes a connection on to the messages waiting for the
+// host, never to another transport run of the same message (observed
+// with Exim 4.96, whose addresses with different errors_to go to the
+// same host on new connections). Safe for concurrent use.
 type Pool struct {
 	mu    sync.Mutex
 	conns map[string][]*smtpConn
@@ -166,14 +171,14 @@ func poolKey(transport string, h Host, port int) string {
 	return transport + "|" + h.Addr + "|" + strconv.Itoa(port)
 }
 
-func (p *Pool) get(key string) *smtpConn {
+func (p *Pool) get(key, msg string) *smtpConn {
 	if p == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cs := p.conns[key]
-	if len(cs) == 0 {
+	if len(cs) == 0 || (msg != "" && cs[len(cs)-1].msg == msg) {
 		return nil
 	}
 	c := cs[len(cs)-1]

@@ -32,7 +32,11 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	e.vars["host_address"] = h.Addr
 	e.vars["host_port"] = strconv.Itoa(port)
 	key := poolKey(s.name, h, port)
-	c := d.Pool.get(key)
+	msgID := ""
+	if d.Header != nil {
+		msgID = string(d.Header.ID)
+	}
+	c := d.Pool.get(key, msgID)
 	if c == nil {
 		dane, derr := s.daneFor(ctx, e, d, h, port, d.log)
 		if derr != nil {
@@ -107,6 +111,7 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	}
 	// The next message follows its predecessor's DATA with MAIL at
 	// once: Exim 4.96 sends no RSET in between (observed).
+	c.msg = msgID
 	if ok && delivered && d.Pool != nil && d.Pool.put(key, c) {
 		return
 	}

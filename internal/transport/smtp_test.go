@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/spool"
 	"github.com/exigo-mta/exigo/internal/transport/smtptest"
 )
 
@@ -330,8 +331,12 @@ func TestSMTPPoolReuse(t *testing.T) {
 	srv := startServer(t, &smtptest.Server{})
 	tr := newTransport(t, smtpConf, "t")
 	pool := &Pool{}
-	for i := 0; i < 3; i++ {
+	// Three messages, then another run for the third: a connection
+	// goes on to other messages only.
+	ids := []spool.ID{"1abcde-000001-AB", "1abcde-000002-AB", "1abcde-000003-AB", "1abcde-000003-AB"}
+	for _, id := range ids {
 		d := smtpDelivery(t, srv.Port(), "ok@a.b")
+		d.Header.ID = id
 		d.Pool = pool
 		if r := deliver(t, tr, d)[0]; r.Status != OK {
 			t.Fatalf("%+v", r)
@@ -345,7 +350,7 @@ func TestSMTPPoolReuse(t *testing.T) {
 			ehlo++
 		}
 	}
-	if ehlo != 1 || len(srv.Messages()) != 3 {
+	if ehlo != 2 || len(srv.Messages()) != 4 {
 		t.Errorf("%d EHLO, %d messages: %q", ehlo, len(srv.Messages()), log)
 	}
 }

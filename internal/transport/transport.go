@@ -170,6 +170,11 @@ type Result struct {
 	// Continued reports that the message went down a connection kept
 	// open from an earlier delivery (the "*" after H= in the log).
 	Continued bool
+	// ReturnPath is the return path of the delivery when the
+	// transport's return_path option set it (ReturnPathSet): P= in the
+	// log with log_selector +return_path_on_delivery.
+	ReturnPath    string
+	ReturnPathSet bool
 	// Confirmation is the remote's final reply for this address (C= in
 	// the "=>" line, with log_selector +smtp_confirmation), e.g.
 	// "250 OK id=1abc-000001-AB".

@@ -43,6 +43,10 @@ type Server struct {
 	// Data answers the end of data (default "250 OK id=1abc-000001-AB");
 	// for LMTP it is asked once per accepted recipient.
 	Data func(rcpt string, msg []byte) string
+	// Envelope, when set, answers the end of an SMTP (not LMTP) data
+	// phase instead of Data, given the address of the MAIL command and
+	// the recipients accepted.
+	Envelope func(from string, rcpts []string, msg []byte) string
 
 	ln net.Listener
 	mu sync.Mutex
@@ -129,6 +133,7 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 	}
 	reply("220 test.server ESMTP")
 	var rcpts []string
+	from := ""
 	inTLS := false
 	mailOK := false
 	for {
@@ -208,6 +213,7 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 			reply(s.auth(line, br, bw))
 		case "MAIL":
 			rcpts = nil
+			from = between(line, '<', '>')
 			ans := "250 OK"
 			if s.Mail != nil {
 				ans = s.Mail(line)
@@ -234,7 +240,7 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 			}
 			reply("354 Enter message")
 			msg := readDot(br)
-			s.finish(msg, rcpts, reply)
+			s.finish(from, msg, rcpts, reply)
 		case "BDAT":
 			f := strings.Fields(line)
 			n, _ := strconv.Atoi(f[1])
@@ -245,7 +251,7 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 				continue
 			}
 			reply(fmt.Sprintf("250- %d byte chunk, total %d", n, n))
-			s.finish(buf, rcpts, func(l ...string) { reply(l...) })
+			s.finish(from, buf, rcpts, func(l ...string) { reply(l...) })
 		case "RSET":
 			rcpts = nil
 			reply("250 Reset OK")
@@ -262,7 +268,7 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 	}
 }
 
-func (s *Server) finish(msg []byte, rcpts []string, reply func(...string)) {
+func (s *Server) finish(from string, msg []byte, rcpts []string, reply func(...string)) {
 	s.mu.Lock()
 	s.messages = append(s.messages, msg)
 	s.mu.Unlock()
@@ -277,7 +283,9 @@ func (s *Server) finish(msg []byte, rcpts []string, reply func(...string)) {
 		return
 	}
 	ans := "250 OK id=1abc-000001-AB"
-	if s.Data != nil {
+	if s.Envelope != nil {
+		ans = s.Envelope(from, rcpts, msg)
+	} else if s.Data != nil {
 		ans = s.Data("", msg)
 	}
 	reply(ans)

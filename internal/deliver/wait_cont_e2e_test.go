@@ -53,7 +53,7 @@ func TestWaitContinuationDifferential(t *testing.T) {
 }
 
 // runWaitContinuation runs the scenario with bin and returns what it
-// observed, message ids replaced by M1, M2 ... in arrival order.
+// observed, message ids replaced by M1, M2 ... in id order.
 func runWaitContinuation(t *testing.T, bin string, dump []string, uid, gid int) string {
 	dir, err := os.MkdirTemp("", "exigo-waitc-")
 	if err != nil {
@@ -84,7 +84,11 @@ func runWaitContinuation(t *testing.T, bin string, dump []string, uid, gid int) 
 		sort.Strings(lines)
 		return strings.Join(lines, "\n") + "\n"
 	}
+	// Numbered in id order, the order of queue_run_in_order: with the
+	// pids of the submitting processes wrapping, arrival order may
+	// differ.
 	ids := logIDs(dir)
+	sort.Strings(ids)
 	var b strings.Builder
 	fmt.Fprintf(&b, "after the deferrals:\n%s", dumpIt())
 

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -97,7 +98,7 @@ func TestWaitHintsDifferential(t *testing.T) {
 }
 
 // runWaitCase runs c with bin and returns what it observed, message ids
-// replaced by M1, M2 ... in arrival order.
+// replaced by M1, M2 ... in id order.
 func runWaitCase(t *testing.T, c waitCase, bin string, dump []string, uid, gid int) string {
 	dir, err := os.MkdirTemp("", "exigo-wait-")
 	if err != nil {
@@ -174,7 +175,12 @@ func runWaitCase(t *testing.T, c waitCase, bin string, dump []string, uid, gid i
 		}
 	}
 	out := b.String()
-	for i, id := range logIDs(dir) {
+	// Numbered in id order, the order of queue_run_in_order: with the
+	// pids of the submitting processes wrapping, arrival order may
+	// differ.
+	ids := logIDs(dir)
+	sort.Strings(ids)
+	for i, id := range ids {
 		out = strings.ReplaceAll(out, id, fmt.Sprintf("M%d", i+1))
 	}
 	return strings.ReplaceAll(out, dir, "DIR")

@@ -257,6 +257,15 @@ func (l *verboseLog) Write(text string, to ...mainlog.Which) error {
 	return err
 }
 
+// Selector returns the log_selector of the Logger wrapped, which decides
+// what the lines hold and which are logged.
+func (l *verboseLog) Selector() mainlog.Selector {
+	if s, ok := l.inner.(interface{ Selector() mainlog.Selector }); ok {
+		return s.Selector()
+	}
+	return mainlog.DefaultSelector
+}
+
 // WriteItem implements deliver.ItemLogger.
 func (l *verboseLog) WriteItem(item string, on bool, text string, to ...mainlog.Which) error {
 	var err error

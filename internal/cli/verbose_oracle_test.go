@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -48,6 +50,8 @@ var verboseMasks = []struct {
 }{
 	{regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`), "ID"},
 	{regexp.MustCompile(`pid[= ]\d+`), "pid=N"},
+	{regexp.MustCompile(`\b(QT|DT|RT|D)=[0-9.hms]+`), "$1=T"},
+	{regexp.MustCompile(`cwd=\S+ (\d+) args: \S+ -C \S+`), "cwd=DIR $1 args: ARGV0 -C CONF"},
 }
 
 // TestVerboseQueueRunDifferential compares what -v shows on the standard
@@ -60,7 +64,7 @@ func TestVerboseQueueRunDifferential(t *testing.T) {
 	}
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	for _, sel := range []string{"", "-queue_run -skip_delivery"} {
+	for _, sel := range []string{"", "-queue_run -skip_delivery", "+arguments"} {
 		t.Run(sel, func(t *testing.T) {
 			var out [2]string
 			for i, bin := range []string{exim, exigo} {
@@ -102,4 +106,44 @@ func verboseFlow(t *testing.T, bin, sel string) string {
 		s = m.re.ReplaceAllString(s, m.with)
 	}
 	return strings.ReplaceAll(s, dir, "DIR")
+}
+
+// TestVerboseRetryDeferDifferential compares what -v shows for a queue
+// run that finds a deferred remote address before its retry time, with
+// retry_defer on and off, and the main logs.
+func TestVerboseRetryDeferDifferential(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (spool owned by the Exim user)")
+	}
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	u, err := user.Lookup("Debian-exim")
+	if err != nil {
+		t.Skip("no Debian-exim user")
+	}
+	var uid, gid int
+	fmt.Sscan(u.Uid, &uid)
+	fmt.Sscan(u.Gid, &gid)
+	for _, sel := range []string{"", "-retry_defer", "-retry_defer -queue_run", "+all"} {
+		t.Run(sel, func(t *testing.T) {
+			var stderr, logs [2]string
+			for i, bin := range []string{exim, exigo} {
+				flow := func(bin, conf string) {
+					oracletest.Run(t, bin, "Subject: x\n\nbody\n", "-C", conf, "-odi", "-f", "a@b.example", "u@remote.example")
+					r := oracletest.Run(t, bin, "", "-C", conf, "-v", "-q")
+					stderr[i] = r.Stderr + "rc=" + strconv.Itoa(r.Code) + "\n"
+					for _, m := range verboseMasks {
+						stderr[i] = m.re.ReplaceAllString(stderr[i], m.with)
+					}
+				}
+				logs[i] = strings.Join(runQueueFlow(t, bin, sel, uid, gid, flow), "\n")
+			}
+			if stderr[0] != stderr[1] {
+				t.Errorf("stderr differs\n--- exim\n%s\n--- exigo\n%s", stderr[0], stderr[1])
+			}
+			if logs[0] != logs[1] {
+				t.Errorf("main logs differ\n--- exim\n%s\n--- exigo\n%s", logs[0], logs[1])
+			}
+		})
+	}
 }

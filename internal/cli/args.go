@@ -105,7 +105,13 @@ func logArguments(inv *Invocation, env *Env, cfg *config.Config) {
 		return
 	}
 	defer lg.Close()
-	lg.Write(argumentsLine(inv.Argv), mainlog.Main)
+	line := argumentsLine(inv.Argv)
+	lg.Write(line, mainlog.Main)
+	if inv.Verbose {
+		// -v shows it as it shows the other main log lines (spec
+		// chapter "The Exim command line", option -v).
+		fmt.Fprintf(env.Stderr, "LOG: MAIN\n  %s\n", line)
+	}
 }
 
 // printArguments is -bV's version of the arguments line: on standard

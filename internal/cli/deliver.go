@@ -3,15 +3,19 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/deliver"
 	"github.com/exigo-mta/exigo/internal/dns"
 	"github.com/exigo-mta/exigo/internal/localhost"
 	"github.com/exigo-mta/exigo/internal/lookup"
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/queue"
 	"github.com/exigo-mta/exigo/internal/router"
 	"github.com/exigo-mta/exigo/internal/spool"
@@ -79,7 +83,12 @@ func runQueue(inv *Invocation, env *Env) int {
 	if err != nil {
 		return failf(env, "%v", err)
 	}
-	err = d.QueueRun(context.Background(), runOptions(inv.Queue))
+	ro := runOptions(inv.Queue)
+	if inv.Verbose {
+		d.Log = &verboseLog{inner: d.Log, w: env.Stderr}
+		ro.Verbose = env.Stderr
+	}
+	err = d.QueueRun(context.Background(), ro)
 	r.waitDeliveries()
 	if err != nil {
 		return failf(env, "%v", err)
@@ -156,11 +165,17 @@ func runDeliverMessages(inv *Invocation, env *Env) int {
 	if inv.Mode == "-Mc" {
 		opts = deliver.Options{Immediate: true}
 	}
+	if inv.Verbose {
+		d.Log = &verboseLog{inner: d.Log, w: env.Stderr}
+	}
 	rc := 0
 	for _, a := range inv.Args {
 		id, err := spool.ParseID(a)
 		if err != nil {
 			continue
+		}
+		if inv.Verbose {
+			fmt.Fprintf(env.Stderr, "delivering %s\n", id)
 		}
 		if _, err := d.Message(context.Background(), id, opts); err == deliver.ErrLocked {
 			env.Stderr.Write([]byte("spool file " + a + "-D is locked (another process is handling this message)\n"))
@@ -221,4 +236,63 @@ func routingResolver(cfg *config.Config) router.Resolver {
 	}
 	n, ok := cfg.Main.Int("dns_dnssec_ok")
 	return router.DNSResolver{R: res, DNSSEC: !ok || n != 0}
+}
+
+// verboseLog shows the log lines of a delivery on the standard error
+// stream for -v, as Exim does: "LOG: MAIN" (with the selector item that
+// governs the line, and PANIC or REJECT for those logs) and the line
+// indented by two spaces, without its message id. Lines of a selector
+// item that is off are shown but not logged. Spec chapter "The Exim
+// command line", option -v.
+type verboseLog struct {
+	inner deliver.Logger
+	mu    sync.Mutex
+	w     io.Writer
+}
+
+// Write implements deliver.Logger.
+func (l *verboseLog) Write(text string, to ...mainlog.Which) error {
+	err := l.inner.Write(text, to...)
+	l.show("", text, to)
+	return err
+}
+
+// Selector returns the log_selector of the Logger wrapped, which decides
+// what the lines hold and which are logged.
+func (l *verboseLog) Selector() mainlog.Selector {
+	if s, ok := l.inner.(interface{ Selector() mainlog.Selector }); ok {
+		return s.Selector()
+	}
+	return mainlog.DefaultSelector
+}
+
+// WriteItem implements deliver.ItemLogger.
+func (l *verboseLog) WriteItem(item string, on bool, text string, to ...mainlog.Which) error {
+	var err error
+	if on {
+		err = l.inner.Write(text, to...)
+	}
+	l.show(item, text, to)
+	return err
+}
+
+func (l *verboseLog) show(item, text string, to []mainlog.Which) {
+	var b strings.Builder
+	b.WriteString("LOG:")
+	if item != "" {
+		b.WriteString(" " + item)
+	}
+	// A panic line goes to the main log too (mainlog.Logger.Write).
+	for _, w := range []mainlog.Which{mainlog.Main, mainlog.Panic, mainlog.Reject} {
+		if slices.Contains(to, w) || w == mainlog.Main && slices.Contains(to, mainlog.Panic) {
+			b.WriteString(" " + strings.ToUpper(w.String()))
+		}
+	}
+	if len(text) > 17 && text[16] == ' ' && IsMessageID(text[:16]) {
+		text = text[17:]
+	}
+	b.WriteString("\n  " + strings.TrimSuffix(text, "\n") + "\n")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.WriteString(l.w, b.String())
 }

@@ -56,6 +56,10 @@ var oneMessageActions = map[string]bool{
 	"-Mar": true, "-Mes": true, "-Mmd": true, "-Mvb": true, "-Mvc": true, "-Mvh": true, "-Mvl": true,
 }
 
+// viewOnly are the -M options that only show a message; unlike the
+// others they may follow -R (observed with Exim 4.96).
+var viewOnly = map[string]bool{"-Mvb": true, "-Mvc": true, "-Mvh": true, "-Mvl": true}
+
 // incompatible reports the combinations Exim refuses with "incompatible
 // command-line options or arguments". The rules were found by running
 // Exim 4.96: spec chapter "The Exim command line" says only that "certain
@@ -85,6 +89,7 @@ func (p *parser) incompatible() bool {
 	switch {
 	case (smtpIn || extract || recipients) &&
 		(daemon || queue || bi || retryTest || rewriteTest || filter || msgAction && !oneMsg):
+	case msgAction && inv.Queue.Recipient != nil && !viewOnly[inv.Mode]:
 	case msgAction && (daemon || periodic || listOptions || checking || bi || retryTest || rewriteTest):
 	case (daemon || periodic) && (inv.SenderSet || listOptions || listQueue || checking || bi):
 	case daemon && queue && !periodic:

@@ -7,15 +7,37 @@ import (
 )
 
 // queueOption parses -q[q][i][f[f]][l][G<name>[/<time>]][<time>], and
-// -qR/-qS (synonyms of -R/-S), then the optional start and end message
-// ids that follow as arguments. Spec: chapter "The Exim command line",
-// option -q and its flags.
+// -q[q]R/-q[q]S (synonyms of -R/-S, two-stage with qq), then the optional
+// start and end message ids that follow as arguments. A second -q
+// option with flags is refused unless a -bp option came before the first
+// (then it only names the queue); -qqR and -qqS add two-stage to it, and
+// a later -R or -S replaces an earlier one (observed with Exim 4.96).
+// Spec: chapter "The Exim command line", option -q and its flags,
+// options -qR and -qS.
 func (p *parser) queueOption(a, rest string) error {
+	q := &p.inv.Queue
+	if sel, ok := strings.CutPrefix(rest, "q"); ok && sel != "" && (sel[0] == 'R' || sel[0] == 'S') {
+		// -qqR and -qqS: a two-stage run with a selection, as Exim 4.96
+		// accepts; the other flags may not come before R or S.
+		q.TwoStage = true
+		return p.selectOption(a, sel[0], sel[1:])
+	}
 	if rest != "" && (rest[0] == 'R' || rest[0] == 'S') {
 		return p.selectOption(a, rest[0], rest[1:])
 	}
-	q := &p.inv.Queue
-	q.Set = true
+	if p.seen["-q"] {
+		return usagef("exim: -q specified more than once")
+	}
+	if p.listingQueue() {
+		// After a -bp option a -q option only names the queue to list
+		// (spec: option -qG<name>); Exim 4.96 checks nothing else in it.
+		if _, g, ok := strings.Cut(rest, "G"); ok {
+			q.QueueName, _, _ = strings.Cut(g, "/")
+			q.NameSet = true
+		}
+		return nil
+	}
+	p.seen["-q"], q.Set = true, true
 	s := rest
 	if strings.HasPrefix(s, "q") {
 		q.TwoStage, s = true, s[1:]
@@ -60,6 +82,16 @@ func (p *parser) queueOption(a, rest string) error {
 		q.Interval = d
 	}
 	return nil
+}
+
+// listingQueue reports whether a -bp option came before the current one.
+func (p *parser) listingQueue() bool {
+	for _, m := range []string{"-bp", "-bpa", "-bpc", "-bpr", "-bpra", "-bpru", "-bpu"} {
+		if p.seen[m] {
+			return true
+		}
+	}
+	return false
 }
 
 // selectOption parses -R<rsflags> <string> and -S<rsflags> <string>

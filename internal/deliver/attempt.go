@@ -120,7 +120,12 @@ type attempt struct {
 	// the chain of failed addresses in Exim's order (bounce text order).
 	logs []string
 	// panicAt marks the lines of logs that go to the panic log too.
-	panicAt   map[int]bool
+	panicAt map[int]bool
+	// itemAt names the log_selector item that governs a line of logs,
+	// and itemOff marks those of an item that is off: -v shows them,
+	// the log does not have them (ItemLogger).
+	itemAt    map[int]string
+	itemOff   map[int]bool
 	failChain []*item
 	deferLog  []*item
 	// warning sends a delay warning that is due (nil: none).
@@ -162,13 +167,17 @@ func (m *attempt) mainf(format string, args ...any) {
 
 func (m *attempt) writeLogs() {
 	for i, l := range m.logs {
+		if item, ok := m.itemAt[i]; ok {
+			m.d.logItem(item, !m.itemOff[i], l)
+			continue
+		}
 		if m.panicAt[i] {
 			m.d.Log.Write(l, mainlog.Main, mainlog.Panic)
 			continue
 		}
 		m.d.Log.Write(l, mainlog.Main)
 	}
-	m.logs, m.panicAt = nil, nil
+	m.logs, m.panicAt, m.itemAt, m.itemOff = nil, nil, nil, nil
 }
 
 func (m *attempt) run() (Outcome, error) {

@@ -109,10 +109,15 @@ func (m *attempt) frozen() (Outcome, bool) {
 		h.Frozen = time.Time{}
 		return 0, true
 	}
-	if (m.opts.QueueRun || m.opts.Immediate) && m.d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
-		// Spec chapter "Log files", skip_delivery.
-		m.logf("Message is frozen")
+	if m.opts.QueueRun || m.opts.Immediate {
+		// Spec chapter "Log files", skip_delivery; -v shows the line
+		// when the item is off too.
+		on := m.d.selectorOrDefault().Has(mainlog.SelSkipDelivery)
+		if on {
+			m.mlog(msglogText("Message is frozen"))
+		}
 		m.writeLogs()
+		m.d.logItem("skip_delivery", on, string(h.ID)+" Message is frozen")
 	}
 	return Frozen, false
 }

@@ -3,6 +3,7 @@ package deliver
 import (
 	"strings"
 
+	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -41,13 +42,20 @@ func (m *attempt) mlog(line string) {
 
 // retryWaitf logs a "retry time not reached" deferral: in the message
 // log too only at the message's first delivery attempt (spec chapter
-// "Log files", retry_defer and "retry time not reached").
+// "Log files", retry_defer and "retry time not reached"). When
+// retry_defer is off, the line is only shown by -v.
 func (m *attempt) retryWaitf(format string, args ...any) {
-	if m.h.DeliverFirsttime {
+	on := m.d.selectorOrDefault().Has(mainlog.SelRetryDefer)
+	if m.h.DeliverFirsttime && on {
 		m.logf(format, args...)
-		return
+	} else {
+		m.mainf(format, args...)
 	}
-	m.mainf(format, args...)
+	if m.itemAt == nil {
+		m.itemAt, m.itemOff = map[int]string{}, map[int]bool{}
+	}
+	m.itemAt[len(m.logs)-1] = "retry_defer"
+	m.itemOff[len(m.logs)-1] = !on
 }
 
 // msglogText is the message log's form of a main log line of the

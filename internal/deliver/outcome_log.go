@@ -104,10 +104,6 @@ func (m *attempt) logFail(it *item) {
 }
 
 func (m *attempt) logDefer(it *item) {
-	if isRetryWait(it.errno) && !m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {
-		// Spec chapter "Log files", retry_defer.
-		return
-	}
 	t := ""
 	if it.transport != "" {
 		t = " T=" + it.transport
@@ -121,8 +117,9 @@ func (m *attempt) logDefer(it *item) {
 		}()
 	}
 	if isRetryWait(it.errno) {
-		// In the message log only at the first delivery attempt
-		// (spec chapter "Log files", retry_defer).
+		// In the message log only at the first delivery attempt, in
+		// the main log only with retry_defer (spec chapter "Log
+		// files", retry_defer).
 		m.retryWaitf("== %s R=%s%s defer (%d)%s%s: %s", m.failAddress(it), it.router, t, it.errno, m.hostField(it), m.deliverTime(it), it.msg)
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/router"
 )
 
@@ -167,9 +166,7 @@ func (m *attempt) routeOne(set *router.Set, a *router.Address, tops map[*router.
 	if !m.opts.Force && m.opts.QueueRun && m.addressRetryWait(a) {
 		it := &item{addr: a, top: top, rcpt: m.rcptOf(a), state: deferred, errno: -52, msg: "retry time not reached"}
 		m.items = append(m.items, it)
-		if m.d.selectorOrDefault().Has(mainlog.SelRetryDefer) {
-			m.retryWaitf("== %s routing defer (-52): retry time not reached", a.Address)
-		}
+		m.retryWaitf("== %s routing defer (-52): retry time not reached", a.Address)
 		return nil, false
 	}
 	res := set.Route(a, router.Mode{})

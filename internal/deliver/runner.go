@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"regexp"
@@ -34,6 +35,36 @@ type RunOptions struct {
 	// regular expression with Regex.
 	Recipient, Sender string
 	Regex             bool
+	// Verbose, when set (-v), receives "delivering <id> (queue run pid
+	// <pid>)" before each attempt, and the attempts are made one at a
+	// time, as Exim's serial runner shows them. The log lines themselves
+	// reach it through the Logger (ItemLogger).
+	Verbose io.Writer
+}
+
+// ItemLogger is a Logger that is told which log_selector item governs a
+// line, and gets the line even when the item is off: -v shows such lines
+// on the standard error stream, as "LOG: <item> MAIN" (spec chapter "The
+// Exim command line", option -v: "Some of the log lines shown may not
+// actually be written to the log if the setting of log_selector discards
+// them. Any relevant selectors are shown with each log line").
+type ItemLogger interface {
+	Logger
+	// WriteItem writes text to the logs when on is set, and shows it
+	// under item whatever on says.
+	WriteItem(item string, on bool, text string, to ...mainlog.Which) error
+}
+
+// logItem writes a main log line governed by log_selector item (on says
+// whether it is selected).
+func (d *Deliverer) logItem(item string, on bool, text string) {
+	if il, ok := d.Log.(ItemLogger); ok {
+		il.WriteItem(item, on, text, mainlog.Main)
+		return
+	}
+	if on {
+		d.Log.Write(text, mainlog.Main)
+	}
 }
 
 // QueueRun delivers every message in the queue once: "Start queue run"
@@ -46,12 +77,10 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	if ro.Flags != "" {
 		flags = " " + ro.Flags
 	}
+	// Spec chapter "Log files", queue_run.
 	logRun := d.selectorOrDefault().Has(mainlog.SelQueueRun)
-	if logRun {
-		// Spec chapter "Log files", queue_run.
-		d.Log.Write(fmt.Sprintf("Start queue run: pid=%d%s", pid, flags), mainlog.Main)
-		defer d.Log.Write(fmt.Sprintf("End queue run: pid=%d%s", pid, flags), mainlog.Main)
-	}
+	d.logItem("queue_run", logRun, fmt.Sprintf("Start queue run: pid=%d%s", pid, flags))
+	defer d.logItem("queue_run", logRun, fmt.Sprintf("End queue run: pid=%d%s", pid, flags))
 	entries, err := d.Spool.List()
 	if err != nil {
 		return fmt.Errorf("deliver: queue run: %w", err)
@@ -85,7 +114,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	// delivery takes it down its connection (wait.go), as Exim's serial
 	// runner finds it delivered when it gets to it.
 	par := queueRunParallel
-	if inOrder {
+	if inOrder || ro.Verbose != nil {
 		par = 1
 	}
 	q := &runQueue{
@@ -105,9 +134,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 			// whether or not the run selects it; a forced run (-qf,
 			// -qff) does not look (observed with Exim 4.96).
 			if above, load := loadavg.Above(d.Load, int(loadMax)); above {
-				if logRun {
-					d.abandonRun(fmt.Sprintf("pid=%d%s", pid, flags), load, int(loadMax), ro.TwoStage)
-				}
+				d.abandonRun(fmt.Sprintf("pid=%d%s", pid, flags), load, int(loadMax), ro.TwoStage, logRun)
 				break
 			}
 		}
@@ -140,6 +167,14 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		}
 		o := ro.Options
 		o.QueueRun = true
+		if ro.Verbose != nil {
+			// One attempt at a time, so that what -v shows of each
+			// follows its "delivering" line.
+			fmt.Fprintf(ro.Verbose, "delivering %s (queue run pid %d)\n", e.ID, pid)
+			q.start(e.ID, o)
+			q.wg.Wait()
+			continue
+		}
 		q.start(e.ID, o)
 	}
 	return nil
@@ -149,12 +184,12 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 // above deliver_queue_load_max: "Abandon queue run: pid=N -qf (load
 // 1.33, max 0.00)". A two-stage run (-qq) logs its second stage's
 // abandonment too, with "NULL" for the run's name (observed with Exim
-// 4.96).
-func (d *Deliverer) abandonRun(name string, load, max int, twoStage bool) {
+// 4.96). on says whether queue_run is selected.
+func (d *Deliverer) abandonRun(name string, load, max int, twoStage, on bool) {
 	tail := fmt.Sprintf(" (load %s, max %s)", loadavg.Format(load), loadavg.Format(max))
-	d.Log.Write("Abandon queue run: "+name+tail, mainlog.Main)
+	d.logItem("queue_run", on, "Abandon queue run: "+name+tail)
 	if twoStage {
-		d.Log.Write("Abandon queue run: NULL"+tail, mainlog.Main)
+		d.logItem("queue_run", on, "Abandon queue run: NULL"+tail)
 	}
 }
 

@@ -87,8 +87,9 @@ type item struct {
 	discard bool
 	// dt is the time the transport run took (DT=).
 	dt time.Duration
-	// private marks a routing deferral whose text the configuration
-	// did not write: a bounce does not show it.
+	// private marks a text for the logs only (a routing deferral whose
+	// text the configuration did not write, a pipe command's tainted
+	// argument): a bounce does not show it.
 	private bool
 	// pipeStatus marks a pipe transport's failure from its command's
 	// status: a bounce says only "local delivery failed" (spec chapter
@@ -434,7 +435,7 @@ func (m *attempt) runTransport(b *batch) {
 			}
 		}
 		it.tls.cipher, it.tls.verified, it.tls.peerDN = r.TLSCipher, r.TLSVerified, r.TLSPeerDN
-		it.msg, it.errno, it.panicErr = r.Message, r.Errno, r.Panic
+		it.msg, it.errno, it.panicErr, it.private = r.Message, r.Errno, r.Panic, r.Private
 		it.pipeStatus = false
 		if r.Status != transport.OK && strings.HasPrefix(r.Message, "Child process of ") && m.d.Config != nil {
 			if td := m.d.Config.Transport(it.transport); td != nil && td.Driver == "pipe" {

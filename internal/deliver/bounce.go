@@ -55,8 +55,9 @@ func bounceEntry(it *item) (text, diag string) {
 	switch {
 	case hostErr:
 		msg = "retry timeout exceeded"
-	case it.routingFail && it.private && !it.timedOut:
-		// A router's message for the log only (router.Result.Private).
+	case it.private && !it.timedOut:
+		// A router's or transport's message for the log only
+		// (router.Result.Private, transport.Result.Private).
 		msg = ""
 	case it.timedOut && it.private:
 		// Observed with Exim 4.96: an error in a filter file, or a

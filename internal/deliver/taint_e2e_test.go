@@ -10,7 +10,7 @@ const taintConf = e2eMain + `begin routers
 r:
   driver = accept
   domains = test.example
-  local_parts = t1 : t2 : t3 : t4 : t5 : t6 : t7 : t8 : t9 : t10 : md : rel : sender
+  local_parts = t1 : t2 : t3 : t4 : t5 : t6 : t7 : t8 : t9 : t10 : md : rel : sender : p1 : p2 : p3 : p4
   transport = $local_part_data
 begin transports
 t1:
@@ -66,6 +66,23 @@ sender:
   driver = appendfile
   file = DIR/mail/sender
   user = Debian-exim
+p1:
+  driver = pipe
+  command = /bin/echo $local_part x
+  user = Debian-exim
+p2:
+  driver = pipe
+  command = /bin/sh -c "echo $local_part >>DIR/mail/p2"
+  user = Debian-exim
+p3:
+  driver = pipe
+  command = /bin/sh -c "echo $local_part_data >>DIR/mail/p3"
+  user = Debian-exim
+p4:
+  driver = pipe
+  command = echo $local_part >>DIR/mail/p4
+  use_shell
+  user = Debian-exim
 begin retry
 RETRY_RULES
 `
@@ -77,6 +94,9 @@ var taintCases = []e2eCase{
 	{name: "taint_all", rcpts: taintAll, retry: true, head: "Subject: Hello\n", steps: [][]string{{"@bp"}}},
 	{name: "taint_noretry", rcpts: []string{"t1@test.example", "t6@test.example"}, steps: [][]string{{"@bp"}, {"-qf"}, {"@bp"}}},
 	{name: "taint_relative", rcpts: []string{"rel@test.example"}, retry: true},
+	// A pipe command's arguments are expanded one by one, and a tainted
+	// one fails the address; use_shell's single expansion is run.
+	{name: "taint_pipe", rcpts: []string{"p1@test.example", "p2@test.example", "p3@test.example", "p4@test.example"}},
 }
 
 func TestTaintedFileNames(t *testing.T) {

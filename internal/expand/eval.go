@@ -127,11 +127,22 @@ func newVar(name string) (node, error) {
 
 func (v variable) eval(st *state, b *[]byte) error {
 	s, _ := v.value(st)
-	if s != "" && taintedVars[v.name] {
+	if s != "" && taintedVars[v.name] && !v.cleanReturnPath(st, s) {
 		st.tainted = true
 	}
 	*b = append(*b, s...)
 	return nil
+}
+
+// cleanReturnPath reports a $return_path that is not the message's
+// sender: a router's errors_to put it there from the configuration, and
+// Exim 4.96 does not count it tainted (observed with a pipe command).
+func (v variable) cleanReturnPath(st *state, s string) bool {
+	if v.name != "return_path" || st.ctx.Vars == nil {
+		return false
+	}
+	sender, _ := st.ctx.Vars.Var("sender_address")
+	return s != sender
 }
 
 func (v variable) value(st *state) (string, bool) {

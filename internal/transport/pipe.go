@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/exigo-mta/exigo/internal/expand"
 )
 
 // pipe is a pipe transport instance.
@@ -178,9 +180,14 @@ func (p *pipe) command(e *env, d *Delivery) ([]string, string, *Result) {
 			argv = append(argv, pa...)
 			continue
 		}
-		v, err := e.expand(a)
+		v, tainted, err := expand.StringTaint(a, &e.ctx)
 		if err != nil {
 			return nil, raw, &Result{Status: Defer, Err: err, Message: fmt.Sprintf("Expansion of \"%s\" from command \"%s\" in %s transport failed: %s", a, raw, p.name, err)}
+		}
+		if tainted {
+			// Exim 4.96 fails the address (observed; not for use_shell,
+			// whose one expansion it runs as it is).
+			return nil, raw, &Result{Status: Fail, Private: true, Message: fmt.Sprintf("Tainted arg %d for %s transport command: '%s'", len(argv), p.name, v)}
 		}
 		argv = append(argv, v)
 	}

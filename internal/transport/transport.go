@@ -194,6 +194,10 @@ type Result struct {
 	// Freeze asks the caller to freeze the message (freeze_exec_fail,
 	// freeze_signal).
 	Freeze bool
+	// Private marks a Message for the logs only: a bounce names the
+	// address without it (observed with Exim 4.96 for a pipe command
+	// with a tainted argument).
+	Private bool
 	// Panic marks a Defer that Exim 4.96 treats as an internal error: the
 	// log line goes to the panic log as well, and no retry rule applies
 	// (the address stays on the queue however old it is). Examples: a

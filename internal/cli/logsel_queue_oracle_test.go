@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -53,18 +52,9 @@ var queueSelMasks = []struct {
 // logs of Exim and exigo under several log_selector settings (queue_run,
 // retry_defer and the items of "==" lines).
 func TestQueueRunSelectorDifferential(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (spool owned by the Exim user)")
-	}
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	u, err := user.Lookup("Debian-exim")
-	if err != nil {
-		t.Skip("no Debian-exim user")
-	}
-	var uid, gid int
-	fmt.Sscan(u.Uid, &uid)
-	fmt.Sscan(u.Gid, &gid)
+	uid, gid := oracletest.EximUser(t)
 	for _, sel := range []string{"", "-retry_defer -queue_run", "+all"} {
 		t.Run(strings.ReplaceAll(sel, " ", "_"), func(t *testing.T) {
 			flow := func(bin, conf string) {
@@ -119,18 +109,9 @@ func runQueueFlow(t *testing.T, bin, sel string, uid, gid int, flow func(bin, co
 // TestSkipDeliveryDifferential freezes a queued message and runs the
 // queue: "Message is frozen" is under skip_delivery.
 func TestSkipDeliveryDifferential(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (spool owned by the Exim user)")
-	}
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	u, err := user.Lookup("Debian-exim")
-	if err != nil {
-		t.Skip("no Debian-exim user")
-	}
-	var uid, gid int
-	fmt.Sscan(u.Uid, &uid)
-	fmt.Sscan(u.Gid, &gid)
+	uid, gid := oracletest.EximUser(t)
 	flow := func(bin, conf string) {
 		oracletest.Run(t, bin, "Subject: x\n\nbody\n", "-C", conf, "-odq", "-f", "a@b.example", "u@remote.example")
 		list := oracletest.Run(t, bin, "", "-C", conf, "-bp")

@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"fmt"
-	"os"
-	"os/user"
 	"strings"
 	"testing"
 
@@ -32,18 +29,9 @@ var twoStageSelections = [][]string{
 // defers and runs the queue with each accepted -qq command line, then
 // compares exit code, stderr and the main log of Exim and exigo.
 func TestTwoStageSelectionDifferential(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (spool owned by the Exim user)")
-	}
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	u, err := user.Lookup("Debian-exim")
-	if err != nil {
-		t.Skip("no Debian-exim user")
-	}
-	var uid, gid int
-	fmt.Sscan(u.Uid, &uid)
-	fmt.Sscan(u.Gid, &gid)
+	uid, gid := oracletest.EximUser(t)
 	for _, args := range twoStageSelections {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			var res [2]oracletest.Result

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -112,18 +110,9 @@ func verboseFlow(t *testing.T, bin, sel string) string {
 // run that finds a deferred remote address before its retry time, with
 // retry_defer on and off, and the main logs.
 func TestVerboseRetryDeferDifferential(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (spool owned by the Exim user)")
-	}
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	u, err := user.Lookup("Debian-exim")
-	if err != nil {
-		t.Skip("no Debian-exim user")
-	}
-	var uid, gid int
-	fmt.Sscan(u.Uid, &uid)
-	fmt.Sscan(u.Gid, &gid)
+	uid, gid := oracletest.EximUser(t)
 	for _, sel := range []string{"", "-retry_defer", "-retry_defer -queue_run", "+all"} {
 		t.Run(sel, func(t *testing.T) {
 			var stderr, logs [2]string

@@ -164,3 +164,20 @@ func WorkDir(t testing.TB, prefix string, subs ...string) string {
 	}
 	return dir
 }
+
+// EximUser returns the uid and gid of Debian's Exim user, which the
+// comparisons that give the spool to the Exim user need, with root to
+// do so; it skips the test (fails it when CI=true) without either.
+func EximUser(t testing.TB) (uid, gid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "root (spool owned by the Exim user)")
+	}
+	u, err := user.Lookup("Debian-exim")
+	if err != nil {
+		Missing(t, "the Debian-exim user")
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
+}

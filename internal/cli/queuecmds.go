@@ -49,10 +49,20 @@ func loadQueueSetup(inv *Invocation, env *Env) (*queueSetup, int, bool) {
 	if !ok {
 		return nil, code, false
 	}
-	in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
-	ctx := in.Context(processVars(cfg), nil)
+	// The expansion context (DNS resolver, interface addresses, load
+	// average, disk space) is built only for a setting that needs
+	// expanding: a queue count is mostly process start-up.
+	var ctx *expand.Context
 	exp := func(name string) (string, error) {
-		v, err := expand.String(cfg.Main.String(name), ctx)
+		raw := cfg.Main.String(name)
+		if !strings.ContainsAny(raw, "$\\") {
+			return raw, nil
+		}
+		if ctx == nil {
+			in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
+			ctx = in.Context(processVars(cfg), nil)
+		}
+		v, err := expand.String(raw, ctx)
 		if err != nil {
 			return "", fmt.Errorf("failed to expand %s: %w", name, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/acl"
@@ -26,7 +27,9 @@ import (
 
 // smtpSplit splits an SMTP error text where Exim breaks it in a bounce:
 // after the command, before the reply.
-var smtpSplit = regexp.MustCompile(`^(SMTP error from remote mail server after .*?:) ([2-5][0-9][0-9][ -].*)$`)
+var smtpSplit = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(SMTP error from remote mail server after .*?:) ([2-5][0-9][0-9][ -].*)$`)
+})
 
 // bounceEntry is the text part's paragraph for one failed address (spec
 // chapter "Customizing bounce and warning messages"; texts as Exim 4.96
@@ -75,7 +78,7 @@ func bounceEntry(it *item) (text, diag string) {
 	case it.timedOut:
 		msg += ": retry timeout exceeded"
 	}
-	if sm := smtpSplit.FindStringSubmatch(msg); sm != nil && !hostErr {
+	if sm := smtpSplit().FindStringSubmatch(msg); sm != nil && !hostErr {
 		b.WriteString("    " + sm[1] + "\n    " + sm[2] + "\n")
 		diag = sm[2]
 	} else if msg != "" {

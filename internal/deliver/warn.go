@@ -279,7 +279,7 @@ func warningEntry(it *item) (text, diag string) {
 	if it.host != "" {
 		b.WriteString("    " + hostLine(it) + "\n")
 	}
-	if sm := smtpSplit.FindStringSubmatch(it.msg); sm != nil {
+	if sm := smtpSplit().FindStringSubmatch(it.msg); sm != nil {
 		b.WriteString("    Delay reason: " + sm[1] + "\n    " + sm[2] + "\n")
 		diag = sm[2]
 	} else if it.msg != "" {

@@ -11,16 +11,19 @@ package filter
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // headerRE matches the first line of an Exim filter file: "# Exim filter"
 // with optional space after the #, any capitalization.
-var headerRE = regexp.MustCompile(`(?i)^[ \t\r\n]*#[ \t]*exim[ \t]+filter`)
+var headerRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^[ \t\r\n]*#[ \t]*exim[ \t]+filter`)
+})
 
 // IsEximFilter reports whether data starts with the "# Exim filter" line.
 // Spec: filter document, chapter "Exim filter files", section "Format of
 // Exim filter files".
-func IsEximFilter(data string) bool { return headerRE.MatchString(data) }
+func IsEximFilter(data string) bool { return headerRE().MatchString(data) }
 
 // Filter is a parsed Exim filter file.
 type Filter struct {

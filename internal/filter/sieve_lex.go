@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Sieve filters (RFC 5228) as Exim 4.96 runs them. Exim's interfaces
@@ -11,11 +12,13 @@ import (
 // observed with "exim -bf".
 
 // sieveHeaderRE matches the first line of a Sieve filter file.
-var sieveHeaderRE = regexp.MustCompile(`(?i)^[ \t\r\n]*#[ \t]*sieve[ \t]+filter`)
+var sieveHeaderRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^[ \t\r\n]*#[ \t]*sieve[ \t]+filter`)
+})
 
 // IsSieveFilter reports whether data starts with the "# Sieve filter"
 // line.
-func IsSieveFilter(data string) bool { return sieveHeaderRE.MatchString(data) }
+func IsSieveFilter(data string) bool { return sieveHeaderRE().MatchString(data) }
 
 // SieveError is an error in a Sieve filter, shown as Exim shows it:
 // "MSG in line N".

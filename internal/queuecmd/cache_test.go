@@ -252,7 +252,7 @@ func FuzzCacheContent(f *testing.F) {
 		file = binary.LittleEndian.AppendUint32(file, ndirs)
 		file = binary.LittleEndian.AppendUint32(file, uint32(len(index)))
 		file = append(file, index...)
-		file = binary.LittleEndian.AppendUint32(file, crc32.Checksum(file, castagnoli))
+		file = binary.LittleEndian.AppendUint32(file, crc32.ChecksumIEEE(file))
 		file = append(file, blob...)
 		if dirs, err := parseCacheIndex(file, int64(len(file))); err == nil {
 			for i := range dirs {

@@ -18,7 +18,7 @@ import (
 //	ndirs    u32
 //	indexLen u32
 //	index    indexLen bytes: ndirs directory records
-//	crc      u32, CRC-32C of everything before it
+//	crc      u32, CRC-32 (IEEE) of everything before it
 //	blobs    the message records of the directories, each blob with
 //	         its own CRC in the index
 //
@@ -34,7 +34,7 @@ import (
 //	              byte each, in the order they are read (input/ only)
 //	full          u8         1 when the messages follow
 //	off, len, crc u64, u64, u32 (full only): the blob's place in the
-//	              file and its CRC-32C
+//	              file and its CRC-32 (IEEE)
 //
 // A blob is count message records, in directory order:
 //
@@ -49,7 +49,7 @@ import (
 // is ignored (a blob failing its CRC: that directory alone).
 
 const (
-	cacheMagic   = "EXLSTC\x00\x01"
+	cacheMagic   = "EXLSTC\x00\x02"
 	cacheName    = "exigo-listing"
 	maxCacheDirs = 1 + 62
 	// maxCacheFile bounds the file read and the records collected to
@@ -67,8 +67,6 @@ const (
 	recDelivered = 1 << iota // a recipient line is marked "D"
 	recGenerated             // a "+D" line follows the recipients
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 var errCache = errors.New("listing cache: bad file")
 
@@ -105,7 +103,7 @@ func parseCacheIndex(head []byte, fileSize int64) ([]cacheDir, error) {
 		return nil, errCache
 	}
 	end := 16 + int(ilen)
-	if crc32.Checksum(head[:end], castagnoli) != binary.LittleEndian.Uint32(head[end:]) {
+	if crc32.ChecksumIEEE(head[:end]) != binary.LittleEndian.Uint32(head[end:]) {
 		return nil, errCache
 	}
 	p := head[16:end]
@@ -169,7 +167,7 @@ func (d *cacheDir) loadBlob(file []byte) error {
 		return errCache
 	}
 	b := file[d.off : d.off+d.size]
-	if crc32.Checksum(b, castagnoli) != d.crc {
+	if crc32.ChecksumIEEE(b) != d.crc {
 		return errCache
 	}
 	offs := make([]uint32, 0, d.count)
@@ -269,11 +267,11 @@ func encodeCacheTo(w io.Writer, dirs []cacheDir) error {
 		p += 1 + len(d.name) + 44 + 1 + len(d.subs)
 		p++
 		if d.full {
-			size, crc := uint64(len(d.blob)), crc32.Checksum(d.blob, castagnoli)
+			size, crc := uint64(len(d.blob)), crc32.ChecksumIEEE(d.blob)
 			if d.blob == nil {
 				for _, r := range d.parts {
 					size += uint64(len(r))
-					crc = crc32.Update(crc, castagnoli, r)
+					crc = crc32.Update(crc, crc32.IEEETable, r)
 				}
 			}
 			binary.LittleEndian.PutUint64(out[p:], off)
@@ -283,7 +281,7 @@ func encodeCacheTo(w io.Writer, dirs []cacheDir) error {
 			off += size
 		}
 	}
-	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
+	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out))
 	if _, err := w.Write(out); err != nil {
 		return err
 	}

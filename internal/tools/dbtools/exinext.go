@@ -32,7 +32,7 @@ func Exinext(args []string, spool, qualify string, hosts HostFinder, env *Env) i
 	}
 	arg := args[0]
 	out := env.Stdout
-	isID := messageID.MatchString(arg)
+	isID := messageID().MatchString(arg)
 	addr, domain := arg, arg
 	if i := strings.LastIndexByte(arg, '@'); i >= 0 {
 		domain = arg[i+1:]
@@ -116,7 +116,7 @@ func describeKey(k string) string {
 	}
 	s := "Transport: " + parts[0] + " [" + parts[1] + "]"
 	rest := parts[2:]
-	if len(rest) > 0 && !messageID.MatchString(rest[0]) {
+	if len(rest) > 0 && !messageID().MatchString(rest[0]) {
 		s += ":" + rest[0]
 		rest = rest[1:]
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/hintsdb"
@@ -21,7 +22,9 @@ const tidyUsage = `Usage: exim_tidydb [-t <time>]  <spool-directory> <database-n
 `
 
 // messageID matches an Exim message id (the 4.96 form and the older one).
-var messageID = regexp.MustCompile(`^[0-9A-Za-z]{6}-([0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})$`)
+var messageID = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9A-Za-z]{6}-([0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})$`)
+})
 
 // TidyDB implements exim_tidydb [-f] [-t time] spool name (spec chapter
 // "Exim utilities", section "exim_tidydb"). It removes records older
@@ -128,7 +131,7 @@ func (t *tidier) run(wait, retryDB bool) error {
 		case retryDB:
 			// A key ending in a message id is a message-specific record.
 			i := strings.LastIndexByte(k, ':')
-			if i >= 0 && messageID.MatchString(k[i+1:]) && !t.onQueue(k[i+1:]) {
+			if i >= 0 && messageID().MatchString(k[i+1:]) && !t.onQueue(k[i+1:]) {
 				if err := t.db.Delete(k); err != nil {
 					return fmt.Errorf("deleting %s: %w", k, err)
 				}

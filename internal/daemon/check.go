@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/fscred"
 	"github.com/exigo-mta/exigo/internal/router"
 	"github.com/exigo-mta/exigo/internal/spool"
+	"github.com/exigo-mta/exigo/internal/userdb"
 )
 
 // localDrivers are the transports that run as a user and may be run by
@@ -116,9 +116,9 @@ func checkFileOp(cfg *config.Config, req *deliver.LocalRequest) error {
 		return err
 	}
 	lp := req.Addresses[0].LocalPart
-	pw, err := user.Lookup(lp)
+	pw, err := userdb.Lookup(lp)
 	if err != nil {
-		pw, err = user.Lookup(strings.ToLower(lp))
+		pw, err = userdb.Lookup(strings.ToLower(lp))
 	}
 	if err != nil || pw.Uid != strconv.Itoa(req.UID) || pw.Gid != strconv.Itoa(req.GID) {
 		return fmt.Errorf("uid/gid %d/%d is not local user %q of router %s", req.UID, req.GID, lp, rd.Name)
@@ -254,7 +254,7 @@ func checkIDs(cfg *config.Config, td, rd *config.Driver, req *deliver.LocalReque
 		// Expanded: any uid (checked above against never_users); the
 		// group, unless set, is that user's primary group.
 		userGID = []int{}
-		if pw, err := user.LookupId(strconv.Itoa(req.UID)); err == nil {
+		if pw, err := userdb.LookupID(strconv.Itoa(req.UID)); err == nil {
 			if gid, err := strconv.Atoi(pw.Gid); err == nil {
 				userGID = append(userGID, gid)
 			}
@@ -292,7 +292,7 @@ func checkIDs(cfg *config.Config, td, rd *config.Driver, req *deliver.LocalReque
 		if !td.Options.Bool("initgroups") && !rd.Options.Bool("initgroups") {
 			return fmt.Errorf("neither transport %s nor router %s sets initgroups", td.Name, rd.Name)
 		}
-		pw, err := user.Lookup(req.User)
+		pw, err := userdb.Lookup(req.User)
 		if err != nil || pw.Uid != strconv.Itoa(req.UID) {
 			return fmt.Errorf("user %q is not uid %d", req.User, req.UID)
 		}

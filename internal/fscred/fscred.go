@@ -24,11 +24,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/exigo-mta/exigo/internal/userdb"
 )
 
 // Cred is the identity a piece of work runs with.
@@ -150,11 +151,7 @@ func UserGroups(login string, gid int) []int {
 	if login == "" {
 		return out
 	}
-	u, err := user.Lookup(login)
-	if err != nil {
-		return out
-	}
-	ids, _ := u.GroupIds()
+	ids, _ := userdb.GroupIDs(login)
 	for _, id := range ids {
 		if n, err := strconv.Atoi(id); err == nil && n != gid {
 			out = append(out, n)

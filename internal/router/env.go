@@ -12,6 +12,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/userdb"
 )
 
 // Env is what routing needs from its surroundings. Only Vars is required;
@@ -145,7 +146,7 @@ func (e *Env) user(name string) (*User, error) {
 	if e.Users != nil {
 		return e.Users(name)
 	}
-	u, err := user.Lookup(name)
+	u, err := userdb.Lookup(name)
 	if err != nil {
 		var unk user.UnknownUserError
 		if errors.As(err, &unk) {

@@ -9,9 +9,10 @@ package router
 // owner of right; files that ":include:" names are not checked.
 
 import (
-	"os/user"
 	"strconv"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/userdb"
 )
 
 // groupWriteBit is S_IWGRP: a modemask that leaves it permitted turns
@@ -83,7 +84,7 @@ func (c *call) inIDList(opt string, id int, users bool) bool {
 			}
 			continue
 		}
-		if g, err := user.LookupGroup(item); err == nil && g.Gid == strconv.Itoa(id) {
+		if g, err := userdb.LookupGroup(item); err == nil && g.Gid == strconv.Itoa(id) {
 			return true
 		}
 	}

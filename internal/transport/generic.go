@@ -7,12 +7,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/userdb"
 )
 
 // generic holds what every transport shares: its configuration and the
@@ -266,12 +266,12 @@ func (g *generic) credentials(e *env, d *Delivery) (Cred, *Result) {
 // (-1 for a bare number) and its login name.
 func lookupUser(s string) (uid, gid int, name string, err error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if u, err := user.LookupId(s); err == nil {
+		if u, err := userdb.LookupID(s); err == nil {
 			return n, -1, u.Username, nil
 		}
 		return n, -1, "", nil
 	}
-	u, err := user.Lookup(s)
+	u, err := userdb.Lookup(s)
 	if err != nil {
 		return -1, -1, "", fmt.Errorf("looking up user %q: %w", s, err)
 	}
@@ -284,7 +284,7 @@ func lookupGroup(s string) (int, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return n, nil
 	}
-	g, err := user.LookupGroup(s)
+	g, err := userdb.LookupGroup(s)
 	if err != nil {
 		return -1, fmt.Errorf("looking up group %q: %w", s, err)
 	}

@@ -10,13 +10,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/exigo-mta/exigo/internal/expand"
+	"github.com/exigo-mta/exigo/internal/userdb"
 )
 
 // pipe is a pipe transport instance.
@@ -548,11 +548,7 @@ func userGroups(cred Cred) []uint32 {
 	if cred.User == "" {
 		return out
 	}
-	u, err := user.Lookup(cred.User)
-	if err != nil {
-		return out
-	}
-	ids, err := u.GroupIds()
+	ids, err := userdb.GroupIDs(cred.User)
 	if err != nil {
 		return out
 	}

@@ -248,7 +248,13 @@ func (t *addressTester) route(top *router.Address) {
 		t.parents(a)
 		fmt.Fprintf(t.out, "  router = %s, transport = %s\n", r.Router, orUnset(r.Transport))
 		for _, h := range r.Hosts {
-			fmt.Fprintf(t.out, "  host %s [%s]", h.Name, h.Addr)
+			if h.Addr == "" {
+				// No address (a host list passed to a local
+				// transport): Exim pads where the address would be.
+				fmt.Fprintf(t.out, "  host %s          ", h.Name)
+			} else {
+				fmt.Fprintf(t.out, "  host %s [%s]", h.Name, h.Addr)
+			}
 			if h.MX >= 0 {
 				fmt.Fprintf(t.out, " MX=%d", h.MX)
 			}

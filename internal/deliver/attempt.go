@@ -519,10 +519,9 @@ func (m *attempt) recordBatch(b *batch) {
 func (m *attempt) lineAddress(it *item, withOrig bool) string {
 	a := it.addr
 	s := a.Address
-	local := false
-	if t := m.d.transports[it.transport]; t != nil && t.Local() {
-		local = true
-	}
+	// A local transport given a host list by its router logs the
+	// address as a remote one (observed with Exim 4.96).
+	local := m.localTransport(it) && len(it.hosts) == 0
 	if a.Kind == router.Mailbox {
 		if local {
 			s = m.localPart(it)
@@ -630,6 +629,23 @@ func parentOf(a *router.Address) *router.Address {
 		}
 	}
 	return nil
+}
+
+// localTransport reports whether it was handled by a local transport.
+func (m *attempt) localTransport(it *item) bool {
+	t := m.d.transports[it.transport]
+	return t != nil && t.Local()
+}
+
+// deliveredHostField is the H= field of a "=>" line: hostField, or for
+// a local transport the host list a manualroute router passed it, which
+// nothing looked up (observed with Exim 4.96; its "==" and "**" lines
+// show no host).
+func (m *attempt) deliveredHostField(it *item) string {
+	if it.host == "" && len(it.hosts) > 0 && m.localTransport(it) {
+		return " H=" + it.hosts[0].Name
+	}
+	return m.hostField(it)
 }
 
 func (m *attempt) hostField(it *item) string {

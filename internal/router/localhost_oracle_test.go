@@ -12,7 +12,8 @@ import (
 
 // selfConf has one router per value of the self option, all routing to
 // 127.0.0.1 (spec chapter "Generic options for routers", self), and
-// ipliteral and queryprogram routers that find the local host too.
+// ipliteral and queryprogram routers that find the local host too; a
+// manualroute router with a local transport looks nothing up.
 const selfConf = `primary_hostname = test.example
 qualify_domain = test.example
 allow_domain_literals
@@ -72,6 +73,17 @@ other:
   domains = other.example
   route_list = * 127.0.0.2
   transport = t
+local_t:
+  driver = manualroute
+  domains = localt.example
+  route_list = * 127.0.0.1
+  self = fail
+  transport = lt
+local_list:
+  driver = manualroute
+  domains = locallist.example
+  route_list = * a.invalid:127.0.0.1::2525:b.invalid byname
+  transport = lt
 qp:
   driver = queryprogram
   domains = qp.example
@@ -85,6 +97,9 @@ after_pass:
 begin transports
 t:
   driver = smtp
+lt:
+  driver = appendfile
+  file = /dev/null
 `
 
 // TestSelfOracle compares -bt and -bv (standard output, standard error
@@ -95,7 +110,7 @@ func TestSelfOracle(t *testing.T) {
 	exigo := oracletest.Exigo(t)
 	addrs := []string{"a@freeze.example", "a@defer.example", "a@fail.example", "a@pass.example", "a@passlast.example",
 		"a@send.example", "a@reroute.example", "a@second.example", "a@named.example", "a@other.example",
-		"a@[127.0.0.1]", "a@[127.0.0.2]", "a@qp.example"}
+		"a@[127.0.0.1]", "a@[127.0.0.2]", "a@qp.example", "a@localt.example", "a@locallist.example"}
 	mains := []struct{ name, main string }{
 		{"default", ""},
 		{"listen_elsewhere", "local_interfaces = 10.9.9.9"},

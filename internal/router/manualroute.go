@@ -143,6 +143,12 @@ func (manualDriver) route(c *call) Result {
 		// Local transports need no hosts.
 		return Result{Status: Accept, Transport: t}
 	}
+	if tr := c.s.cfg.Transport(t); tr != nil && tr.Driver != "smtp" {
+		// A local transport gets the host list as one text, in $host:
+		// nothing is looked up, so the self option does not apply
+		// (spec chapter "The manualroute router").
+		return Result{Status: Accept, Transport: t, Hosts: []Host{{Name: hostList, MX: -1}}}
+	}
 	specs, err := parseHostList(hostList)
 	if err != nil {
 		return deferf("%v", err)

@@ -135,6 +135,11 @@ func (g *generic) newEnv(d *Delivery) *env {
 			e.vars["message_id"] = string(d.Header.ID)
 		}
 	}
+	if len(d.Hosts) > 0 {
+		// A local transport's $host is the host list a manualroute
+		// router passed (the smtp transport sets it per host).
+		e.vars["host"] = d.Hosts[0].Name
+	}
 	if len(d.Addresses) == 1 {
 		a := d.Addresses[0]
 		if _, ok := e.get("local_part"); !ok {

@@ -3,13 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/exigo-mta/exigo/internal/instance"
 	"io"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/instance"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -53,7 +54,6 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		Log:          newBHLog(cfg, env),
 		Trace:        env.Stderr,
 		HostChecking: true,
-		Notify:       env.Stdout,
 		Vars:         processVars(cfg),
 		Now:          env.Now,
 	}
@@ -79,34 +79,31 @@ func runHostCheck(inv *Invocation, env *Env) int {
 	return serveTesting(srv, env, peer, "**** SMTP testing session as if from host "+smtpserver.FormatHostAddr(peer.Addr)+"\n**** but without any ident (RFC 1413) callback.\n**** This is not for real!\n")
 }
 
-// serveTesting runs a session on stdin/stdout after printing the
-// start-up banner lines of -bh.
+// serveTesting runs a session on stdin/stdout, its output preceded by
+// the start-up banner lines of -bh.
 func serveTesting(srv *smtpserver.Server, env *Env, peer smtpserver.Peer, banner string) int {
 	w := &lazyBanner{w: env.Stdout, banner: "\n" + banner + "\n"}
-	srv.Notify = w
-	if err := srv.ServeWithStart(context.Background(), env.Stdin, w, peer, w.flushBanner); err != nil {
+	if err := srv.Serve(context.Background(), env.Stdin, w, peer); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)
 	}
 	return 0
 }
 
-// lazyBanner writes the -bh start-up lines after the connection checks
-// (which print their commentary first) and before the first reply.
+// lazyBanner writes the -bh start-up lines with the first output of
+// the session: they begin the reply stream, which is written only when
+// input is read (so the commentary of the connection checks and the
+// connect ACL comes first), as Exim's is.
 type lazyBanner struct {
 	w      io.Writer
 	banner string
 	done   bool
 }
 
-func (l *lazyBanner) flushBanner() {
+func (l *lazyBanner) Write(p []byte) (int, error) {
 	if !l.done {
 		l.done = true
 		io.WriteString(l.w, l.banner)
 	}
-}
-
-func (l *lazyBanner) Write(p []byte) (int, error) {
-	l.flushBanner()
 	return l.w.Write(p)
 }
 

@@ -111,7 +111,7 @@ func (m *matcher) addressItem(pat, address, lp, dom string) (itemRes, error) {
 		lpPat, domPat = "", pat
 	}
 	if !hasAt {
-		m.debugf("no @ found in the subject of an address list match: subject=%q pattern=%q", address, pat)
+		m.debugf("no @ found in the subject of an address list match: subject=\"%s\" pattern=\"%s\"", address, pat)
 		return itemRes{}, nil
 	}
 	if patHasAt {
@@ -137,7 +137,7 @@ func (m *matcher) addressItem(pat, address, lp, dom string) (itemRes, error) {
 			if cached && mt.Matched {
 				suffix = " - cached"
 			}
-			m.debugf(" %s in %q? %s (matched %q%s)", dom, domPat, yesNo(mt.Matched), domPat, suffix)
+			m.debugf(" %s in \"%s\"? %s (matched \"%s\"%s)", dom, domPat, yesNo(mt.Matched), domPat, suffix)
 		}
 		r = itemRes{ok: mt.Matched, data: mt.Data, vars: mt.Vars}
 	} else {
@@ -146,9 +146,9 @@ func (m *matcher) addressItem(pat, address, lp, dom string) (itemRes, error) {
 			// Exim matches the domain part as a one-item domain list.
 			why := "end of list"
 			if r.ok {
-				why = fmt.Sprintf("matched %q", domPat)
+				why = fmt.Sprintf("matched \"%s\"", domPat)
 			}
-			m.debugf(" %s in %q? %s (%s)", dom, domPat, yesNo(r.ok), why)
+			m.debugf(" %s in \"%s\"? %s (%s)", dom, domPat, yesNo(r.ok), why)
 		}
 	}
 	if err != nil || !r.ok {
@@ -200,7 +200,7 @@ func (m *matcher) atAtItem(pat, lp, dom string) (itemRes, error) {
 	key := dom
 	for n := 0; ; n++ {
 		if n >= maxDepth {
-			return itemRes{}, &DeferError{Msg: fmt.Sprintf("too many links in @@ chain for %q", dom)}
+			return itemRes{}, &DeferError{Msg: fmt.Sprintf("too many links in @@ chain for \"%s\"", dom)}
 		}
 		data, found, err := m.do(li, li.spec, key)
 		if err != nil {

@@ -177,7 +177,7 @@ func (e *DeferError) Error() string {
 	if msg == "" && e.Log != "" {
 		msg = "NULL"
 	}
-	return fmt.Sprintf("unable to complete match against %q: %s", e.List, msg)
+	return fmt.Sprintf("unable to complete match against \"%s\": %s", e.List, msg)
 }
 
 // ConfigError is a problem in the list itself (unknown lookup type, bad

@@ -59,7 +59,7 @@ func MatchIP(env *Env, list, ip string) (Match, error) {
 	if ip != "" {
 		a, err := netip.ParseAddr(ip)
 		if err != nil || a.Zone() != "" {
-			return Match{}, fmt.Errorf("%q is not an IP address", ip)
+			return Match{}, fmt.Errorf("\"%s\" is not an IP address", ip)
 		}
 		h.IP = a.Unmap()
 	}
@@ -119,7 +119,7 @@ func (m *matcher) forward(name string, h *Host) (itemRes, error) {
 		var err error
 		addrs, err = m.env.Resolver.HostAddrs(name)
 		if err != nil {
-			return itemRes{}, &DeferError{Msg: fmt.Sprintf("DNS lookup of %q deferred: %v", name, err)}
+			return itemRes{}, &DeferError{Msg: fmt.Sprintf("DNS lookup of \"%s\" deferred: %v", name, err)}
 		}
 	}
 	if len(addrs) == 0 {

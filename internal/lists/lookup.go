@@ -66,7 +66,7 @@ func (m *matcher) parseLookupItem(pat string, hostNet bool) (lookupItem, error) 
 		case j < len(s) && s[j] == '(':
 			k := strings.IndexByte(s[j:], ')')
 			if k < 0 {
-				return li, &ConfigError{Msg: fmt.Sprintf("unknown lookup type %q", li.spec)}
+				return li, &ConfigError{Msg: fmt.Sprintf("unknown lookup type \"%s\"", li.spec)}
 			}
 			li.partial = true
 			s = s[j+k+1:]
@@ -79,7 +79,7 @@ func (m *matcher) parseLookupItem(pat string, hostNet bool) (lookupItem, error) 
 	s = strings.TrimSuffix(s, "*")
 	li.name = s
 	if m.env.Lookups == nil {
-		return li, &ConfigError{Msg: fmt.Sprintf("unknown lookup type %q", s)}
+		return li, &ConfigError{Msg: fmt.Sprintf("unknown lookup type \"%s\"", s)}
 	}
 	q, err := m.env.Lookups.QueryStyle(s)
 	if err != nil {
@@ -87,7 +87,7 @@ func (m *matcher) parseLookupItem(pat string, hostNet bool) (lookupItem, error) 
 	}
 	li.query = q
 	if q && (li.partial || strings.Contains(strings.SplitN(li.spec, ",", 2)[0], "*")) {
-		return li, &ConfigError{Msg: fmt.Sprintf("\"partial\" or \"*\" is not permitted for query-style lookup type %q", s)}
+		return li, &ConfigError{Msg: fmt.Sprintf("\"partial\" or \"*\" is not permitted for query-style lookup type \"%s\"", s)}
 	}
 	return li, nil
 }

@@ -44,13 +44,13 @@ func (m *matcher) debugf(format string, args ...any) {
 // "Temporary DNS errors when looking up host information".
 func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth int) (Match, error) {
 	if depth > maxDepth {
-		return Match{}, &ConfigError{Msg: fmt.Sprintf("too many levels of named lists while checking %q", list)}
+		return Match{}, &ConfigError{Msg: fmt.Sprintf("too many levels of named lists while checking \"%s\"", list)}
 	}
 	sep, body := Separator(list, ':')
 	var includeUnknown, ignoreUnknown, includeDefer, ignoreDefer bool
 	lastNeg := false
 	result := func(yes bool, why string, mt Match) (Match, error) {
-		m.debugf(" %s in %q? %s (%s)", subject, list, yesNo(yes), why)
+		m.debugf(" %s in \"%s\"? %s (%s)", subject, list, yesNo(yes), why)
 		mt.Matched = yes
 		if !yes {
 			mt.Data, mt.Vars = "", nil
@@ -106,7 +106,7 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 				return Match{}, err
 			}
 			if r.Matched {
-				why := fmt.Sprintf("matched %q", orig)
+				why := fmt.Sprintf("matched \"%s\"", orig)
 				if cached {
 					why += " - cached"
 				}
@@ -119,7 +119,7 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 			}
 			if r.ok {
 				lneg := strings.HasPrefix(line, "!")
-				return result(neg == lneg, fmt.Sprintf("matched %q in %s", line, it), Match{Item: line, Data: r.data, Vars: r.vars})
+				return result(neg == lneg, fmt.Sprintf("matched \"%s\" in %s", line, it), Match{Item: line, Data: r.data, Vars: r.vars})
 			}
 		default:
 			r, err := item(it)
@@ -144,7 +144,7 @@ func (m *matcher) walk(k Kind, list, subject, key string, item itemFunc, depth i
 				return result(false, r.unknown, Match{Item: orig})
 			}
 			if r.ok {
-				return result(!neg, fmt.Sprintf("matched %q", orig), Match{Item: orig, Data: r.data, Vars: r.vars})
+				return result(!neg, fmt.Sprintf("matched \"%s\"", orig), Match{Item: orig, Data: r.data, Vars: r.vars})
 			}
 		}
 	}
@@ -226,7 +226,7 @@ func (m *matcher) namedUncached(k Kind, name, subject, key string, item itemFunc
 func (m *matcher) file(k Kind, path string, item itemFunc) (itemRes, string, error) {
 	text, err := os.ReadFile(path)
 	if err != nil {
-		return itemRes{}, "", &ConfigError{Msg: fmt.Sprintf("failed to open %s when checking %q: %s", path, path, strerror.Text(err))}
+		return itemRes{}, "", &ConfigError{Msg: fmt.Sprintf("failed to open %s when checking \"%s\": %s", path, path, strerror.Text(err))}
 	}
 	for _, line := range strings.Split(string(text), "\n") {
 		line = stripComment(line, k == AddressList || k == LocalPartList)

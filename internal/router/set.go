@@ -207,12 +207,19 @@ func (s *Set) traceResult(r *Router, a *Address, res Result) {
 // chapter "How Exim receives and delivers mail", sections "Running an
 // individual router" and "Router preconditions"). It never returns
 // Decline or Pass: running out of routers is a Fail with the
-// cannot_route_message of the last router that saw the address (default
-// "Unrouteable address").
+// cannot_route_message of the last router considered, skipped or not
+// (default "Unrouteable address"), unless a router passed the address
+// on with self = pass, whose message wins (observed with Exim 4.96).
 func (s *Set) Route(a *Address, mode Mode) Result {
 	s.debugf(">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>\nrouting %s", a.Address)
-	unrouteable := "Unrouteable address"
-	private := false
+	const defaultUnrouteable = "Unrouteable address"
+	unrouteable, passed := defaultUnrouteable, ""
+	fail := func() Result {
+		if passed != "" {
+			return Result{Status: Fail, Message: passed, Private: true, Address: a}
+		}
+		return Result{Status: Fail, Message: unrouteable, Address: a}
+	}
 	if a.depth > maxGenerations {
 		return Result{Status: Fail, Message: "too many redirections (probable loop)", Address: a}
 	}
@@ -240,8 +247,9 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 		s.debugf("--------> %s router <--------", r.Name)
 		c := s.newCall(r, a, mode)
 		res, ran := c.run()
-		if c.cannotRoute != "" {
-			unrouteable, private = c.cannotRoute, false
+		unrouteable = c.cannotRoute
+		if unrouteable == "" {
+			unrouteable = defaultUnrouteable
 		}
 		if !ran {
 			continue
@@ -253,7 +261,7 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 			if !r.opts.Bool("more") {
 				s.debugf("\"more\" is false: skipping remaining routers")
 				s.tracef("\"more\" is false: skipping remaining routers\n>>> no more routers")
-				return Result{Status: Fail, Message: unrouteable, Private: private, Address: a}
+				return fail()
 			}
 			continue
 		case Pass:
@@ -261,7 +269,7 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 			if res.Message != "" {
 				// self = pass: running out of routers gives the
 				// self message (observed with Exim 4.96).
-				unrouteable, private = res.Message, true
+				passed = res.Message
 			}
 			if pr := r.opts.String("pass_router"); pr != "" {
 				if p := s.find(pr); p != nil && p.index > i {
@@ -292,7 +300,7 @@ func (s *Set) Route(a *Address, mode Mode) Result {
 	}
 	s.debugf("no more routers")
 	s.tracef("no more routers")
-	return Result{Status: Fail, Message: unrouteable, Private: private, Address: a}
+	return fail()
 }
 
 func orNone(s string) string {

@@ -2,9 +2,10 @@ package smtpserver
 
 import (
 	"fmt"
-	"github.com/exigo-mta/exigo/internal/message"
 	"strconv"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/message"
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/mainlog"

@@ -124,13 +124,14 @@ func (s *session) cmdQUIT(arg string) error {
 			s.log(fmt.Sprintf("ACL for QUIT returned ERROR: QUIT or not-QUIT toplevel ACL may not fail ('%s' verb used incorrectly)", strings.ToLower(res.Verdict.String())), mainlog.Main, mainlog.Panic)
 		}
 	}
-	s.reply(smtp.C221Closing, s.hostname()+" closing connection")
 	if !s.srv.Batched {
 		// Batched SMTP logs only "no MAIL", at its end (see runBatch).
+		// The lines come before the reply (observed with Exim 4.96).
 		s.logIncomplete("QUIT")
 		s.logClosed()
 		s.logNoMail()
 	}
+	s.reply(smtp.C221Closing, s.hostname()+" closing connection")
 	return errClose
 }
 

@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/exigo-mta/exigo/internal/config"
 	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/config"
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -98,7 +99,6 @@ type session struct {
 	pipeConnect, utf8Adv                      bool
 	bdat                                      []byte
 	quiet                                     bool
-	started                                   func()
 	freeRSETUsed, nonmailChecked, nonmailHost bool
 	freeRSET                                  bool
 	auth                                      authState
@@ -147,13 +147,8 @@ type session struct {
 // Serve runs one SMTP session over r and w until QUIT, a dropped
 // connection or the end of input.
 func (srv *Server) Serve(ctx context.Context, r io.Reader, w io.Writer, peer Peer) error {
-	return srv.ServeWithStart(ctx, r, w, peer, nil)
-}
-
-// ServeWithStart is Serve with a function called after the connection
-// checks and before the first reply (-bh prints its banner there).
-func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer, peer Peer, started func()) error {
-	s := &session{srv: srv, ctx: ctx, r: bufio.NewReaderSize(r, 4096), w: bufio.NewWriter(w), peer: peer, began: srv.now()}
+	s := &session{srv: srv, ctx: ctx, w: bufio.NewWriter(w), peer: peer, began: srv.now()}
+	s.r = s.newReader(r)
 	if c, ok := r.(net.Conn); ok && any(w) == any(r) {
 		s.conn = c
 	}
@@ -181,11 +176,10 @@ func (srv *Server) ServeWithStart(ctx context.Context, r io.Reader, w io.Writer,
 	if srv.NewChecker != nil {
 		s.acls.Checker = srv.NewChecker()
 	}
-	s.started = started
 	if s.conn != nil {
 		if d := s.receiveTimeout(); d > 0 {
 			s.conn = &timeoutConn{Conn: s.conn, d: d}
-			s.r = bufio.NewReaderSize(s.conn, 4096)
+			s.r = s.newReader(s.conn)
 		}
 	}
 	if s.loadRefused() {
@@ -222,9 +216,8 @@ func (s *session) run() error {
 		return err
 	}
 	for {
-		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("writing reply: %w", err)
-		}
+		// Replies go out before a read that could block (see
+		// newReader), not after each command.
 		if s.overlong != "" {
 			// A command line longer than Exim's buffer is taken as
 			// several commands of the buffer's size, none recognized.
@@ -247,6 +240,31 @@ func (s *session) run() error {
 			return err
 		}
 	}
+}
+
+// newReader buffers the client's input. Pending replies are written
+// before each read of r, which is when the client may be waiting for
+// them, and not while input already received is being handled: Exim
+// flushes its output only when its input buffer needs refilling, so a
+// pipelined group (and a message sent with it) is answered in one
+// write, and -bh prints the group's replies after its checks.
+func (s *session) newReader(r io.Reader) *bufio.Reader {
+	return bufio.NewReaderSize(flushingReader{r: r, s: s}, 4096)
+}
+
+// flushingReader flushes the session's replies before each read.
+type flushingReader struct {
+	r io.Reader
+	s *session
+}
+
+func (f flushingReader) Read(p []byte) (int, error) {
+	if f.s.w.Buffered() > 0 {
+		if err := f.s.w.Flush(); err != nil {
+			return 0, fmt.Errorf("writing reply: %w", err)
+		}
+	}
+	return f.r.Read(p)
 }
 
 // runBatch reads batched SMTP input (see batch.go) until QUIT, the end
@@ -333,7 +351,7 @@ func (s *session) lostInput(err error) error {
 	// A read error from a client (a reset connection) is a lost
 	// connection too.
 	s.markAborted()
-	s.reply(421, s.hostname()+" lost input connection")
+	s.closingReply(421, s.hostname()+" lost input connection")
 	if !s.srv.Batched {
 		s.logLost()
 	}
@@ -347,6 +365,35 @@ func (s *session) reply(code int, text string) {
 		return
 	}
 	s.w.WriteString(smtp.FormatReply(code, text))
+	s.flushUnlessPipelined()
+}
+
+// closingReply is the last reply of a session that ends without reading
+// more: it is written when the session ends, after the lines logged
+// about the ending (observed with Exim 4.96).
+func (s *session) closingReply(code int, text string) {
+	if s.srv.Batched {
+		s.batchReply(code, text)
+		return
+	}
+	s.w.WriteString(smtp.FormatReply(code, text))
+}
+
+// dropReply writes the last reply of a connection being dropped, with
+// those still waiting, before the drop is logged.
+func (s *session) dropReply(code int, text string) {
+	s.reply(code, text)
+	s.w.Flush()
+}
+
+// flushUnlessPipelined writes the pending replies unless more input has
+// already arrived: a client pipelining commands gets the replies to the
+// group in one write (Exim writes a reply at once when its input buffer
+// is empty, and keeps it otherwise).
+func (s *session) flushUnlessPipelined() {
+	if s.r.Buffered() == 0 {
+		s.w.Flush()
+	}
 }
 
 // log writes a log line. In -bh it carries the id of the last message.
@@ -368,10 +415,10 @@ func (s *session) logACL(text string, to ...mainlog.Which) {
 	}
 }
 
-// trace writes a -bh ">>> " line.
+// trace writes a -bh ">>> " line, at once: replies wait in their buffer
+// (see newReader), as Exim's do.
 func (s *session) trace(format string, args ...any) {
 	if s.srv.Trace != nil && !s.quiet {
-		s.w.Flush()
 		fmt.Fprintf(s.srv.Trace, ">>> "+format+"\n", args...)
 	}
 }
@@ -490,7 +537,7 @@ func (s *session) start() error {
 		s.lookupHostName()
 	}
 	if s.hostOption("host_reject_connection") {
-		s.reply(554, "SMTP service not available")
+		s.closingReply(554, "SMTP service not available")
 		if s.sel().Has(mainlog.SelConnectionReject) {
 			s.log(fmt.Sprintf("refused connection from %s (host_reject_connection)", s.logHost()), mainlog.Main, mainlog.Reject)
 		}
@@ -505,9 +552,6 @@ func (s *session) start() error {
 	s.hostOption("helo_try_verify_hosts")
 	s.hostOption("helo_accept_junk_hosts")
 	s.hostOption("hosts_proxy")
-	if s.started != nil {
-		s.started()
-	}
 	var connectRes acl.Result
 	if cfg.String("acl_smtp_connect") != "" {
 		connectRes = s.runACL(acl.Connect)

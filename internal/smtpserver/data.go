@@ -72,7 +72,6 @@ func (s *session) cmdDATA(arg string) error {
 	}
 	s.cutthroughStartData()
 	s.reply(code, text)
-	s.w.Flush()
 	limit := s.sizeLimit()
 	if !s.esmtp || true {
 		s.hostOption("ignore_fromline_hosts")
@@ -122,7 +121,7 @@ func (s *session) lostData(err error, read []byte) error {
 	}
 	if errors.Is(err, smtp.ErrIncompleteData) {
 		s.markAborted()
-		s.reply(421, "Lost incoming connection")
+		s.closingReply(421, "Lost incoming connection")
 		where := " (header)"
 		switch {
 		case bytes.HasPrefix(read, []byte("\n")) || bytes.Contains(read, []byte("\n\n")):
@@ -183,7 +182,7 @@ func (s *session) cmdBDAT(arg string) error {
 	b := bytes.NewBuffer(chunk)
 	if _, err := io.CopyN(b, s.r, size); err != nil {
 		s.markAborted()
-		s.reply(421, s.hostname()+" lost input connection")
+		s.closingReply(421, s.hostname()+" lost input connection")
 		if s.sel().Has(mainlog.SelLostIncomingConnection | mainlog.SelSMTPConnection) {
 			s.log(fmt.Sprintf("SMTP connection from %s lost while reading message data", s.logHost()), mainlog.Main)
 		}
@@ -481,9 +480,9 @@ func (s *session) receive(data []byte, prefix string) error {
 		s.msgID = id
 	}
 	s.reply(okCode, okText)
-	if s.srv.HostChecking && s.srv.Notify != nil && !prdr {
-		s.w.Flush()
-		io.WriteString(s.srv.Notify, "\n**** SMTP testing: that is not a real message id!\n\n")
+	if s.srv.HostChecking && !prdr {
+		// Part of the reply stream: it waits in the buffer with them.
+		s.w.WriteString("\n**** SMTP testing: that is not a real message id!\n\n")
 	}
 	s.resetTransaction()
 	return nil

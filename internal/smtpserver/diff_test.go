@@ -1,7 +1,10 @@
 package smtpserver_test
 
 import (
+	"bytes"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -23,9 +26,15 @@ import (
 //	#known-diff REASON    exigo is known to differ: the case is skipped
 //	                      with the reason (and fails once it matches,
 //	                      so that the mark is removed)
+//	#merged               standard output and standard error go to one
+//	                      pipe and are compared as one stream: where the
+//	                      replies fall among the ">>>" lines (replies
+//	                      wait in a buffer that is written only before
+//	                      input is read)
 type bhCase struct {
 	ip, conf, script, known string
 	args                    []string
+	merged                  bool
 }
 
 func parseCase(t *testing.T, text string) bhCase {
@@ -40,6 +49,9 @@ func parseCase(t *testing.T, text string) bhCase {
 			continue
 		case strings.HasPrefix(trim, "#args "):
 			c.args = strings.Fields(trim[6:])
+			continue
+		case trim == "#merged":
+			c.merged = true
 			continue
 		case strings.HasPrefix(trim, "#known-diff "):
 			c.known = strings.TrimSpace(trim[12:])
@@ -156,6 +168,14 @@ func TestDifferentialBH(t *testing.T) {
 			c := parseCase(t, string(b))
 			conf := writeCaseConfig(t, c.conf)
 			args := append([]string{"-C", conf, "-bh", c.ip}, c.args...)
+			if c.merged {
+				want, wantCode := runMerged(t, exim, c.script, args...)
+				got, gotCode := runMerged(t, exigo, c.script, args...)
+				if w, g := normalize(want), normalize(got); w != g || wantCode != gotCode {
+					t.Errorf("output differs\n--- exim (rc=%d)\n%s\n--- exigo (rc=%d)\n%s", wantCode, w, gotCode, g)
+				}
+				return
+			}
 			want := oracletest.Run(t, exim, c.script, args...)
 			got := oracletest.Run(t, exigo, c.script, args...)
 			same := normalize(want.Stdout) == normalize(got.Stdout) && normalize(want.Stderr) == normalize(got.Stderr)
@@ -176,4 +196,24 @@ func TestDifferentialBH(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runMerged runs bin with stdin, its standard output and standard error
+// on one pipe, and returns what it wrote and its exit code.
+func runMerged(t *testing.T, bin, stdin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s: %v", bin, err)
+	}
+	return out.String(), code
 }

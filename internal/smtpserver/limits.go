@@ -29,10 +29,11 @@ func (s *session) countSynprot(code int, text string, tooManyLine bool) error {
 		if tooManyLine {
 			text += "\nToo many syntax or protocol errors"
 		}
-		s.reply(code, text)
 		s.log(fmt.Sprintf("SMTP call from %s dropped: too many syntax or protocol errors (last command was \"%s\",  C=%s)",
 			s.logHost(), s.lastLine, strings.Join(s.cmdList, ",")), mainlog.Main, mainlog.Reject)
 		s.logNoMail()
+		// Logged before the reply (observed with Exim 4.96).
+		s.reply(code, text)
 		return errClose
 	}
 	s.reply(code, text)
@@ -51,7 +52,7 @@ func (s *session) unrecognized(line string) error {
 	s.unknown++
 	max, _ := s.srv.Config.Main.Int("smtp_max_unknown_commands")
 	if int64(s.unknown) > max {
-		s.reply(500, "Too many unrecognized commands")
+		s.dropReply(500, "Too many unrecognized commands")
 		s.log(fmt.Sprintf("SMTP call from %s dropped: too many unrecognized commands (last was \"%s\")", s.logHost(), line), mainlog.Main, mainlog.Reject)
 		s.logNoMail()
 		return errClose
@@ -85,7 +86,7 @@ func (s *session) countNonmail(c *command, arg string) error {
 	if max <= 0 || int64(s.nonmail) <= max {
 		return nil
 	}
-	s.reply(554, "Too many nonmail commands")
+	s.closingReply(554, "Too many nonmail commands")
 	s.log(fmt.Sprintf("SMTP call from %s dropped: too many nonmail commands (last was \"%s\")", s.logHost(), s.lastLine), mainlog.Main, mainlog.Reject)
 	// The refused command is not in the C= list of "no MAIL"
 	// (observed with Exim 4.96).

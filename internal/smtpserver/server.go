@@ -15,10 +15,11 @@ package smtpserver
 
 import (
 	"context"
-	"github.com/exigo-mta/exigo/internal/rewrite"
 	"io"
 	"net/netip"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/rewrite"
 
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/auth"
@@ -172,11 +173,9 @@ type Server struct {
 	// Trace receives -bh ">>> " commentary (and is handed to the ACL
 	// engine); nil for none.
 	Trace io.Writer
-	// HostChecking is -bh: fake message ids are announced on Notify, and
-	// log lines carry the id of the last message.
+	// HostChecking is -bh: fake message ids are announced in the reply
+	// stream, and log lines carry the id of the last message.
 	HostChecking bool
-	// Notify receives the "**** SMTP testing" notices of -bh (stdout).
-	Notify io.Writer
 	// Vars are the process variables (primary_hostname, version_number
 	// ...), copied into each session.
 	Vars expand.VarMap

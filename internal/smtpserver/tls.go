@@ -91,8 +91,8 @@ func (s *session) cmdSTARTTLS(arg string) error {
 // STARTTLS, or at once for tls_on_connect) and forgets the greeting.
 func (s *session) startTLS(c net.Conn, state *tlsserver.State) {
 	s.conn = c
-	s.r = bufio.NewReaderSize(c, 4096)
 	s.w = bufio.NewWriter(c)
+	s.r = s.newReader(c)
 	s.tls = state
 	for k, v := range state.Vars() {
 		s.vars[k] = v

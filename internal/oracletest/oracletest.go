@@ -89,10 +89,26 @@ func moduleRoot() string {
 // with TZ fixed to UTC so dates compare), with a 60-second limit.
 func Run(t testing.TB, bin, stdin string, args ...string) Result {
 	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(t, bin, stdin, &out, &errb, args)
+	return Result{Stdout: out.String(), Stderr: errb.String(), Code: code}
+}
+
+// RunMerged is Run with standard output and standard error on one pipe:
+// it returns what bin wrote to both, in the order written, and its exit
+// code.
+func RunMerged(t testing.TB, bin, stdin string, args ...string) (string, int) {
+	t.Helper()
+	var out bytes.Buffer
+	code := run(t, bin, stdin, &out, &out, args)
+	return out.String(), code
+}
+
+func run(t testing.TB, bin, stdin string, stdout, stderr *bytes.Buffer, args []string) int {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
@@ -114,7 +130,7 @@ func Run(t testing.TB, bin, stdin string, args ...string) Result {
 	} else if err != nil {
 		t.Fatalf("running %s: %v", bin, err)
 	}
-	return Result{Stdout: out.String(), Stderr: errb.String(), Code: code}
+	return code
 }
 
 // WriteConfig writes a configuration file into a new temporary directory

@@ -120,7 +120,6 @@ func TestSelfOracle(t *testing.T) {
 		{"treat_as_local", "hosts_treat_as_local = 10.1.2.3 : 127.0.0.2"},
 		{"treat_by_pattern", "hosts_treat_as_local = *.example : 10.*"},
 	}
-	stamp := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
 	for _, m := range mains {
 		conf := oracletest.WriteConfig(t, strings.Replace(selfConf, "MAIN", m.main, 1))
 		dir := filepath.Dir(conf)
@@ -128,13 +127,7 @@ func TestSelfOracle(t *testing.T) {
 		for _, mode := range []string{"-bt", "-bv"} {
 			t.Run(m.name+mode, func(t *testing.T) {
 				for _, a := range addrs {
-					want := oracletest.Run(t, exim, "", "-C", conf, mode, a)
-					got := oracletest.Run(t, exigo, "", "-C", conf, mode, a)
-					want.Stderr = stamp.ReplaceAllString(want.Stderr, "TIME ")
-					got.Stderr = stamp.ReplaceAllString(got.Stderr, "TIME ")
-					if want != got {
-						t.Errorf("%s %s:\n--- exim (rc=%d):\n%s%s--- exigo (rc=%d):\n%s%s", mode, a, want.Code, want.Stdout, want.Stderr, got.Code, got.Stdout, got.Stderr)
-					}
+					compareAddress(t, exim, exigo, conf, mode, a)
 				}
 			})
 		}
@@ -170,16 +163,9 @@ t2:
   driver = appendfile
   file = /nonexistent/t2
 `)
-	stamp := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
 	for _, mode := range []string{"-bt", "-bv"} {
 		for _, a := range []string{"T1@tainted.example", "t1@data.example", "t1@cond.example", "x@cond.example"} {
-			want := oracletest.Run(t, exim, "", "-C", conf, mode, a)
-			got := oracletest.Run(t, exigo, "", "-C", conf, mode, a)
-			want.Stderr = stamp.ReplaceAllString(want.Stderr, "TIME ")
-			got.Stderr = stamp.ReplaceAllString(got.Stderr, "TIME ")
-			if want != got {
-				t.Errorf("%s %s:\n--- exim (rc=%d):\n%s%s--- exigo (rc=%d):\n%s%s", mode, a, want.Code, want.Stdout, want.Stderr, got.Code, got.Stdout, got.Stderr)
-			}
+			compareAddress(t, exim, exigo, conf, mode, a)
 		}
 	}
 }
@@ -208,5 +194,23 @@ t:
 		if want != got {
 			t.Errorf("-bt %s:\n--- exim (rc=%d):\n%s%s--- exigo (rc=%d):\n%s%s", a, want.Code, want.Stdout, want.Stderr, got.Code, got.Stdout, got.Stderr)
 		}
+	}
+}
+
+// stamp is the date and time at the start of a log line on standard
+// error.
+var stamp = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
+
+// compareAddress runs Exim and exigo with -C conf, mode (-bt or -bv) and
+// addr, and reports any difference in their output (times masked) or
+// exit code.
+func compareAddress(t *testing.T, exim, exigo, conf, mode, addr string) {
+	t.Helper()
+	want := oracletest.Run(t, exim, "", "-C", conf, mode, addr)
+	got := oracletest.Run(t, exigo, "", "-C", conf, mode, addr)
+	want.Stderr = stamp.ReplaceAllString(want.Stderr, "TIME ")
+	got.Stderr = stamp.ReplaceAllString(got.Stderr, "TIME ")
+	if want != got {
+		t.Errorf("%s %s:\n--- exim (rc=%d):\n%s%s--- exigo (rc=%d):\n%s%s", mode, addr, want.Code, want.Stdout, want.Stderr, got.Code, got.Stdout, got.Stderr)
 	}
 }

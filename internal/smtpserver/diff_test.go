@@ -1,10 +1,7 @@
 package smtpserver_test
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -169,8 +166,8 @@ func TestDifferentialBH(t *testing.T) {
 			conf := writeCaseConfig(t, c.conf)
 			args := append([]string{"-C", conf, "-bh", c.ip}, c.args...)
 			if c.merged {
-				want, wantCode := runMerged(t, exim, c.script, args...)
-				got, gotCode := runMerged(t, exigo, c.script, args...)
+				want, wantCode := oracletest.RunMerged(t, exim, c.script, args...)
+				got, gotCode := oracletest.RunMerged(t, exigo, c.script, args...)
 				if w, g := normalize(want), normalize(got); w != g || wantCode != gotCode {
 					t.Errorf("output differs\n--- exim (rc=%d)\n%s\n--- exigo (rc=%d)\n%s", wantCode, w, gotCode, g)
 				}
@@ -196,24 +193,4 @@ func TestDifferentialBH(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runMerged runs bin with stdin, its standard output and standard error
-// on one pipe, and returns what it wrote and its exit code.
-func runMerged(t *testing.T, bin, stdin string, args ...string) (string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = append(os.Environ(), "TZ=UTC")
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s: %v", bin, err)
-	}
-	return out.String(), code
 }

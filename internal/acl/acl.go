@@ -255,6 +255,9 @@ type Session struct {
 	// keeps them per recipient; specification chapter "Domain, host,
 	// address, and local part lists", section "Named list caching").
 	ListCache *lists.Cache
+	// HostListCache, when set, keeps the named host list results for
+	// the whole session (lists.Env.HostCache).
+	HostListCache *lists.Cache
 	// Log is where logwrite and rejections go; nil for none.
 	Log *mainlog.Logger
 	// LogWrite, when set, is used instead of Log to write log lines

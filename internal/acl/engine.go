@@ -126,6 +126,9 @@ func (e *Engine) RunACL(stage Stage, s *Session, text string) Result {
 	r := &run{e: e, s: s, stage: stage}
 	r.ctx = r.context()
 	r.env = r.listEnv()
+	if s.HostListCache != nil {
+		r.env.HostCache = s.HostListCache
+	}
 	saved := s.ListCache
 	s.ListCache = r.env.Cache
 	defer func() { s.ListCache = saved }()

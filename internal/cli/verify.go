@@ -197,6 +197,12 @@ func (v *routeVerifier) route(s *acl.Session, addr string, sender bool, options 
 			return false, "", d
 		case router.Redirect:
 			if len(res.Children) == 1 {
+				if res.Children[0].Kind != router.Mailbox {
+					// A file, pipe or directory is not routed:
+					// verification succeeds (observed with Exim
+					// 4.96, which shows no routing for it).
+					return true, "", nil
+				}
 				a = res.Children[0]
 				continue
 			}

@@ -84,7 +84,10 @@ func (p *parser) aclLine(lg logical) error {
 	}
 	p.c.Lines = append(p.c.Lines, "    "+collapse(t))
 	if aclVerbs[w] && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-		st := &ACLStatement{Verb: w, File: lg.file, Line: lg.line}
+		// Exim numbers a statement by the last line of its verb's
+		// logical line (observed with Exim 4.96: a continued
+		// "deny condition = ...\" line).
+		st := &ACLStatement{Verb: w, File: lg.file, Line: lg.last}
 		p.acl.Statements = append(p.acl.Statements, st)
 		rest = strings.TrimLeft(rest, " \t")
 		if rest == "" {

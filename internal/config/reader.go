@@ -41,6 +41,9 @@ type logical struct {
 	indent string // leading white space of the first physical line
 	file   string
 	line   int
+	// last is the line number of its last physical line (the same as
+	// line unless it was continued with "\\").
+	last int
 }
 
 func (r *reader) top() *srcFile { return r.files[len(r.files)-1] }
@@ -124,6 +127,10 @@ func (r *reader) next() (logical, bool, error) {
 				break
 			}
 			lg.text += more
+		}
+		lg.last = r.top().line
+		if r.top().name != lg.file {
+			lg.last = lg.line
 		}
 		return lg, true, nil
 	}

@@ -128,6 +128,11 @@ type Env struct {
 	// Cache holds named list results for the message being processed;
 	// nil turns caching off. Make a new one per message.
 	Cache *Cache
+	// HostCache, when set, holds the named host list results instead:
+	// an SMTP session keeps one for the connection, as Exim does
+	// (observed with Exim 4.96: a second RCPT shows only "host in
+	// "+name"?", "- cached" when it matched).
+	HostCache *Cache
 	// Regexps caches compiled regular expressions; nil compiles each
 	// time. It may be shared for the life of a configuration.
 	Regexps *RegexpCache

@@ -158,12 +158,22 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// cache is where named lists of kind k keep their results: a host
+// list's in Env.HostCache when set (the client is the same for the whole
+// connection), the others' in Env.Cache.
+func (m *matcher) cache(k Kind) *Cache {
+	if k == HostList && m.env.HostCache != nil {
+		return m.env.HostCache
+	}
+	return m.env.Cache
+}
+
 // named matches a "+name" item, using and filling the cache where Exim
 // would (specification section "Named list caching"). cached reports a
 // result taken from the cache (Exim then says "- cached" after the match).
 func (m *matcher) named(k Kind, name, subject, key string, item itemFunc, depth int) (r Match, cached bool, err error) {
 	ck := cacheKey{kind: k, name: name, subject: key, caseful: !m.caseless}
-	if r, ok := m.env.Cache.get(ck); ok {
+	if r, ok := m.cache(k).get(ck); ok {
 		m.debugf(" cached %s match for +%s", yesNo(r.Matched), name)
 		if r.Matched {
 			m.debugf(" cached lookup data = %s", r.Data)
@@ -213,7 +223,7 @@ func (m *matcher) namedUncached(k Kind, name, subject, key string, item itemFunc
 		return Match{}, err
 	}
 	if !m.volatile {
-		m.env.Cache.put(ck, r)
+		m.cache(k).put(ck, r)
 	}
 	m.volatile = m.volatile || outerVolatile
 	return r, nil

@@ -408,6 +408,7 @@ func (c *call) match(name string, k lists.Kind, subject string) (lists.Match, *R
 	raw := c.r.opts.String(name)
 	list, err := c.expand(raw)
 	if expand.IsForced(err) {
+		c.s.tracef("expansion of \"%s\" forced failure: assume not in this list", raw)
 		return lists.Match{}, nil, false
 	}
 	if err != nil {

@@ -24,16 +24,18 @@ type authState struct {
 
 // authKeyword returns the "AUTH ..." EHLO keyword, or "" when nothing is
 // advertised to this client. Exim checks auth_advertise_hosts only when
-// authenticators are configured. Spec: chapter "SMTP authentication",
-// section "Advertising AUTH".
+// authenticators are configured, client-only ones included (observed
+// with Exim 4.96 and Debian's configuration). Spec: chapter "SMTP
+// authentication", section "Advertising AUTH".
 func (s *session) authKeyword() string {
 	s.auth.advertised = nil
 	s.auth.offered = false
 	servers := s.srv.Authenticators
-	if len(servers) == 0 || s.auth.done {
+	configured := len(servers) > 0 || (s.srv.Config != nil && len(s.srv.Config.Authenticators) > 0)
+	if !configured || s.auth.done {
 		return ""
 	}
-	if !s.hostOption("auth_advertise_hosts") {
+	if !s.hostOption("auth_advertise_hosts") || len(servers) == 0 {
 		return ""
 	}
 	x := s.authExpander()

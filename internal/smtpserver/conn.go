@@ -172,6 +172,7 @@ func (srv *Server) Serve(ctx context.Context, r io.Reader, w io.Writer, peer Pee
 		LookupHostName:    s.reverseLookup,
 		LogPrefix:         func() string { return s.hostEq() + " " },
 		Host:              &lists.Host{IP: peer.Addr, NameLookedUp: true},
+		HostListCache:     lists.NewCache(),
 	}
 	if srv.NewChecker != nil {
 		s.acls.Checker = srv.NewChecker()

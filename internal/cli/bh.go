@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/instance"
+	"github.com/exigo-mta/exigo/internal/lists"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -70,7 +72,13 @@ func runHostCheck(inv *Invocation, env *Env) int {
 		vars := processVars(cfg)
 		callerVars(cfg, vars)
 		in := instance.New(cfg, instance.Options{Debug: env.Debug, Now: env.Now})
-		if srv.Rewrite, err = newRewriteRules(cfg, in.Context(vars, nil), nil); err != nil {
+		ctx := in.Context(vars, nil)
+		if le := listEnv(ctx); le != nil {
+			// The rewrite rules' list checks are part of the
+			// commentary (observed with Exim 4.96).
+			le.Debug = debug.New(debug.Lists, lists.Commentary(env.Stderr))
+		}
+		if srv.Rewrite, err = newRewriteRules(cfg, ctx, nil); err != nil {
 			fmt.Fprint(env.Stderr, config.StderrText(env.Now(), err))
 			return 1
 		}

@@ -86,8 +86,15 @@ func newRewriteRules(cfg *config.Config, ctx *expand.Context, log func(string)) 
 	if qr == "" {
 		qr = cfg.Main.String("qualify_domain")
 	}
+	// No named list results are kept between rewrites: Exim checks the
+	// lists afresh for each address (observed with Exim 4.96), and rules
+	// outlive a message in a daemon.
+	env := listEnv(ctx)
+	if env != nil {
+		env.Cache = nil
+	}
 	return rewrite.New(cfg.Rewrite, rewrite.Options{
-		Lists: listEnv(ctx),
+		Lists: env,
 		Expand: func(s string, v rewrite.Vars) (string, error) {
 			c := *ctx
 			c.Vars = rewriteVars{base: ctx.Vars, v: v}

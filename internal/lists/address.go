@@ -133,11 +133,14 @@ func (m *matcher) addressItem(pat, address, lp, dom string) (itemRes, error) {
 		var cached bool
 		mt, cached, err = m.named(DomainList, domPat[1:], dom, dom, m.domainFunc(dom, true, true), 1)
 		if err == nil {
-			suffix := ""
-			if cached && mt.Matched {
-				suffix = " - cached"
+			why := "end of list"
+			if mt.Matched {
+				why = "matched \"" + domPat + "\""
+				if cached {
+					why += " - cached"
+				}
 			}
-			m.debugf(" %s in \"%s\"? %s (matched \"%s\"%s)", dom, domPat, yesNo(mt.Matched), domPat, suffix)
+			m.debugf(" %s in \"%s\"? %s (%s)", dom, domPat, yesNo(mt.Matched), why)
 		}
 		r = itemRes{ok: mt.Matched, data: mt.Data, vars: mt.Vars}
 	} else {

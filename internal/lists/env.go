@@ -3,6 +3,7 @@ package lists
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"strings"
 
@@ -213,4 +214,21 @@ func InCommentary(line string) bool {
 		}
 	}
 	return true
+}
+
+// Commentary returns a writer for an Env's Debug logger (category
+// debug.Lists) that passes the lines InCommentary accepts to w as -bh
+// commentary: ">>> subject in list? result".
+func Commentary(w io.Writer) io.Writer { return commentary{w} }
+
+type commentary struct{ w io.Writer }
+
+func (c commentary) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
+		if !InCommentary(line) {
+			continue
+		}
+		fmt.Fprintf(c.w, ">>> %s\n", strings.TrimPrefix(line, " "))
+	}
+	return len(p), nil
 }

@@ -132,7 +132,7 @@ func (c *call) listEnv() *lists.Env {
 	env := c.s.env
 	debugLog := env.Debug
 	if env.Trace != nil {
-		debugLog = debug.New(debug.Lists, traceLists{env.Trace})
+		debugLog = debug.New(debug.Lists, lists.Commentary(env.Trace))
 	}
 	return &lists.Env{
 		Lookups: env.Lookups,

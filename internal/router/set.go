@@ -3,7 +3,6 @@ package router
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"strings"
 
@@ -150,19 +149,6 @@ func (s *Set) tracef(format string, args ...any) {
 	if s.env.Trace != nil {
 		fmt.Fprintf(s.env.Trace, ">>> "+format+"\n", args...)
 	}
-}
-
-// traceLists turns list matching debug lines into -bh commentary.
-type traceLists struct{ w io.Writer }
-
-func (t traceLists) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
-		if !lists.InCommentary(line) {
-			continue
-		}
-		fmt.Fprintf(t.w, ">>> %s\n", strings.TrimPrefix(line, " "))
-	}
-	return len(p), nil
 }
 
 func (s *Set) logf(format string, args ...any) {

@@ -408,10 +408,21 @@ func TestExipickOracle(t *testing.T) {
 				// Perl's freeze file is its own (Storable), apart from exigo's.
 				argv = append(argv, strings.Replace(a, tmp+"/F", tmp+"/P", 1))
 			}
-			want, wantErr, wantCode := runScript(t, "", argv...)
+			// Ages are in whole seconds: exigo is given the second
+			// Perl ran in, and Perl runs again if its run spanned two.
+			var want, wantErr string
+			var wantCode int
+			var now int64
+			for try := 0; try < 5; try++ {
+				now = time.Now().Unix()
+				want, wantErr, wantCode = runScript(t, "", argv...)
+				if time.Now().Unix() == now {
+					break
+				}
+			}
 			var out, errb bytes.Buffer
 			code := ExipickMain(append([]string{"--spool", dir}, c.args...),
-				ExipickEnv{Now: time.Now().Unix(), Stdout: &out, Stderr: &errb, Version: "4.96"})
+				ExipickEnv{Now: now, Stdout: &out, Stderr: &errb, Version: "4.96"})
 			got := out.String()
 			if c.words {
 				// Perl's hash order decides the order of the variables.

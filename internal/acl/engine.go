@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/debug"
 	"github.com/exigo-mta/exigo/internal/expand"
 	"github.com/exigo-mta/exigo/internal/lists"
 	"github.com/exigo-mta/exigo/internal/mainlog"
@@ -125,6 +126,16 @@ func (e *Engine) RunACL(stage Stage, s *Session, text string) Result {
 	}
 	r := &run{e: e, s: s, stage: stage}
 	r.ctx = r.context()
+	if s.Trace != nil {
+		// Lists matched inside expansions are part of the commentary.
+		if lm, ok := r.ctx.Lists.(interface {
+			WithDebug(*debug.Logger) expand.ListMatcher
+		}); ok {
+			ctx := *r.ctx
+			ctx.Lists = lm.WithDebug(debug.New(debug.Lists, lists.ExpansionCommentary(s.Trace)))
+			r.ctx = &ctx
+		}
+	}
 	r.env = r.listEnv()
 	if s.HostListCache != nil {
 		r.env.HostCache = s.HostListCache

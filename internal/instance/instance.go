@@ -214,6 +214,14 @@ func (l lookupAdapter) QueryStyle(typ string) (bool, error) {
 // lists through the lists package.
 type ListMatcher struct{ Env *lists.Env }
 
+// WithDebug returns a matcher over a copy of m's environment whose list
+// matching lines go to d (-bh shows them as commentary).
+func (m ListMatcher) WithDebug(d *debug.Logger) expand.ListMatcher {
+	env := *m.Env
+	env.Debug = d
+	return ListMatcher{Env: &env}
+}
+
 var _ expand.ListMatcherVars = ListMatcher{}
 
 // MatchList implements expand.ListMatcher.

@@ -219,16 +219,24 @@ func InCommentary(line string) bool {
 // Commentary returns a writer for an Env's Debug logger (category
 // debug.Lists) that passes the lines InCommentary accepts to w as -bh
 // commentary: ">>> subject in list? result".
-func Commentary(w io.Writer) io.Writer { return commentary{w} }
+func Commentary(w io.Writer) io.Writer { return commentary{w: w, prefix: ">>> "} }
 
-type commentary struct{ w io.Writer }
+// ExpansionCommentary is Commentary for the lists matched inside a
+// string expansion (match_ip, match_domain, match_address ...), which
+// Exim indents by one more space.
+func ExpansionCommentary(w io.Writer) io.Writer { return commentary{w: w, prefix: ">>>  "} }
+
+type commentary struct {
+	w      io.Writer
+	prefix string
+}
 
 func (c commentary) Write(p []byte) (int, error) {
 	for _, line := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
 		if !InCommentary(line) {
 			continue
 		}
-		fmt.Fprintf(c.w, ">>> %s\n", strings.TrimPrefix(line, " "))
+		fmt.Fprintf(c.w, "%s%s\n", c.prefix, strings.TrimPrefix(line, " "))
 	}
 	return len(p), nil
 }

@@ -156,6 +156,10 @@ type listMatcher struct{ c *call }
 
 func (l listMatcher) MatchList(kind, list, subject string) (bool, string, error) {
 	env := l.c.listEnv()
+	if t := l.c.s.env.Trace; t != nil {
+		// Lists matched inside an expansion: one more space in -bh.
+		env.Debug = debug.New(debug.Lists, lists.ExpansionCommentary(t))
+	}
 	var m lists.Match
 	var err error
 	switch kind {

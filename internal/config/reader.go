@@ -111,12 +111,15 @@ func (r *reader) next() (logical, bool, error) {
 			continue
 		}
 		f := r.top()
-		lg := logical{text: t, indent: line[:len(line)-len(t)], file: f.name, line: f.line}
+		lg := logical{text: t, indent: line[:len(line)-len(t)], file: f.name, line: f.line, last: f.line}
 		for strings.HasSuffix(lg.text, "\\") {
 			lg.text = lg.text[:len(lg.text)-1]
 			more, ok := r.physical()
 			if !ok {
 				break
+			}
+			if r.lastFile == lg.file {
+				lg.last = r.lastLine
 			}
 			more, _, err = r.subst(more)
 			if err != nil {
@@ -127,10 +130,6 @@ func (r *reader) next() (logical, bool, error) {
 				break
 			}
 			lg.text += more
-		}
-		lg.last = r.top().line
-		if r.top().name != lg.file {
-			lg.last = lg.line
 		}
 		return lg, true, nil
 	}

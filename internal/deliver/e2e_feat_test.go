@@ -89,13 +89,7 @@ pipe_t:
 reply_t:
   driver = autoreply
   user = Debian-exim
-remote_smtp:
-  driver = smtp
-  port = PORT
-  allow_localhost
-begin retry
-RETRY_RULES
-`
+` + e2eRemoteTail
 
 var featCases = []e2eCase{
 	// Header and body variables in router conditions, router and

@@ -48,13 +48,7 @@ host_pipe:
   driver = pipe
   command = /bin/sh -c 'echo "host=$host env=\$HOST" >>DIR/mail/pipe-host'
   user = Debian-exim
-remote_smtp:
-  driver = smtp
-  port = PORT
-  allow_localhost
-begin retry
-RETRY_RULES
-`
+` + e2eRemoteTail
 
 var hostlistCases = []e2eCase{
 	{name: "hostlist_local_self", rcpts: []string{"a@hostfile.example"}},

@@ -97,7 +97,11 @@ down_smtp:
   driver = smtp
   port = DOWNPORT
   allow_localhost
-remote_smtp:
+` + e2eRemoteTail
+
+// e2eRemoteTail ends the end-to-end configurations: the smtp transport
+// to the test server (PORT) and the retry section (RETRY_RULES).
+const e2eRemoteTail = `remote_smtp:
   driver = smtp
   port = PORT
   allow_localhost

@@ -47,13 +47,7 @@ pipe_def:
   command = /bin/sh -c 'exit 75'
   temp_errors = 75
   user = Debian-exim
-remote_smtp:
-  driver = smtp
-  port = PORT
-  allow_localhost
-begin retry
-RETRY_RULES
-`
+` + e2eRemoteTail
 
 // TestFailAddressDifferential compares the addresses of "**" and "=="
 // lines (and "retry timeout exceeded") of local and remote deliveries

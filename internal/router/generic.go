@@ -8,6 +8,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -128,11 +129,16 @@ type expandErr struct {
 func (e *expandErr) Error() string { return e.msg }
 func (e *expandErr) Unwrap() error { return e.err }
 
-func (c *call) listEnv() *lists.Env {
+func (c *call) listEnv() *lists.Env { return c.listEnvCommentary(lists.Commentary) }
+
+// listEnvCommentary is listEnv with the -bh commentary of its matches
+// written through commentary (lists.Commentary, or
+// lists.ExpansionCommentary for lists matched inside an expansion).
+func (c *call) listEnvCommentary(commentary func(io.Writer) io.Writer) *lists.Env {
 	env := c.s.env
 	debugLog := env.Debug
 	if env.Trace != nil {
-		debugLog = debug.New(debug.Lists, lists.Commentary(env.Trace))
+		debugLog = debug.New(debug.Lists, commentary(env.Trace))
 	}
 	return &lists.Env{
 		Lookups: env.Lookups,
@@ -155,11 +161,7 @@ func (c *call) listEnv() *lists.Env {
 type listMatcher struct{ c *call }
 
 func (l listMatcher) MatchList(kind, list, subject string) (bool, string, error) {
-	env := l.c.listEnv()
-	if t := l.c.s.env.Trace; t != nil {
-		// Lists matched inside an expansion: one more space in -bh.
-		env.Debug = debug.New(debug.Lists, lists.ExpansionCommentary(t))
-	}
+	env := l.c.listEnvCommentary(lists.ExpansionCommentary)
 	var m lists.Match
 	var err error
 	switch kind {

@@ -361,17 +361,16 @@ func (s *session) lostInput(err error) error {
 
 // reply sends an SMTP reply, one line per "\n"-separated line of text.
 func (s *session) reply(code int, text string) {
-	if s.srv.Batched {
-		s.batchReply(code, text)
-		return
+	s.closingReply(code, text)
+	if !s.srv.Batched {
+		s.flushUnlessPipelined()
 	}
-	s.w.WriteString(smtp.FormatReply(code, text))
-	s.flushUnlessPipelined()
 }
 
 // closingReply is the last reply of a session that ends without reading
 // more: it is written when the session ends, after the lines logged
-// about the ending (observed with Exim 4.96).
+// about the ending (observed with Exim 4.96). reply is closingReply
+// written at once unless more input is waiting.
 func (s *session) closingReply(code int, text string) {
 	if s.srv.Batched {
 		s.batchReply(code, text)

@@ -19,8 +19,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/exigo-mta/exigo/internal/rewrite"
-
 	"github.com/exigo-mta/exigo/internal/acl"
 	"github.com/exigo-mta/exigo/internal/auth"
 	"github.com/exigo-mta/exigo/internal/config"
@@ -30,6 +28,7 @@ import (
 	"github.com/exigo-mta/exigo/internal/loadavg"
 	"github.com/exigo-mta/exigo/internal/mainlog"
 	"github.com/exigo-mta/exigo/internal/message"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 	"github.com/exigo-mta/exigo/internal/tlsserver"
 )
 

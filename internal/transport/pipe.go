@@ -16,7 +16,7 @@ import (
 	"syscall"
 
 	"github.com/exigo-mta/exigo/internal/expand"
-	"github.com/exigo-mta/exigo/internal/userdb"
+	"github.com/exigo-mta/exigo/internal/fscred"
 )
 
 // pipe is a pipe transport instance.
@@ -542,20 +542,12 @@ func (l *limitBuffer) String() string { return l.buf.String() }
 
 var _ io.Writer = (*limitBuffer)(nil)
 
-// userGroups returns the supplementary groups of cred's user.
+// userGroups returns cred's gid and the supplementary groups of its
+// user.
 func userGroups(cred Cred) []uint32 {
-	out := []uint32{uint32(cred.GID)}
-	if cred.User == "" {
-		return out
-	}
-	ids, err := userdb.GroupIDs(cred.User)
-	if err != nil {
-		return out
-	}
-	for _, id := range ids {
-		if n, err := strconv.Atoi(id); err == nil && n != cred.GID {
-			out = append(out, uint32(n))
-		}
+	var out []uint32
+	for _, g := range fscred.UserGroups(cred.User, cred.GID) {
+		out = append(out, uint32(g))
 	}
 	return out
 }

@@ -46,11 +46,9 @@ type key struct {
 }
 
 type entry struct {
-	at     time.Time
-	user   *user.User
-	group  *user.Group
-	groups []string
-	err    error
+	at  time.Time
+	val any // *user.User, *user.Group or []string
+	err error
 }
 
 // db is a cache over the lookup functions; the package uses one over
@@ -94,78 +92,68 @@ func LookupGroupID(gid string) (*user.Group, error) { return std.group(byGID, gi
 // gives them for the user named login, with answers kept for MaxAge.
 func GroupIDs(login string) ([]string, error) { return std.groupIDsOf(login) }
 
-// get returns the kept answer for k, or reads it with read and keeps
+// kept returns the answer kept for k, or reads it with read and keeps
 // it.
-func (d *db) get(k key, read func() entry) entry {
+func kept[T any](d *db, k key, read func() (T, error)) (T, error) {
 	now := d.now()
 	d.mu.Lock()
 	e, ok := d.entries[k]
 	d.mu.Unlock()
 	if ok && now.Sub(e.at) < MaxAge && now.Sub(e.at) >= 0 {
-		return e
+		v, _ := e.val.(T)
+		return v, e.err
 	}
-	e = read()
-	e.at = now
-	if e.err == nil || unknown(e.err) {
+	v, err := read()
+	if err == nil || unknown(err) {
 		d.mu.Lock()
 		if d.entries == nil || len(d.entries) >= maxEntries {
 			d.entries = make(map[key]entry)
 		}
-		d.entries[k] = e
+		d.entries[k] = entry{at: now, val: v, err: err}
 		d.mu.Unlock()
 	}
-	return e
+	return v, err
 }
 
+// user and group return copies: callers may change what they get.
 func (d *db) user(k kind, s string) (*user.User, error) {
-	e := d.get(key{k, s}, func() entry {
-		var u *user.User
-		var err error
-		if k == byName {
-			u, err = d.lookup(s)
-		} else {
-			u, err = d.lookupID(s)
-		}
-		return entry{user: u, err: err}
-	})
-	if e.err != nil {
-		return nil, e.err
+	read := d.lookupID
+	if k == byName {
+		read = d.lookup
 	}
-	u := *e.user
-	return &u, nil
+	u, err := kept(d, key{k, s}, func() (*user.User, error) { return read(s) })
+	if err != nil {
+		return nil, err
+	}
+	c := *u
+	return &c, nil
 }
 
 func (d *db) group(k kind, s string) (*user.Group, error) {
-	e := d.get(key{k, s}, func() entry {
-		var g *user.Group
-		var err error
-		if k == byGroupName {
-			g, err = d.lookupGroup(s)
-		} else {
-			g, err = d.lookupGID(s)
-		}
-		return entry{group: g, err: err}
-	})
-	if e.err != nil {
-		return nil, e.err
+	read := d.lookupGID
+	if k == byGroupName {
+		read = d.lookupGroup
 	}
-	g := *e.group
-	return &g, nil
+	g, err := kept(d, key{k, s}, func() (*user.Group, error) { return read(s) })
+	if err != nil {
+		return nil, err
+	}
+	c := *g
+	return &c, nil
 }
 
 func (d *db) groupIDsOf(login string) ([]string, error) {
-	e := d.get(key{groupsOf, login}, func() entry {
+	ids, err := kept(d, key{groupsOf, login}, func() ([]string, error) {
 		u, err := d.user(byName, login)
 		if err != nil {
-			return entry{err: err}
+			return nil, err
 		}
-		ids, err := d.groupIDs(u)
-		return entry{groups: ids, err: err}
+		return d.groupIDs(u)
 	})
-	if e.err != nil {
-		return nil, e.err
+	if err != nil {
+		return nil, err
 	}
-	return append([]string(nil), e.groups...), nil
+	return append([]string(nil), ids...), nil
 }
 
 // unknown reports whether err says the user or group does not exist

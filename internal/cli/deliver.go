@@ -61,6 +61,19 @@ func (r *receiving) deliverer(env *Env) (*deliver.Deliverer, error) {
 	return d, nil
 }
 
+// showDeliveries makes the deliveries of this process show, for -v,
+// their log lines, their SMTP dialogues, and the arrival and delivery
+// of the bounces they send (spec chapter "The Exim command line",
+// option -v).
+func (r *receiving) showDeliveries(w io.Writer) {
+	r.dl.Log = &verboseLog{inner: r.dl.Log, w: w}
+	r.dl.Trace = w
+	if r.queue.Log != nil {
+		r.queue.Log = &verboseLog{inner: r.queue.Log, w: w}
+	}
+	r.sched.Verbose = w
+}
+
 // waitDeliveries waits for background deliveries started by this
 // process (Exim's -odb forks a delivery process; exigo finishes it
 // before exiting).
@@ -85,7 +98,6 @@ func runQueue(inv *Invocation, env *Env) int {
 	}
 	ro := runOptions(inv.Queue)
 	if inv.Verbose {
-		d.Log = &verboseLog{inner: d.Log, w: env.Stderr}
 		ro.Verbose = env.Stderr
 	}
 	err = d.QueueRun(context.Background(), ro)
@@ -164,9 +176,6 @@ func runDeliverMessages(inv *Invocation, env *Env) int {
 	opts := deliver.Options{Force: true, Thaw: true}
 	if inv.Mode == "-Mc" {
 		opts = deliver.Options{Immediate: true}
-	}
-	if inv.Verbose {
-		d.Log = &verboseLog{inner: d.Log, w: env.Stderr}
 	}
 	rc := 0
 	for _, a := range inv.Args {

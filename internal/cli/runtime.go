@@ -92,6 +92,9 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 	}
 	dl.DontDeliver = inv.DontDeliver
 	dl.ConnectionMaxMessages = inv.SMTPMessageLimit
+	if inv.Verbose && !longLived {
+		r.showDeliveries(env.Stderr)
+	}
 	return r, nil
 }
 

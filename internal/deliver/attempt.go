@@ -65,6 +65,10 @@ type item struct {
 		// chunking is a message sent with BDAT (K on "=>" lines).
 		chunking bool
 		size     int64
+		// auth is the client authenticator of the session (A=).
+		auth string
+		// hostLine marks an error logged on a line of its own too.
+		hostLine bool
 	}
 	confirm string
 	errCode string
@@ -427,7 +431,8 @@ func (m *attempt) runTransport(b *batch) {
 		it.continued = r.Continued
 		it.rp, it.rpSet = r.ReturnPath, r.ReturnPathSet
 		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
-		it.conn.pipelined, it.conn.size, it.conn.chunking = r.Pipelined, r.Size, r.Chunking
+		it.conn.pipelined, it.conn.size, it.conn.chunking, it.conn.auth = r.Pipelined, r.Size, r.Chunking, r.Auth
+		it.conn.hostLine = r.HostLine
 		it.conn.triedPort = r.RemotePort
 		if it.conn.triedPort == 0 && r.Host != "" {
 			if it.conn.triedPort = r.Port; r.Port == 0 {
@@ -487,10 +492,10 @@ func (m *attempt) recordBatch(b *batch) {
 			}
 			it.hostLogged = true
 		}
-		if it.state == deferred && messageError(it) {
-			// A 4xx to MAIL or DATA: the host's error on a line of
-			// its own, the address line keeps its H= (observed with
-			// Exim 4.96).
+		if it.state == deferred && messageError(it) || it.state != delivered && it.conn.hostLine {
+			// A 4xx to MAIL or DATA, or an error in the greeting: the
+			// host's error on a line of its own, the address line
+			// keeps its H= (observed with Exim 4.96).
 			line := "H=" + it.host + " [" + it.hostAddr + "]: " + it.msg
 			if !hostLines[line] {
 				hostLines[line] = true

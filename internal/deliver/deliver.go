@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/exigo-mta/exigo/internal/rewrite"
+	"io"
 	"io/fs"
 	"net/netip"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/rewrite"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -36,6 +38,9 @@ type Deliverer struct {
 	Spool *spool.Spool
 	// Log receives the delivery lines.
 	Log Logger
+	// Trace, when set (-v), receives the SMTP dialogues of remote
+	// deliveries as Exim shows them.
+	Trace io.Writer
 	// Queue stores bounce messages (its Scheduler delivers them).
 	Queue *queue.Queue
 	// Vars are the process's variables ($primary_hostname ...).

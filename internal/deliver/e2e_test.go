@@ -3,7 +3,6 @@ package deliver_test
 import (
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -240,15 +239,7 @@ func TestEndToEnd(t *testing.T) {
 func runE2ECases(t *testing.T, cases []e2eCase) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	if os.Getuid() != 0 {
-		t.Skip("end-to-end delivery tests run as root (deliveries as Debian-exim)")
-	}
-	eu, err := user.Lookup("Debian-exim")
-	if err != nil {
-		oracletest.Missing(t, "the Debian-exim user")
-	}
-	uid, _ := strconv.Atoi(eu.Uid)
-	gid, _ := strconv.Atoi(eu.Gid)
+	oracletest.EximUser(t)
 	srv := &smtptest.Server{
 		Pipelining: true,
 		Rcpt: func(to string) string {
@@ -284,8 +275,8 @@ func runE2ECases(t *testing.T, cases []e2eCase) {
 	defer srv.Close()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			want := runE2E(t, exim, c, srv.Port(), uid, gid)
-			got := runE2E(t, exigo, c, srv.Port(), uid, gid)
+			want := runE2E(t, exim, c, srv.Port())
+			got := runE2E(t, exigo, c, srv.Port())
 			if want != got {
 				t.Errorf("exim and exigo differ\n--- exim:\n%s\n--- exigo:\n%s", want, got)
 			}
@@ -294,18 +285,9 @@ func runE2ECases(t *testing.T, cases []e2eCase) {
 }
 
 // runE2E runs one case with bin and returns the masked observations.
-func runE2E(t *testing.T, bin string, c e2eCase, port, uid, gid int) string {
+func runE2E(t *testing.T, bin string, c e2eCase, port int) string {
 	downPort := closedPort(t)
-	dir, err := os.MkdirTemp("", "exigo-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	for _, d := range []string{"spool", "mail"} {
-		os.Mkdir(filepath.Join(dir, d), 0o750)
-		os.Chown(filepath.Join(dir, d), uid, gid)
-	}
+	dir := oracletest.WorkDir(t, "exigo-e2e-", "spool", "mail")
 	conf := e2eConf
 	if c.conf != "" {
 		conf = c.conf

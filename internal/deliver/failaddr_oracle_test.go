@@ -1,9 +1,6 @@
 package deliver_test
 
 import (
-	"os"
-	"os/user"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -56,15 +53,7 @@ pipe_def:
 func TestFailAddressDifferential(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	if os.Getuid() != 0 {
-		t.Skip("end-to-end delivery tests run as root (deliveries as Debian-exim)")
-	}
-	eu, err := user.Lookup("Debian-exim")
-	if err != nil {
-		oracletest.Missing(t, "the Debian-exim user")
-	}
-	uid, _ := strconv.Atoi(eu.Uid)
-	gid, _ := strconv.Atoi(eu.Gid)
+	oracletest.EximUser(t)
 	srv := &smtptest.Server{Rcpt: func(to string) string {
 		switch {
 		case strings.Contains(strings.ToLower(to), "rej"):
@@ -87,8 +76,8 @@ func TestFailAddressDifferential(t *testing.T) {
 	for _, c := range cases {
 		c.conf = failAddrConf
 		t.Run(c.name, func(t *testing.T) {
-			want := runE2E(t, exim, c, srv.Port(), uid, gid)
-			got := runE2E(t, exigo, c, srv.Port(), uid, gid)
+			want := runE2E(t, exim, c, srv.Port())
+			got := runE2E(t, exigo, c, srv.Port())
 			if want != got {
 				t.Errorf("exim and exigo differ\n--- exim:\n%s\n--- exigo:\n%s", want, got)
 			}

@@ -365,6 +365,13 @@ func (m *attempt) delivery(b *batch) *transport.Delivery {
 	// The connection stays open for messages waiting for its host
 	// (wait.go).
 	d.Pool = m.opts.pool
+	d.Trace = m.d.Trace
+	if d.Pool != nil {
+		tname := first.transport
+		d.Waiting = func(h transport.Host) bool {
+			return m.d.waitingFor(hostKey{tname, h.Name}, string(m.h.ID))
+		}
+	}
 	if m.d.Spool != nil {
 		d.Spares = m.d.Spool
 	}

@@ -4,12 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/exigo-mta/exigo/internal/oracletest"
 	"golang.org/x/sys/unix"
+
+	"github.com/exigo-mta/exigo/internal/oracletest"
 )
 
 // lockConf appends to MBOX (a mailbox the test holds locked) with the
@@ -48,10 +48,7 @@ var hitchRE = regexp.MustCompile(`\.lock\.test\.example\.[0-9a-f]{8}\.[0-9a-f]{8
 func TestLockFailures(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	if os.Getuid() != 0 {
-		t.Skip("end-to-end delivery tests run as root (deliveries as Debian-exim)")
-	}
-	uid, gid := eximIDs(t)
+	uid, gid := oracletest.EximUser(t)
 	long := strings.Repeat("m", 225)
 	cases := []struct {
 		name, opts, hold, mbox string
@@ -101,7 +98,7 @@ func TestLockFailures(t *testing.T) {
 					}
 				}
 				conf := strings.NewReplacer("MBOX", mbox, "LOCKOPTS", c.opts).Replace(lockConf)
-				got := runE2E(t, bin, e2eCase{name: c.name, rcpts: []string{"a@test.example"}, conf: conf, steps: [][]string{{"@bp"}}}, 0, uid, gid)
+				got := runE2E(t, bin, e2eCase{name: c.name, rcpts: []string{"a@test.example"}, conf: conf, steps: [][]string{{"@bp"}}}, 0)
 				f.Close()
 				got = strings.ReplaceAll(got, mdir, "MDIR")
 				got = strings.ReplaceAll(got, long, "LONG")
@@ -116,22 +113,4 @@ func TestLockFailures(t *testing.T) {
 			}
 		})
 	}
-}
-
-// eximIDs returns the uid and gid of Debian's Exim user.
-func eximIDs(t *testing.T) (int, int) {
-	b, err := os.ReadFile("/etc/passwd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Split(l, ":")
-		if len(f) > 3 && f[0] == "Debian-exim" {
-			u, _ := strconv.Atoi(f[2])
-			g, _ := strconv.Atoi(f[3])
-			return u, g
-		}
-	}
-	oracletest.Missing(t, "the Debian-exim user")
-	return 0, 0
 }

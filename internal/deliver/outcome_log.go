@@ -31,6 +31,11 @@ func (m *attempt) logDelivery(it *item) {
 		size = " S=" + strconv.FormatInt(n, 10)
 	}
 	line := fmt.Sprintf("%s %s%s R=%s T=%s%s%s%s", flag, m.lineAddress(it, true), m.senderFields(it), it.router, it.transport, size, m.deliveredHostField(it), m.tlsFields(it))
+	if it.conn.auth != "" {
+		// The client authenticator (spec chapter "Log files", section
+		// "Logging deliveries").
+		line += " A=" + it.conn.auth
+	}
 	if sel.Has(mainlog.SelPipelining) && it.conn.pipelined {
 		line += " L"
 	}

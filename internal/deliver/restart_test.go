@@ -6,7 +6,6 @@ import (
 	"net/smtp"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -58,19 +57,11 @@ const restartMessages = 8
 func TestRestart(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
-	if os.Getuid() != 0 {
-		t.Skip("the restart test runs as root (daemon, deliveries as Debian-exim)")
-	}
-	eu, err := user.Lookup("Debian-exim")
-	if err != nil {
-		oracletest.Missing(t, "the Debian-exim user")
-	}
-	uid, _ := strconv.Atoi(eu.Uid)
-	gid, _ := strconv.Atoi(eu.Gid)
+	oracletest.EximUser(t)
 	for _, mode := range []string{"daemon_q1s", "daemon_q30s_then_q"} {
 		t.Run(mode, func(t *testing.T) {
-			want := runRestart(t, exim, mode, uid, gid)
-			got := runRestart(t, exigo, mode, uid, gid)
+			want := runRestart(t, exim, mode)
+			got := runRestart(t, exigo, mode)
 			if want != got {
 				t.Errorf("exim and exigo differ\n--- exim:\n%s\n--- exigo:\n%s", want, got)
 			}
@@ -126,17 +117,8 @@ func spoolCount(dir string) int {
 
 // runRestart queues restartMessages messages through bin's daemon,
 // restarts it and returns what became of them, masked and sorted.
-func runRestart(t *testing.T, bin, mode string, uid, gid int) string {
-	dir, err := os.MkdirTemp("", "exigo-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	for _, d := range []string{"spool", "mail"} {
-		os.Mkdir(filepath.Join(dir, d), 0o750)
-		os.Chown(filepath.Join(dir, d), uid, gid)
-	}
+func runRestart(t *testing.T, bin, mode string) string {
+	dir := oracletest.WorkDir(t, "exigo-e2e-", "spool", "mail")
 	conf := filepath.Join(dir, "conf")
 	os.WriteFile(conf, []byte(strings.ReplaceAll(restartConf, "DIR", dir)), 0o644)
 	port := freePort(t)

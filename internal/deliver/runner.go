@@ -210,6 +210,9 @@ func match(s, pat string, re *regexp.Regexp) bool {
 type Scheduler struct {
 	D   *Deliverer
 	Max int
+	// Verbose, when set (-v), receives "delivering <id>" before each
+	// delivery.
+	Verbose io.Writer
 
 	once sync.Once
 	sem  chan struct{}
@@ -219,6 +222,9 @@ type Scheduler struct {
 // Schedule implements queue.Scheduler.
 func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool, msglog string) {
 	opts := Options{Immediate: true, msglogStart: msglog}
+	if s.Verbose != nil {
+		fmt.Fprintf(s.Verbose, "delivering %s\n", id)
+	}
 	if wait {
 		s.D.Message(ctx, id, opts)
 		return

@@ -176,15 +176,27 @@ func (d *Deliverer) noRecord(hk hostKey) bool {
 // than self.
 func (d *Deliverer) hasWaiting(hk hostKey, self string) bool {
 	rec, found, _ := d.waitRecord(hk)
-	if !found {
+	return found && listsOther(rec, self)
+}
+
+// listsOther reports whether rec lists a message other than self.
+func listsOther(rec hintsdb.WaitRecord, self string) bool {
+	return slices.ContainsFunc(rec.IDs, func(id string) bool { return id != self })
+}
+
+// waitingFor is hasWaiting as the smtp transport asks it, when it has
+// a message to deliver to the host: it makes the wait database when
+// there is none (Exim 4.96 has it after any remote delivery, observed
+// by its lock file).
+func (d *Deliverer) waitingFor(hk hostKey, self string) bool {
+	rec, found, exists := d.waitRecord(hk)
+	if !exists {
+		if db, err := hintsdb.Open(d.Config.Main.String("spool_directory"), waitPrefix+hk.transport, true); err == nil {
+			db.Close()
+		}
 		return false
 	}
-	for _, id := range rec.IDs {
-		if id != self {
-			return true
-		}
-	}
-	return false
+	return found && listsOther(rec, self)
 }
 
 // continueWaiting is step 2 above for the hosts first delivered to,

@@ -78,7 +78,7 @@ func (l *lmtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 	for i := range batch {
 		batch[i] = i
 	}
-	if l.transaction(e, d, c, h, 25, st, batch) {
+	if l.transaction(e, d, c, h, 25, st, batch, func() bool { return false }) {
 		c.cmd("QUIT")
 	}
 	c.close()

@@ -34,23 +34,45 @@ type smtpConn struct {
 	reused bool
 	// msg is the id of the message last sent down the connection.
 	msg string
+	// trace shows the session for -v (nil: nothing is shown).
+	trace *sessionTrace
+	// quitSent is set once QUIT has gone out; its reply is still to
+	// be read.
+	quitSent bool
 }
 
-// dial connects to h, from the interface address when set.
-func dial(ctx context.Context, h Host, port int, iface string, timeout time.Duration) (*smtpConn, error) {
+// dial connects to h, from the interface address when set; trace
+// shows the attempt.
+func dial(ctx context.Context, h Host, port int, iface string, timeout time.Duration, trace *sessionTrace) (*smtpConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	if iface != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(iface)}
 	}
 	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)))
+	connecting := "Connecting to " + h.Name + " [" + h.Addr + "]:" + strconv.Itoa(port) + " ... "
 	if err != nil {
+		trace.show(connecting + " failed: " + netResult(err, "").Message + "\n")
 		return nil, err
 	}
-	return &smtpConn{nc: nc, r: bufio.NewReaderSize(nc, 4096), w: bufio.NewWriterSize(nc, 16*1024), host: h}, nil
+	trace.show(connecting + " connected\n")
+	return &smtpConn{nc: nc, r: bufio.NewReaderSize(nc, 4096), w: bufio.NewWriterSize(nc, 16*1024), host: h, trace: trace}, nil
 }
 
-// send writes lines (each without CRLF) and flushes.
+// send writes lines (each without CRLF) and flushes: the last is shown
+// as sent, those before it as pipelined.
 func (c *smtpConn) send(lines ...string) error {
+	for i, l := range lines {
+		if i < len(lines)-1 {
+			c.trace.sent("|>", l)
+		} else {
+			c.trace.sent(">>", l)
+		}
+	}
+	return c.write(lines...)
+}
+
+// write writes lines (each without CRLF) and flushes, showing nothing.
+func (c *smtpConn) write(lines ...string) error {
 	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
 	for _, l := range lines {
 		c.w.WriteString(l)
@@ -62,7 +84,11 @@ func (c *smtpConn) send(lines ...string) error {
 // read reads one reply within timeout.
 func (c *smtpConn) read(timeout time.Duration) (*Reply, error) {
 	c.nc.SetReadDeadline(time.Now().Add(timeout))
-	return readReply(c.r)
+	r, err := readReply(c.r)
+	if err == nil {
+		c.trace.reply(r)
+	}
+	return r, err
 }
 
 // cmd sends one command and reads its reply.
@@ -73,16 +99,54 @@ func (c *smtpConn) cmd(line string) (*Reply, error) {
 	return c.read(c.timeout)
 }
 
-// Command implements auth.ClientConn.
+// Command implements auth.ClientConn: the AUTH command is shown with
+// its data hidden, the lines after it hidden altogether.
 func (c *smtpConn) Command(line string) (int, string, error) {
-	r, err := c.cmd(line)
+	if len(line) > 5 && strings.EqualFold(line[:5], "AUTH ") {
+		c.trace.sent(">>", line)
+	} else {
+		c.trace.secret(line)
+	}
+	if err := c.write(line); err != nil {
+		return 0, "", err
+	}
+	r, err := c.read(c.timeout)
 	if err != nil {
 		return 0, "", err
 	}
 	return r.Code, r.Message(), nil
 }
 
-func (c *smtpConn) close() { c.nc.Close() }
+// sayQuit sends QUIT as Exim ends a session: on a connection in clear,
+// the sending side is then shut down. Its reply is left to end.
+func (c *smtpConn) sayQuit() error {
+	c.quitSent = true
+	err := c.write("QUIT")
+	if c.tls != nil {
+		c.trace.sent(">>", "QUIT")
+		return err
+	}
+	c.trace.sent("+>", "QUIT")
+	c.trace.show("  SMTP(shutdown)>>\n")
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	return err
+}
+
+// quit ends the session: QUIT (unless sent already), its reply, and
+// the connection closed.
+func (c *smtpConn) quit() {
+	if c.quitSent || c.sayQuit() == nil {
+		c.read(c.timeout)
+	}
+	c.close()
+}
+
+func (c *smtpConn) close() {
+	c.trace.closed()
+	c.nc.Close()
+}
 
 // hello sends EHLO (unless avoided) and falls back to HELO when EHLO is
 // refused.
@@ -230,8 +294,7 @@ func (p *Pool) Close() {
 	for _, cs := range all {
 		for _, c := range cs {
 			c.timeout = 5 * time.Second
-			c.cmd("QUIT")
-			c.close()
+			c.quit()
 		}
 	}
 }

@@ -53,8 +53,17 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 			hostErr(st, h, port, deferErr(err))
 			return
 		}
+		var trace *sessionTrace
+		if !s.lmtp {
+			trace = newTrace(d.Trace)
+		}
+		if trace != nil && h.Port > 0 {
+			if tp, err := s.port(e, Host{}); err == nil && tp != h.Port {
+				trace.show(fmt.Sprintf("Transport port=%d replaced by host-specific port=%d\n", tp, h.Port))
+			}
+		}
 		for clear := false; ; clear = true {
-			c, err = dial(ctx, h, port, iface, o.Duration("connect_timeout"))
+			c, err = dial(ctx, h, port, iface, o.Duration("connect_timeout"), trace)
 			if err != nil {
 				hostErr(st, h, port, netResult(err, ""))
 				return
@@ -75,6 +84,17 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	if max <= 0 {
 		max = 1 << 30
 	}
+	// A connection is kept after a delivery only for another message
+	// waiting for the host. The question is asked once there is
+	// something to deliver.
+	var keepKnown, keepIt bool
+	keep := func() bool {
+		if !keepKnown {
+			keepKnown = true
+			keepIt = d.Pool != nil && d.Waiting != nil && d.Waiting(h)
+		}
+		return keepIt
+	}
 	ok := true
 	for ok {
 		var batch []int
@@ -86,19 +106,20 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 		if len(batch) == 0 {
 			break
 		}
-		ok = s.transaction(e, d, c, h, port, st, batch)
-		if ok {
-			// Addresses deferred in this transaction wait for the next
-			// host, not for another transaction here.
-			allTried := true
-			for i := range st {
-				if !st[i].done && !contains(batch, i) {
-					allTried = false
-				}
+		// Addresses deferred in this transaction wait for the next
+		// host, not for another transaction here.
+		allTried := true
+		for i := range st {
+			if !st[i].done && !contains(batch, i) {
+				allTried = false
 			}
-			if allTried {
-				break
-			}
+		}
+		// The last transaction of a session that no other message
+		// waits to use may pipeline QUIT after its data.
+		last := func() bool { return allTried && !keep() }
+		ok = s.transaction(e, d, c, h, port, st, batch, last)
+		if ok && allTried {
+			break
 		}
 	}
 	// Exim continues a connection only after a delivery on it
@@ -112,11 +133,12 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	// The next message follows its predecessor's DATA with MAIL at
 	// once: Exim 4.96 sends no RSET in between (observed).
 	c.msg = msgID
-	if ok && delivered && d.Pool != nil && d.Pool.put(key, c) {
+	if ok && delivered && !c.quitSent && keep() && d.Pool.put(key, c) {
 		return
 	}
 	if ok {
-		c.cmd("QUIT")
+		c.quit()
+		return
 	}
 	c.close()
 }
@@ -142,8 +164,14 @@ func (s *smtpTransport) open(e *env, d *Delivery, c *smtpConn, h Host, dane *dan
 		return &x, false
 	}
 	if r.Class() != 2 {
+		// Exim's smtp transport says QUIT, and does not wait for the
+		// reply.
+		if !s.lmtp {
+			c.send("QUIT")
+		}
+		// A 5xx greeting fails the addresses (observed with Exim 4.96).
 		x := s.replyResult(r, "initial connection", 0, "")
-		x.Status = Defer
+		x.HostLine = true
 		return &x, false
 	}
 	helo, err := s.expandOpt(e, "helo_data")
@@ -244,8 +272,10 @@ func (s *smtpTransport) open(e *env, d *Delivery, c *smtpConn, h Host, dane *dan
 }
 
 // transaction sends one message to the addresses batch; it reports
-// whether the connection is still usable.
-func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, port int, st []rcptState, batch []int) bool {
+// whether the connection is still usable. When last reports that the
+// session ends with this transaction, a pipelining session sends QUIT
+// right after the data, as Exim does.
+func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, port int, st []rcptState, batch []int, last func() bool) bool {
 	o := s.opts
 	wo := writeOpts{crlf: true, dot: true}
 	err := s.writeHeaderOpts(e, d, &wo)
@@ -290,6 +320,9 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		if c.tls != nil {
 			r.TLSCipher, r.TLSVerified, r.TLSPeerDN = c.tlsInfo.cipher, c.tlsInfo.verified, c.tlsInfo.peerDN
 		}
+		if r.Status == OK {
+			r.Auth = c.authed
+		}
 		st[i].res = r
 		st[i].done = r.Status != Defer
 	}
@@ -328,12 +361,13 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	if pipelined {
 		prefix = "pipelined "
 	}
+	if pipelined && chunking {
+		return s.pipelinedBDAT(d, c, wo, mail, rcpts, batch, last, set)
+	}
 	var lines []string
 	if pipelined {
 		lines = append(append(lines, mail), rcpts...)
-		if !chunking {
-			lines = append(lines, "DATA")
-		}
+		lines = append(lines, "DATA")
 		if err := c.send(lines...); err != nil {
 			for _, i := range batch {
 				set(i, netResult(err, prefix+mail))
@@ -362,15 +396,13 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 			for range rcpts {
 				c.read(c.timeout)
 			}
-			if !chunking {
-				if r, err := c.read(c.timeout); err != nil {
-					return false
-				} else if r.Code == 354 {
-					// RFC 2920: the server should have refused DATA;
-					// end the transfer with an empty message.
-					c.send(".")
-					c.read(c.timeout)
-				}
+			if r, err := c.read(c.timeout); err != nil {
+				return false
+			} else if r.Code == 354 {
+				// RFC 2920: the server should have refused DATA;
+				// end the transfer with an empty message.
+				c.send(".")
+				c.read(c.timeout)
 			}
 			return true
 		}
@@ -435,6 +467,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	} else {
 		return true
 	}
+	c.trace.show("  SMTP>> (writing message)\n")
 	c.nc.SetWriteDeadline(deadline(s.dur(c, "data_timeout")))
 	// sent is what S= logs: the bytes of the data block as sent (CRLF
 	// line ends, dots doubled) and the ".\r\n" that ends it (observed
@@ -453,6 +486,10 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 			set(i, netResult(err, "sending data block"))
 		}
 		return false
+	}
+	c.trace.sent(">>", ".")
+	if pipelined && !s.lmtp && last() {
+		c.sayQuit()
 	}
 	if s.lmtp {
 		for _, i := range accepted {
@@ -491,24 +528,108 @@ func (s *smtpTransport) sendBDAT(e *env, d *Delivery, c *smtpConn, wo writeOpts,
 	if len(accepted) == 0 {
 		return true
 	}
-	wo.dot = false
-	var buf bytes.Buffer
-	if _, err := writeMessage(&buf, d, &wo); err != nil {
+	buf, cmd, err := chunk(d, wo)
+	if err != nil {
 		for _, i := range accepted {
 			set(i, deferErr(err))
 		}
 		return true
 	}
-	cmd := fmt.Sprintf("BDAT %d LAST", buf.Len())
 	c.nc.SetWriteDeadline(deadline(s.dur(c, "data_timeout")))
-	c.w.WriteString(cmd + "\r\n")
-	c.w.Write(buf.Bytes())
+	c.bufferChunk(cmd, buf)
 	if err := c.w.Flush(); err != nil {
 		for _, i := range accepted {
 			set(i, netResult(err, cmd))
 		}
 		return false
 	}
+	return s.chunkResults(c, cmd, len(buf), accepted, set)
+}
+
+// pipelinedBDAT sends MAIL, the RCPT commands and the whole message as
+// one "BDAT n LAST" chunk in one go (RFC 3030 with RFC 2920), and QUIT
+// after them when the session ends there, then reads the replies, as
+// Exim does.
+func (s *smtpTransport) pipelinedBDAT(d *Delivery, c *smtpConn, wo writeOpts, mail string, rcpts []string, batch []int, last func() bool, set func(int, Result)) bool {
+	buf, cmd, err := chunk(d, wo)
+	if err != nil {
+		for _, i := range batch {
+			set(i, deferErr(err))
+		}
+		return true
+	}
+	c.nc.SetWriteDeadline(deadline(s.dur(c, "data_timeout")))
+	for _, l := range append([]string{mail}, rcpts...) {
+		c.trace.sent("|>", l)
+		c.w.WriteString(l + "\r\n")
+	}
+	c.bufferChunk(cmd, buf)
+	err = c.w.Flush()
+	if err == nil && last() {
+		err = c.sayQuit()
+	}
+	after := "pipelined " + mail
+	if err != nil {
+		for _, i := range batch {
+			set(i, netResult(err, after))
+		}
+		return false
+	}
+	r, err := c.read(c.timeout)
+	if err != nil {
+		for _, i := range batch {
+			set(i, netResult(err, after))
+		}
+		return false
+	}
+	mailOK := r.Class() == 2
+	if !mailOK {
+		for _, i := range batch {
+			set(i, s.replyResult(r, after, ErrnoMail4xx, ErrMail4xx))
+		}
+	}
+	var accepted []int
+	for k, i := range batch {
+		r, err := c.read(c.timeout)
+		if err != nil {
+			for _, j := range batch[k:] {
+				set(j, netResult(err, rcpts[k]))
+			}
+			return false
+		}
+		if !mailOK {
+			continue
+		}
+		if r.Class() == 2 {
+			accepted = append(accepted, i)
+			continue
+		}
+		set(i, s.replyResult(r, rcpts[k], ErrnoRcpt4xx, ErrRcpt4xx))
+	}
+	return s.chunkResults(c, cmd, len(buf), accepted, set)
+}
+
+// chunk is the message as one last BDAT chunk, and its command.
+func chunk(d *Delivery, wo writeOpts) ([]byte, string, error) {
+	wo.dot = false
+	var buf bytes.Buffer
+	if _, err := writeMessage(&buf, d, &wo); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), fmt.Sprintf("BDAT %d LAST", buf.Len()), nil
+}
+
+// bufferChunk buffers the BDAT command and its chunk, showing them.
+func (c *smtpConn) bufferChunk(cmd string, buf []byte) {
+	c.trace.show("         will write message using CHUNKING\n")
+	c.trace.sent("+>", cmd)
+	c.w.WriteString(cmd + "\r\n")
+	c.w.Write(buf)
+}
+
+// chunkResults reads the reply to the message's chunk and sets the
+// results of the accepted addresses.
+func (s *smtpTransport) chunkResults(c *smtpConn, cmd string, size int, accepted []int, set func(int, Result)) bool {
 	r, err := c.read(s.dur(c, "final_timeout"))
 	if err != nil {
 		for _, i := range accepted {
@@ -519,8 +640,7 @@ func (s *smtpTransport) sendBDAT(e *env, d *Delivery, c *smtpConn, wo writeOpts,
 	for _, i := range accepted {
 		if r.Class() == 2 {
 			// S= counts the chunk as sent (observed in Exim 4.96).
-			x := Result{Status: OK, Confirmation: r.Text(), Chunking: true, Size: int64(buf.Len())}
-			set(i, x)
+			set(i, Result{Status: OK, Confirmation: r.Text(), Chunking: true, Size: int64(size)})
 		} else {
 			set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
 		}

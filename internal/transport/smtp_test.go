@@ -187,7 +187,8 @@ func TestSMTPBanner5xx(t *testing.T) {
 	srv := startServer(t, &smtptest.Server{Banner: "554 go away"})
 	tr := newTransport(t, smtpConf, "t")
 	r := deliver(t, tr, smtpDelivery(t, srv.Port(), "ok@a.b"))[0]
-	if r.Status != Defer || r.Message != "SMTP error from remote mail server after initial connection: 554 go away" {
+	// A 5xx greeting fails the address (observed with Exim 4.96).
+	if r.Status != Fail || r.Message != "SMTP error from remote mail server after initial connection: 554 go away" || !r.HostLine {
 		t.Errorf("%+v", r)
 	}
 }
@@ -338,6 +339,8 @@ func TestSMTPPoolReuse(t *testing.T) {
 		d := smtpDelivery(t, srv.Port(), "ok@a.b")
 		d.Header.ID = id
 		d.Pool = pool
+		// Another message waits for the host after each.
+		d.Waiting = func(Host) bool { return true }
 		if r := deliver(t, tr, d)[0]; r.Status != OK {
 			t.Fatalf("%+v", r)
 		}

@@ -189,6 +189,13 @@ type Result struct {
 	// TLSPeerDN is the server certificate's subject as GnuTLS formats it
 	// (DN=), empty when none.
 	TLSPeerDN string
+	// Auth is the name of the client authenticator that authenticated
+	// the session (A= on the "=>" line).
+	Auth string
+	// HostLine marks an error of the host's that Exim also logs on a
+	// line of its own ("H=name [ip]: SMTP error ..."): a refusal in
+	// the greeting.
+	HostLine bool
 	// Chunking reports that BDAT was used (K in the log line).
 	Chunking bool
 	// Freeze asks the caller to freeze the message (freeze_exec_fail,
@@ -307,6 +314,14 @@ type Delivery struct {
 	// LogRewrites is log_selector +address_rewrite: each change the
 	// headers_rewrite option makes is logged with Log.
 	LogRewrites bool
+	// Trace, when set (-v), receives the SMTP dialogue of the smtp
+	// transport as Exim shows it.
+	Trace io.Writer
+	// Waiting, when set, reports whether another message waits for the
+	// host (Exim's wait-<transport> hints): a connection that delivered
+	// is then kept in Pool for it, else the session ends with the
+	// message.
+	Waiting func(h Host) bool
 }
 
 // asRoot runs fn with the process's own file-system credentials.

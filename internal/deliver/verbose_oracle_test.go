@@ -1,0 +1,214 @@
+package deliver_test
+
+import (
+	"crypto/tls"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/exigo-mta/exigo/internal/oracletest"
+	"github.com/exigo-mta/exigo/internal/transport/smtptest"
+)
+
+// verboseConf routes remote.example to the test server and
+// down.example to a port nobody listens on, with the smtp transport's
+// options of the case (TRANSPORT_OPTS).
+const verboseConf = e2eMain + `begin routers
+down:
+  driver = manualroute
+  domains = down.example
+  route_list = * 127.0.0.1
+  self = send
+  transport = down_smtp
+remote:
+  driver = manualroute
+  domains = remote.example
+  route_list = * 127.0.0.1
+  self = send
+  transport = remote_smtp
+begin transports
+down_smtp:
+  driver = smtp
+  port = DOWNPORT
+  allow_localhost
+  hosts_try_fastopen =
+remote_smtp:
+  driver = smtp
+  port = PORT
+  allow_localhost
+  hosts_try_fastopen =
+TRANSPORT_OPTS
+begin retry
+* * F,1h,10m
+`
+
+// verboseCase is one delivery shown with -v.
+type verboseCase struct {
+	name  string
+	srv   *smtptest.Server // default: one with no extensions
+	opts  string           // more smtp transport options
+	rcpts []string         // default: one at remote.example
+	args  []string         // the delivering command after -C conf -v (default -M ID)
+	// submit, when set, replaces -odq in the submission, which is then
+	// what is compared (-v -odi: delivery as the message arrives).
+	submit []string
+	body   string
+	main   string // more main options
+	msgs   int    // messages queued (default 1)
+	// hostLine marks a 4xx to MAIL or DATA: Exim shows the host's
+	// "H=... SMTP error" log line in the middle of the dialogue, as
+	// its transport process logs it; exigo logs it with the
+	// addresses' lines after the dialogue. The comparison checks
+	// that both show it and leaves out where.
+	hostLine bool
+	extra    string // configuration appended (authenticators)
+}
+
+// TestVerboseSMTPDifferential compares what -v shows of remote
+// deliveries (the SMTP dialogue, "Connecting to ...", the log lines)
+// with Exim's, for servers that accept, defer and reject at each stage.
+func TestVerboseSMTPDifferential(t *testing.T) {
+	exim := oracletest.Exim(t)
+	exigo := oracletest.Exigo(t)
+	oracletest.EximUser(t)
+	rej := func(to string) string {
+		switch {
+		case strings.HasPrefix(to, "rej"):
+			return "550 no such user"
+		case strings.HasPrefix(to, "def"):
+			return "451 try later"
+		}
+		return "250 Accepted"
+	}
+	cases := []verboseCase{
+		{name: "plain"},
+		{name: "pipelining", srv: &smtptest.Server{Pipelining: true, Size: true}, rcpts: []string{"a@remote.example", "b@remote.example"}},
+		{name: "rcpt_rejects", srv: &smtptest.Server{Rcpt: rej}, rcpts: []string{"a@remote.example", "rej@remote.example", "def@remote.example"}},
+		{name: "rcpt_rejects_pipelined", srv: &smtptest.Server{Pipelining: true, Rcpt: rej}, rcpts: []string{"a@remote.example", "rej@remote.example", "def@remote.example"}},
+		{name: "all_rejected_pipelined", srv: &smtptest.Server{Pipelining: true, Rcpt: rej}, rcpts: []string{"rej@remote.example", "def@remote.example"}},
+		{name: "mail_defer", srv: &smtptest.Server{Mail: func(string) string { return "451 not now" }}, hostLine: true},
+		{name: "data_reject", srv: &smtptest.Server{Data: func(string, []byte) string { return "550 spam" }}},
+		{name: "data_defer_pipelined", srv: &smtptest.Server{Pipelining: true, Data: func(string, []byte) string { return "451 later" }}, hostLine: true},
+		{name: "banner_reject", srv: &smtptest.Server{Banner: "554 go away"}},
+		{name: "banner_defer", srv: &smtptest.Server{Banner: "421 busy"}, rcpts: []string{"a@remote.example", "b@remote.example"}},
+		{name: "helo_fallback", srv: &smtptest.Server{NoEHLO: true}},
+		{name: "chunking", srv: &smtptest.Server{Pipelining: true, Chunking: true}},
+		{name: "refused", rcpts: []string{"a@down.example"}},
+		{name: "submit_odi", srv: &smtptest.Server{Pipelining: true}, submit: []string{"-v", "-odi"}},
+		{name: "submit_odf_refused", rcpts: []string{"a@down.example"}, submit: []string{"-v", "-odf"}},
+		{name: "queue_run", srv: &smtptest.Server{Pipelining: true}, args: []string{"-q"}},
+		{name: "tls", srv: &smtptest.Server{Pipelining: true, TLS: testTLSConfig(t)}, opts: "  tls_verify_certificates =\n"},
+		{name: "auth", srv: &smtptest.Server{AuthPlain: true, User: "u", Pass: "p"}, opts: "  hosts_try_auth = *\n",
+			extra: "begin authenticators\nplain:\n  driver = plaintext\n  public_name = PLAIN\n  client_send = ^u^p\n"},
+		{name: "auth_cram", srv: &smtptest.Server{CRAM: true, User: "u", Pass: "p"}, opts: "  hosts_try_auth = *\n",
+			extra: "begin authenticators\ncram:\n  driver = cram_md5\n  public_name = CRAM-MD5\n  client_name = u\n  client_secret = p\n"},
+		{name: "chunking_nopipe", srv: &smtptest.Server{Chunking: true}},
+		{name: "two_messages", srv: &smtptest.Server{Pipelining: true}, msgs: 2, args: []string{"-q"}, main: "queue_run_in_order"},
+		{name: "two_messages_nopipe", srv: &smtptest.Server{}, msgs: 2, args: []string{"-q"}, main: "queue_run_in_order"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := c.srv
+			if srv == nil {
+				srv = &smtptest.Server{}
+			}
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			want := runVerbose(t, exim, &c, srv.Port())
+			got := runVerbose(t, exigo, &c, srv.Port())
+			if c.hostLine {
+				for _, out := range []*string{&want, &got} {
+					if !verboseHostLineRe.MatchString(*out) {
+						t.Errorf("no host line in\n%s", *out)
+					}
+					*out = verboseHostLineRe.ReplaceAllString(*out, "")
+				}
+			}
+			if want != got {
+				t.Errorf("exim and exigo differ\n--- exim:\n%s\n--- exigo:\n%s", want, got)
+			}
+		})
+	}
+}
+
+var (
+	verboseIDRe     = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
+	verbosePIDRe    = regexp.MustCompile(`pid[ =]\d+`)
+	verboseSizeRe   = regexp.MustCompile(`SIZE=\d+|BDAT \d+| S=\d+`)
+	verboseDigitsRe = regexp.MustCompile(`\d+`)
+	// verboseHostLineRe is the host's own log line of a 4xx to MAIL or
+	// DATA.
+	verboseHostLineRe = regexp.MustCompile(`LOG: MAIN\n  H=\S+ \[\S+\]: SMTP error [^\n]*\n`)
+)
+
+// runVerbose queues the case's message and delivers it with -v; it
+// returns the standard output and error, masked.
+func runVerbose(t *testing.T, bin string, c *verboseCase, port int) string {
+	downPort := closedPort(t)
+	dir := oracletest.WorkDir(t, "exigo-verbose-", "spool", "mail")
+	conf := strings.Replace(verboseConf, "RETRY_MAIN", c.main, 1)
+	conf = strings.Replace(conf, "TRANSPORT_OPTS", c.opts, 1)
+	conf = strings.ReplaceAll(conf, "DIR", dir)
+	conf = strings.ReplaceAll(conf, "DOWNPORT", strconv.Itoa(downPort))
+	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
+	conf += c.extra
+	cf := filepath.Join(dir, "conf")
+	os.WriteFile(cf, []byte(conf), 0o644)
+	oracletest.Trust(t, cf)
+	rcpts := c.rcpts
+	if rcpts == nil {
+		rcpts = []string{"a@remote.example"}
+	}
+	body := c.body
+	if body == "" {
+		body = "line one\n"
+	}
+	msg := "From: sender@test.example\nSubject: verbose " + c.name + "\n\n" + body
+	msgs := max(c.msgs, 1)
+	submit := []string{"-odq"}
+	if c.submit != nil {
+		submit = c.submit
+	}
+	var r oracletest.Result
+	for range msgs {
+		r = oracletest.Run(t, bin, msg, append(append(append([]string{"-C", cf}, submit...), "-f", "sender@test.example"), rcpts...)...)
+	}
+	ids := logIDs(dir)
+	if len(ids) != msgs {
+		t.Fatalf("%s: queued %d messages, want %d", bin, len(ids), msgs)
+	}
+	args := c.args
+	if args == nil {
+		args = []string{"-M", ids[0]}
+	}
+	if c.submit == nil {
+		r = oracletest.Run(t, bin, "", append([]string{"-C", cf, "-v"}, args...)...)
+	}
+	out := r.Stdout + "--- stderr\n" + r.Stderr + "--- rc " + strconv.Itoa(r.Code) + "\n"
+	for i, id := range ids {
+		out = strings.ReplaceAll(out, id, "ID"+strconv.Itoa(i+1))
+	}
+	out = verboseIDRe.ReplaceAllString(out, "ID")
+	out = verbosePIDRe.ReplaceAllString(out, "pid N")
+	// A bounce's size varies with its time and boundary.
+	out = verboseSizeRe.ReplaceAllStringFunc(out, func(s string) string { return verboseDigitsRe.ReplaceAllString(s, "N") })
+	out = strings.ReplaceAll(out, strconv.Itoa(port), "PORT")
+	out = strings.ReplaceAll(out, strconv.Itoa(downPort), "DOWNPORT")
+	return out
+}
+
+// testTLSConfig is a server TLS configuration with a certificate made
+// for the test.
+func testTLSConfig(t *testing.T) *tls.Config {
+	t.Helper()
+	cert, err := smtptest.SelfSigned("test.server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}}
+}

@@ -1,0 +1,120 @@
+// What -v shows of an SMTP client session (Exim specification chapter
+// "The Exim command line", option -v: "the SMTP dialogue is shown"),
+// in the form Exim 4.96 shows it.
+
+package transport
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// traceMu keeps the lines of sessions running side by side whole.
+var traceMu sync.Mutex
+
+// sessionTrace writes one session's dialogue as it happens: each line
+// sent ("  SMTP>> ", or "  SMTP|> " for a command held back to be
+// pipelined with the next, "  SMTP+> " for one followed by more data
+// in the same write), each reply ("  SMTP<< ", its later lines
+// indented under the first), the end of the connection, and last the
+// session's command log ("cmdlog: '220:EHLO:250-:MAIL|:...'": the
+// commands, "|" marking those pipelined, and the reply codes, "-"
+// marking a reply of several lines). A nil trace shows nothing.
+type sessionTrace struct {
+	w      io.Writer
+	cmdlog []string
+}
+
+func newTrace(w io.Writer) *sessionTrace {
+	if w == nil {
+		return nil
+	}
+	return &sessionTrace{w: w}
+}
+
+// show writes text (whole lines) in one piece.
+func (t *sessionTrace) show(text string) {
+	if t == nil {
+		return
+	}
+	traceMu.Lock()
+	defer traceMu.Unlock()
+	io.WriteString(t.w, text)
+}
+
+// sent shows a line sent with the mark ">>", "|>" or "+>"; the command
+// log gets its verb, with "|" for a pipelined one. An AUTH command's
+// data shows as a star a character.
+func (t *sessionTrace) sent(mark, line string) {
+	if t == nil {
+		return
+	}
+	verb, _, _ := strings.Cut(line, " ")
+	verb = strings.ToUpper(verb)
+	if verb == "AUTH" {
+		if f := strings.Fields(line); len(f) > 2 {
+			line = f[0] + " " + f[1] + " " + strings.Repeat("*", len(f[2]))
+		}
+	}
+	t.note(verb, mark == "|>")
+	t.show("  SMTP" + mark + " " + line + "\n")
+}
+
+// secret shows a line of an authentication exchange as a star a
+// character; the command log has at most eight of them.
+func (t *sessionTrace) secret(line string) {
+	if t == nil {
+		return
+	}
+	t.note(strings.Repeat("*", min(len(line), 8)), false)
+	t.show("  SMTP>> " + strings.Repeat("*", len(line)) + "\n")
+}
+
+// note adds an entry to the command log.
+func (t *sessionTrace) note(entry string, pipelined bool) {
+	if pipelined {
+		entry += "|"
+	}
+	t.cmdlog = append(t.cmdlog, entry)
+}
+
+// reply shows a reply read.
+func (t *sessionTrace) reply(r *Reply) {
+	if t == nil {
+		return
+	}
+	code := strconv.Itoa(r.Code)
+	if len(r.Lines) > 1 {
+		t.note(code+"-", false)
+	} else {
+		t.note(code, false)
+	}
+	var b strings.Builder
+	for i, l := range r.Lines {
+		sep := "-"
+		if i == len(r.Lines)-1 {
+			sep = " "
+		}
+		if i == 0 {
+			b.WriteString("  SMTP<< ")
+		} else {
+			b.WriteString("         ")
+		}
+		b.WriteString(strings.TrimRight(code+sep+l, " ") + "\n")
+	}
+	if len(r.Lines) == 0 {
+		b.WriteString("  SMTP<< " + code + "\n")
+	}
+	t.show(b.String())
+}
+
+// closed shows the end of the connection and the command log.
+func (t *sessionTrace) closed() {
+	if t == nil {
+		return
+	}
+	t.show("  SMTP(close)>>\ncmdlog: '" + strings.Join(t.cmdlog, ":") + "'\n")
+	t.cmdlog = nil
+}

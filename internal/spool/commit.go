@@ -157,6 +157,9 @@ func (d *Data) Commit(h *Header) error {
 	}
 	r := &request{id: d.id, dir: d.dir, data: d.f}
 	err := d.w.Flush()
+	if err == nil {
+		err = cutToOffset(d.f)
+	}
 	d.release()
 	if err == nil {
 		err = d.s.writeTemp(r, h)
@@ -208,7 +211,11 @@ func (s *Spool) writeTemp(r *request, h *Header) error {
 	if err != nil {
 		return fmt.Errorf("creating header file: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
+	_, err = f.Write(b)
+	if err == nil {
+		err = cutToOffset(f)
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(r.tmp)
 		return fmt.Errorf("writing header file: %w", err)

@@ -17,15 +17,24 @@ package spool
 // header file is made by renaming one of those back into input/. A
 // rename moves a directory entry and allocates and frees nothing. The
 // pool is bounded (maxRecycled files); beyond it files are unlinked.
-// A file is truncated as it enters the pool, so spares hold no disk
-// space, and opened with O_TRUNC when reused, so nothing of an old
-// message survives into a new one. The pools of processes that no longer exist
+//
+// A small file keeps its blocks in the pool, and a new file made from
+// it overwrites them: freeing blocks and allocating them again costs
+// the kernel more than the write (on a file system mounted with
+// "discard", freeing waits for the device). Every writer of a file
+// made from a spare therefore cuts it to the length it wrote before
+// the file is flushed or named where anyone looks (Data.Commit,
+// writeTemp, the appendfile transport), so that nothing of an old
+// message survives into a new one. A larger file is truncated as it
+// enters the pool, so that spares hold at most maxRecycled times
+// keepBytes of disk space. The pools of processes that no longer exist
 // are removed by the next process that starts a pool. Exim ignores the
 // directory.
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,6 +51,9 @@ const RecycleDir = "recycle"
 
 // maxRecycled bounds one process's pool.
 const maxRecycled = 4096
+
+// keepBytes is the largest spare that keeps its blocks.
+const keepBytes = 8 << 10
 
 // recycler is one process's pool of spare files.
 type recycler struct {
@@ -72,9 +84,10 @@ func (r *recycler) put(path string) error {
 		}
 		return os.Remove(path)
 	}
-	// A spare holds no data: its blocks go back to the file system now,
-	// not when (or if) it is reused.
-	if err := unix.Truncate(name, 0); err != nil {
+	// A larger spare holds no data: its blocks go back to the file
+	// system now, not when (or if) it is reused.
+	var st unix.Stat_t
+	if err := unix.Stat(name, &st); err != nil || st.Size > keepBytes && unix.Truncate(name, 0) != nil {
 		os.Remove(name)
 		return nil
 	}
@@ -86,7 +99,7 @@ func (r *recycler) put(path string) error {
 
 // take renames a spare file to path and reports whether it did. With
 // noReplace it fails rather than replace an existing path. It never
-// returns a file: the caller opens path with O_TRUNC.
+// returns a file: the caller opens path and cuts it to what it writes.
 func (r *recycler) take(path string, noReplace bool) bool {
 	for {
 		r.mu.Lock()
@@ -193,8 +206,9 @@ func (s *Spool) Close() error {
 
 // TakeSpare lends one of the pool's spare files for a new file in dir:
 // it returns the spare's path, in this process's pool directory, and
-// the caller owns the file from then on (it opens it with O_TRUNC, sets
-// mode, owner and times, links it into place and removes this path). A
+// the caller owns the file from then on (it opens it, sets mode, owner
+// and times, writes it and cuts it to what it wrote before it flushes
+// it, links it into place and removes this path). A
 // transport uses this for a new file on the spool's file system (a
 // maildir file), so that it costs no inode allocation (see "Recycled
 // spool files" above). ok is false when the pool is empty or dir is on
@@ -226,6 +240,16 @@ func (s *Spool) TakeSpare(dir string) (path string, ok bool) {
 	return path, true
 }
 
+// cutToOffset truncates f to its current offset: the end of what was
+// written to a file that may have been a spare.
+func cutToOffset(f *os.File) error {
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	return f.Truncate(off)
+}
+
 // spares returns how many files the pool holds (tests).
 func (s *Spool) spares() int {
 	s.pool.mu.Lock()
@@ -233,12 +257,13 @@ func (s *Spool) spares() int {
 	return len(s.pool.spare)
 }
 
-// createRecycled opens path for writing, truncated, from a spare file
-// when there is one, else as a new file. flag is as for openFile; with
-// O_EXCL the spare is renamed only where nothing exists.
+// createRecycled opens path for writing from a spare file when there is
+// one, else as a new file. flag is as for openFile; with O_EXCL the
+// spare is renamed only where nothing exists. A spare keeps what it
+// held: the caller cuts the file to what it writes (cutToOffset).
 func (s *Spool) createRecycled(path string, flag int) (*os.File, error) {
 	if s.pool.take(path, flag&os.O_EXCL != 0) {
-		f, err := openFile(path, (flag&^(os.O_CREATE|os.O_EXCL))|os.O_TRUNC, fileMode)
+		f, err := openFile(path, flag&^(os.O_CREATE|os.O_EXCL|os.O_TRUNC), fileMode)
 		if err == nil {
 			return f, nil
 		}

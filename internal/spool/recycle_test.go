@@ -13,15 +13,23 @@ import (
 // TestRecycledFilesHoldOnlyTheNewMessage removes big messages, then
 // writes small ones into the recycled files: the new -D and -H files
 // must hold exactly the new message.
+// TestRecycledFilesHoldOnlyTheNewMessage: messages larger than the new
+// ones leave their files to the pool, truncated (a large -D file) or
+// holding their data (a header file, a small -D file); the new
+// messages' files hold exactly the new messages.
 func TestRecycledFilesHoldOnlyTheNewMessage(t *testing.T) {
-	for _, split := range []bool{false, true} {
+	for _, c := range []struct {
+		split bool
+		lines int
+	}{{false, 4096}, {true, 4096}, {false, 200}, {true, 200}} {
+		split := c.split
 		dir := t.TempDir()
 		s, err := Open(Options{Dir: dir, Split: split})
 		if err != nil {
 			t.Fatal(err)
 		}
 		g, _ := NewGenerator(os.Getpid(), -1, nil)
-		big := bytes.Repeat([]byte("0123456789abcdef\n"), 4096)
+		big := bytes.Repeat([]byte("0123456789abcdef\n"), c.lines)
 		var old []ID
 		for i := range 10 {
 			id := g.New()
@@ -46,6 +54,12 @@ func TestRecycledFilesHoldOnlyTheNewMessage(t *testing.T) {
 		}
 		if n := s.spares(); n != 20 {
 			t.Fatalf("pool holds %d files, want 20", n)
+		}
+		for _, p := range s.pool.spare {
+			fi, err := os.Stat(p)
+			if err != nil || fi.Size() > keepBytes || fi.Size() == 0 && c.lines*17 < keepBytes {
+				t.Fatalf("spare %s: %v, %v", p, fi, err)
+			}
 		}
 		for i := range 10 {
 			id := g.New()
@@ -178,7 +192,7 @@ func TestTakeSpare(t *testing.T) {
 	if !ok || filepath.Dir(filepath.Dir(p)) != filepath.Join(dir, RecycleDir) || s.spares() != 1 {
 		t.Fatalf("TakeSpare = %q, %v; %d spares left", p, ok, s.spares())
 	}
-	if fi, err := os.Stat(p); err != nil || fi.Size() != 0 {
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Size() > keepBytes {
 		t.Fatalf("lent spare: %v, %v", fi, err)
 	}
 	var proc, here unix.Stat_t

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,7 +87,9 @@ func (a *appendfile) spareFile(d *Delivery, dir string, cred Cred) *os.File {
 			return
 		}
 		mode, _ := a.opts.Int("mode")
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		// The spare may hold an old message: writeSynced cuts it to
+		// what it writes.
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 		if err != nil {
 			os.Remove(path)
 			return
@@ -150,6 +153,14 @@ func (a *appendfile) writeSynced(f *os.File, e *env, d *Delivery, used, quota in
 	n, err := writeMessage(f, d, wo)
 	if err == nil && quota > 0 && used+n > quota {
 		err = errQuota
+	}
+	if err == nil {
+		// A file lent by the spool (spareFile) ends where the message
+		// does, not where its last use did.
+		var off int64
+		if off, err = f.Seek(0, io.SeekCurrent); err == nil {
+			err = f.Truncate(off)
+		}
 	}
 	if err == nil {
 		d.asRoot(func() { err = a.files.Sync(f) })

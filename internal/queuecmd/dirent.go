@@ -3,6 +3,7 @@ package queuecmd
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -296,6 +297,11 @@ func scanDirs(spoolDir string, countOnly bool) (*spoolDirs, []dirEntry, int, err
 func scanDirsCache(spoolDir string, countOnly bool, c *listingCache) (*spoolDirs, []dirEntry, int, error) {
 	top := filepath.Join(spoolDir, "input")
 	fd, err := openDir(top)
+	if errors.Is(err, unix.ENOENT) {
+		// No message has arrived yet: an empty queue (Exim 4.96 lists
+		// nothing, -bpc prints 0).
+		return &spoolDirs{}, nil, 0, nil
+	}
 	if err != nil {
 		return nil, nil, 0, err
 	}

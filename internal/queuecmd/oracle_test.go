@@ -230,3 +230,28 @@ func headers(dir string) string {
 	}
 	return b.String()
 }
+
+// TestListingEmptySpoolAgainstExim: before the first message, when the
+// spool has no input directory yet, the listings show an empty queue.
+func TestListingEmptySpoolAgainstExim(t *testing.T) {
+	needExim(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "conf")
+	os.Chmod(dir, 0o755)
+	text := "primary_hostname = test.example\nexim_user = root\nexim_group = root\nkeep_environment =\n" +
+		"spool_directory = " + dir + "/spool\nlog_file_path = " + dir + "/%slog\n"
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{{"-bp"}, {"-bpc"}, {"-bpr"}, {"-bpa"}, {"-bpu"}} {
+		t.Run(c[0], func(t *testing.T) {
+			os.RemoveAll(filepath.Join(dir, "spool"))
+			want, wrc := runExim(t, conf, c...)
+			os.RemoveAll(filepath.Join(dir, "spool"))
+			got, grc := runExigo(append([]string{"exim", "-C", conf}, c...)...)
+			if want != got || wrc != grc {
+				t.Errorf("exim rc=%d:\n%q\nexigo rc=%d:\n%q", wrc, want, grc, got)
+			}
+		})
+	}
+}

@@ -242,15 +242,7 @@ func runE2ECases(t *testing.T, cases []e2eCase) {
 	oracletest.EximUser(t)
 	srv := &smtptest.Server{
 		Pipelining: true,
-		Rcpt: func(to string) string {
-			switch {
-			case strings.Contains(to, "rej"):
-				return "550 no such user"
-			case strings.Contains(to, "def"):
-				return "451 try later"
-			}
-			return "250 Accepted"
-		},
+		Rcpt:       rcptByName,
 		// A recipient with "echo" in it makes the reply to the data
 		// show the MAIL command's address, which the log's C= field
 		// then records.
@@ -282,6 +274,19 @@ func runE2ECases(t *testing.T, cases []e2eCase) {
 			}
 		})
 	}
+}
+
+// rcptByName answers RCPT for the test servers: an address with "rej"
+// in it (in any case) is rejected, one with "def" deferred, the others
+// accepted.
+func rcptByName(to string) string {
+	switch to = strings.ToLower(to); {
+	case strings.Contains(to, "rej"):
+		return "550 no such user"
+	case strings.Contains(to, "def"):
+		return "451 try later"
+	}
+	return "250 Accepted"
 }
 
 // runE2E runs one case with bin and returns the masked observations.

@@ -1,7 +1,6 @@
 package deliver_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/exigo-mta/exigo/internal/oracletest"
@@ -54,15 +53,7 @@ func TestFailAddressDifferential(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
 	oracletest.EximUser(t)
-	srv := &smtptest.Server{Rcpt: func(to string) string {
-		switch {
-		case strings.Contains(strings.ToLower(to), "rej"):
-			return "550 no such user"
-		case strings.Contains(strings.ToLower(to), "def"):
-			return "451 try later"
-		}
-		return "250 Accepted"
-	}}
+	srv := &smtptest.Server{Rcpt: rcptByName}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

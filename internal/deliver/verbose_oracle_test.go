@@ -74,21 +74,12 @@ func TestVerboseSMTPDifferential(t *testing.T) {
 	exim := oracletest.Exim(t)
 	exigo := oracletest.Exigo(t)
 	oracletest.EximUser(t)
-	rej := func(to string) string {
-		switch {
-		case strings.HasPrefix(to, "rej"):
-			return "550 no such user"
-		case strings.HasPrefix(to, "def"):
-			return "451 try later"
-		}
-		return "250 Accepted"
-	}
 	cases := []verboseCase{
 		{name: "plain"},
 		{name: "pipelining", srv: &smtptest.Server{Pipelining: true, Size: true}, rcpts: []string{"a@remote.example", "b@remote.example"}},
-		{name: "rcpt_rejects", srv: &smtptest.Server{Rcpt: rej}, rcpts: []string{"a@remote.example", "rej@remote.example", "def@remote.example"}},
-		{name: "rcpt_rejects_pipelined", srv: &smtptest.Server{Pipelining: true, Rcpt: rej}, rcpts: []string{"a@remote.example", "rej@remote.example", "def@remote.example"}},
-		{name: "all_rejected_pipelined", srv: &smtptest.Server{Pipelining: true, Rcpt: rej}, rcpts: []string{"rej@remote.example", "def@remote.example"}},
+		{name: "rcpt_rejects", srv: &smtptest.Server{Rcpt: rcptByName}, rcpts: []string{"a@remote.example", "rej@remote.example", "def@remote.example"}},
+		{name: "rcpt_rejects_pipelined", srv: &smtptest.Server{Pipelining: true, Rcpt: rcptByName}, rcpts: []string{"a@remote.example", "rej@remote.example", "def@remote.example"}},
+		{name: "all_rejected_pipelined", srv: &smtptest.Server{Pipelining: true, Rcpt: rcptByName}, rcpts: []string{"rej@remote.example", "def@remote.example"}},
 		{name: "mail_defer", srv: &smtptest.Server{Mail: func(string) string { return "451 not now" }}, hostLine: true},
 		{name: "data_reject", srv: &smtptest.Server{Data: func(string, []byte) string { return "550 spam" }}},
 		{name: "data_defer_pipelined", srv: &smtptest.Server{Pipelining: true, Data: func(string, []byte) string { return "451 later" }}, hostLine: true},

@@ -46,7 +46,7 @@ func runAddressTest(inv *Invocation, env *Env) int {
 	renv := &router.Env{
 		Vars:             processVars(cfg),
 		Lookups:          modeLookups{lookup.New(lookup.Options{Debug: env.Debug})},
-		Resolver:         router.SystemResolver{},
+		Resolver:         routingResolver(cfg),
 		Interfaces:       localhost.Machine(),
 		Sender:           sender,
 		QualifyRecipient: qr,

@@ -75,7 +75,7 @@ func newRouteVerifier(cfg *config.Config, in *instance.Instance, env *Env) *rout
 	renv := &router.Env{
 		Vars:             varsProxy{v},
 		Lookups:          modeLookups{in.Lookups},
-		Resolver:         router.SystemResolver{},
+		Resolver:         routingResolver(cfg),
 		Interfaces:       localhost.Machine(),
 		QualifyRecipient: cfg.Main.String("qualify_recipient"),
 		PrimaryHostname:  cfg.Main.String("primary_hostname"),
@@ -266,7 +266,7 @@ func (v *routeVerifier) VerifyHELO(s *acl.Session) (bool, error) {
 	if strings.Trim(helo, "[]") == ip {
 		return true, nil
 	}
-	addrs, err := router.SystemResolver{}.HostByName(helo)
+	addrs, err := router.HostByName(helo)
 	if err != nil {
 		return false, nil
 	}

@@ -49,12 +49,12 @@ func (dnsDriver) route(c *call) Result {
 			}
 			break
 		}
+		if r, ok := err.(resultErr); ok {
+			return r.res
+		}
 		if err != nil && !isNotFound(err) {
 			lastErr = err
 			break
-		}
-		if r, ok := err.(resultErr); ok {
-			return r.res
 		}
 	}
 	if hosts == nil {
@@ -187,15 +187,20 @@ func addrsSecure(res Resolver, sec SecureResolver, name string) ([]netip.Addr, b
 // above the local host's preference are dropped; if the local host is the
 // lowest, the self option decides (spec "The dnslookup router").
 func (c *call) mxSelf(hosts []Host) ([]Host, *Result) {
-	localPref := -2
-	for _, h := range hosts {
+	local := -1
+	for i, h := range hosts {
 		if c.isLocalHost(h) {
-			localPref = h.MX
+			local = i
 			break
 		}
 	}
-	if localPref == -2 {
+	if local < 0 {
 		return hosts, nil
+	}
+	localPref := hosts[local].MX
+	if localPref < 0 {
+		// Address records, no MX: the hosts from the local one on go.
+		return c.applySelf(hosts, "remote host address is the local host")
 	}
 	kept := hosts[:0:0]
 	for _, h := range hosts {
@@ -206,5 +211,9 @@ func (c *call) mxSelf(hosts []Host) ([]Host, *Result) {
 	if len(kept) > 0 {
 		return kept, nil
 	}
-	return c.applySelf(hosts, "lowest numbered MX record points to local host")
+	// The local host is among the lowest: the self option decides, even
+	// when an equal preference put another host before it.
+	first := append([]Host{hosts[local]}, hosts[:local]...)
+	first = append(first, hosts[local+1:]...)
+	return c.applySelf(first, "lowest numbered MX record points to local host")
 }

@@ -46,65 +46,18 @@ var (
 	ErrNoData       = errors.New("no data")
 )
 
-// SystemResolver resolves with Go's net package (the system's resolver
-// configuration and hosts file).
-type SystemResolver struct{}
-
-func dnsErr(err error) error {
-	var de *net.DNSError
-	if errors.As(err, &de) {
-		if de.IsNotFound {
-			return ErrNoSuchDomain
-		}
-	}
-	return err
-}
-
-// MX implements Resolver.
-func (SystemResolver) MX(name string) ([]MX, error) {
-	rs, err := net.DefaultResolver.LookupMX(context.Background(), name)
-	if err != nil {
-		return nil, dnsErr(err)
-	}
-	out := make([]MX, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, MX{Host: trimDot(r.Host), Pref: int(r.Pref)})
-	}
-	return out, nil
-}
-
-// SRV implements Resolver.
-func (SystemResolver) SRV(name string) ([]SRV, error) {
-	_, rs, err := net.DefaultResolver.LookupSRV(context.Background(), "", "", name)
-	if err != nil {
-		return nil, dnsErr(err)
-	}
-	out := make([]SRV, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, SRV{Target: trimDot(r.Target), Port: int(r.Port), Priority: int(r.Priority), Weight: int(r.Weight)})
-	}
-	return out, nil
-}
-
-// Addrs implements Resolver.
-func (SystemResolver) Addrs(name string) ([]netip.Addr, error) {
+// HostByName looks name up with the system's resolver (Go's net
+// package: the hosts file, then DNS), as Exim's gethostbyname does, with
+// IPv4 addresses first.
+func HostByName(name string) ([]netip.Addr, error) {
 	ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", name)
 	if err != nil {
-		return nil, dnsErr(err)
+		var de *net.DNSError
+		if errors.As(err, &de) && de.IsNotFound {
+			return nil, ErrNoSuchDomain
+		}
+		return nil, err
 	}
-	return ips, nil
-}
-
-// HostByName implements Resolver.
-func (r SystemResolver) HostByName(name string) ([]netip.Addr, error) {
-	ips, err := r.Addrs(name)
 	sort.SliceStable(ips, func(i, j int) bool { return ips[i].Is4() && !ips[j].Is4() })
-	return ips, err
-}
-
-func trimDot(s string) string {
-	if len(s) > 1 && s[len(s)-1] == '.' {
-		return s[:len(s)-1]
-	}
-	return s
+	return ips, nil
 }

@@ -107,5 +107,5 @@ func (r DNSResolver) AddrsSecure(name string) ([]netip.Addr, bool, error) {
 
 // HostByName implements Resolver.
 func (r DNSResolver) HostByName(name string) ([]netip.Addr, error) {
-	return SystemResolver{}.HostByName(name)
+	return HostByName(name)
 }

@@ -69,6 +69,9 @@ type item struct {
 		auth string
 		// hostLine marks an error logged on a line of its own too.
 		hostLine bool
+		// panicLine marks an error logged on a line of its own, to
+		// the panic log too, before the address's line.
+		panicLine bool
 	}
 	confirm string
 	errCode string
@@ -432,7 +435,7 @@ func (m *attempt) runTransport(b *batch) {
 		it.rp, it.rpSet = r.ReturnPath, r.ReturnPathSet
 		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
 		it.conn.pipelined, it.conn.size, it.conn.chunking, it.conn.auth = r.Pipelined, r.Size, r.Chunking, r.Auth
-		it.conn.hostLine = r.HostLine
+		it.conn.hostLine, it.conn.panicLine = r.HostLine, r.PanicLine
 		it.conn.triedPort = r.RemotePort
 		if it.conn.triedPort == 0 && r.Host != "" {
 			if it.conn.triedPort = r.Port; r.Port == 0 {

@@ -482,6 +482,9 @@ func observe(dir string, sortLog bool) string {
 	for _, l := range lines {
 		b.WriteString(l + "\n")
 	}
+	if panic, err := os.ReadFile(filepath.Join(dir, "spool/log/paniclog")); err == nil {
+		b.WriteString("== paniclog\n" + mask(string(panic)))
+	}
 	var files []string
 	filepath.Walk(filepath.Join(dir, "mail"), func(p string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {

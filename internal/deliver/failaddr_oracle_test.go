@@ -23,6 +23,10 @@ u:
   driver = accept
   local_parts = ok
   transport = af
+asroot:
+  driver = accept
+  local_parts = asroot
+  transport = af_root
 remote:
   driver = manualroute
   domains = remote.example
@@ -34,6 +38,10 @@ af:
   driver = appendfile
   file = DIR/mail/ok
   user = Debian-exim
+af_root:
+  driver = appendfile
+  file = DIR/mail/asroot
+  user = root
 pipe_fail:
   driver = pipe
   command = /bin/sh -c 'exit 1'
@@ -62,6 +70,9 @@ func TestFailAddressDifferential(t *testing.T) {
 		{name: "top", rcpts: []string{"pfail@test.example", "pdef@test.example", "ok@test.example"}},
 		{name: "mixed_case", rcpts: []string{"Nobody@Test.example", "PFail@test.example", "PDef@Test.Example", "Def@Remote.Example", "Rej@remote.example", "Ok1@Remote.Example"}},
 		{name: "redirected", rcpts: []string{"team@test.example"}},
+		// A delivery as root: a line of its own in the main and panic
+		// logs, and a bounce that does not give the reason.
+		{name: "never_user", rcpts: []string{"asroot@test.example"}, sender: "ok@test.example"},
 		{name: "retry", rcpts: []string{"pdef@test.example", "team@test.example", "Def@Remote.Example"}, retry: true},
 	}
 	for _, c := range cases {

@@ -113,6 +113,13 @@ func (m *attempt) logDefer(it *item) {
 	if it.transport != "" {
 		t = " T=" + it.transport
 	}
+	if it.conn.panicLine {
+		m.mainf("%s", it.msg)
+		if m.panicAt == nil {
+			m.panicAt = map[int]bool{}
+		}
+		m.panicAt[len(m.logs)-1] = true
+	}
 	if it.panicErr {
 		defer func() {
 			if m.panicAt == nil {

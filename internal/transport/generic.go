@@ -253,14 +253,14 @@ func (g *generic) credentials(e *env, d *Delivery) (Cred, *Result) {
 	// Debian's build fixes never_users to root (EXIM-NOTES).
 	if c.UID == 0 {
 		msg := fmt.Sprintf("User 0 set for %s transport is on the fixed_never_users list", g.name)
-		return c, &Result{Status: Defer, Errno: ErrnoFixedNever, Message: msg}
+		return c, &Result{Status: Defer, Errno: ErrnoFixedNever, Message: msg, Private: true, PanicLine: true}
 	}
 	if nu := g.cfg.Main.String("never_users"); nu != "" {
 		for _, item := range strings.Split(nu, ":") {
 			item = strings.TrimSpace(item)
 			if uid, _, _, err := lookupUser(item); err == nil && uid == c.UID {
 				msg := fmt.Sprintf("User %d set for %s transport is on the never_users list", c.UID, g.name)
-				return c, &Result{Status: Defer, Errno: ErrnoFixedNever, Message: msg}
+				return c, &Result{Status: Defer, Errno: ErrnoFixedNever, Message: msg, Private: true, PanicLine: true}
 			}
 		}
 	}

@@ -210,6 +210,10 @@ type Result struct {
 	// (the address stays on the queue however old it is). Examples: a
 	// tainted file name, an smtp transport with no hosts.
 	Panic bool
+	// PanicLine marks a Message that is also logged on a line of its
+	// own, to the main and panic logs, before the address's line: a
+	// delivery user on never_users (observed with Exim 4.96).
+	PanicLine bool
 	// Output is a pipe command's output to put into the bounce message
 	// (return_output, return_fail_output), and LogOutput the line to log
 	// as "<addr>: T transport output: LINE" (log_output ...).

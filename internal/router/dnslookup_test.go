@@ -5,46 +5,13 @@ import (
 	"testing"
 
 	"github.com/exigo-mta/exigo/internal/config"
+	"github.com/exigo-mta/exigo/internal/dns"
+	"github.com/exigo-mta/exigo/internal/dns/dnstest"
 )
 
-type fakeDNS struct {
-	mx    map[string][]MX
-	addrs map[string][]string
-	fail  map[string]bool
-}
-
-func (f fakeDNS) MX(n string) ([]MX, error) {
-	if f.fail[n] {
-		return nil, errTemp
-	}
-	if m, ok := f.mx[n]; ok {
-		return m, nil
-	}
-	if _, ok := f.addrs[n]; ok {
-		return nil, ErrNoData
-	}
-	return nil, ErrNoSuchDomain
-}
-func (f fakeDNS) SRV(string) ([]SRV, error) { return nil, ErrNoData }
-func (f fakeDNS) Addrs(n string) ([]netip.Addr, error) {
-	a, ok := f.addrs[n]
-	if !ok {
-		return nil, ErrNoSuchDomain
-	}
-	var out []netip.Addr
-	for _, s := range a {
-		out = append(out, netip.MustParseAddr(s))
-	}
-	return out, nil
-}
-func (f fakeDNS) HostByName(n string) ([]netip.Addr, error) { return f.Addrs(n) }
-
-type tempErr struct{}
-
-func (tempErr) Error() string { return "timeout" }
-
-var errTemp = tempErr{}
-
+// TestDNSLookup routes by MX and address records, widening a short
+// domain, a domain that does not exist, a DNS failure and an MX list
+// that starts with the local host.
 func TestDNSLookup(t *testing.T) {
 	conf := `primary_hostname = test.example
 begin routers
@@ -60,18 +27,23 @@ remote:
 	if err != nil {
 		t.Fatal(err)
 	}
-	dns := fakeDNS{
-		mx: map[string][]MX{
-			"mx.test":   {{"b.mx.test", 20}, {"a.mx.test", 10}},
-			"self.test": {{"me.test", 5}, {"other.test", 10}},
-		},
-		addrs: map[string][]string{
-			"a.mx.test": {"192.0.2.1"}, "b.mx.test": {"192.0.2.2"}, "plain.test": {"192.0.2.3"},
-			"me.test": {"192.0.2.9"}, "other.test": {"192.0.2.10"}, "short.wide.test": {"192.0.2.4"},
-		},
-		fail: map[string]bool{"slow.test": true},
-	}
-	env := &Env{Resolver: dns, Interfaces: []netip.Addr{netip.MustParseAddr("192.0.2.9")}}
+	// A real DNS server on loopback answers the router through exigo's
+	// resolver; slow.test fails.
+	srv := dnstest.Start(t, "127.0.0.1:0", `mx.test. MX 20 b.mx.test.
+mx.test. MX 10 a.mx.test.
+self.test. MX 5 me.test.
+self.test. MX 10 other.test.
+a.mx.test. A 192.0.2.1
+b.mx.test. A 192.0.2.2
+plain.test. A 192.0.2.3
+me.test. A 192.0.2.9
+other.test. A 192.0.2.10
+short.wide.test. A 192.0.2.4
+`)
+	srv.ServFail("slow.test.")
+	res := dns.New(srv.Addr)
+	res.Retries = 1
+	env := &Env{Resolver: DNSResolver{R: res}, Interfaces: []netip.Addr{netip.MustParseAddr("192.0.2.9")}}
 	s, err := New(cfg, env)
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,9 @@ type Data struct {
 	w    *bufio.Writer
 	size int64
 	done bool
+	// reused marks a -D file made from a spare: it is cut to what was
+	// written at the commit.
+	reused bool
 }
 
 // Create starts message id: it creates and locks the -D file and writes
@@ -77,10 +80,10 @@ func (s *Spool) Create(id ID) (*Data, error) {
 	}
 	dir := s.InputDir(id)
 	path := filepath.Join(dir, string(id)+"-D")
-	f, err := s.createRecycled(path, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	f, reused, err := s.createRecycled(path, os.O_RDWR|os.O_CREATE|os.O_EXCL)
 	if errors.Is(err, os.ErrNotExist) && s.opts.Split {
 		if err = os.MkdirAll(dir, dirMode); err == nil {
-			f, err = s.createRecycled(path, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+			f, reused, err = s.createRecycled(path, os.O_RDWR|os.O_CREATE|os.O_EXCL)
 		}
 	}
 	if err != nil {
@@ -97,7 +100,7 @@ func (s *Spool) Create(id ID) (*Data, error) {
 	} else {
 		w.Reset(f)
 	}
-	d := &Data{s: s, id: id, dir: dir, f: f, w: w}
+	d := &Data{s: s, id: id, dir: dir, f: f, w: w, reused: reused}
 	d.w.WriteString(string(id) + "-D\n")
 	return d, nil
 }
@@ -157,7 +160,7 @@ func (d *Data) Commit(h *Header) error {
 	}
 	r := &request{id: d.id, dir: d.dir, data: d.f}
 	err := d.w.Flush()
-	if err == nil {
+	if err == nil && d.reused {
 		err = cutToOffset(d.f)
 	}
 	d.release()
@@ -207,13 +210,13 @@ func (s *Spool) writeTemp(r *request, h *Header) error {
 		return err
 	}
 	r.tmp = filepath.Join(r.dir, "hdr."+string(r.id))
-	f, err := s.createRecycled(r.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	f, reused, err := s.createRecycled(r.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return fmt.Errorf("creating header file: %w", err)
 	}
 	_, err = f.Write(b)
-	if err == nil {
-		err = cutToOffset(f)
+	if err == nil && reused {
+		err = f.Truncate(int64(len(b)))
 	}
 	if err != nil {
 		f.Close()

@@ -260,14 +260,16 @@ func (s *Spool) spares() int {
 // createRecycled opens path for writing from a spare file when there is
 // one, else as a new file. flag is as for openFile; with O_EXCL the
 // spare is renamed only where nothing exists. A spare keeps what it
-// held: the caller cuts the file to what it writes (cutToOffset).
-func (s *Spool) createRecycled(path string, flag int) (*os.File, error) {
+// held: when reused is set, the caller cuts the file to what it writes
+// (cutToOffset).
+func (s *Spool) createRecycled(path string, flag int) (f *os.File, reused bool, err error) {
 	if s.pool.take(path, flag&os.O_EXCL != 0) {
 		f, err := openFile(path, flag&^(os.O_CREATE|os.O_EXCL|os.O_TRUNC), fileMode)
 		if err == nil {
-			return f, nil
+			return f, true, nil
 		}
 		os.Remove(path)
 	}
-	return openFile(path, flag, fileMode)
+	f, err = openFile(path, flag, fileMode)
+	return f, false, err
 }

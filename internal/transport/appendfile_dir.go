@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -136,16 +135,17 @@ func (a *appendfile) newAnonFile(dir string, cred Cred) (*os.File, error) {
 // writeNew writes the message to f, syncs and closes it; quota is the
 // limit on the mailbox after the write (0 none) given the size used.
 func (a *appendfile) writeNew(f *os.File, e *env, d *Delivery, used, quota int64) (int64, error) {
-	n, err := a.writeSynced(f, e, d, used, quota)
+	n, err := a.writeSynced(f, e, d, used, quota, false)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return n, err
 }
 
-// writeSynced writes the message to f and makes it durable, leaving f
-// open.
-func (a *appendfile) writeSynced(f *os.File, e *env, d *Delivery, used, quota int64) (int64, error) {
+// writeSynced writes the message to f from its start and makes it
+// durable, leaving f open. A file lent by the spool (spare set) is cut
+// where the message ends, not where its last use did.
+func (a *appendfile) writeSynced(f *os.File, e *env, d *Delivery, used, quota int64, spare bool) (int64, error) {
 	wo, err := a.writeOptions(e, d)
 	if err != nil {
 		return 0, err
@@ -154,13 +154,8 @@ func (a *appendfile) writeSynced(f *os.File, e *env, d *Delivery, used, quota in
 	if err == nil && quota > 0 && used+n > quota {
 		err = errQuota
 	}
-	if err == nil {
-		// A file lent by the spool (spareFile) ends where the message
-		// does, not where its last use did.
-		var off int64
-		if off, err = f.Seek(0, io.SeekCurrent); err == nil {
-			err = f.Truncate(off)
-		}
+	if err == nil && spare {
+		err = f.Truncate(n)
 	}
 	if err == nil {
 		d.asRoot(func() { err = a.files.Sync(f) })
@@ -306,7 +301,7 @@ func (a *appendfile) finishMaildir(ctx context.Context, e *env, d *Delivery, f *
 		defer d.asRoot(func() { os.Remove(spare) })
 	}
 	name := a.maildirName(d)
-	n, err := a.writeSynced(f, e, d, used, quota)
+	n, err := a.writeSynced(f, e, d, used, quota, spare != "")
 	if err != nil {
 		f.Close()
 		if errors.Is(err, errQuota) {

@@ -49,12 +49,10 @@ func dial(ctx context.Context, h Host, port int, iface string, timeout time.Dura
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(iface)}
 	}
 	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(h.Addr, strconv.Itoa(port)))
-	connecting := "Connecting to " + h.Name + " [" + h.Addr + "]:" + strconv.Itoa(port) + " ... "
+	trace.connecting(h, port, err)
 	if err != nil {
-		trace.show(connecting + " failed: " + netResult(err, "").Message + "\n")
 		return nil, err
 	}
-	trace.show(connecting + " connected\n")
 	return &smtpConn{nc: nc, r: bufio.NewReaderSize(nc, 4096), w: bufio.NewWriterSize(nc, 16*1024), host: h, trace: trace}, nil
 }
 

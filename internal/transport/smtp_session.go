@@ -488,7 +488,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		return false
 	}
 	c.trace.sent(">>", ".")
-	if pipelined && !s.lmtp && last() {
+	if pipelined && last() {
 		c.sayQuit()
 	}
 	if s.lmtp {

@@ -44,6 +44,18 @@ func (t *sessionTrace) show(text string) {
 	io.WriteString(t.w, text)
 }
 
+// connecting shows an attempt to connect to h, and its outcome.
+func (t *sessionTrace) connecting(h Host, port int, err error) {
+	if t == nil {
+		return
+	}
+	outcome := " connected"
+	if err != nil {
+		outcome = " failed: " + netResult(err, "").Message
+	}
+	t.show("Connecting to " + h.Name + " [" + h.Addr + "]:" + strconv.Itoa(port) + " ... " + outcome + "\n")
+}
+
 // sent shows a line sent with the mark ">>", "|>" or "+>"; the command
 // log gets its verb, with "|" for a pipelined one. An AUTH command's
 // data shows as a star a character.

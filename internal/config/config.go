@@ -51,7 +51,11 @@ type Config struct {
 	// Lines is the configuration as Exim's -bP config prints it.
 	Lines []string
 
+	// macroIndex is the place in Macros of each macro the
+	// configuration or command line defined (builtinMacros has the
+	// builtins'); ownMacros says Macros is no longer shared.
 	macroIndex map[string]int
+	ownMacros  bool
 	cmdline    map[string]bool
 	sections   map[string]bool
 }
@@ -142,15 +146,11 @@ func LoadBytes(path string, data []byte, opts Options) (*Config, error) {
 
 func newConfig(path string, opts Options) *Config {
 	c := &Config{Path: path, macroIndex: map[string]int{}, cmdline: map[string]bool{}, sections: map[string]bool{}}
-	c.Main = newOptionSet(mainOptions, nil)
-	c.Macros = make([]Macro, 0, len(builtinMacros)+len(opts.Macros)+8)
-	for _, m := range builtinMacros {
-		c.macroIndex[m.Name] = len(c.Macros)
-		c.Macros = append(c.Macros, m)
-	}
+	c.Main = newOptionSet(tableFor("main", func() []optDef { return mainOptions }), nil)
+	c.Macros, _ = builtinMacros()
 	for _, m := range opts.Macros {
-		if i, ok := c.macroIndex[m.Name]; ok {
-			c.Macros[i].Value = m.Value
+		if i, ok := c.macroAt(m.Name); ok {
+			c.setMacro(i, m.Value)
 		} else {
 			c.macroIndex[m.Name] = len(c.Macros)
 			c.Macros = append(c.Macros, m)
@@ -162,7 +162,7 @@ func newConfig(path string, opts Options) *Config {
 
 // Macro returns the value of the named macro.
 func (c *Config) Macro(name string) (string, bool) {
-	if i, ok := c.macroIndex[name]; ok {
+	if i, ok := c.macroAt(name); ok {
 		return c.Macros[i].Value, true
 	}
 	return "", false

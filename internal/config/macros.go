@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // builtinText is the list of builtin macros exactly as Exim 4.96 prints it
@@ -17,16 +18,48 @@ import (
 //go:embed builtin_macros.txt
 var builtinText string
 
-var builtinMacros = parseBuiltin(builtinText)
+// builtinMacros returns the builtin macros, parsed on first use, and
+// their index by name. Every configuration starts with them, sharing
+// the slice until it changes one (copyMacros).
+var builtinMacros = sync.OnceValues(func() ([]Macro, map[string]int) {
+	ms := parseBuiltin(builtinText)
+	index := make(map[string]int, len(ms))
+	for i, m := range ms {
+		index[m.Name] = i
+	}
+	return ms[:len(ms):len(ms)], index
+})
 
 func parseBuiltin(s string) []Macro {
-	var ms []Macro
-	for _, l := range strings.Split(s, "\n") {
+	ms := make([]Macro, 0, strings.Count(s, "\n")+1)
+	for len(s) > 0 {
+		l, rest, _ := strings.Cut(s, "\n")
 		if n, v, ok := strings.Cut(l, "="); ok {
 			ms = append(ms, Macro{Name: n, Value: v})
 		}
+		s = rest
 	}
 	return ms
+}
+
+// macroAt returns the place of the named macro in c.Macros.
+func (c *Config) macroAt(name string) (int, bool) {
+	if i, ok := c.macroIndex[name]; ok {
+		return i, true
+	}
+	_, index := builtinMacros()
+	i, ok := index[name]
+	return i, ok
+}
+
+// setMacro sets the value of the macro at place i, first copying a
+// slice still shared with other configurations.
+func (c *Config) setMacro(i int, value string) {
+	if !c.ownMacros {
+		c.Macros = append(make([]Macro, 0, len(c.Macros)+8), c.Macros...)
+		c.ownMacros = true
+	}
+	c.Macros[i].Value = value
 }
 
 func isNameChar(b byte) bool {
@@ -118,12 +151,12 @@ func (c *Config) defineMacro(line string) (string, error) {
 	if c.cmdline[name] {
 		return name, nil
 	}
-	idx, exists := c.macroIndex[name]
+	idx, exists := c.macroAt(name)
 	if redef {
 		if !exists {
 			return "", &macroErr{msg: fmt.Sprintf("can't redefine an undefined macro %q", name), noLine: true}
 		}
-		c.Macros[idx].Value = value
+		c.setMacro(idx, value)
 		return name, nil
 	}
 	if exists {

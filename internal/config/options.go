@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -66,12 +67,38 @@ type OptionSet struct {
 	computed map[string]string
 }
 
-func newOptionSet(defs []optDef, defaults map[string]string) *OptionSet {
-	s := &OptionSet{defs: defs, index: make(map[string]int, len(defs)), set: make([]*Setting, len(defs)), defaults: defaults}
-	for i, d := range defs {
-		s.index[d.name] = i
+// optTable is a list of option definitions with its name index. Tables
+// are built once per process and shared by every configuration loaded:
+// the index is never written after it is built.
+type optTable struct {
+	defs  []optDef
+	index map[string]int
+}
+
+var (
+	tablesMu sync.Mutex
+	tables   = map[string]*optTable{}
+)
+
+// tableFor returns the table named key, building it from defs() the
+// first time.
+func tableFor(key string, defs func() []optDef) *optTable {
+	tablesMu.Lock()
+	defer tablesMu.Unlock()
+	if t := tables[key]; t != nil {
+		return t
 	}
-	return s
+	d := defs()
+	t := &optTable{defs: d, index: make(map[string]int, len(d))}
+	for i, o := range d {
+		t.index[o.name] = i
+	}
+	tables[key] = t
+	return t
+}
+
+func newOptionSet(t *optTable, defaults map[string]string) *OptionSet {
+	return &OptionSet{defs: t.defs, index: t.index, set: make([]*Setting, len(t.defs)), defaults: defaults}
 }
 
 // Has reports whether name is an option of this set.

@@ -87,14 +87,13 @@ type parser struct {
 	pastMain bool
 	// beginLine is where the current section began.
 	beginLine int
-	combo     map[string][]optDef
 }
 
 var sectionNames = map[string]bool{"acl": true, "routers": true, "transports": true, "authenticators": true, "retry": true, "rewrite": true, "local_scan": true}
 
 func parse(path string, data []byte, opts Options) (*Config, error) {
 	c := newConfig(path, opts)
-	p := &parser{c: c, r: &reader{c: c}, combo: map[string][]optDef{}}
+	p := &parser{c: c, r: &reader{c: c}}
 	p.r.files = []*srcFile{{name: path, data: data}}
 	c.Lines = append(c.Lines, "# Exim Configuration (4.96)", "# 1 \""+path+"\"")
 	fail := func(err error) (*Config, error) {
@@ -421,8 +420,9 @@ func (p *parser) driverLine(lg logical) error {
 		if err := p.endDriver(); err != nil {
 			return err
 		}
-		generic, _ := driverTable(p.kind())
-		p.cur = &Driver{Kind: p.kind(), Name: w, File: lg.file, Line: lg.line, Options: newOptionSet(generic, nil)}
+		kind := p.kind()
+		generic := tableFor(kind, func() []optDef { g, _ := driverTable(kind); return g })
+		p.cur = &Driver{Kind: kind, Name: w, File: lg.file, Line: lg.line, Options: newOptionSet(generic, nil)}
 		*p.drivers() = append(*p.drivers(), p.cur)
 		p.nameLine(w)
 		return nil
@@ -446,12 +446,9 @@ func (p *parser) driverLine(lg logical) error {
 			return p.errAt(lg, fmt.Sprintf("%s %s: cannot find %s driver %q", d.Kind, d.Name, d.Kind, v))
 		}
 		d.Driver = v
-		key := d.Kind + "/" + v
-		all, ok := p.combo[key]
-		if !ok {
-			all = append(append(make([]optDef, 0, len(generic)+len(dd.private)), generic...), dd.private...)
-			p.combo[key] = all
-		}
+		all := tableFor(d.Kind+"/"+v, func() []optDef {
+			return append(append(make([]optDef, 0, len(generic)+len(dd.private)), generic...), dd.private...)
+		})
 		old := d.Options
 		d.Options = newOptionSet(all, dd.defaults)
 		copy(d.Options.set, old.set)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/deliver"
-	"github.com/exigo-mta/exigo/internal/dns"
+	"github.com/exigo-mta/exigo/internal/instance"
 	"github.com/exigo-mta/exigo/internal/localhost"
 	"github.com/exigo-mta/exigo/internal/lookup"
 	"github.com/exigo-mta/exigo/internal/mainlog"
@@ -233,18 +233,8 @@ func runGiveUp(inv *Invocation, env *Env) int {
 // unless dns_dnssec_ok is 0, so that the dnslookup router can tell the
 // smtp transport which hosts DANE may apply to.
 func routingResolver(cfg *config.Config) router.Resolver {
-	res, err := dns.FromResolvConf("/etc/resolv.conf")
-	if err != nil {
-		res = dns.New("127.0.0.1:53")
-	}
-	if d := cfg.Main.Duration("dns_retrans"); d > 0 {
-		res.Timeout = d
-	}
-	if n, ok := cfg.Main.Int("dns_retry"); ok && n > 0 {
-		res.Retries = int(n)
-	}
 	n, ok := cfg.Main.Int("dns_dnssec_ok")
-	return router.DNSResolver{R: res, DNSSEC: !ok || n != 0}
+	return router.DNSResolver{R: instance.SystemResolver(cfg, ""), DNSSEC: !ok || n != 0}
 }
 
 // verboseLog shows the log lines of a delivery on the standard error

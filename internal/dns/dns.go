@@ -26,9 +26,11 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	mdns "github.com/miekg/dns"
+	"golang.org/x/sys/unix"
 )
 
 // Status is the outcome class of one query, in Exim's terms.
@@ -74,7 +76,7 @@ const (
 )
 
 // Resolver sends queries to its servers in order until one answers. The
-// zero value is not usable; use New or FromResolvConf.
+// zero value is not usable; use New, FromResolvConf or System.
 type Resolver struct {
 	servers []string
 	// Timeout is the time to wait for one answer from one server
@@ -82,6 +84,9 @@ type Resolver struct {
 	Timeout time.Duration
 	// Retries is how many times the whole server list is tried (dns_retry).
 	Retries int
+	// conf, set by System, is the resolver configuration file the
+	// servers (and, unless overridden, Timeout and Retries) follow.
+	conf *confFile
 }
 
 // New returns a Resolver that asks the given servers, each "host" or
@@ -125,8 +130,76 @@ func FromResolvConf(path string) (*Resolver, error) {
 	return r, nil
 }
 
+// System returns the resolver of the C library's configuration file
+// path (normally /etc/resolv.conf): its nameserver lines, and its
+// timeout and attempts options unless retrans and retry (dns_retrans
+// and dns_retry) are non-zero. As in the C library, a change to the
+// file is seen by the next query, so a long-running daemon follows it;
+// a file that cannot be read means the resolver on 127.0.0.1.
+func System(path string, retrans time.Duration, retry int) *Resolver {
+	return &Resolver{Timeout: retrans, Retries: retry, conf: &confFile{path: path}}
+}
+
+// confFile is a resolver configuration file and what was last read
+// from it.
+type confFile struct {
+	path string
+	mu   sync.Mutex
+	id   fileID
+	read bool
+	cur  *Resolver // servers, timeout and retries from the file
+}
+
+// fileID is what tells that a file changed: the C library compares the
+// same.
+type fileID struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64
+}
+
+// current returns the settings of the file, reading it again when it
+// has changed since it was last read.
+func (f *confFile) current() *Resolver {
+	var id fileID
+	var st unix.Stat_t
+	if unix.Stat(f.path, &st) == nil {
+		id = fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.read && id == f.id {
+		return f.cur
+	}
+	r, err := FromResolvConf(f.path)
+	if err != nil {
+		r = New("127.0.0.1:53")
+	}
+	f.id, f.read, f.cur = id, true, r
+	return r
+}
+
+// settings returns the servers, timeout and retries of the next query.
+func (r *Resolver) settings() ([]string, time.Duration, int) {
+	if r.conf == nil {
+		return r.servers, r.Timeout, r.Retries
+	}
+	c := r.conf.current()
+	timeout, retries := c.Timeout, c.Retries
+	if r.Timeout > 0 {
+		timeout = r.Timeout
+	}
+	if r.Retries > 0 {
+		retries = r.Retries
+	}
+	return c.servers, timeout, retries
+}
+
 // Servers returns the server addresses (host:port) the Resolver asks.
-func (r *Resolver) Servers() []string { return append([]string(nil), r.servers...) }
+func (r *Resolver) Servers() []string {
+	servers, _, _ := r.settings()
+	return append([]string(nil), servers...)
+}
 
 // Options changes one query from the Resolver's defaults.
 type Options struct {
@@ -168,7 +241,8 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, o Opti
 		a.Status, a.Err = Fail, fmt.Errorf("invalid domain name %q", name)
 		return a
 	}
-	if len(r.servers) == 0 {
+	servers, timeout, retries := r.settings()
+	if len(servers) == 0 {
 		a.Status, a.Err = Again, errors.New("no DNS servers configured")
 		return a
 	}
@@ -179,14 +253,13 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, o Opti
 	if o.DNSSEC {
 		m.AuthenticatedData = true
 	}
-	timeout, retries := r.Timeout, r.Retries
 	if o.Timeout > 0 {
 		timeout = o.Timeout
 	}
 	if o.Retries > 0 {
 		retries = o.Retries
 	}
-	resp, err := r.exchange(ctx, m, timeout, retries)
+	resp, err := exchange(ctx, m, servers, timeout, retries)
 	if err != nil {
 		a.Status, a.Err = Again, err
 		return a
@@ -200,10 +273,10 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, o Opti
 
 // exchange tries each server in turn, retries times, falling back to TCP
 // when an answer is truncated.
-func (r *Resolver) exchange(ctx context.Context, m *mdns.Msg, timeout time.Duration, retries int) (*mdns.Msg, error) {
+func exchange(ctx context.Context, m *mdns.Msg, servers []string, timeout time.Duration, retries int) (*mdns.Msg, error) {
 	var lastErr error
 	for try := 0; try < max(retries, 1); try++ {
-		for _, srv := range r.servers {
+		for _, srv := range servers {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}

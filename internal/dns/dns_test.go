@@ -2,6 +2,7 @@ package dns_test
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/exigo-mta/exigo/internal/dns"
 	"github.com/exigo-mta/exigo/internal/dns/dnstest"
+	"github.com/exigo-mta/exigo/internal/oracletest"
 )
 
 const zone = `
@@ -141,5 +143,59 @@ func TestFromResolvConf(t *testing.T) {
 	}
 	if got := dns.New("10.0.0.1", "[::1]:5353").Servers(); strings.Join(got, " ") != "10.0.0.1:53 [::1]:5353" {
 		t.Errorf("New: %v", got)
+	}
+}
+
+// TestSystemFollowsFile checks that a resolver from System sees a change
+// to its file at the next query, and that dns_retrans and dns_retry
+// (non-zero arguments) win over the file's options.
+func TestSystemFollowsFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := dns.System(p, 0, 0)
+	if got := strings.Join(r.Servers(), " "); got != "127.0.0.1:53" {
+		t.Errorf("no file: servers %q", got)
+	}
+	write("nameserver 127.0.83.1\n")
+	if got := strings.Join(r.Servers(), " "); got != "127.0.83.1:53" {
+		t.Errorf("file created: servers %q", got)
+	}
+	// The same size, written within the same clock tick: the inode
+	// change time or the modification time still tells.
+	write("nameserver 127.0.83.2\n")
+	if got := strings.Join(r.Servers(), " "); got != "127.0.83.2:53" {
+		t.Errorf("file changed: servers %q", got)
+	}
+	write("nameserver 127.0.83.1\nnameserver 127.0.83.2\noptions timeout:1 attempts:1\n")
+	if got := strings.Join(r.Servers(), " "); got != "127.0.83.1:53 127.0.83.2:53" {
+		t.Errorf("file grown: servers %q", got)
+	}
+	// Servers that read queries and never answer: a query takes the
+	// file's timeout and attempts, one second for each of the two.
+	for _, a := range []string{"127.0.83.1:53", "127.0.83.2:53"} {
+		c, err := net.ListenPacket("udp", a)
+		if err != nil {
+			oracletest.Missing(t, "a UDP socket on "+a+" (root, and the port free): "+err.Error())
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	start := time.Now()
+	a := r.Lookup(context.Background(), "a.example", mdns.TypeA, dns.Options{})
+	if a.Status != dns.Again {
+		t.Errorf("unanswered query: %v", a.Status)
+	}
+	if d := time.Since(start); d < 1900*time.Millisecond || d > 5*time.Second {
+		t.Errorf("unanswered query took %v, want about 2s", d)
+	}
+	over := dns.System(p, 300*time.Millisecond, 2)
+	start = time.Now()
+	over.Lookup(context.Background(), "a.example", mdns.TypeA, dns.Options{})
+	if d := time.Since(start); d < 1100*time.Millisecond || d > 4*time.Second {
+		t.Errorf("with dns_retrans=300ms and dns_retry=2, an unanswered query took %v, want about 1.2s", d)
 	}
 }

@@ -57,26 +57,25 @@ type Instance struct {
 	ifaces []netip.Addr
 }
 
+// SystemResolver is the resolver of the resolver configuration file rc
+// (empty for /etc/resolv.conf), following changes to it, with the main
+// options dns_retrans and dns_retry in place of its timeout and
+// attempts when they are set.
+func SystemResolver(cfg *config.Config, rc string) *dns.Resolver {
+	if rc == "" {
+		rc = "/etc/resolv.conf"
+	}
+	n, _ := cfg.Main.Int("dns_retry")
+	return dns.System(rc, cfg.Main.Duration("dns_retrans"), int(max(n, 0)))
+}
+
 // New builds an Instance for cfg. A resolver configuration that cannot be
 // read leaves DNS pointing at the loopback resolver, as the C library does.
 func New(cfg *config.Config, opts Options) *Instance {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	rc := opts.ResolvConf
-	if rc == "" {
-		rc = "/etc/resolv.conf"
-	}
-	res, err := dns.FromResolvConf(rc)
-	if err != nil {
-		res = dns.New("127.0.0.1:53")
-	}
-	if d := cfg.Main.Duration("dns_retrans"); d > 0 {
-		res.Timeout = d
-	}
-	if n, ok := cfg.Main.Int("dns_retry"); ok && n > 0 {
-		res.Retries = int(n)
-	}
+	res := SystemResolver(cfg, opts.ResolvConf)
 	lo := lookup.Options{
 		Resolver:     res,
 		Debug:        opts.Debug,

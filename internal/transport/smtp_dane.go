@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/exigo-mta/exigo/internal/dns"
+	"github.com/exigo-mta/exigo/internal/instance"
 )
 
 // tlsaRecord is one TLSA record that exigo can use: certificate usage
@@ -232,15 +233,5 @@ func (s *smtpTransport) daneFor(ctx context.Context, e *env, d *Delivery, h Host
 // systemResolver is the resolver of /etc/resolv.conf with the main
 // options dns_retrans and dns_retry, for a Delivery without one.
 func (s *smtpTransport) systemResolver() *dns.Resolver {
-	r, err := dns.FromResolvConf("/etc/resolv.conf")
-	if err != nil {
-		r = dns.New("127.0.0.1:53")
-	}
-	if d := s.cfg.Main.Duration("dns_retrans"); d > 0 {
-		r.Timeout = d
-	}
-	if n, ok := s.cfg.Main.Int("dns_retry"); ok && n > 0 {
-		r.Retries = int(n)
-	}
-	return r
+	return instance.SystemResolver(s.cfg, "")
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -180,7 +181,7 @@ func runVerbose(t *testing.T, bin string, c *verboseCase, port int) string {
 	if c.submit == nil {
 		r = oracletest.Run(t, bin, "", append([]string{"-C", cf, "-v"}, args...)...)
 	}
-	out := r.Stdout + "--- stderr\n" + r.Stderr + "--- rc " + strconv.Itoa(r.Code) + "\n"
+	out := r.Stdout + "--- stderr\n" + sortAfterBounce(r.Stderr) + "--- rc " + strconv.Itoa(r.Code) + "\n"
 	for i, id := range ids {
 		out = strings.ReplaceAll(out, id, "ID"+strconv.Itoa(i+1))
 	}
@@ -202,4 +203,32 @@ func testTLSConfig(t *testing.T) *tls.Config {
 		t.Fatal(err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}}
+}
+
+// sortAfterBounce sorts the log lines shown after the delivery of a
+// bounce starts (a "delivering" line after the first line). Exim
+// delivers a bounce in a process of its own, so its lines and the last
+// ones of the message that caused it ("Completed") come in either
+// order; exigo's order is one of them.
+func sortAfterBounce(s string) string {
+	i := strings.Index(s, "\ndelivering ")
+	if i < 0 {
+		return s
+	}
+	i += 1 + strings.IndexByte(s[i+1:], '\n') + 1
+	tail := s[i:]
+	if !strings.HasPrefix(tail, "LOG:") {
+		return s
+	}
+	blocks := strings.SplitAfter(tail, "\nLOG:")
+	// SplitAfter leaves "LOG:" at the end of each block: move it to
+	// the start of the next, so that each block is one log line.
+	for j := range blocks {
+		blocks[j] = strings.TrimSuffix(blocks[j], "LOG:")
+		if j > 0 {
+			blocks[j] = "LOG:" + blocks[j]
+		}
+	}
+	slices.Sort(blocks)
+	return s[:i] + strings.Join(blocks, "")
 }

@@ -97,6 +97,7 @@ func runQueue(inv *Invocation, env *Env) int {
 		return failf(env, "%v", err)
 	}
 	ro := runOptions(inv.Queue)
+	ro.EchoPanic = true
 	if inv.Verbose {
 		ro.Verbose = env.Stderr
 	}
@@ -173,9 +174,9 @@ func runDeliverMessages(inv *Invocation, env *Env) int {
 	}
 	// -M forces the delivery past retry times and freezing; -Mc makes it
 	// as a queue run would (spec chapter "The Exim command line", -Mc).
-	opts := deliver.Options{Force: true, Thaw: true}
+	opts := deliver.Options{Force: true, Thaw: true, EchoPanic: true}
 	if inv.Mode == "-Mc" {
-		opts = deliver.Options{Immediate: true}
+		opts = deliver.Options{Immediate: true, EchoPanic: true}
 	}
 	rc := 0
 	for _, a := range inv.Args {

@@ -94,6 +94,13 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 	dl.ConnectionMaxMessages = inv.SMTPMessageLimit
 	if inv.Verbose && !longLived {
 		r.showDeliveries(env.Stderr)
+	} else if !longLived {
+		// Without -v, a delivery made in the foreground writes its
+		// panic log lines to the standard error stream too; the
+		// deliveries an SMTP submission starts write none (observed
+		// with Exim 4.96).
+		dl.Stderr = env.Stderr
+		r.sched.EchoPanic = deliveryMode(inv) == queue.Foreground && inv.Mode != "-bs" && inv.Mode != "-bS"
 	}
 	return r, nil
 }

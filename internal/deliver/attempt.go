@@ -180,12 +180,26 @@ func (m *attempt) writeLogs() {
 			continue
 		}
 		if m.panicAt[i] {
-			m.d.Log.Write(l, mainlog.Main, mainlog.Panic)
+			m.logPanic(l, mainlog.Main)
 			continue
 		}
 		m.d.Log.Write(l, mainlog.Main)
 	}
 	m.logs, m.panicAt, m.itemAt, m.itemOff = nil, nil, nil, nil
+}
+
+// logPanic writes text to the panic log and the other logs to, and
+// to the Deliverer's Stderr when the attempt echoes its panic lines.
+func (m *attempt) logPanic(text string, to ...mainlog.Which) {
+	m.d.Log.Write(text, append(to, mainlog.Panic)...)
+	if !m.opts.EchoPanic || m.d.Stderr == nil {
+		return
+	}
+	stamp := m.now.Format("2006-01-02 15:04:05")
+	if s, ok := m.d.Log.(interface{ Stamp(time.Time) string }); ok {
+		stamp = s.Stamp(m.d.now())
+	}
+	fmt.Fprintf(m.d.Stderr, "%s %s\n", stamp, strings.TrimSuffix(text, "\n"))
 }
 
 func (m *attempt) run() (Outcome, error) {

@@ -41,6 +41,9 @@ type Deliverer struct {
 	// Trace, when set (-v), receives the SMTP dialogues of remote
 	// deliveries as Exim shows them.
 	Trace io.Writer
+	// Stderr, when set, receives the panic log lines of attempts made
+	// with Options.EchoPanic, time-stamped as in the log.
+	Stderr io.Writer
 	// Queue stores bounce messages (its Scheduler delivers them).
 	Queue *queue.Queue
 	// Vars are the process's variables ($primary_hostname ...).
@@ -117,6 +120,12 @@ type Options struct {
 	LocalOnly bool
 	// QueueRun is set when a queue runner makes the attempt.
 	QueueRun bool
+	// EchoPanic writes the attempt's panic log lines to the
+	// Deliverer's Stderr too, as a delivery process Exim starts in the
+	// foreground (-M, -q, -odi, -odf) writes them to its standard
+	// error (observed with Exim 4.96: a bounce that such a -M or -q
+	// sends is delivered in the background, and writes none).
+	EchoPanic bool
 	// Immediate is set for an attempt outside a queue run that honours
 	// retry times and freezing: the one that follows a message's
 	// arrival (Scheduler), and -Mc. Like a queue run's, it logs

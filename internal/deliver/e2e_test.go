@@ -334,12 +334,22 @@ func runE2E(t *testing.T, bin string, c e2eCase, port int) string {
 	if c.sender != "" {
 		sender = c.sender
 	}
-	oracletest.Run(t, bin, msg, append(append(submit, "-f", sender), c.rcpts...)...)
+	// What each command writes on its standard error (the panic log
+	// lines of foreground deliveries, say) is kept beside the
+	// mailboxes.
+	errN := 0
+	keepStderr := func(r oracletest.Result) {
+		if r.Stderr != "" {
+			os.WriteFile(filepath.Join(dir, "mail", "stderr-"+strconv.Itoa(errN)), []byte(r.Stderr), 0o644)
+		}
+		errN++
+	}
+	keepStderr(oracletest.Run(t, bin, msg, append(append(submit, "-f", sender), c.rcpts...)...))
 	bpN, mvlN := 0, 0
 	for _, s := range steps {
 		ids := logIDs(dir)
 		if s[0] == "@submit" {
-			oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", sender), s[1:]...)...)
+			keepStderr(oracletest.Run(t, bin, msg, append(append(append([]string{}, submit...), "-f", sender), s[1:]...)...))
 			continue
 		}
 		if s[0] == "@bp" {
@@ -382,7 +392,7 @@ func runE2E(t *testing.T, bin string, c e2eCase, port int) string {
 			}
 			args = append(args, a)
 		}
-		oracletest.Run(t, bin, "", args...)
+		keepStderr(oracletest.Run(t, bin, "", args...))
 	}
 	return observe(dir, c.sortLog)
 }

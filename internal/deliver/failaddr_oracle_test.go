@@ -73,6 +73,15 @@ func TestFailAddressDifferential(t *testing.T) {
 		// A delivery as root: a line of its own in the main and panic
 		// logs, and a bounce that does not give the reason.
 		{name: "never_user", rcpts: []string{"asroot@test.example"}, sender: "ok@test.example"},
+		// Its panic line goes to the standard error stream too from a
+		// delivery made in the foreground (-odi, -odf, -M, -q), its
+		// bounce's with -odi and -odf; Exim delivers the bounce of -M
+		// and -q in the background, and -odb deliveries, with none.
+		{name: "never_user_bounce_odi", rcpts: []string{"asroot@test.example"}, sender: "asroot@test.example"},
+		{name: "never_user_bounce_odf", rcpts: []string{"asroot@test.example"}, sender: "asroot@test.example", steps: [][]string{{"-odf"}}},
+		{name: "never_user_bounce_M", sortLog: true, rcpts: []string{"asroot@test.example"}, sender: "asroot@test.example", steps: [][]string{{"-odq"}, {"-M", "$ID1"}, {"@wait"}}},
+		{name: "never_user_bounce_q", sortLog: true, rcpts: []string{"asroot@test.example"}, sender: "asroot@test.example", steps: [][]string{{"-odq"}, {"-q"}, {"@wait"}}},
+		{name: "never_user_odb", sortLog: true, rcpts: []string{"asroot@test.example"}, sender: "ok@test.example", steps: [][]string{{"-odb"}, {"@wait"}}},
 		{name: "retry", rcpts: []string{"pdef@test.example", "team@test.example", "Def@Remote.Example"}, retry: true},
 	}
 	for _, c := range cases {

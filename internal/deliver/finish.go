@@ -41,7 +41,7 @@ func (m *attempt) flushJournal() {
 		return
 	}
 	if err := m.journal(m.unjournaled); err != nil {
-		m.d.Log.Write(fmt.Sprintf("%s journal: %v", m.h.ID, err), mainlog.Panic)
+		m.logPanic(fmt.Sprintf("%s journal: %v", m.h.ID, err))
 	}
 	m.unjournaled = nil
 }
@@ -181,7 +181,7 @@ func (m *attempt) finish() (Outcome, error) {
 		m.writeLogs()
 		refused, err := m.sendBounceRefusable(heldFreeze)
 		if err != nil {
-			m.d.Log.Write(fmt.Sprintf("%s Error in sending bounce: %v", h.ID, err), mainlog.Main, mainlog.Panic)
+			m.logPanic(fmt.Sprintf("%s Error in sending bounce: %v", h.ID, err), mainlog.Main)
 		}
 		held = refused
 		bounce = false

@@ -213,6 +213,8 @@ type Scheduler struct {
 	// Verbose, when set (-v), receives "delivering <id>" before each
 	// delivery.
 	Verbose io.Writer
+	// EchoPanic is Options.EchoPanic for the attempts it starts.
+	EchoPanic bool
 
 	once sync.Once
 	sem  chan struct{}
@@ -221,7 +223,7 @@ type Scheduler struct {
 
 // Schedule implements queue.Scheduler.
 func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool, msglog string) {
-	opts := Options{Immediate: true, msglogStart: msglog}
+	opts := Options{Immediate: true, msglogStart: msglog, EchoPanic: s.EchoPanic}
 	if s.Verbose != nil {
 		fmt.Fprintf(s.Verbose, "delivering %s\n", id)
 	}

@@ -102,7 +102,7 @@ func (m *attempt) templateItems(option string) ([]string, bool) {
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
-		m.d.Log.Write(fmt.Sprintf("Failed to open %s for warning message texts: %v", name, err), mainlog.Main, mainlog.Panic)
+		m.logPanic(fmt.Sprintf("Failed to open %s for warning message texts: %v", name, err), mainlog.Main)
 		return nil, false
 	}
 	return splitTemplate(string(data)), true
@@ -183,7 +183,7 @@ func (m *attempt) delayWarning() {
 			err = m.d.Spool.Rewrite(m.lock, h)
 		}
 		if err != nil {
-			m.d.Log.Write(fmt.Sprintf("%s Error in sending delay warning: %v", h.ID, err), mainlog.Main, mainlog.Panic)
+			m.logPanic(fmt.Sprintf("%s Error in sending delay warning: %v", h.ID, err), mainlog.Main)
 		}
 	}
 }

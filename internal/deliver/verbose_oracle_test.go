@@ -1,7 +1,9 @@
 package deliver_test
 
 import (
+	"cmp"
 	"crypto/tls"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,7 +32,16 @@ remote:
   route_list = * 127.0.0.1
   self = send
   transport = remote_smtp
+lmtp:
+  driver = accept
+  domains = lmtp.example
+  transport = lmtp_socket
 begin transports
+lmtp_socket:
+  driver = lmtp
+  socket = LMTPSOCK
+  batch_max = 10
+  user = Debian-exim
 down_smtp:
   driver = smtp
   port = DOWNPORT
@@ -66,6 +77,10 @@ type verboseCase struct {
 	// that both show it and leaves out where.
 	hostLine bool
 	extra    string // configuration appended (authenticators)
+	// lmtp, when set, serves the lmtp transport (recipients at
+	// lmtp.example) on a socket at lmtpSock.
+	lmtp     *smtptest.Server
+	lmtpSock string
 }
 
 // TestVerboseSMTPDifferential compares what -v shows of remote
@@ -100,6 +115,14 @@ func TestVerboseSMTPDifferential(t *testing.T) {
 		{name: "chunking_nopipe", srv: &smtptest.Server{Chunking: true}},
 		{name: "two_messages", srv: &smtptest.Server{Pipelining: true}, msgs: 2, args: []string{"-q"}, main: "queue_run_in_order"},
 		{name: "two_messages_nopipe", srv: &smtptest.Server{}, msgs: 2, args: []string{"-q"}, main: "queue_run_in_order"},
+		// An LMTP server that advertises PIPELINING: Exim does not
+		// pipeline, and marks every line of a reply.
+		{name: "lmtp", lmtp: &smtptest.Server{LMTP: true, Pipelining: true, Data: func(rcpt string, _ []byte) string {
+			if strings.Contains(rcpt, "full@") {
+				return "452 4.2.2 mailbox full"
+			}
+			return "250 2.0.0 delivered"
+		}}, rcpts: []string{"a@lmtp.example", "full@lmtp.example"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,6 +134,17 @@ func TestVerboseSMTPDifferential(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
+			if c.lmtp != nil {
+				dir := oracletest.WorkDir(t, "exigo-lmtp-")
+				c.lmtpSock = filepath.Join(dir, "lmtp.sock")
+				ln, err := net.Listen("unix", c.lmtpSock)
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.Chmod(c.lmtpSock, 0o666)
+				c.lmtp.Serve(ln)
+				defer c.lmtp.Close()
+			}
 			want := runVerbose(t, exim, &c, srv.Port())
 			got := runVerbose(t, exigo, &c, srv.Port())
 			if c.hostLine {
@@ -148,6 +182,7 @@ func runVerbose(t *testing.T, bin string, c *verboseCase, port int) string {
 	conf = strings.ReplaceAll(conf, "DIR", dir)
 	conf = strings.ReplaceAll(conf, "DOWNPORT", strconv.Itoa(downPort))
 	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(port))
+	conf = strings.ReplaceAll(conf, "LMTPSOCK", cmp.Or(c.lmtpSock, dir+"/no-lmtp.sock"))
 	conf += c.extra
 	cf := filepath.Join(dir, "conf")
 	os.WriteFile(cf, []byte(conf), 0o644)

@@ -66,6 +66,7 @@ func (l *lmtpTransport) Deliver(ctx context.Context, d *Delivery) []Result {
 		return results(d, *r2)
 	}
 	c.timeout = l.opts.Duration("timeout")
+	c.trace = newLMTPTrace(d.Trace)
 	h := Host{Name: "localhost", Addr: "127.0.0.1", MX: -1}
 	if r, _ := l.open(e, d, c, h, nil, true); r != nil {
 		c.close()

@@ -345,7 +345,8 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 			mail += " ENVID=" + d.Header.DSNEnvID
 		}
 	}
-	pipelined := c.caps.pipelining && !s.matchHosts(e, "hosts_avoid_pipelining", h)
+	// Exim's lmtp transport does not pipeline (observed with 4.96).
+	pipelined := c.caps.pipelining && !s.localLMTP && !s.matchHosts(e, "hosts_avoid_pipelining", h)
 	pipelinedTx = pipelined
 	chunking := c.caps.chunking && s.matchHosts(e, "hosts_try_chunking", h)
 	rcpts := make([]string, len(batch))
@@ -467,7 +468,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 	} else {
 		return true
 	}
-	c.trace.show("  SMTP>> (writing message)\n")
+	c.trace.writingMessage()
 	c.nc.SetWriteDeadline(deadline(s.dur(c, "data_timeout")))
 	// sent is what S= logs: the bytes of the data block as sent (CRLF
 	// line ends, dots doubled) and the ".\r\n" that ends it (observed
@@ -487,7 +488,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		}
 		return false
 	}
-	c.trace.sent(">>", ".")
+	c.trace.dataEnd()
 	if pipelined && last() {
 		c.sayQuit()
 	}

@@ -22,8 +22,15 @@ var traceMu sync.Mutex
 // session's command log ("cmdlog: '220:EHLO:250-:MAIL|:...'": the
 // commands, "|" marking those pipelined, and the reply codes, "-"
 // marking a reply of several lines). A nil trace shows nothing.
+//
+// An LMTP session (lmtp: true) shows as Exim's lmtp transport shows it:
+// "  LMTP>> " (each command with its CR) and "  LMTP<< " (every line
+// of a reply marked), the data
+// as "writing message and terminating" followed by "  SMTP>> .", and no
+// end of connection or command log.
 type sessionTrace struct {
 	w      io.Writer
+	lmtp   bool
 	cmdlog []string
 }
 
@@ -32,6 +39,42 @@ func newTrace(w io.Writer) *sessionTrace {
 		return nil
 	}
 	return &sessionTrace{w: w}
+}
+
+// newLMTPTrace is newTrace for an LMTP session.
+func newLMTPTrace(w io.Writer) *sessionTrace {
+	t := newTrace(w)
+	if t != nil {
+		t.lmtp = true
+	}
+	return t
+}
+
+// prefix is what starts a line sent or read with mark.
+func (t *sessionTrace) prefix(mark string) string {
+	if t.lmtp {
+		return "  LMTP" + mark + " "
+	}
+	return "  SMTP" + mark + " "
+}
+
+// writingMessage shows that the message is being written.
+func (t *sessionTrace) writingMessage() {
+	if t != nil && t.lmtp {
+		t.show("  LMTP>> writing message and terminating \".\"\n")
+		return
+	}
+	t.show("  SMTP>> (writing message)\n")
+}
+
+// dataEnd shows the dot that ends the data (as SMTP in an LMTP session
+// too, as Exim shows it).
+func (t *sessionTrace) dataEnd() {
+	if t != nil && t.lmtp {
+		t.show("  SMTP>> .\n")
+		return
+	}
+	t.sent(">>", ".")
 }
 
 // show writes text (whole lines) in one piece.
@@ -71,7 +114,11 @@ func (t *sessionTrace) sent(mark, line string) {
 		}
 	}
 	t.note(verb, mark == "|>")
-	t.show("  SMTP" + mark + " " + line + "\n")
+	if t.lmtp {
+		// Exim shows an LMTP command with its CR.
+		line += "\r"
+	}
+	t.show(t.prefix(mark) + line + "\n")
 }
 
 // secret shows a line of an authentication exchange as a star a
@@ -81,7 +128,7 @@ func (t *sessionTrace) secret(line string) {
 		return
 	}
 	t.note(strings.Repeat("*", min(len(line), 8)), false)
-	t.show("  SMTP>> " + strings.Repeat("*", len(line)) + "\n")
+	t.show(t.prefix(">>") + strings.Repeat("*", len(line)) + "\n")
 }
 
 // note adds an entry to the command log.
@@ -109,22 +156,22 @@ func (t *sessionTrace) reply(r *Reply) {
 		if i == len(r.Lines)-1 {
 			sep = " "
 		}
-		if i == 0 {
-			b.WriteString("  SMTP<< ")
+		if i == 0 || t.lmtp {
+			b.WriteString(t.prefix("<<"))
 		} else {
 			b.WriteString("         ")
 		}
 		b.WriteString(strings.TrimRight(code+sep+l, " ") + "\n")
 	}
 	if len(r.Lines) == 0 {
-		b.WriteString("  SMTP<< " + code + "\n")
+		b.WriteString(t.prefix("<<") + code + "\n")
 	}
 	t.show(b.String())
 }
 
 // closed shows the end of the connection and the command log.
 func (t *sessionTrace) closed() {
-	if t == nil {
+	if t == nil || t.lmtp {
 		return
 	}
 	t.show("  SMTP(close)>>\ncmdlog: '" + strings.Join(t.cmdlog, ":") + "'\n")

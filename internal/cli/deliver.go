@@ -266,6 +266,11 @@ func (l *verboseLog) Selector() mainlog.Selector {
 	return mainlog.DefaultSelector
 }
 
+// WriteShown implements deliver.ShownLogger.
+func (l *verboseLog) WriteShown(text string, to ...mainlog.Which) error {
+	return l.inner.Write(text, to...)
+}
+
 // WriteItem implements deliver.ItemLogger.
 func (l *verboseLog) WriteItem(item string, on bool, text string, to ...mainlog.Which) error {
 	var err error

@@ -69,6 +69,8 @@ type item struct {
 		auth string
 		// hostLine marks an error logged on a line of its own too.
 		hostLine bool
+		// hostShown says -v has shown the host's error line.
+		hostShown bool
 		// panicLine marks an error logged on a line of its own, to
 		// the panic log too, before the address's line.
 		panicLine bool
@@ -132,8 +134,10 @@ type attempt struct {
 	// itemAt names the log_selector item that governs a line of logs,
 	// and itemOff marks those of an item that is off: -v shows them,
 	// the log does not have them (ItemLogger).
-	itemAt    map[int]string
-	itemOff   map[int]bool
+	itemAt  map[int]string
+	itemOff map[int]bool
+	// shownAt marks the lines -v has shown already (ShownLogger).
+	shownAt   map[int]bool
 	failChain []*item
 	deferLog  []*item
 	// warning sends a delay warning that is due (nil: none).
@@ -183,9 +187,13 @@ func (m *attempt) writeLogs() {
 			m.logPanic(l, mainlog.Main)
 			continue
 		}
+		if sl, ok := m.d.Log.(ShownLogger); ok && m.shownAt[i] {
+			sl.WriteShown(l, mainlog.Main)
+			continue
+		}
 		m.d.Log.Write(l, mainlog.Main)
 	}
-	m.logs, m.panicAt, m.itemAt, m.itemOff = nil, nil, nil, nil
+	m.logs, m.panicAt, m.itemAt, m.itemOff, m.shownAt = nil, nil, nil, nil, nil
 }
 
 // logPanic writes text to the panic log and the other logs to, and
@@ -449,7 +457,7 @@ func (m *attempt) runTransport(b *batch) {
 		it.rp, it.rpSet = r.ReturnPath, r.ReturnPathSet
 		it.conn.port, it.conn.localAddr, it.conn.localPort = r.RemotePort, r.LocalAddr, r.LocalPort
 		it.conn.pipelined, it.conn.size, it.conn.chunking, it.conn.auth = r.Pipelined, r.Size, r.Chunking, r.Auth
-		it.conn.hostLine, it.conn.panicLine = r.HostLine, r.PanicLine
+		it.conn.hostLine, it.conn.panicLine, it.conn.hostShown = r.HostLine, r.PanicLine, r.HostLineShown
 		it.conn.triedPort = r.RemotePort
 		if it.conn.triedPort == 0 && r.Host != "" {
 			if it.conn.triedPort = r.Port; r.Port == 0 {
@@ -517,6 +525,12 @@ func (m *attempt) recordBatch(b *batch) {
 			if !hostLines[line] {
 				hostLines[line] = true
 				m.logf("%s", line)
+				if it.conn.hostShown {
+					if m.shownAt == nil {
+						m.shownAt = map[int]bool{}
+					}
+					m.shownAt[len(m.logs)-1] = true
+				}
 			}
 		}
 	}

@@ -55,6 +55,13 @@ type ItemLogger interface {
 	WriteItem(item string, on bool, text string, to ...mainlog.Which) error
 }
 
+// ShownLogger is a Logger that shows the lines it writes (-v), and can
+// write one that was shown already without showing it again.
+type ShownLogger interface {
+	Logger
+	WriteShown(text string, to ...mainlog.Which) error
+}
+
 // logItem writes a main log line governed by log_selector item (on says
 // whether it is selected).
 func (d *Deliverer) logItem(item string, on bool, text string) {

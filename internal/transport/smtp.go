@@ -349,6 +349,26 @@ func (s *smtpTransport) replyResult(r *Reply, after string, errno int, code stri
 	return Result{Status: Defer, Errno: errno, ErrCode: code, Message: msg}
 }
 
+// hostReply is replyResult for a reply to MAIL or to the data (errno
+// and code say which). A 4xx there is also an error of the host's that
+// Exim logs on a line of its own, from its transport process, once it
+// has read the replies it waits for: with -v, showHostLine shows that
+// line there, and the Result says it is shown.
+func (s *smtpTransport) hostReply(c *smtpConn, r *Reply, after string, errno int, code string) Result {
+	x := s.replyResult(r, after, errno, code)
+	if x.Status == Defer && c.trace != nil && !s.localLMTP {
+		x.HostLineShown = true
+	}
+	return x
+}
+
+// showHostLine shows the host's line of a hostReply result for -v.
+func showHostLine(c *smtpConn, x Result) {
+	if x.HostLineShown {
+		c.trace.show("LOG: MAIN\n  H=" + c.host.Name + " [" + c.host.Addr + "]: " + x.Message + "\n")
+	}
+}
+
 // authExpander expands authenticator options in the delivery context.
 type authExpander struct{ e *env }
 

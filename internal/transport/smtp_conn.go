@@ -39,6 +39,8 @@ type smtpConn struct {
 	// quitSent is set once QUIT has gone out; its reply is still to
 	// be read.
 	quitSent bool
+	// dropQuitReply leaves the reply to QUIT unread.
+	dropQuitReply bool
 }
 
 // dial connects to h, from the interface address when set; trace
@@ -135,7 +137,7 @@ func (c *smtpConn) sayQuit() error {
 // quit ends the session: QUIT (unless sent already), its reply, and
 // the connection closed.
 func (c *smtpConn) quit() {
-	if c.quitSent || c.sayQuit() == nil {
+	if (c.quitSent || c.sayQuit() == nil) && !c.dropQuitReply {
 		c.read(c.timeout)
 	}
 	c.close()

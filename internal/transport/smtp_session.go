@@ -389,15 +389,18 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		return false
 	}
 	if r.Class() != 2 {
+		x := s.hostReply(c, r, prefix+mail, ErrnoMail4xx, ErrMail4xx)
 		for _, i := range batch {
-			set(i, s.replyResult(r, prefix+mail, ErrnoMail4xx, ErrMail4xx))
+			set(i, x)
 		}
 		if pipelined {
 			// Drain the replies to the pipelined commands.
 			for range rcpts {
 				c.read(c.timeout)
 			}
-			if r, err := c.read(c.timeout); err != nil {
+			r, err := c.read(c.timeout)
+			showHostLine(c, x)
+			if err != nil {
 				return false
 			} else if r.Code == 354 {
 				// RFC 2920: the server should have refused DATA;
@@ -407,6 +410,7 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 			}
 			return true
 		}
+		showHostLine(c, x)
 		return true
 	}
 	var accepted []int
@@ -460,8 +464,10 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 			return true
 		}
 		if r.Code != 354 {
+			x := s.hostReply(c, r, prefix+"DATA", ErrnoData4xx, ErrData4xx)
+			showHostLine(c, x)
 			for _, i := range accepted {
-				set(i, s.replyResult(r, prefix+"DATA", ErrnoData4xx, ErrData4xx))
+				set(i, x)
 			}
 			return true
 		}
@@ -514,11 +520,16 @@ func (s *smtpTransport) transaction(e *env, d *Delivery, c *smtpConn, h Host, po
 		}
 		return false
 	}
+	var x Result
+	if r.Class() != 2 {
+		x = s.hostReply(c, r, "end of data", ErrnoData4xx, ErrData4xx)
+		showHostLine(c, x)
+	}
 	for _, i := range accepted {
 		if r.Class() == 2 {
 			set(i, Result{Status: OK, Confirmation: r.Text(), Size: sent})
 		} else {
-			set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
+			set(i, x)
 		}
 	}
 	return true
@@ -544,7 +555,7 @@ func (s *smtpTransport) sendBDAT(e *env, d *Delivery, c *smtpConn, wo writeOpts,
 		}
 		return false
 	}
-	return s.chunkResults(c, cmd, len(buf), accepted, set)
+	return s.chunkResults(c, cmd, "end of data", len(buf), accepted, set)
 }
 
 // pipelinedBDAT sends MAIL, the RCPT commands and the whole message as
@@ -584,9 +595,14 @@ func (s *smtpTransport) pipelinedBDAT(d *Delivery, c *smtpConn, wo writeOpts, ma
 		return false
 	}
 	mailOK := r.Class() == 2
+	var mailErr Result
 	if !mailOK {
+		// Exim says the data, and reads no reply to QUIT after the
+		// one to BDAT (observed with 4.96).
+		mailErr = s.hostReply(c, r, "pipelined end of data", ErrnoMail4xx, ErrMail4xx)
+		c.dropQuitReply = true
 		for _, i := range batch {
-			set(i, s.replyResult(r, after, ErrnoMail4xx, ErrMail4xx))
+			set(i, mailErr)
 		}
 	}
 	var accepted []int
@@ -607,7 +623,8 @@ func (s *smtpTransport) pipelinedBDAT(d *Delivery, c *smtpConn, wo writeOpts, ma
 		}
 		set(i, s.replyResult(r, rcpts[k], ErrnoRcpt4xx, ErrRcpt4xx))
 	}
-	return s.chunkResults(c, cmd, len(buf), accepted, set)
+	showHostLine(c, mailErr)
+	return s.chunkResults(c, cmd, "pipelined end of data", len(buf), accepted, set)
 }
 
 // chunk is the message as one last BDAT chunk, and its command.
@@ -629,8 +646,10 @@ func (c *smtpConn) bufferChunk(cmd string, buf []byte) {
 }
 
 // chunkResults reads the reply to the message's chunk and sets the
-// results of the accepted addresses.
-func (s *smtpTransport) chunkResults(c *smtpConn, cmd string, size int, accepted []int, set func(int, Result)) bool {
+// results of the accepted addresses; after is what an error follows
+// ("end of data", or "pipelined end of data" for a chunk sent with MAIL
+// and RCPT).
+func (s *smtpTransport) chunkResults(c *smtpConn, cmd, after string, size int, accepted []int, set func(int, Result)) bool {
 	r, err := c.read(s.dur(c, "final_timeout"))
 	if err != nil {
 		for _, i := range accepted {
@@ -638,12 +657,17 @@ func (s *smtpTransport) chunkResults(c *smtpConn, cmd string, size int, accepted
 		}
 		return false
 	}
+	var x Result
+	if r.Class() != 2 {
+		x = s.hostReply(c, r, after, ErrnoData4xx, ErrData4xx)
+		showHostLine(c, x)
+	}
 	for _, i := range accepted {
 		if r.Class() == 2 {
 			// S= counts the chunk as sent (observed in Exim 4.96).
 			set(i, Result{Status: OK, Confirmation: r.Text(), Chunking: true, Size: int64(size)})
 		} else {
-			set(i, s.replyResult(r, "end of data", ErrnoData4xx, ErrData4xx))
+			set(i, x)
 		}
 	}
 	return true

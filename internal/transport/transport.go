@@ -196,6 +196,10 @@ type Result struct {
 	// line of its own ("H=name [ip]: SMTP error ..."): a refusal in
 	// the greeting.
 	HostLine bool
+	// HostLineShown says -v (Delivery.Trace) has shown the host's
+	// error line already, where Exim shows it: the log line written
+	// for it is not to be shown again.
+	HostLineShown bool
 	// Chunking reports that BDAT was used (K in the log line).
 	Chunking bool
 	// Freeze asks the caller to freeze the message (freeze_exec_fail,

@@ -257,8 +257,19 @@ func (s *Server) ServeConn(r io.Reader, w io.Writer) {
 				reply("503 no valid recipients")
 				continue
 			}
-			reply(fmt.Sprintf("250- %d byte chunk, total %d", n, n))
-			s.finish(from, buf, rcpts, func(l ...string) { reply(l...) })
+			if s.LMTP {
+				reply(fmt.Sprintf("250- %d byte chunk, total %d", n, n))
+				s.finish(from, buf, rcpts, func(l ...string) { reply(l...) })
+				continue
+			}
+			// A success is said after the chunk's own line, as Exim's
+			// server says it; a failure alone.
+			var ans []string
+			s.finish(from, buf, rcpts, func(l ...string) { ans = append(ans, l...) })
+			if len(ans) > 0 && strings.HasPrefix(ans[0], "2") {
+				ans = append([]string{fmt.Sprintf("250- %d byte chunk, total %d", n, n)}, ans...)
+			}
+			reply(ans...)
 		case "RSET":
 			rcpts = nil
 			reply("250 Reset OK")

@@ -10,11 +10,11 @@ import (
 // twoStageSelections are the command lines that Exim 4.96 accepts for
 // two-stage queue runs with selections and flags (spec chapter "The Exim
 // command line", options -qq..., -qR and -qS), and for -q options that
-// add up across several arguments. -qql and -qqG<name> are left out:
-// exigo's two-stage run is one scan (Exim's -qql logs "remote deliveries
-// suppressed" in both stages), and its queue runs know no named queues.
+// add up across several arguments (-qql logs "remote deliveries
+// suppressed" in both stages). -qqG<name> is left out: exigo's queue
+// runs know no named queues.
 var twoStageSelections = [][]string{
-	{"-qq"}, {"-qqf"}, {"-qqff"}, {"-qqi"}, {"-qqif"},
+	{"-qq"}, {"-qqf"}, {"-qqff"}, {"-qqi"}, {"-qqif"}, {"-qql"}, {"-qqfl"},
 	{"-qqR", "remote.example"}, {"-qqRf", "remote.example"}, {"-qqRff", "remote.example"},
 	{"-qqRr", "rem.te"}, {"-qqRrf", "rem.te"}, {"-qqRrff", "rem.te"},
 	{"-qqS", "a@"}, {"-qqSf", "a@"}, {"-qqSff", "a@"}, {"-qqSrff", "^a@"},

@@ -178,7 +178,20 @@ func (m *attempt) mainf(format string, args ...any) {
 }
 
 func (m *attempt) writeLogs() {
+	// -v shows nothing of a delivery down a connection handed on from
+	// the message before: Exim makes it in a process of its own.
+	sl, quiet := m.d.Log.(ShownLogger)
+	quiet = quiet && m.opts.continued
 	for i, l := range m.logs {
+		if quiet {
+			switch {
+			case m.panicAt[i]:
+				sl.WriteShown(l, mainlog.Main, mainlog.Panic)
+			case !m.itemOff[i]:
+				sl.WriteShown(l, mainlog.Main)
+			}
+			continue
+		}
 		if item, ok := m.itemAt[i]; ok {
 			m.d.logItem(item, !m.itemOff[i], l)
 			continue
@@ -187,7 +200,7 @@ func (m *attempt) writeLogs() {
 			m.logPanic(l, mainlog.Main)
 			continue
 		}
-		if sl, ok := m.d.Log.(ShownLogger); ok && m.shownAt[i] {
+		if sl != nil && m.shownAt[i] {
 			sl.WriteShown(l, mainlog.Main)
 			continue
 		}
@@ -363,6 +376,8 @@ const maxParallelFiles = 16
 // of the runs at once.
 func (m *attempt) deliverRemote(items []*item) {
 	var batches []*batch
+	var queued []*item
+	defer func() { m.addWaiting(queued) }()
 	key := func(it *item) string {
 		var b strings.Builder
 		// Addresses with different errors addresses need envelopes of
@@ -379,6 +394,10 @@ func (m *attempt) deliverRemote(items []*item) {
 			it.state, it.errno, it.msg = deferred, -55, "remote deliveries suppressed"
 			m.deferLog = append([]*item{it}, m.deferLog...)
 			m.logDefer(it)
+			continue
+		}
+		if m.opts.QueueSMTP {
+			queued = append(queued, it)
 			continue
 		}
 		if !m.opts.Force && m.retryWait(it) {

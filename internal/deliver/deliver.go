@@ -120,6 +120,11 @@ type Options struct {
 	LocalOnly bool
 	// QueueRun is set when a queue runner makes the attempt.
 	QueueRun bool
+	// QueueSMTP routes remote addresses without delivering them: the
+	// message goes into the wait hints of their hosts, for a delivery
+	// to the host to take it down its connection (the first stage of
+	// -qq). Nothing is logged for them.
+	QueueSMTP bool
 	// EchoPanic writes the attempt's panic log lines to the
 	// Deliverer's Stderr too, as a delivery process Exim starts in the
 	// foreground (-M, -q, -odi, -odf) writes them to its standard

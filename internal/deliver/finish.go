@@ -234,6 +234,12 @@ func (m *attempt) finish() (Outcome, error) {
 	if remaining && !freeze && !heldFreeze {
 		m.delayWarning()
 	}
+	if remaining && m.opts.QueueSMTP && m.untouched() {
+		// Only routed, its remote addresses waiting for their hosts:
+		// the message stays as it was.
+		m.writeLogs()
+		return Deferred, nil
+	}
 	if remaining {
 		var tree []string
 		for a := range m.done {
@@ -274,6 +280,16 @@ func (m *attempt) finish() (Outcome, error) {
 		return Completed, fmt.Errorf("deliver: %w", err)
 	}
 	return Completed, nil
+}
+
+// untouched says no address of the attempt has an outcome yet.
+func (m *attempt) untouched() bool {
+	for _, it := range m.items {
+		if it.state != pending {
+			return false
+		}
+	}
+	return true
 }
 
 // msglog appends the message log lines gathered so far (msglog.go) to

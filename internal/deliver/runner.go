@@ -88,9 +88,28 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 	logRun := d.selectorOrDefault().Has(mainlog.SelQueueRun)
 	d.logItem("queue_run", logRun, fmt.Sprintf("Start queue run: pid=%d%s", pid, flags))
 	defer d.logItem("queue_run", logRun, fmt.Sprintf("End queue run: pid=%d%s", pid, flags))
+	if ro.TwoStage {
+		// -qq (spec chapter "The Exim command line"): a first scan
+		// routes every message, making its local deliveries and
+		// putting its remote ones in the wait hints of their hosts; a
+		// second, normal scan then delivers, sending the messages for
+		// a host down one connection.
+		first := ro
+		first.QueueSMTP = true
+		if abandoned, err := d.runStage(ctx, first, pid, flags, logRun); err != nil || abandoned {
+			return err
+		}
+	}
+	_, err := d.runStage(ctx, ro, pid, flags, logRun)
+	return err
+}
+
+// runStage is one scan of the queue, attempting each message selected;
+// abandoned says the load average stopped it.
+func (d *Deliverer) runStage(ctx context.Context, ro RunOptions, pid int, flags string, logRun bool) (abandoned bool, err error) {
 	entries, err := d.Spool.List()
 	if err != nil {
-		return fmt.Errorf("deliver: queue run: %w", err)
+		return false, fmt.Errorf("deliver: queue run: %w", err)
 	}
 	inOrder := d.Config.Main.Bool("queue_run_in_order")
 	if inOrder {
@@ -142,7 +161,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 			// -qff) does not look (observed with Exim 4.96).
 			if above, load := loadavg.Above(d.Load, int(loadMax)); above {
 				d.abandonRun(fmt.Sprintf("pid=%d%s", pid, flags), load, int(loadMax), ro.TwoStage, logRun)
-				break
+				return true, nil
 			}
 		}
 		if ro.StartID != "" && string(e.ID) < ro.StartID || ro.EndID != "" && string(e.ID) > ro.EndID {
@@ -175,6 +194,11 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		o := ro.Options
 		o.QueueRun = true
 		if ro.Verbose != nil {
+			if _, err := d.Spool.Locate(e.ID); err != nil {
+				// Gone since the queue was listed (delivered down
+				// the connection of a message before it, say).
+				continue
+			}
 			// One attempt at a time, so that what -v shows of each
 			// follows its "delivering" line.
 			fmt.Fprintf(ro.Verbose, "delivering %s (queue run pid %d)\n", e.ID, pid)
@@ -184,7 +208,7 @@ func (d *Deliverer) QueueRun(ctx context.Context, ro RunOptions) error {
 		}
 		q.start(e.ID, o)
 	}
-	return nil
+	return false, nil
 }
 
 // abandonRun logs a queue run given up because the load average is

@@ -75,6 +75,8 @@ type verboseCase struct {
 	// lmtp.example) on a socket at lmtpSock.
 	lmtp     *smtptest.Server
 	lmtpSock string
+	// mainlog compares the main logs too.
+	mainlog bool
 }
 
 // TestVerboseSMTPDifferential compares what -v shows of remote
@@ -115,6 +117,11 @@ func TestVerboseSMTPDifferential(t *testing.T) {
 		{name: "chunking_nopipe", srv: &smtptest.Server{Chunking: true}},
 		{name: "two_messages", srv: &smtptest.Server{Pipelining: true}, msgs: 2, args: []string{"-q"}, main: "queue_run_in_order"},
 		{name: "two_messages_nopipe", srv: &smtptest.Server{}, msgs: 2, args: []string{"-q"}, main: "queue_run_in_order"},
+		// -qq: the first stage routes the three messages, the second
+		// delivers the first and hands the connection on to the others
+		// (newest first, "*" on their "=>" lines), which -v does not
+		// show.
+		{name: "two_stage", srv: &smtptest.Server{Pipelining: true}, msgs: 3, args: []string{"-qq"}, main: "queue_run_in_order", mainlog: true},
 		// An LMTP server that advertises PIPELINING: Exim does not
 		// pipeline, and marks every line of a reply.
 		{name: "lmtp", lmtp: &smtptest.Server{LMTP: true, Pipelining: true, Data: func(rcpt string, _ []byte) string {
@@ -155,6 +162,8 @@ func TestVerboseSMTPDifferential(t *testing.T) {
 }
 
 var (
+	// verboseStampRe is the time stamp of a log line.
+	verboseStampRe  = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
 	verboseIDRe     = regexp.MustCompile(`\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
 	verbosePIDRe    = regexp.MustCompile(`pid[ =]\d+`)
 	verboseSizeRe   = regexp.MustCompile(`SIZE=\d+|BDAT \d+| S=\d+`)
@@ -206,6 +215,10 @@ func runVerbose(t *testing.T, bin string, c *verboseCase, port int) string {
 		r = oracletest.Run(t, bin, "", append([]string{"-C", cf, "-v"}, args...)...)
 	}
 	out := r.Stdout + "--- stderr\n" + sortAfterBounce(r.Stderr) + "--- rc " + strconv.Itoa(r.Code) + "\n"
+	if c.mainlog {
+		b, _ := os.ReadFile(filepath.Join(dir, "spool/log/mainlog"))
+		out += "--- mainlog\n" + verboseStampRe.ReplaceAllString(string(b), "")
+	}
 	for i, id := range ids {
 		out = strings.ReplaceAll(out, id, "ID"+strconv.Itoa(i+1))
 	}

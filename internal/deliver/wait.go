@@ -71,11 +71,20 @@ func hostDeferral(it *item) bool {
 // updateWaiting adds this message to the wait records of the hosts of
 // its addresses that deferred for host reasons (step 1 above).
 func (m *attempt) updateWaiting() {
-	hosts := map[string][]string{} // transport -> host names, in order
+	var deferred []*item
 	for _, it := range m.items {
-		if !hostDeferral(it) {
-			continue
+		if hostDeferral(it) {
+			deferred = append(deferred, it)
 		}
+	}
+	m.addWaiting(deferred)
+}
+
+// addWaiting adds this message to the wait records of the hosts of the
+// remote addresses items.
+func (m *attempt) addWaiting(items []*item) {
+	hosts := map[string][]string{} // transport -> host names, in order
+	for _, it := range items {
 		if t := m.d.transports[it.transport]; t == nil || t.Local() {
 			continue
 		}
@@ -394,7 +403,10 @@ func (q *runQueue) start(id spool.ID, o Options) {
 	go func() {
 		defer q.wg.Done()
 		defer func() { <-q.sem }()
-		if _, err := q.d.Message(q.ctx, id, o); errors.Is(err, ErrLocked) && q.d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
+		if _, err := q.d.Spool.Locate(id); len(keys) > 0 && err != nil {
+			// Delivered down the connection of a message before it
+			// since the queue was listed.
+		} else if _, err := q.d.Message(q.ctx, id, o); errors.Is(err, ErrLocked) && q.d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
 			// Spec chapter "Log files", skip_delivery.
 			q.d.Log.Write(fmt.Sprintf("%s Spool file is locked (another process is handling this message)", id), mainlog.Main)
 		}

@@ -134,6 +134,11 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	// once: Exim 4.96 sends no RSET in between (observed).
 	c.msg = msgID
 	if ok && delivered && !c.quitSent && keep() && d.Pool.put(key, c) {
+		// Exim's transport process hands the connection on to a
+		// process of its own for the next message, which -v does not
+		// show: this session's part ends here.
+		c.trace.handedOn()
+		c.trace = nil
 		return
 	}
 	if ok {

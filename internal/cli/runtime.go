@@ -91,6 +91,7 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 		return nil, err
 	}
 	dl.DontDeliver = inv.DontDeliver
+	r.sched.QueueSMTP = inv.DeliveryMode == "qs"
 	dl.ConnectionMaxMessages = inv.SMTPMessageLimit
 	if inv.Verbose && !longLived {
 		r.showDeliveries(env.Stderr)
@@ -106,11 +107,12 @@ func openReceiving(inv *Invocation, env *Env, cfg *config.Config) (*receiving, e
 }
 
 // deliveryMode is the -od option's mode (spec chapter "The Exim command
-// line", -odb, -odf, -odi, -odq). Without one, delivery is in the
-// background.
+// line", -odb, -odf, -odi, -odq, -odqs). Without one, delivery is in
+// the background; -odqs starts it there too, to route the message and
+// make its local deliveries only.
 func deliveryMode(inv *Invocation) queue.DeliveryMode {
 	switch inv.DeliveryMode {
-	case "q", "qs":
+	case "q":
 		return queue.QueueOnly
 	case "f", "i":
 		return queue.Foreground

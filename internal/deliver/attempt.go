@@ -50,6 +50,9 @@ type item struct {
 	// panicErr: the transport's deferral is an internal error
 	// (transport.Result.Panic).
 	panicErr bool
+	// explicitlyQueued is a remote address -odqs left for a queue run:
+	// no retry record.
+	explicitlyQueued bool
 	// hostLogged: the host's connection error had its own "H=" line,
 	// so the "==" line shows no host.
 	hostLogged bool
@@ -397,6 +400,13 @@ func (m *attempt) deliverRemote(items []*item) {
 			continue
 		}
 		if m.opts.QueueSMTP {
+			if !m.opts.QueueRun {
+				// -odqs logs the deferral; the first stage of -qq
+				// nothing (observed with Exim 4.96).
+				it.state, it.msg, it.explicitlyQueued = deferred, "SMTP delivery explicitly queued", true
+				m.deferLog = append([]*item{it}, m.deferLog...)
+				m.logDefer(it)
+			}
 			queued = append(queued, it)
 			continue
 		}

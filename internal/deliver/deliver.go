@@ -122,8 +122,8 @@ type Options struct {
 	QueueRun bool
 	// QueueSMTP routes remote addresses without delivering them: the
 	// message goes into the wait hints of their hosts, for a delivery
-	// to the host to take it down its connection (the first stage of
-	// -qq). Nothing is logged for them.
+	// to the host to take it down its connection (-odqs, and the first
+	// stage of -qq). Nothing is logged for them.
 	QueueSMTP bool
 	// EchoPanic writes the attempt's panic log lines to the
 	// Deliverer's Stderr too, as a delivery process Exim starts in the

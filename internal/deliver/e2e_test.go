@@ -163,6 +163,10 @@ var e2eCases = []e2eCase{
 	{name: "relay_defer_retry", rcpts: []string{"def@remote.example"}, retry: true},
 	{name: "retry_not_reached", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-q"}}},
 	{name: "retry_forced", rcpts: []string{"def@remote.example"}, retry: true, steps: [][]string{{"-qf"}}},
+	// -odqs: local deliveries at once, remote ones left to a queue run,
+	// which sends both messages down one connection.
+	{name: "odqs_then_queue_run", main: "queue_run_in_order", rcpts: []string{"alice@test.example", "ok1@remote.example"},
+		steps: [][]string{{"-odqs"}, {"@wait"}, {"@submit", "ok2@remote.example"}, {"@wait"}, {"@bp"}, {"-q"}}},
 	{name: "retry_defer_local", rcpts: []string{"later@test.example"}, retry: true},
 	{name: "retry_mixed", rcpts: []string{"def@remote.example", "alice@test.example"}, retry: true, steps: [][]string{{"-q"}}},
 	{name: "queue_only_q", rcpts: []string{"alice@test.example", "ok1@remote.example"}, steps: [][]string{{"-odq"}, {"-q"}}},

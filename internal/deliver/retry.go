@@ -271,7 +271,7 @@ func (m *attempt) retryProcessing() {
 	sched := retry.Schedule{IntervalMax: timeOpt(m.d.Config, "retry_interval_max"), DataExpire: timeOpt(m.d.Config, "retry_data_expire")}
 	var timedOut []*item
 	for _, it := range m.deferLog {
-		if it.state != deferred || it.errno == -55 || it.errno == -54 || it.panicErr {
+		if it.state != deferred || it.errno == -55 || it.errno == -54 || it.panicErr || it.explicitlyQueued {
 			continue
 		}
 		key, subjects := m.retryKey(it)

@@ -244,8 +244,9 @@ type Scheduler struct {
 	// Verbose, when set (-v), receives "delivering <id>" before each
 	// delivery.
 	Verbose io.Writer
-	// EchoPanic is Options.EchoPanic for the attempts it starts.
-	EchoPanic bool
+	// EchoPanic and QueueSMTP (-odqs) are those Options of the
+	// attempts it starts.
+	EchoPanic, QueueSMTP bool
 
 	once sync.Once
 	sem  chan struct{}
@@ -254,7 +255,7 @@ type Scheduler struct {
 
 // Schedule implements queue.Scheduler.
 func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool, msglog string) {
-	opts := Options{Immediate: true, msglogStart: msglog, EchoPanic: s.EchoPanic}
+	opts := Options{Immediate: true, msglogStart: msglog, EchoPanic: s.EchoPanic, QueueSMTP: s.QueueSMTP}
 	if s.Verbose != nil {
 		fmt.Fprintf(s.Verbose, "delivering %s\n", id)
 	}

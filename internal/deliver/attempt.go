@@ -3,11 +3,13 @@ package deliver
 import (
 	"context"
 	"fmt"
-	"github.com/exigo-mta/exigo/internal/rewrite"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/exigo-mta/exigo/internal/lists"
+	"github.com/exigo-mta/exigo/internal/rewrite"
 
 	"github.com/exigo-mta/exigo/internal/config"
 	"github.com/exigo-mta/exigo/internal/expand"
@@ -50,8 +52,8 @@ type item struct {
 	// panicErr: the transport's deferral is an internal error
 	// (transport.Result.Panic).
 	panicErr bool
-	// explicitlyQueued is a remote address -odqs left for a queue run:
-	// no retry record.
+	// explicitlyQueued is a remote address -odqs or queue_smtp_domains
+	// left for a queue run: no retry record.
 	explicitlyQueued bool
 	// hostLogged: the host's connection error had its own "H=" line,
 	// so the "==" line shows no host.
@@ -374,6 +376,38 @@ func (m *attempt) deliverLocal(items []*item) {
 // once.
 const maxParallelFiles = 16
 
+// inDomainList says whether domain is in the domain list of the main
+// option (false when it is unset or cannot be checked).
+func (m *attempt) inDomainList(option, domain string) bool {
+	list := m.d.Config.Main.String(option)
+	if list == "" {
+		return false
+	}
+	ctx := &expand.Context{Vars: m.vars(), Now: m.d.Now}
+	if l, ok := m.d.Lookups.(expand.Lookuper); ok {
+		ctx.Lookups = l
+	}
+	env := &lists.Env{
+		Lookups: m.d.Lookups,
+		NamedList: func(k lists.Kind, name string) (lists.Named, bool) {
+			kinds := [...]string{"domain", "host", "address", "localpart"}
+			if l := m.d.Config.NamedList(kinds[k], name); l != nil {
+				return lists.Named{Value: l.Value, Cache: l.Cache}, true
+			}
+			return lists.Named{}, false
+		},
+		Expand:          func(s string) (string, error) { return expand.String(s, ctx) },
+		PrimaryHostname: m.d.Config.Main.String("primary_hostname"),
+		Interfaces:      m.d.Interfaces,
+	}
+	list, err := expand.String(list, ctx)
+	if err != nil {
+		return false
+	}
+	r, err := lists.MatchDomain(env, list, strings.ToLower(domain))
+	return err == nil && r.Matched
+}
+
 // deliverRemote groups remote addresses by transport and host list
 // (up to max_rcpt each, default 100) and runs up to remote_max_parallel
 // of the runs at once.
@@ -399,11 +433,19 @@ func (m *attempt) deliverRemote(items []*item) {
 			m.logDefer(it)
 			continue
 		}
-		if m.opts.QueueSMTP {
-			if !m.opts.QueueRun {
-				// -odqs logs the deferral; the first stage of -qq
-				// nothing (observed with Exim 4.96).
-				it.state, it.msg, it.explicitlyQueued = deferred, "SMTP delivery explicitly queued", true
+		byDomain := !m.opts.QueueSMTP && m.opts.arrival && m.inDomainList("queue_smtp_domains", it.addr.Domain)
+		if m.opts.QueueSMTP || byDomain {
+			// -odqs and queue_smtp_domains log the deferral, each its
+			// own way; the first stage of -qq logs nothing (observed
+			// with Exim 4.96).
+			switch {
+			case byDomain:
+				it.state, it.errno, it.msg = deferred, -1, "first-pass only routing due to -odqs, queue_smtp_domains or control=queue"
+			case !m.opts.QueueRun:
+				it.state, it.msg = deferred, "SMTP delivery explicitly queued"
+			}
+			if it.state == deferred {
+				it.explicitlyQueued = true
 				m.deferLog = append([]*item{it}, m.deferLog...)
 				m.logDefer(it)
 			}

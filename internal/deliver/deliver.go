@@ -146,6 +146,9 @@ type Options struct {
 	// the attempt's own lines if the message log is kept, else when the
 	// attempt ends with the message still on the spool.
 	msglogStart string
+	// arrival marks the attempt that follows a message's arrival
+	// (Scheduler), to which queue_smtp_domains applies.
+	arrival bool
 	// continued marks an attempt made down a connection kept open by
 	// the one before it: it continues no further itself (its caller
 	// goes on to the next waiting message).

@@ -167,6 +167,11 @@ var e2eCases = []e2eCase{
 	// which sends both messages down one connection.
 	{name: "odqs_then_queue_run", main: "queue_run_in_order", rcpts: []string{"alice@test.example", "ok1@remote.example"},
 		steps: [][]string{{"-odqs"}, {"@wait"}, {"@submit", "ok2@remote.example"}, {"@wait"}, {"@bp"}, {"-q"}}},
+	// queue_smtp_domains does the same for the domains in it.
+	{name: "queue_smtp_domains", main: "queue_run_in_order\nqueue_smtp_domains = remote.example", rcpts: []string{"alice@test.example", "ok1@remote.example"},
+		steps: [][]string{{"-odi"}, {"@submit", "ok2@remote.example"}, {"@bp"}, {"-q"}}},
+	{name: "queue_smtp_domains_odb", main: "queue_smtp_domains = remote.example", rcpts: []string{"alice@test.example", "ok1@remote.example"},
+		steps: [][]string{{"-odb"}, {"@wait"}, {"@bp"}, {"-q"}}},
 	{name: "retry_defer_local", rcpts: []string{"later@test.example"}, retry: true},
 	{name: "retry_mixed", rcpts: []string{"def@remote.example", "alice@test.example"}, retry: true, steps: [][]string{{"-q"}}},
 	{name: "queue_only_q", rcpts: []string{"alice@test.example", "ok1@remote.example"}, steps: [][]string{{"-odq"}, {"-q"}}},

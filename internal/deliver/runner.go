@@ -255,7 +255,7 @@ type Scheduler struct {
 
 // Schedule implements queue.Scheduler.
 func (s *Scheduler) Schedule(ctx context.Context, id spool.ID, wait bool, msglog string) {
-	opts := Options{Immediate: true, msglogStart: msglog, EchoPanic: s.EchoPanic, QueueSMTP: s.QueueSMTP}
+	opts := Options{Immediate: true, msglogStart: msglog, EchoPanic: s.EchoPanic, QueueSMTP: s.QueueSMTP, arrival: true}
 	if s.Verbose != nil {
 		fmt.Fprintf(s.Verbose, "delivering %s\n", id)
 	}

@@ -220,16 +220,9 @@ func (r *run) listEnv() *lists.Env {
 	}
 	cfg := r.e.cfg
 	env := &lists.Env{
-		Lookups:  r.e.Lookups,
-		Resolver: r.e.Resolver,
-		NamedList: func(kind lists.Kind, name string) (lists.Named, bool) {
-			k := map[lists.Kind]string{lists.DomainList: "domain", lists.HostList: "host", lists.AddressList: "address", lists.LocalPartList: "localpart"}[kind]
-			nl := cfg.NamedList(k, name)
-			if nl == nil {
-				return lists.Named{}, false
-			}
-			return lists.Named{Value: nl.Value, Cache: nl.Cache}, true
-		},
+		Lookups:         r.e.Lookups,
+		Resolver:        r.e.Resolver,
+		NamedList:       cfg.ListNamed,
 		Expand:          x,
 		PrimaryHostname: cfg.Main.String("primary_hostname"),
 	}

@@ -12,6 +12,8 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+
+	"github.com/exigo-mta/exigo/internal/lists"
 )
 
 // Driver is one router, transport or authenticator instance.
@@ -51,6 +53,25 @@ func (c *Config) NamedList(kind, name string) *NamedList {
 		}
 	}
 	return nil
+}
+
+// ListNamed is NamedList in the terms of package lists, for its
+// Env.NamedList: the "+name" items of lists.
+func (c *Config) ListNamed(k lists.Kind, name string) (lists.Named, bool) {
+	kind := "localpart"
+	switch k {
+	case lists.DomainList:
+		kind = "domain"
+	case lists.HostList:
+		kind = "host"
+	case lists.AddressList:
+		kind = "address"
+	}
+	nl := c.NamedList(kind, name)
+	if nl == nil {
+		return lists.Named{}, false
+	}
+	return lists.Named{Value: nl.Value, Cache: nl.Cache}, true
 }
 
 // Router returns the router instance called name, or nil.

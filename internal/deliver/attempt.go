@@ -388,14 +388,8 @@ func (m *attempt) inDomainList(option, domain string) bool {
 		ctx.Lookups = l
 	}
 	env := &lists.Env{
-		Lookups: m.d.Lookups,
-		NamedList: func(k lists.Kind, name string) (lists.Named, bool) {
-			kinds := [...]string{"domain", "host", "address", "localpart"}
-			if l := m.d.Config.NamedList(kinds[k], name); l != nil {
-				return lists.Named{Value: l.Value, Cache: l.Cache}, true
-			}
-			return lists.Named{}, false
-		},
+		Lookups:         m.d.Lookups,
+		NamedList:       m.d.Config.ListNamed,
 		Expand:          func(s string) (string, error) { return expand.String(s, ctx) },
 		PrimaryHostname: m.d.Config.Main.String("primary_hostname"),
 		Interfaces:      m.d.Interfaces,

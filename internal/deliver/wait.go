@@ -403,7 +403,7 @@ func (q *runQueue) start(id spool.ID, o Options) {
 	go func() {
 		defer q.wg.Done()
 		defer func() { <-q.sem }()
-		if _, err := q.d.Spool.Locate(id); len(keys) > 0 && err != nil {
+		if len(keys) > 0 && !q.present(id) {
 			// Delivered down the connection of a message before it
 			// since the queue was listed.
 		} else if _, err := q.d.Message(q.ctx, id, o); errors.Is(err, ErrLocked) && q.d.selectorOrDefault().Has(mainlog.SelSkipDelivery) {
@@ -416,6 +416,12 @@ func (q *runQueue) start(id spool.ID, o Options) {
 		}
 		q.mu.Unlock()
 	}()
+}
+
+// present says id is still on the queue.
+func (q *runQueue) present(id spool.ID) bool {
+	_, err := q.d.Spool.Locate(id)
+	return err == nil
 }
 
 // wait waits for the attempts, then makes those put off for messages
@@ -431,7 +437,7 @@ func (q *runQueue) wait() {
 			return
 		}
 		for _, l := range later {
-			if _, err := q.d.Spool.Locate(l.id); err == nil {
+			if q.present(l.id) {
 				q.start(l.id, l.opts)
 			}
 		}

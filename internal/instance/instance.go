@@ -157,14 +157,8 @@ func (in *Instance) namedList(kind, name string) (string, bool) {
 // contain "$" (nil: they are used as written).
 func (in *Instance) ListEnv(x func(string) (string, error)) *lists.Env {
 	return &lists.Env{
-		Lookups: lookupAdapter{in.Lookups},
-		NamedList: func(k lists.Kind, name string) (lists.Named, bool) {
-			nl := in.Config.NamedList(configKind(k), name)
-			if nl == nil {
-				return lists.Named{}, false
-			}
-			return lists.Named{Value: nl.Value, Cache: nl.Cache}, true
-		},
+		Lookups:           lookupAdapter{in.Lookups},
+		NamedList:         in.Config.ListNamed,
 		Expand:            x,
 		PrimaryHostname:   in.Config.Main.String("primary_hostname"),
 		Interfaces:        in.ifaces,
@@ -174,18 +168,6 @@ func (in *Instance) ListEnv(x func(string) (string, error)) *lists.Env {
 		Regexps:           in.Regexps,
 		Debug:             in.Debug,
 	}
-}
-
-func configKind(k lists.Kind) string {
-	switch k {
-	case lists.DomainList:
-		return "domain"
-	case lists.HostList:
-		return "host"
-	case lists.AddressList:
-		return "address"
-	}
-	return "localpart"
 }
 
 // lookupAdapter presents the lookup registry to the expansion engine and

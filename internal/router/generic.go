@@ -141,14 +141,8 @@ func (c *call) listEnvCommentary(commentary func(io.Writer) io.Writer) *lists.En
 		debugLog = debug.New(debug.Lists, commentary(env.Trace))
 	}
 	return &lists.Env{
-		Lookups: env.Lookups,
-		NamedList: func(k lists.Kind, name string) (lists.Named, bool) {
-			kinds := [...]string{"domain", "host", "address", "localpart"}
-			if l := c.s.cfg.NamedList(kinds[k], name); l != nil {
-				return lists.Named{Value: l.Value, Cache: l.Cache}, true
-			}
-			return lists.Named{}, false
-		},
+		Lookups:         env.Lookups,
+		NamedList:       c.s.cfg.ListNamed,
 		Expand:          func(s string) (string, error) { return c.expand(s) },
 		PrimaryHostname: env.PrimaryHostname,
 		Interfaces:      c.s.local,

@@ -172,7 +172,7 @@ func (r *receiving) submit(env *Env, sub *submission) int {
 		a.ControlLines = append(a.ControlLines, "no immediate delivery: queued"+where+" by ACL")
 	}
 	if loadReason != "" && r.queue.Selector.Has(mainlog.SelDelayDelivery) {
-		a.ControlLines = append(a.ControlLines, loadReason)
+		a.DelayLines = append(a.DelayLines, loadReason)
 	}
 	if err := r.queue.Store(context.Background(), a, mode); err != nil {
 		fmt.Fprintf(env.Stderr, "exim: %v\n", err)

@@ -276,7 +276,7 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 		// defer=spool: the message waits for a queue run.
 		mode = QueueOnly
 	}
-	a.ControlLines = r.controlLines(env)
+	a.ControlLines, a.DelayLines = r.controlLines(env)
 	if err := r.Queue.Store(ctx, a, mode); err != nil {
 		return "", err
 	}
@@ -287,10 +287,11 @@ func (r *SpoolReceiver) Receive(ctx context.Context, env *smtpserver.Envelope, h
 // controlLines are the lines that follow "<=" for a message an ACL froze
 // (control = freeze) or queued (control = queue): "frozen by ACL" and
 // "no immediate delivery: queued by ACL" (Exim specification chapter
-// "Access control lists", section "Use of the control modifier").
-// Queue.Store writes them before it starts the delivery attempt.
-func (r *SpoolReceiver) controlLines(env *smtpserver.Envelope) []string {
-	var lines []string
+// "Access control lists", section "Use of the control modifier"); delay
+// is the line of a message that waits for another reason (Arrival's
+// DelayLines). Queue.Store writes them before it starts the delivery
+// attempt.
+func (r *SpoolReceiver) controlLines(env *smtpserver.Envelope) (lines, delay []string) {
 	if env.Freeze {
 		lines = append(lines, "frozen by ACL")
 	}
@@ -304,9 +305,9 @@ func (r *SpoolReceiver) controlLines(env *smtpserver.Envelope) []string {
 		// Said only of a message that would otherwise have been
 		// delivered at once (not with -odq or queue_only; observed),
 		// under log_selector delay_delivery (spec chapter "Log files").
-		lines = append(lines, "no immediate delivery: "+env.QueueReason)
+		delay = append(delay, "no immediate delivery: "+env.QueueReason)
 	}
-	return lines
+	return lines, delay
 }
 
 // ACLVarsOf returns the ACL variables (acl_c..., acl_m...) among vars as

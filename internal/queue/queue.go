@@ -195,9 +195,12 @@ type Arrival struct {
 	ACLVars []spool.ACLVar
 	// ControlLines are main log lines that follow the "<=" line, before
 	// any delivery starts: what an ACL's freeze and queue controls say.
-	// Exim 4.96 writes those of a frozen message to its message log too,
-	// after the "Received from" line (observed).
+	// Exim 4.96 writes them to the message log of a message that waits
+	// too, after the "Received from" line (observed).
 	ControlLines []string
+	// DelayLines follow them in the main log only: why a message waits
+	// for a queue run when nothing in an ACL said so (queue_only_load).
+	DelayLines []string
 }
 
 // Store writes the message durably to the spool (returning only once it
@@ -217,7 +220,7 @@ func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error 
 	}
 	if q.Log != nil {
 		q.Log.Write(ArrivalLine(a, q.Selector), mainlog.Main)
-		for _, l := range a.ControlLines {
+		for _, l := range append(a.ControlLines, a.DelayLines...) {
 			q.Log.Write(string(a.ID)+" "+l, mainlog.Main)
 		}
 	}
@@ -239,12 +242,13 @@ func (q *Queue) Store(ctx context.Context, a *Arrival, mode DeliveryMode) error 
 	if msglog != "" && (!attempt || a.Frozen) {
 		// A message that stays gets its log now. It is an aid: a
 		// failure to write it is ignored.
+		// What the ACL controls said follows (observed with Exim
+		// 4.96: "frozen by ACL", "no immediate delivery: queued by
+		// ACL").
 		text := msglog + "\n"
-		if a.Frozen {
-			now := q.now().Format("2006-01-02 15:04:05 ")
-			for _, l := range a.ControlLines {
-				text += now + l + "\n"
-			}
+		now := q.now().Format("2006-01-02 15:04:05 ")
+		for _, l := range a.ControlLines {
+			text += now + l + "\n"
 		}
 		_ = q.Spool.AppendMsglog(a.ID, text)
 		msglog = ""

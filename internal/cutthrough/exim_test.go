@@ -488,6 +488,11 @@ func maskLog(s string) string {
 			strings.HasPrefix(l, " Suggested action") || strings.Contains(l, "SIGTERM") {
 			continue
 		}
+		if strings.HasSuffix(l, "-D not found") {
+			// Now and then a second Exim process starts on a bounce
+			// another has delivered already, and says so.
+			continue
+		}
 		out = append(out, maskText(l))
 	}
 	return strings.Join(out, "\n")

@@ -194,7 +194,7 @@ func (d *Deliverer) runStage(ctx context.Context, ro RunOptions, pid int, flags 
 		o := ro.Options
 		o.QueueRun = true
 		if ro.Verbose != nil {
-			if _, err := d.Spool.Locate(e.ID); err != nil {
+			if !q.present(e.ID) {
 				// Gone since the queue was listed (delivered down
 				// the connection of a message before it, say).
 				continue

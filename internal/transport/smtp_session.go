@@ -136,8 +136,8 @@ func (s *smtpTransport) tryHost(ctx context.Context, e *env, d *Delivery, h Host
 	if ok && delivered && !c.quitSent && keep() && d.Pool.put(key, c) {
 		// Exim's transport process hands the connection on to a
 		// process of its own for the next message, which -v does not
-		// show: this session's part ends here.
-		c.trace.handedOn()
+		// show: this session's part ends here, as if closed.
+		c.trace.closed()
 		c.trace = nil
 		return
 	}

@@ -169,10 +169,6 @@ func (t *sessionTrace) reply(r *Reply) {
 	t.show(b.String())
 }
 
-// handedOn shows the end of this delivery's part of a connection that
-// goes on to the next message, as closed does.
-func (t *sessionTrace) handedOn() { t.closed() }
-
 // closed shows the end of the connection and the command log.
 func (t *sessionTrace) closed() {
 	if t == nil || t.lmtp {
